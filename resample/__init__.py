@@ -1,0 +1,30 @@
+"""resample: resize images and rebuild images from scattered points, on the CPU or the GPU.
+
+The API (``resize``, ``sample``, ``gri1d``) is imported lazily, so that ``import resample`` and
+the command line's ``--help`` stay fast.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["resize", "sample", "gri1d", "METHODS", "BOUNDARIES", "ALIGNS", "ResampleError"]
+
+_LAZY = {
+    "resize": "api", "sample": "api", "gri1d": "api",
+    "METHODS": "methods", "BOUNDARIES": "taps", "ALIGNS": "taps",
+}
+
+from .errors import ResampleError  # noqa: E402  (light: no NumPy)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'resample' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,238 @@
+"""The Python API: ``resize``, ``sample`` and ``gri1d``.
+
+Conventions (see DESIGN.md): images are ``(H, W)`` or ``(H, W, C)`` arrays; shapes and scales
+are ``(rows, cols)``; point coordinates are ``(x, y)`` = (column, row) in pixel units, with the
+centre of pixel ``[i, j]`` at ``x = j, y = i``.  The output dtype is the input dtype; integer
+outputs are rounded and clipped, float outputs are not clipped.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from . import devices
+from .errors import ResampleError
+from .methods import get_method
+from .taps import (ALIGNS, BOUNDARIES, check_choice, compute_taps, normalized_to_pixels,
+                   resize_taps, validate_fill)
+
+MAX_SIDE = 2**31 - 1
+_SAMPLE_CHUNK = 1 << 18
+
+
+def _as_image(image):
+    """Return ``(array (R, C, ch), was_2d)`` after checking the dtype and shape."""
+    if devices.is_device_array(image):
+        raise ResampleError("GPU arrays need the GPU engine, which this build does not have")
+    a = np.asarray(image)
+    if a.ndim not in (2, 3):
+        raise ResampleError(f"image must be 2-D (H, W) or 3-D (H, W, C), got shape {a.shape}")
+    if a.size == 0:
+        raise ResampleError(f"image is empty (shape {a.shape})")
+    if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer)
+                                   or np.issubdtype(a.dtype, np.floating)):
+        raise ResampleError(f"unsupported image dtype {a.dtype}; use an integer or float array")
+    was_2d = a.ndim == 2
+    return np.ascontiguousarray(a[:, :, None] if was_2d else a), was_2d
+
+
+def _work_dtype(dtype):
+    """float32 for 8/16-bit integers and float16/32; float64 for wider types."""
+    if dtype.itemsize <= 2 or dtype == np.float32:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def _compute_dtype(dtype):
+    """The dtype the engine stores into (numba has no float16: it goes through float32)."""
+    return np.dtype(np.float32) if dtype == np.float16 else dtype
+
+
+def _check_fill(fill, dtype):
+    fill = validate_fill(fill)
+    if math.isnan(fill) and np.issubdtype(dtype, np.integer):
+        raise ResampleError(f"fill=nan needs a float image, not {dtype}")
+    return fill
+
+
+def _pair(value, what):
+    if isinstance(value, (numbers.Number, np.number)):
+        return (value, value)
+    try:
+        pair = tuple(value)
+    except TypeError:
+        raise ResampleError(f"{what} must be a number or a pair, got {value!r}") from None
+    if len(pair) != 2:
+        raise ResampleError(f"{what} must be a number or a pair (rows, cols), got {value!r}")
+    return pair
+
+
+def output_shape(in_shape, scale=None, shape=None):
+    """Output ``(rows, cols)`` for a ``scale`` (number or pair) or an explicit ``shape``."""
+    if (scale is None) == (shape is None):
+        raise ResampleError("give exactly one of scale= or shape=")
+    if shape is not None:
+        out = []
+        for n in _pair(shape, "shape"):
+            if isinstance(n, (bool, np.bool_)) or not isinstance(n, (numbers.Integral, np.integer)):
+                raise ResampleError(f"shape must hold positive integers, got {shape!r}")
+            if n < 1 or n > MAX_SIDE:
+                raise ResampleError(f"shape must hold sizes from 1 to {MAX_SIDE}, got {shape!r}")
+            out.append(int(n))
+        return tuple(out)
+    out = []
+    for n, s in zip(in_shape, _pair(scale, "scale")):
+        try:
+            s = float(s)
+        except (TypeError, ValueError):
+            raise ResampleError(f"scale must be a number, got {s!r}") from None
+        if not math.isfinite(s) or s <= 0:
+            raise ResampleError(f"scale must be a finite number above 0, got {s}")
+        size = math.floor(n * s + 0.5)
+        if size > MAX_SIDE:
+            raise ResampleError(f"scale {s} makes a side of {size} pixels, more than {MAX_SIDE}")
+        out.append(max(1, size))
+    return tuple(out)
+
+
+def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
+           boundary="edge", fill=0.0, antialias=True, device="auto"):
+    """Resize an image.
+
+    image:     ``(H, W)`` or ``(H, W, C)`` array; channels are resampled independently.
+    scale:     a factor, or ``(s_rows, s_cols)``; each output side is ``round(n * s)``, at least 1.
+    shape:     the output ``(H, W)``; give either ``scale`` or ``shape``.
+    method:    nearest, bilinear, bicubic, lanczos or gri.
+    align:     ``centers``: output pixel ``j`` samples ``x = (j + 0.5) * W_in / W_out - 0.5``
+               (Pillow, OpenCV, torch ``align_corners=False``); ``corners``:
+               ``x = j * (W_in - 1) / (W_out - 1)`` (torch ``align_corners=True``).
+    boundary:  edge, reflect, mirror, wrap, constant (the value ``fill``) or extrapolate.
+    antialias: when shrinking, stretch the kernel by the shrink factor (Pillow, torch
+               ``antialias=True``); ``False`` samples the kernel at the output positions only.
+    device:    auto, cpu or gpu.
+    Returns an array of the input's dtype with ``shape`` (plus the channel axis, if any).
+    """
+    m = get_method(method)
+    align = check_choice(align, ALIGNS, "align")
+    boundary = check_choice(boundary, BOUNDARIES, "boundary")
+    devices.select(device, work=1)
+    a, was_2d = _as_image(image)
+    fill = _check_fill(fill, a.dtype)
+    rows, cols = output_shape(a.shape[:2], scale, shape)
+    work = _work_dtype(a.dtype)
+    out_dtype = _compute_dtype(a.dtype)
+    n_ch = a.shape[2]
+    # The output, plus a work-dtype intermediate for the first of the two passes.
+    devices.check_memory(rows * cols * n_ch * out_dtype.itemsize
+                         + max(rows * a.shape[1], a.shape[0] * cols) * n_ch * work.itemsize,
+                         f"a {cols}x{rows} output")
+    taps_r = resize_taps(a.shape[0], rows, m, align, boundary, antialias)
+    taps_c = resize_taps(a.shape[1], cols, m, align, boundary, antialias)
+    from . import cpu
+
+    out = cpu.resize(a.astype(out_dtype, copy=False), taps_r, taps_c, fill, work, out_dtype)
+    out = out.astype(a.dtype, copy=False)
+    return out[:, :, 0] if was_2d else out
+
+
+def sample(image, coords, *, method="bilinear", align="centers", normalized=False,
+           boundary="edge", fill=0.0):
+    """Sample an image at arbitrary points.
+
+    coords: array ``(..., 2)`` of ``(x, y)`` = (column, row).  In pixel units by default (the
+            centre of pixel ``[i, j]`` is ``x = j, y = i``).  With ``normalized=True`` they are
+            in ``[-1, 1]`` as in ``torch.nn.functional.grid_sample``: with ``align="corners"``,
+            -1 and 1 are the centres of the corner pixels (``x = (u + 1) / 2 * (W - 1)``); with
+            ``align="centers"`` they are the outer edges (``x = ((u + 1) * W - 1) / 2``).
+    Returns ``coords.shape[:-1]`` (+ ``(C,)`` for a 3-D image), in the image's dtype.  No
+    antialiasing: the kernel is evaluated at each point.
+    """
+    m = get_method(method)
+    align = check_choice(align, ALIGNS, "align")
+    boundary = check_choice(boundary, BOUNDARIES, "boundary")
+    a, was_2d = _as_image(image)
+    fill = _check_fill(fill, a.dtype)
+    xy = np.asarray(coords, dtype=np.float64)
+    if xy.ndim < 1 or xy.shape[-1] != 2:
+        raise ResampleError(f"coords must have shape (..., 2) as (x, y), got {xy.shape}")
+    if not np.all(np.isfinite(xy)):
+        raise ResampleError("coords hold NaN or infinite values")
+    lead = xy.shape[:-1]
+    xy = xy.reshape(-1, 2)
+    x, y = xy[:, 0], xy[:, 1]
+    if normalized:
+        x = normalized_to_pixels(x, a.shape[1], align)
+        y = normalized_to_pixels(y, a.shape[0], align)
+    work = _work_dtype(a.dtype)
+    out_dtype = _compute_dtype(a.dtype)
+    devices.check_memory(len(x) * a.shape[2] * out_dtype.itemsize, f"{len(x)} samples")
+    src = a.astype(out_dtype, copy=False)
+    from . import cpu
+
+    out = np.empty((len(x), a.shape[2]), out_dtype)
+    for s in range(0, len(x), _SAMPLE_CHUNK):
+        part = slice(s, s + _SAMPLE_CHUNK)
+        ty = compute_taps(y[part], a.shape[0], m, 1.0, boundary)
+        tx = compute_taps(x[part], a.shape[1], m, 1.0, boundary)
+        out[part] = cpu.gather(src, ty, tx, fill, work, out_dtype)
+    out = out.astype(a.dtype, copy=False).reshape(lead + (a.shape[2],))
+    return out[..., 0] if was_2d else out
+
+
+def gri1d(x, y, xq):
+    """Interpolate curve samples ``y`` at strictly increasing, possibly non-uniform ``x``.
+
+    x:  ``(n,)`` sample positions.  y: ``(n,)`` or ``(n, ...)`` values.  xq: query positions (any shape).
+    Each query uses its nearest sample ``i``: a quartic in ``(x - x_i)`` through ``y_i`` that
+    passes through the midpoints of the segments to ``i - 1`` and ``i + 1`` with their slopes
+    there (the 5x5 system of DESIGN.md).  The ends have a linearly extrapolated ghost sample,
+    and queries beyond ``[x_0, x_{n-1}]`` continue along the end tangent.  On uniform ``x``
+    this is the ``gri`` kernel.  Returns ``xq.shape + y.shape[1:]`` in float64.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    xq = np.asarray(xq, dtype=np.float64)
+    if x.ndim != 1 or len(x) < 1:
+        raise ResampleError("x must be a non-empty 1-D array")
+    if y.shape[:1] != x.shape:
+        raise ResampleError(f"y must have {len(x)} rows like x, got shape {y.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(xq))):
+        raise ResampleError("x and xq must be finite")
+    if np.any(np.diff(x) <= 0):
+        raise ResampleError("x must be strictly increasing")
+    tail = y.shape[1:]
+    yy = y.reshape(len(x), -1)
+    if len(x) == 1:
+        return np.broadcast_to(yy[0], xq.shape + yy.shape[1:]).reshape(xq.shape + tail).copy()
+    # Ghost samples continue the end segments linearly.
+    xs = np.concatenate([[2 * x[0] - x[1]], x, [2 * x[-1] - x[-2]]])
+    ys = np.concatenate([2 * yy[:1] - yy[1:2], yy, 2 * yy[-1:] - yy[-2:-1]])
+    q = xq.ravel()
+    # Nearest sample (index into xs): ties at a midpoint give the same value either way.
+    i = np.clip(np.searchsorted(x, q), 1, len(x) - 1)
+    i = np.where(np.abs(q - x[i - 1]) <= np.abs(x[i] - q), i - 1, i) + 1
+    d_left, d_right = xs[i - 1] - xs[i], xs[i + 1] - xs[i]
+    ml, mr = 0.5 * d_left, 0.5 * d_right
+    # Rows: p(0), p(mr), p'(mr), p(ml), p'(ml) for p(d) = sum_k a_k d^k.
+    ones, zeros = np.ones_like(ml), np.zeros_like(ml)
+    A = np.stack([
+        np.stack([ones, zeros, zeros, zeros, zeros], -1),
+        np.stack([ones, mr, mr**2, mr**3, mr**4], -1),
+        np.stack([zeros, ones, 2 * mr, 3 * mr**2, 4 * mr**3], -1),
+        np.stack([ones, ml, ml**2, ml**3, ml**4], -1),
+        np.stack([zeros, ones, 2 * ml, 3 * ml**2, 4 * ml**3], -1),
+    ], -2)
+    y0, yl, yr = ys[i], ys[i - 1], ys[i + 1]
+    b = np.stack([y0, 0.5 * (y0 + yr), (yr - y0) / d_right[:, None],
+                  0.5 * (y0 + yl), (yl - y0) / d_left[:, None]], -2)
+    coef = np.linalg.solve(A, b)                       # (Q, 5, K)
+    d = q - xs[i]
+    outside = (q < x[0]) | (q > x[-1])
+    d_poly = np.where(outside, 0.0, d)                 # beyond the ends: the tangent line
+    powers = d_poly[:, None] ** np.arange(5)           # (Q, 5)
+    value = np.einsum("qk,qkc->qc", powers, coef)
+    value = np.where(outside[:, None], coef[:, 0] + d[:, None] * coef[:, 1], value)
+    return value.reshape(xq.shape + tail)

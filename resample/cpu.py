@@ -1,0 +1,181 @@
+"""The CPU engine: numba-compiled loops that apply tap tables, on every core.
+
+Arrays are ``(rows, cols, channels)``.  Accumulation is in the tap weights' dtype (float32 for
+8/16-bit and float32 images, float64 otherwise).  The last pass stores into the output dtype:
+integers are rounded half up and clipped to ``[lo, hi]``; floats are stored as they are.
+"""
+
+from __future__ import annotations
+
+
+import numba as nb
+import numpy as np
+
+from .taps import Taps
+
+_JIT = dict(parallel=True, cache=True, nogil=True)
+COLS_COST = 2.0   # a cols-pass multiply-add (a gather) costs about this many rows-pass ones
+BLOCK = 1024        # elements per block of the inner loops (4 KiB of float32: stays in L1)
+FORCE_ORDER = None  # "rows" or "cols" to force the first pass (for measurements)
+
+
+@nb.njit(inline="always")
+def _store(value, lo, hi, rounding):
+    if rounding:
+        value = np.floor(value + 0.5)
+        if value < lo:
+            value = lo
+        elif value > hi:
+            value = hi
+    return value
+
+
+@nb.njit(inline="always")
+def _combine_rows(src, index, weight, count, fill_weight, fill, o, buf):
+    """buf = sum_k weight[o, k] * src[index[o, k]] + fill_weight[o] * fill (rows of length M)."""
+    buf[:] = 0
+    for k in range(count[o]):
+        w = weight[o, k]
+        row = src[index[o, k]]
+        for m in range(buf.shape[0]):
+            buf[m] += w * row[m]
+    if fill_weight[o] != 0:
+        f = fill_weight[o] * fill
+        for m in range(buf.shape[0]):
+            buf[m] += f
+
+
+@nb.njit(inline="always")
+def _gather_line(line, index, weight, buf):
+    """buf[m] = sum_k weight[k, m] * line[index[k, m]], with a tap-major (T, M) table.
+
+    The loop over ``m`` vectorises (SIMD gathers); padding taps have weight 0.
+    """
+    buf[:] = 0
+    for k in range(index.shape[0]):
+        ik = index[k]
+        wk = weight[k]
+        for m in range(buf.shape[0]):
+            buf[m] += wk[m] * line[ik[m]]
+
+
+@nb.njit(**_JIT)
+def _resize_rows_first(src, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, rounding):
+    """Per output row: combine input rows (vertical), then gather along the row (horizontal).
+
+    src (n_in, M_in) and dst (n_out, M_out) hold interleaved rows (``m = col * C + channel``).
+    """
+    n_out, m_out = dst.shape
+    for o in nb.prange(n_out):
+        line = np.empty(src.shape[1], dtype=yw.dtype)
+        acc = np.empty(m_out, dtype=yw.dtype)
+        _combine_rows(src, yi, yw, yc, yf, fill, o, line)
+        _gather_line(line, xi, xw, acc)
+        out = dst[o]
+        for m in range(m_out):
+            v = acc[m]
+            if xf[m] != 0:
+                v += xf[m] * fill
+            out[m] = _store(v, lo, hi, rounding)
+
+
+@nb.njit(**_JIT)
+def _resize_cols_first(src, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, rounding, n_bands):
+    """Per band of output rows: resample input rows horizontally into a small cache (each once
+    per band, direct-mapped by row index), then combine cached rows vertically."""
+    n_out, m_out = dst.shape
+    n_slots = yi.shape[1] + 1
+    band = (n_out + n_bands - 1) // n_bands
+    for b in nb.prange(n_bands):
+        cache = np.empty((n_slots, m_out), dtype=yw.dtype)
+        tag = np.full(n_slots, -1, dtype=np.int64)
+        acc = np.empty(m_out, dtype=yw.dtype)
+        line = np.empty(src.shape[1], dtype=yw.dtype)   # gathers from float are faster
+        for o in range(b * band, min(n_out, (b + 1) * band)):
+            acc[:] = 0
+            for k in range(yc[o]):
+                r = yi[o, k]
+                slot = r % n_slots
+                row = cache[slot]
+                if tag[slot] != r:
+                    line[:] = src[r]
+                    _gather_line(line, xi, xw, row)
+                    for m in range(m_out):
+                        if xf[m] != 0:
+                            row[m] += xf[m] * fill
+                    tag[slot] = r
+                w = yw[o, k]
+                for m in range(m_out):
+                    acc[m] += w * row[m]
+            f = yf[o] * fill
+            out = dst[o]
+            for m in range(m_out):
+                v = acc[m]
+                if yf[o] != 0:
+                    v += f
+                out[m] = _store(v, lo, hi, rounding)
+
+
+def _table(taps: Taps, work):
+    return taps.index, taps.weight.astype(work), taps.count, taps.fill_weight.astype(work)
+
+
+def _interleaved_table(taps: Taps, n_ch, work):
+    """The cols-pass table: tap-major (T, n_out * C), int32 indices into an interleaved row.
+
+    Padding taps repeat the row's first tap with weight 0.  With an integer-free finite input a
+    zero-weight tap adds nothing, and a NaN input sample it reads is also read by a real tap.
+    """
+    if np.any(taps.count == 0):
+        raise AssertionError("a resize output with no input taps")
+    pad = np.arange(taps.index.shape[1])[None, :] >= taps.count[:, None]
+    index = np.where(pad, taps.index[:, :1], taps.index)
+    weight = np.where(pad, 0.0, taps.weight)
+    channel = np.arange(n_ch, dtype=np.int64)
+    flat = (index.T[:, :, None] * n_ch + channel).reshape(index.shape[1], -1)
+    return (flat.astype(np.int32 if flat.max() < 2**31 else np.int64),
+            np.repeat(weight.T, n_ch, axis=1).astype(work),
+            np.repeat(taps.fill_weight, n_ch).astype(work))
+
+
+def _store_args(dtype):
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        # The largest float that still fits, so that the cast never overflows.
+        hi = float(np.nextafter(float(info.max), 0.0)) if info.bits > 32 else float(info.max)
+        return float(info.min), hi, True
+    return 0.0, 0.0, False
+
+
+def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype):
+    """Resize ``image`` (R, C, ch) with one tap table per axis, into a new array.
+
+    One fused kernel does both passes with no full-size intermediate; it runs the two passes in
+    the order that costs fewer multiply-adds, a cols-pass one (a gather) weighing COLS_COST.
+    """
+    n_rows, n_cols, n_ch = image.shape
+    if taps_rows.is_identity(n_rows) and taps_cols.is_identity(n_cols):
+        return image.astype(out_dtype, copy=True)
+    lo, hi, rounding = _store_args(out_dtype)
+    dst = np.empty((taps_rows.n_out, taps_cols.n_out, n_ch), out_dtype)
+    args = (image.reshape(n_rows, -1), *_table(taps_rows, work),
+            *_interleaved_table(taps_cols, n_ch, work), work.type(fill),
+            dst.reshape(dst.shape[0], -1), lo, hi, rounding)
+    ty, tx = taps_rows.count.mean(), taps_cols.index.shape[1] * COLS_COST
+    rows_first = taps_rows.n_out * (n_cols * ty + taps_cols.n_out * tx)
+    cols_first = n_rows * taps_cols.n_out * tx + taps_rows.n_out * taps_cols.n_out * ty
+    if (rows_first <= cols_first) if FORCE_ORDER is None else FORCE_ORDER == "rows":
+        _resize_rows_first(*args)
+    else:
+        n_bands = min(taps_rows.n_out, 8 * nb.get_num_threads())
+        _resize_cols_first(*args, n_bands)
+    return dst
+
+
+def gather(image, taps_y: Taps, taps_x: Taps, fill, work, out_dtype):
+    """Sample ``image`` (R, C, ch) at points whose per-axis taps are given; returns (N, ch)."""
+    lo, hi, rounding = _store_args(out_dtype)
+    dst = np.empty((taps_y.n_out, image.shape[2]), out_dtype)
+    _gather(image, *_table(taps_y, work), *_table(taps_x, work), work.type(fill), dst,
+            lo, hi, rounding)
+    return dst

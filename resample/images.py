@@ -1,0 +1,296 @@
+"""Image files: reading, writing (atomically) and resizing with alpha and metadata.
+
+A :class:`Picture` holds the pixels as an ``(H, W)`` or ``(H, W, C)`` array (8-bit, 16-bit,
+32-bit integer or 32-bit float samples), whether the last channel is alpha, and the metadata
+that is carried to the output: ICC profile, DPI and EXIF (with the orientation applied and
+removed).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .errors import ResampleError
+
+EXIF_ORIENTATION = 0x0112
+# Pillow modes that are converted on reading, to what, and why.
+_CONVERT = {"1": "L", "P": "RGB", "PA": "RGBA", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",
+            "HSV": "RGB", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB", "I;16B": "I;16",
+            "I;16L": "I;16", "I;16N": "I;16"}
+_ALPHA_MODES = ("LA", "RGBA")
+
+
+@dataclass
+class Picture:
+    """Pixels plus what is carried from the input to the output."""
+
+    array: np.ndarray
+    alpha: bool = False
+    icc: bytes | None = None
+    dpi: tuple | None = None
+    exif: bytes | None = None
+    format: str | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def size(self):
+        """(width, height)."""
+        return self.array.shape[1], self.array.shape[0]
+
+
+def _orient(a, orientation):
+    """Apply an EXIF orientation (1-8) to an array of rows and columns."""
+    ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
+           5: lambda x: np.swapaxes(x, 0, 1), 6: lambda x: np.swapaxes(x, 0, 1)[:, ::-1],
+           7: lambda x: np.swapaxes(x, 0, 1)[::-1, ::-1], 8: lambda x: np.swapaxes(x, 0, 1)[::-1]}
+    op = ops.get(orientation)
+    return a if op is None else np.ascontiguousarray(op(a))
+
+
+def _pillow_array(im, notes):
+    mode = im.mode
+    if mode == "P" and ("transparency" in im.info):
+        target = "RGBA"
+    else:
+        target = _CONVERT.get(mode)
+    if target is not None and target != "I;16":
+        notes.append(f"converted {mode} image to {target}")
+        im = im.convert(target)
+    a = np.asarray(im)
+    if mode.startswith("I;16"):
+        a = a.astype(np.uint16)
+    elif im.mode == "I":
+        a = a.astype(np.int32)
+    return a, im.mode in _ALPHA_MODES
+
+
+def load(path) -> Picture:
+    """Read an image file.  Raises :class:`ResampleError` with one line on any failure."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ResampleError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ResampleError(f"{path}: is a folder")
+    if os.path.getsize(path) == 0:
+        raise ResampleError(f"{path}: file is empty")
+    notes = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                fmt = im.format
+                info = dict(im.info)
+                exif = im.getexif()
+                orientation = exif.get(EXIF_ORIENTATION, 1)
+                if EXIF_ORIENTATION in exif:
+                    del exif[EXIF_ORIENTATION]
+                array, alpha = _special_reader(path, im)
+                if array is None:
+                    im.load()
+                    array, alpha = _pillow_array(im, notes)
+    except Image.DecompressionBombError as exc:
+        raise ResampleError(f"{path}: image too large: {exc}") from None
+    except UnidentifiedImageError:
+        raise ResampleError(f"{path}: not an image, or a format that cannot be read") from None
+    except ResampleError as exc:
+        raise ResampleError(f"{path}: {exc}") from None
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError,
+            MemoryError) as exc:
+        raise ResampleError(f"{path}: cannot read image ({_first_line(exc)})") from None
+    if orientation != 1:
+        notes.append(f"applied EXIF orientation {orientation}")
+    dpi = info.get("dpi")
+    return Picture(_orient(array, orientation), alpha=alpha, icc=info.get("icc_profile"),
+                   dpi=tuple(float(d) for d in dpi) if dpi else None,
+                   exif=exif.tobytes() if len(exif) else None, format=fmt, notes=notes)
+
+
+def _special_reader(path, im):
+    """16-bit colour PNG and multi-sample 16-bit or float TIFF, which Pillow reduces to 8 bits."""
+    if im.format == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
+        from . import png16
+
+        if png16.is_16bit_colour(path):
+            array, _, _ = png16.read(path)
+            return array, array.shape[2] in (2, 4)
+    if im.format == "TIFF":
+        tags = im.tag_v2
+        bits = tags.get(258, (8,))
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        samples = tags.get(277, 1)
+        float_samples = 3 in (tags.get(339, (1,)) if isinstance(tags.get(339, 1), tuple)
+                              else (tags.get(339, 1),))
+        if samples > 1 and (max(bits) > 8 or float_samples):
+            import tifffile
+
+            array = tifffile.imread(path)
+            if array.ndim == 3 and array.shape[0] == samples and array.shape[2] != samples:
+                array = np.moveaxis(array, 0, -1)
+            extra = tags.get(338, ())
+            return np.ascontiguousarray(array), bool(extra) or samples in (2, 4)
+    return None, False
+
+
+def _first_line(exc):
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------------------------
+# Resizing a picture: alpha is premultiplied while resampling.
+
+def to_dtype(x, dtype):
+    """Round half up and clip float samples into an integer dtype; floats pass through."""
+    dtype = np.dtype(dtype)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return np.clip(np.floor(x + 0.5), info.min, info.max).astype(dtype)
+    return x.astype(dtype)
+
+
+def resize_picture(pic: Picture, **options) -> Picture:
+    """Resize with :func:`resample.resize`; colour is premultiplied by alpha while resampling."""
+    from .api import resize
+
+    a = pic.array
+    if not pic.alpha:
+        return replace(pic, array=resize(a, **options), notes=[])
+    top = float(np.iinfo(a.dtype).max) if np.issubdtype(a.dtype, np.integer) else 1.0
+    work = a.astype(np.float64 if a.dtype.itemsize > 2 else np.float32)
+    work[..., :-1] *= work[..., -1:] / top
+    out = resize(work, **options)
+    alpha = out[..., -1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        colour = np.where(alpha > 0, out[..., :-1] * top / alpha, 0.0)
+    if np.issubdtype(a.dtype, np.integer):
+        colour = np.clip(colour, 0.0, top)
+    out = np.concatenate([colour, alpha], axis=-1)
+    return replace(pic, array=to_dtype(out, a.dtype), notes=[])
+
+
+# --------------------------------------------------------------------------------------------
+# Writing.
+
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+            ".webp": "WEBP", ".bmp": "BMP", ".gif": "GIF", ".ppm": "PPM", ".pgm": "PPM",
+            ".tga": "TGA"}
+_EIGHT_BIT_ONLY = ("JPEG", "WEBP", "BMP", "GIF", "TGA")
+
+
+def output_format(path):
+    """The file format for an output path, from its extension."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in _FORMATS:
+        raise ResampleError(f"{path}: unknown output format {ext or '(no extension)'!r}; "
+                            f"use one of: {', '.join(sorted(_FORMATS))}")
+    return _FORMATS[ext]
+
+
+def _for_format(pic: Picture, fmt):
+    """Return ``(array, alpha, notes)`` converted to what ``fmt`` can hold."""
+    a, alpha, notes = pic.array, pic.alpha, []
+    if np.issubdtype(a.dtype, np.floating):
+        if fmt != "TIFF":
+            raise ResampleError(f"cannot write {a.dtype} samples as {fmt}; use .tif")
+        return a.astype(np.float32), alpha, notes
+    if fmt in _EIGHT_BIT_ONLY and a.dtype != np.uint8:
+        notes.append(f"reduced {a.dtype} samples to 8 bits for {fmt}")
+        a = to_dtype(a.astype(np.float64) * (255.0 / np.iinfo(a.dtype).max), np.uint8)
+    if alpha and fmt == "JPEG":
+        notes.append("flattened alpha onto white for JPEG")
+        top = float(np.iinfo(a.dtype).max)
+        w = a[..., -1:].astype(np.float32) / top
+        a = to_dtype(a[..., :-1] * w + top * (1.0 - w), a.dtype)
+        alpha = False
+        if a.shape[-1] == 1:
+            a = a[..., 0]
+    return a, alpha, notes
+
+
+def _write_pillow(f, a, fmt, pic):
+    from PIL import Image
+
+    if a.dtype not in (np.uint8, np.uint16) and a.ndim == 2:
+        im = Image.fromarray(a.astype(np.int32), mode="I")
+    else:
+        im = Image.fromarray(a)          # uint16 (H, W) becomes I;16
+    kwargs = {}
+    if pic.icc and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        kwargs["icc_profile"] = pic.icc
+    if pic.dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
+        kwargs["dpi"] = pic.dpi
+    if pic.exif and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
+        kwargs["exif"] = pic.exif
+    if fmt in ("JPEG", "WEBP"):
+        kwargs["quality"] = 95
+    im.save(f, format=fmt, **kwargs)
+
+
+def _write(f, a, alpha, fmt, pic):
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim == 2 or a.dtype == np.uint8:
+        _write_pillow(f, a, fmt, pic)
+    elif fmt == "PNG" and a.dtype == np.uint16:
+        from . import png16
+
+        png16.write(f, a, icc=pic.icc, dpi=pic.dpi)
+    elif fmt == "TIFF":
+        import tifffile
+
+        extratags = [(34675, 7, len(pic.icc), pic.icc, True)] if pic.icc else []
+        tifffile.imwrite(f, a, photometric="rgb" if a.shape[2] >= 3 else "minisblack",
+                         extrasamples=[2] if alpha else None, compression="zlib",
+                         resolution=pic.dpi, resolutionunit=2 if pic.dpi else None,
+                         extratags=extratags)
+    else:
+        raise ResampleError(f"cannot write {a.shape[2]}-channel {a.dtype} samples as {fmt}")
+
+
+def save(pic: Picture, path, *, overwrite=True):
+    """Write ``pic`` to ``path`` in the format its extension names, atomically.
+
+    The file is written to a temporary name in the same folder and renamed, so no half-written
+    file is ever left.  Returns the notes about conversions made for the format.
+    """
+    path = os.fspath(path)
+    fmt = output_format(path)
+    if not overwrite and os.path.exists(path):
+        raise ResampleError(f"{path}: exists (use --overwrite to replace it)")
+    a, alpha, notes = _for_format(pic, fmt)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ResampleError(f"{path}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".resample-", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise ResampleError(f"{path}: cannot write ({_first_line(exc)})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write(f, a, alpha, fmt, pic)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, ResampleError):
+            raise ResampleError(f"{path}: {exc}") from None
+        if isinstance(exc, (OSError, ValueError, KeyError, TypeError)):
+            raise ResampleError(f"{path}: cannot write ({_first_line(exc)})") from None
+        raise
+    return notes
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,120 @@
+"""A small PNG codec for 16-bit colour (grey+alpha, RGB, RGBA), which Pillow reduces to 8 bits.
+
+Arrays are ``(H, W, C)`` uint16 in native byte order.  Only non-interlaced files are read;
+the caller falls back to Pillow for anything else.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numba as nb
+import numpy as np
+
+from .errors import ResampleError
+
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}          # PNG colour type -> samples per pixel
+_COLOR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}
+
+
+def _chunks(data):
+    pos = len(_SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        yield kind, data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+
+
+def is_16bit_colour(path):
+    """True when ``path`` is a non-interlaced 16-bit PNG with more than one sample per pixel."""
+    with open(path, "rb") as f:
+        head = f.read(33)
+    if len(head) < 33 or head[:8] != _SIGNATURE or head[12:16] != b"IHDR":
+        return False
+    depth, colour, interlace = head[24], head[25], head[28]
+    return depth == 16 and colour in (2, 4, 6) and interlace == 0
+
+
+@nb.njit(cache=True)
+def _unfilter(raw, height, stride, bpp):
+    out = np.empty((height, stride), np.uint8)
+    prev = np.zeros(stride, np.uint8)
+    for y in range(height):
+        base = y * (stride + 1)
+        ftype = raw[base]
+        line = raw[base + 1:base + 1 + stride]
+        cur = out[y]
+        for i in range(stride):
+            a = np.int32(cur[i - bpp]) if i >= bpp else np.int32(0)
+            b = np.int32(prev[i])
+            c = np.int32(prev[i - bpp]) if i >= bpp else np.int32(0)
+            x = np.int32(line[i])
+            if ftype == 1:
+                x += a
+            elif ftype == 2:
+                x += b
+            elif ftype == 3:
+                x += (a + b) >> 1
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                x += a if (pa <= pb and pa <= pc) else (b if pb <= pc else c)
+            elif ftype != 0:
+                return out[:0]
+            cur[i] = x & 0xFF
+        prev = cur
+    return out
+
+
+def read(path):
+    """Read a 16-bit colour PNG: ``(array (H, W, C) uint16, icc bytes or None, dpi or None)``."""
+    with open(path, "rb") as f:
+        data = f.read()
+    ihdr = data[16:29]
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", ihdr)
+    channels = _CHANNELS[colour]
+    idat, icc, dpi = [], None, None
+    for kind, body in _chunks(data):
+        if kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"iCCP":
+            icc = zlib.decompress(body[body.index(b"\0") + 2:])
+        elif kind == b"pHYs" and len(body) == 9 and body[8] == 1:
+            ppm_x, ppm_y = struct.unpack(">II", body[:8])
+            dpi = (ppm_x * 0.0254, ppm_y * 0.0254)
+    stride = width * channels * 2
+    try:
+        raw = np.frombuffer(zlib.decompress(b"".join(idat)), np.uint8)
+    except zlib.error as exc:
+        raise ResampleError(f"corrupt PNG data ({exc})") from None
+    if raw.size < height * (stride + 1):
+        raise ResampleError("truncated PNG data")
+    rows = _unfilter(raw, height, stride, channels * 2)
+    if rows.shape[0] != height:
+        raise ResampleError("corrupt PNG data (unknown row filter)")
+    return rows.view(">u2").reshape(height, width, channels).astype(np.uint16), icc, dpi
+
+
+def _chunk(kind, body):
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def write(f, array, icc=None, dpi=None):
+    """Write ``array`` (H, W, C) uint16, C in 1..4, to the binary file ``f``, 16 bits a sample."""
+    height, width, channels = array.shape
+    big = np.ascontiguousarray(array, dtype=">u2").view(np.uint8).reshape(height, -1)
+    bpp = channels * 2
+    filtered = big.copy()                                  # filter 1 (Sub): x - left
+    filtered[:, bpp:] = big[:, bpp:] - big[:, :-bpp]
+    rows = np.concatenate([np.ones((height, 1), np.uint8), filtered], axis=1)
+    out = [_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16,
+                                                   _COLOR_TYPE[channels], 0, 0, 0))]
+    if icc:
+        out.append(_chunk(b"iCCP", b"icc\0\0" + zlib.compress(icc)))
+    if dpi:
+        out.append(_chunk(b"pHYs", struct.pack(">IIB", *(round(d / 0.0254) for d in dpi), 1)))
+    out.append(_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)))
+    out.append(_chunk(b"IEND", b""))
+    f.write(b"".join(out))

@@ -1,0 +1,175 @@
+"""Tap tables: which input samples each output sample reads, with which weights.
+
+Every engine applies a method through these tables, so positions, antialiasing and boundary
+handling live here once.  Positions are in input pixel units along one axis, where the centre
+of input sample ``i`` is at ``x = i`` and the axis covers ``[-0.5, n - 0.5]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ResampleError
+from .methods import Method
+
+ALIGNS = ("centers", "corners")
+BOUNDARIES = ("edge", "reflect", "mirror", "wrap", "constant", "extrapolate")
+
+
+def check_choice(value, choices, what):
+    """Return ``value`` lower-cased if it is one of ``choices``, else raise one clear line."""
+    v = str(value).lower()
+    if v not in choices:
+        raise ResampleError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+    return v
+
+
+@dataclass(frozen=True)
+class Taps:
+    """Per output sample ``o``: ``out[o] = sum_k weight[o,k] * in[index[o,k]] + fill_weight[o] * fill``.
+
+    Only the first ``count[o]`` columns are used; the rest are padding (index 0, weight 0).
+    Indices are in range; weights are normalised (they sum to 1 with ``fill_weight``), merged per
+    index, and never exactly zero, so a zero-weight tap never touches the data.
+    """
+
+    index: np.ndarray        # (n_out, T) int64
+    weight: np.ndarray       # (n_out, T) float64
+    count: np.ndarray        # (n_out,) int64
+    fill_weight: np.ndarray  # (n_out,) float64
+
+    @property
+    def n_out(self):
+        return self.index.shape[0]
+
+    def is_identity(self, n_in):
+        """True when the table copies its input unchanged (same size, one tap of weight 1)."""
+        return (self.n_out == n_in and self.index.shape[1] == 1
+                and np.all(self.count == 1) and np.all(self.weight[:, 0] == 1.0)
+                and np.all(self.index[:, 0] == np.arange(n_in)) and not np.any(self.fill_weight))
+
+
+def output_positions(n_in, n_out, align):
+    """Input positions of the ``n_out`` output samples, and the spacing between them.
+
+    ``centers``: ``x_j = (j + 0.5) * n_in / n_out - 0.5``.  The centres are accumulated in
+    float64 in steps of ``n_in / n_out`` exactly as Pillow does, so that exact ties of
+    ``nearest`` fall the same way as Pillow NEAREST.
+    ``corners``: ``x_j = j * (n_in - 1) / (n_out - 1)`` (``0`` when ``n_out == 1``).
+    """
+    if align == "centers":
+        step = n_in / n_out
+        centres = np.full(n_out, step)
+        centres[0] = 0.5 * step
+        return np.cumsum(centres) - 0.5, step
+    if n_out == 1:
+        return np.zeros(1), float(n_in)
+    j = np.arange(n_out, dtype=np.float64)
+    return j * (n_in - 1) / (n_out - 1), (n_in - 1) / (n_out - 1)
+
+
+def map_index(i, n, boundary):
+    """Map integer positions ``i`` to in-range indices for the index-remapping boundaries."""
+    if boundary == "edge":
+        return np.clip(i, 0, n - 1)
+    if boundary == "wrap":
+        return np.mod(i, n)
+    if boundary == "reflect":           # cba|abcd|dcb, period 2n
+        m = np.mod(i, 2 * n)
+        return np.where(m < n, m, 2 * n - 1 - m)
+    if boundary == "mirror":            # dcb|abcd|cba, period 2n - 2
+        if n == 1:
+            return np.zeros_like(i)
+        m = np.mod(i, 2 * n - 2)
+        return np.where(m < n, m, 2 * n - 2 - m)
+    raise AssertionError(boundary)
+
+
+def _fold_positions(x, n, support, boundary):
+    """Bring far-away positions near the image without changing what they sample."""
+    if boundary in ("edge", "constant"):
+        return np.clip(x, -support - 1.0, n + support)
+    period = {"wrap": n, "reflect": 2 * n, "mirror": max(2 * n - 2, 1)}.get(boundary)
+    if period is not None:
+        return np.mod(x, period)
+    return np.clip(x, -2.0**40, 2.0**40)   # extrapolate: keep the integer tap indices finite
+
+
+def compute_taps(x, n, method: Method, stretch, boundary):
+    """Tap table for sampling an axis of ``n`` samples at positions ``x`` (input pixel units).
+
+    ``stretch >= 1`` widens the kernel by that factor (antialiasing when shrinking).
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    support = method.support * stretch
+    x = _fold_positions(x, n, support, boundary)
+    width = int(np.ceil(2.0 * support)) + 2
+    index = np.floor(x - support).astype(np.int64)[:, None] + np.arange(width)
+    weight = method.kernel((index - x[:, None]) / stretch)
+    total = weight.sum(axis=1, keepdims=True)
+    weight = weight / np.where(total == 0.0, 1.0, total)
+
+    fill_weight = np.zeros(len(x))
+    outside = (index < 0) | (index >= n)
+    if boundary == "constant":
+        fill_weight = np.where(outside, weight, 0.0).sum(axis=1)
+        weight = np.where(outside, 0.0, weight)
+        index = np.clip(index, 0, n - 1)
+    elif boundary == "extrapolate" and n > 1:
+        # Linear through the two edge samples: a[-d] = (1 + d) a[0] - d a[1], d > 0 the overshoot.
+        low = index < 0
+        over = np.where(low, -index, index - (n - 1)) * outside
+        edge = np.where(low, 0, n - 1)
+        inner = np.where(low, 1, n - 2)
+        index = np.concatenate([np.where(outside, edge, index), np.where(outside, inner, 0)], 1)
+        weight = np.concatenate([weight * (1 + over), -weight * over], 1)
+    else:
+        index = map_index(index, n, "edge" if boundary == "extrapolate" else boundary)
+    return _compact(index, weight, n, fill_weight)
+
+
+def _compact(index, weight, n, fill_weight):
+    """Merge taps that read the same index, drop zero weights, sort by index, pad to a table."""
+    n_out = index.shape[0]
+    rows = np.broadcast_to(np.arange(n_out)[:, None], index.shape)
+    keys, inverse = np.unique((rows * n + index).ravel(), return_inverse=True)
+    summed = np.bincount(inverse.ravel(), weights=weight.ravel())
+    keep = summed != 0.0
+    keys, summed = keys[keep], summed[keep]
+    row = keys // n
+    count = np.bincount(row, minlength=n_out)
+    width = max(1, int(count.max(initial=0)))
+    first = np.cumsum(count) - count
+    col = np.arange(len(keys)) - first[row]
+    out_index = np.zeros((n_out, width), np.int64)
+    out_weight = np.zeros((n_out, width), np.float64)
+    out_index[row, col] = keys % n
+    out_weight[row, col] = summed
+    return Taps(out_index, out_weight, count.astype(np.int64), np.asarray(fill_weight, np.float64))
+
+
+def resize_taps(n_in, n_out, method: Method, align, boundary, antialias):
+    """Tap table for resizing one axis from ``n_in`` to ``n_out`` samples."""
+    x, step = output_positions(n_in, n_out, align)
+    stretch = max(1.0, step) if (antialias and method.antialias) else 1.0
+    return compute_taps(x, n_in, method, stretch, boundary)
+
+
+def normalized_to_pixels(u, n, align):
+    """Convert ``[-1, 1]`` coordinates (grid_sample convention) to pixel units along an axis of ``n``.
+
+    ``corners``: -1 and 1 are the centres of the first and last pixels, ``x = (u + 1) / 2 * (n - 1)``.
+    ``centers``: -1 and 1 are the outer edges, ``x = ((u + 1) * n - 1) / 2``.
+    """
+    if align == "corners":
+        return (u + 1.0) * 0.5 * (n - 1)
+    return ((u + 1.0) * n - 1.0) * 0.5
+
+
+def validate_fill(fill):
+    try:
+        return float(fill)
+    except (TypeError, ValueError):
+        raise ResampleError(f"fill must be a number, got {fill!r}") from None
