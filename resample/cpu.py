@@ -15,7 +15,6 @@ from .taps import Taps
 
 _JIT = dict(parallel=True, cache=True, nogil=True)
 COLS_COST = 2.0   # a cols-pass multiply-add (a gather) costs about this many rows-pass ones
-BLOCK = 1024        # elements per block of the inner loops (4 KiB of float32: stays in L1)
 FORCE_ORDER = None  # "rows" or "cols" to force the first pass (for measurements)
 
 
@@ -114,6 +113,30 @@ def _resize_cols_first(src, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, round
                 if yf[o] != 0:
                     v += f
                 out[m] = _store(v, lo, hi, rounding)
+
+
+@nb.njit(**_JIT)
+def _gather(src, iy, wy, cy, fy, ix, wx, cx, fx, fill, dst, lo, hi, rounding):
+    """Point sampling: dst[p, c] = sum_a sum_b wy[p,a] wx[p,b] src[iy[p,a], ix[p,b], c] (+ fill terms).
+
+    A point's taps outside the image in x add ``fx * fill`` to each row; rows outside in y add
+    ``fy * fill`` (the x weights of such a row sum to 1).
+    """
+    n_pts, n_ch = dst.shape
+    for p in nb.prange(n_pts):
+        for c in range(n_ch):
+            acc = wy.dtype.type(0)
+            for a in range(cy[p]):
+                line = src[iy[p, a]]
+                row_acc = wx.dtype.type(0)
+                for b in range(cx[p]):
+                    row_acc += wx[p, b] * line[ix[p, b], c]
+                if fx[p] != 0:
+                    row_acc += fx[p] * fill
+                acc += wy[p, a] * row_acc
+            if fy[p] != 0:
+                acc += fy[p] * fill
+            dst[p, c] = _store(acc, lo, hi, rounding)
 
 
 def _table(taps: Taps, work):

@@ -1,0 +1,154 @@
+"""Slow, obvious float64 references, written from DESIGN.md without the package's tap tables.
+
+Everything here loops over output samples in plain Python; keep the inputs small.
+"""
+
+import math
+
+import numpy as np
+
+# --- kernels, written again from their definitions -------------------------------------------
+
+
+def k_nearest(u):
+    return 1.0 if -0.5 < u <= 0.5 else 0.0
+
+
+def k_bilinear(u):
+    return max(0.0, 1.0 - abs(u))
+
+
+def k_bicubic(u, a=-0.5):
+    u = abs(u)
+    if u < 1:
+        return (a + 2) * u**3 - (a + 3) * u**2 + 1
+    if u < 2:
+        return a * u**3 - 5 * a * u**2 + 8 * a * u - 4 * a
+    return 0.0
+
+
+def k_lanczos(u):
+    if u == 0:
+        return 1.0
+    if abs(u) >= 3 or u == round(u):
+        return 0.0
+    pu = math.pi * u
+    return 3 * math.sin(pu) * math.sin(pu / 3) / (pu * pu)
+
+
+def k_gri(u):
+    u = abs(u)
+    if u <= 0.5:
+        return 1 - 3 * u**2 + 4 * u**4
+    if u <= 1.5:
+        v = 1 - u
+        return v / 2 + 1.5 * v**2 - 2 * v**4
+    return 0.0
+
+
+KERNELS = {"nearest": (k_nearest, 0.5), "bilinear": (k_bilinear, 1.0),
+           "bicubic": (k_bicubic, 2.0), "lanczos": (k_lanczos, 3.0), "gri": (k_gri, 1.5)}
+
+# --- boundaries -------------------------------------------------------------------------------
+
+
+def boundary_value(line, i, mode, fill):
+    """The value of sample ``i`` of a 1-D float64 ``line`` (any integer i) under ``mode``."""
+    n = len(line)
+    if 0 <= i < n:
+        return line[i]
+    if mode == "constant":
+        return fill
+    if mode == "edge":
+        return line[min(max(i, 0), n - 1)]
+    if mode == "wrap":
+        return line[i % n]
+    if mode == "reflect":                 # cba|abcd|dcb
+        while not 0 <= i < n:
+            i = -1 - i if i < 0 else 2 * n - 1 - i
+        return line[i]
+    if mode == "mirror":                  # dcb|abcd|cba
+        if n == 1:
+            return line[0]
+        while not 0 <= i < n:
+            i = -i if i < 0 else 2 * (n - 1) - i
+        return line[i]
+    if mode == "extrapolate":
+        if n == 1:
+            return line[0]
+        if i < 0:
+            return line[0] + i * (line[1] - line[0])
+        return line[n - 1] + (i - n + 1) * (line[n - 1] - line[n - 2])
+    raise ValueError(mode)
+
+
+# --- resampling -------------------------------------------------------------------------------
+
+
+def positions(n_in, n_out, align, nudge=0.0):
+    """Output positions in input pixels; ``nudge`` shifts them (to break nearest's exact ties)."""
+    if align == "centers":
+        return [(j + 0.5) * n_in / n_out - 0.5 + nudge for j in range(n_out)], n_in / n_out
+    if n_out == 1:
+        return [0.0 + nudge], float(n_in)
+    step = (n_in - 1) / (n_out - 1)
+    return [j * step + nudge for j in range(n_out)], step
+
+
+def interpolate_line(line, x, method, stretch, mode, fill):
+    """Value at position ``x`` of a 1-D line: normalised sum of K((i - x) / stretch) * v(i)."""
+    k, support = KERNELS[method]
+    reach = support * stretch
+    total = 0.0
+    acc = 0.0
+    for i in range(math.floor(x - reach) - 1, math.ceil(x + reach) + 2):
+        w = k((i - x) / stretch)
+        if w != 0.0:
+            total += w
+            acc += w * boundary_value(line, i, mode, fill)
+    return acc / total
+
+
+def resize_axis(a, n_out, axis, method, align, mode, fill, antialias, nudge=0.0):
+    a = np.moveaxis(np.asarray(a, np.float64), axis, 0)
+    xs, step = positions(a.shape[0], n_out, align, nudge)
+    stretch = max(1.0, step) if antialias and method != "nearest" else 1.0
+    out = np.empty((n_out,) + a.shape[1:])
+    flat_in = a.reshape(a.shape[0], -1)
+    flat_out = out.reshape(n_out, -1)
+    for c in range(flat_in.shape[1]):
+        line = flat_in[:, c]
+        for j, x in enumerate(xs):
+            flat_out[j, c] = interpolate_line(line, x, method, stretch, mode, fill)
+    return np.moveaxis(out, 0, axis)
+
+
+def ref_resize(img, shape, method="bilinear", align="centers", boundary="edge", fill=0.0,
+               antialias=True, nudge=0.0):
+    """float64 result of resizing ``img`` (H, W[, C]) to ``shape`` = (H, W).
+
+    ``nudge`` moves every sample position by that many input pixels: ``nearest`` breaks an exact
+    tie between two pixels either way (Pillow's float accumulation decides), so its tests
+    accept the result with the positions nudged slightly down or up.
+    """
+    out = resize_axis(img, shape[0], 0, method, align, boundary, fill, antialias, nudge)
+    return resize_axis(out, shape[1], 1, method, align, boundary, fill, antialias, nudge)
+
+
+def ref_sample(img, xy, method="bilinear", boundary="edge", fill=0.0):
+    """float64 samples of ``img`` (H, W[, C]) at points ``xy`` (N, 2) = (x, y) in pixels."""
+    a = np.asarray(img, np.float64)
+    a3 = a[:, :, None] if a.ndim == 2 else a
+    out = np.empty((len(xy), a3.shape[2]))
+    for p, (x, y) in enumerate(xy):
+        rows = np.array([[interpolate_line(a3[r, :, c], x, method, 1.0, boundary, fill)
+                          for c in range(a3.shape[2])] for r in range(a3.shape[0])])
+        out[p] = [interpolate_line(rows[:, c], y, method, 1.0, boundary, fill)
+                  for c in range(a3.shape[2])]
+    return out[:, 0] if a.ndim == 2 else out
+
+
+def round_to(x, dtype):
+    """Round half up and clip into an integer dtype, as the package promises."""
+    info = np.iinfo(dtype)
+    return np.clip(np.floor(x + 0.5), info.min, info.max).astype(dtype)

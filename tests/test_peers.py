@@ -1,0 +1,149 @@
+"""Agreement with the peers where their conventions match ours: Pillow, OpenCV, torch."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import resample
+from resample.taps import output_positions
+
+skimage_data = pytest.importorskip("skimage.data")
+
+PILLOW = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
+          "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
+SUPPORT = {"bilinear": 1, "bicubic": 2, "lanczos": 3}
+
+
+@pytest.fixture(scope="module")
+def photo():
+    """A real photograph (scikit-image's astronaut), RGB uint8, 512x512."""
+    return skimage_data.astronaut()
+
+
+@pytest.fixture(scope="module")
+def grey_photo():
+    """A real photograph in float32 grey, 300x451 (scikit-image's cat)."""
+    return (skimage_data.chelsea().astype(np.float32) @ np.float32([0.299, 0.587, 0.114]))
+
+
+def _interior(n_in, n_out, support):
+    """Output samples whose (stretched) kernel window stays inside the input."""
+    x, step = output_positions(n_in, n_out, "centers")
+    reach = support * max(1.0, step)
+    return (x - reach >= 0) & (x + reach <= n_in - 1)
+
+
+@pytest.mark.parametrize("shape", [(256, 256), (1023, 517), (97, 1001), (7, 5), (512, 512)])
+def test_nearest_equals_pillow_exactly(photo, shape):
+    ours = resample.resize(photo, shape=shape, method="nearest")
+    pil = np.asarray(Image.fromarray(photo).resize(shape[::-1], Image.Resampling.NEAREST))
+    np.testing.assert_array_equal(ours, pil)
+
+
+def test_nearest_ties_fall_as_in_pillow():
+    # Many sizes put output centres exactly between two inputs; the tie must fall as Pillow's.
+    rng = np.random.default_rng(0)
+    for w_in in range(1, 40):
+        for w_out in range(1, 40):
+            row = rng.random((1, w_in)).astype(np.float32)
+            ours = resample.resize(row, shape=(1, w_out), method="nearest")
+            pil = np.asarray(Image.fromarray(row, "F").resize((w_out, 1), Image.Resampling.NEAREST))
+            np.testing.assert_array_equal(ours, pil)
+
+
+@pytest.mark.parametrize("method", ["bilinear", "bicubic", "lanczos"])
+@pytest.mark.parametrize("shape", [(150, 225), (71, 303), (600, 900), (299, 452), (40, 1000)])
+def test_antialiased_matches_pillow_float_inside_border(grey_photo, method, shape):
+    ours = resample.resize(grey_photo, shape=shape, method=method)
+    pil = np.asarray(Image.fromarray(grey_photo, "F").resize(shape[::-1], PILLOW[method]))
+    inside = (_interior(grey_photo.shape[0], shape[0], SUPPORT[method])[:, None]
+              & _interior(grey_photo.shape[1], shape[1], SUPPORT[method])[None, :])
+    assert inside.sum() > 0.5 * inside.size or min(shape) < 100
+    np.testing.assert_allclose(ours[inside], pil[inside], rtol=0, atol=2e-3)
+
+
+def test_uint8_close_to_pillow_inside(photo):
+    # Pillow rounds (and clips) its 8-bit intermediate; ours stays float.  Where no kernel
+    # overshoots (bilinear) that is within one step; with negative lobes Pillow's clipped
+    # intermediate moves a few samples further.
+    for method in ["bilinear", "bicubic", "lanczos"]:
+        ours = resample.resize(photo, shape=(200, 330), method=method)
+        pil = np.asarray(Image.fromarray(photo).resize((330, 200), PILLOW[method]))
+        inside = (_interior(512, 200, SUPPORT[method])[:, None]
+                  & _interior(512, 330, SUPPORT[method])[None, :])
+        diff = np.abs(ours.astype(int) - pil)[inside]
+        if method == "bilinear":
+            assert diff.max() <= 1
+        assert np.mean(diff > 1) < 1e-3
+
+
+@pytest.mark.parametrize("shape", [(1024, 1024), (333, 777), (100, 50), (513, 255)])
+def test_bilinear_no_antialias_matches_opencv(photo, shape):
+    cv2 = pytest.importorskip("cv2")
+    img = photo.astype(np.float32)
+    ours = resample.resize(img, shape=shape, method="bilinear", antialias=False)
+    theirs = cv2.resize(img, shape[::-1], interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_allclose(ours, theirs, atol=2e-3)
+
+
+def test_nearest_matches_opencv_nearest_exact(photo):
+    cv2 = pytest.importorskip("cv2")
+    for shape in [(1000, 333), (200, 257)]:
+        ours = resample.resize(photo, shape=shape, method="nearest")
+        theirs = cv2.resize(photo, shape[::-1], interpolation=cv2.INTER_NEAREST_EXACT)
+        # OpenCV computes positions in fixed point; ties may fall apart on rare columns.
+        assert (ours != theirs).any(axis=2).mean() < 0.01
+
+
+@pytest.mark.parametrize("align_corners", [True, False])
+@pytest.mark.parametrize("shape", [(700, 900), (101, 55), (512, 1024)])
+def test_bilinear_matches_torch_interpolate(grey_photo, align_corners, shape):
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(grey_photo.astype(np.float64))[None, None]
+    theirs = torch.nn.functional.interpolate(t, size=shape, mode="bilinear",
+                                             align_corners=align_corners)[0, 0].numpy()
+    ours = resample.resize(grey_photo.astype(np.float64), shape=shape, method="bilinear",
+                           align="corners" if align_corners else "centers", antialias=False)
+    np.testing.assert_allclose(ours, theirs, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(100, 150), (57, 211)])
+def test_bilinear_antialias_matches_torch(grey_photo, shape):
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(grey_photo.astype(np.float64))[None, None]
+    theirs = torch.nn.functional.interpolate(t, size=shape, mode="bilinear", antialias=True,
+                                             align_corners=False)[0, 0].numpy()
+    ours = resample.resize(grey_photo.astype(np.float64), shape=shape, method="bilinear")
+    inside = (_interior(300, shape[0], 1)[:, None] & _interior(451, shape[1], 1)[None, :])
+    np.testing.assert_allclose(ours[inside], theirs[inside], atol=1e-9)
+
+
+@pytest.mark.parametrize("align_corners", [True, False])
+@pytest.mark.parametrize("padding", ["border", "zeros"])
+def test_sample_normalized_matches_grid_sample(photo, align_corners, padding):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    img = photo[::4, ::3].astype(np.float64)          # 128 x 171, not square
+    grid = rng.uniform(-1.15, 1.15, size=(37, 41, 2))  # some points outside the image
+    t = torch.from_numpy(np.moveaxis(img, -1, 0))[None]
+    theirs = torch.nn.functional.grid_sample(
+        t, torch.from_numpy(grid)[None], mode="bilinear", padding_mode=padding,
+        align_corners=align_corners)[0].numpy()
+    ours = resample.sample(img, grid, normalized=True,
+                           align="corners" if align_corners else "centers",
+                           boundary="edge" if padding == "border" else "constant", fill=0.0)
+    np.testing.assert_allclose(ours, np.moveaxis(theirs, 0, -1), atol=1e-9)
+
+
+def test_sample_normalized_matches_grid_sample_nearest_off_ties():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    img = rng.random((23, 31))
+    grid = rng.uniform(-1, 1, size=(50, 2))
+    for align_corners in (True, False):
+        theirs = torch.nn.functional.grid_sample(
+            torch.from_numpy(img)[None, None], torch.from_numpy(grid)[None, None],
+            mode="nearest", padding_mode="border", align_corners=align_corners)[0, 0, 0].numpy()
+        ours = resample.sample(img, grid, method="nearest", normalized=True,
+                               align="corners" if align_corners else "centers")
+        np.testing.assert_array_equal(ours, theirs)

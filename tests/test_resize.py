@@ -1,0 +1,195 @@
+"""resize() against the float64 reference, the worked example, and edge cases."""
+
+import zlib
+
+import numpy as np
+import pytest
+
+import resample
+from resample import ResampleError
+from reference import ref_resize, round_to
+
+METHODS = ["nearest", "bilinear", "bicubic", "lanczos", "gri"]
+BOUNDARIES = ["edge", "reflect", "mirror", "wrap", "constant", "extrapolate"]
+
+
+def _close(ours, ref, dtype):
+    if isinstance(ref, tuple):            # nearest: either side of an exact tie
+        low, high = ref
+        assert np.all((np.abs(ours - low) <= 1e-12) | (np.abs(ours - high) <= 1e-12))
+        return
+    if np.issubdtype(dtype, np.integer):
+        # float32 accumulation may round a .5 the other way: at most one step.
+        assert np.abs(ours.astype(np.int64) - round_to(ref, dtype).astype(np.int64)).max() <= 1
+    else:
+        scale = max(1.0, np.abs(ref).max())
+        tol = 1e-12 if dtype == np.float64 else 2e-5
+        np.testing.assert_allclose(ours, ref, rtol=0, atol=tol * scale)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("align", ["centers", "corners"])
+def test_matches_reference_random_shapes(method, boundary, align):
+    rng = np.random.default_rng(zlib.crc32(f"{method}{boundary}{align}".encode()))
+    for _ in range(3):
+        h_in, w_in = rng.integers(1, 12, size=2)
+        h_out, w_out = rng.integers(1, 25, size=2)
+        img = rng.normal(size=(h_in, w_in, 2))
+        fill = float(rng.normal())
+        antialias = bool(rng.integers(2))
+        ours = resample.resize(img, shape=(h_out, w_out), method=method, align=align,
+                               boundary=boundary, fill=fill, antialias=antialias)
+        if method == "nearest":
+            ref = tuple(ref_resize(img, (h_out, w_out), method, align, boundary, fill, antialias,
+                                   nudge) for nudge in (-1e-9, 1e-9))
+        else:
+            ref = ref_resize(img, (h_out, w_out), method, align, boundary, fill, antialias)
+        assert ours.shape == (h_out, w_out, 2) and ours.dtype == np.float64
+        _close(ours, ref, np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32, np.float16])
+@pytest.mark.parametrize("method", METHODS)
+def test_dtypes_round_and_clip(dtype, method):
+    rng = np.random.default_rng(7)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        img = rng.integers(info.min, int(info.max) + 1, size=(9, 13, 3)).astype(dtype)
+    else:
+        img = rng.normal(size=(9, 13, 3)).astype(dtype)
+    for shape in [(20, 5), (4, 31), (1, 1)]:
+        ours = resample.resize(img, shape=shape, method=method)
+        assert ours.dtype == dtype and ours.shape == shape + (3,)
+        ref = ref_resize(img.astype(np.float64), shape, method)
+        if dtype == np.float16:
+            np.testing.assert_allclose(ours.astype(np.float64), ref, atol=5e-3 * np.abs(ref).max())
+        else:
+            _close(ours, ref, dtype)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_extreme_scales_and_one_pixel(method):
+    rng = np.random.default_rng(3)
+    img = rng.random((1, 1))
+    for shape in [(1, 1), (1, 40), (37, 1), (3, 3)]:
+        out = resample.resize(img, shape=shape, method=method)
+        np.testing.assert_allclose(out, np.full(shape, img[0, 0]), rtol=1e-12)
+    tall = rng.random((300, 2))
+    out = resample.resize(tall, shape=(3, 1), method=method)          # 100x shrink
+    _close(out, ref_resize(tall, (3, 1), method), np.float64)
+    tiny = rng.random((2, 3))
+    out = resample.resize(tall[:2, :2], scale=(40, 0.5), method=method)
+    assert out.shape == (80, 1)
+    out = resample.resize(tiny, shape=(61, 97), method=method)         # 30x enlarge
+    _close(out, ref_resize(tiny, (61, 97), method), np.float64)
+
+
+def test_worked_example_corners():
+    img = np.array([[100.0, 50.0], [70.0, 20.0]])
+    expected = np.array([[100, 75, 50], [85, 60, 35], [70, 45, 20]], float)
+    out = resample.resize(img, shape=(3, 3), align="corners")
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+    # The same through uint8, and through the constant boundary with NaN fill (no tap leaves
+    # the image when the corners line up, so nothing turns NaN).
+    out8 = resample.resize(img.astype(np.uint8), shape=(3, 3), align="corners")
+    np.testing.assert_array_equal(out8, expected.astype(np.uint8))
+    out_nan = resample.resize(img, shape=(3, 3), align="corners", boundary="constant",
+                              fill=np.nan)
+    np.testing.assert_allclose(out_nan, expected, atol=1e-12)
+
+
+def test_worked_example_out_of_range_is_nan():
+    img = np.array([[100.0, 50.0], [70.0, 20.0]])
+    # centers: the 3x3 grid's outer samples sit beyond the outer pixel centres.
+    out = resample.resize(img, shape=(3, 3), boundary="constant", fill=np.nan)
+    assert np.isnan(out[0]).all() and np.isnan(out[:, 0]).all()
+    assert np.isnan(out[2]).all() and np.isnan(out[:, 2]).all()
+    assert out[1, 1] == pytest.approx(60.0)          # the centre is the mean of the four
+    # sample() outside the corners is NaN too; inside it is finite
+    s = resample.sample(img, [[-0.5, 0.0], [0.5, 0.5], [1.2, 1.0]], boundary="constant",
+                        fill=np.nan)
+    assert np.isnan(s[0]) and s[1] == pytest.approx(60.0) and np.isnan(s[2])
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("boundary", [b for b in BOUNDARIES if b != "constant"])
+def test_constant_image_stays_constant(method, boundary):
+    for dtype, value in [(np.uint8, 173), (np.float32, -2.5), (np.uint16, 40000)]:
+        img = np.full((7, 11, 3), value, dtype)
+        for shape in [(15, 4), (3, 30), (7, 11)]:
+            for align in ["centers", "corners"]:
+                out = resample.resize(img, shape=shape, method=method, boundary=boundary,
+                                      align=align)
+                np.testing.assert_allclose(out.astype(np.float64), value, rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_same_shape_is_identity(method):
+    rng = np.random.default_rng(11)
+    img = rng.normal(size=(13, 8, 3))
+    for align in ["centers", "corners"]:
+        out = resample.resize(img, shape=(13, 8), method=method, align=align)
+        np.testing.assert_array_equal(out, img)
+    # one axis unchanged: that axis is not touched
+    out = resample.resize(img, shape=(13, 16), method=method)
+    np.testing.assert_allclose(out, ref_resize(img, (13, 16), method), atol=1e-12)
+
+
+def test_nan_in_image_stays_local():
+    img = np.zeros((20, 20))
+    img[10, 10] = np.nan
+    out = resample.resize(img, shape=(40, 40), method="bicubic")
+    assert np.isnan(out[19:23, 19:23]).all()
+    assert np.isfinite(out[:14]).all() and np.isfinite(out[28:]).all()
+
+
+def test_two_d_in_two_d_out_and_scale_rounding():
+    img = np.zeros((451, 300), np.uint8)
+    assert resample.resize(img, scale=0.5).shape == (226, 150)
+    assert resample.resize(img, scale=(2, 1)).shape == (902, 300)
+    assert resample.resize(img, scale=1e-6).shape == (1, 1)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(scale=0), "above 0"), (dict(scale=-1), "above 0"), (dict(scale=float("nan")), "above 0"),
+    (dict(scale=float("inf")), "above 0"), (dict(), "exactly one"),
+    (dict(scale=2, shape=(3, 3)), "exactly one"), (dict(shape=(0, 3)), "sizes from 1"),
+    (dict(shape=(2.5, 3)), "integers"), (dict(scale=2, method="cubic"), "unknown method"),
+    (dict(scale=2, boundary="clamp"), "unknown boundary"),
+    (dict(scale=2, align="middle"), "unknown align"), (dict(scale=2, device="tpu"), "unknown device"),
+    (dict(scale=2, fill="x"), "fill must be a number"),
+    (dict(shape=(200000, 200000)), "needs .* of memory"),
+])
+def test_bad_arguments_raise_one_line(kwargs, match):
+    with pytest.raises(ResampleError, match=match) as info:
+        resample.resize(np.zeros((4, 4), np.uint8), **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_images_raise():
+    for img, match in [(np.zeros((0, 3)), "empty"), (np.zeros(5), "2-D"),
+                       (np.zeros((2, 2), bool), "dtype"), (np.zeros((2, 2), complex), "dtype")]:
+        with pytest.raises(ResampleError, match=match):
+            resample.resize(img, scale=2)
+    with pytest.raises(ResampleError, match="fill=nan needs a float"):
+        resample.resize(np.zeros((2, 2), np.uint8), scale=2, boundary="constant", fill=np.nan)
+
+
+def test_gpu_without_gpu_is_a_clear_error():
+    from resample import devices
+
+    if devices.gpu_reason() is None:
+        pytest.skip("a GPU is present")
+    with pytest.raises(ResampleError, match="device='gpu' is not available"):
+        resample.resize(np.zeros((4, 4)), scale=2, device="gpu")
+
+
+def test_gri_overshoots_a_step_less_than_bicubic():
+    step = np.repeat(np.where(np.arange(32) < 16, 0.0, 1.0)[None, :], 3, axis=0)
+    over = {}
+    for m in ["gri", "bicubic", "lanczos"]:
+        out = resample.resize(step, shape=(3, 32 * 8), method=m)
+        over[m] = out.max() - 1.0 + (0.0 - out.min())
+    assert over["gri"] < over["bicubic"] < over["lanczos"]
+    assert over["gri"] > 0          # it is not monotone: a real but smaller overshoot
