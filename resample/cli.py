@@ -134,7 +134,10 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
 
     devices.select(device, work=1)
     if output is not None:
-        images.output_format(output)            # an unknown extension fails before any work
+        try:
+            images.output_format(output)        # an unknown extension fails before any work
+        except ResampleError as exc:
+            raise UsageError(str(exc)) from None
     pic = images.load(input)
     width, height = pic.size
     if size is not None:

@@ -107,9 +107,11 @@ def load(path) -> Picture:
     if orientation != 1:
         notes.append(f"applied EXIF orientation {orientation}")
     dpi = info.get("dpi")
+    # A TIFF's "EXIF" is its own directory (strip offsets and all): never carry it elsewhere.
+    carry_exif = len(exif) and fmt != "TIFF"
     return Picture(_orient(array, orientation), alpha=alpha, icc=info.get("icc_profile"),
                    dpi=tuple(float(d) for d in dpi) if dpi else None,
-                   exif=exif.tobytes() if len(exif) else None, format=fmt, notes=notes)
+                   exif=exif.tobytes() if carry_exif else None, format=fmt, notes=notes)
 
 
 def _special_reader(path, im):
@@ -217,7 +219,9 @@ def _for_format(pic: Picture, fmt):
 def _write_pillow(f, a, fmt, pic):
     from PIL import Image
 
-    if a.dtype not in (np.uint8, np.uint16) and a.ndim == 2:
+    if np.issubdtype(a.dtype, np.floating):
+        im = Image.fromarray(a.astype(np.float32), mode="F")
+    elif a.dtype not in (np.uint8, np.uint16) and a.ndim == 2:
         im = Image.fromarray(a.astype(np.int32), mode="I")
     else:
         im = Image.fromarray(a)          # uint16 (H, W) becomes I;16
@@ -226,7 +230,7 @@ def _write_pillow(f, a, fmt, pic):
         kwargs["icc_profile"] = pic.icc
     if pic.dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
         kwargs["dpi"] = pic.dpi
-    if pic.exif and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
+    if pic.exif and fmt in ("PNG", "JPEG", "WEBP"):
         kwargs["exif"] = pic.exif
     if fmt in ("JPEG", "WEBP"):
         kwargs["quality"] = 95
@@ -270,10 +274,11 @@ def save(pic: Picture, path, *, overwrite=True):
         raise ResampleError(f"{path}: folder {folder} does not exist")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".resample-", suffix=".part", dir=folder)
+        os.close(fd)
     except OSError as exc:
         raise ResampleError(f"{path}: cannot write ({_first_line(exc)})") from None
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             _write(f, a, alpha, fmt, pic)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)

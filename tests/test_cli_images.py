@@ -1,0 +1,293 @@
+"""The resample command and image files: modes, depths, metadata, and bad input."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from resample import png16
+from resample.cli import main, parse_geometry, UsageError
+
+skimage_data = pytest.importorskip("skimage.data")
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return skimage_data.astronaut()[::4, ::4].copy()     # 128x128 RGB
+
+
+def _no_leftovers(folder):
+    return [p for p in os.listdir(folder) if p.startswith(".resample-")] == []
+
+
+def test_main_job_and_default_name(tmp_path, capsys, photo):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+    code, out, err = run(capsys, src, "--method", "gri", "--scale", "2")
+    assert code == 0, err
+    made = tmp_path / "in-gri-256x256.png"
+    assert out.strip() == str(made)
+    assert Image.open(made).size == (256, 256)
+
+
+@pytest.mark.parametrize("size, expected", [
+    ("64x64", (64, 32)), ("64x64!", (64, 64)), ("50%", (100, 50)), ("60x", (60, 30)),
+    ("x20", (40, 20)), ("300x10", (20, 10)), ("80", (80, 40))])
+def test_geometry(size, expected):
+    assert parse_geometry(size, 200, 100) == expected
+
+
+@pytest.mark.parametrize("size", ["0x10", "abc", "10x0", "", "x", "-5x5", "0%"])
+def test_bad_geometry(size):
+    with pytest.raises(UsageError):
+        parse_geometry(size, 200, 100)
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+def test_modes_round_trip(tmp_path, capsys, photo, mode):
+    src = tmp_path / f"in_{mode}.png"
+    im = Image.fromarray(photo)
+    if "A" in mode:
+        im.putalpha(Image.fromarray(np.tile(np.arange(128, dtype=np.uint8) * 2, (128, 1))))
+    im.convert(mode).save(src)
+    dst = tmp_path / "out.png"
+    code, _, err = run(capsys, src, "-o", dst, "--size", "50x70!", "--method", "lanczos")
+    assert code == 0, err
+    out = Image.open(dst)
+    assert out.mode == mode and out.size == (50, 70)
+
+
+def test_alpha_is_premultiplied(tmp_path, capsys):
+    # Left half: transparent red.  Right half: opaque blue.  No red may bleed into the blue.
+    a = np.zeros((8, 16, 4), np.uint8)
+    a[:, :8] = [255, 0, 0, 0]
+    a[:, 8:] = [0, 0, 255, 255]
+    src, dst = tmp_path / "a.png", tmp_path / "b.png"
+    Image.fromarray(a, "RGBA").save(src)
+    assert run(capsys, src, "-o", dst, "--scale", "4", "--method", "bicubic")[0] == 0
+    out = np.asarray(Image.open(dst))
+    visible = out[..., 3] > 0
+    assert visible.any() and (out[..., 0][visible] == 0).all()
+
+
+def _cv2():
+    return pytest.importorskip("cv2")
+
+
+@pytest.mark.parametrize("ext", ["png", "tif"])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_sixteen_bit_stays_sixteen_bit(tmp_path, capsys, ext, channels):
+    cv2 = _cv2()
+    rng = np.random.default_rng(channels)
+    base = np.linspace(0, 65535, 40 * 60).reshape(40, 60)
+    a = np.stack([base] * channels, -1) + rng.integers(0, 3, size=(40, 60, channels))
+    a = np.clip(a, 0, 65535).astype(np.uint16)
+    src, dst = tmp_path / f"a.{ext}", tmp_path / f"b.{ext}"
+    bgr = [2, 1, 0, 3][:channels] if channels > 1 else [0]
+    cv2.imwrite(str(src), a[..., bgr])                       # OpenCV writes BGR(A)
+    code, _, err = run(capsys, src, "-o", dst, "--scale", "0.5", "--method", "bilinear")
+    assert code == 0, err
+    back = cv2.imread(str(dst), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16 and back.shape[:2] == (20, 30)
+    back = back[..., bgr] if channels > 1 else back[..., None]
+    import resample
+
+    expected = resample.resize(a.astype(np.float64), shape=(20, 30), method="bilinear")
+    if channels == 4:   # premultiplied, alpha is opaque-ish: compare the alpha channel only
+        expected, back = expected[..., 3:], back[..., 3:]
+    assert np.abs(back.astype(np.float64) - expected).max() <= 1.0
+
+
+def test_png16_codec_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    for channels in (2, 3, 4):
+        a = rng.integers(0, 65536, size=(7, 9, channels)).astype(np.uint16)
+        path = tmp_path / f"x{channels}.png"
+        with open(path, "wb") as f:
+            png16.write(f, a, icc=b"fake-profile", dpi=(300, 300))
+        assert png16.is_16bit_colour(path)
+        back, icc, dpi = png16.read(path)
+        np.testing.assert_array_equal(back, a)
+        assert icc == b"fake-profile" and round(dpi[0]) == 300
+    # and against an independent encoder's filters (OpenCV uses adaptive filtering)
+    cv2 = _cv2()
+    a = (np.add.outer(np.arange(50), np.arange(70)) * 300 % 65536).astype(np.uint16)
+    a = np.stack([a, a[::-1], a[:, ::-1]], -1)
+    cv2.imwrite(str(tmp_path / "cv.png"), a)                          # written as BGR
+    np.testing.assert_array_equal(png16.read(tmp_path / "cv.png")[0], a[..., ::-1])
+
+
+def test_float_tiff_stays_float(tmp_path, capsys):
+    a = np.linspace(-1, 2, 30 * 20, dtype=np.float32).reshape(30, 20)
+    src, dst = tmp_path / "f.tif", tmp_path / "g.tif"
+    Image.fromarray(a, "F").save(src)
+    assert run(capsys, src, "-o", dst, "--scale", "2", "--method", "bicubic")[0] == 0
+    back = np.asarray(Image.open(dst))
+    assert back.dtype == np.float32 and back.shape == (60, 40)
+    import resample
+
+    np.testing.assert_array_equal(back, resample.resize(a, shape=(60, 40), method="bicubic"))
+    code, _, err = run(capsys, src, "-o", tmp_path / "g.png", "--scale", "2")
+    assert code == 1 and "use .tif" in err
+
+
+@pytest.mark.parametrize("mode", ["P", "1"])
+def test_palette_and_bilevel_are_converted_with_a_note(tmp_path, capsys, photo, mode):
+    src, dst = tmp_path / "p.png", tmp_path / "q.png"
+    Image.fromarray(photo).convert(mode).save(src)
+    code, _, err = run(capsys, src, "-o", dst, "--scale", "0.5")
+    assert code == 0 and f"converted {mode} image" in err
+    assert Image.open(dst).mode in ("RGB", "L")
+
+
+def test_exif_orientation_applied_and_metadata_carried(tmp_path, capsys, photo):
+    im = Image.fromarray(photo[:, :100])           # 128 rows x 100 cols
+    exif = Image.Exif()
+    exif[0x0112] = 6                               # rotate 90 degrees clockwise to display
+    icc = b"\0\0\0\x10not-a-real-profile"
+    src, dst = tmp_path / "o.jpg", tmp_path / "p.png"
+    im.save(src, exif=exif, icc_profile=icc, dpi=(300, 300), quality=95)
+    code, _, err = run(capsys, src, "-o", dst, "--scale", "1")
+    assert code == 0 and "orientation 6" in err
+    out = Image.open(dst)
+    assert out.size == (128, 100)                  # displayed: wide
+    assert out.info.get("icc_profile") == icc
+    assert round(out.info["dpi"][0]) == 300
+    assert out.getexif().get(0x0112, 1) == 1
+    shown = np.asarray(out).astype(int)
+    right = np.abs(shown - np.asarray(im.transpose(Image.Transpose.ROTATE_270))).mean()
+    wrong = np.abs(shown - np.asarray(im.transpose(Image.Transpose.ROTATE_90))).mean()
+    assert right < 6 and wrong > 4 * right                # JPEG loss only
+
+
+def test_output_format_follows_extension(tmp_path, capsys, photo):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+    for ext, fmt in [("jpg", "JPEG"), ("webp", "WEBP"), ("tif", "TIFF"), ("bmp", "BMP")]:
+        dst = tmp_path / f"out.{ext}"
+        assert run(capsys, src, "-o", dst, "--scale", "0.5")[0] == 0
+        assert Image.open(dst).format == fmt
+
+
+def test_paths_with_spaces_and_non_ascii(tmp_path, capsys, photo):
+    folder = tmp_path / "my photos ü"
+    folder.mkdir()
+    src = folder / "été 1.png"
+    Image.fromarray(photo).save(src)
+    code, out, _ = run(capsys, src, "--scale", "0.5")
+    assert code == 0 and os.path.exists(out.strip())
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+def _bad_files(tmp_path, photo):
+    good = tmp_path / "good.png"
+    Image.fromarray(photo).save(good)
+    data = good.read_bytes()
+    files = {"empty.png": b"", "text.jpg": b"this is not a picture\n",
+             "truncated.png": data[: len(data) // 3], "garbage.png": data[:40] + b"\0" * 500}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    return good, [tmp_path / n for n in files]
+
+
+def _one_line_error(err):
+    lines = err.strip().splitlines()
+    return len(lines) == 1 and lines[0].startswith("resample: error:") and "Traceback" not in err
+
+
+def test_bad_files_fail_cleanly(tmp_path, capsys, photo):
+    _, bad = _bad_files(tmp_path, photo)
+    for path in bad + [tmp_path / "missing.png"]:
+        dst = tmp_path / "out.png"
+        code, out, err = run(capsys, path, "-o", dst, "--scale", "2")
+        assert code == 1 and _one_line_error(err), (path, err)
+        assert str(path.name) in err and not dst.exists() and _no_leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("args", [
+    ["--scale", "0"], ["--scale", "-1"], ["--scale", "nan"], ["--scale", "inf"],
+    ["--scale", "abc"], ["--size", "0x10"], ["--size", "abc"], ["--scale", "2", "--size", "5x5"],
+    [], ["--scale", "2", "--method", "cubic"], ["--scale", "2", "--boundary", "clamp"],
+    ["--scale", "2", "--device", "tpu"], ["--scale", "2", "--fill", "x"],
+    ["--scale", "2", "-o", "out.xyz"], ["--scale", "2", "--bogus"]])
+def test_usage_errors_exit_2(tmp_path, capsys, photo, args):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+    before = sorted(os.listdir(tmp_path))
+    code, out, err = run(capsys, src, *[a if a != "out.xyz" else tmp_path / a for a in args])
+    assert code == 2 and _one_line_error(err), err
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_runtime_errors_exit_1(tmp_path, capsys, photo):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+    for args, match in [(["--scale", "100000"], "of memory"),
+                        (["--size", "4000000x4000000!"], "of memory"),
+                        (["--scale", "2", "-o", tmp_path / "no" / "such" / "x.png"], "does not exist")]:
+        code, _, err = run(capsys, src, *args)
+        assert code == 1 and _one_line_error(err) and match in err, err
+    assert _no_leftovers(tmp_path)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_output_folder(tmp_path, capsys, photo):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code, _, err = run(capsys, src, "-o", locked / "x.png", "--scale", "2")
+        assert code == 1 and _one_line_error(err)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_unwritable_output_file(tmp_path, capsys, photo):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+    target = tmp_path / "dir.png"
+    target.mkdir()                                  # a folder where the file would go
+    code, _, err = run(capsys, src, "-o", target, "--scale", "2")
+    assert code == 1 and _one_line_error(err)
+    assert _no_leftovers(tmp_path)
+
+
+def test_input_is_never_overwritten_without_asking(tmp_path, capsys, photo):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+    before = src.read_bytes()
+    for target in [src, tmp_path / "." / "in.png"]:
+        code, _, err = run(capsys, src, "-o", target, "--scale", "2")
+        assert code == 2 and "--overwrite" in err and src.read_bytes() == before
+    code, _, _ = run(capsys, src, "-o", src, "--scale", "2", "--overwrite")
+    assert code == 0 and Image.open(src).size == (256, 256)
+
+
+def test_help_is_light_and_has_examples():
+    code = ("import sys, resample.cli; "
+            "assert 'numpy' not in sys.modules and 'numba' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    out = subprocess.run([sys.executable, "-m", "resample.cli", "--help"], check=True,
+                         capture_output=True, text=True).stdout
+    assert "Examples:" in out and "--method gri --scale 2" in out
+
+
+def test_console_script_no_traceback(tmp_path):
+    exe = os.path.join(os.path.dirname(sys.executable), "resample")
+    if not os.path.exists(exe):
+        pytest.skip("console script not installed beside this Python")
+    res = subprocess.run([exe, str(tmp_path / "missing.png"), "--scale", "2"],
+                         capture_output=True, text=True)
+    assert res.returncode == 1 and _one_line_error(res.stderr)
