@@ -13,53 +13,127 @@ import numpy as np
 
 from .taps import Taps
 
-_JIT = dict(parallel=True, cache=True, nogil=True)
+_JIT = dict(parallel=True, cache=True, nogil=True, fastmath={"contract"})  # FMA only
 COLS_COST = 2.0   # a cols-pass multiply-add (a gather) costs about this many rows-pass ones
 FORCE_ORDER = None  # "rows" or "cols" to force the first pass (for measurements)
 
 
 @nb.njit(inline="always")
-def _store(value, lo, hi, rounding):
+def _store(value, clip, rounding):
+    """Round half up and clip to ``[clip[0], clip[1]]`` when storing integers (clip[2] = 0.5).
+
+    ``clip`` has the accumulator's dtype, so float32 work stays in float32.
+    """
     if rounding:
-        value = np.floor(value + 0.5)
-        if value < lo:
-            value = lo
-        elif value > hi:
-            value = hi
+        value = np.floor(value + clip[2])
+        if value < clip[0]:
+            value = clip[0]
+        elif value > clip[1]:
+            value = clip[1]
     return value
 
 
 @nb.njit(inline="always")
-def _combine_rows(src, index, weight, count, fill_weight, fill, o, buf):
-    """buf = sum_k weight[o, k] * src[index[o, k]] + fill_weight[o] * fill (rows of length M)."""
-    buf[:] = 0
-    for k in range(count[o]):
-        w = weight[o, k]
-        row = src[index[o, k]]
-        for m in range(buf.shape[0]):
-            buf[m] += w * row[m]
-    if fill_weight[o] != 0:
-        f = fill_weight[o] * fill
-        for m in range(buf.shape[0]):
-            buf[m] += f
+def _combine(rows, slots, weights, n, f, buf):
+    """buf = f + sum_{k < n} weights[k] * rows[slots[k]], over rows of length M.
+
+    Taps go in groups of up to three, summed in registers: one pass over ``buf`` per group.
+    """
+    m_len = buf.shape[0]
+    k = 0
+    while k < n:
+        size = min(3, n - k)
+        w0, r0 = weights[k], rows[slots[k]]
+        if size == 3:
+            w1, r1 = weights[k + 1], rows[slots[k + 1]]
+            w2, r2 = weights[k + 2], rows[slots[k + 2]]
+            if k == 0:
+                for m in range(m_len):
+                    buf[m] = f + w0 * r0[m] + w1 * r1[m] + w2 * r2[m]
+            else:
+                for m in range(m_len):
+                    buf[m] += w0 * r0[m] + w1 * r1[m] + w2 * r2[m]
+        elif size == 2:
+            w1, r1 = weights[k + 1], rows[slots[k + 1]]
+            if k == 0:
+                for m in range(m_len):
+                    buf[m] = f + w0 * r0[m] + w1 * r1[m]
+            else:
+                for m in range(m_len):
+                    buf[m] += w0 * r0[m] + w1 * r1[m]
+        else:
+            if k == 0:
+                for m in range(m_len):
+                    buf[m] = f + w0 * r0[m]
+            else:
+                for m in range(m_len):
+                    buf[m] += w0 * r0[m]
+        k += size
+    if n == 0:
+        buf[:] = f
+
+
+@nb.njit(inline="always")
+def _gather_group(line, index, weight, k, size, buf, first):
+    """buf[m] (=|+=) sum over taps k..k+size-1 (size 1 to 4) of weight[., m] * line[index[., m]].
+
+    Summing a group in registers saves passes over ``buf``; LLVM keeps each loop simple.
+    """
+    m_len = buf.shape[0]
+    i0, w0 = index[k], weight[k]
+    if size == 1:
+        if first:
+            for m in range(m_len):
+                buf[m] = w0[m] * line[i0[m]]
+        else:
+            for m in range(m_len):
+                buf[m] += w0[m] * line[i0[m]]
+        return
+    i1, w1 = index[k + 1], weight[k + 1]
+    if size == 2:
+        if first:
+            for m in range(m_len):
+                buf[m] = w0[m] * line[i0[m]] + w1[m] * line[i1[m]]
+        else:
+            for m in range(m_len):
+                buf[m] += w0[m] * line[i0[m]] + w1[m] * line[i1[m]]
+        return
+    i2, w2 = index[k + 2], weight[k + 2]
+    if size == 3:
+        if first:
+            for m in range(m_len):
+                buf[m] = w0[m] * line[i0[m]] + w1[m] * line[i1[m]] + w2[m] * line[i2[m]]
+        else:
+            for m in range(m_len):
+                buf[m] += w0[m] * line[i0[m]] + w1[m] * line[i1[m]] + w2[m] * line[i2[m]]
+        return
+    i3, w3 = index[k + 3], weight[k + 3]
+    if first:
+        for m in range(m_len):
+            buf[m] = (w0[m] * line[i0[m]] + w1[m] * line[i1[m]]
+                      + w2[m] * line[i2[m]] + w3[m] * line[i3[m]])
+    else:
+        for m in range(m_len):
+            buf[m] += (w0[m] * line[i0[m]] + w1[m] * line[i1[m]]
+                       + w2[m] * line[i2[m]] + w3[m] * line[i3[m]])
 
 
 @nb.njit(inline="always")
 def _gather_line(line, index, weight, buf):
     """buf[m] = sum_k weight[k, m] * line[index[k, m]], with a tap-major (T, M) table.
 
-    The loop over ``m`` vectorises (SIMD gathers); padding taps have weight 0.
+    Padding taps have weight 0.  Taps go in groups of up to four.
     """
-    buf[:] = 0
-    for k in range(index.shape[0]):
-        ik = index[k]
-        wk = weight[k]
-        for m in range(buf.shape[0]):
-            buf[m] += wk[m] * line[ik[m]]
+    n = index.shape[0]
+    k = 0
+    while k < n:
+        size = min(4, n - k)
+        _gather_group(line, index, weight, k, size, buf, k == 0)
+        k += size
 
 
 @nb.njit(**_JIT)
-def _resize_rows_first(src, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, rounding):
+def _resize_rows_first(src, yi, yw, yc, yf, xi, xw, xf, fill, dst, clip, rounding):
     """Per output row: combine input rows (vertical), then gather along the row (horizontal).
 
     src (n_in, M_in) and dst (n_out, M_out) hold interleaved rows (``m = col * C + channel``).
@@ -68,55 +142,62 @@ def _resize_rows_first(src, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, round
     for o in nb.prange(n_out):
         line = np.empty(src.shape[1], dtype=yw.dtype)
         acc = np.empty(m_out, dtype=yw.dtype)
-        _combine_rows(src, yi, yw, yc, yf, fill, o, line)
+        f = yf[o] * fill if yf[o] != 0 else yw.dtype.type(0)
+        _combine(src, yi[o], yw[o], yc[o], f, line)
         _gather_line(line, xi, xw, acc)
         out = dst[o]
         for m in range(m_out):
             v = acc[m]
             if xf[m] != 0:
                 v += xf[m] * fill
-            out[m] = _store(v, lo, hi, rounding)
+            out[m] = _store(v, clip, rounding)
 
 
 @nb.njit(**_JIT)
-def _resize_cols_first(src, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, rounding, n_bands):
-    """Per band of output rows: resample input rows horizontally into a small cache (each once
-    per band, direct-mapped by row index), then combine cached rows vertically."""
+def _resize_cols_first(src, yi, yw, yc, yf, xi, xw, xf, fill, dst, clip, rounding, n_bands):
+    """Per band of output rows: resample input rows horizontally into a small cache (each row
+    once per band), then combine the cached rows vertically, fused with the store."""
     n_out, m_out = dst.shape
-    n_slots = yi.shape[1] + 1
+    n_slots = yi.shape[1] + 1                 # one more than any output needs: one is free
     band = (n_out + n_bands - 1) // n_bands
     for b in nb.prange(n_bands):
         cache = np.empty((n_slots, m_out), dtype=yw.dtype)
         tag = np.full(n_slots, -1, dtype=np.int64)
+        last_use = np.full(n_slots, -1, dtype=np.int64)
+        slots = np.empty(yi.shape[1], dtype=np.int64)
         acc = np.empty(m_out, dtype=yw.dtype)
         line = np.empty(src.shape[1], dtype=yw.dtype)   # gathers from float are faster
         for o in range(b * band, min(n_out, (b + 1) * band)):
-            acc[:] = 0
-            for k in range(yc[o]):
+            n = yc[o]
+            for k in range(n):
                 r = yi[o, k]
-                slot = r % n_slots
-                row = cache[slot]
-                if tag[slot] != r:
+                slot = -1
+                for s in range(n_slots):
+                    if tag[s] == r:
+                        slot = s
+                if slot < 0:                  # least recently used, never one this row uses
+                    slot = 0
+                    for s in range(n_slots):
+                        if last_use[s] < last_use[slot]:
+                            slot = s
+                    row = cache[slot]
                     line[:] = src[r]
                     _gather_line(line, xi, xw, row)
                     for m in range(m_out):
                         if xf[m] != 0:
                             row[m] += xf[m] * fill
                     tag[slot] = r
-                w = yw[o, k]
-                for m in range(m_out):
-                    acc[m] += w * row[m]
-            f = yf[o] * fill
+                last_use[slot] = o
+                slots[k] = slot
+            f = yf[o] * fill if yf[o] != 0 else yw.dtype.type(0)
+            _combine(cache, slots, yw[o], n, f, acc)
             out = dst[o]
             for m in range(m_out):
-                v = acc[m]
-                if yf[o] != 0:
-                    v += f
-                out[m] = _store(v, lo, hi, rounding)
+                out[m] = _store(acc[m], clip, rounding)
 
 
 @nb.njit(**_JIT)
-def _gather(src, iy, wy, cy, fy, ix, wx, cx, fx, fill, dst, lo, hi, rounding):
+def _gather(src, iy, wy, cy, fy, ix, wx, cx, fx, fill, dst, clip, rounding):
     """Point sampling: dst[p, c] = sum_a sum_b wy[p,a] wx[p,b] src[iy[p,a], ix[p,b], c] (+ fill terms).
 
     A point's taps outside the image in x add ``fx * fill`` to each row; rows outside in y add
@@ -136,7 +217,7 @@ def _gather(src, iy, wy, cy, fy, ix, wx, cx, fx, fill, dst, lo, hi, rounding):
                 acc += wy[p, a] * row_acc
             if fy[p] != 0:
                 acc += fy[p] * fill
-            dst[p, c] = _store(acc, lo, hi, rounding)
+            dst[p, c] = _store(acc, clip, rounding)
 
 
 def _table(taps: Taps, work):
@@ -161,13 +242,14 @@ def _interleaved_table(taps: Taps, n_ch, work):
             np.repeat(taps.fill_weight, n_ch).astype(work))
 
 
-def _store_args(dtype):
+def _store_args(dtype, work):
+    """``(clip, rounding)`` for storing ``work`` accumulators into ``dtype``."""
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
         # The largest float that still fits, so that the cast never overflows.
         hi = float(np.nextafter(float(info.max), 0.0)) if info.bits > 32 else float(info.max)
-        return float(info.min), hi, True
-    return 0.0, 0.0, False
+        return np.array([info.min, hi, 0.5], work), True
+    return np.array([0.0, 0.0, 0.5], work), False
 
 
 def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype):
@@ -179,11 +261,11 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype):
     n_rows, n_cols, n_ch = image.shape
     if taps_rows.is_identity(n_rows) and taps_cols.is_identity(n_cols):
         return image.astype(out_dtype, copy=True)
-    lo, hi, rounding = _store_args(out_dtype)
+    clip, rounding = _store_args(out_dtype, work)
     dst = np.empty((taps_rows.n_out, taps_cols.n_out, n_ch), out_dtype)
     args = (image.reshape(n_rows, -1), *_table(taps_rows, work),
             *_interleaved_table(taps_cols, n_ch, work), work.type(fill),
-            dst.reshape(dst.shape[0], -1), lo, hi, rounding)
+            dst.reshape(dst.shape[0], -1), clip, rounding)
     ty, tx = taps_rows.count.mean(), taps_cols.index.shape[1] * COLS_COST
     rows_first = taps_rows.n_out * (n_cols * ty + taps_cols.n_out * tx)
     cols_first = n_rows * taps_cols.n_out * tx + taps_rows.n_out * taps_cols.n_out * ty
@@ -197,8 +279,8 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype):
 
 def gather(image, taps_y: Taps, taps_x: Taps, fill, work, out_dtype):
     """Sample ``image`` (R, C, ch) at points whose per-axis taps are given; returns (N, ch)."""
-    lo, hi, rounding = _store_args(out_dtype)
+    clip, rounding = _store_args(out_dtype, work)
     dst = np.empty((taps_y.n_out, image.shape[2]), out_dtype)
     _gather(image, *_table(taps_y, work), *_table(taps_x, work), work.type(fill), dst,
-            lo, hi, rounding)
+            clip, rounding)
     return dst
