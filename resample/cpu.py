@@ -197,6 +197,16 @@ def _resize_cols_first(src, yi, yw, yc, yf, xi, xw, xf, fill, dst, clip, roundin
 
 
 @nb.njit(**_JIT)
+def _select(src, rows, cols, dst):
+    """dst[o, m] = src[rows[o], cols[m]]: resampling where every output copies one input."""
+    for o in nb.prange(dst.shape[0]):
+        line = src[rows[o]]
+        out = dst[o]
+        for m in range(dst.shape[1]):
+            out[m] = line[cols[m]]
+
+
+@nb.njit(**_JIT)
 def _gather(src, iy, wy, cy, fy, ix, wx, cx, fx, fill, dst, clip, rounding):
     """Point sampling: dst[p, c] = sum_a sum_b wy[p,a] wx[p,b] src[iy[p,a], ix[p,b], c] (+ fill terms).
 
@@ -224,22 +234,36 @@ def _table(taps: Taps, work):
     return taps.index, taps.weight.astype(work), taps.count, taps.fill_weight.astype(work)
 
 
-def _interleaved_table(taps: Taps, n_ch, work):
-    """The cols-pass table: tap-major (T, n_out * C), int32 indices into an interleaved row.
+@nb.njit(cache=True, nogil=True)
+def _fill_interleaved(index, weight, count, out_index, out_weight):
+    n_out, width = index.shape
+    n_ch = out_index.shape[1] // n_out
+    for o in range(n_out):
+        for k in range(width):
+            real = k < count[o]
+            i = index[o, k] if real else index[o, 0]
+            w = weight[o, k] if real else 0.0
+            for c in range(n_ch):
+                out_index[k, o * n_ch + c] = i * n_ch + c
+                out_weight[k, o * n_ch + c] = w
 
-    Padding taps repeat the row's first tap with weight 0.  With an integer-free finite input a
-    zero-weight tap adds nothing, and a NaN input sample it reads is also read by a real tap.
+
+def _interleaved_table(taps: Taps, n_ch, work):
+    """The cols-pass table: tap-major (T, n_out * C), indices into an interleaved row.
+
+    Padding taps repeat the row's first tap with weight 0.  A zero-weight tap adds nothing to
+    a finite sum, and a NaN it reads is also read by the row's first, real tap.
     """
     if np.any(taps.count == 0):
         raise AssertionError("a resize output with no input taps")
-    pad = np.arange(taps.index.shape[1])[None, :] >= taps.count[:, None]
-    index = np.where(pad, taps.index[:, :1], taps.index)
-    weight = np.where(pad, 0.0, taps.weight)
-    channel = np.arange(n_ch, dtype=np.int64)
-    flat = (index.T[:, :, None] * n_ch + channel).reshape(index.shape[1], -1)
-    return (flat.astype(np.int32 if flat.max() < 2**31 else np.int64),
-            np.repeat(weight.T, n_ch, axis=1).astype(work),
-            np.repeat(taps.fill_weight, n_ch).astype(work))
+    width = taps.index.shape[1]
+    size = taps.n_out * n_ch
+    small = int(taps.index.max(initial=0)) * n_ch + n_ch < 2**31
+    index = np.empty((width, size), np.int32 if small else np.int64)
+    weight = np.empty((width, size), work)
+    _fill_interleaved(taps.index, taps.weight, taps.count, index, weight)
+    fill_weight = np.repeat(taps.fill_weight, n_ch).astype(work)
+    return index, weight, fill_weight
 
 
 def _store_args(dtype, work):
@@ -263,6 +287,11 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype):
         return image.astype(out_dtype, copy=True)
     clip, rounding = _store_args(out_dtype, work)
     dst = np.empty((taps_rows.n_out, taps_cols.n_out, n_ch), out_dtype)
+    if taps_rows.is_selection() and taps_cols.is_selection():
+        cols = _interleaved_table(taps_cols, n_ch, work)[0][0]
+        _select(image.reshape(n_rows, -1), taps_rows.index[:, 0], cols,
+                dst.reshape(dst.shape[0], -1))
+        return dst
     args = (image.reshape(n_rows, -1), *_table(taps_rows, work),
             *_interleaved_table(taps_cols, n_ch, work), work.type(fill),
             dst.reshape(dst.shape[0], -1), clip, rounding)

@@ -59,8 +59,9 @@ def _gri(u):
     # The 3x3 quartic (DESIGN.md): interpolating, C1, exact on straight lines.
     u = np.abs(u)
     v = 1.0 - u
-    centre = 1.0 - 3.0 * u * u + 4.0 * u**4
-    side = 0.5 * v + 1.5 * v * v - 2.0 * v**4
+    u2, v2 = u * u, v * v
+    centre = 1.0 - 3.0 * u2 + 4.0 * u2 * u2
+    side = 0.5 * v + 1.5 * v2 - 2.0 * v2 * v2
     return np.where(u <= 0.5, centre, np.where(u < 1.5, side, 0.0))
 
 

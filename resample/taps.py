@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from .errors import ResampleError
@@ -44,11 +45,15 @@ class Taps:
     def n_out(self):
         return self.index.shape[0]
 
+    def is_selection(self):
+        """True when every output copies exactly one input sample (weight 1, no fill)."""
+        return (self.index.shape[1] == 1 and np.all(self.count == 1)
+                and np.all(self.weight[:, 0] == 1.0) and not np.any(self.fill_weight))
+
     def is_identity(self, n_in):
         """True when the table copies its input unchanged (same size, one tap of weight 1)."""
-        return (self.n_out == n_in and self.index.shape[1] == 1
-                and np.all(self.count == 1) and np.all(self.weight[:, 0] == 1.0)
-                and np.all(self.index[:, 0] == np.arange(n_in)) and not np.any(self.fill_weight))
+        return (self.n_out == n_in and self.is_selection()
+                and np.all(self.index[:, 0] == np.arange(n_in)))
 
 
 def output_positions(n_in, n_out, align):
@@ -130,24 +135,52 @@ def compute_taps(x, n, method: Method, stretch, boundary):
     return _compact(index, weight, n, fill_weight)
 
 
-def _compact(index, weight, n, fill_weight):
-    """Merge taps that read the same index, drop zero weights, sort by index, pad to a table."""
-    n_out = index.shape[0]
-    rows = np.broadcast_to(np.arange(n_out)[:, None], index.shape)
-    keys, inverse = np.unique((rows * n + index).ravel(), return_inverse=True)
-    summed = np.bincount(inverse.ravel(), weights=weight.ravel())
-    keep = summed != 0.0
-    keys, summed = keys[keep], summed[keep]
-    row = keys // n
-    count = np.bincount(row, minlength=n_out)
-    width = max(1, int(count.max(initial=0)))
-    first = np.cumsum(count) - count
-    col = np.arange(len(keys)) - first[row]
+@nb.njit(cache=True, nogil=True)
+def _merge_rows(index, weight):
+    """Per row: sum the weights of taps that read the same index, sort by index, drop zeros.
+
+    Returns ``(index, weight, count)`` with the valid taps first in each row.
+    """
+    n_out, width = index.shape
     out_index = np.zeros((n_out, width), np.int64)
     out_weight = np.zeros((n_out, width), np.float64)
-    out_index[row, col] = keys % n
-    out_weight[row, col] = summed
-    return Taps(out_index, out_weight, count.astype(np.int64), np.asarray(fill_weight, np.float64))
+    count = np.zeros(n_out, np.int64)
+    for o in range(n_out):
+        c = 0
+        for k in range(width):
+            i, w = index[o, k], weight[o, k]
+            j = 0
+            while j < c and out_index[o, j] < i:
+                j += 1
+            if j < c and out_index[o, j] == i:
+                out_weight[o, j] += w
+                continue
+            for t in range(c, j, -1):          # insert at j, keeping the row sorted
+                out_index[o, t] = out_index[o, t - 1]
+                out_weight[o, t] = out_weight[o, t - 1]
+            out_index[o, j] = i
+            out_weight[o, j] = w
+            c += 1
+        kept = 0
+        for j in range(c):
+            if out_weight[o, j] != 0.0:
+                out_index[o, kept] = out_index[o, j]
+                out_weight[o, kept] = out_weight[o, j]
+                kept += 1
+        for j in range(kept, width):
+            out_index[o, j] = 0
+            out_weight[o, j] = 0.0
+        count[o] = kept
+    return out_index, out_weight, count
+
+
+def _compact(index, weight, n, fill_weight):
+    """Merge taps that read the same index, drop zero weights, sort by index, pad to a table."""
+    out_index, out_weight, count = _merge_rows(np.ascontiguousarray(index, np.int64),
+                                               np.ascontiguousarray(weight, np.float64))
+    width = max(1, int(count.max(initial=0)))
+    return Taps(out_index[:, :width].copy(), out_weight[:, :width].copy(), count,
+                np.asarray(fill_weight, np.float64))
 
 
 def resize_taps(n_in, n_out, method: Method, align, boundary, antialias):

@@ -1,0 +1,59 @@
+"""Shared pieces: the machine description, real photos, and interleaved timing."""
+
+import datetime
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+
+def machine():
+    """One line naming the machine, the date and the library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import numba
+    import PIL
+
+    parts = [f"{cpu}, {os.cpu_count()} cores", f"Python {platform.python_version()}",
+             f"NumPy {np.__version__}", f"numba {numba.__version__}", f"Pillow {PIL.__version__}"]
+    try:
+        import cv2
+
+        parts.append(f"OpenCV {cv2.__version__}")
+    except ImportError:
+        pass
+    return f"{datetime.date.today().isoformat()}; " + "; ".join(parts)
+
+
+def photo_4k():
+    """A real photograph (scikit-image's coffee, 400x600) cropped to 16:9 and enlarged to
+    3840x2160 with Pillow LANCZOS: RGB uint8, shape (2160, 3840, 3)."""
+    from PIL import Image
+    from skimage import data
+
+    img = data.coffee()[31:369]                         # 338 x 600, about 16:9
+    return np.asarray(Image.fromarray(img).resize((3840, 2160), Image.Resampling.LANCZOS))
+
+
+def time_interleaved(contenders, rounds=11, warmup=2):
+    """Time each zero-argument callable ``rounds`` times, interleaved (one of each per round) so
+    that drifts of a shared machine hit all alike.  Returns {name: (median_s, best_s)}."""
+    for _ in range(warmup):
+        for fn in contenders.values():
+            fn()
+    times = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: (statistics.median(v), min(v)) for name, v in times.items()}
