@@ -44,16 +44,19 @@ def photo_4k():
     return np.asarray(Image.fromarray(img).resize((3840, 2160), Image.Resampling.LANCZOS))
 
 
-def time_interleaved(contenders, rounds=11, warmup=2):
-    """Time each zero-argument callable ``rounds`` times, interleaved (one of each per round) so
-    that drifts of a shared machine hit all alike.  Returns {name: (median_s, best_s)}."""
-    for _ in range(warmup):
-        for fn in contenders.values():
+def time_blocks(contenders, rounds=11, warmup=2):
+    """Time each zero-argument callable ``rounds`` times in a row, one contender after another,
+    with a pause between them so that one library's idle worker threads (OpenMP, OpenCV) have
+    stopped spinning before the next starts.  Returns {name: (median_s, best_s)}."""
+    result = {}
+    for name, fn in contenders.items():
+        for _ in range(warmup):
             fn()
-    times = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, fn in contenders.items():
+        times = []
+        for _ in range(rounds):
             t0 = time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: (statistics.median(v), min(v)) for name, v in times.items()}
+            times.append(time.perf_counter() - t0)
+        result[name] = (statistics.median(times), min(times))
+        time.sleep(0.2)
+    return result

@@ -11,7 +11,7 @@ import argparse
 from PIL import Image
 
 import resample
-from benchmarks.common import machine, photo_4k, time_interleaved
+from benchmarks.common import machine, photo_4k, time_blocks
 
 PILLOW = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
           "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS,
@@ -31,7 +31,7 @@ def run(rounds=11):
         cv2 = None
     lines = [f"Machine: {machine()}", "",
              "Input: scikit-image `coffee` enlarged to 3840x2160, RGB uint8. Times in ms, the "
-             f"median of {rounds} interleaved rounds (best in brackets). Ours is antialiased "
+             f"median of {rounds} runs in a row (best in brackets). Ours is antialiased "
              "when shrinking, as Pillow; OpenCV is not (it point-samples). The `gri` row "
              "compares with Pillow's and OpenCV's bicubic.", ""]
     for w, h in TARGETS:
@@ -50,7 +50,7 @@ def run(rounds=11):
                     return cv2.resize(img, (w, h), interpolation=getattr(cv2, OPENCV[m]))
                 contenders["cv1"] = lambda: cv(1)
                 contenders["cv2"] = lambda: cv(2)
-            t = time_interleaved(contenders, rounds=rounds)
+            t = time_blocks(contenders, rounds=rounds)
             ours_ms[m] = t["ours"]
             fmt = lambda k: f"{t[k][0] * 1e3:.1f} ({t[k][1] * 1e3:.1f})" if k in t else "n/a"
             lines.append(f"| {m} | {fmt('ours')} | {fmt('pillow')} | "

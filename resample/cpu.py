@@ -34,43 +34,59 @@ def _store(value, clip, rounding):
 
 
 @nb.njit(inline="always")
-def _combine(rows, slots, weights, n, f, buf):
-    """buf = f + sum_{k < n} weights[k] * rows[slots[k]], over rows of length M.
+def _group(r0, r1, r2, r3, w0, w1, w2, w3, size, m):
+    """w0 r0[m] + ... over the first ``size`` (1 to 4) rows of a group (unused rows repeat r0)."""
+    v = w0 * r0[m]
+    if size > 1:
+        v += w1 * r1[m]
+    if size > 2:
+        v += w2 * r2[m]
+    if size > 3:
+        v += w3 * r3[m]
+    return v
 
-    Taps go in groups of up to three, summed in registers: one pass over ``buf`` per group.
+
+@nb.njit(inline="always")
+def _combine(rows, slots, weights, n, f, buf, out, clip, rounding, to_out):
+    """f + sum_{k < n} weights[k] * rows[slots[k]], over rows of length M, into ``buf``; with
+    ``to_out`` the last group stores the result into ``out`` instead (rounded and clipped).
+
+    Taps go in groups of up to four, summed in registers: one pass per group.
     """
     m_len = buf.shape[0]
     k = 0
     while k < n:
-        size = min(3, n - k)
-        w0, r0 = weights[k], rows[slots[k]]
-        if size == 3:
-            w1, r1 = weights[k + 1], rows[slots[k + 1]]
-            w2, r2 = weights[k + 2], rows[slots[k + 2]]
+        size = min(4, n - k)
+        r0 = rows[slots[k]]
+        r1 = rows[slots[k + 1]] if size > 1 else r0
+        r2 = rows[slots[k + 2]] if size > 2 else r0
+        r3 = rows[slots[k + 3]] if size > 3 else r0
+        w0 = weights[k]
+        w1 = weights[k + 1] if size > 1 else w0
+        w2 = weights[k + 2] if size > 2 else w0
+        w3 = weights[k + 3] if size > 3 else w0
+        last = k + size == n
+        if last and to_out:
             if k == 0:
                 for m in range(m_len):
-                    buf[m] = f + w0 * r0[m] + w1 * r1[m] + w2 * r2[m]
+                    out[m] = _store(f + _group(r0, r1, r2, r3, w0, w1, w2, w3, size, m),
+                                    clip, rounding)
             else:
                 for m in range(m_len):
-                    buf[m] += w0 * r0[m] + w1 * r1[m] + w2 * r2[m]
-        elif size == 2:
-            w1, r1 = weights[k + 1], rows[slots[k + 1]]
-            if k == 0:
-                for m in range(m_len):
-                    buf[m] = f + w0 * r0[m] + w1 * r1[m]
-            else:
-                for m in range(m_len):
-                    buf[m] += w0 * r0[m] + w1 * r1[m]
+                    out[m] = _store(buf[m] + _group(r0, r1, r2, r3, w0, w1, w2, w3, size, m),
+                                    clip, rounding)
+        elif k == 0:
+            for m in range(m_len):
+                buf[m] = f + _group(r0, r1, r2, r3, w0, w1, w2, w3, size, m)
         else:
-            if k == 0:
-                for m in range(m_len):
-                    buf[m] = f + w0 * r0[m]
-            else:
-                for m in range(m_len):
-                    buf[m] += w0 * r0[m]
+            for m in range(m_len):
+                buf[m] += _group(r0, r1, r2, r3, w0, w1, w2, w3, size, m)
         k += size
     if n == 0:
         buf[:] = f
+        if to_out:
+            for m in range(m_len):
+                out[m] = _store(f, clip, rounding)
 
 
 @nb.njit(inline="always")
@@ -143,7 +159,7 @@ def _resize_rows_first(src, yi, yw, yc, yf, xi, xw, xf, fill, dst, clip, roundin
         line = np.empty(src.shape[1], dtype=yw.dtype)
         acc = np.empty(m_out, dtype=yw.dtype)
         f = yf[o] * fill if yf[o] != 0 else yw.dtype.type(0)
-        _combine(src, yi[o], yw[o], yc[o], f, line)
+        _combine(src, yi[o], yw[o], yc[o], f, line, line, clip, rounding, False)
         _gather_line(line, xi, xw, acc)
         out = dst[o]
         for m in range(m_out):
@@ -190,10 +206,7 @@ def _resize_cols_first(src, yi, yw, yc, yf, xi, xw, xf, fill, dst, clip, roundin
                 last_use[slot] = o
                 slots[k] = slot
             f = yf[o] * fill if yf[o] != 0 else yw.dtype.type(0)
-            _combine(cache, slots, yw[o], n, f, acc)
-            out = dst[o]
-            for m in range(m_out):
-                out[m] = _store(acc[m], clip, rounding)
+            _combine(cache, slots, yw[o], n, f, acc, dst[o], clip, rounding, True)
 
 
 @nb.njit(**_JIT)
