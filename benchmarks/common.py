@@ -1,4 +1,4 @@
-"""Shared pieces: the machine description, real photos, and interleaved timing."""
+"""Shared pieces: the machine description, real photos, and timing in rounds."""
 
 import datetime
 import os
@@ -44,19 +44,19 @@ def photo_4k():
     return np.asarray(Image.fromarray(img).resize((3840, 2160), Image.Resampling.LANCZOS))
 
 
-def time_blocks(contenders, rounds=11, warmup=2):
-    """Time each zero-argument callable ``rounds`` times in a row, one contender after another,
-    with a pause between them so that one library's idle worker threads (OpenMP, OpenCV) have
-    stopped spinning before the next starts.  Returns {name: (median_s, best_s)}."""
-    result = {}
-    for name, fn in contenders.items():
-        for _ in range(warmup):
+def time_rounds(contenders, rounds=11, warmup=2, pause=0.05):
+    """Time each zero-argument callable once per round, for ``rounds`` rounds, so that a drift
+    of a shared machine hits every contender alike.  A short pause before each call lets the
+    previous library's idle worker threads (OpenMP, OpenCV) stop spinning.
+    Returns {name: (median_s, best_s)}."""
+    for _ in range(warmup):
+        for fn in contenders.values():
             fn()
-        times = []
-        for _ in range(rounds):
+    times = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            time.sleep(pause)
             t0 = time.perf_counter()
             fn()
-            times.append(time.perf_counter() - t0)
-        result[name] = (statistics.median(times), min(times))
-        time.sleep(0.2)
-    return result
+            times[name].append(time.perf_counter() - t0)
+    return {name: (statistics.median(v), min(v)) for name, v in times.items()}

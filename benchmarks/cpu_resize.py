@@ -11,7 +11,7 @@ import argparse
 from PIL import Image
 
 import resample
-from benchmarks.common import machine, photo_4k, time_blocks
+from benchmarks.common import machine, photo_4k, time_rounds
 
 PILLOW = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
           "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS,
@@ -31,30 +31,31 @@ def run(rounds=11):
         cv2 = None
     lines = [f"Machine: {machine()}", "",
              "Input: scikit-image `coffee` enlarged to 3840x2160, RGB uint8. Times in ms, the "
-             f"median of {rounds} runs in a row (best in brackets). Ours is antialiased "
-             "when shrinking, as Pillow; OpenCV is not (it point-samples). The `gri` row "
-             "compares with Pillow's and OpenCV's bicubic.", ""]
+             f"median of {rounds} rounds (best in brackets); each round runs every contender "
+             "once. Ours is antialiased when shrinking, as Pillow; OpenCV is not (it "
+             "point-samples). The `gri` row compares with Pillow's and OpenCV's bicubic.", ""]
     for w, h in TARGETS:
         lines += [f"**3840x2160 -> {w}x{h}**", "",
                   "| method | ours | Pillow | ours / Pillow | OpenCV 1 thread | OpenCV 2 threads |",
                   "|---|---|---|---|---|---|"]
-        ours_ms = {}
+        contenders = {}
         for m in METHODS:
-            contenders = {
-                "ours": lambda m=m: resample.resize(img, shape=(h, w), method=m),
-                "pillow": lambda m=m: pil.resize((w, h), PILLOW[m]),
-            }
+            contenders[("ours", m)] = lambda m=m: resample.resize(img, shape=(h, w), method=m)
+            contenders[("pillow", m)] = lambda m=m: pil.resize((w, h), PILLOW[m])
             if cv2 is not None:
                 def cv(threads, m=m):
                     cv2.setNumThreads(threads)
                     return cv2.resize(img, (w, h), interpolation=getattr(cv2, OPENCV[m]))
-                contenders["cv1"] = lambda: cv(1)
-                contenders["cv2"] = lambda: cv(2)
-            t = time_blocks(contenders, rounds=rounds)
-            ours_ms[m] = t["ours"]
-            fmt = lambda k: f"{t[k][0] * 1e3:.1f} ({t[k][1] * 1e3:.1f})" if k in t else "n/a"
+                contenders[("cv1", m)] = lambda cv=cv: cv(1)
+                contenders[("cv2", m)] = lambda cv=cv: cv(2)
+        t = time_rounds(contenders, rounds=rounds)
+        ours_ms = {m: t[("ours", m)] for m in METHODS}
+        for m in METHODS:
+            fmt = (lambda k: f"{t[(k, m)][0] * 1e3:.1f} ({t[(k, m)][1] * 1e3:.1f})"
+                   if (k, m) in t else "n/a")
             lines.append(f"| {m} | {fmt('ours')} | {fmt('pillow')} | "
-                         f"{t['ours'][0] / t['pillow'][0]:.2f} | {fmt('cv1')} | {fmt('cv2')} |")
+                         f"{t[('ours', m)][0] / t[('pillow', m)][0]:.2f} | {fmt('cv1')} | "
+                         f"{fmt('cv2')} |")
         ratio = ours_ms["gri"][0] / ours_ms["bicubic"][0]
         best = ours_ms["gri"][1] / ours_ms["bicubic"][1]
         lines += ["", f"gri / our bicubic: {ratio:.2f} (medians), {best:.2f} (best times); "

@@ -311,11 +311,15 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype):
     ty, tx = taps_rows.count.mean(), taps_cols.index.shape[1] * COLS_COST
     rows_first = taps_rows.n_out * (n_cols * ty + taps_cols.n_out * tx)
     cols_first = n_rows * taps_cols.n_out * tx + taps_rows.n_out * taps_cols.n_out * ty
+    # Small chunks handed out as threads free up: a core taken by another process does not
+    # leave the other waiting at the end.
     if (rows_first <= cols_first) if FORCE_ORDER is None else FORCE_ORDER == "rows":
-        _resize_rows_first(*args)
+        with nb.parallel_chunksize(4):
+            _resize_rows_first(*args)
     else:
-        n_bands = min(taps_rows.n_out, 8 * nb.get_num_threads())
-        _resize_cols_first(*args, n_bands)
+        n_bands = min(taps_rows.n_out, 16 * nb.get_num_threads())
+        with nb.parallel_chunksize(1):
+            _resize_cols_first(*args, n_bands)
     return dst
 
 
