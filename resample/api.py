@@ -118,7 +118,7 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     m = get_method(method)
     align = check_choice(align, ALIGNS, "align")
     boundary = check_choice(boundary, BOUNDARIES, "boundary")
-    devices.select(device, work=1)
+    devices.select(device)
     a, was_2d = _as_image(image)
     fill = _check_fill(fill, a.dtype)
     rows, cols = output_shape(a.shape[:2], scale, shape)

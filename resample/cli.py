@@ -132,7 +132,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
 
     from . import devices, images
 
-    devices.select(device, work=1)
+    devices.select(device)
     if output is not None:
         try:
             images.output_format(output)        # an unknown extension fails before any work

@@ -30,8 +30,8 @@ def gpu_reason():
     return "the GPU engine is not part of this build yet"
 
 
-def select(device, work):
-    """Return the engine to use, ``"cpu"`` or ``"gpu"``, for ``work`` output samples."""
+def select(device):
+    """Return the engine to use, ``"cpu"`` or ``"gpu"``; ``auto`` is the CPU in this version."""
     d = str(device).lower()
     if d not in DEVICES:
         raise ResampleError(f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}")

@@ -124,11 +124,10 @@ def _special_reader(path, im):
             return array, array.shape[2] in (2, 4)
     if im.format == "TIFF":
         tags = im.tag_v2
-        bits = tags.get(258, (8,))
-        bits = bits if isinstance(bits, tuple) else (bits,)
-        samples = tags.get(277, 1)
-        float_samples = 3 in (tags.get(339, (1,)) if isinstance(tags.get(339, 1), tuple)
-                              else (tags.get(339, 1),))
+        as_tuple = lambda v: v if isinstance(v, tuple) else (v,)   # noqa: E731
+        bits = as_tuple(tags.get(258, 8))                # BitsPerSample
+        samples = tags.get(277, 1)                       # SamplesPerPixel
+        float_samples = 3 in as_tuple(tags.get(339, 1))  # SampleFormat 3: IEEE float
         if samples > 1 and (max(bits) > 8 or float_samples):
             import tifffile
 
