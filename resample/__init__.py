@@ -1,15 +1,17 @@
 """resample: resize images and rebuild images from scattered points, on the CPU or the GPU.
 
-The API (``resize``, ``sample``, ``gri1d``) is imported lazily, so that ``import resample`` and
+The API (``resize``, ``sample``, ``gri1d``, ``reconstruct``, ``reconstruct_vjp``) is imported lazily, so that ``import resample`` and
 the command line's ``--help`` stay fast.
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["resize", "sample", "gri1d", "METHODS", "BOUNDARIES", "ALIGNS", "ResampleError"]
+__all__ = ["resize", "sample", "gri1d", "reconstruct", "reconstruct_vjp", "METHODS",
+           "BOUNDARIES", "ALIGNS", "ResampleError"]
 
 _LAZY = {
     "resize": "api", "sample": "api", "gri1d": "api",
+    "reconstruct": "gmm", "reconstruct_vjp": "gmm",
     "METHODS": "methods", "BOUNDARIES": "taps", "ALIGNS": "taps",
 }
 

@@ -105,7 +105,8 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     image:     ``(H, W)`` or ``(H, W, C)`` array; channels are resampled independently.
     scale:     a factor, or ``(s_rows, s_cols)``; each output side is ``round(n * s)``, at least 1.
     shape:     the output ``(H, W)``; give either ``scale`` or ``shape``.
-    method:    nearest, bilinear, bicubic, lanczos or gri.
+    method:    nearest, bilinear, bicubic, lanczos, gri, or gmm (every pixel a Gaussian point;
+               see :func:`resample.gmm.resize_as_points`; ``boundary`` does not apply).
     align:     ``centers``: output pixel ``j`` samples ``x = (j + 0.5) * W_in / W_out - 0.5``
                (Pillow, OpenCV, torch ``align_corners=False``); ``corners``:
                ``x = j * (W_in - 1) / (W_out - 1)`` (torch ``align_corners=True``).
@@ -115,13 +116,20 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     device:    auto, cpu or gpu.
     Returns an array of the input's dtype with ``shape`` (plus the channel axis, if any).
     """
-    m = get_method(method)
+    gmm = str(method).lower() == "gmm"
+    m = None if gmm else get_method(method)
     align = check_choice(align, ALIGNS, "align")
     boundary = check_choice(boundary, BOUNDARIES, "boundary")
     devices.select(device)
     a, was_2d = _as_image(image)
     fill = _check_fill(fill, a.dtype)
     rows, cols = output_shape(a.shape[:2], scale, shape)
+    if gmm:
+        from .gmm import resize_as_points
+        from .images import to_dtype
+
+        out = to_dtype(resize_as_points(a, (rows, cols), align, fill), a.dtype)
+        return out[:, :, 0] if was_2d else out
     work = _work_dtype(a.dtype)
     out_dtype = _compute_dtype(a.dtype)
     n_ch = a.shape[2]

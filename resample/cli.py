@@ -6,6 +6,7 @@ Exit codes: 0 ok; 1 a runtime error; 2 a usage error.  Errors are one line on st
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -14,7 +15,7 @@ import click
 
 from .errors import ResampleError
 
-METHOD_NAMES = ("nearest", "bilinear", "bicubic", "lanczos", "gri")
+METHOD_NAMES = ("nearest", "bilinear", "bicubic", "lanczos", "gri", "gmm")
 BOUNDARY_NAMES = ("edge", "reflect", "mirror", "wrap", "constant", "extrapolate")
 
 EPILOG = """\b
@@ -112,32 +113,52 @@ def default_output(path, method, size):
               "widening the kernel (like OpenCV).")
 @click.option("--device", type=click.Choice(("auto", "cpu", "gpu"), case_sensitive=False),
               default="auto", show_default=True, help="Where to compute.")
+@click.option("--sigma", metavar="auto|S", help="Point clouds: the Gaussians' sigma in "
+              "output pixels, or auto (from the local point density). Default: the CSV's "
+              "sigma columns, else auto.")
+@click.option("--cutoff", type=float, default=3.0, show_default=True,
+              help="Point clouds: a point reaches pixels within this many sigmas.")
+@click.option("--holes", type=click.Choice(("nearest", "constant"), case_sensitive=False),
+              default="nearest", show_default=True,
+              help="Point clouds: pixels no point reaches take the nearest point's value, or "
+                   "--fill.")
+@click.option("--coords", type=click.Choice(("pixel", "unit", "normalized"),
+                                            case_sensitive=False), default="pixel",
+              show_default=True, help="Point clouds: x, y in output pixels, in [0, 1], or in "
+              "[-1, 1] (unit and normalized span the image's outer edges; they need --size).")
+@click.option("--weights", metavar="FILE", help="Point clouds: also write the weight map Z "
+              "(the confidence; 0 in holes), scaled to 0-255 (or as float for .tif).")
 @click.option("--overwrite", is_flag=True, help="Allow the output to replace the input file.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
-            overwrite, quiet):
-    """Resize an image file.
+            sigma, cutoff, holes, coords, weights, overwrite, quiet):
+    """Resize an image file, or rebuild an image from a point-cloud CSV.
 
     INPUT is an image (PNG, JPEG, TIFF, WebP, BMP, ...).  8-bit, 16-bit and 32-bit float
     images keep their depth where the output format allows; alpha is premultiplied while
     resampling; EXIF orientation is applied; ICC profile and DPI are carried over.
+
+    INPUT may also be a .csv/.tsv of points (x, y, then v, r,g,b or r,g,b,a, optionally
+    sigma): every point is a 2-D Gaussian and a pixel is their weighted mean (method gmm).
+
+    Also: `resample points IMAGE -o pts.csv --count N` samples a point cloud from an image.
     """
-    if (scale is None) == (size is None):
-        raise UsageError("give one of --scale or --size")
     if os.path.isdir(input):
         raise UsageError(f"{input}: is a folder; batch conversion is not in this version")
     if input.lower().endswith((".csv", ".tsv")):
-        raise UsageError(f"{input}: point-cloud reconstruction is not in this version")
+        return _reconstruct_csv(input, output, size, scale, sigma, cutoff, holes, fill, coords,
+                                weights, device, overwrite, quiet)
+    if (scale is None) == (size is None):
+        raise UsageError("give one of --scale or --size")
+    if sigma is not None or weights is not None or coords != "pixel":
+        raise UsageError("--sigma, --coords and --weights apply to point-cloud CSV input")
 
     from . import devices, images
 
     devices.select(device)
     if output is not None:
-        try:
-            images.output_format(output)        # an unknown extension fails before any work
-        except ResampleError as exc:
-            raise UsageError(str(exc)) from None
+        _check_output(output, input, overwrite)
     pic = images.load(input)
     width, height = pic.size
     if size is not None:
@@ -160,10 +181,145 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         click.echo(out_path)
 
 
+def _check_output(output, input, overwrite):
+    from . import images
+
+    try:
+        images.output_format(output)        # an unknown extension fails before any work
+    except ResampleError as exc:
+        raise UsageError(str(exc)) from None
+    if os.path.exists(output) and os.path.samefile(output, input) and not overwrite:
+        raise UsageError(f"{output}: is the input; pass --overwrite to replace it")
+
+
+def _parse_sigma(text):
+    if text is None or text.lower() == "auto":
+        return "auto"
+    try:
+        s = float(text)
+    except ValueError:
+        raise UsageError(f"--sigma {text!r} is not a number or auto") from None
+    if not (s > 0 and math.isfinite(s)):
+        raise UsageError(f"--sigma must be a finite number above 0, got {text}")
+    return s
+
+
+def _reconstruct_csv(input, output, size, scale, sigma, cutoff, holes, fill, coords, weights,
+                     device, overwrite, quiet):
+    if output is None:
+        raise UsageError("a point cloud needs -o OUT (the image to write)")
+    if scale is not None:
+        raise UsageError("--scale does not apply to a point cloud; use --size WxH")
+    if not (cutoff > 0 and math.isfinite(cutoff)):
+        raise UsageError(f"--cutoff must be a finite number above 0, got {cutoff}")
+    _check_output(output, input, overwrite)
+    if weights is not None:
+        _check_output(weights, input, overwrite)
+    sigma_arg = _parse_sigma(sigma)
+
+    import numpy as np
+
+    from . import devices, gmm, images, pointcloud
+
+    devices.select(device)
+    cloud = pointcloud.read_csv(input)
+    frame = None
+    if size is not None:
+        m = re.match(r"^\s*(\d+)x(\d+)!?\s*$", size)
+        if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+            raise UsageError(f"--size {size!r}: a point cloud needs WxH")
+        frame = (int(m.group(1)), int(m.group(2)))
+    xy = pointcloud.to_pixels(cloud.xy, coords.lower(), frame)
+    width, height = frame or pointcloud.size_from_points(xy)
+    outside = int(np.sum((xy[:, 0] < -0.5) | (xy[:, 0] > width - 0.5)
+                         | (xy[:, 1] < -0.5) | (xy[:, 1] > height - 0.5)))
+    if outside and not quiet:
+        _note(f"{outside} of {len(xy)} points lie outside the {width}x{height} frame")
+    if sigma is None and cloud.sigma is not None:
+        sigma_arg = cloud.sigma
+    out, z = gmm.reconstruct(xy, cloud.values, (height, width), sigma=sigma_arg, cutoff=cutoff,
+                             holes=holes.lower(), fill=fill, device=device, return_weights=True)
+    fmt = images.output_format(output)
+    n_ch = out.shape[2]
+    pic = images.Picture(out if fmt == "TIFF" else images.to_dtype(out, np.uint8),
+                         alpha=n_ch == 4)
+    notes = images.save(pic, output)
+    if weights is not None:
+        wfmt = images.output_format(weights)
+        zmax = float(z.max()) or 1.0
+        zpic = z.astype(np.float32) if wfmt == "TIFF" else images.to_dtype(z / zmax * 255, np.uint8)
+        notes += images.save(images.Picture(zpic), weights)
+    if not quiet:
+        for n in notes:
+            _note(n)
+        click.echo(output)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]},
+               epilog="""\b
+Examples:
+  resample points photo.png -o pts.csv --fraction 0.05
+  resample points photo.png -o pts.csv --count 2000 --pattern grid
+  resample pts.csv -o back.png --size 512x512
+""")
+@click.argument("image", type=click.Path(path_type=str))
+@click.option("-o", "--output", required=True, metavar="CSV", help="The point cloud to write.")
+@click.option("--count", type=click.IntRange(min=1), help="How many points.")
+@click.option("--fraction", type=click.FloatRange(min=0, max=1, min_open=True),
+              help="Points as a fraction of the pixels, in (0, 1].")
+@click.option("--pattern", type=click.Choice(("random", "grid"), case_sensitive=False),
+              default="random", show_default=True,
+              help="random: distinct pixel centres drawn uniformly; grid: a regular grid of "
+                   "cells, each point at a cell's centre, its value sampled there (bilinear).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def points_command(image, output, count, fraction, pattern, seed, quiet):
+    """Sample a point cloud (CSV: x, y and the pixel's values) from an image."""
+    if (count is None) == (fraction is None):
+        raise UsageError("give one of --count or --fraction")
+    if not output.lower().endswith((".csv", ".tsv")):
+        raise UsageError(f"{output}: the point cloud must be a .csv or .tsv file")
+    import numpy as np
+
+    from . import images, pointcloud
+    from .api import sample
+
+    pic = images.load(image)
+    a = pic.array if pic.array.ndim == 3 else pic.array[..., None]
+    if a.shape[2] == 2:                           # grey + alpha: keep the grey
+        a = a[..., :1]
+    height, width = a.shape[:2]
+    n = count if count is not None else max(1, round(fraction * width * height))
+    n = min(n, width * height)
+    if pattern == "random":
+        pick = np.random.default_rng(seed).choice(width * height, size=n, replace=False)
+        rows, cols = np.divmod(pick, width)
+        xy = np.stack([cols, rows], axis=1).astype(np.float64)
+        values = a[rows, cols].astype(np.float64)
+    else:
+        step = math.sqrt(width * height / n)
+        nx, ny = max(1, round(width / step)), max(1, round(height / step))
+        gx = (np.arange(nx) + 0.5) * width / nx - 0.5
+        gy = (np.arange(ny) + 0.5) * height / ny - 0.5
+        xy = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+        values = sample(a.astype(np.float64), xy)
+    pointcloud.write_csv(output, xy, values)
+    if not quiet:
+        click.echo(output)
+
+
+SUBCOMMANDS = {"points": points_command}
+
+
 def main(argv=None):
     """Entry point: run the command, turn every failure into one line and an exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cmd, name = command, "resample"
+    if argv and argv[0] in SUBCOMMANDS:
+        cmd, name = SUBCOMMANDS[argv[0]], f"resample {argv[0]}"
+        argv = argv[1:]
     try:
-        command.main(args=argv, prog_name="resample", standalone_mode=False)
+        cmd.main(args=argv, prog_name=name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return _exit(exc.exit_code)
     except click.UsageError as exc:

@@ -152,3 +152,31 @@ def round_to(x, dtype):
     """Round half up and clip into an integer dtype, as the package promises."""
     info = np.iinfo(dtype)
     return np.clip(np.floor(x + 0.5), info.min, info.max).astype(dtype)
+
+
+# --- Gaussian mixture (gmm) -------------------------------------------------------------------
+
+
+def ref_gmm(xy, values, shape, sx, sy, cutoff=3.0, holes="nearest", fill=0.0):
+    """Brute force O(N x H x W) float64: (image (H, W, C), Z (H, W)), straight from DESIGN.md."""
+    xy = np.asarray(xy, np.float64)
+    v = np.asarray(values, np.float64).reshape(len(xy), -1)
+    h, w = shape
+    qy, qx = np.mgrid[0:h, 0:w].astype(np.float64)
+    z = np.zeros((h, w))
+    acc = np.zeros((h, w, v.shape[1]))
+    for i in range(len(xy)):
+        r2 = ((qx - xy[i, 0]) / sx[i]) ** 2 + ((qy - xy[i, 1]) / sy[i]) ** 2
+        wi = np.where(r2 <= cutoff**2, np.exp(-r2 / 2) / (2 * np.pi * sx[i] * sy[i]), 0.0)
+        z += wi
+        acc += wi[..., None] * v[i]
+    out = np.empty_like(acc)
+    covered = z > 0
+    out[covered] = acc[covered] / z[covered][:, None]
+    for r, c in zip(*np.nonzero(~covered)):
+        if holes == "nearest":
+            d2 = (xy[:, 0] - c) ** 2 + (xy[:, 1] - r) ** 2
+            out[r, c] = v[int(np.argmin(d2))]
+        else:
+            out[r, c] = fill
+    return out, z

@@ -1,0 +1,399 @@
+"""Gaussian-mixture reconstruction (``gmm``): every point is a 2-D Gaussian, and a pixel is the
+Gaussian-weighted mean of the points near it (DESIGN.md).
+
+Points are ``(x, y)`` = (column, row) in output pixels; pixel ``[i, j]`` has its centre at
+``x = j, y = i``.  For a pixel centre ``q``::
+
+    r2_i = ((qx - x_i) / sx_i)^2 + ((qy - y_i) / sy_i)^2
+    w_i  = exp(-r2_i / 2) / (2 pi sx_i sy_i)   if r2_i <= cutoff^2, else 0
+    c(q) = sum_i w_i c_i / sum_i w_i
+
+The forward pass splats each point into the pixels of its footprint (rows are split into bands,
+one thread a band, so no two threads add into one pixel); the backward pass gathers, per point,
+over its footprint.  Both cost O(N x footprint + H x W).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .errors import ResampleError
+
+_JIT = dict(cache=True, nogil=True, fastmath={"contract"})
+BAND_ROWS = 16
+AUTO_NEIGHBOURS = 3        # sigma="auto": the distance to the 3rd nearest neighbour ...
+AUTO_FACTOR = 0.4          # ... times this (chosen by measurement, see docs/benchmarks.md)
+GRID_FACTOR = 0.3          # pixels as points (resize): sigma = this x the point spacing
+HOLES = ("nearest", "constant")
+
+
+# --- a uniform grid of buckets for nearest-neighbour queries ----------------------------------
+
+class PointGrid:
+    """Points bucketed into square cells of about one point each, for k-nearest queries."""
+
+    def __init__(self, xy):
+        xy = np.ascontiguousarray(xy, np.float64)
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        span = np.maximum(hi - lo, 1e-9)
+        cell = max(math.sqrt(span[0] * span[1] / len(xy)), float(span.max()) / 4096, 1e-9)
+        shape = np.minimum(np.floor(span / cell).astype(np.int64) + 1, 1 << 15)
+        cx = np.minimum(((xy[:, 0] - lo[0]) / cell).astype(np.int64), shape[0] - 1)
+        cy = np.minimum(((xy[:, 1] - lo[1]) / cell).astype(np.int64), shape[1] - 1)
+        key = cy * shape[0] + cx
+        self.order = np.argsort(key, kind="stable")
+        self.start = np.searchsorted(key[self.order], np.arange(shape[0] * shape[1] + 1))
+        self.xy, self.lo, self.cell, self.shape = xy, lo, cell, shape
+
+    def knn(self, queries, k, exclude_self=False):
+        """Squared distances and indices of the ``k`` nearest points, each sorted ascending."""
+        q = np.ascontiguousarray(queries, np.float64)
+        k = min(k, len(self.xy) - (1 if exclude_self else 0))
+        d2 = np.empty((len(q), k))
+        idx = np.empty((len(q), k), np.int64)
+        _knn(self.xy, self.order, self.start, self.lo[0], self.lo[1], self.cell,
+             int(self.shape[0]), int(self.shape[1]), q, exclude_self, d2, idx)
+        return d2, idx
+
+
+@nb.njit(parallel=True, **_JIT)
+def _knn(xy, order, start, x0, y0, cell, nx, ny, q, exclude_self, d2, idx):
+    k = d2.shape[1]
+    for p in nb.prange(q.shape[0]):
+        qx, qy = q[p, 0], q[p, 1]
+        best_d = np.full(k, np.inf)
+        best_i = np.full(k, -1, np.int64)
+        cx = min(max(int(math.floor((qx - x0) / cell)), 0), nx - 1)
+        cy = min(max(int(math.floor((qy - y0) / cell)), 0), ny - 1)
+        r = 0
+        while True:
+            for j in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
+                edge_row = j == cy - r or j == cy + r
+                step = 1 if edge_row else 2 * r
+                i = cx - r
+                while i <= cx + r:
+                    if 0 <= i < nx:
+                        c = j * nx + i
+                        for s in range(start[c], start[c + 1]):
+                            t = order[s]
+                            if exclude_self and t == p:
+                                continue
+                            dx, dy = xy[t, 0] - qx, xy[t, 1] - qy
+                            d = dx * dx + dy * dy
+                            if d < best_d[k - 1]:
+                                m = k - 1
+                                while m > 0 and best_d[m - 1] > d:
+                                    best_d[m] = best_d[m - 1]
+                                    best_i[m] = best_i[m - 1]
+                                    m -= 1
+                                best_d[m] = d
+                                best_i[m] = t
+                    i += step if r > 0 else 1
+            # Distance from q to the cells not visited yet (sides with no cells beyond: none).
+            bound = np.inf
+            if cx - r > 0:
+                bound = min(bound, qx - (x0 + (cx - r) * cell))
+            if cx + r < nx - 1:
+                bound = min(bound, x0 + (cx + r + 1) * cell - qx)
+            if cy - r > 0:
+                bound = min(bound, qy - (y0 + (cy - r) * cell))
+            if cy + r < ny - 1:
+                bound = min(bound, y0 + (cy + r + 1) * cell - qy)
+            if bound == np.inf or (best_d[k - 1] <= bound * bound and bound > 0):
+                break
+            r += 1
+        d2[p] = best_d
+        idx[p] = best_i
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+def _points(xy, values):
+    xy = np.asarray(xy, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0:
+        raise ResampleError(f"xy must have shape (N, 2) with N >= 1, got {xy.shape}")
+    v = np.asarray(values)
+    if v.shape[:1] != xy.shape[:1] or v.ndim not in (1, 2):
+        raise ResampleError(f"values must have shape (N,) or (N, C) with N = {len(xy)}, "
+                            f"got {v.shape}")
+    if not (np.all(np.isfinite(xy)) and np.all(np.isfinite(v))):
+        raise ResampleError("xy and values must be finite")
+    work = np.float64 if v.dtype == np.float64 else np.float32
+    return xy, np.ascontiguousarray(v.reshape(len(xy), -1), dtype=work), v.ndim == 1
+
+
+def auto_sigma(xy, shape=None):
+    """Per-point isotropic sigma from the local density: ``AUTO_FACTOR`` times the distance to the
+    ``AUTO_NEIGHBOURS``-th nearest other point, at least half a pixel."""
+    xy = np.asarray(xy, np.float64)
+    if len(xy) <= 1:
+        return np.ones(len(xy))
+    d2, _ = PointGrid(xy).knn(xy, AUTO_NEIGHBOURS, exclude_self=True)
+    d = np.sqrt(d2[:, -1])
+    return np.maximum(AUTO_FACTOR * d, 0.5)
+
+
+def _sigmas(sigma, xy):
+    """``(sx, sy)`` arrays of shape (N,) and the kind of the input: scalar, iso, aniso, auto."""
+    n = len(xy)
+    if isinstance(sigma, str):
+        if sigma != "auto":
+            raise ResampleError(f"sigma must be a number, 'auto', (N,) or (N, 2), got {sigma!r}")
+        s = auto_sigma(xy)
+        return s, s, "auto"
+    s = np.asarray(sigma, dtype=np.float64)
+    if s.ndim == 0:
+        sx = sy = np.full(n, float(s))
+        kind = "scalar"
+    elif s.shape == (n,):
+        sx = sy = s
+        kind = "iso"
+    elif s.shape == (n, 2):
+        sx, sy = s[:, 0], s[:, 1]
+        kind = "aniso"
+    else:
+        raise ResampleError(f"sigma must be a number, 'auto', ({n},) or ({n}, 2), got shape {s.shape}")
+    if not (np.all(np.isfinite(s)) and np.all(s > 0)):
+        raise ResampleError("sigma must be finite and above 0")
+    return np.ascontiguousarray(sx), np.ascontiguousarray(sy), kind
+
+
+def _bands(xy, sx, sy, cutoff, height):
+    """CSR lists of the points whose footprint reaches each band of BAND_ROWS rows."""
+    n_bands = (height + BAND_ROWS - 1) // BAND_ROWS
+    top = np.clip(np.ceil(xy[:, 1] - cutoff * sy), 0, height)
+    bottom = np.clip(np.floor(xy[:, 1] + cutoff * sy), -1, height - 1)
+    live = bottom >= top
+    first = (top // BAND_ROWS).astype(np.int64)
+    last = (np.maximum(bottom, 0) // BAND_ROWS).astype(np.int64)
+    spans = np.where(live, last - first + 1, 0)
+    point = np.repeat(np.arange(len(xy)), spans)
+    band = np.repeat(first, spans) + (np.arange(len(point)) - np.repeat(np.cumsum(spans) - spans, spans))
+    order = np.argsort(band, kind="stable")
+    start = np.searchsorted(band[order], np.arange(n_bands + 1))
+    return start, point[order]
+
+
+# --- forward ----------------------------------------------------------------------------------
+
+@nb.njit(parallel=True, **_JIT)
+def _splat(xy, values, sx, sy, cutoff, start, members, acc, z):
+    height, width, n_ch = acc.shape
+    cut2 = cutoff * cutoff
+    for b in nb.prange(len(start) - 1):
+        row_lo = b * BAND_ROWS
+        row_hi = min(height, row_lo + BAND_ROWS)
+        for s in range(start[b], start[b + 1]):
+            p = members[s]
+            x, y, ax, ay = xy[p, 0], xy[p, 1], sx[p], sy[p]
+            norm = 1.0 / (2.0 * math.pi * ax * ay)
+            r0 = max(row_lo, int(math.ceil(y - cutoff * ay)))
+            r1 = min(row_hi - 1, int(math.floor(y + cutoff * ay)))
+            c0 = max(0, int(math.ceil(x - cutoff * ax)))
+            c1 = min(width - 1, int(math.floor(x + cutoff * ax)))
+            for r in range(r0, r1 + 1):
+                dy = (r - y) / ay
+                dy2 = dy * dy
+                if dy2 > cut2:
+                    continue
+                for c in range(c0, c1 + 1):
+                    dx = (c - x) / ax
+                    r2 = dx * dx + dy2
+                    if r2 <= cut2:
+                        w = math.exp(-0.5 * r2) * norm
+                        z[r, c] += w
+                        for ch in range(n_ch):
+                            acc[r, c, ch] += w * values[p, ch]
+
+
+@nb.njit(parallel=True, **_JIT)
+def _normalise(acc, z):
+    height, width, n_ch = acc.shape
+    for r in nb.prange(height):
+        for c in range(width):
+            if z[r, c] > 0:
+                inv = 1.0 / z[r, c]
+                for ch in range(n_ch):
+                    acc[r, c, ch] *= inv
+
+
+def _forward(xy, values, sx, sy, cutoff, shape):
+    """(colour (H, W, C) with holes unfilled, Z (H, W)) in the values' dtype."""
+    height, width = shape
+    acc = np.zeros((height, width, values.shape[1]), values.dtype)
+    z = np.zeros((height, width), values.dtype)
+    start, members = _bands(xy, sx, sy, cutoff, height)
+    _splat(xy, values, sx, sy, float(cutoff), start, members, acc, z)
+    _normalise(acc, z)
+    return acc, z
+
+
+def _holes(z):
+    rows, cols = np.nonzero(z <= 0)
+    return rows, cols
+
+
+def _check_shape(shape):
+    try:
+        h, w = (int(v) for v in shape)
+    except (TypeError, ValueError):
+        raise ResampleError(f"shape must be (H, W), got {shape!r}") from None
+    if h < 1 or w < 1:
+        raise ResampleError(f"shape must be positive, got {shape!r}")
+    return h, w
+
+
+def _check_common(cutoff, holes):
+    cutoff = float(cutoff)
+    if not (math.isfinite(cutoff) and cutoff > 0):
+        raise ResampleError(f"cutoff must be a finite number above 0, got {cutoff}")
+    if holes not in HOLES:
+        raise ResampleError(f"unknown holes rule {holes!r}; choose one of: {', '.join(HOLES)}")
+    return cutoff
+
+
+def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest", fill=0.0,
+                device="auto", return_weights=False):
+    """Rebuild an image of ``shape = (H, W)`` from scattered points.
+
+    xy:      (N, 2) point positions as (x, y) in output pixels (the centre of pixel [i, j] is
+             x = j, y = i).  Points outside the frame still light the pixels they reach.
+    values:  (N,) or (N, C) point values.  The output is float32 (float64 for float64 values),
+             shaped (H, W) or (H, W, C) like the values.
+    sigma:   a number, "auto" (from the local point density), (N,) or (N, 2) as (sx, sy).
+    cutoff:  a point reaches pixels with r2 <= cutoff^2 (in units of its sigma).
+    holes:   pixels no point reaches: "nearest" takes the nearest point's value, "constant" fill.
+    return_weights: also return the weight map Z (H, W), a confidence (0 in holes).
+    """
+    from . import devices
+
+    devices.select(device)
+    xy, v, flat = _points(xy, values)
+    shape = _check_shape(shape)
+    cutoff = _check_common(cutoff, holes)
+    sx, sy, _ = _sigmas(sigma, xy)
+    devices.check_memory(shape[0] * shape[1] * (v.shape[1] + 1) * v.itemsize,
+                         f"a {shape[1]}x{shape[0]} reconstruction")
+    out, z = _forward(xy, v, sx, sy, cutoff, shape)
+    rows, cols = _holes(z)
+    if len(rows):
+        if holes == "nearest":
+            _, idx = PointGrid(xy).knn(np.stack([cols, rows], axis=1).astype(np.float64), 1)
+            out[rows, cols] = v[idx[:, 0]]
+        else:
+            out[rows, cols] = fill
+    out = out[..., 0] if flat else out
+    return (out, z) if return_weights else out
+
+
+def resize_as_points(image, shape, align="centers", fill=0.0):
+    """Resize by treating every input pixel as a point at its centre (method ``gmm``).
+
+    Input pixel ``j`` sits at output ``x = (j + 0.5) * W_out / W_in - 0.5`` (``centers``) or
+    ``x = j * (W_out - 1) / (W_in - 1)`` (``corners``); sigma is GRID_FACTOR times the spacing
+    of the points in output pixels, and at least half an output pixel (antialiasing when
+    shrinking).  Returns float samples of the image's channels.
+    """
+    a = np.asarray(image)
+    h_in, w_in = a.shape[:2]
+    h, w = shape
+    axes = []
+    for n_in, n_out in ((w_in, w), (h_in, h)):
+        j = np.arange(n_in, dtype=np.float64)
+        if align == "centers":
+            axes.append(((j + 0.5) * n_out / n_in - 0.5, n_out / n_in))
+        else:
+            step = (n_out - 1) / (n_in - 1) if n_in > 1 else 1.0
+            axes.append((j * step, step))
+    (px, spacing_x), (py, spacing_y) = axes
+    gx, gy = np.meshgrid(px, py)
+    xy = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    sigma = np.empty((len(xy), 2))
+    sigma[:, 0] = max(GRID_FACTOR * spacing_x, 0.5)
+    sigma[:, 1] = max(GRID_FACTOR * spacing_y, 0.5)
+    values = a.reshape(h_in * w_in, -1)
+    work = np.float64 if a.dtype == np.float64 or a.dtype.itemsize > 2 else np.float32
+    out = reconstruct(xy, values.astype(work), shape, sigma=sigma, fill=fill)
+    return out.reshape(shape + a.shape[2:])
+
+
+# --- backward ---------------------------------------------------------------------------------
+
+@nb.njit(parallel=True, **_JIT)
+def _vjp_points(xy, values, sx, sy, cutoff, grad, colour, z, d_xy, d_values, d_sx, d_sy):
+    height, width, n_ch = grad.shape
+    cut2 = cutoff * cutoff
+    for p in nb.prange(xy.shape[0]):
+        x, y, ax, ay = xy[p, 0], xy[p, 1], sx[p], sy[p]
+        norm = 1.0 / (2.0 * math.pi * ax * ay)
+        r0 = max(0, int(math.ceil(y - cutoff * ay)))
+        r1 = min(height - 1, int(math.floor(y + cutoff * ay)))
+        c0 = max(0, int(math.ceil(x - cutoff * ax)))
+        c1 = min(width - 1, int(math.floor(x + cutoff * ax)))
+        gx = gy = gsx = gsy = 0.0
+        for r in range(r0, r1 + 1):
+            ey = (r - y) / ay
+            if ey * ey > cut2:
+                continue
+            for c in range(c0, c1 + 1):
+                ex = (c - x) / ax
+                r2 = ex * ex + ey * ey
+                if r2 > cut2 or z[r, c] <= 0:
+                    continue
+                w_over_z = math.exp(-0.5 * r2) * norm / z[r, c]
+                inner = 0.0                   # <g(q), c_i - c(q)>
+                for ch in range(n_ch):
+                    g = grad[r, c, ch]
+                    d_values[p, ch] += g * w_over_z
+                    inner += g * (values[p, ch] - colour[r, c, ch])
+                t = inner * w_over_z          # times dw/dtheta / w below
+                gx += t * ex / ax
+                gy += t * ey / ay
+                gsx += t * (ex * ex - 1.0) / ax
+                gsy += t * (ey * ey - 1.0) / ay
+        d_xy[p, 0] = gx
+        d_xy[p, 1] = gy
+        d_sx[p] = gsx
+        d_sy[p] = gsy
+
+
+def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="nearest"):
+    """Vector-Jacobian product of :func:`reconstruct`: ``(d_xy, d_values, d_sigma)``.
+
+    ``grad_out`` is dL/d(output), shaped like the output.  The gradients have the shapes of the
+    inputs (``d_sigma`` a float for a scalar sigma).  With ``holes="nearest"``, a hole pixel's
+    gradient goes to its nearest point's value; a hole moves no point.  ``sigma="auto"`` is
+    treated as fixed, and ``d_sigma`` then has shape (N,).  The formulas (DESIGN.md) keep the
+    ``c_i - c(q)`` term, so they match finite differences.
+    """
+    xy, v, flat = _points(xy, values)
+    shape = _check_shape(shape)
+    cutoff = _check_common(cutoff, holes)
+    sx, sy, kind = _sigmas(sigma, xy)
+    g = np.asarray(grad_out, dtype=np.float64)
+    expected = shape + ((v.shape[1],) if not flat else ())
+    if g.shape != expected:
+        raise ResampleError(f"grad_out must have shape {expected}, got {g.shape}")
+    g = np.ascontiguousarray(g.reshape(shape + (v.shape[1],)))
+    v64 = v.astype(np.float64)
+    colour, z = _forward(xy, v64, sx, sy, cutoff, shape)
+    n = len(xy)
+    d_xy = np.zeros((n, 2))
+    d_values = np.zeros((n, v.shape[1]))
+    d_sx, d_sy = np.zeros(n), np.zeros(n)
+    _vjp_points(xy, v64, sx, sy, float(cutoff), g, colour, z, d_xy, d_values, d_sx, d_sy)
+    rows, cols = _holes(z)
+    if len(rows) and holes == "nearest":
+        _, idx = PointGrid(xy).knn(np.stack([cols, rows], axis=1).astype(np.float64), 1)
+        np.add.at(d_values, idx[:, 0], g[rows, cols])
+    d_values = d_values[:, 0] if flat else d_values
+    if kind == "scalar":
+        d_sigma = float(d_sx.sum() + d_sy.sum())
+    elif kind == "aniso":
+        d_sigma = np.stack([d_sx, d_sy], axis=1)
+    else:
+        d_sigma = d_sx + d_sy
+    return d_xy, d_values, d_sigma

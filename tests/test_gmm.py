@@ -1,0 +1,152 @@
+"""Gaussian-mixture reconstruction against brute force, and its gradients against finite
+differences."""
+
+import numpy as np
+import pytest
+
+import resample
+from resample import ResampleError
+from resample.gmm import PointGrid, auto_sigma, reconstruct, reconstruct_vjp
+from reference import ref_gmm
+
+
+def _problem(rng, n=40, shape=(17, 23), channels=3, spread=1.2):
+    h, w = shape
+    xy = np.stack([rng.uniform(-2, w + 1, n), rng.uniform(-2, h + 1, n)], axis=1)
+    values = rng.normal(size=(n, channels)) if channels else rng.normal(size=n)
+    return xy, values
+
+
+@pytest.mark.parametrize("holes", ["nearest", "constant"])
+@pytest.mark.parametrize("kind", ["scalar", "iso", "aniso", "auto"])
+def test_forward_matches_brute_force(kind, holes):
+    rng = np.random.default_rng(["scalar", "iso", "aniso", "auto"].index(kind) * 2 + (holes == "nearest"))
+    for shape, n, channels in [((17, 23), 40, 3), ((1, 1), 3, 0), ((30, 9), 7, 1), ((25, 25), 200, 4)]:
+        xy, values = _problem(rng, n, shape, channels)
+        sigma = {"scalar": 1.3, "iso": rng.uniform(0.4, 3, n),
+                 "aniso": rng.uniform(0.4, 3, (n, 2)), "auto": "auto"}[kind]
+        if kind == "auto":
+            sx = sy = auto_sigma(xy)
+        else:
+            s = np.broadcast_to(np.asarray(sigma, float), (n,) if np.ndim(sigma) < 2 else (n, 2))
+            sx, sy = (s[:, 0], s[:, 1]) if s.ndim == 2 else (s, s)
+        ref, ref_z = ref_gmm(xy, values, shape, sx, sy, 2.5, holes, fill=-7.0)
+        for dtype in (np.float64, np.float32):
+            out, z = reconstruct(xy, values.astype(dtype), shape, sigma=sigma, cutoff=2.5,
+                                 holes=holes, fill=-7.0, return_weights=True)
+            assert out.dtype == dtype and out.shape == shape + values.shape[1:]
+            np.testing.assert_allclose(out.reshape(ref.shape), ref, atol=1e-4, rtol=1e-4)
+            np.testing.assert_allclose(z, ref_z, rtol=1e-4, atol=1e-9)
+
+
+def test_forward_on_a_real_photo():
+    skimage_data = pytest.importorskip("skimage.data")
+    img = skimage_data.camera()[::8, ::8].astype(np.float64)      # 64x64 real photo
+    rng = np.random.default_rng(3)
+    pick = rng.random(img.shape) < 0.1
+    rows, cols = np.nonzero(pick)
+    xy = np.stack([cols, rows], axis=1).astype(float)
+    values = img[rows, cols]
+    sx = sy = auto_sigma(xy)
+    ref, _ = ref_gmm(xy, values, img.shape, sx, sy)
+    out = reconstruct(xy, values, img.shape)
+    np.testing.assert_allclose(out, ref[..., 0], atol=1e-4 * 255)
+    assert np.abs(out - img).mean() < 20          # a real reconstruction, not noise
+
+
+def test_knn_grid_matches_brute_force():
+    rng = np.random.default_rng(5)
+    for pts in [rng.uniform(0, 100, (500, 2)), rng.normal(size=(300, 2)) * [50, 1],
+                np.repeat(rng.uniform(0, 10, (20, 2)), 3, axis=0), rng.uniform(0, 1, (2, 2))]:
+        queries = rng.uniform(-30, 130, (200, 2))
+        k = min(5, len(pts))
+        d2, idx = PointGrid(pts).knn(queries, k)
+        ref = np.sort(((queries[:, None] - pts[None]) ** 2).sum(-1), axis=1)[:, :k]
+        np.testing.assert_allclose(d2, ref, rtol=1e-12)
+        np.testing.assert_allclose(((queries - pts[idx[:, 0]]) ** 2).sum(-1), ref[:, 0])
+
+
+def _loss(xy, values, shape, sigma, g, cutoff):
+    return float((reconstruct(xy, values, shape, sigma=sigma, cutoff=cutoff) * g).sum())
+
+
+@pytest.mark.parametrize("kind", ["scalar", "iso", "aniso"])
+def test_vjp_matches_finite_differences(kind):
+    rng = np.random.default_rng(["scalar", "iso", "aniso"].index(kind) + 10)
+    shape, n = (13, 16), 12
+    xy = np.stack([rng.uniform(2, 14, n), rng.uniform(2, 11, n)], axis=1)
+    values = rng.normal(size=(n, 2))
+    sigma = {"scalar": 1.7, "iso": rng.uniform(1.0, 2.5, n), "aniso": rng.uniform(1.0, 2.5, (n, 2))}[kind]
+    g = rng.normal(size=shape + (2,))
+    cutoff = 4.0
+    d_xy, d_values, d_sigma = reconstruct_vjp(xy, values, shape, g, sigma=sigma, cutoff=cutoff)
+    assert d_xy.shape == xy.shape and d_values.shape == values.shape
+    assert np.shape(d_sigma) == np.shape(sigma)
+    eps = 1e-6
+
+    def fd(array, setter):
+        out = np.zeros(array.shape)
+        for index in np.ndindex(array.shape):
+            plus, minus = array.copy(), array.copy()
+            plus[index] += eps
+            minus[index] -= eps
+            out[index] = (setter(plus) - setter(minus)) / (2 * eps)
+        return out
+
+    f = lambda **kw: _loss(kw.get("xy", xy), kw.get("values", values), shape,
+                           kw.get("sigma", sigma), g, cutoff)
+    np.testing.assert_allclose(d_xy, fd(xy, lambda a: f(xy=a)), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(d_values, fd(values, lambda a: f(values=a)), rtol=1e-4, atol=1e-7)
+    s = np.asarray(sigma, float)
+    np.testing.assert_allclose(d_sigma, fd(s, lambda a: f(sigma=a if a.ndim else float(a))),
+                               rtol=1e-4, atol=1e-7)
+
+
+def test_vjp_without_the_colour_term_would_fail():
+    # The released GMM code drops c_i - c(q); check our position gradient is not that one.
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(3, 9, (6, 2))
+    values = rng.normal(size=6)
+    g = rng.normal(size=(12, 12))
+    d_xy, _, _ = reconstruct_vjp(xy, values, (12, 12), g, sigma=1.5)
+    eps = 1e-6
+    plus = xy.copy(); plus[0, 0] += eps
+    minus = xy.copy(); minus[0, 0] -= eps
+    fd = (_loss(plus, values, (12, 12), 1.5, g, 3.0) - _loss(minus, values, (12, 12), 1.5, g, 3.0)) / (2 * eps)
+    assert d_xy[0, 0] == pytest.approx(fd, rel=1e-4)
+    assert abs(d_xy[0, 0]) > 1e-3
+
+
+def test_vjp_hole_gradient_goes_to_the_nearest_value():
+    xy = np.array([[0.0, 0.0], [9.0, 9.0]])
+    values = np.array([1.0, 2.0])
+    g = np.zeros((10, 10))
+    g[0, 4] = 3.0                                   # a hole pixel, nearest to point 0
+    g[8, 6] = 5.0                                   # a hole pixel, nearest to point 1
+    _, d_values, _ = reconstruct_vjp(xy, values, (10, 10), g, sigma=0.5, cutoff=3.0)
+    np.testing.assert_allclose(d_values, [3.0, 5.0])
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(xy=np.zeros((0, 2)), values=np.zeros(0)), "N >= 1"),
+    (dict(xy=np.zeros((3, 3)), values=np.zeros(3)), r"\(N, 2\)"),
+    (dict(values=np.zeros(5)), "values must have"),
+    (dict(xy=np.full((4, 2), np.nan)), "finite"),
+    (dict(sigma=0.0), "above 0"), (dict(sigma=-1.0), "above 0"), (dict(sigma="big"), "sigma must"),
+    (dict(sigma=np.ones(3)), "sigma must"), (dict(cutoff=0), "cutoff"),
+    (dict(holes="zero"), "unknown holes"), (dict(shape=(0, 4)), "positive"),
+])
+def test_bad_input(bad, match):
+    args = dict(xy=np.ones((4, 2)), values=np.ones(4), shape=(5, 5))
+    args.update(bad)
+    kwargs = {k: args.pop(k) for k in ("sigma", "cutoff", "holes") if k in args}
+    with pytest.raises(ResampleError, match=match):
+        reconstruct(args["xy"], args["values"], args["shape"], **kwargs)
+
+
+def test_duplicated_points_and_points_outside():
+    xy = np.array([[2.0, 2.0], [2.0, 2.0], [-3.0, 2.0]])
+    out = reconstruct(xy, np.array([1.0, 3.0, 10.0]), (5, 5), sigma=1.0)
+    assert np.isfinite(out).all()
+    assert out[2, 2] == pytest.approx(2.0, abs=0.05)   # the two duplicates average
+    assert out[2, 0] > out[2, 4]                        # the outside point lights the border
