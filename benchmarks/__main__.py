@@ -2,15 +2,19 @@
 
 import argparse
 
-from benchmarks import cpu_resize
+from benchmarks import cpu_resize, gmm_points
 
 
 def main():
     parser = argparse.ArgumentParser(description="Run all benchmarks; print Markdown.")
     parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--plot", default="docs/fit_loss.png",
+                        help="where to draw the fitting loss curves")
     args = parser.parse_args()
     print("## CPU resize\n")
     print(cpu_resize.run(args.rounds))
+    print("\n## Scattered points (gmm)\n")
+    print(gmm_points.run(args.plot))
 
 
 if __name__ == "__main__":

@@ -142,7 +142,8 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     INPUT may also be a .csv/.tsv of points (x, y, then v, r,g,b or r,g,b,a, optionally
     sigma): every point is a 2-D Gaussian and a pixel is their weighted mean (method gmm).
 
-    Also: `resample points IMAGE -o pts.csv --count N` samples a point cloud from an image.
+    Also: `resample points IMAGE -o pts.csv --count N` samples a point cloud from an image,
+    and `resample fit IMAGE -o pts.csv --count N` fits one to it (see their --help).
     """
     if os.path.isdir(input):
         raise UsageError(f"{input}: is a folder; batch conversion is not in this version")
@@ -269,8 +270,8 @@ Examples:
               help="Points as a fraction of the pixels, in (0, 1].")
 @click.option("--pattern", type=click.Choice(("random", "grid"), case_sensitive=False),
               default="random", show_default=True,
-              help="random: distinct pixel centres drawn uniformly; grid: a regular grid of "
-                   "cells, each point at a cell's centre, its value sampled there (bilinear).")
+              help="random: distinct pixel centres drawn uniformly; grid: cells of a regular "
+                   "grid, each point at a cell's centre, its value sampled there (bilinear).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def points_command(image, output, count, fraction, pattern, seed, quiet):
@@ -282,7 +283,6 @@ def points_command(image, output, count, fraction, pattern, seed, quiet):
     import numpy as np
 
     from . import images, pointcloud
-    from .api import sample
 
     pic = images.load(image)
     a = pic.array if pic.array.ndim == 3 else pic.array[..., None]
@@ -297,18 +297,93 @@ def points_command(image, output, count, fraction, pattern, seed, quiet):
         xy = np.stack([cols, rows], axis=1).astype(np.float64)
         values = a[rows, cols].astype(np.float64)
     else:
-        step = math.sqrt(width * height / n)
-        nx, ny = max(1, round(width / step)), max(1, round(height / step))
-        gx = (np.arange(nx) + 0.5) * width / nx - 0.5
-        gy = (np.arange(ny) + 0.5) * height / ny - 0.5
-        xy = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
-        values = sample(a.astype(np.float64), xy)
+        xy, values, _ = pointcloud.grid_points(a, n)
     pointcloud.write_csv(output, xy, values)
     if not quiet:
         click.echo(output)
 
 
-SUBCOMMANDS = {"points": points_command}
+@click.command(context_settings={"help_option_names": ["-h", "--help"]},
+               epilog="""\b
+Examples:
+  resample fit photo.png -o pts.csv --count 3000 --steps 500 --plot loss.png
+  resample fit photo.png -o pts.csv --count 3000 --learn positions,values
+  resample pts.csv -o rebuilt.png --size 256x256
+""")
+@click.argument("image", type=click.Path(path_type=str))
+@click.option("-o", "--output", required=True, metavar="CSV", help="The fitted point cloud.")
+@click.option("--count", type=click.IntRange(min=1), required=True, help="How many points.")
+@click.option("--steps", type=click.IntRange(min=0), default=500, show_default=True,
+              help="Adam steps.")
+@click.option("--learn", default="positions,values,sigma", show_default=True,
+              help="What to optimise: a comma list of positions, values, sigma.")
+@click.option("--loss", type=click.Choice(("l1", "l2"), case_sensitive=False), default="l1",
+              show_default=True, help="Mean absolute or squared error.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Jitter of the starting grid (0: none).")
+@click.option("--plot", metavar="PNG", help="Also plot the loss curve (needs matplotlib).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar; print nothing but errors.")
+def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
+    """Fit COUNT Gaussian points to an image by gradient descent (Adam on exact gradients).
+
+    The points start on a regular grid; positions, values and per-point anisotropic sigma are
+    optimised.  The CSV (x, y, values, sigma_x, sigma_y) renders back with `resample pts.csv`.
+    """
+    if not output.lower().endswith((".csv", ".tsv")):
+        raise UsageError(f"{output}: the point cloud must be a .csv or .tsv file")
+    from . import fit as fitting
+
+    try:
+        parts = fitting.parse_learn(learn)
+    except ResampleError as exc:
+        raise UsageError(str(exc)) from None
+    if plot is not None:
+        try:
+            import matplotlib
+        except ImportError:
+            raise UsageError("--plot needs matplotlib (pip install 'resample-images[bench]')") from None
+        matplotlib.use("Agg")
+    from . import images, pointcloud
+
+    pic = images.load(image)
+    a = pic.array if pic.array.ndim == 3 else pic.array[..., None]
+    if a.shape[2] == 2:
+        a = a[..., :1]
+    if count > a.shape[0] * a.shape[1]:
+        raise UsageError(f"--count {count} is more than the image's {a.shape[0] * a.shape[1]} pixels")
+    from tqdm import tqdm
+
+    bar = tqdm(total=steps, desc="fit", unit="step", disable=quiet or None, leave=False)
+
+    def progress(step, value):
+        if step:
+            bar.update(1)
+        bar.set_postfix_str(f"{loss} {value:.4g}", refresh=False)
+
+    try:
+        result = fitting.fit(a, count, steps=steps, learn=parts, loss=loss.lower(), seed=seed,
+                             progress=progress)
+    finally:
+        bar.close()
+    pointcloud.write_csv(output, result.xy, result.values, result.sigma)
+    if plot is not None:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(result.history)
+        ax.set_xlabel("step")
+        ax.set_ylabel(f"{loss} loss")
+        ax.set_title(f"{count} points, learning {', '.join(parts)}")
+        fig.tight_layout()
+        fig.savefig(plot)
+        plt.close(fig)
+    if not quiet:
+        click.echo(f"{output}: {loss} {result.history[0]:.4g} -> {result.history[-1]:.4g}",
+                   err=True)
+        click.echo(output)
+
+
+SUBCOMMANDS = {"points": points_command, "fit": fit_command}
 
 
 def main(argv=None):

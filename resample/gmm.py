@@ -277,14 +277,7 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
     sx, sy, _ = _sigmas(sigma, xy)
     devices.check_memory(shape[0] * shape[1] * (v.shape[1] + 1) * v.itemsize,
                          f"a {shape[1]}x{shape[0]} reconstruction")
-    out, z = _forward(xy, v, sx, sy, cutoff, shape)
-    rows, cols = _holes(z)
-    if len(rows):
-        if holes == "nearest":
-            _, idx = PointGrid(xy).knn(np.stack([cols, rows], axis=1).astype(np.float64), 1)
-            out[rows, cols] = v[idx[:, 0]]
-        else:
-            out[rows, cols] = fill
+    out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill)
     out = out[..., 0] if flat else out
     return (out, z) if return_weights else out
 
@@ -360,6 +353,34 @@ def _vjp_points(xy, values, sx, sy, cutoff, grad, colour, z, d_xy, d_values, d_s
         d_sy[p] = gsy
 
 
+def _vjp(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, hole_rows, hole_cols):
+    """Gradients from a forward pass in float64: ``(d_xy, d_values, d_sx, d_sy)``."""
+    n = len(xy)
+    d_xy = np.zeros((n, 2))
+    d_values = np.zeros((n, values.shape[1]))
+    d_sx, d_sy = np.zeros(n), np.zeros(n)
+    _vjp_points(xy, values, sx, sy, float(cutoff), grad, colour, z, d_xy, d_values, d_sx, d_sy)
+    if hole_point is not None and len(hole_point):
+        np.add.at(d_values, hole_point, grad[hole_rows, hole_cols])
+    return d_xy, d_values, d_sx, d_sy
+
+
+def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=0.0):
+    """Forward pass on prepared arrays: ``(out (H, W, C), Z, holes)`` where ``holes`` is
+    ``(rows, cols, nearest point or None)``."""
+    out, z = _forward(xy, values, sx, sy, cutoff, shape)
+    rows, cols = _holes(z)
+    nearest = None
+    if len(rows):
+        if holes == "nearest":
+            _, idx = PointGrid(xy).knn(np.stack([cols, rows], axis=1).astype(np.float64), 1)
+            nearest = idx[:, 0]
+            out[rows, cols] = values[nearest]
+        else:
+            out[rows, cols] = fill
+    return out, z, (rows, cols, nearest)
+
+
 def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="nearest"):
     """Vector-Jacobian product of :func:`reconstruct`: ``(d_xy, d_values, d_sigma)``.
 
@@ -379,16 +400,8 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
         raise ResampleError(f"grad_out must have shape {expected}, got {g.shape}")
     g = np.ascontiguousarray(g.reshape(shape + (v.shape[1],)))
     v64 = v.astype(np.float64)
-    colour, z = _forward(xy, v64, sx, sy, cutoff, shape)
-    n = len(xy)
-    d_xy = np.zeros((n, 2))
-    d_values = np.zeros((n, v.shape[1]))
-    d_sx, d_sy = np.zeros(n), np.zeros(n)
-    _vjp_points(xy, v64, sx, sy, float(cutoff), g, colour, z, d_xy, d_values, d_sx, d_sy)
-    rows, cols = _holes(z)
-    if len(rows) and holes == "nearest":
-        _, idx = PointGrid(xy).knn(np.stack([cols, rows], axis=1).astype(np.float64), 1)
-        np.add.at(d_values, idx[:, 0], g[rows, cols])
+    colour, z, (rows, cols, nearest) = forward_with_holes(xy, v64, sx, sy, cutoff, shape, holes)
+    d_xy, d_values, d_sx, d_sy = _vjp(xy, v64, sx, sy, cutoff, g, colour, z, nearest, rows, cols)
     d_values = d_values[:, 0] if flat else d_values
     if kind == "scalar":
         d_sigma = float(d_sx.sum() + d_sy.sum())

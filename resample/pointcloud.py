@@ -132,6 +132,29 @@ def size_from_points(xy):
     return int(max(top[0], 1)), int(max(top[1], 1))
 
 
+def grid_points(image, count):
+    """``count`` points spread over a regular grid of cells of an (H, W[, C]) image: each at a
+    cell's centre, with the image's value there (bilinear).  Returns (xy (N, 2), values (N, C))
+    and the cell size (w, h) in pixels."""
+    from .api import sample
+
+    height, width = image.shape[:2]
+    step = math.sqrt(width * height / count)
+    nx = min(width, max(1, math.ceil(width / step)))
+    ny = min(height, max(1, math.ceil(height / step)))
+    while nx * ny < count:                       # rounding: grow the coarser side
+        if width / nx >= height / ny:
+            nx += 1
+        else:
+            ny += 1
+    gx = (np.arange(nx) + 0.5) * width / nx - 0.5
+    gy = (np.arange(ny) + 0.5) * height / ny - 0.5
+    xy = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+    xy = xy[np.round(np.linspace(0, nx * ny - 1, count)).astype(np.int64)]   # evenly, exactly N
+    values = sample(np.asarray(image, np.float64), xy).reshape(count, -1)
+    return xy, values, (width / nx, height / ny)
+
+
 def write_csv(path, xy, values, sigma=None):
     """Write points with a header, atomically (a temporary name, then a rename)."""
     values = np.asarray(values, np.float64).reshape(len(xy), -1)

@@ -99,9 +99,11 @@ def test_grid_pattern_and_size_from_coordinates(tmp_path, capsys):
     src = tmp_path / "photo.png"
     Image.fromarray(skimage_data.camera()[::8, ::8]).save(src)      # 64x64 grey
     pts = tmp_path / "g.csv"
-    assert run(capsys, "points", src, "-o", pts, "--count", "256", "--pattern", "grid")[0] == 0
-    cloud = read_csv(pts)
-    assert len(cloud.xy) == 256 and cloud.values.shape == (256, 1)
+    for count in (256, 300, 7, 4096):
+        assert run(capsys, "points", src, "-o", pts, "--count", count, "--pattern", "grid")[0] == 0
+        cloud = read_csv(pts)
+        assert len(cloud.xy) == count and cloud.values.shape == (count, 1)
+        assert len(np.unique(cloud.xy, axis=0)) == count
     code, out, _ = run(capsys, pts, "-o", tmp_path / "g.png")
     assert code == 0 and Image.open(tmp_path / "g.png").mode == "L"
 
