@@ -125,7 +125,7 @@ def _points(xy, values):
     return xy, np.ascontiguousarray(v.reshape(len(xy), -1), dtype=work), v.ndim == 1
 
 
-def auto_sigma(xy, shape=None):
+def auto_sigma(xy):
     """Per-point isotropic sigma from the local density: ``AUTO_FACTOR`` times the distance to the
     ``AUTO_NEIGHBOURS``-th nearest other point, at least half a pixel."""
     xy = np.asarray(xy, np.float64)
@@ -229,11 +229,6 @@ def _forward(xy, values, sx, sy, cutoff, shape):
     _splat(xy, values, sx, sy, float(cutoff), start, members, acc, z)
     _normalise(acc, z)
     return acc, z
-
-
-def _holes(z):
-    rows, cols = np.nonzero(z <= 0)
-    return rows, cols
 
 
 def _check_shape(shape):
@@ -353,7 +348,7 @@ def _vjp_points(xy, values, sx, sy, cutoff, grad, colour, z, d_xy, d_values, d_s
         d_sy[p] = gsy
 
 
-def _vjp(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, hole_rows, hole_cols):
+def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, hole_rows, hole_cols):
     """Gradients from a forward pass in float64: ``(d_xy, d_values, d_sx, d_sy)``."""
     n = len(xy)
     d_xy = np.zeros((n, 2))
@@ -369,7 +364,7 @@ def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=
     """Forward pass on prepared arrays: ``(out (H, W, C), Z, holes)`` where ``holes`` is
     ``(rows, cols, nearest point or None)``."""
     out, z = _forward(xy, values, sx, sy, cutoff, shape)
-    rows, cols = _holes(z)
+    rows, cols = np.nonzero(z <= 0)                     # holes: no point reaches them
     nearest = None
     if len(rows):
         if holes == "nearest":
@@ -401,7 +396,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     g = np.ascontiguousarray(g.reshape(shape + (v.shape[1],)))
     v64 = v.astype(np.float64)
     colour, z, (rows, cols, nearest) = forward_with_holes(xy, v64, sx, sy, cutoff, shape, holes)
-    d_xy, d_values, d_sx, d_sy = _vjp(xy, v64, sx, sy, cutoff, g, colour, z, nearest, rows, cols)
+    d_xy, d_values, d_sx, d_sy = vjp_from_forward(xy, v64, sx, sy, cutoff, g, colour, z, nearest, rows, cols)
     d_values = d_values[:, 0] if flat else d_values
     if kind == "scalar":
         d_sigma = float(d_sx.sum() + d_sy.sum())

@@ -84,11 +84,11 @@ def get_method(name: str) -> Method:
     """Look a method up by name; raise :class:`ResampleError` with the valid names if unknown."""
     from .errors import ResampleError
 
-    names = ", ".join(list(METHODS) + ["gmm"])
     if isinstance(name, Method):
         return name
     try:
         return METHODS[str(name).lower()]
     except KeyError:
+        names = ", ".join(list(METHODS) + ["gmm"])
         raise ResampleError(
             f"unknown method {name!r}; choose one of: {names}") from None

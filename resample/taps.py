@@ -132,7 +132,7 @@ def compute_taps(x, n, method: Method, stretch, boundary):
         weight = np.concatenate([weight * (1 + over), -weight * over], 1)
     else:
         index = map_index(index, n, "edge" if boundary == "extrapolate" else boundary)
-    return _compact(index, weight, n, fill_weight)
+    return _compact(index, weight, fill_weight)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -174,7 +174,7 @@ def _merge_rows(index, weight):
     return out_index, out_weight, count
 
 
-def _compact(index, weight, n, fill_weight):
+def _compact(index, weight, fill_weight):
     """Merge taps that read the same index, drop zero weights, sort by index, pad to a table."""
     out_index, out_weight, count = _merge_rows(np.ascontiguousarray(index, np.int64),
                                                np.ascontiguousarray(weight, np.float64))
