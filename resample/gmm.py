@@ -348,7 +348,8 @@ def _vjp_points(xy, values, sx, sy, cutoff, grad, colour, z, d_xy, d_values, d_s
         d_sy[p] = gsy
 
 
-def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, hole_rows, hole_cols):
+def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, hole_rows,
+                     hole_cols):
     """Gradients from a forward pass in float64: ``(d_xy, d_values, d_sx, d_sy)``."""
     n = len(xy)
     d_xy = np.zeros((n, 2))
@@ -396,7 +397,8 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     g = np.ascontiguousarray(g.reshape(shape + (v.shape[1],)))
     v64 = v.astype(np.float64)
     colour, z, (rows, cols, nearest) = forward_with_holes(xy, v64, sx, sy, cutoff, shape, holes)
-    d_xy, d_values, d_sx, d_sy = vjp_from_forward(xy, v64, sx, sy, cutoff, g, colour, z, nearest, rows, cols)
+    d_xy, d_values, d_sx, d_sy = vjp_from_forward(xy, v64, sx, sy, cutoff, g, colour, z,
+                                                  nearest, rows, cols)
     d_values = d_values[:, 0] if flat else d_values
     if kind == "scalar":
         d_sigma = float(d_sx.sum() + d_sy.sum())
