@@ -46,23 +46,29 @@ def _best_of(fn, repeat=3):
 
 
 def sigma_rule_table(images, seed=0):
-    """Mean L1 over photos and fractions for sigma = factor x (distance to the k-th neighbour)."""
+    """Mean L1 over photos and fractions for sigma = factor x (distance to the k-th neighbour)
+    / (1 + contrast x the point's relative local contrast)."""
     rng = np.random.default_rng(seed)
     samples = [(img, _sample(img, f, rng)) for img in images.values() for f in FRACTIONS]
-    keep = gmm.AUTO_NEIGHBOURS, gmm.AUTO_FACTOR
-    rows = ["| k \\ factor | " + " | ".join(f"{f}" for f in (0.3, 0.4, 0.5, 0.6)) + " |",
-            "|---|---|---|---|---|"]
+    names = ("AUTO_NEIGHBOURS", "AUTO_CONTRAST", "AUTO_FACTOR")
+    keep = [getattr(gmm, n) for n in names]
+    factors = (0.4, 0.5, 0.6, 0.7)
+    rows = ["| k, contrast \\ factor | " + " | ".join(f"{f}" for f in factors) + " |",
+            "|---" * (len(factors) + 1) + "|"]
     try:
-        for k in (2, 3, 4, 6):
-            cells = []
-            for factor in (0.3, 0.4, 0.5, 0.6):
-                gmm.AUTO_NEIGHBOURS, gmm.AUTO_FACTOR = k, factor
-                errors = [np.abs(resample.reconstruct(xy, v, img.shape[:2]).reshape(img.shape)
-                                 - img).mean() for img, (xy, v) in samples]
-                cells.append(f"{np.mean(errors):.3f}")
-            rows.append(f"| {k} | " + " | ".join(cells) + " |")
+        for k in (3, 4):
+            for contrast in (0.0, 0.25, 0.5):
+                cells = []
+                for factor in factors:
+                    for n, value in zip(names, (k, contrast, factor)):
+                        setattr(gmm, n, value)
+                    errors = [np.abs(resample.reconstruct(xy, v, img.shape[:2]).reshape(img.shape)
+                                     - img).mean() for img, (xy, v) in samples]
+                    cells.append(f"{np.mean(errors):.3f}")
+                rows.append(f"| {k}, {contrast} | " + " | ".join(cells) + " |")
     finally:
-        gmm.AUTO_NEIGHBOURS, gmm.AUTO_FACTOR = keep
+        for n, value in zip(names, keep):
+            setattr(gmm, n, value)
     return "\n".join(rows)
 
 
@@ -154,10 +160,12 @@ def run(plot=None, steps=500):
         "### sigma=\"auto\": the rule, measured",
         "",
         "Mean L1 (0-255) over camera, astronaut and coffee at 1%, 5% and 20% random pixels, for "
-        "sigma = factor x the distance to the k-th nearest other point:", "",
+        "sigma_i = factor x d_i / (1 + contrast x e_i / mean(e)), where d_i is the distance to "
+        "the k-th nearest other point and e_i the mean absolute difference to the values of the "
+        f"{gmm.CONTRAST_NEIGHBOURS} nearest (contrast 0 is a pure density rule):", "",
         sigma_rule_table(images), "",
-        f"The rule in use: k = {gmm.AUTO_NEIGHBOURS}, factor = {gmm.AUTO_FACTOR} (sigma at least "
-        "half a pixel).", "",
+        f"The rule in use: k = {gmm.AUTO_NEIGHBOURS}, factor = {gmm.AUTO_FACTOR}, contrast = "
+        f"{gmm.AUTO_CONTRAST} (sigma at least half a pixel).", "",
         "### Scattered points against scipy griddata",
         "",
         "Random distinct pixels, the rest rebuilt. L1 (0-255) and the best of 3 timed runs "

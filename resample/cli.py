@@ -114,8 +114,8 @@ def default_output(path, method, size):
 @click.option("--device", type=click.Choice(("auto", "cpu", "gpu"), case_sensitive=False),
               default="auto", show_default=True, help="Where to compute.")
 @click.option("--sigma", metavar="auto|S", help="Point clouds: the Gaussians' sigma in "
-              "output pixels, or auto (from the local point density). Default: the CSV's "
-              "sigma columns, else auto.")
+              "output pixels, or auto (from the local point density and contrast). Default: "
+              "the CSV's sigma columns, else auto.")
 @click.option("--cutoff", type=float, default=3.0, show_default=True,
               help="Point clouds: a point reaches pixels within this many sigmas.")
 @click.option("--holes", type=click.Choice(("nearest", "constant"), case_sensitive=False),

@@ -16,6 +16,7 @@ over its footprint.  Both cost O(N x footprint + H x W).
 from __future__ import annotations
 
 import math
+import threading
 
 import numba as nb
 import numpy as np
@@ -25,9 +26,12 @@ from .errors import ResampleError
 _JIT = dict(cache=True, nogil=True, fastmath={"contract"})
 BAND_ROWS = 16
 AUTO_NEIGHBOURS = 3        # sigma="auto": the distance to the 3rd nearest neighbour ...
-AUTO_FACTOR = 0.4          # ... times this (chosen by measurement, see docs/benchmarks.md)
+AUTO_FACTOR = 0.6          # ... times this, ...
+AUTO_CONTRAST = 0.25       # ... divided by 1 + this x the point's relative local contrast
+CONTRAST_NEIGHBOURS = 6    # (measured over this many neighbours; see docs/benchmarks.md)
 GRID_FACTOR = 0.3          # pixels as points (resize): sigma = this x the point spacing
 HOLES = ("nearest", "constant")
+SCRATCH_BYTES = 64 << 20   # per-thread accumulators kept between calls up to this size
 
 
 # --- a uniform grid of buckets for nearest-neighbour queries ----------------------------------
@@ -64,8 +68,10 @@ def _knn(xy, order, start, x0, y0, cell, nx, ny, q, exclude_self, d2, idx):
     k = d2.shape[1]
     for p in nb.prange(q.shape[0]):
         qx, qy = q[p, 0], q[p, 1]
-        best_d = np.full(k, np.inf)
-        best_i = np.full(k, -1, np.int64)
+        best_d = d2[p]                     # the output rows are the working lists
+        best_i = idx[p]
+        best_d[:] = np.inf
+        best_i[:] = -1
         cx = min(max(int(math.floor((qx - x0) / cell)), 0), nx - 1)
         cy = min(max(int(math.floor((qy - y0) / cell)), 0), ny - 1)
         r = 0
@@ -105,8 +111,6 @@ def _knn(xy, order, start, x0, y0, cell, nx, ny, q, exclude_self, d2, idx):
             if bound == np.inf or (best_d[k - 1] <= bound * bound and bound > 0):
                 break
             r += 1
-        d2[p] = best_d
-        idx[p] = best_i
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -125,24 +129,50 @@ def _points(xy, values):
     return xy, np.ascontiguousarray(v.reshape(len(xy), -1), dtype=work), v.ndim == 1
 
 
-def auto_sigma(xy):
-    """Per-point isotropic sigma from the local density: ``AUTO_FACTOR`` times the distance to the
-    ``AUTO_NEIGHBOURS``-th nearest other point, at least half a pixel."""
+def auto_sigma(xy, values):
+    """Per-point isotropic sigma from the local density and contrast::
+
+        sigma_i = AUTO_FACTOR x d_i / (1 + AUTO_CONTRAST x e_i / mean(e)),  at least 0.5 pixel
+
+    ``d_i`` is the distance to the AUTO_NEIGHBOURS-th nearest other point; ``e_i`` is the mean
+    absolute difference between the point's values and those of its CONTRAST_NEIGHBOURS nearest
+    neighbours.  Points on edges get narrower Gaussians and blend less across the edge; the
+    ratio to mean(e) makes the rule independent of the values' scale.
+    """
     xy = np.asarray(xy, np.float64)
     if len(xy) <= 1:
         return np.ones(len(xy))
-    d2, _ = PointGrid(xy).knn(xy, AUTO_NEIGHBOURS, exclude_self=True)
-    d = np.sqrt(d2[:, -1])
-    return np.maximum(AUTO_FACTOR * d, 0.5)
+    d2, idx = PointGrid(xy).knn(xy, max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS), exclude_self=True)
+    d = np.sqrt(d2[:, min(AUTO_NEIGHBOURS, d2.shape[1]) - 1])
+    v = np.asarray(values).reshape(len(xy), -1)
+    e = _contrast(v, idx[:, :CONTRAST_NEIGHBOURS])
+    scale = e.mean()
+    shrink = 1.0 + AUTO_CONTRAST * e / scale if scale > 0 else 1.0
+    return np.maximum(AUTO_FACTOR * d / shrink, 0.5)
 
 
-def _sigmas(sigma, xy):
+@nb.njit(parallel=True, **_JIT)
+def _contrast(values, idx):
+    """Mean absolute difference between each point's values and its listed neighbours'."""
+    n, n_ch = values.shape
+    e = np.empty(n)
+    for p in nb.prange(n):
+        total = 0.0
+        for j in range(idx.shape[1]):
+            q = idx[p, j]
+            for ch in range(n_ch):
+                total += abs(float(values[q, ch]) - float(values[p, ch]))
+        e[p] = total / (idx.shape[1] * n_ch)
+    return e
+
+
+def _sigmas(sigma, xy, values):
     """``(sx, sy)`` arrays of shape (N,) and the kind of the input: scalar, iso, aniso, auto."""
     n = len(xy)
     if isinstance(sigma, str):
         if sigma != "auto":
             raise ResampleError(f"sigma must be a number, 'auto', (N,) or (N, 2), got {sigma!r}")
-        s = auto_sigma(xy)
+        s = auto_sigma(xy, values)
         return s, s, "auto"
     s = np.asarray(sigma, dtype=np.float64)
     if s.ndim == 0:
@@ -181,11 +211,15 @@ def _bands(xy, sx, sy, cutoff, height):
 
 @nb.njit(parallel=True, **_JIT)
 def _splat(xy, values, sx, sy, cutoff, start, members, acc, z):
-    height, width, n_ch = acc.shape
+    """Add every point's weighted values into ``acc`` (C, H, W), one plane a channel, and its
+    weights into ``z`` (H, W).  Bands of rows run in parallel."""
+    n_ch, height, width = acc.shape
     cut2 = cutoff * cutoff
     for b in nb.prange(len(start) - 1):
         row_lo = b * BAND_ROWS
         row_hi = min(height, row_lo + BAND_ROWS)
+        wx = np.empty(width, acc.dtype)        # exp(-dx^2 / 2) over the point's columns
+        dx2 = np.empty(width)
         for s in range(start[b], start[b + 1]):
             p = members[s]
             x, y, ax, ay = xy[p, 0], xy[p, 1], sx[p], sy[p]
@@ -194,41 +228,87 @@ def _splat(xy, values, sx, sy, cutoff, start, members, acc, z):
             r1 = min(row_hi - 1, int(math.floor(y + cutoff * ay)))
             c0 = max(0, int(math.ceil(x - cutoff * ax)))
             c1 = min(width - 1, int(math.floor(x + cutoff * ax)))
+            # The Gaussian is separable: one exp per column and one per row, not per pixel.
+            for c in range(c0, c1 + 1):
+                dx = (c - x) / ax
+                dx2[c - c0] = dx * dx
+                wx[c - c0] = math.exp(-0.5 * dx * dx)
             for r in range(r0, r1 + 1):
                 dy = (r - y) / ay
                 dy2 = dy * dy
                 if dy2 > cut2:
                     continue
-                for c in range(c0, c1 + 1):
-                    dx = (c - x) / ax
-                    r2 = dx * dx + dy2
-                    if r2 <= cut2:
-                        w = math.exp(-0.5 * r2) * norm
-                        z[r, c] += w
-                        for ch in range(n_ch):
-                            acc[r, c, ch] += w * values[p, ch]
+                lo, hi = c0, c1                # the row's pixels with r2 <= cutoff^2
+                while lo <= hi and dx2[lo - c0] + dy2 > cut2:
+                    lo += 1
+                while hi >= lo and dx2[hi - c0] + dy2 > cut2:
+                    hi -= 1
+                wy = math.exp(-0.5 * dy2) * norm
+                k = wx[lo - c0:hi - c0 + 1]
+                _add_scaled(z[r, lo:hi + 1], k, wy)
+                for ch in range(n_ch):
+                    _add_scaled(acc[ch, r, lo:hi + 1], k, wy * values[p, ch])
+
+
+@nb.njit(inline="always", **_JIT)
+def _add_scaled(dst, src, factor):
+    """dst += factor x src, elementwise, in dst's precision."""
+    f = dst.dtype.type(factor)
+    for i in range(len(src)):
+        dst[i] += f * src[i]
 
 
 @nb.njit(parallel=True, **_JIT)
-def _normalise(acc, z):
-    height, width, n_ch = acc.shape
+def _normalise(acc, z, out):
+    """out[r, c, ch] = acc[ch, r, c] / z[r, c] where z > 0; returns the number of holes."""
+    n_ch, height, width = acc.shape
+    holes = 0
     for r in nb.prange(height):
         for c in range(width):
             if z[r, c] > 0:
                 inv = 1.0 / z[r, c]
                 for ch in range(n_ch):
-                    acc[r, c, ch] *= inv
+                    out[r, c, ch] = acc[ch, r, c] * inv
+            else:
+                holes += 1
+                for ch in range(n_ch):
+                    out[r, c, ch] = 0.0
+    return holes
+
+
+_scratch = threading.local()
+
+
+def _zeroed_planes(shape, dtype):
+    """Zeroed accumulators of ``shape``, reused between calls on one thread when small: on
+    small images, first-touch page faults of fresh memory cost more than the splat itself."""
+    dtype = np.dtype(dtype)
+    n = math.prod(shape)
+    if n * dtype.itemsize > SCRATCH_BYTES:
+        return np.zeros(shape, dtype)
+    buf = getattr(_scratch, dtype.name, None)
+    if buf is None or len(buf) < n:
+        buf = np.empty(n, dtype)
+        setattr(_scratch, dtype.name, buf)
+    planes = buf[:n].reshape(shape)
+    planes.fill(0)
+    return planes
 
 
 def _forward(xy, values, sx, sy, cutoff, shape):
-    """(colour (H, W, C) with holes unfilled, Z (H, W)) in the values' dtype."""
+    """(colour (H, W, C) with holes at 0, Z (H, W), number of holes) in the values' dtype.
+
+    Z is a view of this thread's scratch accumulators: valid until the next call; copy it to
+    keep it."""
     height, width = shape
-    acc = np.zeros((height, width, values.shape[1]), values.dtype)
-    z = np.zeros((height, width), values.dtype)
+    n_ch = values.shape[1]
+    planes = _zeroed_planes((n_ch + 1, height, width), values.dtype)
+    acc, z = planes[:n_ch], planes[n_ch]
     start, members = _bands(xy, sx, sy, cutoff, height)
     _splat(xy, values, sx, sy, float(cutoff), start, members, acc, z)
-    _normalise(acc, z)
-    return acc, z
+    out = np.empty((height, width, n_ch), values.dtype)
+    holes = _normalise(acc, z, out)
+    return out, z, holes
 
 
 def _check_shape(shape):
@@ -258,7 +338,8 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
              x = j, y = i).  Points outside the frame still light the pixels they reach.
     values:  (N,) or (N, C) point values.  The output is float32 (float64 for float64 values),
              shaped (H, W) or (H, W, C) like the values.
-    sigma:   a number, "auto" (from the local point density), (N,) or (N, 2) as (sx, sy).
+    sigma:   a number, "auto" (from the local point density and contrast: :func:`auto_sigma`),
+             (N,) or (N, 2) as (sx, sy).
     cutoff:  a point reaches pixels with r2 <= cutoff^2 (in units of its sigma).
     holes:   pixels no point reaches: "nearest" takes the nearest point's value, "constant" fill.
     return_weights: also return the weight map Z (H, W), a confidence (0 in holes).
@@ -269,12 +350,12 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
     xy, v, flat = _points(xy, values)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
-    sx, sy, _ = _sigmas(sigma, xy)
+    sx, sy, _ = _sigmas(sigma, xy, v)
     devices.check_memory(shape[0] * shape[1] * (v.shape[1] + 1) * v.itemsize,
                          f"a {shape[1]}x{shape[0]} reconstruction")
     out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill)
     out = out[..., 0] if flat else out
-    return (out, z) if return_weights else out
+    return (out, z.copy()) if return_weights else out
 
 
 def resize_as_points(image, shape, align="centers", fill=0.0):
@@ -363,11 +444,12 @@ def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, ho
 
 def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=0.0):
     """Forward pass on prepared arrays: ``(out (H, W, C), Z, holes)`` where ``holes`` is
-    ``(rows, cols, nearest point or None)``."""
-    out, z = _forward(xy, values, sx, sy, cutoff, shape)
-    rows, cols = np.nonzero(z <= 0)                     # holes: no point reaches them
+    ``(rows, cols, nearest point or None)``.  Z is valid until this thread's next forward pass."""
+    out, z, n_holes = _forward(xy, values, sx, sy, cutoff, shape)
+    rows = cols = np.empty(0, np.int64)
     nearest = None
-    if len(rows):
+    if n_holes:
+        rows, cols = np.nonzero(z <= 0)                 # holes: no point reaches them
         if holes == "nearest":
             _, idx = PointGrid(xy).knn(np.stack([cols, rows], axis=1).astype(np.float64), 1)
             nearest = idx[:, 0]
@@ -389,7 +471,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     xy, v, flat = _points(xy, values)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
-    sx, sy, kind = _sigmas(sigma, xy)
+    sx, sy, kind = _sigmas(sigma, xy, v)
     g = np.asarray(grad_out, dtype=np.float64)
     expected = shape + ((v.shape[1],) if not flat else ())
     if g.shape != expected:

@@ -180,3 +180,20 @@ def ref_gmm(xy, values, shape, sx, sy, cutoff=3.0, holes="nearest", fill=0.0):
         else:
             out[r, c] = fill
     return out, z
+
+
+def ref_auto_sigma(xy, values, k, factor, contrast, m):
+    """sigma="auto" by brute force: factor x (distance to the k-th nearest other point) /
+    (1 + contrast x e_i / mean(e)), at least 0.5, where e_i is the mean |v_j - v_i| over the m
+    nearest other points j and the channels (with fewer other points, all of them)."""
+    xy = np.asarray(xy, np.float64)
+    k, m = min(k, len(xy) - 1), min(m, len(xy) - 1)
+    v = np.asarray(values, np.float64).reshape(len(xy), -1)
+    d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d2, np.inf)
+    order = np.argsort(d2, axis=1, kind="stable")
+    d = np.sqrt(np.take_along_axis(d2, order[:, k - 1:k], axis=1)[:, 0])
+    near = order[:, :m]
+    e = np.abs(v[near] - v[:, None, :]).mean(axis=(1, 2))
+    shrink = 1 + contrast * e / e.mean() if e.mean() > 0 else 1.0
+    return np.maximum(factor * d / shrink, 0.5)

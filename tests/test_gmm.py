@@ -6,8 +6,14 @@ import pytest
 
 import resample
 from resample import ResampleError
-from resample.gmm import PointGrid, auto_sigma, reconstruct, reconstruct_vjp
-from reference import ref_gmm
+from resample import gmm
+from resample.gmm import PointGrid, reconstruct, reconstruct_vjp
+from reference import ref_auto_sigma, ref_gmm
+
+
+def _auto(xy, values):
+    return ref_auto_sigma(xy, values, gmm.AUTO_NEIGHBOURS, gmm.AUTO_FACTOR, gmm.AUTO_CONTRAST,
+                          gmm.CONTRAST_NEIGHBOURS)
 
 
 def _problem(rng, n=40, shape=(17, 23), channels=3, spread=1.2):
@@ -26,7 +32,7 @@ def test_forward_matches_brute_force(kind, holes):
         sigma = {"scalar": 1.3, "iso": rng.uniform(0.4, 3, n),
                  "aniso": rng.uniform(0.4, 3, (n, 2)), "auto": "auto"}[kind]
         if kind == "auto":
-            sx = sy = auto_sigma(xy)
+            sx = sy = _auto(xy, values)
         else:
             s = np.broadcast_to(np.asarray(sigma, float), (n,) if np.ndim(sigma) < 2 else (n, 2))
             sx, sy = (s[:, 0], s[:, 1]) if s.ndim == 2 else (s, s)
@@ -45,9 +51,10 @@ def test_forward_on_a_real_photo():
     rng = np.random.default_rng(3)
     pick = rng.random(img.shape) < 0.1
     rows, cols = np.nonzero(pick)
-    xy = np.stack([cols, rows], axis=1).astype(float)
+    # jittered off the pixel centres: no ties among the neighbours the contrast is taken over
+    xy = np.stack([cols, rows], axis=1) + rng.uniform(-0.3, 0.3, (len(rows), 2))
     values = img[rows, cols]
-    sx = sy = auto_sigma(xy)
+    sx = sy = _auto(xy, values)
     ref, _ = ref_gmm(xy, values, img.shape, sx, sy)
     out = reconstruct(xy, values, img.shape)
     np.testing.assert_allclose(out, ref[..., 0], atol=1e-4 * 255)
@@ -150,3 +157,17 @@ def test_duplicated_points_and_points_outside():
     assert np.isfinite(out).all()
     assert out[2, 2] == pytest.approx(2.0, abs=0.05)   # the two duplicates average
     assert out[2, 0] > out[2, 4]                        # the outside point lights the border
+
+
+def test_auto_sigma_ignores_the_values_scale_and_narrows_at_edges():
+    rng = np.random.default_rng(11)
+    xy = rng.uniform(0, 40, (300, 2))
+    values = np.where(xy[:, 0] < 20, 10.0, 200.0)             # a vertical edge at x = 20
+    s = gmm.auto_sigma(xy, values)
+    np.testing.assert_allclose(gmm.auto_sigma(xy, values / 255.0 - 3.0), s, rtol=1e-12)
+    base = np.maximum(gmm.AUTO_FACTOR * np.sqrt(
+        PointGrid(xy).knn(xy, gmm.AUTO_NEIGHBOURS, exclude_self=True)[0][:, -1]), 0.5)
+    near_edge = np.abs(xy[:, 0] - 20) < 1
+    far = np.abs(xy[:, 0] - 20) > 8
+    assert np.all(s[far] == base[far])                        # flat: the density rule
+    assert np.all(s[near_edge] < base[near_edge])             # at the edge: narrower
