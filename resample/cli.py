@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import sys
 
 import click
@@ -16,6 +15,7 @@ import click
 from .errors import ResampleError
 
 METHOD_NAMES = ("nearest", "bilinear", "bicubic", "lanczos", "gri", "gmm")
+FORMAT_NAMES = ("png", "jpg", "jpeg", "webp", "tif", "tiff")    # as batch.FORMATS
 BOUNDARY_NAMES = ("edge", "reflect", "mirror", "wrap", "constant", "extrapolate")
 
 EPILOG = """\b
@@ -39,32 +39,14 @@ def _note(msg):
     click.echo(f"resample: note: {msg}", err=True)
 
 
-_GEOMETRY = re.compile(r"^\s*(?:(\d+(?:\.\d*)?)%|(\d+)?(?:x(\d+)?)?(!)?)\s*$", re.IGNORECASE)
-
-
 def parse_geometry(text, width, height):
-    """Output (width, height) for ImageMagick geometry ``text`` and an input of width x height."""
-    m = _GEOMETRY.match(text or "")
-    if not m or not (m.group(1) or m.group(2) or m.group(3)):
-        raise UsageError(f"--size {text!r} is not WxH, WxH!, Wx, xH or N%")
-    pct, w, h, exact = m.groups()
-    if pct is not None:
-        s = float(pct) / 100.0
-        if s <= 0:
-            raise UsageError(f"--size {text!r} must be above 0%")
-        return max(1, round(width * s)), max(1, round(height * s))
-    w = int(w) if w else None
-    h = int(h) if h else None
-    if (w is not None and w < 1) or (h is not None and h < 1):
-        raise UsageError(f"--size {text!r} needs sizes of at least 1")
-    if w and h:
-        if exact:
-            return w, h
-        s = min(w / width, h / height)
-        return max(1, min(w, round(width * s))), max(1, min(h, round(height * s)))
-    if w:
-        return w, max(1, round(height * w / width))
-    return max(1, round(width * h / height)), h
+    """Output (width, height) for ImageMagick geometry ``text``; a usage error if malformed."""
+    from .convert import parse_geometry as parse
+
+    try:
+        return parse(text, width, height)
+    except ResampleError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _parse_scale(ctx, param, value):
@@ -91,11 +73,22 @@ def default_output(path, method, size):
     return f"{stem}-{method}-{size[0]}x{size[1]}{ext}"
 
 
-@click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("input", metavar="INPUT", type=click.Path(dir_okay=True, path_type=str))
+BATCH_EPILOG = """\b
+Folders:
+  resample photos/ -o small/ --scale 0.5           # every image in photos/, in parallel
+  resample photos/ -o web/ -r --size 1600x --format webp --quality 80
+  find . -name '*.tif' | resample --from-list - -o out/ --size 50%
+  resample photos/ -o small/ --scale 0.5 --shard 3/8   # this machine's eighth of the files
+"""
+
+
+@click.command(epilog=EPILOG + BATCH_EPILOG,
+               context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("input", metavar="INPUT", required=False,
+                type=click.Path(dir_okay=True, path_type=str))
 @click.option("-o", "--output", metavar="OUT",
               help="Output file; its extension picks the format. Default: beside INPUT, "
-                   "named INPUT-METHOD-WxH.EXT.")
+                   "named INPUT-METHOD-WxH.EXT. For a folder: the output folder.")
 @click.option("-m", "--method", type=click.Choice(METHOD_NAMES, case_sensitive=False),
               default="bilinear", show_default=True, help="Resampling kernel.")
 @click.option("-s", "--scale", callback=_parse_scale, metavar="S",
@@ -113,6 +106,8 @@ def default_output(path, method, size):
               "widening the kernel (like OpenCV).")
 @click.option("--device", type=click.Choice(("auto", "cpu", "gpu"), case_sensitive=False),
               default="auto", show_default=True, help="Where to compute.")
+@click.option("--quality", type=click.IntRange(1, 100), metavar="Q",
+              help="JPEG and WebP quality, 1-100.  [default: 95]")
 @click.option("--sigma", metavar="auto|S", help="Point clouds: the Gaussians' sigma in "
               "output pixels, or auto (from the local point density and contrast). Default: "
               "the CSV's sigma columns, else auto.")
@@ -128,12 +123,36 @@ def default_output(path, method, size):
               "[-1, 1] (unit and normalized span the image's outer edges; they need --size).")
 @click.option("--weights", metavar="FILE", help="Point clouds: also write the weight map Z "
               "(the confidence; 0 in holes), scaled to 0-255 (or as float for .tif).")
-@click.option("--overwrite", is_flag=True, help="Allow the output to replace the input file.")
+@click.option("-r", "--recursive", is_flag=True,
+              help="Folders: descend into subfolders and mirror them in the output folder.")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Folders: only files whose name or relative path matches (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Folders: skip files whose name or relative path matches (repeatable).")
+@click.option("--from-list", "from_list", metavar="FILE|-",
+              help="Convert the paths in FILE (or standard input), one per line, into -o.")
+@click.option("--format", "out_format", type=click.Choice(sorted(FORMAT_NAMES),
+                                                          case_sensitive=False),
+              help="Folders: the output format. Default: the input's (PNG for point clouds).")
+@click.option("--suffix", default="", metavar="TEXT",
+              help="Folders: added to each output's name, before the extension.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Folders: files converted at once.  [default: every core]")
+@click.option("--shard", metavar="K/N", help="Folders: convert only the K-th of N stable parts "
+              "of the files (1 <= K <= N), to split a job across machines.")
+@click.option("--fail-fast", is_flag=True, help="Folders: stop at the first failed file.")
+@click.option("--follow-links", is_flag=True,
+              help="Folders: follow symbolic links that lead out of the folder.")
+@click.option("--overwrite", is_flag=True, help="Allow the output to replace the input file; "
+              "for folders, also convert again the outputs that exist.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
-            sigma, cutoff, holes, coords, weights, overwrite, quiet):
-    """Resize an image file, or rebuild an image from a point-cloud CSV.
+            quality, sigma, cutoff, holes, coords, weights, recursive, include, exclude,
+            from_list, out_format, suffix, jobs, shard, fail_fast, follow_links, overwrite,
+            quiet):
+    """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
+    image of a folder.
 
     INPUT is an image (PNG, JPEG, TIFF, WebP, BMP, ...).  8-bit, 16-bit and 32-bit float
     images keep their depth where the output format allows; alpha is premultiplied while
@@ -142,44 +161,119 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     INPUT may also be a .csv/.tsv of points (x, y, then v, r,g,b or r,g,b,a, optionally
     sigma): every point is a 2-D Gaussian and a pixel is their weighted mean (method gmm).
 
+    INPUT may be a folder, with -o naming the output folder: every image and CSV in it is
+    converted, in parallel, with a progress bar; outputs that exist are skipped, so an
+    interrupted run resumes.  Exit code 1 if any file failed.
+
     Also: `resample points IMAGE -o pts.csv --count N` samples a point cloud from an image,
     and `resample fit IMAGE -o pts.csv --count N` fits one to it (see their --help).
     """
-    if os.path.isdir(input):
-        raise UsageError(f"{input}: is a folder; batch conversion is not in this version")
+    from .convert import Options
+
+    batch = from_list is not None or (input is not None and os.path.isdir(input))
+    if input is None and from_list is None:
+        raise UsageError("give an INPUT file or folder, or --from-list FILE")
+    if input is not None and from_list is not None:
+        raise UsageError("give an INPUT or --from-list, not both")
+    if not (cutoff > 0 and math.isfinite(cutoff)):
+        raise UsageError(f"--cutoff must be a finite number above 0, got {cutoff}")
+    options = Options(method=method.lower(), scale=scale, size=size, align=align.lower(),
+                      boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
+                      device=device.lower(), quality=quality, sigma=_parse_sigma(sigma),
+                      cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
+    if batch:
+        return _batch(input, from_list, output, options, weights, recursive, include, exclude,
+                      out_format, suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet)
+    given = [name for name, value in (("-r", recursive), ("--include", include),
+                                      ("--exclude", exclude), ("--format", out_format),
+                                      ("--suffix", suffix), ("--jobs", jobs),
+                                      ("--shard", shard), ("--fail-fast", fail_fast),
+                                      ("--follow-links", follow_links)) if value]
+    if given:
+        raise UsageError(f"{', '.join(given)}: for folders and --from-list only")
     if input.lower().endswith((".csv", ".tsv")):
-        return _reconstruct_csv(input, output, size, scale, sigma, cutoff, holes, fill, coords,
-                                weights, device, overwrite, quiet)
+        return _reconstruct_csv(input, output, options, weights, overwrite, quiet)
     if (scale is None) == (size is None):
         raise UsageError("give one of --scale or --size")
     if sigma is not None or weights is not None or coords != "pixel":
         raise UsageError("--sigma, --coords and --weights apply to point-cloud CSV input")
+    if size is not None:
+        parse_geometry(size, 1, 1)                  # a malformed size fails before any work
 
-    from . import devices, images
+    from . import convert, devices, images
 
     devices.select(device)
     if output is not None:
         _check_output(output, input, overwrite)
     pic = images.load(input)
-    width, height = pic.size
-    if size is not None:
-        out_w, out_h = parse_geometry(size, width, height)
-    else:
-        out_w, out_h = (max(1, round(n * scale)) for n in (width, height))
+    out_w, out_h = options.output_size(*pic.size)
     out_path = output or default_output(input, method, (out_w, out_h))
     if os.path.exists(out_path) and os.path.samefile(out_path, input) and not overwrite:
         raise UsageError(f"{out_path}: is the input; pass --overwrite to replace it")
-    if not quiet:
-        for n in pic.notes:
-            _note(n)
-    result = images.resize_picture(pic, shape=(out_h, out_w), method=method, align=align,
-                                   boundary=boundary, fill=fill, antialias=not no_antialias,
-                                   device=device)
-    notes = images.save(result, out_path)
+    notes = convert.resize_image(input, out_path, options, loaded=pic)
     if not quiet:
         for n in notes:
             _note(n)
         click.echo(out_path)
+
+
+def _batch(input, from_list, output, options, weights, recursive, include, exclude, out_format,
+           suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet):
+    from . import batch, devices
+
+    if output is None:
+        raise UsageError("a folder or a list needs -o OUTDIR (the output folder)")
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise UsageError(f"{output}: exists and is not a folder")
+    if weights is not None:
+        raise UsageError("--weights applies to one point cloud, not to a folder")
+    if (options.scale is not None) and (options.size is not None):
+        raise UsageError("give one of --scale or --size")
+    if options.size is not None:
+        parse_geometry(options.size, 1, 1)
+    if "/" in suffix or os.sep in suffix:
+        raise UsageError(f"--suffix {suffix!r} must not hold a folder separator")
+    try:
+        part = batch.parse_shard(shard) if shard is not None else None
+    except ResampleError as exc:
+        raise UsageError(str(exc)) from None
+    devices.select(options.device)
+    batch.warm_up()
+    if from_list is not None:
+        try:
+            if from_list == "-":
+                found = batch.read_list(sys.stdin)
+            else:
+                with open(from_list, encoding="utf-8", errors="surrogateescape") as f:
+                    found = batch.read_list(f)
+        except OSError as exc:
+            raise ResampleError(f"{from_list}: cannot read ({exc.strerror or exc})") from None
+    else:
+        found = batch.find_inputs(input, recursive=recursive, follow_links=follow_links,
+                                  skip_dir=output)
+    todo = batch.select(found, include=include, exclude=exclude, shard=part)
+    todo = batch.plan_outputs(todo, output, fmt=out_format and out_format.lower(),
+                              suffix=suffix)
+    images_given = [j for j in todo if not j.rel.lower().endswith((".csv", ".tsv"))]
+    if images_given and (options.scale is None) == (options.size is None):
+        raise UsageError("give one of --scale or --size")
+    if not todo:
+        if not quiet:
+            _note(f"no images or point clouds to convert in {from_list or input}")
+        return
+    os.makedirs(output, exist_ok=True)
+
+    def report(path, reason):
+        click.echo(f"resample: error: {reason}", err=True)
+
+    summary = batch.run(todo, options, workers=jobs, overwrite=overwrite, fail_fast=fail_fast,
+                        progress=False if quiet else None, on_failure=report)
+    if not quiet or summary.failed or summary.interrupted:
+        click.echo(f"resample: {summary.line()}", err=True)
+    if summary.interrupted:
+        raise click.exceptions.Exit(130)
+    if summary.failed:
+        raise click.exceptions.Exit(1)
 
 
 def _check_output(output, input, overwrite):
@@ -194,7 +288,10 @@ def _check_output(output, input, overwrite):
 
 
 def _parse_sigma(text):
-    if text is None or text.lower() == "auto":
+    """None (the CSV's sigma columns, else auto), "auto", or a number above 0."""
+    if text is None:
+        return None
+    if text.lower() == "auto":
         return "auto"
     try:
         s = float(text)
@@ -205,51 +302,20 @@ def _parse_sigma(text):
     return s
 
 
-def _reconstruct_csv(input, output, size, scale, sigma, cutoff, holes, fill, coords, weights,
-                     device, overwrite, quiet):
+def _reconstruct_csv(input, output, options, weights, overwrite, quiet):
     if output is None:
         raise UsageError("a point cloud needs -o OUT (the image to write)")
-    if scale is not None:
+    if options.scale is not None:
         raise UsageError("--scale does not apply to a point cloud; use --size WxH")
-    if not (cutoff > 0 and math.isfinite(cutoff)):
-        raise UsageError(f"--cutoff must be a finite number above 0, got {cutoff}")
     _check_output(output, input, overwrite)
     if weights is not None:
         _check_output(weights, input, overwrite)
-    sigma_arg = _parse_sigma(sigma)
+    from . import convert, devices
 
-    import numpy as np
-
-    from . import devices, gmm, images, pointcloud
-
-    devices.select(device)
-    cloud = pointcloud.read_csv(input)
-    frame = None
-    if size is not None:
-        m = re.match(r"^\s*(\d+)x(\d+)!?\s*$", size)
-        if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
-            raise UsageError(f"--size {size!r}: a point cloud needs WxH")
-        frame = (int(m.group(1)), int(m.group(2)))
-    xy = pointcloud.to_pixels(cloud.xy, coords.lower(), frame)
-    width, height = frame or pointcloud.size_from_points(xy)
-    outside = int(np.sum((xy[:, 0] < -0.5) | (xy[:, 0] > width - 0.5)
-                         | (xy[:, 1] < -0.5) | (xy[:, 1] > height - 0.5)))
-    if outside and not quiet:
-        _note(f"{outside} of {len(xy)} points lie outside the {width}x{height} frame")
-    if sigma is None and cloud.sigma is not None:
-        sigma_arg = cloud.sigma
-    out, z = gmm.reconstruct(xy, cloud.values, (height, width), sigma=sigma_arg, cutoff=cutoff,
-                             holes=holes.lower(), fill=fill, device=device, return_weights=True)
-    fmt = images.output_format(output)
-    n_ch = out.shape[2]
-    pic = images.Picture(out if fmt == "TIFF" else images.to_dtype(out, np.uint8),
-                         alpha=n_ch == 4)
-    notes = images.save(pic, output)
-    if weights is not None:
-        wfmt = images.output_format(weights)
-        zmax = float(z.max()) or 1.0
-        zpic = z.astype(np.float32) if wfmt == "TIFF" else images.to_dtype(z / zmax * 255, np.uint8)
-        notes += images.save(images.Picture(zpic), weights)
+    if options.size is not None and convert.exact_size(options.size) is None:
+        raise UsageError(f"--size {options.size!r}: a point cloud needs WxH")
+    devices.select(options.device)
+    notes = convert.rebuild_points(input, output, options, weights=weights)
     if not quiet:
         for n in notes:
             _note(n)
@@ -394,7 +460,9 @@ def main(argv=None):
         cmd, name = SUBCOMMANDS[argv[0]], f"resample {argv[0]}"
         argv = argv[1:]
     try:
-        cmd.main(args=argv, prog_name=name, standalone_mode=False)
+        code = cmd.main(args=argv, prog_name=name, standalone_mode=False)
+        if isinstance(code, int):          # click hands back an Exit's code in this mode
+            return _exit(code)
     except click.exceptions.Exit as exc:
         return _exit(exc.exit_code)
     except click.UsageError as exc:

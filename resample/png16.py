@@ -27,6 +27,23 @@ def _chunks(data):
         pos += 12 + length
 
 
+def exif_chunk(path):
+    """The body of a PNG's eXIf chunk, or None; reads only the chunk headers, not the pixels."""
+    with open(path, "rb") as f:
+        if f.read(8) != _SIGNATURE:
+            return None
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return None
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"eXIf":
+                return f.read(length)
+            if kind == b"IEND":
+                return None
+            f.seek(length + 4, 1)
+
+
 def is_16bit_colour(path):
     """True when ``path`` is a non-interlaced 16-bit PNG with more than one sample per pixel."""
     with open(path, "rb") as f:

@@ -1,0 +1,440 @@
+"""Batch conversion: every image and point-cloud CSV of a folder (or a list), in parallel.
+
+Files are found first, then converted by a pipeline of two thread pools: one decodes files
+ahead, the other resamples and encodes them.  The numba kernels and Pillow's codecs release the
+GIL, so decoding, resampling and encoding of different files run at once.  Each output is written to a temporary name and renamed, so an
+interrupted run leaves only complete files, and a rerun skips the outputs that exist.
+
+Paths inside the input folder are "relative paths" (``rel``) with "/" separators; an output
+mirrors its input's relative path inside the output folder.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .convert import POINT_EXTENSIONS, Options, convert_file, is_points
+from .errors import ResampleError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp", ".gif",
+                    ".ppm", ".pgm", ".pbm", ".pnm", ".tga")
+FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp", "tif": ".tif",
+           "tiff": ".tif"}
+
+
+@dataclass
+class Job:
+    src: str                 # the input file
+    rel: str                 # its path relative to the input folder, "/"-separated
+    dst: str = ""            # the output file
+    error: str = ""          # set when the job cannot run (e.g. two inputs, one output)
+
+
+@dataclass
+class Summary:
+    converted: int = 0
+    skipped: int = 0         # the output exists already
+    failed: int = 0
+    not_started: int = 0
+    seconds: float = 0.0
+    failures: list = field(default_factory=list)    # (path, reason)
+    interrupted: bool = False
+
+    def line(self):
+        done = self.converted + self.skipped + self.failed
+        rate = done / self.seconds if self.seconds > 0 else 0.0
+        parts = [f"{self.converted} converted", f"{self.skipped} skipped (output exists)",
+                 f"{self.failed} failed"]
+        if self.not_started:
+            parts.append(f"{self.not_started} not started")
+        head = "interrupted: " if self.interrupted else ""
+        return f"{head}{', '.join(parts)} in {self.seconds:.1f} s ({rate:.1f} files/s)"
+
+
+def is_input_name(name):
+    low = name.lower()
+    return low.endswith(IMAGE_EXTENSIONS + POINT_EXTENSIONS) and not name.startswith(".")
+
+
+def _inside(path, folder):
+    """Whether the real ``path`` lies in the real ``folder``."""
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:             # different drives
+        return False
+
+
+def find_inputs(folder, *, recursive=False, follow_links=False, skip_dir=None):
+    """Jobs for the image and CSV files of ``folder``, sorted by relative path.
+
+    Hidden names (starting with ".") and other files are skipped quietly.  Symbolic links that
+    lead out of ``folder`` are skipped unless ``follow_links``; ``skip_dir`` (the output folder)
+    is never entered."""
+    root = os.path.realpath(folder)
+    skip = os.path.realpath(skip_dir) if skip_dir else None
+    jobs, seen = [], {root}
+    for here, dirs, files in os.walk(folder, followlinks=follow_links):
+        keep = []
+        for d in sorted(dirs):
+            real = os.path.realpath(os.path.join(here, d))
+            if d.startswith(".") or real == skip or real in seen:
+                continue                  # hidden, the output folder, or a loop of links
+            if not follow_links and not _inside(real, root):
+                continue
+            seen.add(real)
+            keep.append(d)
+        dirs[:] = keep if recursive else []
+        for name in sorted(files):
+            if not is_input_name(name):
+                continue
+            path = os.path.join(here, name)
+            if not os.path.isfile(path):
+                continue                  # a broken link, a socket, ...
+            if not follow_links and not _inside(os.path.realpath(path), root):
+                continue
+            jobs.append(Job(path, os.path.relpath(path, folder).replace(os.sep, "/")))
+    jobs.sort(key=lambda j: j.rel)
+    return jobs
+
+
+def read_list(stream):
+    """Jobs for the paths in ``stream``, one per line (blank lines skipped).  A relative path
+    keeps its folders in the output folder; an absolute one, or one that climbs out with
+    "..", keeps only its name."""
+    jobs = []
+    for line in stream:
+        path = line.rstrip("\r\n")
+        if not path.strip():
+            continue
+        norm = os.path.normpath(path)
+        if os.path.isabs(norm) or norm == ".." or norm.startswith(".." + os.sep):
+            rel = os.path.basename(norm)
+        else:
+            rel = norm
+        jobs.append(Job(path, rel.replace(os.sep, "/")))
+    return jobs
+
+
+def matches(rel, patterns):
+    """Whether the relative path, or its file name, matches one of the glob patterns."""
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def parse_shard(text):
+    """``K/N`` -> (k, n) with 1 <= k <= n."""
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except (ValueError, AttributeError):
+        raise ResampleError(f"--shard {text!r} is not K/N (e.g. 1/4)") from None
+    if not 1 <= k <= n:
+        raise ResampleError(f"--shard {text!r}: K must be between 1 and N")
+    return k, n
+
+
+def in_shard(rel, shard):
+    """A stable split by relative path: the same on every machine and every run."""
+    k, n = shard
+    digest = hashlib.blake2b(rel.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n == k - 1
+
+
+def select(jobs, *, include=(), exclude=(), shard=None):
+    """Keep the jobs with an image or CSV name, matching ``include`` (if any), not ``exclude``,
+    and in ``shard``."""
+    out = []
+    for job in jobs:
+        if not is_input_name(job.rel.rsplit("/", 1)[-1]):
+            continue
+        if include and not matches(job.rel, include):
+            continue
+        if exclude and matches(job.rel, exclude):
+            continue
+        if shard is not None and not in_shard(job.rel, shard):
+            continue
+        out.append(job)
+    return out
+
+
+def plan_outputs(jobs, out_dir, *, fmt=None, suffix=""):
+    """Set each job's output path; drop inputs that are another input's output (a folder
+    converted into itself must not convert its own results on a rerun); mark a second input
+    bound for an output already taken."""
+    for job in jobs:
+        stem, ext = os.path.splitext(job.rel)
+        if fmt is not None:
+            ext = FORMATS[fmt]
+        elif is_points(job.rel):
+            ext = ".png"
+        job.dst = os.path.join(out_dir, *(stem + suffix + ext).split("/"))
+    outputs = {os.path.realpath(j.dst) for j in jobs}
+    kept = [j for j in jobs
+            if os.path.realpath(j.src) not in outputs or os.path.realpath(j.src) ==
+            os.path.realpath(j.dst)]
+    owner = {}
+    for job in kept:
+        key = os.path.normcase(os.path.realpath(job.dst))
+        if key in owner:
+            job.error = f"same output as {owner[key]}"
+        else:
+            owner[key] = job.src
+    return kept
+
+
+def _cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _layer_is_threadsafe():
+    """Whether numba's threading layer may be entered from several threads at once (its
+    "workqueue" layer may not; "default" picks tbb, then omp, then workqueue)."""
+    import numba
+
+    layer = numba.config.THREADING_LAYER
+    if layer in ("tbb", "omp", "safe", "threadsafe"):
+        return True
+    if layer == "workqueue":
+        return False
+    for pool in ("tbbpool", "omppool"):
+        try:
+            __import__(f"numba.np.ufunc.{pool}")
+            return True
+        except ImportError:
+            pass
+    return False
+
+
+class _Compute:
+    """Held while resampling: sets this thread's numba threads (so that workers x threads =
+    cores) and, under the "workqueue" layer, lets one thread in at a time."""
+
+    def __init__(self, numba_threads):
+        self.numba_threads = numba_threads
+        self.lock = threading.Lock()
+        self.serial = None
+        self.local = threading.local()
+
+    def __enter__(self):
+        if self.serial is None:
+            with self.lock:
+                if self.serial is None:
+                    self.serial = not _layer_is_threadsafe()
+        if not getattr(self.local, "ready", False):
+            import numba
+
+            numba.set_num_threads(self.numba_threads)        # per thread
+            self.local.ready = True
+        if self.serial:
+            self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        if self.serial:
+            self.lock.release()
+        return False
+
+
+class _Budget:
+    """Bounds the decoded files held in memory: at most ``max_files``, and no new one while
+    they hold ``max_bytes`` (one file is always let in, however large)."""
+
+    def __init__(self, max_files, max_bytes):
+        self.max_files, self.max_bytes = max_files, max_bytes
+        self.files = self.bytes = 0
+        self.cond = threading.Condition()
+
+    def acquire(self):
+        with self.cond:
+            while self.files >= self.max_files or (self.files and self.bytes >= self.max_bytes):
+                self.cond.wait()
+            self.files += 1
+
+    def charge(self, nbytes):
+        with self.cond:
+            self.bytes += nbytes
+
+    def release(self, nbytes=0):
+        with self.cond:
+            self.files -= 1
+            self.bytes -= nbytes
+            self.cond.notify_all()
+
+
+def _nbytes(loaded):
+    array = getattr(loaded, "array", None)
+    return array.nbytes if array is not None else 0
+
+
+def warm_up():
+    """Load the compiled kernels (numba's cache) in a background thread, so that it overlaps
+    finding and decoding the first files."""
+    def load():
+        try:
+            import numpy as np
+
+            from . import api
+
+            api.resize(np.zeros((4, 4, 3), np.uint8), shape=(2, 2))
+        except Exception:          # only a head start: the real work reports any problem
+            pass
+
+    thread = threading.Thread(target=load, name="resample-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=False,
+        progress=True, on_failure=None):
+    """Convert ``jobs`` (with outputs planned); return a :class:`Summary`.
+
+    Two pools of ``workers`` threads (default: one per core) form a pipeline: one decodes
+    files ahead (at most 4 x workers + 4 files and a quarter of the free memory, up to 1 GiB),
+    the other resamples and encodes.  The largest files go first, so that no core idles
+    at the end waiting for one big file.
+    ``progress``: a tqdm bar on stderr (None: only when stderr is a terminal).
+    ``on_failure(path, reason)`` is called for each failed file as it fails.  Ctrl-C or
+    SIGTERM stops the run: files being written are finished or dropped, never left
+    half-written, and ``Summary.interrupted`` is set."""
+    from tqdm import tqdm
+
+    from . import convert as _convert
+    load_input = _convert.load_input
+
+    cores = _cores() or 1
+    workers = max(1, workers or cores)
+    compute = _Compute(max(1, cores // workers))
+    stop = threading.Event()
+    from .devices import available_memory
+
+    budget = _Budget(4 * workers + 4, min(1 << 30, available_memory() // 4))
+    results = queue.SimpleQueue()                            # (job, status, reason)
+    decoders = ThreadPoolExecutor(workers, thread_name_prefix="resample-decode")
+    encoders = ThreadPoolExecutor(workers, thread_name_prefix="resample-encode")
+
+    def failure(exc):
+        if isinstance(exc, ResampleError):
+            return str(exc)
+        if isinstance(exc, MemoryError):
+            return "out of memory"
+        return exc.strerror or str(exc)
+
+    def finish(job, loaded):
+        try:
+            if stop.is_set():
+                results.put((job, "cancelled", None))
+                return
+            convert_file(job.src, job.dst, options, loaded=loaded, cancelled=stop.is_set,
+                         compute=compute)
+            done = not stop.is_set() or os.path.exists(job.dst)
+            results.put((job, "converted" if done else "cancelled", None))
+        except (ResampleError, MemoryError, OSError) as exc:
+            results.put((job, "failed", failure(exc)))
+        finally:
+            budget.release(_nbytes(loaded))
+
+    def start(job):
+        """Decode stage: decide, read, and hand the file to the encoders."""
+        budget.acquire()
+        held, handed = 0, False
+        try:
+            if stop.is_set():
+                results.put((job, "cancelled", None))
+            elif job.error:
+                results.put((job, "failed", job.error))
+            elif os.path.exists(job.dst) and os.path.samefile(job.dst, job.src) \
+                    and not overwrite:
+                results.put((job, "failed", "the output would replace it (pass --overwrite)"))
+            elif os.path.exists(job.dst) and not overwrite:
+                results.put((job, "skipped", None))
+            else:
+                os.makedirs(os.path.dirname(job.dst) or ".", exist_ok=True)
+                loaded = load_input(job.src)
+                held = _nbytes(loaded)
+                budget.charge(held)
+                encoders.submit(finish, job, loaded)
+                handed = True
+        except RuntimeError:              # the encoders were shut down: the run is stopping
+            results.put((job, "cancelled", None))
+        except (ResampleError, MemoryError, OSError) as exc:
+            results.put((job, "failed", failure(exc)))
+        finally:
+            if not handed:
+                budget.release(held)
+
+    summary = Summary()
+    bar = tqdm(total=len(jobs), unit="file", file=sys.stderr, leave=False,
+               disable=None if progress is None else not progress, dynamic_ncols=True)
+
+    def record(job, status, reason):
+        if status == "cancelled":
+            return
+        setattr(summary, status, getattr(summary, status) + 1)
+        if status == "failed":
+            reason = reason if reason.startswith(job.src) else f"{job.src}: {reason}"
+            summary.failures.append((job.src, reason))
+            if on_failure is not None:
+                bar.clear()
+                on_failure(job.src, reason)
+            if fail_fast:
+                stop.set()
+        bar.update(1)
+        bar.set_postfix_str(f"failed {summary.failed}", refresh=False)
+
+    t0 = time.perf_counter()
+    old_term = _raise_on_sigterm()
+    futures = []
+    try:
+        for job in sorted(jobs, key=_size, reverse=True):
+            futures.append(decoders.submit(start, job))
+        for _ in range(len(jobs)):
+            record(*results.get())
+            if stop.is_set():
+                break
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        stop.set()
+    finally:
+        stop.set()
+        for fut in futures:
+            fut.cancel()
+        decoders.shutdown(wait=True)
+        encoders.shutdown(wait=True)      # the files being written finish, or are dropped
+        while not results.empty():
+            record(*results.get())
+        bar.close()
+        _restore_sigterm(old_term)
+    summary.not_started = len(jobs) - summary.converted - summary.skipped - summary.failed
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _size(job):
+    try:
+        return os.path.getsize(job.src)
+    except OSError:
+        return 0
+
+
+def _raise_on_sigterm():
+    """Make SIGTERM stop a run as Ctrl-C does (only the main thread can set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _restore_sigterm(old):
+    if old is not None:
+        signal.signal(signal.SIGTERM, old)
