@@ -2,7 +2,7 @@
 
 import argparse
 
-from benchmarks import cpu_resize, gmm_points
+from benchmarks import batch, cpu_resize, gmm_points
 
 
 def main():
@@ -15,6 +15,8 @@ def main():
     print(cpu_resize.run(args.rounds))
     print("\n## Scattered points (gmm)\n")
     print(gmm_points.run(args.plot))
+    print("\n## Folders\n")
+    print(batch.run(max(1, min(args.rounds, 3))))
 
 
 if __name__ == "__main__":

@@ -75,7 +75,8 @@ def _time(cmd, out):
     os.makedirs(out)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    return seconds, sum(e.stat().st_size for e in os.scandir(out))
 
 
 def _contenders(src, out):
@@ -101,18 +102,20 @@ def _table(kind, rounds, work):
     out = os.path.join(work, "out")
     commands = _contenders(src, out)
     times = {name: [] for name in commands}
+    sizes = {}
     _time(commands["resample (all cores)"], out)            # warm-up: numba's cache
     for _ in range(rounds):
         for name, cmd in commands.items():
-            times[name].append(_time(cmd, out))
+            seconds, sizes[name] = _time(cmd, out)
+            times[name].append(seconds)
     base = statistics.median(times["Pillow loop (serial)"])
     rows = [f"**{kind}**: {n_files} files, {megapixels:.0f} Mpx", "",
-            "| contender | median s (best) | files/s | Mpx/s in | vs Pillow loop |",
-            "|---|---|---|---|---|"]
+            "| contender | median s (best) | files/s | Mpx/s in | vs Pillow loop | output MB |",
+            "|---|---|---|---|---|---|"]
     for name, ts in times.items():
         med = statistics.median(ts)
         rows.append(f"| {name} | {med:.2f} ({min(ts):.2f}) | {n_files / med:.1f} | "
-                    f"{megapixels / med:.1f} | {base / med:.2f}x |")
+                    f"{megapixels / med:.1f} | {base / med:.2f}x | {sizes[name] / 1e6:.1f} |")
     ratio = base / statistics.median(times["resample (all cores)"])
     return "\n".join(rows), ratio
 

@@ -123,10 +123,10 @@ def _exif(path, im):
         return im.getexif()
     from PIL import Image
 
-    from . import png16
+    from . import png
 
     exif = Image.Exif()
-    raw = png16.exif_chunk(path)
+    raw = png.exif_chunk(path)
     if raw:
         exif.load(raw)
     return exif
@@ -135,10 +135,10 @@ def _exif(path, im):
 def _special_reader(path, im):
     """16-bit colour PNG and multi-sample 16-bit or float TIFF, which Pillow reduces to 8 bits."""
     if im.format == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
-        from . import png16
+        from . import png
 
-        if png16.is_16bit_colour(path):
-            array, _, _ = png16.read(path)
+        if png.is_16bit_colour(path):
+            array, _, _ = png.read(path)
             return array, array.shape[2] in (2, 4)
     if im.format == "TIFF":
         tags = im.tag_v2
@@ -289,12 +289,12 @@ def _write_pillow(f, a, fmt, pic, quality):
 def _write(f, a, alpha, fmt, pic, quality):
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
-    if a.ndim == 2 or a.dtype == np.uint8:
-        _write_pillow(f, a, fmt, pic, quality)
-    elif fmt == "PNG" and a.dtype == np.uint16:
-        from . import png16
+    if fmt == "PNG" and a.dtype in (np.uint8, np.uint16):
+        from . import png
 
-        png16.write(f, a, icc=pic.icc, dpi=pic.dpi)
+        png.write(f, a, icc=pic.icc, dpi=pic.dpi, exif=pic.exif)
+    elif a.ndim == 2 or a.dtype == np.uint8:
+        _write_pillow(f, a, fmt, pic, quality)
     elif fmt == "TIFF":
         import tifffile
 

@@ -1,7 +1,8 @@
-"""A small PNG codec for 16-bit colour (grey+alpha, RGB, RGBA), which Pillow reduces to 8 bits.
+"""A small PNG codec: a fast writer for 8- and 16-bit images, and a reader for 16-bit colour
+(grey+alpha, RGB, RGBA), which Pillow reduces to 8 bits.
 
-Arrays are ``(H, W, C)`` uint16 in native byte order.  Only non-interlaced files are read;
-the caller falls back to Pillow for anything else.
+Arrays are ``(H, W)`` or ``(H, W, C)``, uint8 or uint16 in native byte order.  Only
+non-interlaced files are read; the caller falls back to Pillow for anything else.
 """
 
 from __future__ import annotations
@@ -118,20 +119,74 @@ def _chunk(kind, body):
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def write(f, array, icc=None, dpi=None):
-    """Write ``array`` (H, W, C) uint16, C in 1..4, to the binary file ``f``, 16 bits a sample."""
-    height, width, channels = array.shape
-    big = np.ascontiguousarray(array, dtype=">u2").view(np.uint8).reshape(height, -1)
-    bpp = channels * 2
-    filtered = big.copy()                                  # filter 1 (Sub): x - left
-    filtered[:, bpp:] = big[:, bpp:] - big[:, :-bpp]
-    rows = np.concatenate([np.ones((height, 1), np.uint8), filtered], axis=1)
-    out = [_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16,
+@nb.njit(inline="always", cache=True)
+def _put(cand, score, k, i, value):
+    v = value & 0xFF
+    cand[k, i] = v
+    score[k] += v if v < 128 else 256 - v
+
+
+@nb.njit(parallel=True, nogil=True, cache=True)
+def _filter_rows(rows, bpp, out):
+    """PNG row filtering: each row of ``rows`` (H, S) goes to ``out`` (H, S + 1) as its filter
+    byte and the output of the filter (None, Sub, Up, Average, Paeth) whose bytes, read as
+    signed, have the smallest sum of absolute values (the heuristic of libpng and Pillow)."""
+    height, stride = rows.shape
+    for y in nb.prange(height):
+        cand = np.empty((5, stride), np.uint8)
+        score = np.zeros(5, np.int64)
+        for i in range(stride):
+            x = np.int32(rows[y, i])
+            a = np.int32(rows[y, i - bpp]) if i >= bpp else np.int32(0)
+            b = np.int32(rows[y - 1, i]) if y > 0 else np.int32(0)
+            c = np.int32(rows[y - 1, i - bpp]) if (y > 0 and i >= bpp) else np.int32(0)
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            paeth = a if (pa <= pb and pa <= pc) else (b if pb <= pc else c)
+            _put(cand, score, 0, i, x)
+            _put(cand, score, 1, i, x - a)
+            _put(cand, score, 2, i, x - b)
+            _put(cand, score, 3, i, x - ((a + b) >> 1))
+            _put(cand, score, 4, i, x - paeth)
+        best = 0
+        for k in range(1, 5):
+            if score[k] < score[best]:
+                best = k
+        out[y, 0] = best
+        out[y, 1:] = cand[best]
+
+
+def write(f, array, icc=None, dpi=None, exif=None, level=6):
+    """Write ``array`` (H, W) or (H, W, C), uint8 or uint16, C in 1..4, to the binary file
+    ``f`` as PNG, with an ICC profile, DPI and EXIF when given.  Rows are filtered adaptively
+    and compressed by libdeflate (through imagecodecs) at ``level``: files as small as
+    Pillow's, written several times faster."""
+    a = array if array.ndim == 3 else array[..., None]
+    height, width, channels = a.shape
+    depth = a.dtype.itemsize * 8
+    if a.dtype not in (np.uint8, np.uint16) or channels not in _COLOR_TYPE:
+        raise ResampleError(f"cannot write {channels}-channel {a.dtype} samples as PNG")
+    big = np.ascontiguousarray(a, dtype=">u2" if depth == 16 else np.uint8)
+    rows = big.view(np.uint8).reshape(height, -1)
+    filtered = np.empty((height, rows.shape[1] + 1), np.uint8)
+    _filter_rows(rows, channels * depth // 8, filtered)
+    out = [_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth,
                                                    _COLOR_TYPE[channels], 0, 0, 0))]
     if icc:
         out.append(_chunk(b"iCCP", b"icc\0\0" + zlib.compress(icc)))
     if dpi:
         out.append(_chunk(b"pHYs", struct.pack(">IIB", *(round(d / 0.0254) for d in dpi), 1)))
-    out.append(_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)))
+    if exif:
+        out.append(_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
+    out.append(_chunk(b"IDAT", _compress(filtered, level)))
     out.append(_chunk(b"IEND", b""))
     f.write(b"".join(out))
+
+
+def _compress(data, level):
+    """A zlib stream of ``data``: libdeflate when imagecodecs has it, else zlib."""
+    try:
+        from imagecodecs import deflate_encode
+    except ImportError:
+        return zlib.compress(data, level)
+    return bytes(deflate_encode(data, level=level))
