@@ -283,7 +283,8 @@ def warm_up():
 
             from . import api
 
-            api.resize(np.zeros((4, 4, 3), np.uint8), shape=(2, 2))
+            if _layer_is_threadsafe():       # else a worker may be in a kernel already
+                api.resize(np.zeros((4, 4, 3), np.uint8), shape=(2, 2))
         except Exception:          # only a head start: the real work reports any problem
             pass
 

@@ -4,9 +4,7 @@ differences."""
 import numpy as np
 import pytest
 
-import resample
-from resample import ResampleError
-from resample import gmm
+from resample import ResampleError, gmm
 from resample.gmm import PointGrid, reconstruct, reconstruct_vjp
 from reference import ref_auto_sigma, ref_gmm
 
