@@ -291,3 +291,18 @@ def test_console_script_no_traceback(tmp_path):
     res = subprocess.run([exe, str(tmp_path / "missing.png"), "--scale", "2"],
                          capture_output=True, text=True)
     assert res.returncode == 1 and _one_line_error(res.stderr)
+
+
+def test_quality_sets_jpeg_and_webp_quality(tmp_path, capsys, photo):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+    sizes = {}
+    for ext in ("jpg", "webp"):
+        for q in ("30", None):
+            out = tmp_path / f"q{q}.{ext}"
+            args = [src, "-o", out, "--scale", "2"] + (["--quality", q] if q else [])
+            assert run(capsys, *args)[0] == 0
+            sizes[ext, q] = out.stat().st_size
+        assert sizes[ext, "30"] < 0.6 * sizes[ext, None]            # default 95
+    code, _, err = run(capsys, src, "-o", tmp_path / "x.jpg", "--scale", "2", "--quality", "0")
+    assert code == 2 and "--quality" in err
