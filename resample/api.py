@@ -24,10 +24,10 @@ _SAMPLE_CHUNK = 1 << 18
 
 
 def _as_image(image):
-    """Return ``(array (R, C, ch), was_2d)`` after checking the dtype and shape."""
-    if devices.is_device_array(image):
-        raise ResampleError("GPU arrays need the GPU engine, which this build does not have")
-    a = np.asarray(image)
+    """Return ``(array (R, C, ch), was_2d)`` after checking the dtype and shape; a CuPy array
+    stays on its device."""
+    on_device = devices.is_device_array(image)
+    a = image if on_device else np.asarray(image)
     if a.ndim not in (2, 3):
         raise ResampleError(f"image must be 2-D (H, W) or 3-D (H, W, C), got shape {a.shape}")
     if a.size == 0:
@@ -36,7 +36,8 @@ def _as_image(image):
                                    or np.issubdtype(a.dtype, np.floating)):
         raise ResampleError(f"unsupported image dtype {a.dtype}; use an integer or float array")
     was_2d = a.ndim == 2
-    return np.ascontiguousarray(a[:, :, None] if was_2d else a), was_2d
+    a = a[:, :, None] if was_2d else a
+    return (a if on_device else np.ascontiguousarray(a)), was_2d
 
 
 def _work_dtype(dtype):
@@ -120,11 +121,14 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     m = None if gmm else get_method(method)
     align = check_choice(align, ALIGNS, "align")
     boundary = check_choice(boundary, BOUNDARIES, "boundary")
-    devices.select(device)
+    engine = devices.select(device, on_device=devices.is_device_array(image))
     a, was_2d = _as_image(image)
     fill = _check_fill(fill, a.dtype)
     rows, cols = output_shape(a.shape[:2], scale, shape)
     if gmm:
+        if engine == "gpu":
+            raise ResampleError("method='gmm' on the GPU is not in this version; use "
+                                "device='cpu'")
         from .gmm import resize_as_points
         from .images import to_dtype
 
@@ -134,16 +138,36 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     out_dtype = _compute_dtype(a.dtype)
     n_ch = a.shape[2]
     # The output, plus a work-dtype intermediate for the first of the two passes.
-    devices.check_memory(rows * cols * n_ch * out_dtype.itemsize
-                         + max(rows * a.shape[1], a.shape[0] * cols) * n_ch * work.itemsize,
-                         f"a {cols}x{rows} output")
+    need = (rows * cols * n_ch * out_dtype.itemsize
+            + max(rows * a.shape[1], a.shape[0] * cols) * n_ch * work.itemsize)
+    if engine == "gpu":
+        devices.check_device_memory(need + a.nbytes, f"a {cols}x{rows} output")
+    devices.check_memory(need, f"a {cols}x{rows} output")
     taps_r = resize_taps(a.shape[0], rows, m, align, boundary, antialias)
     taps_c = resize_taps(a.shape[1], cols, m, align, boundary, antialias)
-    from . import cpu
+    if engine == "gpu":
+        out = _on_gpu(lambda backend, src: gpu_engine().resize(
+            backend, src, taps_r, taps_c, fill, work, out_dtype), a)
+    else:
+        from . import cpu
 
-    out = cpu.resize(a.astype(out_dtype, copy=False), taps_r, taps_c, fill, work, out_dtype)
+        out = cpu.resize(a.astype(out_dtype, copy=False), taps_r, taps_c, fill, work,
+                         out_dtype)
     out = out.astype(a.dtype, copy=False)
     return out[:, :, 0] if was_2d else out
+
+
+def gpu_engine():
+    from . import gpu
+
+    return gpu
+
+
+def _on_gpu(run, a):
+    """Run ``run(backend, device array)``: a CuPy result for a CuPy input, else a NumPy one."""
+    backend = gpu_engine().cupy_backend()
+    out = run(backend, backend.xp.asarray(a))
+    return out if devices.is_device_array(a) else backend.xp.asnumpy(out)
 
 
 def sample(image, coords, *, method="bilinear", align="centers", normalized=False,
@@ -156,13 +180,19 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
             -1 and 1 are the centres of the corner pixels (``x = (u + 1) / 2 * (W - 1)``); with
             ``align="centers"`` they are the outer edges (``x = ((u + 1) * W - 1) / 2``).
     Returns ``coords.shape[:-1]`` (+ ``(C,)`` for a 3-D image), in the image's dtype.  No
-    antialiasing: the kernel is evaluated at each point.
+    antialiasing: the kernel is evaluated at each point.  A CuPy image is sampled on its GPU
+    and gives a CuPy array.
     """
     m = get_method(method)
     align = check_choice(align, ALIGNS, "align")
     boundary = check_choice(boundary, BOUNDARIES, "boundary")
+    on_gpu = devices.is_device_array(image)
+    if on_gpu:
+        devices.select("gpu")
     a, was_2d = _as_image(image)
     fill = _check_fill(fill, a.dtype)
+    if devices.is_device_array(coords):
+        coords = coords.get()                    # tap tables are made on the host
     xy = np.asarray(coords, dtype=np.float64)
     if xy.ndim < 1 or xy.shape[-1] != 2:
         raise ResampleError(f"coords must have shape (..., 2) as (x, y), got {xy.shape}")
@@ -177,15 +207,22 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
     work = _work_dtype(a.dtype)
     out_dtype = _compute_dtype(a.dtype)
     devices.check_memory(len(x) * a.shape[2] * out_dtype.itemsize, f"{len(x)} samples")
-    src = a.astype(out_dtype, copy=False)
-    from . import cpu
+    chunks = [slice(s, s + _SAMPLE_CHUNK) for s in range(0, len(x), _SAMPLE_CHUNK)]
+    taps = ((compute_taps(y[part], a.shape[0], m, 1.0, boundary),
+             compute_taps(x[part], a.shape[1], m, 1.0, boundary)) for part in chunks)
+    if on_gpu:
+        gpu = gpu_engine()
+        backend = gpu.cupy_backend()
+        parts = [gpu.gather(backend, a, ty, tx, fill, work, out_dtype) for ty, tx in taps]
+        out = (backend.xp.concatenate(parts) if parts
+               else backend.xp.empty((0, a.shape[2]), out_dtype))
+    else:
+        from . import cpu
 
-    out = np.empty((len(x), a.shape[2]), out_dtype)
-    for s in range(0, len(x), _SAMPLE_CHUNK):
-        part = slice(s, s + _SAMPLE_CHUNK)
-        ty = compute_taps(y[part], a.shape[0], m, 1.0, boundary)
-        tx = compute_taps(x[part], a.shape[1], m, 1.0, boundary)
-        out[part] = cpu.gather(src, ty, tx, fill, work, out_dtype)
+        src = a.astype(out_dtype, copy=False)
+        out = np.empty((len(x), a.shape[2]), out_dtype)
+        for part, (ty, tx) in zip(chunks, taps):
+            out[part] = cpu.gather(src, ty, tx, fill, work, out_dtype)
     out = out.astype(a.dtype, copy=False).reshape(lead + (a.shape[2],))
     return out[..., 0] if was_2d else out
 

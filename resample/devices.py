@@ -1,7 +1,9 @@
 """Device choice and memory checks.
 
-The CPU engine is always there.  The GPU engine needs CuPy and a CUDA device; ``auto`` falls
-back to the CPU silently, ``gpu`` without one is a clear error.
+The CPU engine is always there.  The GPU engine needs CuPy and a CUDA device.  ``auto`` uses
+the GPU for CuPy arrays (they stay on the device) and the CPU for host arrays: the size above
+which a host image pays for its transfer is yet to be measured on a GPU.  ``gpu`` without a
+usable device is a clear error.
 """
 
 from __future__ import annotations
@@ -27,15 +29,19 @@ def gpu_reason():
             return "no CUDA device was found"
     except Exception as exc:
         return f"no usable CUDA device ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-    return "the GPU engine is not part of this build yet"
+    return None
 
 
-def select(device):
-    """Return the engine to use, ``"cpu"`` or ``"gpu"``; ``auto`` is the CPU in this version."""
+def select(device, on_device=False):
+    """Return the engine to use, ``"cpu"`` or ``"gpu"``.  ``on_device``: the data is a CuPy
+    array (``auto`` then means the GPU, and ``cpu`` is refused rather than copying back)."""
     d = str(device).lower()
     if d not in DEVICES:
         raise ResampleError(f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
-    if d == "gpu":
+    if d == "cpu" and on_device:
+        raise ResampleError("a CuPy array needs device='gpu' or 'auto' (or cupy.asnumpy it "
+                            "first)")
+    if d == "gpu" or on_device:
         reason = gpu_reason()
         if reason is not None:
             raise ResampleError(f"device='gpu' is not available: {reason}")
@@ -62,6 +68,16 @@ def available_memory():
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 1 << 62
+
+
+def check_device_memory(nbytes, what):
+    """As :func:`check_memory`, for the current CUDA device."""
+    import cupy
+
+    free, _ = cupy.cuda.runtime.memGetInfo()
+    if nbytes > free:
+        raise ResampleError(f"{what} needs {_gib(nbytes)} of GPU memory, but only "
+                            f"{_gib(free)} is free")
 
 
 def _gib(n):

@@ -346,7 +346,8 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
     """
     from . import devices
 
-    devices.select(device)
+    if devices.select(device, on_device=devices.is_device_array(xy)) == "gpu":
+        raise ResampleError("reconstruct on the GPU is not in this version; use device='cpu'")
     xy, v, flat = _points(xy, values)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)

@@ -1,0 +1,47 @@
+// The kernels of kernels/resample.cu, run on the CPU through kernels/cpu_shim.h, for
+// tests/test_kernels.py.  Each function launches its kernel on a 1-D grid of 1-D blocks, as
+// resample/gpu.py does, with a block size chosen by the caller.
+#include "../../kernels/resample.cu"
+
+static dim3 grid_for(long long n, unsigned block) {
+    dim3 g;
+    g.x = (unsigned)((n + block - 1) / block);
+    return g;
+}
+
+#define SHIM_FUNCTIONS(SUFFIX, IN, OUT, W)                                                     \
+extern "C" void shim_cols_##SUFFIX(unsigned block, const IN* src, OUT* dst, long long n_rows,  \
+        long long cols_in, long long cols_out, int n_ch, const long long* index,               \
+        const W* weight, const long long* count, const W* fill_weight, int width, W fill,      \
+        W lo, W hi, int rounding) {                                                            \
+    dim3 b; b.x = block;                                                                       \
+    launch(grid_for(n_rows * cols_out * n_ch, block), b, [&] {                                 \
+        cols_##SUFFIX(src, dst, n_rows, cols_in, cols_out, n_ch, index, weight, count,         \
+                      fill_weight, width, fill, lo, hi, rounding); });                         \
+}                                                                                              \
+extern "C" void shim_rows_##SUFFIX(unsigned block, const IN* src, OUT* dst, long long rows_out,\
+        long long row_size, const long long* index, const W* weight, const long long* count,   \
+        const W* fill_weight, int width, W fill, W lo, W hi, int rounding) {                   \
+    dim3 b; b.x = block;                                                                       \
+    launch(grid_for(rows_out * row_size, block), b, [&] {                                      \
+        rows_##SUFFIX(src, dst, rows_out, row_size, index, weight, count, fill_weight, width,  \
+                      fill, lo, hi, rounding); });                                             \
+}                                                                                              \
+extern "C" void shim_gather_##SUFFIX(unsigned block, const IN* src, OUT* dst,                  \
+        long long n_points, long long cols, int n_ch, const long long* iy, const W* wy,        \
+        const long long* cy, const W* fy, int width_y, const long long* ix, const W* wx,       \
+        const long long* cx, const W* fx, int width_x, W fill, W lo, W hi, int rounding) {     \
+    dim3 b; b.x = block;                                                                       \
+    launch(grid_for(n_points * n_ch, block), b, [&] {                                          \
+        gather_##SUFFIX(src, dst, n_points, cols, n_ch, iy, wy, cy, fy, width_y, ix, wx, cx,   \
+                        fx, width_x, fill, lo, hi, rounding); });                              \
+}
+
+SHIM_FUNCTIONS(u8_f32, unsigned char, float, float)
+SHIM_FUNCTIONS(f32_u8, float, unsigned char, float)
+SHIM_FUNCTIONS(u8_u8, unsigned char, unsigned char, float)
+SHIM_FUNCTIONS(u16_f32, unsigned short, float, float)
+SHIM_FUNCTIONS(f32_u16, float, unsigned short, float)
+SHIM_FUNCTIONS(u16_u16, unsigned short, unsigned short, float)
+SHIM_FUNCTIONS(f32_f32, float, float, float)
+SHIM_FUNCTIONS(f64_f64, double, double, double)

@@ -1,0 +1,55 @@
+"""The GPU engine on a GPU, against the CPU engine.  Skipped where CuPy or a CUDA device is
+missing (the kernels' logic is tested without a GPU in test_kernels.py)."""
+
+import numpy as np
+import pytest
+
+import resample
+from resample import ResampleError, devices
+
+if devices.gpu_reason() is not None:
+    pytest.skip(f"no GPU: {devices.gpu_reason()}", allow_module_level=True)
+
+cp = pytest.importorskip("cupy")
+METHODS = ["nearest", "bilinear", "bicubic", "lanczos", "gri"]
+
+
+def _close(got, want):
+    if np.issubdtype(want.dtype, np.integer):
+        assert np.abs(got.astype(np.int64) - want.astype(np.int64)).max(initial=0) <= 1
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_gpu_resize_matches_cpu(method, dtype):
+    skimage_data = pytest.importorskip("skimage.data")
+    a = skimage_data.astronaut().astype(dtype)
+    for shape in ((1024, 700), (97, 130), (1, 1)):
+        for boundary in ("edge", "reflect", "constant"):
+            want = resample.resize(a, shape=shape, method=method, boundary=boundary, fill=3)
+            got = resample.resize(cp.asarray(a), shape=shape, method=method,
+                                  boundary=boundary, fill=3)
+            assert isinstance(got, cp.ndarray) and got.dtype == a.dtype
+            _close(cp.asnumpy(got), want)
+            host = resample.resize(a, shape=shape, method=method, boundary=boundary, fill=3,
+                                   device="gpu")
+            assert isinstance(host, np.ndarray)
+            _close(host, want)
+
+
+def test_gpu_sample_matches_cpu():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    xy = rng.uniform(-5, 85, (1000, 2))
+    for method in METHODS:
+        want = resample.sample(a, xy, method=method)
+        got = resample.sample(cp.asarray(a), cp.asarray(xy), method=method)
+        assert isinstance(got, cp.ndarray)
+        _close(cp.asnumpy(got), want)
+
+
+def test_cupy_array_with_device_cpu_is_refused():
+    with pytest.raises(ResampleError, match="CuPy array"):
+        resample.resize(cp.zeros((4, 4), cp.uint8), scale=2, device="cpu")

@@ -1,0 +1,190 @@
+"""The CUDA kernels without a GPU: every .cu compiles with nvcc for sm_90, and the GPU engine's
+logic (resample/gpu.py) runs the kernels compiled as C++ through kernels/cpu_shim.h and
+matches the CPU engine.  On a machine with CuPy and a GPU, test_gpu.py does the same on the
+device."""
+
+import ctypes
+import glob
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import resample
+from resample import gpu
+from resample.methods import METHODS, get_method
+from resample.taps import BOUNDARIES, compute_taps, resize_taps
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCES = sorted(glob.glob(os.path.join(ROOT, "kernels", "*.cu")))
+_CTYPES = {np.dtype(np.int64): ctypes.c_longlong, np.dtype(np.int32): ctypes.c_int,
+           np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=os.path.basename)
+def test_every_kernel_source_compiles_for_sm_90(tmp_path, source):
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc is not installed")
+    result = subprocess.run([nvcc, "-arch=sm_90", "-std=c++17", "--ptx", "-o",
+                             str(tmp_path / "out.ptx"), source], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    ptx = (tmp_path / "out.ptx").read_text()
+    for name in ("cols_u8_f32", "rows_f32_u8", "gather_f32_f32", "rows_f64_f64"):
+        assert f".entry {name}(" in ptx
+
+
+class ShimBackend:
+    """gpu.py's backend interface on the CPU: NumPy arrays and the C++-compiled kernels."""
+
+    xp = np
+
+    def __init__(self, library):
+        self.lib = ctypes.CDLL(library)
+        self.launched = []
+
+    def launch(self, name, n_threads, args):
+        fn = getattr(self.lib, f"shim_{name}")
+        fn.restype = None
+        values = [ctypes.c_uint(gpu.BLOCK)]
+        for a in args:
+            if isinstance(a, np.ndarray):
+                assert a.flags.c_contiguous
+                values.append(ctypes.c_void_p(a.ctypes.data))
+            else:
+                values.append(_CTYPES[np.asarray(a).dtype](a))
+        fn(*values)
+        self.launched.append(name)
+
+
+@pytest.fixture(scope="module")
+def shim(tmp_path_factory):
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    library = str(tmp_path_factory.mktemp("shim") / "resample_shim.so")
+    subprocess.run([cxx, "-std=c++17", "-O1", "-shared", "-fPIC", "-include",
+                    os.path.join(ROOT, "kernels", "cpu_shim.h"), "-o", library,
+                    os.path.join(ROOT, "tests", "shim", "resample_shim.cpp")], check=True)
+    return ShimBackend(library)
+
+
+def _image(rng, shape, dtype):
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, int(info.max) + 1, shape, dtype=dtype)
+    return (rng.normal(size=shape) * 100).astype(dtype)
+
+
+def _gpu_resize(shim, a, shape, method, align, boundary, fill=0.0, antialias=True):
+    """gpu.resize with the API's choices of tables and dtypes, on the shim."""
+    from resample.api import _compute_dtype, _work_dtype
+
+    a3 = a[..., None] if a.ndim == 2 else a
+    m = get_method(method)
+    taps_r = resize_taps(a3.shape[0], shape[0], m, align, boundary, antialias)
+    taps_c = resize_taps(a3.shape[1], shape[1], m, align, boundary, antialias)
+    out = gpu.resize(shim, a3, taps_r, taps_c, fill, _work_dtype(a.dtype),
+                     _compute_dtype(a.dtype))
+    out = out.astype(a.dtype, copy=False)
+    return out[..., 0] if a.ndim == 2 else out
+
+
+def _assert_close(got, want):
+    assert got.shape == want.shape and got.dtype == want.dtype
+    if np.issubdtype(want.dtype, np.integer):
+        diff = np.abs(got.astype(np.int64) - want.astype(np.int64))
+        assert diff.max(initial=0) <= 1
+        # off by one only where float32 sums in another order straddle a .5: rarely
+        assert np.count_nonzero(diff) <= max(2, 0.002 * diff.size), np.count_nonzero(diff)
+    else:
+        tol = {8: 1e-12, 4: 1e-5, 2: 2e-3}[want.dtype.itemsize]     # float16: its own ulp
+        scale = max(1.0, float(np.nanmax(np.abs(want), initial=0)))
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale)
+
+
+METHOD_NAMES = [m for m in METHODS if m != "gmm"]
+
+
+@pytest.mark.parametrize("method", METHOD_NAMES)
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_shim_resize_matches_the_cpu_engine(shim, method, boundary):
+    rng = np.random.default_rng(abs(hash((method, boundary))) % 2**32)
+    cases = [((1, 1), (3, 5)), ((7, 5), (7, 5)), ((13, 9), (29, 4)), ((40, 3), (5, 17)),
+             ((6, 31), (1, 1)), ((3, 2), (60, 45))]
+    for k, (shape_in, shape_out) in enumerate(cases):
+        dtype = [np.uint8, np.uint16, np.float32, np.float64, np.int16, np.float16][k]
+        channels = [(), (3,), (1,), (4,), (2,), (3,)][k]
+        a = _image(rng, shape_in + channels, dtype)
+        for align in ("centers", "corners"):
+            want = resample.resize(a, shape=shape_out, method=method, align=align,
+                                   boundary=boundary, fill=7.0)
+            got = _gpu_resize(shim, a, shape_out, method, align, boundary, fill=7.0)
+            _assert_close(got, want)
+
+
+def test_shim_resize_takes_both_pass_orders_and_no_antialias(shim):
+    rng = np.random.default_rng(3)
+    a = _image(rng, (37, 23, 3), np.uint8)
+    for shape in ((74, 9), (9, 74), (200, 1), (1, 200)):
+        for antialias in (True, False):
+            shim.launched.clear()
+            want = resample.resize(a, shape=shape, method="lanczos", antialias=antialias)
+            got = _gpu_resize(shim, a, shape, "lanczos", "centers", "edge",
+                              antialias=antialias)
+            _assert_close(got, want)
+    # enlarging rows and shrinking columns goes cols first, and the other way rows first
+    shim.launched.clear()
+    _gpu_resize(shim, a, (74, 9), "bilinear", "centers", "edge")
+    assert shim.launched[0].startswith("cols_")
+    shim.launched.clear()
+    _gpu_resize(shim, a, (9, 74), "bilinear", "centers", "edge")
+    assert shim.launched[0].startswith("rows_")
+
+
+def test_shim_resize_of_a_real_photo(shim):
+    skimage_data = pytest.importorskip("skimage.data")
+    a = skimage_data.astronaut()[::2, ::2]                     # 256x256 RGB
+    for shape in ((512, 384), (100, 77)):
+        for method in ("bilinear", "gri", "lanczos"):
+            want = resample.resize(a, shape=shape, method=method, boundary="reflect")
+            got = _gpu_resize(shim, a, shape, method, "centers", "reflect")
+            _assert_close(got, want)
+
+
+def test_shim_nan_fill_stays_out_of_in_range_samples(shim):
+    a = np.arange(20, dtype=np.float32).reshape(4, 5)
+    got = _gpu_resize(shim, a, (8, 10), "bicubic", "centers", "constant", fill=np.nan)
+    want = resample.resize(a, shape=(8, 10), method="bicubic", boundary="constant",
+                           fill=np.nan)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    _assert_close(np.nan_to_num(got), np.nan_to_num(want))
+
+
+@pytest.mark.parametrize("method", METHOD_NAMES)
+def test_shim_sample_matches_the_cpu_engine(shim, method):
+    from resample.api import _compute_dtype, _work_dtype
+
+    rng = np.random.default_rng(METHOD_NAMES.index(method))
+    for dtype, shape in ((np.uint8, (9, 14, 3)), (np.float32, (1, 1)), (np.float64, (17, 6, 2))):
+        a = _image(rng, shape, dtype)
+        h, w = shape[:2]
+        xy = np.stack([rng.uniform(-3, w + 2, 300), rng.uniform(-3, h + 2, 300)], axis=1)
+        for boundary in ("edge", "constant", "wrap"):
+            want = resample.sample(a, xy, method=method, boundary=boundary, fill=-2.0)
+            a3 = a[..., None] if a.ndim == 2 else a
+            m = get_method(method)
+            ty = compute_taps(xy[:, 1], h, m, 1.0, boundary)
+            tx = compute_taps(xy[:, 0], w, m, 1.0, boundary)
+            got = gpu.gather(shim, a3, ty, tx, -2.0, _work_dtype(a.dtype),
+                             _compute_dtype(a.dtype)).astype(a.dtype)
+            _assert_close(got.reshape(want.shape), want)
+
+
+
+def test_the_engine_finds_the_kernel_source():
+    path = gpu.kernel_path()
+    with open(path, encoding="utf-8") as f, open(SOURCES[0], encoding="utf-8") as g:
+        assert f.read() == g.read()
