@@ -228,6 +228,8 @@ def _splat(xy, values, sx, sy, cutoff, start, members, acc, z):
             r1 = min(row_hi - 1, int(math.floor(y + cutoff * ay)))
             c0 = max(0, int(math.ceil(x - cutoff * ax)))
             c1 = min(width - 1, int(math.floor(x + cutoff * ax)))
+            if c1 < c0:
+                continue                       # no column reached (slices below need c0 <= c1)
             # The Gaussian is separable: one exp per column and one per row, not per pixel.
             for c in range(c0, c1 + 1):
                 dx = (c - x) / ax

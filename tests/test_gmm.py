@@ -169,3 +169,22 @@ def test_auto_sigma_ignores_the_values_scale_and_narrows_at_edges():
     far = np.abs(xy[:, 0] - 20) > 8
     assert np.all(s[far] == base[far])                        # flat: the density rule
     assert np.all(s[near_edge] < base[near_edge])             # at the edge: narrower
+
+
+def test_points_far_outside_the_frame_reach_nothing():
+    """Points whose footprint misses the frame (left, right, above, below) add nothing."""
+    rng = np.random.default_rng(21)
+    h, w = 9, 13
+    # out of reach by 1.5 pixels (cutoff 2.5 x sigma 1), and far away
+    far = np.array([[-4.5, 4], [w + 4.5, 4], [6, -4.5], [6, h + 4.5], [-30, 4], [-9, -9]])
+    xy = np.concatenate([rng.uniform(0, 8, (20, 2)), far, rng.uniform(0, 8, (20, 2))])
+    values = rng.normal(size=(len(xy), 3))
+    sigma = rng.uniform(0.4, 2.0, len(xy))
+    sigma[20:20 + len(far)] = 1.0
+    for dtype in (np.float32, np.float64):
+        for _ in range(2):                     # the second call reuses the scratch planes
+            out, z = reconstruct(xy, values.astype(dtype), (h, w), sigma=sigma, cutoff=2.5,
+                                 holes="constant", fill=-1.0, return_weights=True)
+            ref, ref_z = ref_gmm(xy, values, (h, w), sigma, sigma, 2.5, "constant", -1.0)
+            np.testing.assert_allclose(z, ref_z, rtol=1e-4, atol=1e-12)
+            np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
