@@ -20,7 +20,17 @@ inline dim3 blockIdx, threadIdx, blockDim, gridDim;
 #define __forceinline__ inline
 #define __restrict__ __restrict
 
+using std::ceil;
+using std::exp;
 using std::floor;
+
+// Threads run one at a time here, so an atomic add is a plain one.
+template <typename T>
+T atomicAdd(T* address, T value) {
+    T old = *address;
+    *address = old + value;
+    return old;
+}
 
 template <typename Body>
 void launch(dim3 grid, dim3 block, Body body) {

@@ -129,3 +129,131 @@ RESAMPLE_ENTRY_POINTS(f32_u16, float, unsigned short, float)
 RESAMPLE_ENTRY_POINTS(u16_u16, unsigned short, unsigned short, float)
 RESAMPLE_ENTRY_POINTS(f32_f32, float, float, float)
 RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double)
+
+// ---- Gaussian mixtures (DESIGN.md): every point i is a Gaussian of sigma (sx_i, sy_i);
+// pixel q (x = column, y = row) is sum_i w_i(q) v_i / sum_i w_i(q), with
+// w_i(q) = exp(-r2 / 2) / (2 pi sx_i sy_i) where r2 = ((x - x_i)/sx_i)^2 + ((y - y_i)/sy_i)^2
+// <= cutoff^2, else 0.  Accumulators are planes: acc (C, H, W) and z (H, W).
+
+// Forward: one thread per point adds its footprint into the planes (atomically: footprints
+// overlap).  The Gaussian is separable, so a row's weight is exp(-dy^2/2) times a column's.
+template <typename W>
+__device__ __forceinline__ void gmm_splat_point(
+        const double* __restrict__ xy, const W* __restrict__ values,
+        const double* __restrict__ sx, const double* __restrict__ sy, long long n_points,
+        int n_ch, double cutoff, W* __restrict__ acc, W* __restrict__ z, long long height,
+        long long width) {
+    long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (p >= n_points) return;
+    double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
+    double cut2 = cutoff * cutoff;
+    double norm = 1.0 / (2.0 * 3.14159265358979323846 * ax * ay);
+    long long r0 = (long long)ceil(y - cutoff * ay), r1 = (long long)floor(y + cutoff * ay);
+    long long c0 = (long long)ceil(x - cutoff * ax), c1 = (long long)floor(x + cutoff * ax);
+    r0 = r0 < 0 ? 0 : r0;
+    c0 = c0 < 0 ? 0 : c0;
+    r1 = r1 > height - 1 ? height - 1 : r1;
+    c1 = c1 > width - 1 ? width - 1 : c1;
+    long long plane = height * width;
+    for (long long r = r0; r <= r1; ++r) {
+        double dy = (r - y) / ay;
+        double dy2 = dy * dy;
+        if (dy2 > cut2) continue;
+        double wy = exp(-0.5 * dy2) * norm;
+        for (long long c = c0; c <= c1; ++c) {
+            double dx = (c - x) / ax;
+            if (dx * dx + dy2 > cut2) continue;
+            W w = (W)(wy * exp(-0.5 * dx * dx));
+            long long q = r * width + c;
+            atomicAdd(z + q, w);
+            for (int ch = 0; ch < n_ch; ++ch) atomicAdd(acc + ch * plane + q, w * values[p * n_ch + ch]);
+        }
+    }
+}
+
+// out (H, W, C) = acc / z where z > 0, else 0.  One thread per pixel.
+template <typename W>
+__device__ __forceinline__ void gmm_normalise_pixel(
+        const W* __restrict__ acc, const W* __restrict__ z, W* __restrict__ out,
+        long long n_pixels, int n_ch) {
+    long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (q >= n_pixels) return;
+    W zq = z[q];
+    W inv = zq > W(0) ? W(1) / zq : W(0);
+    for (int ch = 0; ch < n_ch; ++ch) out[q * n_ch + ch] = acc[ch * n_pixels + q] * inv;
+}
+
+// Backward (DESIGN.md's exact gradients): one thread per point gathers over its footprint
+// dL/dv_i = sum_q g(q) w_i / z, and with t = <g(q), v_i - c(q)> w_i / z:
+// dL/dx_i = sum t ex / sx, dL/dy_i = sum t ey / sy, dL/dsx_i = sum t (ex^2 - 1) / sx, same for y.
+__device__ __forceinline__ void gmm_vjp_point(
+        const double* __restrict__ xy, const double* __restrict__ values,
+        const double* __restrict__ sx, const double* __restrict__ sy, long long n_points,
+        int n_ch, double cutoff, const double* __restrict__ grad,
+        const double* __restrict__ colour, const double* __restrict__ z, long long height,
+        long long width, double* __restrict__ d_xy, double* __restrict__ d_values,
+        double* __restrict__ d_sx, double* __restrict__ d_sy) {
+    long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (p >= n_points) return;
+    double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
+    double cut2 = cutoff * cutoff;
+    double norm = 1.0 / (2.0 * 3.14159265358979323846 * ax * ay);
+    long long r0 = (long long)ceil(y - cutoff * ay), r1 = (long long)floor(y + cutoff * ay);
+    long long c0 = (long long)ceil(x - cutoff * ax), c1 = (long long)floor(x + cutoff * ax);
+    r0 = r0 < 0 ? 0 : r0;
+    c0 = c0 < 0 ? 0 : c0;
+    r1 = r1 > height - 1 ? height - 1 : r1;
+    c1 = c1 > width - 1 ? width - 1 : c1;
+    double gx = 0, gy = 0, gsx = 0, gsy = 0;
+    for (int ch = 0; ch < n_ch; ++ch) d_values[p * n_ch + ch] = 0;
+    for (long long r = r0; r <= r1; ++r) {
+        double ey = (r - y) / ay;
+        if (ey * ey > cut2) continue;
+        for (long long c = c0; c <= c1; ++c) {
+            double ex = (c - x) / ax;
+            double r2 = ex * ex + ey * ey;
+            long long q = r * width + c;
+            if (r2 > cut2 || z[q] <= 0) continue;
+            double w_over_z = exp(-0.5 * r2) * norm / z[q];
+            double inner = 0;
+            for (int ch = 0; ch < n_ch; ++ch) {
+                double g = grad[q * n_ch + ch];
+                d_values[p * n_ch + ch] += g * w_over_z;
+                inner += g * (values[p * n_ch + ch] - colour[q * n_ch + ch]);
+            }
+            double t = inner * w_over_z;
+            gx += t * ex / ax;
+            gy += t * ey / ay;
+            gsx += t * (ex * ex - 1.0) / ax;
+            gsy += t * (ey * ey - 1.0) / ay;
+        }
+    }
+    d_xy[2 * p] = gx;
+    d_xy[2 * p + 1] = gy;
+    d_sx[p] = gsx;
+    d_sy[p] = gsy;
+}
+
+#define GMM_ENTRY_POINTS(SUFFIX, W)                                                            \
+extern "C" __global__ void gmm_splat_##SUFFIX(                                                 \
+        const double* xy, const W* values, const double* sx, const double* sy,                 \
+        long long n_points, int n_ch, double cutoff, W* acc, W* z, long long height,           \
+        long long width) {                                                                     \
+    gmm_splat_point<W>(xy, values, sx, sy, n_points, n_ch, cutoff, acc, z, height, width);    \
+}                                                                                              \
+extern "C" __global__ void gmm_normalise_##SUFFIX(const W* acc, const W* z, W* out,           \
+                                                  long long n_pixels, int n_ch) {              \
+    gmm_normalise_pixel<W>(acc, z, out, n_pixels, n_ch);                                       \
+}
+
+GMM_ENTRY_POINTS(f32, float)
+GMM_ENTRY_POINTS(f64, double)
+
+extern "C" __global__ void gmm_vjp_f64(
+        const double* xy, const double* values, const double* sx, const double* sy,
+        long long n_points, int n_ch, double cutoff, const double* grad, const double* colour,
+        const double* z, long long height, long long width, double* d_xy, double* d_values,
+        double* d_sx, double* d_sy) {
+    gmm_vjp_point(xy, values, sx, sy, n_points, n_ch, cutoff, grad, colour, z, height, width,
+                  d_xy, d_values, d_sx, d_sy);
+}

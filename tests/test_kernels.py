@@ -32,7 +32,8 @@ def test_every_kernel_source_compiles_for_sm_90(tmp_path, source):
                              str(tmp_path / "out.ptx"), source], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     ptx = (tmp_path / "out.ptx").read_text()
-    for name in ("cols_u8_f32", "rows_f32_u8", "gather_f32_f32", "rows_f64_f64"):
+    for name in ("cols_u8_f32", "rows_f32_u8", "gather_f32_f32", "rows_f64_f64",
+                 "gmm_splat_f32", "gmm_normalise_f64", "gmm_vjp_f64"):
         assert f".entry {name}(" in ptx
 
 
@@ -188,3 +189,46 @@ def test_the_engine_finds_the_kernel_source():
     path = gpu.kernel_path()
     with open(path, encoding="utf-8") as f, open(SOURCES[0], encoding="utf-8") as g:
         assert f.read() == g.read()
+
+
+
+def _gmm_problem(rng, n, shape, channels):
+    h, w = shape
+    xy = np.stack([rng.uniform(-3, w + 2, n), rng.uniform(-3, h + 2, n)], axis=1)
+    values = rng.normal(size=(n, channels)) * 50
+    sx, sy = rng.uniform(0.3, 4, n), rng.uniform(0.3, 4, n)
+    return xy, values, sx, sy
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shim_gmm_forward_matches_the_cpu_engine(shim, dtype):
+    from resample import gmm
+
+    rng = np.random.default_rng(5)
+    for n, shape, channels in ((1, (1, 1), 1), (40, (17, 23), 3), (300, (30, 9), 4),
+                               (5, (25, 25), 1)):
+        xy, values, sx, sy = _gmm_problem(rng, n, shape, channels)
+        v = values.astype(dtype)
+        want, want_z, want_holes = gmm._forward(xy, v, sx, sy, 2.5, shape)
+        want, want_z = want.copy(), want_z.copy()
+        got, z, holes = gpu.gmm_forward(shim, xy, v, sx, sy, 2.5, shape)
+        assert got.dtype == dtype and holes == want_holes
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(z, want_z, rtol=tol, atol=1e-30)
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def test_shim_gmm_vjp_matches_the_cpu_engine(shim):
+    from resample import gmm
+
+    rng = np.random.default_rng(8)
+    for n, shape, channels in ((40, (17, 23), 3), (200, (12, 31), 1)):
+        xy, values, sx, sy = _gmm_problem(rng, n, shape, channels)
+        colour, z, _ = gmm._forward(xy, values, sx, sy, 3.0, shape)
+        colour, z = colour.copy(), z.copy()
+        grad = rng.normal(size=colour.shape)
+        want = [np.zeros((n, 2)), np.zeros((n, channels)), np.zeros(n), np.zeros(n)]
+        gmm._vjp_points(xy, values, sx, sy, 3.0, grad, colour, z, *want)
+        got = gpu.gmm_vjp(shim, xy, values, sx, sy, 3.0, grad, colour, z)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12 * np.abs(w).max())

@@ -45,3 +45,32 @@ SHIM_FUNCTIONS(f32_u16, float, unsigned short, float)
 SHIM_FUNCTIONS(u16_u16, unsigned short, unsigned short, float)
 SHIM_FUNCTIONS(f32_f32, float, float, float)
 SHIM_FUNCTIONS(f64_f64, double, double, double)
+
+#define SHIM_GMM(SUFFIX, W)                                                                    \
+extern "C" void shim_gmm_splat_##SUFFIX(unsigned block, const double* xy, const W* values,     \
+        const double* sx, const double* sy, long long n_points, int n_ch, double cutoff,       \
+        W* acc, W* z, long long height, long long width) {                                     \
+    dim3 b; b.x = block;                                                                       \
+    launch(grid_for(n_points, block), b, [&] {                                                 \
+        gmm_splat_##SUFFIX(xy, values, sx, sy, n_points, n_ch, cutoff, acc, z, height, width); \
+    });                                                                                        \
+}                                                                                              \
+extern "C" void shim_gmm_normalise_##SUFFIX(unsigned block, const W* acc, const W* z, W* out,  \
+        long long n_pixels, int n_ch) {                                                        \
+    dim3 b; b.x = block;                                                                       \
+    launch(grid_for(n_pixels, block), b, [&] { gmm_normalise_##SUFFIX(acc, z, out, n_pixels, n_ch); }); \
+}
+
+SHIM_GMM(f32, float)
+SHIM_GMM(f64, double)
+
+extern "C" void shim_gmm_vjp_f64(unsigned block, const double* xy, const double* values,
+        const double* sx, const double* sy, long long n_points, int n_ch, double cutoff,
+        const double* grad, const double* colour, const double* z, long long height,
+        long long width, double* d_xy, double* d_values, double* d_sx, double* d_sy) {
+    dim3 b; b.x = block;
+    launch(grid_for(n_points, block), b, [&] {
+        gmm_vjp_f64(xy, values, sx, sy, n_points, n_ch, cutoff, grad, colour, z, height,
+                    width, d_xy, d_values, d_sx, d_sy);
+    });
+}
