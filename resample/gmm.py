@@ -348,15 +348,25 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
     """
     from . import devices
 
-    if devices.select(device, on_device=devices.is_device_array(xy)) == "gpu":
-        raise ResampleError("reconstruct on the GPU is not in this version; use device='cpu'")
-    xy, v, flat = _points(xy, values)
+    on_device = devices.is_device_array(xy) or devices.is_device_array(values)
+    engine = devices.select(device, on_device=on_device)
+    # Points are checked, and their sigmas found, on the host (a copy from the GPU if need be).
+    xy, v, flat = _points(_host(xy), _host(values))
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
-    sx, sy, _ = _sigmas(sigma, xy, v)
-    devices.check_memory(shape[0] * shape[1] * (v.shape[1] + 1) * v.itemsize,
-                         f"a {shape[1]}x{shape[0]} reconstruction")
-    out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill)
+    sx, sy, _ = _sigmas(_host(sigma) if not isinstance(sigma, str) else sigma, xy, v)
+    need = shape[0] * shape[1] * (2 * v.shape[1] + 1) * v.itemsize
+    backend = None
+    if engine == "gpu":
+        from . import gpu
+
+        devices.check_device_memory(need, f"a {shape[1]}x{shape[0]} reconstruction")
+        backend = gpu.cupy_backend()
+    else:
+        devices.check_memory(need, f"a {shape[1]}x{shape[0]} reconstruction")
+    out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend)
+    if backend is not None and not on_device:
+        out, z = _host(out), _host(z)
     out = out[..., 0] if flat else out
     return (out, z.copy()) if return_weights else out
 
@@ -445,21 +455,36 @@ def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, ho
     return d_xy, d_values, d_sx, d_sy
 
 
-def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=0.0):
+def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=0.0,
+                       backend=None):
     """Forward pass on prepared arrays: ``(out (H, W, C), Z, holes)`` where ``holes`` is
-    ``(rows, cols, nearest point or None)``.  Z is valid until this thread's next forward pass."""
-    out, z, n_holes = _forward(xy, values, sx, sy, cutoff, shape)
+    ``(rows, cols, nearest point or None)``.  Z is valid until this thread's next forward pass.
+
+    ``backend`` (resample.gpu) runs the splat with the CUDA kernels, and ``out`` and ``Z`` are
+    its arrays; the nearest point of each hole is still found on the host."""
+    if backend is None:
+        out, z, n_holes = _forward(xy, values, sx, sy, cutoff, shape)
+    else:
+        from . import gpu
+
+        out, z, n_holes = gpu.gmm_forward(backend, xy, values, sx, sy, cutoff, shape)
     rows = cols = np.empty(0, np.int64)
     nearest = None
     if n_holes:
-        rows, cols = np.nonzero(z <= 0)                 # holes: no point reaches them
+        xp = np if backend is None else backend.xp
+        rows, cols = (_host(a) for a in xp.nonzero(z <= 0))   # holes: no point reaches them
         if holes == "nearest":
             _, idx = PointGrid(xy).knn(np.stack([cols, rows], axis=1).astype(np.float64), 1)
             nearest = idx[:, 0]
-            out[rows, cols] = values[nearest]
+            out[xp.asarray(rows), xp.asarray(cols)] = xp.asarray(values[nearest])
         else:
-            out[rows, cols] = fill
+            out[xp.asarray(rows), xp.asarray(cols)] = fill
     return out, z, (rows, cols, nearest)
+
+
+def _host(a):
+    """A NumPy copy of a CuPy array; NumPy arrays as they are."""
+    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
 
 
 def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="nearest"):

@@ -53,3 +53,21 @@ def test_gpu_sample_matches_cpu():
 def test_cupy_array_with_device_cpu_is_refused():
     with pytest.raises(ResampleError, match="CuPy array"):
         resample.resize(cp.zeros((4, 4), cp.uint8), scale=2, device="cpu")
+
+
+def test_gpu_reconstruct_matches_cpu():
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(0, 300, (20000, 2))
+    values = rng.uniform(0, 255, (20000, 3)).astype(np.float32)
+    for sigma in ("auto", 1.5):
+        for holes in ("nearest", "constant"):
+            want, wz = resample.reconstruct(xy, values, (300, 300), sigma=sigma, holes=holes,
+                                            return_weights=True)
+            got, z = resample.reconstruct(cp.asarray(xy), cp.asarray(values), (300, 300),
+                                          sigma=sigma, holes=holes, return_weights=True)
+            assert isinstance(got, cp.ndarray)
+            _close(cp.asnumpy(got), want)
+            _close(cp.asnumpy(z), wz)
+            host = resample.reconstruct(xy, values, (300, 300), sigma=sigma, holes=holes,
+                                        device="gpu")
+            _close(host, want)

@@ -232,3 +232,26 @@ def test_shim_gmm_vjp_matches_the_cpu_engine(shim):
         got = gpu.gmm_vjp(shim, xy, values, sx, sy, 3.0, grad, colour, z)
         for g, w in zip(got, want):
             np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12 * np.abs(w).max())
+
+
+@pytest.mark.parametrize("holes", ["nearest", "constant"])
+def test_shim_reconstruction_with_holes_matches_the_cpu_engine(shim, holes):
+    """gmm.forward_with_holes with the GPU backend: kernels for the splat, holes on the host."""
+    from resample import gmm
+
+    rng = np.random.default_rng(13)
+    xy, values, sx, sy = _gmm_problem(rng, 30, (40, 50), 3)
+    sx, sy = sx / 4, sy / 4                                    # small: many holes
+    v = values.astype(np.float32)
+    want, want_z, (rows, cols, nearest) = gmm.forward_with_holes(xy, v, sx, sy, 3.0, (40, 50),
+                                                                 holes, fill=-9.0)
+    want, want_z = want.copy(), want_z.copy()
+    assert len(rows) > 100
+    got, z, (g_rows, g_cols, g_nearest) = gmm.forward_with_holes(
+        xy, v, sx, sy, 3.0, (40, 50), holes, fill=-9.0, backend=shim)
+    np.testing.assert_array_equal(g_rows, rows)
+    np.testing.assert_array_equal(g_cols, cols)
+    if holes == "nearest":
+        np.testing.assert_array_equal(g_nearest, nearest)
+    np.testing.assert_allclose(z, want_z, rtol=1e-5, atol=1e-30)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
