@@ -443,15 +443,26 @@ def _vjp_points(xy, values, sx, sy, cutoff, grad, colour, z, d_xy, d_values, d_s
 
 
 def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, hole_rows,
-                     hole_cols):
-    """Gradients from a forward pass in float64: ``(d_xy, d_values, d_sx, d_sy)``."""
-    n = len(xy)
-    d_xy = np.zeros((n, 2))
-    d_values = np.zeros((n, values.shape[1]))
-    d_sx, d_sy = np.zeros(n), np.zeros(n)
-    _vjp_points(xy, values, sx, sy, float(cutoff), grad, colour, z, d_xy, d_values, d_sx, d_sy)
+                     hole_cols, backend=None):
+    """Gradients from a forward pass in float64: ``(d_xy, d_values, d_sx, d_sy)``, as NumPy
+    arrays.  ``backend`` (resample.gpu): ``grad``, ``colour`` and ``z`` are its arrays, and the
+    per-point gathers run as CUDA kernels."""
+    if backend is None:
+        n = len(xy)
+        d_xy = np.zeros((n, 2))
+        d_values = np.zeros((n, values.shape[1]))
+        d_sx, d_sy = np.zeros(n), np.zeros(n)
+        _vjp_points(xy, values, sx, sy, float(cutoff), grad, colour, z, d_xy, d_values, d_sx,
+                    d_sy)
+    else:
+        from . import gpu
+
+        d_xy, d_values, d_sx, d_sy = (_host(a) for a in gpu.gmm_vjp(
+            backend, xy, values, sx, sy, cutoff, grad, colour, z))
     if hole_point is not None and len(hole_point):
-        np.add.at(d_values, hole_point, grad[hole_rows, hole_cols])
+        xp = np if backend is None else backend.xp
+        hole_grad = _host(grad[xp.asarray(hole_rows), xp.asarray(hole_cols)])
+        np.add.at(d_values, hole_point, hole_grad)
     return d_xy, d_values, d_sx, d_sy
 
 
@@ -494,21 +505,33 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     inputs (``d_sigma`` a float for a scalar sigma).  With ``holes="nearest"``, a hole pixel's
     gradient goes to its nearest point's value; a hole moves no point.  ``sigma="auto"`` is
     treated as fixed, and ``d_sigma`` then has shape (N,).  The formulas (DESIGN.md) keep the
-    ``c_i - c(q)`` term, so they match finite differences.
+    ``c_i - c(q)`` term, so they match finite differences.  With CuPy inputs the passes run on
+    the GPU; the gradients come back as NumPy arrays.
     """
-    xy, v, flat = _points(xy, values)
+    from . import devices
+
+    on_device = any(devices.is_device_array(a) for a in (xy, values, grad_out))
+    xy, v, flat = _points(_host(xy), _host(values))
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
-    sx, sy, kind = _sigmas(sigma, xy, v)
-    g = np.asarray(grad_out, dtype=np.float64)
+    sx, sy, kind = _sigmas(_host(sigma) if not isinstance(sigma, str) else sigma, xy, v)
+    backend = None
+    if on_device:
+        from . import gpu
+
+        devices.select("gpu")
+        backend = gpu.cupy_backend()
+    xp = np if backend is None else backend.xp
+    g = xp.asarray(grad_out, dtype=np.float64)
     expected = shape + ((v.shape[1],) if not flat else ())
     if g.shape != expected:
         raise ResampleError(f"grad_out must have shape {expected}, got {g.shape}")
-    g = np.ascontiguousarray(g.reshape(shape + (v.shape[1],)))
+    g = xp.ascontiguousarray(g.reshape(shape + (v.shape[1],)))
     v64 = v.astype(np.float64)
-    colour, z, (rows, cols, nearest) = forward_with_holes(xy, v64, sx, sy, cutoff, shape, holes)
+    colour, z, (rows, cols, nearest) = forward_with_holes(xy, v64, sx, sy, cutoff, shape, holes,
+                                                          backend=backend)
     d_xy, d_values, d_sx, d_sy = vjp_from_forward(xy, v64, sx, sy, cutoff, g, colour, z,
-                                                  nearest, rows, cols)
+                                                  nearest, rows, cols, backend)
     d_values = d_values[:, 0] if flat else d_values
     if kind == "scalar":
         d_sigma = float(d_sx.sum() + d_sy.sum())

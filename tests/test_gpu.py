@@ -71,3 +71,16 @@ def test_gpu_reconstruct_matches_cpu():
             host = resample.reconstruct(xy, values, (300, 300), sigma=sigma, holes=holes,
                                         device="gpu")
             _close(host, want)
+
+
+def test_gpu_reconstruct_vjp_matches_cpu():
+    rng = np.random.default_rng(4)
+    xy = rng.uniform(0, 64, (500, 2))
+    values = rng.normal(size=(500, 3))
+    sigma = rng.uniform(0.5, 3, (500, 2))
+    grad = rng.normal(size=(64, 64, 3))
+    want = resample.reconstruct_vjp(xy, values, (64, 64), grad, sigma=sigma)
+    got = resample.reconstruct_vjp(cp.asarray(xy), cp.asarray(values), (64, 64),
+                                   cp.asarray(grad), sigma=sigma)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * np.abs(w).max())

@@ -255,3 +255,23 @@ def test_shim_reconstruction_with_holes_matches_the_cpu_engine(shim, holes):
         np.testing.assert_array_equal(g_nearest, nearest)
     np.testing.assert_allclose(z, want_z, rtol=1e-5, atol=1e-30)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+def test_shim_vjp_with_holes_matches_the_cpu_engine(shim):
+    """gmm.vjp_from_forward with the GPU backend, holes included, against the CPU engine."""
+    from resample import gmm
+
+    rng = np.random.default_rng(17)
+    xy, values, sx, sy = _gmm_problem(rng, 25, (20, 30), 2)
+    sx, sy = sx / 3, sy / 3
+    grad = rng.normal(size=(20, 30, 2))
+    results = []
+    for backend in (None, shim):
+        colour, z, (rows, cols, nearest) = gmm.forward_with_holes(xy, values, sx, sy, 3.0,
+                                                                  (20, 30), backend=backend)
+        colour, z = colour.copy(), z.copy()
+        assert len(rows) > 50
+        results.append(gmm.vjp_from_forward(xy, values, sx, sy, 3.0, grad, colour, z, nearest,
+                                            rows, cols, backend))
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
