@@ -168,7 +168,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     Also: `resample points IMAGE -o pts.csv --count N` samples a point cloud from an image,
     and `resample fit IMAGE -o pts.csv --count N` fits one to it (see their --help).
     """
-    from .convert import Options
+    from .convert import Options, is_points
 
     batch = from_list is not None or (input is not None and os.path.isdir(input))
     if input is None and from_list is None:
@@ -191,7 +191,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
                                       ("--follow-links", follow_links)) if value]
     if given:
         raise UsageError(f"{', '.join(given)}: for folders and --from-list only")
-    if input.lower().endswith((".csv", ".tsv")):
+    if is_points(input):
         return _reconstruct_csv(input, output, options, weights, overwrite, quiet)
     if (scale is None) == (size is None):
         raise UsageError("give one of --scale or --size")
@@ -220,6 +220,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
 def _batch(input, from_list, output, options, weights, recursive, include, exclude, out_format,
            suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet):
     from . import batch, devices
+    from .convert import is_points
 
     if output is None:
         raise UsageError("a folder or a list needs -o OUTDIR (the output folder)")
@@ -254,7 +255,7 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
     todo = batch.select(found, include=include, exclude=exclude, shard=part)
     todo = batch.plan_outputs(todo, output, fmt=out_format and out_format.lower(),
                               suffix=suffix)
-    images_given = [j for j in todo if not j.rel.lower().endswith((".csv", ".tsv"))]
+    images_given = [j for j in todo if not is_points(j.rel)]
     if images_given and (options.scale is None) == (options.size is None):
         raise UsageError("give one of --scale or --size")
     if not todo:
