@@ -135,6 +135,29 @@ RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double)
 // w_i(q) = exp(-r2 / 2) / (2 pi sx_i sy_i) where r2 = ((x - x_i)/sx_i)^2 + ((y - y_i)/sy_i)^2
 // <= cutoff^2, else 0.  Accumulators are planes: acc (C, H, W) and z (H, W).
 
+// The pixels a point can reach (rows r0..r1, columns c0..c1, clipped to the frame) and its
+// Gaussian's normalisation 1 / (2 pi sx sy).
+struct Footprint {
+    long long r0, r1, c0, c1;
+    double norm;
+};
+
+__device__ __forceinline__ Footprint footprint(double x, double y, double ax, double ay,
+                                               double cutoff, long long height,
+                                               long long width) {
+    Footprint f;
+    f.r0 = (long long)ceil(y - cutoff * ay);
+    f.r1 = (long long)floor(y + cutoff * ay);
+    f.c0 = (long long)ceil(x - cutoff * ax);
+    f.c1 = (long long)floor(x + cutoff * ax);
+    f.r0 = f.r0 < 0 ? 0 : f.r0;
+    f.c0 = f.c0 < 0 ? 0 : f.c0;
+    f.r1 = f.r1 > height - 1 ? height - 1 : f.r1;
+    f.c1 = f.c1 > width - 1 ? width - 1 : f.c1;
+    f.norm = 1.0 / (2.0 * 3.14159265358979323846 * ax * ay);
+    return f;
+}
+
 // Forward: one thread per point adds its footprint into the planes (atomically: footprints
 // overlap).  The Gaussian is separable, so a row's weight is exp(-dy^2/2) times a column's.
 template <typename W>
@@ -147,20 +170,14 @@ __device__ __forceinline__ void gmm_splat_point(
     if (p >= n_points) return;
     double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
     double cut2 = cutoff * cutoff;
-    double norm = 1.0 / (2.0 * 3.14159265358979323846 * ax * ay);
-    long long r0 = (long long)ceil(y - cutoff * ay), r1 = (long long)floor(y + cutoff * ay);
-    long long c0 = (long long)ceil(x - cutoff * ax), c1 = (long long)floor(x + cutoff * ax);
-    r0 = r0 < 0 ? 0 : r0;
-    c0 = c0 < 0 ? 0 : c0;
-    r1 = r1 > height - 1 ? height - 1 : r1;
-    c1 = c1 > width - 1 ? width - 1 : c1;
+    Footprint f = footprint(x, y, ax, ay, cutoff, height, width);
     long long plane = height * width;
-    for (long long r = r0; r <= r1; ++r) {
+    for (long long r = f.r0; r <= f.r1; ++r) {
         double dy = (r - y) / ay;
         double dy2 = dy * dy;
         if (dy2 > cut2) continue;
-        double wy = exp(-0.5 * dy2) * norm;
-        for (long long c = c0; c <= c1; ++c) {
+        double wy = exp(-0.5 * dy2) * f.norm;
+        for (long long c = f.c0; c <= f.c1; ++c) {
             double dx = (c - x) / ax;
             if (dx * dx + dy2 > cut2) continue;
             W w = (W)(wy * exp(-0.5 * dx * dx));
@@ -197,24 +214,18 @@ __device__ __forceinline__ void gmm_vjp_point(
     if (p >= n_points) return;
     double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
     double cut2 = cutoff * cutoff;
-    double norm = 1.0 / (2.0 * 3.14159265358979323846 * ax * ay);
-    long long r0 = (long long)ceil(y - cutoff * ay), r1 = (long long)floor(y + cutoff * ay);
-    long long c0 = (long long)ceil(x - cutoff * ax), c1 = (long long)floor(x + cutoff * ax);
-    r0 = r0 < 0 ? 0 : r0;
-    c0 = c0 < 0 ? 0 : c0;
-    r1 = r1 > height - 1 ? height - 1 : r1;
-    c1 = c1 > width - 1 ? width - 1 : c1;
+    Footprint f = footprint(x, y, ax, ay, cutoff, height, width);
     double gx = 0, gy = 0, gsx = 0, gsy = 0;
     for (int ch = 0; ch < n_ch; ++ch) d_values[p * n_ch + ch] = 0;
-    for (long long r = r0; r <= r1; ++r) {
+    for (long long r = f.r0; r <= f.r1; ++r) {
         double ey = (r - y) / ay;
         if (ey * ey > cut2) continue;
-        for (long long c = c0; c <= c1; ++c) {
+        for (long long c = f.c0; c <= f.c1; ++c) {
             double ex = (c - x) / ax;
             double r2 = ex * ex + ey * ey;
             long long q = r * width + c;
             if (r2 > cut2 || z[q] <= 0) continue;
-            double w_over_z = exp(-0.5 * r2) * norm / z[q];
+            double w_over_z = exp(-0.5 * r2) * f.norm / z[q];
             double inner = 0;
             for (int ch = 0; ch < n_ch; ++ch) {
                 double g = grad[q * n_ch + ch];
