@@ -2,7 +2,7 @@
 
 import argparse
 
-from benchmarks import batch, cpu_resize, gmm_points
+from benchmarks import batch, cpu_resize, gmm_points, reconstruction
 
 
 def main():
@@ -13,6 +13,8 @@ def main():
     args = parser.parse_args()
     print("## CPU resize\n")
     print(cpu_resize.run(args.rounds))
+    print("\n## Reconstruction quality\n")
+    print(reconstruction.run("docs/reconstruction.png"))
     print("\n## Scattered points (gmm)\n")
     print(gmm_points.run(args.plot))
     print("\n## Folders\n")
