@@ -2,7 +2,7 @@
 
 import argparse
 
-from benchmarks import batch, cpu_resize, gmm_points, reconstruction
+from benchmarks import batch, cpu_resize, gmm_points, gri_claims, reconstruction
 
 
 def main():
@@ -15,6 +15,8 @@ def main():
     print(cpu_resize.run(args.rounds))
     print("\n## Reconstruction quality\n")
     print(reconstruction.run("docs/reconstruction.png"))
+    print("\n## GRI's claims\n")
+    print(gri_claims.run(args.rounds))
     print("\n## Scattered points (gmm)\n")
     print(gmm_points.run(args.plot))
     print("\n## Folders\n")
