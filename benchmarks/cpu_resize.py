@@ -1,4 +1,5 @@
-"""CPU resize speed against Pillow and OpenCV on a real photo enlarged to 3840x2160.
+"""CPU resize speed against Pillow, OpenCV, pyvips, resampler and torch on a real photo
+enlarged to 3840x2160 (the peers that are not installed are left out).
 
 Run: ``python -m benchmarks.cpu_resize`` (or ``python -m benchmarks`` for everything).
 Goals (issue: the resize engine): going up to 7680x4320 and down to 1920x1080, ``gri`` is no
@@ -18,7 +19,43 @@ PILLOW = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILI
           "gri": Image.Resampling.BICUBIC}
 OPENCV = {"nearest": "INTER_NEAREST_EXACT", "bilinear": "INTER_LINEAR", "bicubic": "INTER_CUBIC",
           "lanczos": "INTER_LANCZOS4", "gri": "INTER_CUBIC"}
+VIPS = {"nearest": "nearest", "bilinear": "linear", "bicubic": "cubic", "lanczos": "lanczos3",
+        "gri": "cubic"}
+RESAMPLER = {"nearest": "box", "bilinear": "triangle", "bicubic": "cubic", "lanczos": "lanczos3",
+             "gri": "cubic"}
+TORCH = {"nearest": "nearest-exact", "bilinear": "bilinear", "bicubic": "bicubic",
+         "gri": "bicubic"}
 METHODS = ["nearest", "bilinear", "bicubic", "lanczos", "gri"]
+PEERS = ("pyvips", "resampler", "torch")
+
+
+def _optional(name):
+    try:
+        return __import__(name)
+    except Exception:          # not installed, or a broken install: leave the peer out
+        return None
+
+
+def peer_calls(img, w, h, m):
+    """{peer: zero-argument call} resizing ``img`` to (h, w) like method ``m``, for the peers
+    that are installed.  resampler: gamma off (as ours); torch: antialias when shrinking."""
+    calls = {}
+    vips, rs, torch = (_optional(p) for p in PEERS)
+    if vips is not None:
+        def vips_call():
+            im = vips.Image.new_from_memory(img.data, img.shape[1], img.shape[0], 3, "uchar")
+            return im.resize(w / img.shape[1], vscale=h / img.shape[0],
+                             kernel=VIPS[m]).write_to_memory()
+        calls["pyvips"] = vips_call
+    if rs is not None:
+        calls["resampler"] = lambda: rs.resize(img, (h, w), filter=RESAMPLER[m],
+                                               gamma="identity")
+    if torch is not None and m in TORCH:
+        t = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+        aa = TORCH[m] in ("bilinear", "bicubic") and w < img.shape[1]
+        calls["torch"] = lambda: torch.nn.functional.interpolate(
+            t, size=(h, w), mode=TORCH[m], antialias=aa)
+    return calls
 TARGETS = [(7680, 4320), (1920, 1080)]
 
 
@@ -33,11 +70,16 @@ def run(rounds=11):
              "Input: scikit-image `coffee` enlarged to 3840x2160, RGB uint8. Times in ms, the "
              f"median of {rounds} rounds (best in brackets); each round runs every contender "
              "once. Ours is antialiased when shrinking, as Pillow; OpenCV is not (it "
-             "point-samples). The `gri` row compares with Pillow's and OpenCV's bicubic.", ""]
+             "point-samples); torch antialiases bilinear and bicubic when shrinking; pyvips and "
+             "resampler (gamma off) do their own antialiasing. The `gri` row compares with the "
+             "peers' bicubic; torch has no Lanczos.", ""]
+    megapixels = img.shape[0] * img.shape[1] / 1e6
     for w, h in TARGETS:
-        lines += [f"**3840x2160 -> {w}x{h}**", "",
-                  "| method | ours | Pillow | ours / Pillow | OpenCV 1 thread | OpenCV 2 threads |",
-                  "|---|---|---|---|---|---|"]
+        lines += [f"**3840x2160 -> {w}x{h}**: median ms (best); the last table in Mpx/s "
+                  "of input", "",
+                  "| method | ours | Pillow | ours / Pillow | OpenCV 1 thread | OpenCV 2 threads "
+                  "| pyvips | resampler | torch |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         contenders = {}
         for m in METHODS:
             contenders[("ours", m)] = lambda m=m: resample.resize(img, shape=(h, w), method=m)
@@ -48,18 +90,28 @@ def run(rounds=11):
                     return cv2.resize(img, (w, h), interpolation=getattr(cv2, OPENCV[m]))
                 contenders[("cv1", m)] = lambda cv=cv: cv(1)
                 contenders[("cv2", m)] = lambda cv=cv: cv(2)
+            for peer, call in peer_calls(img, w, h, m).items():
+                contenders[(peer, m)] = call
         t = time_rounds(contenders, rounds=rounds)
         ours_ms = {m: t[("ours", m)] for m in METHODS}
+        keys = ("ours", "pillow", "cv1", "cv2") + PEERS
         for m in METHODS:
             fmt = (lambda k: f"{t[(k, m)][0] * 1e3:.1f} ({t[(k, m)][1] * 1e3:.1f})"
                    if (k, m) in t else "n/a")
             lines.append(f"| {m} | {fmt('ours')} | {fmt('pillow')} | "
                          f"{t[('ours', m)][0] / t[('pillow', m)][0]:.2f} | {fmt('cv1')} | "
-                         f"{fmt('cv2')} |")
+                         f"{fmt('cv2')} | {fmt('pyvips')} | {fmt('resampler')} | "
+                         f"{fmt('torch')} |")
         ratio = ours_ms["gri"][0] / ours_ms["bicubic"][0]
         best = ours_ms["gri"][1] / ours_ms["bicubic"][1]
         lines += ["", f"gri / our bicubic: {ratio:.2f} (medians), {best:.2f} (best times); "
-                  "goal: at most 0.80.", ""]
+                  "goal: at most 0.80.", "",
+                  "| Mpx/s | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for m in METHODS:
+            cells = [f"{megapixels / t[(k, m)][0]:.0f}" if (k, m) in t else "n/a"
+                     for k in keys]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 
