@@ -16,7 +16,7 @@ def main():
     print("\n## Reconstruction quality\n")
     print(reconstruction.run("docs/reconstruction.png"))
     print("\n## GRI's claims\n")
-    print(gri_claims.run(args.rounds))
+    print(gri_claims.run(args.rounds, "docs/gri_step.png"))
     print("\n## Scattered points (gmm)\n")
     print(gmm_points.run(args.plot))
     print("\n## Folders\n")

@@ -25,12 +25,18 @@ def machine():
 
     parts = [f"{cpu}, {os.cpu_count()} cores", f"Python {platform.python_version()}",
              f"NumPy {np.__version__}", f"numba {numba.__version__}", f"Pillow {PIL.__version__}"]
-    try:
-        import cv2
+    from importlib import metadata
 
-        parts.append(f"OpenCV {cv2.__version__}")
-    except ImportError:
-        pass
+    seen = set()
+    for label, dist in (("OpenCV", "opencv-python-headless"), ("OpenCV", "opencv-python"),
+                        ("SciPy", "scipy"), ("pyvips", "pyvips"), ("libvips", "pyvips-binary"),
+                        ("resampler", "resampler"), ("torch", "torch")):
+        try:
+            if label not in seen:
+                parts.append(f"{label} {metadata.version(dist)}")
+                seen.add(label)
+        except metadata.PackageNotFoundError:
+            pass
     return f"{datetime.date.today().isoformat()}; " + "; ".join(parts)
 
 

@@ -128,6 +128,11 @@ def fit_table(steps=500, plot=None):
             f"with Lanczos: L1 {base:.2f}.", "",
             "| learnt | start L1 | end L1 | vs baseline | time |", "|---|---|---|---|---|"]
     curves = {}
+    start = fit(img, count, steps=0)
+    pictures = {"photo": img, f"grid + Lanczos ({base:.2f})": resample.resize(
+        small, shape=(h, w), method="lanczos")}
+    first = resample.reconstruct(start.xy, start.values, (h, w), sigma=start.sigma)[..., 0]
+    pictures[f"start ({np.abs(first - img).mean():.2f})"] = first
     for learn in (("positions",), ("positions", "values"), ("positions", "values", "sigma")):
         t0 = time.perf_counter()
         f = fit(img, count, steps=steps, learn=learn, loss="l1")
@@ -136,6 +141,8 @@ def fit_table(steps=500, plot=None):
         out = resample.reconstruct(f.xy, f.values, (h, w), sigma=f.sigma)[..., 0]
         l1 = np.abs(out - img).mean()
         curves[" + ".join(learn)] = f.history
+        if learn != ("positions", "values"):
+            pictures[f"fitted: {' + '.join(learn)} ({l1:.2f})"] = out
         rows.append(f"| {' + '.join(learn)} | {f.history[0]:.2f} | {l1:.2f} | "
                     f"{(l1 / base - 1) * 100:+.0f}% | {t:.1f} s |")
     if plot:
@@ -154,6 +161,15 @@ def fit_table(steps=500, plot=None):
         ax.legend()
         fig.tight_layout()
         fig.savefig(plot, dpi=100)
+        plt.close(fig)
+        fig, axes = plt.subplots(1, len(pictures), figsize=(3.2 * len(pictures), 3.6))
+        for ax, (title, picture) in zip(axes, pictures.items()):
+            ax.imshow(np.clip(picture, 0, 255), cmap="gray", vmin=0, vmax=255)
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
+        fig.suptitle(f"{count} samples of a {w}x{h} photo (L1 in brackets)", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(plot.replace(".png", "_pictures.png"), dpi=90)
         plt.close(fig)
     return "\n".join(rows)
 

@@ -1,7 +1,7 @@
 """GRI's claims, measured: faster than bicubic, and it rings less (on a step edge and on a real
 photo's edges) than bicubic and Lanczos.
 
-Run: ``python -m benchmarks.gri_claims [--rounds 11]``.  The zoomed crop of every method is
+Run: ``python -m benchmarks.gri_claims [--rounds 11] [--plot docs/gri_step.png]``.  The zoomed crop of every method is
 docs/methods.png (``python examples/method_tour.py``).
 """
 
@@ -17,13 +17,34 @@ METHODS = ("gri", "bicubic", "lanczos", "bilinear")
 PILLOW = {"Pillow bicubic": Image.Resampling.BICUBIC, "Pillow lanczos": Image.Resampling.LANCZOS}
 
 
-def step_ringing(factor=8):
-    """Over- and undershoot (fraction of the step) of a 0 -> 1 step enlarged ``factor`` x."""
+def step_ringing(factor=8, plot=None):
+    """Over- and undershoot (fraction of the step) of a 0 -> 1 step enlarged ``factor`` x;
+    ``plot``: a PNG of the profiles."""
     step = np.repeat(np.array([[0.0] * 8 + [1.0] * 8], np.float32), 4, axis=0)
-    rows = {}
+    rows, profiles = {}, {}
     for m in METHODS:
         out = resample.resize(step, shape=(4, 16 * factor), method=m)[0]
         rows[m] = (float(out.max() - 1.0), float(0.0 - out.min()))
+        profiles[m] = out
+    if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4))
+        x = (np.arange(16 * factor) + 0.5) / factor - 0.5         # input pixel units
+        for m, out in profiles.items():
+            ax.plot(x, out, label=m, linewidth=2 if m == "gri" else 1.2)
+        ax.step(np.arange(16), step[0], where="mid", color="black", linewidth=0.6,
+                label="input")
+        ax.set_xlim(4, 12)
+        ax.set_xlabel("position (input pixels)")
+        ax.set_title(f"A step enlarged {factor}x: gri rings least of the sharp kernels")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(plot, dpi=90)
+        plt.close(fig)
     for name, f in PILLOW.items():
         out = np.asarray(Image.fromarray(step, mode="F").resize((16 * factor, 4), f))[0]
         rows[name] = (float(out.max() - 1.0), float(0.0 - out.min()))
@@ -74,8 +95,8 @@ def speed(rounds):
     return time_rounds(contenders, rounds)
 
 
-def run(rounds=11):
-    step = step_ringing()
+def run(rounds=11, plot=None):
+    step = step_ringing(plot=plot)
     photo = photo_ringing()
     times = speed(rounds)
     lines = [f"Machine: {machine()}", "",
@@ -101,8 +122,9 @@ def run(rounds=11):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--plot", help="write the step profiles to this PNG")
     args = parser.parse_args()
-    print(run(args.rounds))
+    print(run(args.rounds, args.plot))
 
 
 if __name__ == "__main__":
