@@ -51,7 +51,7 @@ def peer_calls(img, w, h, m):
         calls["resampler"] = lambda: rs.resize(img, (h, w), filter=RESAMPLER[m],
                                                gamma="identity")
     if torch is not None and m in TORCH:
-        t = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+        t = torch.from_numpy(img.copy()).permute(2, 0, 1)[None].float()
         aa = TORCH[m] in ("bilinear", "bicubic") and w < img.shape[1]
         calls["torch"] = lambda: torch.nn.functional.interpolate(
             t, size=(h, w), mode=TORCH[m], antialias=aa)
