@@ -104,7 +104,8 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     """Resize an image.
 
     image:     ``(H, W)`` or ``(H, W, C)`` array; channels are resampled independently.
-    scale:     a factor, or ``(s_rows, s_cols)``; each output side is ``round(n * s)``, at least 1.
+    scale:     a factor, or ``(s_rows, s_cols)``; each output side is ``floor(n * s + 0.5)``
+               (halves round up), at least 1.
     shape:     the output ``(H, W)``; give either ``scale`` or ``shape``.
     method:    nearest, bilinear, bicubic, lanczos, gri, or gmm (every pixel a Gaussian point;
                see :func:`resample.gmm.resize_as_points`; ``boundary`` does not apply).

@@ -7,6 +7,7 @@ imports NumPy and Pillow only when a file is converted.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from contextlib import nullcontext
@@ -20,6 +21,11 @@ _GEOMETRY = re.compile(r"^\s*(?:(\d+(?:\.\d*)?)%|(\d+)?(?:x(\d+)?)?(!)?)\s*$", r
 _EXACT = re.compile(r"^\s*(\d+)x(\d+)!?\s*$")
 
 
+def round_half_up(x):
+    """Sizes round halves up, as ``resample.resize(scale=...)`` does: 4.5 -> 5."""
+    return math.floor(x + 0.5)
+
+
 def parse_geometry(text, width, height):
     """Output (width, height) for ImageMagick geometry ``text`` and an input of width x height:
     ``WxH`` (fit inside, keep aspect), ``WxH!`` (exact), ``Wx``/``W``, ``xH``, ``N%``."""
@@ -31,7 +37,7 @@ def parse_geometry(text, width, height):
         s = float(pct) / 100.0
         if s <= 0:
             raise ResampleError(f"--size {text!r} must be above 0%")
-        return max(1, round(width * s)), max(1, round(height * s))
+        return max(1, round_half_up(width * s)), max(1, round_half_up(height * s))
     w = int(w) if w else None
     h = int(h) if h else None
     if (w is not None and w < 1) or (h is not None and h < 1):
@@ -40,10 +46,11 @@ def parse_geometry(text, width, height):
         if exact:
             return w, h
         s = min(w / width, h / height)
-        return max(1, min(w, round(width * s))), max(1, min(h, round(height * s)))
+        return (max(1, min(w, round_half_up(width * s))),
+                max(1, min(h, round_half_up(height * s))))
     if w:
-        return w, max(1, round(height * w / width))
-    return max(1, round(width * h / height)), h
+        return w, max(1, round_half_up(height * w / width))
+    return max(1, round_half_up(width * h / height)), h
 
 
 def exact_size(text):
@@ -77,7 +84,7 @@ class Options:
     def output_size(self, width, height):
         if self.size is not None:
             return parse_geometry(self.size, width, height)
-        return tuple(max(1, round(n * self.scale)) for n in (width, height))
+        return tuple(max(1, round_half_up(n * self.scale)) for n in (width, height))
 
 
 def is_points(path):

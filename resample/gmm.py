@@ -377,7 +377,8 @@ def resize_as_points(image, shape, align="centers", fill=0.0):
     Input pixel ``j`` sits at output ``x = (j + 0.5) * W_out / W_in - 0.5`` (``centers``) or
     ``x = j * (W_out - 1) / (W_in - 1)`` (``corners``); sigma is GRID_FACTOR times the spacing
     of the points in output pixels, and at least half an output pixel (antialiasing when
-    shrinking).  Returns float samples of the image's channels.
+    shrinking).  NaN pixels are missing samples: the points around them fill in (an image
+    of NaN only gives NaN).  Returns float samples of the image's channels.
     """
     a = np.asarray(image)
     h_in, w_in = a.shape[:2]
@@ -398,6 +399,11 @@ def resize_as_points(image, shape, align="centers", fill=0.0):
     sigma[:, 1] = max(GRID_FACTOR * spacing_y, 0.5)
     values = a.reshape(h_in * w_in, -1)
     work = np.float64 if a.dtype == np.float64 or a.dtype.itemsize > 2 else np.float32
+    known = np.all(np.isfinite(values), axis=1)      # NaN pixels are missing samples
+    if not known.any():
+        return np.full(shape + a.shape[2:], np.nan, work)
+    if not known.all():
+        xy, values, sigma = xy[known], values[known], sigma[known]
     out = reconstruct(xy, values.astype(work), shape, sigma=sigma, fill=fill)
     return out.reshape(shape + a.shape[2:])
 

@@ -306,3 +306,36 @@ def test_quality_sets_jpeg_and_webp_quality(tmp_path, capsys, photo):
         assert sizes[ext, "30"] < 0.6 * sizes[ext, None]            # default 95
     code, _, err = run(capsys, src, "-o", tmp_path / "x.jpg", "--scale", "2", "--quality", "0")
     assert code == 2 and "--quality" in err
+
+
+def _png_bomb(path, side=200_000):
+    """A tiny PNG whose header declares side x side RGB pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+
+
+def test_decompression_bomb_is_refused_quickly(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    _png_bomb(bomb)
+    out = tmp_path / "out.png"
+    result = subprocess.run([sys.executable, "-m", "resample", str(bomb), "-o", str(out),
+                             "--scale", "0.5"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and _one_line_error(result.stderr), result.stderr
+    assert "too large" in result.stderr and "bomb.png" in result.stderr
+    assert not out.exists() and _no_leftovers(tmp_path)
+    # in a folder, the bomb fails alone
+    folder = tmp_path / "in"
+    folder.mkdir()
+    bomb.rename(folder / "bomb.png")
+    result = subprocess.run([sys.executable, "-m", "resample", str(folder), "-o",
+                             str(tmp_path / "o"), "--scale", "0.5", "-q"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1 and "too large" in result.stderr

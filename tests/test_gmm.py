@@ -4,7 +4,7 @@ differences."""
 import numpy as np
 import pytest
 
-from resample import ResampleError, gmm
+from resample import ResampleError, gmm, resize
 from resample.gmm import PointGrid, reconstruct, reconstruct_vjp
 from reference import ref_auto_sigma, ref_gmm
 
@@ -188,3 +188,11 @@ def test_points_far_outside_the_frame_reach_nothing():
             ref, ref_z = ref_gmm(xy, values, (h, w), sigma, sigma, 2.5, "constant", -1.0)
             np.testing.assert_allclose(z, ref_z, rtol=1e-4, atol=1e-12)
             np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_gmm_resize_treats_nan_pixels_as_missing():
+    a = np.full((6, 6), 50.0)
+    a[2:4, 2:4] = np.nan
+    out = resize(a, shape=(12, 12), method="gmm")
+    assert np.all(np.isfinite(out)) and np.allclose(out, 50.0)
+    assert np.all(np.isnan(resize(np.full((3, 3), np.nan), shape=(6, 6), method="gmm")))
