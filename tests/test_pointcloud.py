@@ -147,7 +147,7 @@ def test_point_cloud_usage_errors(tmp_path, capsys, args, code, match):
     assert not (tmp_path / "o.png").exists()
 
 
-@pytest.mark.parametrize("text", ["", "x,y,v\n", "1,2,3\n1,2\n", "1,2,x\n", "1,2,nan\n",
+@pytest.mark.parametrize("text", ["", "x,y,v\n", "1,2,3\n1,2\n", "1,2,x\n", "1,2,nan\n", "1,2,inf\n",
                                   "x,y,v,sigma\n1,2,3,-2\n", "1,1e308,3\n"])
 def test_bad_csv_on_the_command_line(tmp_path, capsys, text):
     pts = _write(tmp_path, text)
