@@ -143,11 +143,14 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
             + max(rows * a.shape[1], a.shape[0] * cols) * n_ch * work.itemsize)
     if engine == "gpu":
         devices.check_device_memory(need + a.nbytes, f"a {cols}x{rows} output")
-    devices.check_memory(need, f"a {cols}x{rows} output")
+    if not devices.is_device_array(a):             # the result comes back to the host
+        devices.check_memory(need, f"a {cols}x{rows} output")
     taps_r = resize_taps(a.shape[0], rows, m, align, boundary, antialias)
     taps_c = resize_taps(a.shape[1], cols, m, align, boundary, antialias)
     if engine == "gpu":
-        out = _on_gpu(lambda backend, src: gpu_engine().resize(
+        from . import gpu
+
+        out = _on_gpu(lambda backend, src: gpu.resize(
             backend, src, taps_r, taps_c, fill, work, out_dtype), a)
     else:
         from . import cpu
@@ -158,15 +161,11 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     return out[:, :, 0] if was_2d else out
 
 
-def gpu_engine():
-    from . import gpu
-
-    return gpu
-
-
 def _on_gpu(run, a):
     """Run ``run(backend, device array)``: a CuPy result for a CuPy input, else a NumPy one."""
-    backend = gpu_engine().cupy_backend()
+    from . import gpu
+
+    backend = gpu.cupy_backend()
     out = run(backend, backend.xp.asarray(a))
     return out if devices.is_device_array(a) else backend.xp.asnumpy(out)
 
@@ -212,7 +211,8 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
     taps = ((compute_taps(y[part], a.shape[0], m, 1.0, boundary),
              compute_taps(x[part], a.shape[1], m, 1.0, boundary)) for part in chunks)
     if on_gpu:
-        gpu = gpu_engine()
+        from . import gpu
+
         backend = gpu.cupy_backend()
         parts = [gpu.gather(backend, a, ty, tx, fill, work, out_dtype) for ty, tx in taps]
         out = (backend.xp.concatenate(parts) if parts
