@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from . import devices
+from .convert import round_half_up
 from .errors import ResampleError
 from .methods import get_method
 from .taps import (ALIGNS, BOUNDARIES, check_choice, compute_taps, normalized_to_pixels,
@@ -92,7 +93,7 @@ def output_shape(in_shape, scale=None, shape=None):
             raise ResampleError(f"scale must be a number, got {s!r}") from None
         if not math.isfinite(s) or s <= 0:
             raise ResampleError(f"scale must be a finite number above 0, got {s}")
-        size = math.floor(n * s + 0.5)
+        size = round_half_up(n * s)
         if size > MAX_SIDE:
             raise ResampleError(f"scale {s} makes a side of {size} pixels, more than {MAX_SIDE}")
         out.append(max(1, size))
