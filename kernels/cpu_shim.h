@@ -22,7 +22,9 @@ inline dim3 blockIdx, threadIdx, blockDim, gridDim;
 
 using std::ceil;
 using std::exp;
+using std::fabs;
 using std::floor;
+using std::sqrt;
 
 // Threads run one at a time here, so an atomic add is a plain one.
 template <typename T>

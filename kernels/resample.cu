@@ -23,75 +23,96 @@ __device__ __forceinline__ W store_value(W v, W lo, W hi, int rounding) {
     return v;
 }
 
+// q / d, and q - (q / d) * d in *rem.  In 32 bits when both fit: a 64-bit division costs a
+// GPU many times more instructions, and every thread of every kernel here does one or two.
+__device__ __forceinline__ long long divide(long long q, long long d, long long* rem) {
+    long long quot;
+    if (q <= 0x7fffffffLL && d <= 0x7fffffffLL)
+        quot = (long long)((unsigned)q / (unsigned)d);
+    else
+        quot = q / d;
+    *rem = q - quot * d;
+    return quot;
+}
+
+// The thread's global index on a 1-D grid.
+__device__ __forceinline__ long long thread_index() {
+    return (long long)blockIdx.x * blockDim.x + threadIdx.x;
+}
+
+// One output value from a tap table row: sum_k w[k] * line[idx[k] * stride] (+ the fill term).
+template <typename In, typename W>
+__device__ __forceinline__ W apply_taps(const In* __restrict__ line, long long stride,
+                                        const int* __restrict__ idx, const W* __restrict__ w,
+                                        int count, W fill_weight, W fill) {
+    W acc = W(0);
+    for (int k = 0; k < count; ++k) acc += w[k] * (W)line[idx[k] * stride];
+    if (fill_weight != W(0)) acc += fill_weight * fill;
+    return acc;
+}
+
+// A tap table on the device (resample/taps.py's Taps): row o has count[o] taps
+// index[o * width + k] with weight[o * width + k], and the fill term fill_weight[o].
+#define TABLE_PARAMS(W, P) const int* P##index, const W* P##weight, const int* P##count,       \
+                           const W* P##fill_weight, int P##width
+#define TABLE_ROW(P, o) P##index + (o) * P##width, P##weight + (o) * P##width, P##count[o],    \
+                        P##fill_weight[o]
+
 // The pass along columns: dst[r, o, c] from src[r, :, c].  One thread per output value
 // (r, o, c); consecutive threads write consecutive values.
 template <typename In, typename Out, typename W>
 __device__ __forceinline__ void cols_pass(
         const In* __restrict__ src, Out* __restrict__ dst, long long n_rows,
-        long long cols_in, long long cols_out, int n_ch,
-        const long long* __restrict__ index, const W* __restrict__ weight,
-        const long long* __restrict__ count, const W* __restrict__ fill_weight, int width,
-        W fill, W lo, W hi, int rounding) {
-    long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    long long per_row = cols_out * n_ch;
-    if (q >= n_rows * per_row) return;
-    long long r = q / per_row;
-    long long m = q - r * per_row;
-    long long o = m / n_ch;
-    int c = (int)(m - o * n_ch);
+        long long cols_in, long long cols_out, int n_ch, TABLE_PARAMS(W, ), W fill, W lo,
+        W hi, int rounding) {
+    long long q = thread_index();
+    if (q >= n_rows * cols_out * n_ch) return;
+    long long c, o, m;
+    long long r = divide(q, cols_out * n_ch, &m);
+    o = divide(m, n_ch, &c);
     const In* line = src + r * cols_in * n_ch + c;
-    const long long* idx = index + o * width;
-    const W* w = weight + o * width;
-    W acc = W(0);
-    for (long long k = 0; k < count[o]; ++k) acc += w[k] * (W)line[idx[k] * n_ch];
-    if (fill_weight[o] != W(0)) acc += fill_weight[o] * fill;
-    dst[q] = (Out)store_value(acc, lo, hi, rounding);
+    dst[q] = (Out)store_value(apply_taps(line, n_ch, TABLE_ROW(, o), fill), lo, hi, rounding);
 }
 
-// The pass along rows: dst[o, :] from rows of src, each row seen as cols * n_ch values.
+// The pass along rows: dst[o, :] from rows of src, each row seen as row_size values.
 template <typename In, typename Out, typename W>
 __device__ __forceinline__ void rows_pass(
         const In* __restrict__ src, Out* __restrict__ dst, long long rows_out,
-        long long row_size, const long long* __restrict__ index, const W* __restrict__ weight,
-        const long long* __restrict__ count, const W* __restrict__ fill_weight, int width,
-        W fill, W lo, W hi, int rounding) {
-    long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+        long long row_size, TABLE_PARAMS(W, ), W fill, W lo, W hi, int rounding) {
+    long long q = thread_index();
     if (q >= rows_out * row_size) return;
-    long long o = q / row_size;
-    long long m = q - o * row_size;
-    const long long* idx = index + o * width;
-    const W* w = weight + o * width;
-    W acc = W(0);
-    for (long long k = 0; k < count[o]; ++k) acc += w[k] * (W)src[idx[k] * row_size + m];
-    if (fill_weight[o] != W(0)) acc += fill_weight[o] * fill;
-    dst[q] = (Out)store_value(acc, lo, hi, rounding);
+    long long m;
+    long long o = divide(q, row_size, &m);
+    dst[q] = (Out)store_value(apply_taps(src + m, row_size, TABLE_ROW(, o), fill), lo, hi,
+                              rounding);
 }
 
-// Point sampling: dst[p, c] = sum_a wy[p,a] (sum_b wx[p,b] src[iy[p,a], ix[p,b], c]
-// + fx[p] fill) + fy[p] fill.  One thread per (point, channel).
+// Two tables at once: dst[p, c] = sum_a wy[a] (sum_b wx[b] src[iy[a], ix[b], c] + fx fill)
+// + fy fill, with the y table's row ty and the x table's row tx.  One thread per (p, c).
+// Point sampling: ty = tx = p.  A one-pass resize (a grid of cols_out > 0 columns):
+// ty = p / cols_out, tx = p % cols_out, with no intermediate image.
 template <typename In, typename Out, typename W>
-__device__ __forceinline__ void gather_points(
+__device__ __forceinline__ void gather_pass(
         const In* __restrict__ src, Out* __restrict__ dst, long long n_points,
-        long long cols, int n_ch,
-        const long long* __restrict__ iy, const W* __restrict__ wy,
-        const long long* __restrict__ cy, const W* __restrict__ fy, int width_y,
-        const long long* __restrict__ ix, const W* __restrict__ wx,
-        const long long* __restrict__ cx, const W* __restrict__ fx, int width_x,
+        long long cols_out, long long cols, int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_),
         W fill, W lo, W hi, int rounding) {
-    long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    long long q = thread_index();
     if (q >= n_points * n_ch) return;
-    long long p = q / n_ch;
-    int c = (int)(q - p * n_ch);
+    long long c, ty, tx;
+    long long p = divide(q, n_ch, &c);
+    if (cols_out > 0)
+        ty = divide(p, cols_out, &tx);
+    else
+        ty = tx = p;
+    const int* iy = y_index + ty * y_width;
+    const W* wy = y_weight + ty * y_width;
+    const In* base = src + c;
     W acc = W(0);
-    for (long long a = 0; a < cy[p]; ++a) {
-        const In* line = src + iy[p * width_y + a] * cols * n_ch + c;
-        W row = W(0);
-        for (long long b = 0; b < cx[p]; ++b)
-            row += wx[p * width_x + b] * (W)line[ix[p * width_x + b] * n_ch];
-        if (fx[p] != W(0)) row += fx[p] * fill;
-        acc += wy[p * width_y + a] * row;
+    for (int a = 0; a < y_count[ty]; ++a) {
+        const In* line = base + (long long)iy[a] * cols * n_ch;
+        acc += wy[a] * apply_taps(line, n_ch, TABLE_ROW(x_, tx), fill);
     }
-    if (fy[p] != W(0)) acc += fy[p] * fill;
+    if (y_fill_weight[ty] != W(0)) acc += y_fill_weight[ty] * fill;
     dst[q] = (Out)store_value(acc, lo, hi, rounding);
 }
 
@@ -99,28 +120,27 @@ __device__ __forceinline__ void gather_points(
 #define RESAMPLE_ENTRY_POINTS(SUFFIX, IN, OUT, W)                                              \
 extern "C" __global__ void cols_##SUFFIX(                                                      \
         const IN* src, OUT* dst, long long n_rows, long long cols_in, long long cols_out,      \
-        int n_ch, const long long* index, const W* weight, const long long* count,             \
-        const W* fill_weight, int width, W fill, W lo, W hi, int rounding) {                   \
+        int n_ch, TABLE_PARAMS(W, ), W fill, W lo, W hi, int rounding) {                       \
     cols_pass<IN, OUT, W>(src, dst, n_rows, cols_in, cols_out, n_ch, index, weight, count,    \
                           fill_weight, width, fill, lo, hi, rounding);                         \
 }                                                                                              \
 extern "C" __global__ void rows_##SUFFIX(                                                      \
-        const IN* src, OUT* dst, long long rows_out, long long row_size,                       \
-        const long long* index, const W* weight, const long long* count,                       \
-        const W* fill_weight, int width, W fill, W lo, W hi, int rounding) {                   \
+        const IN* src, OUT* dst, long long rows_out, long long row_size, TABLE_PARAMS(W, ),    \
+        W fill, W lo, W hi, int rounding) {                                                    \
     rows_pass<IN, OUT, W>(src, dst, rows_out, row_size, index, weight, count, fill_weight,    \
                           width, fill, lo, hi, rounding);                                      \
 }                                                                                              \
 extern "C" __global__ void gather_##SUFFIX(                                                    \
-        const IN* src, OUT* dst, long long n_points, long long cols, int n_ch,                 \
-        const long long* iy, const W* wy, const long long* cy, const W* fy, int width_y,       \
-        const long long* ix, const W* wx, const long long* cx, const W* fx, int width_x,       \
-        W fill, W lo, W hi, int rounding) {                                                    \
-    gather_points<IN, OUT, W>(src, dst, n_points, cols, n_ch, iy, wy, cy, fy, width_y, ix,    \
-                              wx, cx, fx, width_x, fill, lo, hi, rounding);                    \
+        const IN* src, OUT* dst, long long n_points, long long cols_out, long long cols,       \
+        int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_), W fill, W lo, W hi,                \
+        int rounding) {                                                                        \
+    gather_pass<IN, OUT, W>(src, dst, n_points, cols_out, cols, n_ch, y_index, y_weight,      \
+                            y_count, y_fill_weight, y_width, x_index, x_weight, x_count,       \
+                            x_fill_weight, x_width, fill, lo, hi, rounding);                   \
 }
 
-// First passes read the image's type into the work type; second passes store it back.
+// First passes read the image's type into the work type; second passes store it back; the
+// one-pass resize and point sampling go from the image's type to itself.
 RESAMPLE_ENTRY_POINTS(u8_f32, unsigned char, float, float)
 RESAMPLE_ENTRY_POINTS(f32_u8, float, unsigned char, float)
 RESAMPLE_ENTRY_POINTS(u8_u8, unsigned char, unsigned char, float)
@@ -166,7 +186,7 @@ __device__ __forceinline__ void gmm_splat_point(
         const double* __restrict__ sx, const double* __restrict__ sy, long long n_points,
         int n_ch, double cutoff, W* __restrict__ acc, W* __restrict__ z, long long height,
         long long width) {
-    long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    long long p = thread_index();
     if (p >= n_points) return;
     double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
     double cut2 = cutoff * cutoff;
@@ -193,7 +213,7 @@ template <typename W>
 __device__ __forceinline__ void gmm_normalise_pixel(
         const W* __restrict__ acc, const W* __restrict__ z, W* __restrict__ out,
         long long n_pixels, int n_ch) {
-    long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    long long q = thread_index();
     if (q >= n_pixels) return;
     W zq = z[q];
     W inv = zq > W(0) ? W(1) / zq : W(0);
@@ -210,7 +230,7 @@ __device__ __forceinline__ void gmm_vjp_point(
         const double* __restrict__ colour, const double* __restrict__ z, long long height,
         long long width, double* __restrict__ d_xy, double* __restrict__ d_values,
         double* __restrict__ d_sx, double* __restrict__ d_sy) {
-    long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    long long p = thread_index();
     if (p >= n_points) return;
     double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
     double cut2 = cutoff * cutoff;
@@ -267,4 +287,93 @@ extern "C" __global__ void gmm_vjp_f64(
         double* d_sx, double* d_sy) {
     gmm_vjp_point(xy, values, sx, sy, n_points, n_ch, cutoff, grad, colour, z, height, width,
                   d_xy, d_values, d_sx, d_sy);
+}
+
+
+// ---- Nearest points, through a uniform grid of square cells (resample/gmm.py's PointGrid):
+// cell (i, j) covers x in [x0 + i cell, x0 + (i + 1) cell), y likewise, and holds the points
+// order[start[j nx + i] .. start[j nx + i + 1]).  For each query, the k nearest points
+// (squared distances and indices, ascending; ties in the order the cells are visited), found
+// ring by ring around the query's cell until no unvisited cell can hold a nearer point.
+// exclude_self: query p is point p, which is skipped.  k is at most the number of points
+// (less one with exclude_self).  One thread per query; its output rows are its working lists.
+extern "C" __global__ void knn_grid(
+        const double* __restrict__ xy, const long long* __restrict__ order,
+        const long long* __restrict__ start, double x0, double y0, double cell, long long nx,
+        long long ny, const double* __restrict__ queries, long long n_queries, int k,
+        int exclude_self, double* __restrict__ d2, long long* __restrict__ idx) {
+    long long p = thread_index();
+    if (p >= n_queries) return;
+    double qx = queries[2 * p], qy = queries[2 * p + 1];
+    double* best_d = d2 + p * k;
+    long long* best_i = idx + p * k;
+    int found = 0;
+    long long cx = (long long)floor((qx - x0) / cell), cy = (long long)floor((qy - y0) / cell);
+    cx = cx < 0 ? 0 : (cx > nx - 1 ? nx - 1 : cx);
+    cy = cy < 0 ? 0 : (cy > ny - 1 ? ny - 1 : cy);
+    for (long long r = 0;; ++r) {
+        long long j0 = cy - r < 0 ? 0 : cy - r, j1 = cy + r > ny - 1 ? ny - 1 : cy + r;
+        for (long long j = j0; j <= j1; ++j) {
+            // the ring's top and bottom rows whole; the rows between, their two ends only
+            long long step = (j == cy - r || j == cy + r || r == 0) ? 1 : 2 * r;
+            for (long long i = cx - r; i <= cx + r; i += step) {
+                if (i < 0 || i >= nx) continue;
+                long long c = j * nx + i;
+                for (long long s = start[c]; s < start[c + 1]; ++s) {
+                    long long t = order[s];
+                    if (exclude_self && t == p) continue;
+                    double dx = xy[2 * t] - qx, dy = xy[2 * t + 1] - qy;
+                    double d = dx * dx + dy * dy;
+                    if (found == k && !(d < best_d[k - 1])) continue;
+                    int m = found < k ? found++ : k - 1;
+                    while (m > 0 && best_d[m - 1] > d) {
+                        best_d[m] = best_d[m - 1];
+                        best_i[m] = best_i[m - 1];
+                        --m;
+                    }
+                    best_d[m] = d;
+                    best_i[m] = t;
+                }
+            }
+        }
+        // the distance from q to the cells not visited yet (no cells beyond a side: none)
+        bool bounded = false;
+        double bound = 0;
+        double side[4] = {qx - (x0 + (cx - r) * cell), x0 + (cx + r + 1) * cell - qx,
+                          qy - (y0 + (cy - r) * cell), y0 + (cy + r + 1) * cell - qy};
+        bool more[4] = {cx - r > 0, cx + r < nx - 1, cy - r > 0, cy + r < ny - 1};
+        for (int e = 0; e < 4; ++e)
+            if (more[e] && (!bounded || side[e] < bound)) {
+                bound = side[e];
+                bounded = true;
+            }
+        if (!bounded || (found == k && best_d[k - 1] <= bound * bound && bound > 0)) break;
+    }
+}
+
+// e[p] = mean over the listed neighbours idx[p, :] and channels of |v[neighbour] - v[p]|.
+template <typename V>
+__device__ __forceinline__ void contrast_point(const V* __restrict__ values,
+                                               const long long* __restrict__ idx,
+                                               long long n, int n_ch, int n_nb,
+                                               double* __restrict__ e) {
+    long long p = thread_index();
+    if (p >= n) return;
+    double total = 0;
+    for (int j = 0; j < n_nb; ++j) {
+        long long q = idx[p * n_nb + j];
+        for (int ch = 0; ch < n_ch; ++ch)
+            total += fabs((double)values[q * n_ch + ch] - (double)values[p * n_ch + ch]);
+    }
+    e[p] = total / ((double)n_nb * n_ch);
+}
+
+extern "C" __global__ void contrast_f32(const float* values, const long long* idx, long long n,
+                                        int n_ch, int n_nb, double* e) {
+    contrast_point<float>(values, idx, n, n_ch, n_nb, e);
+}
+
+extern "C" __global__ void contrast_f64(const double* values, const long long* idx,
+                                        long long n, int n_ch, int n_nb, double* e) {
+    contrast_point<double>(values, idx, n, n_ch, n_nb, e);
 }

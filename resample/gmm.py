@@ -36,21 +36,28 @@ SCRATCH_BYTES = 64 << 20   # per-thread accumulators kept between calls up to th
 
 # --- a uniform grid of buckets for nearest-neighbour queries ----------------------------------
 
+def grid_layout(lo, hi, n):
+    """Square cells for ``n`` points spanning ``lo``..``hi`` (x, y): ``(cell side, nx, ny)``.
+    About one point a cell; a cell is at least 1/4096 of the longer side."""
+    span = np.maximum(np.asarray(hi, np.float64) - np.asarray(lo, np.float64), 1e-9)
+    cell = max(math.sqrt(span[0] * span[1] / n), float(span.max()) / 4096, 1e-9)
+    nx, ny = (int(v) for v in np.minimum(np.floor(span / cell).astype(np.int64) + 1, 1 << 15))
+    return cell, nx, ny
+
+
 class PointGrid:
     """Points bucketed into square cells of about one point each, for k-nearest queries."""
 
     def __init__(self, xy):
         xy = np.ascontiguousarray(xy, np.float64)
-        lo, hi = xy.min(axis=0), xy.max(axis=0)
-        span = np.maximum(hi - lo, 1e-9)
-        cell = max(math.sqrt(span[0] * span[1] / len(xy)), float(span.max()) / 4096, 1e-9)
-        shape = np.minimum(np.floor(span / cell).astype(np.int64) + 1, 1 << 15)
-        cx = np.minimum(((xy[:, 0] - lo[0]) / cell).astype(np.int64), shape[0] - 1)
-        cy = np.minimum(((xy[:, 1] - lo[1]) / cell).astype(np.int64), shape[1] - 1)
-        key = cy * shape[0] + cx
+        lo = xy.min(axis=0)
+        cell, nx, ny = grid_layout(lo, xy.max(axis=0), len(xy))
+        cx = np.minimum(((xy[:, 0] - lo[0]) / cell).astype(np.int64), nx - 1)
+        cy = np.minimum(((xy[:, 1] - lo[1]) / cell).astype(np.int64), ny - 1)
+        key = cy * nx + cx
         self.order = np.argsort(key, kind="stable")
-        self.start = np.searchsorted(key[self.order], np.arange(shape[0] * shape[1] + 1))
-        self.xy, self.lo, self.cell, self.shape = xy, lo, cell, shape
+        self.start = np.searchsorted(key[self.order], np.arange(nx * ny + 1))
+        self.xy, self.lo, self.cell, self.shape = xy, lo, cell, (nx, ny)
 
     def knn(self, queries, k, exclude_self=False):
         """Squared distances and indices of the ``k`` nearest points, each sorted ascending."""
@@ -115,21 +122,37 @@ def _knn(xy, order, start, x0, y0, cell, nx, ny, q, exclude_self, d2, idx):
 
 # --- inputs -----------------------------------------------------------------------------------
 
-def _points(xy, values):
-    xy = np.asarray(xy, dtype=np.float64)
+def _points(xy, values, xp=np):
+    """Checked ``(xy (N, 2) float64, values (N, C) float32/64, values were 1-D)``, as arrays of
+    ``xp`` (NumPy, or CuPy: the checks then run on the device)."""
+    xy = _as(xp, xy, np.float64)
     if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0:
         raise ResampleError(f"xy must have shape (N, 2) with N >= 1, got {xy.shape}")
-    v = np.asarray(values)
+    v = _as(xp, values)
     if v.shape[:1] != xy.shape[:1] or v.ndim not in (1, 2):
         raise ResampleError(f"values must have shape (N,) or (N, C) with N = {len(xy)}, "
                             f"got {v.shape}")
-    if not (np.all(np.isfinite(xy)) and np.all(np.isfinite(v))):
+    if not (bool(xp.isfinite(xy).all()) and bool(xp.isfinite(v).all())):
         raise ResampleError("xy and values must be finite")
     work = np.float64 if v.dtype == np.float64 else np.float32
-    return xy, np.ascontiguousarray(v.reshape(len(xy), -1), dtype=work), v.ndim == 1
+    return xy, xp.ascontiguousarray(v.reshape(len(xy), -1), dtype=work), v.ndim == 1
 
 
-def auto_sigma(xy, values):
+def _as(xp, a, dtype=None):
+    """``a`` as an array of ``xp``: NumPy copies CuPy arrays to the host, CuPy uploads."""
+    return np.asarray(_host(a), dtype) if xp is np else xp.asarray(a, dtype)
+
+
+def nearest_points(xy, queries, k, exclude_self=False, backend=None):
+    """Squared distances and indices (Q, k) of the ``k`` nearest points to each query."""
+    if backend is None:
+        return PointGrid(xy).knn(queries, k, exclude_self)
+    from . import gpu
+
+    return gpu.knn(backend, xy, queries, k, exclude_self)
+
+
+def auto_sigma(xy, values, backend=None):
     """Per-point isotropic sigma from the local density and contrast::
 
         sigma_i = AUTO_FACTOR x d_i / (1 + AUTO_CONTRAST x e_i / mean(e)),  at least 0.5 pixel
@@ -137,18 +160,27 @@ def auto_sigma(xy, values):
     ``d_i`` is the distance to the AUTO_NEIGHBOURS-th nearest other point; ``e_i`` is the mean
     absolute difference between the point's values and those of its CONTRAST_NEIGHBOURS nearest
     neighbours.  Points on edges get narrower Gaussians and blend less across the edge; the
-    ratio to mean(e) makes the rule independent of the values' scale.
+    ratio to mean(e) makes the rule independent of the values' scale.  ``backend``
+    (resample.gpu): the arrays are its own, and the neighbour searches run as its kernels.
     """
-    xy = np.asarray(xy, np.float64)
+    xp = np if backend is None else backend.xp
+    xy = _as(xp, xy, np.float64)
     if len(xy) <= 1:
-        return np.ones(len(xy))
-    d2, idx = PointGrid(xy).knn(xy, max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS), exclude_self=True)
-    d = np.sqrt(d2[:, min(AUTO_NEIGHBOURS, d2.shape[1]) - 1])
-    v = np.asarray(values).reshape(len(xy), -1)
-    e = _contrast(v, idx[:, :CONTRAST_NEIGHBOURS])
-    scale = e.mean()
+        return xp.ones(len(xy))
+    d2, idx = nearest_points(xy, xy, max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS), True, backend)
+    d = xp.sqrt(d2[:, min(AUTO_NEIGHBOURS, d2.shape[1]) - 1])
+    v = _as(xp, values).reshape(len(xy), -1)
+    neighbours = xp.ascontiguousarray(idx[:, :CONTRAST_NEIGHBOURS])
+    if backend is None:
+        e = _contrast(v, neighbours)
+    else:
+        from . import gpu
+
+        e = gpu.contrast(backend, xp.asarray(v, np.float64 if v.dtype == np.float64
+                                             else np.float32), neighbours)
+    scale = float(e.mean())
     shrink = 1.0 + AUTO_CONTRAST * e / scale if scale > 0 else 1.0
-    return np.maximum(AUTO_FACTOR * d / shrink, 0.5)
+    return xp.maximum(AUTO_FACTOR * d / shrink, 0.5)
 
 
 @nb.njit(parallel=True, **_JIT)
@@ -161,22 +193,24 @@ def _contrast(values, idx):
         for j in range(idx.shape[1]):
             q = idx[p, j]
             for ch in range(n_ch):
-                total += abs(float(values[q, ch]) - float(values[p, ch]))
+                total += abs(np.float64(values[q, ch]) - np.float64(values[p, ch]))
         e[p] = total / (idx.shape[1] * n_ch)
     return e
 
 
-def _sigmas(sigma, xy, values):
-    """``(sx, sy)`` arrays of shape (N,) and the kind of the input: scalar, iso, aniso, auto."""
+def _sigmas(sigma, xy, values, backend=None):
+    """``(sx, sy)`` arrays of shape (N,) and the kind of the input: scalar, iso, aniso, auto.
+    ``backend``: as :func:`auto_sigma`."""
+    xp = np if backend is None else backend.xp
     n = len(xy)
     if isinstance(sigma, str):
         if sigma != "auto":
             raise ResampleError(f"sigma must be a number, 'auto', (N,) or (N, 2), got {sigma!r}")
-        s = auto_sigma(xy, values)
+        s = auto_sigma(xy, values, backend)
         return s, s, "auto"
-    s = np.asarray(sigma, dtype=np.float64)
+    s = _as(xp, sigma, np.float64)
     if s.ndim == 0:
-        sx = sy = np.full(n, float(s))
+        sx = sy = xp.full(n, float(s))
         kind = "scalar"
     elif s.shape == (n,):
         sx = sy = s
@@ -186,9 +220,9 @@ def _sigmas(sigma, xy, values):
         kind = "aniso"
     else:
         raise ResampleError(f"sigma must be a number, 'auto', ({n},) or ({n}, 2), got shape {s.shape}")
-    if not (np.all(np.isfinite(s)) and np.all(s > 0)):
+    if not (bool(xp.isfinite(s).all()) and bool((s > 0).all())):
         raise ResampleError("sigma must be finite and above 0")
-    return np.ascontiguousarray(sx), np.ascontiguousarray(sy), kind
+    return xp.ascontiguousarray(sx), xp.ascontiguousarray(sy), kind
 
 
 def _bands(xy, sx, sy, cutoff, height):
@@ -349,26 +383,35 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
     from . import devices
 
     on_device = devices.is_device_array(xy) or devices.is_device_array(values)
-    engine = devices.select(device, on_device=on_device)
-    # Points are checked, and their sigmas found, on the host (a copy from the GPU if need be).
-    xy, v, flat = _points(_host(xy), _host(values))
+    backend = _backend(devices.select(device, on_device=on_device))
+    xp = np if backend is None else backend.xp
+    # With the GPU, the points are checked and their sigmas found on the device.
+    xy, v, flat = _points(xy, values, xp)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
-    sx, sy, _ = _sigmas(_host(sigma) if not isinstance(sigma, str) else sigma, xy, v)
     need = shape[0] * shape[1] * (2 * v.shape[1] + 1) * v.itemsize
-    backend = None
-    if engine == "gpu":
-        from . import gpu
-
-        devices.check_device_memory(need, f"a {shape[1]}x{shape[0]} reconstruction")
-        backend = gpu.cupy_backend()
+    if isinstance(sigma, str):           # "auto": neighbour lists (N x 6 distances, indices)
+        need += len(xy) * max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS) * 16
+    what = f"a {shape[1]}x{shape[0]} reconstruction"
+    if backend is not None:
+        devices.check_device_memory(need, what)
     else:
-        devices.check_memory(need, f"a {shape[1]}x{shape[0]} reconstruction")
+        devices.check_memory(need, what)
+    sx, sy, _ = _sigmas(sigma, xy, v, backend)
     out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend)
     if backend is not None and not on_device:
         out, z = _host(out), _host(z)
     out = out[..., 0] if flat else out
     return (out, z.copy()) if return_weights else out
+
+
+def _backend(engine):
+    """The GPU backend (resample.gpu) for engine "gpu", else None (the CPU engine)."""
+    if engine != "gpu":
+        return None
+    from . import gpu
+
+    return gpu.cupy_backend()
 
 
 def resize_as_points(image, shape, align="centers", fill=0.0):
@@ -450,10 +493,11 @@ def _vjp_points(xy, values, sx, sy, cutoff, grad, colour, z, d_xy, d_values, d_s
 
 def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, hole_rows,
                      hole_cols, backend=None):
-    """Gradients from a forward pass in float64: ``(d_xy, d_values, d_sx, d_sy)``, as NumPy
-    arrays.  ``backend`` (resample.gpu): ``grad``, ``colour`` and ``z`` are its arrays, and the
-    per-point gathers run as CUDA kernels."""
+    """Gradients from a forward pass in float64: ``(d_xy, d_values, d_sx, d_sy)``.
+    ``backend`` (resample.gpu): every array is its own, and the per-point gathers run as its
+    kernels.  A hole's gradient goes to the value of its nearest point (``hole_point``)."""
     if backend is None:
+        xp = np
         n = len(xy)
         d_xy = np.zeros((n, 2))
         d_values = np.zeros((n, values.shape[1]))
@@ -463,12 +507,14 @@ def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, ho
     else:
         from . import gpu
 
-        d_xy, d_values, d_sx, d_sy = (_host(a) for a in gpu.gmm_vjp(
-            backend, xy, values, sx, sy, cutoff, grad, colour, z))
+        xp = backend.xp
+        d_xy, d_values, d_sx, d_sy = gpu.gmm_vjp(backend, xy, values, sx, sy, cutoff, grad,
+                                                 colour, z)
     if hole_point is not None and len(hole_point):
-        xp = np if backend is None else backend.xp
-        hole_grad = _host(grad[xp.asarray(hole_rows), xp.asarray(hole_cols)])
-        np.add.at(d_values, hole_point, hole_grad)
+        hole_grad = grad[hole_rows, hole_cols]                     # (holes, C)
+        for ch in range(d_values.shape[1]):
+            d_values[:, ch] += xp.bincount(hole_point, weights=hole_grad[:, ch],
+                                           minlength=len(d_values))
     return d_xy, d_values, d_sx, d_sy
 
 
@@ -477,25 +523,26 @@ def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=
     """Forward pass on prepared arrays: ``(out (H, W, C), Z, holes)`` where ``holes`` is
     ``(rows, cols, nearest point or None)``.  Z is valid until this thread's next forward pass.
 
-    ``backend`` (resample.gpu) runs the splat with the CUDA kernels, and ``out`` and ``Z`` are
-    its arrays; the nearest point of each hole is still found on the host."""
+    ``backend`` (resample.gpu): every array is its own, and the splat and the holes' nearest
+    points run as its kernels."""
     if backend is None:
+        xp = np
         out, z, n_holes = _forward(xy, values, sx, sy, cutoff, shape)
     else:
         from . import gpu
 
+        xp = backend.xp
         out, z, n_holes = gpu.gmm_forward(backend, xy, values, sx, sy, cutoff, shape)
-    rows = cols = np.empty(0, np.int64)
+    rows = cols = xp.empty(0, np.int64)
     nearest = None
     if n_holes:
-        xp = np if backend is None else backend.xp
-        rows, cols = (_host(a) for a in xp.nonzero(z <= 0))   # holes: no point reaches them
+        rows, cols = xp.nonzero(z <= 0)                # holes: no point reaches them
         if holes == "nearest":
-            _, idx = PointGrid(xy).knn(np.stack([cols, rows], axis=1).astype(np.float64), 1)
-            nearest = idx[:, 0]
-            out[xp.asarray(rows), xp.asarray(cols)] = xp.asarray(values[nearest])
+            centres = xp.stack([cols, rows], axis=1).astype(np.float64)
+            nearest = nearest_points(xy, centres, 1, backend=backend)[1][:, 0]
+            out[rows, cols] = values[nearest]
         else:
-            out[xp.asarray(rows), xp.asarray(cols)] = fill
+            out[rows, cols] = fill
     return out, z, (rows, cols, nearest)
 
 
@@ -517,18 +564,13 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     from . import devices
 
     on_device = any(devices.is_device_array(a) for a in (xy, values, grad_out))
-    xy, v, flat = _points(_host(xy), _host(values))
+    backend = _backend(devices.select("gpu" if on_device else "cpu"))
+    xp = np if backend is None else backend.xp
+    xy, v, flat = _points(xy, values, xp)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
-    sx, sy, kind = _sigmas(_host(sigma) if not isinstance(sigma, str) else sigma, xy, v)
-    backend = None
-    if on_device:
-        from . import gpu
-
-        devices.select("gpu")
-        backend = gpu.cupy_backend()
-    xp = np if backend is None else backend.xp
-    g = xp.asarray(grad_out, dtype=np.float64)
+    sx, sy, kind = _sigmas(sigma, xy, v, backend)
+    g = _as(xp, grad_out, np.float64)
     expected = shape + ((v.shape[1],) if not flat else ())
     if g.shape != expected:
         raise ResampleError(f"grad_out must have shape {expected}, got {g.shape}")
@@ -542,7 +584,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     if kind == "scalar":
         d_sigma = float(d_sx.sum() + d_sy.sum())
     elif kind == "aniso":
-        d_sigma = np.stack([d_sx, d_sy], axis=1)
+        d_sigma = xp.stack([d_sx, d_sy], axis=1)
     else:
         d_sigma = d_sx + d_sy
     return d_xy, d_values, d_sigma

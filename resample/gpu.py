@@ -10,6 +10,7 @@ Arrays are (rows, cols, channels), C-contiguous, as in the CPU engine.
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 
@@ -32,6 +33,30 @@ def kernel_path(name="resample.cu"):
     raise FileNotFoundError(f"CUDA source {name} not found beside the package")
 
 
+class TableCache:
+    """Device copies of tap tables, kept for the last few tables used.
+
+    Host tables come from an LRU cache (taps.resize_taps), so a repeated resize finds its
+    tables here and uploads nothing.  Keyed by the table object's identity and the work dtype;
+    an entry holds the table, so an identity is not reused while it is cached."""
+
+    def __init__(self, size=32):
+        self.size = size
+        self.entries = collections.OrderedDict()
+
+    def get(self, xp, taps: Taps, work):
+        key = (id(taps), np.dtype(work).str)
+        hit = self.entries.get(key)
+        if hit is not None and hit[0] is taps:
+            self.entries.move_to_end(key)
+            return hit[1]
+        table = _upload_table(xp, taps, work)
+        self.entries[key] = (taps, table)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return table
+
+
 class CupyBackend:
     """Kernels compiled by NVRTC (cupy.RawModule) and launched on the current device."""
 
@@ -39,6 +64,7 @@ class CupyBackend:
         import cupy
 
         self.xp = cupy
+        self.tables = TableCache()
         with open(kernel_path(), encoding="utf-8") as f:
             self.module = cupy.RawModule(code=f.read(), options=("-std=c++17",))
 
@@ -60,13 +86,21 @@ def _store_args(dtype, work):
     return work.type(clip[0]), work.type(clip[1]), np.int32(rounding)
 
 
-def _table(xp, taps: Taps, work):
-    """Device copies of a tap table: index (int64), weight, count (int64), fill weight."""
-    return (xp.asarray(np.ascontiguousarray(taps.index, np.int64)),
+def _upload_table(xp, taps: Taps, work):
+    return (xp.asarray(np.ascontiguousarray(taps.index, np.int32)),
             xp.asarray(np.ascontiguousarray(taps.weight, work)),
-            xp.asarray(np.ascontiguousarray(taps.count, np.int64)),
+            xp.asarray(np.ascontiguousarray(taps.count, np.int32)),
             xp.asarray(np.ascontiguousarray(taps.fill_weight, work)),
             np.int32(taps.index.shape[1]))
+
+
+def _table(backend, taps: Taps, work):
+    """A tap table as the kernels take it: index (int32), weight, count (int32), fill weight,
+    width; from the backend's cache if it has one."""
+    cache = getattr(backend, "tables", None)
+    if cache is None:
+        return _upload_table(backend.xp, taps, work)
+    return cache.get(backend.xp, taps, work)
 
 
 def _kernel_dtype(dtype, work):
@@ -74,11 +108,27 @@ def _kernel_dtype(dtype, work):
     return dtype if dtype in KERNEL_TYPES else work
 
 
-def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype):
+# One pass reads the image straight through both tables (taps_rows x taps_cols reads per
+# output value, mostly from cache) and writes nothing else; two passes read fewer taps but
+# write and read back a work-type intermediate.  Up to this many taps per output value, one
+# pass (bilinear, gri and bicubic enlarging, lanczos enlarging: 4, 9, 16, 36) is chosen.
+# An estimate from the traffic, to be checked by benchmarks/gpu.py, which times both.
+ONE_PASS_MAX_TAPS = 36
+
+
+def plan_passes(taps_rows: Taps, taps_cols: Taps):
+    """1 or 2: how many passes :func:`resize` makes for these tables."""
+    taps = taps_rows.index.shape[1] * taps_cols.index.shape[1]
+    return 1 if taps <= ONE_PASS_MAX_TAPS else 2
+
+
+def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype,
+           passes=None):
     """Resize ``image`` (R, C, ch), an array of ``backend.xp``, into a new one of ``out_dtype``.
 
-    Two passes through a ``work`` intermediate, in the order with the smaller intermediate
-    (less memory traffic): cols first stores R x C_out values, rows first R_out x C."""
+    ``passes`` (default :func:`plan_passes`): 1 reads the image through both tables at once;
+    2 goes through a ``work`` intermediate, in the order with the smaller one (less memory
+    traffic): cols first stores R x C_out values, rows first R_out x C."""
     xp = backend.xp
     work = np.dtype(work)
     n_rows, n_cols, n_ch = image.shape
@@ -88,26 +138,29 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
     lo, hi, rounding = _store_args(kind, work)
     fill = work.type(fill)
     s_in, s_work = KERNEL_TYPES[kind], KERNEL_TYPES[work]
-    cols_first = n_rows * cols_out <= rows_out * n_cols
+    t_rows, t_cols = _table(backend, taps_rows, work), _table(backend, taps_cols, work)
     out = xp.empty((rows_out, cols_out, n_ch), kind)
-    if cols_first:
+    if (passes or plan_passes(taps_rows, taps_cols)) == 1:
+        backend.launch(f"gather_{s_in}_{s_in}", out.size,
+                       [src, out, np.int64(rows_out * cols_out), np.int64(cols_out),
+                        np.int64(n_cols), np.int32(n_ch), *t_rows, *t_cols, fill, lo, hi,
+                        rounding])
+    elif n_rows * cols_out <= rows_out * n_cols:
         tmp = xp.empty((n_rows, cols_out, n_ch), work)
         backend.launch(f"cols_{s_in}_{s_work}", tmp.size,
                        [src, tmp, np.int64(n_rows), np.int64(n_cols), np.int64(cols_out),
-                        np.int32(n_ch), *_table(xp, taps_cols, work), fill, lo, hi,
-                        np.int32(0)])
+                        np.int32(n_ch), *t_cols, fill, lo, hi, np.int32(0)])
         backend.launch(f"rows_{s_work}_{s_in}", out.size,
-                       [tmp, out, np.int64(rows_out), np.int64(cols_out * n_ch),
-                        *_table(xp, taps_rows, work), fill, lo, hi, rounding])
+                       [tmp, out, np.int64(rows_out), np.int64(cols_out * n_ch), *t_rows,
+                        fill, lo, hi, rounding])
     else:
         tmp = xp.empty((rows_out, n_cols, n_ch), work)
         backend.launch(f"rows_{s_in}_{s_work}", tmp.size,
-                       [src, tmp, np.int64(rows_out), np.int64(n_cols * n_ch),
-                        *_table(xp, taps_rows, work), fill, lo, hi, np.int32(0)])
+                       [src, tmp, np.int64(rows_out), np.int64(n_cols * n_ch), *t_rows, fill,
+                        lo, hi, np.int32(0)])
         backend.launch(f"cols_{s_work}_{s_in}", out.size,
                        [tmp, out, np.int64(rows_out), np.int64(n_cols), np.int64(cols_out),
-                        np.int32(n_ch), *_table(xp, taps_cols, work), fill, lo, hi,
-                        rounding])
+                        np.int32(n_ch), *t_cols, fill, lo, hi, rounding])
     return _cast_out(xp, out, out_dtype, work)
 
 
@@ -122,9 +175,9 @@ def gather(backend, image, taps_y: Taps, taps_x: Taps, fill, work, out_dtype):
     out = xp.empty((taps_y.n_out, n_ch), kind)
     suffix = KERNEL_TYPES[kind]
     backend.launch(f"gather_{suffix}_{suffix}", out.size,
-                   [src, out, np.int64(taps_y.n_out), np.int64(image.shape[1]), np.int32(n_ch),
-                    *_table(xp, taps_y, work), *_table(xp, taps_x, work), work.type(fill),
-                    lo, hi, rounding])
+                   [src, out, np.int64(taps_y.n_out), np.int64(0), np.int64(image.shape[1]),
+                    np.int32(n_ch), *_upload_table(xp, taps_y, work),
+                    *_upload_table(xp, taps_x, work), work.type(fill), lo, hi, rounding])
     return _cast_out(xp, out, out_dtype, work)
 
 
@@ -137,6 +190,49 @@ def _cast_out(xp, out, out_dtype, work):
     if np.issubdtype(out_dtype, np.integer):
         out = xp.clip(xp.floor(out + work.type(0.5)), lo, hi)
     return out.astype(out_dtype)
+
+
+# --- nearest points ----------------------------------------------------------------------------
+
+def knn(backend, xy, queries, k, exclude_self=False):
+    """As :meth:`resample.gmm.PointGrid.knn` on the device: squared distances (Q, k) and
+    indices (Q, k) of the ``k`` nearest of the points ``xy`` (N, 2) to each query (Q, 2),
+    ascending.  The grid is built with the same cells as PointGrid, so the answers (ties
+    included) are the same."""
+    from .gmm import _host, grid_layout
+
+    xp = backend.xp
+    xy = xp.ascontiguousarray(xy, dtype=np.float64)
+    queries = xp.ascontiguousarray(queries, dtype=np.float64)
+    lo = _host(xy.min(axis=0))
+    cell, nx, ny = grid_layout(lo, _host(xy.max(axis=0)), len(xy))
+    cx = xp.minimum(((xy[:, 0] - lo[0]) / cell).astype(np.int64), nx - 1)
+    cy = xp.minimum(((xy[:, 1] - lo[1]) / cell).astype(np.int64), ny - 1)
+    key = cy * nx + cx
+    order = xp.argsort(key, kind="stable")
+    start = xp.searchsorted(key[order], xp.arange(nx * ny + 1))
+    k = min(k, len(xy) - (1 if exclude_self else 0))
+    d2 = xp.empty((len(queries), k))
+    idx = xp.empty((len(queries), k), np.int64)
+    if k > 0 and len(queries):
+        backend.launch("knn_grid", len(queries),
+                       [xy, xp.ascontiguousarray(order, dtype=np.int64),
+                        xp.ascontiguousarray(start, dtype=np.int64), np.float64(lo[0]),
+                        np.float64(lo[1]), np.float64(cell), np.int64(nx), np.int64(ny),
+                        queries, np.int64(len(queries)), np.int32(k),
+                        np.int32(bool(exclude_self)), d2, idx])
+    return d2, idx
+
+
+def contrast(backend, values, idx):
+    """As :func:`resample.gmm._contrast`: mean |v_neighbour - v_point| per point, float64."""
+    xp = backend.xp
+    e = xp.empty(len(values))
+    backend.launch(f"contrast_{KERNEL_TYPES[np.dtype(values.dtype)]}", len(values),
+                   [xp.ascontiguousarray(values), xp.ascontiguousarray(idx, dtype=np.int64),
+                    np.int64(len(values)), np.int32(values.shape[1]), np.int32(idx.shape[1]),
+                    e])
+    return e
 
 
 # --- Gaussian mixtures -------------------------------------------------------------------------

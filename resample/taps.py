@@ -7,6 +7,7 @@ of input sample ``i`` is at ``x = i`` and the axis covers ``[-0.5, n - 0.5]``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numba as nb
@@ -183,8 +184,11 @@ def _compact(index, weight, fill_weight):
                 np.asarray(fill_weight, np.float64))
 
 
+@functools.lru_cache(maxsize=32)
 def resize_taps(n_in, n_out, method: Method, align, boundary, antialias):
-    """Tap table for resizing one axis from ``n_in`` to ``n_out`` samples."""
+    """Tap table for resizing one axis from ``n_in`` to ``n_out`` samples.  Cached: a batch of
+    images of one size computes its tables once (and the GPU engine uploads them once), so
+    the tables returned are shared and must not be changed."""
     x, step = output_positions(n_in, n_out, align)
     stretch = max(1.0, step) if (antialias and method.antialias) else 1.0
     return compute_taps(x, n_in, method, stretch, boundary)

@@ -32,8 +32,9 @@ def test_every_kernel_source_compiles_for_sm_90(tmp_path, source):
                              str(tmp_path / "out.ptx"), source], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     ptx = (tmp_path / "out.ptx").read_text()
-    for name in ("cols_u8_f32", "rows_f32_u8", "gather_f32_f32", "rows_f64_f64",
-                 "gmm_splat_f32", "gmm_normalise_f64", "gmm_vjp_f64"):
+    for name in ("cols_u8_f32", "rows_f32_u8", "gather_u8_u8", "gather_f32_f32",
+                 "rows_f64_f64", "gmm_splat_f32", "gmm_normalise_f64", "gmm_vjp_f64",
+                 "knn_grid", "contrast_f32", "contrast_f64"):
         assert f".entry {name}(" in ptx
 
 
@@ -79,7 +80,8 @@ def _image(rng, shape, dtype):
     return (rng.normal(size=shape) * 100).astype(dtype)
 
 
-def _gpu_resize(shim, a, shape, method, align, boundary, fill=0.0, antialias=True):
+def _gpu_resize(shim, a, shape, method, align, boundary, fill=0.0, antialias=True,
+                passes=None):
     """gpu.resize with the API's choices of tables and dtypes, on the shim."""
     from resample.api import _compute_dtype, _work_dtype
 
@@ -88,7 +90,7 @@ def _gpu_resize(shim, a, shape, method, align, boundary, fill=0.0, antialias=Tru
     taps_r = resize_taps(a3.shape[0], shape[0], m, align, boundary, antialias)
     taps_c = resize_taps(a3.shape[1], shape[1], m, align, boundary, antialias)
     out = gpu.resize(shim, a3, taps_r, taps_c, fill, _work_dtype(a.dtype),
-                     _compute_dtype(a.dtype))
+                     _compute_dtype(a.dtype), passes)
     out = out.astype(a.dtype, copy=False)
     return out[..., 0] if a.ndim == 2 else out
 
@@ -122,8 +124,10 @@ def test_shim_resize_matches_the_cpu_engine(shim, method, boundary):
         for align in ("centers", "corners"):
             want = resample.resize(a, shape=shape_out, method=method, align=align,
                                    boundary=boundary, fill=7.0)
-            got = _gpu_resize(shim, a, shape_out, method, align, boundary, fill=7.0)
-            _assert_close(got, want)
+            for passes in (1, 2):                              # one pass, and two
+                got = _gpu_resize(shim, a, shape_out, method, align, boundary, fill=7.0,
+                                  passes=passes)
+                _assert_close(got, want)
 
 
 def test_shim_resize_takes_both_pass_orders_and_no_antialias(shim):
@@ -131,18 +135,51 @@ def test_shim_resize_takes_both_pass_orders_and_no_antialias(shim):
     a = _image(rng, (37, 23, 3), np.uint8)
     for shape in ((74, 9), (9, 74), (200, 1), (1, 200)):
         for antialias in (True, False):
-            shim.launched.clear()
             want = resample.resize(a, shape=shape, method="lanczos", antialias=antialias)
-            got = _gpu_resize(shim, a, shape, "lanczos", "centers", "edge",
-                              antialias=antialias)
-            _assert_close(got, want)
+            for passes in (1, 2):
+                got = _gpu_resize(shim, a, shape, "lanczos", "centers", "edge",
+                                  antialias=antialias, passes=passes)
+                _assert_close(got, want)
     # enlarging rows and shrinking columns goes cols first, and the other way rows first
     shim.launched.clear()
-    _gpu_resize(shim, a, (74, 9), "bilinear", "centers", "edge")
+    _gpu_resize(shim, a, (74, 9), "bilinear", "centers", "edge", passes=2)
     assert shim.launched[0].startswith("cols_")
     shim.launched.clear()
-    _gpu_resize(shim, a, (9, 74), "bilinear", "centers", "edge")
+    _gpu_resize(shim, a, (9, 74), "bilinear", "centers", "edge", passes=2)
     assert shim.launched[0].startswith("rows_")
+
+
+def test_the_plan_takes_one_pass_for_few_taps_and_two_for_many(shim):
+    a = np.zeros((40, 60, 3), np.uint8)
+    for method, scale, passes in (("bilinear", 2, 1), ("bicubic", 3, 1), ("gri", 1.5, 1),
+                                  ("lanczos", 2, 1), ("lanczos", 0.25, 2), ("bicubic", 0.5, 2)):
+        m = get_method(method)
+        shape = (round(40 * scale), round(60 * scale))
+        tr = resize_taps(40, shape[0], m, "centers", "edge", True)
+        tc = resize_taps(60, shape[1], m, "centers", "edge", True)
+        assert gpu.plan_passes(tr, tc) == passes, (method, scale)
+        shim.launched.clear()
+        _gpu_resize(shim, a, shape, method, "centers", "edge")
+        if passes == 1:
+            assert shim.launched == ["gather_u8_u8"]
+        else:
+            assert len(shim.launched) == 2 and "gather_u8_u8" not in shim.launched
+
+
+def test_device_tap_tables_are_cached_and_reused():
+    m = get_method("bicubic")
+    cache = gpu.TableCache(size=2)
+    tables = [resize_taps(10, n, m, "centers", "edge", True) for n in (20, 21, 22)]
+    first = cache.get(np, tables[0], np.float32)
+    assert cache.get(np, tables[0], np.float32) is first            # a hit: no new upload
+    assert cache.get(np, tables[0], np.float64) is not first         # another work type
+    cache.get(np, tables[1], np.float32)
+    cache.get(np, tables[2], np.float32)
+    assert len(cache.entries) == 2
+    assert first[0].dtype == np.int32 and first[1].dtype == np.float32
+    np.testing.assert_array_equal(first[0], tables[0].index)
+    # the host tables of a repeated resize are the same objects, so the device copy is found
+    assert resize_taps(10, 20, m, "centers", "edge", True) is tables[0]
 
 
 def test_shim_resize_of_a_real_photo(shim):
@@ -275,3 +312,82 @@ def test_shim_vjp_with_holes_matches_the_cpu_engine(shim):
                                             rows, cols, backend))
     for got, want in zip(results[1], results[0]):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+
+
+def _points_with_ties(rng):
+    """Random points, points on a grid (many equal distances), and a few far outside."""
+    grid = np.stack(np.meshgrid(np.arange(0, 30, 3.0), np.arange(0, 20, 2.0)), -1).reshape(-1, 2)
+    scattered = rng.uniform(-5, 35, (150, 2))
+    far = np.array([[500.0, -300.0], [-1e4, 7.0]])
+    return np.concatenate([grid, scattered, far])
+
+
+def test_shim_nearest_points_match_the_point_grid(shim):
+    from resample import gmm
+
+    rng = np.random.default_rng(21)
+    xy = _points_with_ties(rng)
+    queries = np.concatenate([np.stack(np.meshgrid(np.arange(-2, 33.0), np.arange(-2, 23.0)),
+                                       -1).reshape(-1, 2), rng.uniform(-50, 80, (200, 2))])
+    grid = gmm.PointGrid(xy)
+    for k, exclude_self, q in ((1, False, queries), (3, False, queries), (6, True, xy),
+                               (len(xy) - 1, True, xy[:5])):
+        want_d2, want_idx = grid.knn(q, k, exclude_self)
+        d2, idx = gpu.knn(shim, xy, q, k, exclude_self)
+        np.testing.assert_array_equal(idx, want_idx)
+        np.testing.assert_allclose(d2, want_d2, rtol=1e-14)   # numba may fuse a multiply-add
+    # and against brute force (distances; indices agree up to ties)
+    d2, idx = gpu.knn(shim, xy, queries, 4)
+    brute = ((queries[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    np.testing.assert_allclose(d2, np.sort(brute, axis=1)[:, :4], rtol=1e-12)
+    np.testing.assert_allclose(np.take_along_axis(brute, idx, 1), d2, rtol=1e-12)
+    one_point = gpu.knn(shim, np.array([[3.0, 4.0]]), np.array([[0.0, 0.0]]), 1)
+    np.testing.assert_array_equal(one_point[0], [[25.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shim_auto_sigma_matches_the_cpu_engine(shim, dtype):
+    from resample import gmm
+
+    rng = np.random.default_rng(22)
+    xy = _points_with_ties(rng)
+    values = (rng.normal(size=(len(xy), 3)) * 40).astype(dtype)
+    want = gmm.auto_sigma(xy, values)
+    got = gmm.auto_sigma(xy, values, backend=shim)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("sigma", ["auto", 0.6, "per point", "anisotropic"])
+@pytest.mark.parametrize("holes", ["nearest", "constant"])
+def test_shim_reconstruct_runs_every_step_on_the_device(shim, sigma, holes, monkeypatch):
+    """reconstruct() and reconstruct_vjp() on the device path (validation, sigma, splat,
+    holes, gradients) against the CPU engine."""
+    rng = np.random.default_rng(23)
+    n, shape = 120, (37, 41)
+    xy = rng.uniform(-2, 42, (n, 2))
+    values = (rng.normal(size=(n, 3)) * 30).astype(np.float32)
+    s = {"per point": rng.uniform(0.3, 0.8, n),
+         "anisotropic": rng.uniform(0.3, 0.8, (n, 2))}.get(sigma, sigma)
+    grad = rng.normal(size=shape + (3,))
+    want, want_z = resample.reconstruct(xy, values, shape, sigma=s, holes=holes, fill=-4.0,
+                                        return_weights=True)
+    want_vjp = resample.reconstruct_vjp(xy, values, shape, grad, sigma=s, holes=holes)
+    assert (want_z == 0).sum() > (20 if sigma != "auto" else -1)   # holes to fill
+    from resample import devices, gmm
+
+    monkeypatch.setattr(devices, "gpu_reason", lambda: None)
+    monkeypatch.setattr(devices, "is_device_array", lambda a: isinstance(a, np.ndarray))
+    monkeypatch.setattr(devices, "check_device_memory", lambda nbytes, what: None)
+    monkeypatch.setattr(gmm, "_backend", lambda engine: shim if engine == "gpu" else None)
+    shim.launched.clear()
+    got, z = resample.reconstruct(xy, values, shape, sigma=s, holes=holes, fill=-4.0,
+                                  return_weights=True)
+    got_vjp = resample.reconstruct_vjp(xy, values, shape, grad, sigma=s, holes=holes)
+    assert "gmm_splat_f32" in shim.launched and "gmm_vjp_f64" in shim.launched
+    assert ("knn_grid" in shim.launched) == (holes == "nearest" or sigma == "auto")
+    np.testing.assert_allclose(z, want_z, rtol=1e-5, atol=1e-30)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    for g, w in zip(got_vjp, want_vjp):
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-10 * np.abs(w).max())
+    with pytest.raises(resample.ResampleError, match="finite"):
+        resample.reconstruct(np.array([[0.0, np.nan]]), np.ones(1), (4, 4))

@@ -11,30 +11,28 @@ static dim3 grid_for(long long n, unsigned block) {
 
 #define SHIM_FUNCTIONS(SUFFIX, IN, OUT, W)                                                     \
 extern "C" void shim_cols_##SUFFIX(unsigned block, const IN* src, OUT* dst, long long n_rows,  \
-        long long cols_in, long long cols_out, int n_ch, const long long* index,               \
-        const W* weight, const long long* count, const W* fill_weight, int width, W fill,      \
-        W lo, W hi, int rounding) {                                                            \
+        long long cols_in, long long cols_out, int n_ch, TABLE_PARAMS(W, ), W fill, W lo,      \
+        W hi, int rounding) {                                                                  \
     dim3 b; b.x = block;                                                                       \
     launch(grid_for(n_rows * cols_out * n_ch, block), b, [&] {                                 \
         cols_##SUFFIX(src, dst, n_rows, cols_in, cols_out, n_ch, index, weight, count,         \
                       fill_weight, width, fill, lo, hi, rounding); });                         \
 }                                                                                              \
 extern "C" void shim_rows_##SUFFIX(unsigned block, const IN* src, OUT* dst, long long rows_out,\
-        long long row_size, const long long* index, const W* weight, const long long* count,   \
-        const W* fill_weight, int width, W fill, W lo, W hi, int rounding) {                   \
+        long long row_size, TABLE_PARAMS(W, ), W fill, W lo, W hi, int rounding) {             \
     dim3 b; b.x = block;                                                                       \
     launch(grid_for(rows_out * row_size, block), b, [&] {                                      \
         rows_##SUFFIX(src, dst, rows_out, row_size, index, weight, count, fill_weight, width,  \
                       fill, lo, hi, rounding); });                                             \
 }                                                                                              \
 extern "C" void shim_gather_##SUFFIX(unsigned block, const IN* src, OUT* dst,                  \
-        long long n_points, long long cols, int n_ch, const long long* iy, const W* wy,        \
-        const long long* cy, const W* fy, int width_y, const long long* ix, const W* wx,       \
-        const long long* cx, const W* fx, int width_x, W fill, W lo, W hi, int rounding) {     \
+        long long n_points, long long cols_out, long long cols, int n_ch,                      \
+        TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_), W fill, W lo, W hi, int rounding) {          \
     dim3 b; b.x = block;                                                                       \
     launch(grid_for(n_points * n_ch, block), b, [&] {                                          \
-        gather_##SUFFIX(src, dst, n_points, cols, n_ch, iy, wy, cy, fy, width_y, ix, wx, cx,   \
-                        fx, width_x, fill, lo, hi, rounding); });                              \
+        gather_##SUFFIX(src, dst, n_points, cols_out, cols, n_ch, y_index, y_weight, y_count,  \
+                        y_fill_weight, y_width, x_index, x_weight, x_count, x_fill_weight,     \
+                        x_width, fill, lo, hi, rounding); });                                  \
 }
 
 SHIM_FUNCTIONS(u8_f32, unsigned char, float, float)
@@ -74,3 +72,24 @@ extern "C" void shim_gmm_vjp_f64(unsigned block, const double* xy, const double*
                     width, d_xy, d_values, d_sx, d_sy);
     });
 }
+
+extern "C" void shim_knn_grid(unsigned block, const double* xy, const long long* order,
+        const long long* start, double x0, double y0, double cell, long long nx, long long ny,
+        const double* queries, long long n_queries, int k, int exclude_self, double* d2,
+        long long* idx) {
+    dim3 b; b.x = block;
+    launch(grid_for(n_queries, block), b, [&] {
+        knn_grid(xy, order, start, x0, y0, cell, nx, ny, queries, n_queries, k, exclude_self,
+                 d2, idx);
+    });
+}
+
+#define SHIM_CONTRAST(SUFFIX, V)                                                               \
+extern "C" void shim_contrast_##SUFFIX(unsigned block, const V* values, const long long* idx,   \
+        long long n, int n_ch, int n_nb, double* e) {                                          \
+    dim3 b; b.x = block;                                                                       \
+    launch(grid_for(n, block), b, [&] { contrast_##SUFFIX(values, idx, n, n_ch, n_nb, e); });  \
+}
+
+SHIM_CONTRAST(f32, float)
+SHIM_CONTRAST(f64, double)
