@@ -116,38 +116,42 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     boundary:  edge, reflect, mirror, wrap, constant (the value ``fill``) or extrapolate.
     antialias: when shrinking, stretch the kernel by the shrink factor (Pillow, torch
                ``antialias=True``); ``False`` samples the kernel at the output positions only.
-    device:    auto, cpu or gpu.
+    device:    auto, cpu or gpu.  ``auto``: a CuPy image stays on its GPU (and so does the
+               result); a NumPy image goes to a usable GPU only when the work is estimated to
+               pay for the copies (:func:`resample.devices.gpu_pays`).
     Returns an array of the input's dtype with ``shape`` (plus the channel axis, if any).
     """
     gmm = str(method).lower() == "gmm"
     m = None if gmm else get_method(method)
     align = check_choice(align, ALIGNS, "align")
     boundary = check_choice(boundary, BOUNDARIES, "boundary")
-    engine = devices.select(device, on_device=devices.is_device_array(image))
+    on_device = devices.is_device_array(image)
+    devices.select(device, on_device=on_device)       # a bad choice fails before anything
     a, was_2d = _as_image(image)
     fill = _check_fill(fill, a.dtype)
     rows, cols = output_shape(a.shape[:2], scale, shape)
+    n_ch = a.shape[2]
     if gmm:
-        if engine == "gpu":
-            raise ResampleError("method='gmm' on the GPU is not in this version; use "
-                                "device='cpu'")
         from .gmm import resize_as_points
         from .images import to_dtype
 
-        out = to_dtype(resize_as_points(a, (rows, cols), align, fill), a.dtype)
+        out = to_dtype(resize_as_points(a, (rows, cols), align, fill, device), a.dtype)
         return out[:, :, 0] if was_2d else out
-    work = _work_dtype(a.dtype)
-    out_dtype = _compute_dtype(a.dtype)
-    n_ch = a.shape[2]
-    # The output, plus a work-dtype intermediate for the first of the two passes.
-    need = (rows * cols * n_ch * out_dtype.itemsize
-            + max(rows * a.shape[1], a.shape[0] * cols) * n_ch * work.itemsize)
-    if engine == "gpu":
-        devices.check_device_memory(need + a.nbytes, f"a {cols}x{rows} output")
-    if not devices.is_device_array(a):             # the result comes back to the host
-        devices.check_memory(need, f"a {cols}x{rows} output")
     taps_r = resize_taps(a.shape[0], rows, m, align, boundary, antialias)
     taps_c = resize_taps(a.shape[1], cols, m, align, boundary, antialias)
+    work = _work_dtype(a.dtype)
+    out_dtype = _compute_dtype(a.dtype)
+    out_bytes = rows * cols * n_ch * out_dtype.itemsize
+    t_r, t_c = taps_r.index.shape[1], taps_c.index.shape[1]   # taps per output sample
+    madds = n_ch * min(rows * a.shape[1] * t_r + rows * cols * t_c,     # rows first
+                       a.shape[0] * cols * t_c + rows * cols * t_r)     # cols first
+    engine = devices.select(device, on_device, cost=(madds, a.nbytes + out_bytes))
+    # The output, plus a work-dtype intermediate for the first of the two passes.
+    need = out_bytes + max(rows * a.shape[1], a.shape[0] * cols) * n_ch * work.itemsize
+    if engine == "gpu":
+        devices.check_device_memory(need + a.nbytes, f"a {cols}x{rows} output")
+    if not on_device:                                  # the result comes back to the host
+        devices.check_memory(need, f"a {cols}x{rows} output")
     if engine == "gpu":
         from . import gpu
 
@@ -163,12 +167,16 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
 
 
 def _on_gpu(run, a):
-    """Run ``run(backend, device array)``: a CuPy result for a CuPy input, else a NumPy one."""
+    """Run ``run(backend, device array)``: a CuPy result for a CuPy input (on the caller's
+    stream).  A NumPy input is copied to the GPU and back on a stream of this thread's own,
+    so that threads (the batch command's workers) overlap their copies and kernels."""
     from . import gpu
 
     backend = gpu.cupy_backend()
-    out = run(backend, backend.xp.asarray(a))
-    return out if devices.is_device_array(a) else backend.xp.asnumpy(out)
+    if devices.is_device_array(a):
+        return run(backend, a)
+    with gpu.thread_stream():
+        return backend.xp.asnumpy(run(backend, backend.xp.asarray(a)))
 
 
 def sample(image, coords, *, method="bilinear", align="centers", normalized=False,

@@ -274,17 +274,21 @@ def _nbytes(loaded):
     return array.nbytes if array is not None else 0
 
 
-def warm_up():
+def warm_up(device="auto"):
     """Load the compiled kernels (numba's cache) in a background thread, so that it overlaps
-    finding and decoding the first files."""
+    finding and decoding the first files.  With a usable GPU (device "gpu", or "auto" where
+    CuPy finds one) also start the GPU engine there: then device="auto" weighs each image
+    without the cost of starting it, and large images go to the GPU."""
     def load():
         try:
             import numpy as np
 
-            from . import api
+            from . import api, devices
 
             if _layer_is_threadsafe():       # else a worker may be in a kernel already
                 api.resize(np.zeros((4, 4, 3), np.uint8), shape=(2, 2))
+            if device != "cpu" and devices.gpu_reason() is None:
+                api.resize(np.zeros((4, 4, 3), np.uint8), shape=(2, 2), device="gpu")
         except Exception:          # only a head start: the real work reports any problem
             pass
 

@@ -239,7 +239,7 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
     devices.select(options.device)
-    batch.warm_up()
+    batch.warm_up(options.device)
     if from_list is not None:
         try:
             if from_list == "-":

@@ -1,9 +1,9 @@
 """Device choice and memory checks.
 
 The CPU engine is always there.  The GPU engine needs CuPy and a CUDA device.  ``auto`` uses
-the GPU for CuPy arrays (they stay on the device) and the CPU for host arrays: the size above
-which a host image pays for its transfer is yet to be measured on a GPU.  ``gpu`` without a
-usable device is a clear error.
+the GPU for CuPy arrays (they stay on the device), and for a host (NumPy) array only when the
+job is large enough to pay for copying it there and back: :func:`gpu_pays`.  ``gpu`` without
+a usable device is a clear error.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ def gpu_reason():
     return None
 
 
-def select(device, on_device=False):
+def select(device, on_device=False, cost=None):
     """Return the engine to use, ``"cpu"`` or ``"gpu"``.  ``on_device``: the data is a CuPy
-    array (``auto`` then means the GPU, and ``cpu`` is refused rather than copying back)."""
+    array (``auto`` then means the GPU, and ``cpu`` is refused rather than copying back).
+    ``cost``: ``(multiply-adds, bytes copied to the GPU and back)`` of a job on host data;
+    ``auto`` then takes the GPU when :func:`gpu_pays`."""
     d = str(device).lower()
     if d not in DEVICES:
         raise ResampleError(f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
@@ -46,7 +48,43 @@ def select(device, on_device=False):
         if reason is not None:
             raise ResampleError(f"device='gpu' is not available: {reason}")
         return "gpu"
+    if d == "auto" and cost is not None and gpu_pays(*cost):
+        return "gpu"
     return "cpu"
+
+
+# The model behind device="auto" for host data.  The CPU engine's rate is measured (3840x2160
+# -> 7680x4320 bilinear, uint8 RGB: ~300M multiply-adds in 63 ms on 2 cores, docs/
+# benchmarks.md); the GPU's side is the copies over PCIe (pageable host memory) plus a fixed
+# cost per call, and, before the GPU engine's first use in a process, starting it (CuPy,
+# the CUDA context, loading the compiled kernels).  The GPU is taken when it is estimated to
+# take less than half the CPU's time: a margin for the estimates, which a GPU session should
+# refine (benchmarks/gpu.py).
+CPU_MADDS_PER_CORE_S = 2.0e9
+COPY_BYTES_PER_S = 10e9
+GPU_CALL_S = 1e-3
+GPU_START_S = 2.0
+
+
+def cpu_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def gpu_started():
+    """Whether the GPU engine is already running in this process."""
+    gpu = sys.modules.get("resample.gpu")
+    return gpu is not None and gpu.cupy_backend.cache_info().currsize > 0
+
+
+def gpu_pays(madds, copy_bytes):
+    """Whether a job of ``madds`` multiply-adds on host data, with ``copy_bytes`` to copy to
+    the GPU and back, is estimated to finish sooner on a usable GPU than on the CPU."""
+    cpu_s = madds / (CPU_MADDS_PER_CORE_S * cpu_cores())
+    gpu_s = copy_bytes / COPY_BYTES_PER_S + GPU_CALL_S + (0 if gpu_started() else GPU_START_S)
+    return 2 * gpu_s < cpu_s and gpu_reason() is None
 
 
 def is_device_array(a):

@@ -16,6 +16,7 @@ over its footprint.  Both cost O(N x footprint + H x W).
 from __future__ import annotations
 
 import math
+import sys
 import threading
 
 import numba as nb
@@ -29,6 +30,7 @@ AUTO_NEIGHBOURS = 3        # sigma="auto": the distance to the 3rd nearest neigh
 AUTO_FACTOR = 0.6          # ... times this, ...
 AUTO_CONTRAST = 0.25       # ... divided by 1 + this x the point's relative local contrast
 CONTRAST_NEIGHBOURS = 6    # (measured over this many neighbours; see docs/benchmarks.md)
+AUTO_FOOTPRINT = 30        # pixels a point reaches, for choosing a device (sigma ~ 1 px)
 GRID_FACTOR = 0.3          # pixels as points (resize): sigma = this x the point spacing
 HOLES = ("nearest", "constant")
 SCRATCH_BYTES = 64 << 20   # per-thread accumulators kept between calls up to this size
@@ -389,6 +391,11 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
     xy, v, flat = _points(xy, values, xp)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
+    if backend is None and str(device).lower() == "auto":   # host points: worth the copies?
+        backend = _backend(devices.select("auto", cost=_splat_cost(xy, v, sigma, cutoff,
+                                                                   shape)))
+        if backend is not None:
+            xy, v = backend.xp.asarray(xy), backend.xp.asarray(v)
     need = shape[0] * shape[1] * (2 * v.shape[1] + 1) * v.itemsize
     if isinstance(sigma, str):           # "auto": neighbour lists (N x 6 distances, indices)
         need += len(xy) * max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS) * 16
@@ -405,6 +412,20 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
     return (out, z.copy()) if return_weights else out
 
 
+def _splat_cost(xy, values, sigma, cutoff, shape):
+    """``(multiply-adds, bytes copied to a GPU and back)`` of a reconstruction, for
+    :func:`resample.devices.select`.  A footprint is pi (cutoff sigma)^2 pixels; for sigma
+    other than a number, AUTO_FOOTPRINT pixels."""
+    n, n_ch = values.shape
+    if isinstance(sigma, (int, float, np.number)) and not isinstance(sigma, bool):
+        footprint = math.pi * (cutoff * float(sigma)) ** 2
+    else:
+        footprint = AUTO_FOOTPRINT
+    pixels = shape[0] * shape[1]
+    madds = n * footprint * (n_ch + 2) + pixels * n_ch
+    return madds, xy.nbytes + values.nbytes + pixels * (n_ch + 1) * values.itemsize
+
+
 def _backend(engine):
     """The GPU backend (resample.gpu) for engine "gpu", else None (the CPU engine)."""
     if engine != "gpu":
@@ -414,41 +435,46 @@ def _backend(engine):
     return gpu.cupy_backend()
 
 
-def resize_as_points(image, shape, align="centers", fill=0.0):
+def resize_as_points(image, shape, align="centers", fill=0.0, device="auto"):
     """Resize by treating every input pixel as a point at its centre (method ``gmm``).
 
     Input pixel ``j`` sits at output ``x = (j + 0.5) * W_out / W_in - 0.5`` (``centers``) or
     ``x = j * (W_out - 1) / (W_in - 1)`` (``corners``); sigma is GRID_FACTOR times the spacing
     of the points in output pixels, and at least half an output pixel (antialiasing when
     shrinking).  NaN pixels are missing samples: the points around them fill in (an image
-    of NaN only gives NaN).  Returns float samples of the image's channels.
+    of NaN only gives NaN).  Returns float samples of the image's channels; a CuPy image is
+    rebuilt on its GPU (and a NumPy one there too with ``device="gpu"``).
     """
-    a = np.asarray(image)
+    from . import devices
+
+    on_device = devices.is_device_array(image)
+    xp = sys.modules["cupy"] if on_device else np
+    a = image if on_device else np.asarray(image)
     h_in, w_in = a.shape[:2]
     h, w = shape
     axes = []
     for n_in, n_out in ((w_in, w), (h_in, h)):
-        j = np.arange(n_in, dtype=np.float64)
+        j = xp.arange(n_in, dtype=np.float64)
         if align == "centers":
             axes.append(((j + 0.5) * n_out / n_in - 0.5, n_out / n_in))
         else:
             step = (n_out - 1) / (n_in - 1) if n_in > 1 else 1.0
             axes.append((j * step, step))
     (px, spacing_x), (py, spacing_y) = axes
-    gx, gy = np.meshgrid(px, py)
-    xy = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    sigma = np.empty((len(xy), 2))
+    gx, gy = xp.meshgrid(px, py)
+    xy = xp.stack([gx.ravel(), gy.ravel()], axis=1)
+    sigma = xp.empty((len(xy), 2))
     sigma[:, 0] = max(GRID_FACTOR * spacing_x, 0.5)
     sigma[:, 1] = max(GRID_FACTOR * spacing_y, 0.5)
     values = a.reshape(h_in * w_in, -1)
     work = np.float64 if a.dtype == np.float64 or a.dtype.itemsize > 2 else np.float32
-    known = np.all(np.isfinite(values), axis=1)      # NaN pixels are missing samples
-    if not known.any():
-        return np.full(shape + a.shape[2:], np.nan, work)
-    if not known.all():
+    known = xp.all(xp.isfinite(values), axis=1)      # NaN pixels are missing samples
+    if not bool(known.any()):
+        return xp.full(tuple(shape) + a.shape[2:], np.nan, work)
+    if not bool(known.all()):
         xy, values, sigma = xy[known], values[known], sigma[known]
-    out = reconstruct(xy, values.astype(work), shape, sigma=sigma, fill=fill)
-    return out.reshape(shape + a.shape[2:])
+    out = reconstruct(xy, values.astype(work), shape, sigma=sigma, fill=fill, device=device)
+    return out.reshape(tuple(shape) + a.shape[2:])
 
 
 # --- backward ---------------------------------------------------------------------------------

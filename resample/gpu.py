@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import functools
 import os
+import threading
 
 import numpy as np
 
@@ -76,6 +77,19 @@ class CupyBackend:
 @functools.lru_cache(maxsize=1)
 def cupy_backend():
     return CupyBackend()
+
+
+_local = threading.local()
+
+
+def thread_stream():
+    """This thread's own non-blocking CUDA stream (a context manager that makes it current)."""
+    stream = getattr(_local, "stream", None)
+    if stream is None:
+        import cupy
+
+        stream = _local.stream = cupy.cuda.Stream(non_blocking=True)
+    return stream
 
 
 def _store_args(dtype, work):
