@@ -6,6 +6,8 @@
 //     out[o] = sum_{k < count[o]} weight[o * width + k] * in[index[o * width + k]]
 //              + fill_weight[o] * fill          (the fill term only where fill_weight != 0)
 //
+// Tables made on the host are compacted (no zero weights); those made on the device for point
+// sampling are not, so a tap of weight 0 is skipped: it never reads a NaN into the sum.
 // Images are C-contiguous (rows, cols, channels).  W is the work type: float for 8/16-bit and
 // float32 images, double for float64.  Integer outputs are rounded half up, floor(v + 0.5),
 // and clipped to [lo, hi], as the CPU engine's _store.
@@ -46,7 +48,8 @@ __device__ __forceinline__ W apply_taps(const In* __restrict__ line, long long s
                                         const int* __restrict__ idx, const W* __restrict__ w,
                                         int count, W fill_weight, W fill) {
     W acc = W(0);
-    for (int k = 0; k < count; ++k) acc += w[k] * (W)line[idx[k] * stride];
+    for (int k = 0; k < count; ++k)
+        if (w[k] != W(0)) acc += w[k] * (W)line[idx[k] * stride];   // 0 x NaN stays out
     if (fill_weight != W(0)) acc += fill_weight * fill;
     return acc;
 }
@@ -109,6 +112,7 @@ __device__ __forceinline__ void gather_pass(
     const In* base = src + c;
     W acc = W(0);
     for (int a = 0; a < y_count[ty]; ++a) {
+        if (wy[a] == W(0)) continue;
         const In* line = base + (long long)iy[a] * cols * n_ch;
         acc += wy[a] * apply_taps(line, n_ch, TABLE_ROW(x_, tx), fill);
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -190,7 +191,7 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
             ``align="centers"`` they are the outer edges (``x = ((u + 1) * W - 1) / 2``).
     Returns ``coords.shape[:-1]`` (+ ``(C,)`` for a 3-D image), in the image's dtype.  No
     antialiasing: the kernel is evaluated at each point.  A CuPy image is sampled on its GPU
-    and gives a CuPy array.
+    and gives a CuPy array; with CuPy coordinates too, nothing is copied to the host.
     """
     m = get_method(method)
     align = check_choice(align, ALIGNS, "align")
@@ -200,12 +201,18 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
         devices.select("gpu")
     a, was_2d = _as_image(image)
     fill = _check_fill(fill, a.dtype)
-    if devices.is_device_array(coords):
-        coords = coords.get()                    # tap tables are made on the host
-    xy = np.asarray(coords, dtype=np.float64)
+    # Tap tables are made where the coordinates are: on the device for CuPy coordinates of
+    # a CuPy image (no copy to the host), else on the host.
+    if on_gpu and devices.is_device_array(coords):
+        xp = sys.modules["cupy"]
+        xy = xp.asarray(coords, dtype=np.float64)
+    else:
+        xp = np
+        xy = np.asarray(coords.get() if devices.is_device_array(coords) else coords,
+                        dtype=np.float64)
     if xy.ndim < 1 or xy.shape[-1] != 2:
         raise ResampleError(f"coords must have shape (..., 2) as (x, y), got {xy.shape}")
-    if not np.all(np.isfinite(xy)):
+    if not bool(xp.isfinite(xy).all()):
         raise ResampleError("coords hold NaN or infinite values")
     lead = xy.shape[:-1]
     xy = xy.reshape(-1, 2)
@@ -215,10 +222,11 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
         y = normalized_to_pixels(y, a.shape[0], align)
     work = _work_dtype(a.dtype)
     out_dtype = _compute_dtype(a.dtype)
-    devices.check_memory(len(x) * a.shape[2] * out_dtype.itemsize, f"{len(x)} samples")
+    if not on_gpu:
+        devices.check_memory(len(x) * a.shape[2] * out_dtype.itemsize, f"{len(x)} samples")
     chunks = [slice(s, s + _SAMPLE_CHUNK) for s in range(0, len(x), _SAMPLE_CHUNK)]
-    taps = ((compute_taps(y[part], a.shape[0], m, 1.0, boundary),
-             compute_taps(x[part], a.shape[1], m, 1.0, boundary)) for part in chunks)
+    taps = ((compute_taps(y[part], a.shape[0], m, 1.0, boundary, xp),
+             compute_taps(x[part], a.shape[1], m, 1.0, boundary, xp)) for part in chunks)
     if on_gpu:
         from . import gpu
 

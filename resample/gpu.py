@@ -101,11 +101,12 @@ def _store_args(dtype, work):
 
 
 def _upload_table(xp, taps: Taps, work):
-    return (xp.asarray(np.ascontiguousarray(taps.index, np.int32)),
-            xp.asarray(np.ascontiguousarray(taps.weight, work)),
-            xp.asarray(np.ascontiguousarray(taps.count, np.int32)),
-            xp.asarray(np.ascontiguousarray(taps.fill_weight, work)),
-            np.int32(taps.index.shape[1]))
+    """The table's arrays on the device, in the kernels' types (host tables are copied)."""
+    def put(a, dtype):
+        return xp.ascontiguousarray(xp.asarray(a), dtype=dtype)
+
+    return (put(taps.index, np.int32), put(taps.weight, work), put(taps.count, np.int32),
+            put(taps.fill_weight, work), np.int32(taps.index.shape[1]))
 
 
 def _table(backend, taps: Taps, work):

@@ -1,8 +1,9 @@
 """Resampling methods as data: a 1-D kernel ``K(u)`` and its support radius.
 
 ``u`` is a distance in input pixels (after antialias stretching, in units of the stretched
-sampling interval).  Kernels are vectorised NumPy functions in float64; every engine (CPU,
-GPU, point sampling) turns them into tap tables through :mod:`resample.taps`.
+sampling interval).  Kernels are vectorised NumPy functions of float64 arrays (written with
+NumPy's functions, so that CuPy arrays work too); every engine (CPU, GPU, point sampling)
+turns them into tap tables through :mod:`resample.taps`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ def _keys(u, a=-0.5):
 def _lanczos3(u):
     # sinc(u) sinc(u/3) on |u| < 3, exactly zero at non-zero integers so that an unchanged
     # size is an exact identity.
-    u = np.asarray(u, dtype=np.float64)
     value = np.where(np.abs(u) < 3.0, np.sinc(u) * np.sinc(u / 3.0), 0.0)
     at_integer = u == np.round(u)
     return np.where(at_integer, (u == 0.0).astype(np.float64), value)

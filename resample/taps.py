@@ -41,6 +41,8 @@ class Taps:
     weight: np.ndarray       # (n_out, T) float64
     count: np.ndarray        # (n_out,) int64
     fill_weight: np.ndarray  # (n_out,) float64
+    # (Tables made on a GPU for point sampling hold CuPy arrays and are not compacted:
+    # see compute_taps.)
 
     @property
     def n_out(self):
@@ -103,36 +105,42 @@ def _fold_positions(x, n, support, boundary):
     return np.clip(x, -2.0**40, 2.0**40)   # extrapolate: keep the integer tap indices finite
 
 
-def compute_taps(x, n, method: Method, stretch, boundary):
+def compute_taps(x, n, method: Method, stretch, boundary, xp=np):
     """Tap table for sampling an axis of ``n`` samples at positions ``x`` (input pixel units).
 
     ``stretch >= 1`` widens the kernel by that factor (antialiasing when shrinking).
+    ``xp``: the array module of ``x``.  With NumPy the table is compacted (taps merged per
+    index, zero weights dropped); with another (CuPy: tables made on the device) it is not:
+    every row has the full width, duplicate indices and zero weights included, which the
+    kernels skip.
     """
-    x = np.asarray(x, dtype=np.float64).ravel()
+    x = xp.asarray(x, dtype=np.float64).ravel()
     support = method.support * stretch
     x = _fold_positions(x, n, support, boundary)
     width = int(np.ceil(2.0 * support)) + 2
-    index = np.floor(x - support).astype(np.int64)[:, None] + np.arange(width)
+    index = xp.floor(x - support).astype(np.int64)[:, None] + xp.arange(width)
     weight = method.kernel((index - x[:, None]) / stretch)
     total = weight.sum(axis=1, keepdims=True)
-    weight = weight / np.where(total == 0.0, 1.0, total)
+    weight = weight / xp.where(total == 0.0, 1.0, total)
 
-    fill_weight = np.zeros(len(x))
+    fill_weight = xp.zeros(len(x))
     outside = (index < 0) | (index >= n)
     if boundary == "constant":
-        fill_weight = np.where(outside, weight, 0.0).sum(axis=1)
-        weight = np.where(outside, 0.0, weight)
-        index = np.clip(index, 0, n - 1)
+        fill_weight = xp.where(outside, weight, 0.0).sum(axis=1)
+        weight = xp.where(outside, 0.0, weight)
+        index = xp.clip(index, 0, n - 1)
     elif boundary == "extrapolate" and n > 1:
         # Linear through the two edge samples: a[-d] = (1 + d) a[0] - d a[1], d > 0 the overshoot.
         low = index < 0
-        over = np.where(low, -index, index - (n - 1)) * outside
-        edge = np.where(low, 0, n - 1)
-        inner = np.where(low, 1, n - 2)
-        index = np.concatenate([np.where(outside, edge, index), np.where(outside, inner, 0)], 1)
-        weight = np.concatenate([weight * (1 + over), -weight * over], 1)
+        over = xp.where(low, -index, index - (n - 1)) * outside
+        edge = xp.where(low, 0, n - 1)
+        inner = xp.where(low, 1, n - 2)
+        index = xp.concatenate([xp.where(outside, edge, index), xp.where(outside, inner, 0)], 1)
+        weight = xp.concatenate([weight * (1 + over), -weight * over], 1)
     else:
         index = map_index(index, n, "edge" if boundary == "extrapolate" else boundary)
+    if xp is not np:
+        return Taps(index, weight, xp.full(len(x), index.shape[1], np.int64), fill_weight)
     return _compact(index, weight, fill_weight)
 
 

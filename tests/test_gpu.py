@@ -44,10 +44,13 @@ def test_gpu_sample_matches_cpu():
     a = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
     xy = rng.uniform(-5, 85, (1000, 2))
     for method in METHODS:
-        want = resample.sample(a, xy, method=method)
-        got = resample.sample(cp.asarray(a), cp.asarray(xy), method=method)
-        assert isinstance(got, cp.ndarray)
-        _close(cp.asnumpy(got), want)
+        for boundary in ("edge", "reflect", "mirror", "wrap", "constant", "extrapolate"):
+            want = resample.sample(a, xy, method=method, boundary=boundary, fill=9)
+            for coords in (cp.asarray(xy), xy):          # tables made on the device, or host
+                got = resample.sample(cp.asarray(a), coords, method=method,
+                                      boundary=boundary, fill=9)
+                assert isinstance(got, cp.ndarray)
+                _close(cp.asnumpy(got), want)
 
 
 def test_cupy_array_with_device_cpu_is_refused():

@@ -222,6 +222,33 @@ def test_shim_sample_matches_the_cpu_engine(shim, method):
 
 
 
+@pytest.mark.parametrize("method", METHOD_NAMES)
+def test_shim_sample_with_full_width_tables_as_made_on_a_device(shim, method):
+    """Tables made by the coordinates' array module (CuPy coordinates on a GPU) are not
+    compacted: duplicate indices and zero-weight taps stay, and the kernels must skip the
+    zeros (a NaN pixel must not leak into samples that give it weight 0)."""
+    from resample.api import _compute_dtype, _work_dtype
+
+    class Module:                      # NumPy under another name: compute_taps' device path
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+    rng = np.random.default_rng(31 + METHOD_NAMES.index(method))
+    a = _image(rng, (11, 13, 3), np.float32)
+    a[5, 6] = np.nan
+    xy = np.concatenate([np.stack([rng.uniform(-4, 16, 400), rng.uniform(-4, 14, 400)], 1),
+                         np.stack(np.meshgrid(np.arange(13.0), np.arange(11.0)), -1).reshape(-1, 2)])
+    m = get_method(method)
+    for boundary in BOUNDARIES:
+        want = resample.sample(a, xy, method=method, boundary=boundary, fill=-2.0)
+        ty = compute_taps(xy[:, 1], 11, m, 1.0, boundary, Module())
+        tx = compute_taps(xy[:, 0], 13, m, 1.0, boundary, Module())
+        assert np.all(ty.count == ty.index.shape[1])             # full width, not compacted
+        got = gpu.gather(shim, a, ty, tx, -2.0, _work_dtype(a.dtype), _compute_dtype(a.dtype))
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        _assert_close(np.nan_to_num(got), np.nan_to_num(want))
+
+
 def test_the_engine_finds_the_kernel_source():
     path = gpu.kernel_path()
     with open(path, encoding="utf-8") as f, open(SOURCES[0], encoding="utf-8") as g:
