@@ -48,17 +48,21 @@ def grid_layout(lo, hi, n):
 
 
 class PointGrid:
-    """Points bucketed into square cells of about one point each, for k-nearest queries."""
+    """Points bucketed into square cells of about one point each, for k-nearest queries.
+    ``xp``: the array module of the points (CuPy: the grid is built on the device, for the
+    GPU engine's search, resample.gpu.knn)."""
 
-    def __init__(self, xy):
-        xy = np.ascontiguousarray(xy, np.float64)
-        lo = xy.min(axis=0)
-        cell, nx, ny = grid_layout(lo, xy.max(axis=0), len(xy))
-        cx = np.minimum(((xy[:, 0] - lo[0]) / cell).astype(np.int64), nx - 1)
-        cy = np.minimum(((xy[:, 1] - lo[1]) / cell).astype(np.int64), ny - 1)
+    def __init__(self, xy, xp=np):
+        xy = xp.ascontiguousarray(xy, dtype=np.float64)
+        lo = _host(xy.min(axis=0))
+        cell, nx, ny = grid_layout(lo, _host(xy.max(axis=0)), len(xy))
+        cx = xp.minimum(((xy[:, 0] - lo[0]) / cell).astype(np.int64), nx - 1)
+        cy = xp.minimum(((xy[:, 1] - lo[1]) / cell).astype(np.int64), ny - 1)
         key = cy * nx + cx
-        self.order = np.argsort(key, kind="stable")
-        self.start = np.searchsorted(key[self.order], np.arange(nx * ny + 1))
+        self.order = xp.ascontiguousarray(xp.argsort(key, kind="stable"), dtype=np.int64)
+        self.start = xp.ascontiguousarray(xp.searchsorted(key[self.order],
+                                                          xp.arange(nx * ny + 1)),
+                                          dtype=np.int64)
         self.xy, self.lo, self.cell, self.shape = xy, lo, cell, (nx, ny)
 
     def knn(self, queries, k, exclude_self=False):
@@ -178,8 +182,7 @@ def auto_sigma(xy, values, backend=None):
     else:
         from . import gpu
 
-        e = gpu.contrast(backend, xp.asarray(v, np.float64 if v.dtype == np.float64
-                                             else np.float32), neighbours)
+        e = gpu.contrast(backend, v, neighbours)
     scale = float(e.mean())
     shrink = 1.0 + AUTO_CONTRAST * e / scale if scale > 0 else 1.0
     return xp.maximum(AUTO_FACTOR * d / shrink, 0.5)

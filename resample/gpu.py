@@ -212,39 +212,35 @@ def _cast_out(xp, out, out_dtype, work):
 def knn(backend, xy, queries, k, exclude_self=False):
     """As :meth:`resample.gmm.PointGrid.knn` on the device: squared distances (Q, k) and
     indices (Q, k) of the ``k`` nearest of the points ``xy`` (N, 2) to each query (Q, 2),
-    ascending.  The grid is built with the same cells as PointGrid, so the answers (ties
-    included) are the same."""
-    from .gmm import _host, grid_layout
+    ascending.  The grid is PointGrid's, built on the device, so the answers (ties included)
+    are the same."""
+    from .gmm import PointGrid
 
     xp = backend.xp
-    xy = xp.ascontiguousarray(xy, dtype=np.float64)
+    grid = PointGrid(xy, xp)
     queries = xp.ascontiguousarray(queries, dtype=np.float64)
-    lo = _host(xy.min(axis=0))
-    cell, nx, ny = grid_layout(lo, _host(xy.max(axis=0)), len(xy))
-    cx = xp.minimum(((xy[:, 0] - lo[0]) / cell).astype(np.int64), nx - 1)
-    cy = xp.minimum(((xy[:, 1] - lo[1]) / cell).astype(np.int64), ny - 1)
-    key = cy * nx + cx
-    order = xp.argsort(key, kind="stable")
-    start = xp.searchsorted(key[order], xp.arange(nx * ny + 1))
-    k = min(k, len(xy) - (1 if exclude_self else 0))
+    k = min(k, len(grid.xy) - (1 if exclude_self else 0))
     d2 = xp.empty((len(queries), k))
     idx = xp.empty((len(queries), k), np.int64)
     if k > 0 and len(queries):
+        (nx, ny), (x0, y0) = grid.shape, grid.lo
         backend.launch("knn_grid", len(queries),
-                       [xy, xp.ascontiguousarray(order, dtype=np.int64),
-                        xp.ascontiguousarray(start, dtype=np.int64), np.float64(lo[0]),
-                        np.float64(lo[1]), np.float64(cell), np.int64(nx), np.int64(ny),
-                        queries, np.int64(len(queries)), np.int32(k),
-                        np.int32(bool(exclude_self)), d2, idx])
+                       [grid.xy, grid.order, grid.start, np.float64(x0), np.float64(y0),
+                        np.float64(grid.cell), np.int64(nx), np.int64(ny), queries,
+                        np.int64(len(queries)), np.int32(k), np.int32(bool(exclude_self)),
+                        d2, idx])
     return d2, idx
 
 
 def contrast(backend, values, idx):
-    """As :func:`resample.gmm._contrast`: mean |v_neighbour - v_point| per point, float64."""
+    """As :func:`resample.gmm._contrast`: mean |v_neighbour - v_point| per point, float64.
+    ``values`` (N, C) are read as float32 or float64 (other dtypes as float64)."""
     xp = backend.xp
+    kind = values.dtype if values.dtype in (np.float32, np.float64) else np.dtype(np.float64)
     e = xp.empty(len(values))
-    backend.launch(f"contrast_{KERNEL_TYPES[np.dtype(values.dtype)]}", len(values),
-                   [xp.ascontiguousarray(values), xp.ascontiguousarray(idx, dtype=np.int64),
+    backend.launch(f"contrast_{KERNEL_TYPES[kind]}", len(values),
+                   [xp.ascontiguousarray(values, dtype=kind),
+                    xp.ascontiguousarray(idx, dtype=np.int64),
                     np.int64(len(values)), np.int32(values.shape[1]), np.int32(idx.shape[1]),
                     e])
     return e
