@@ -44,17 +44,24 @@ class TableCache:
     def __init__(self, size=32):
         self.size = size
         self.entries = collections.OrderedDict()
+        self.lock = threading.Lock()          # the batch command's workers share it
 
     def get(self, xp, taps: Taps, work):
         key = (id(taps), np.dtype(work).str)
-        hit = self.entries.get(key)
-        if hit is not None and hit[0] is taps:
-            self.entries.move_to_end(key)
-            return hit[1]
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None and hit[0] is taps:
+                self.entries.move_to_end(key)
+                return hit[1]
         table = _upload_table(xp, taps, work)
-        self.entries[key] = (taps, table)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        cuda = getattr(xp, "cuda", None)
+        if cuda is not None:
+            # Other threads' streams may read the table next: let the copy land first.
+            cuda.get_current_stream().synchronize()
+        with self.lock:
+            self.entries[key] = (taps, table)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
         return table
 
 
