@@ -10,14 +10,13 @@ Arrays are (rows, cols, channels), C-contiguous, as in the CPU engine.
 
 from __future__ import annotations
 
-import collections
 import functools
 import os
 import threading
 
 import numpy as np
 
-from .taps import Taps
+from .taps import LRU, Taps
 
 BLOCK = 256                   # threads per block; every kernel runs on a 1-D grid
 KERNEL_TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16",
@@ -42,26 +41,19 @@ class TableCache:
     an entry holds the table, so an identity is not reused while it is cached."""
 
     def __init__(self, size=32):
-        self.size = size
-        self.entries = collections.OrderedDict()
-        self.lock = threading.Lock()          # the batch command's workers share it
+        self.lru = LRU(size)
 
     def get(self, xp, taps: Taps, work):
         key = (id(taps), np.dtype(work).str)
-        with self.lock:
-            hit = self.entries.get(key)
-            if hit is not None and hit[0] is taps:
-                self.entries.move_to_end(key)
-                return hit[1]
+        hit = self.lru.get(key)
+        if hit is not None and hit[0] is taps:
+            return hit[1]
         table = _upload_table(xp, taps, work)
         cuda = getattr(xp, "cuda", None)
         if cuda is not None:
             # Other threads' streams may read the table next: let the copy land first.
             cuda.get_current_stream().synchronize()
-        with self.lock:
-            self.entries[key] = (taps, table)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+        self.lru.put(key, (taps, table))
         return table
 
 

@@ -7,7 +7,8 @@ of input sample ``i`` is at ``x = i`` and the axis covers ``[-0.5, n - 0.5]``.
 
 from __future__ import annotations
 
-import functools
+import collections
+import threading
 from dataclasses import dataclass
 
 import numba as nb
@@ -192,11 +193,47 @@ def _compact(index, weight, fill_weight):
                 np.asarray(fill_weight, np.float64))
 
 
-@functools.lru_cache(maxsize=32)
+class LRU:
+    """A small thread-safe map that forgets its least recently used entries beyond ``size``."""
+
+    def __init__(self, size):
+        self.size = size
+        self.entries = collections.OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.entries.get(key)
+            if value is not None:
+                self.entries.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_RESIZE_TABLES = LRU(32)
+CACHED_TAPS = 1 << 20       # tables up to this many taps (16 MiB) are kept
+
+
 def resize_taps(n_in, n_out, method: Method, align, boundary, antialias):
-    """Tap table for resizing one axis from ``n_in`` to ``n_out`` samples.  Cached: a batch of
-    images of one size computes its tables once (and the GPU engine uploads them once), so
-    the tables returned are shared and must not be changed."""
+    """Tap table for resizing one axis from ``n_in`` to ``n_out`` samples.  Tables of up to
+    CACHED_TAPS taps are cached: a batch of images of one size computes its tables once (and
+    the GPU engine uploads them once), so the tables returned are shared and must not be
+    changed."""
+    key = (n_in, n_out, method, align, boundary, antialias)
+    taps = _RESIZE_TABLES.get(key)
+    if taps is None:
+        taps = _resize_taps(n_in, n_out, method, align, boundary, antialias)
+        if taps.index.size <= CACHED_TAPS:
+            _RESIZE_TABLES.put(key, taps)
+    return taps
+
+
+def _resize_taps(n_in, n_out, method: Method, align, boundary, antialias):
     x, step = output_positions(n_in, n_out, align)
     stretch = max(1.0, step) if (antialias and method.antialias) else 1.0
     return compute_taps(x, n_in, method, stretch, boundary)

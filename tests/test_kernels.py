@@ -175,11 +175,14 @@ def test_device_tap_tables_are_cached_and_reused():
     assert cache.get(np, tables[0], np.float64) is not first         # another work type
     cache.get(np, tables[1], np.float32)
     cache.get(np, tables[2], np.float32)
-    assert len(cache.entries) == 2
+    assert len(cache.lru.entries) == 2
     assert first[0].dtype == np.int32 and first[1].dtype == np.float32
     np.testing.assert_array_equal(first[0], tables[0].index)
     # the host tables of a repeated resize are the same objects, so the device copy is found
     assert resize_taps(10, 20, m, "centers", "edge", True) is tables[0]
+    # but a table too large to keep is made afresh each time
+    assert resize_taps(10, 400_000, m, "centers", "edge", True) is not resize_taps(
+        10, 400_000, m, "centers", "edge", True)
 
 
 def test_shim_resize_of_a_real_photo(shim):
