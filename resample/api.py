@@ -15,13 +15,12 @@ import sys
 import numpy as np
 
 from . import devices
-from .convert import round_half_up
-from .errors import ResampleError
+from .convert import MAX_SIDE, scaled_side
+from .errors import ResampleError, excerpt
 from .methods import get_method
 from .taps import (ALIGNS, BOUNDARIES, check_choice, compute_taps, normalized_to_pixels,
                    resize_taps, validate_fill)
 
-MAX_SIDE = 2**31 - 1
 _SAMPLE_CHUNK = 1 << 18
 
 
@@ -67,9 +66,9 @@ def _pair(value, what):
     try:
         pair = tuple(value)
     except TypeError:
-        raise ResampleError(f"{what} must be a number or a pair, got {value!r}") from None
+        raise ResampleError(f"{what} must be a number or a pair, got {excerpt(value)}") from None
     if len(pair) != 2:
-        raise ResampleError(f"{what} must be a number or a pair (rows, cols), got {value!r}")
+        raise ResampleError(f"{what} must be a number or a pair (rows, cols), got {excerpt(value)}")
     return pair
 
 
@@ -81,9 +80,9 @@ def output_shape(in_shape, scale=None, shape=None):
         out = []
         for n in _pair(shape, "shape"):
             if isinstance(n, (bool, np.bool_)) or not isinstance(n, (numbers.Integral, np.integer)):
-                raise ResampleError(f"shape must hold positive integers, got {shape!r}")
+                raise ResampleError(f"shape must hold positive integers, got {excerpt(shape)}")
             if n < 1 or n > MAX_SIDE:
-                raise ResampleError(f"shape must hold sizes from 1 to {MAX_SIDE}, got {shape!r}")
+                raise ResampleError(f"shape must hold sizes from 1 to {MAX_SIDE}, got {excerpt(shape)}")
             out.append(int(n))
         return tuple(out)
     out = []
@@ -91,13 +90,10 @@ def output_shape(in_shape, scale=None, shape=None):
         try:
             s = float(s)
         except (TypeError, ValueError):
-            raise ResampleError(f"scale must be a number, got {s!r}") from None
+            raise ResampleError(f"scale must be a number, got {excerpt(s)}") from None
         if not math.isfinite(s) or s <= 0:
             raise ResampleError(f"scale must be a finite number above 0, got {s}")
-        size = round_half_up(n * s)
-        if size > MAX_SIDE:
-            raise ResampleError(f"scale {s} makes a side of {size} pixels, more than {MAX_SIDE}")
-        out.append(max(1, size))
+        out.append(scaled_side(n, s))
     return tuple(out)
 
 
@@ -138,21 +134,22 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
 
         out = to_dtype(resize_as_points(a, (rows, cols), align, fill, device), a.dtype)
         return out[:, :, 0] if was_2d else out
-    taps_r = resize_taps(a.shape[0], rows, m, align, boundary, antialias)
-    taps_c = resize_taps(a.shape[1], cols, m, align, boundary, antialias)
     work = _work_dtype(a.dtype)
     out_dtype = _compute_dtype(a.dtype)
     out_bytes = rows * cols * n_ch * out_dtype.itemsize
+    what = f"a {cols}x{rows} output"
+    if not on_device:           # tables and the result live on the host: check before both
+        devices.check_memory(resize_memory(a.shape, (rows, cols), a.dtype, m, antialias),
+                             what)
+    taps_r = resize_taps(a.shape[0], rows, m, align, boundary, antialias)
+    taps_c = resize_taps(a.shape[1], cols, m, align, boundary, antialias)
     t_r, t_c = taps_r.index.shape[1], taps_c.index.shape[1]   # taps per output sample
     madds = n_ch * min(rows * a.shape[1] * t_r + rows * cols * t_c,     # rows first
                        a.shape[0] * cols * t_c + rows * cols * t_r)     # cols first
     engine = devices.select(device, on_device, cost=(madds, a.nbytes + out_bytes))
-    # The output, plus a work-dtype intermediate for the first of the two passes.
-    need = out_bytes + max(rows * a.shape[1], a.shape[0] * cols) * n_ch * work.itemsize
-    if engine == "gpu":
-        devices.check_device_memory(need + a.nbytes, f"a {cols}x{rows} output")
-    if not on_device:                                  # the result comes back to the host
-        devices.check_memory(need, f"a {cols}x{rows} output")
+    if engine == "gpu":         # the output, a work-dtype intermediate and the input
+        inter = max(rows * a.shape[1], a.shape[0] * cols) * n_ch * work.itemsize
+        devices.check_device_memory(out_bytes + inter + a.nbytes, what)
     if engine == "gpu":
         from . import gpu
 
@@ -165,6 +162,30 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
                          out_dtype)
     out = out.astype(a.dtype, copy=False)
     return out[:, :, 0] if was_2d else out
+
+
+def tap_width(n_in, n_out, method, antialias):
+    """Taps per output sample of a resize table along one axis (before merging)."""
+    stretch = max(1.0, n_in / n_out) if (antialias and method.antialias) else 1.0
+    return int(math.ceil(2.0 * method.support * stretch)) + 2
+
+
+def resize_memory(in_shape, out_shape, dtype, method, antialias):
+    """Bytes of host memory that resizing an ``in_shape`` (H, W, C) array of ``dtype`` to
+    ``out_shape`` (rows, cols) allocates, at most: the tap tables of both axes (as they are
+    built, then compacted, and the columns' table interleaved per channel), the input in the
+    engine's dtype, and the output.  Estimated from the shapes alone, so that a job that
+    cannot fit is refused before anything large is allocated."""
+    h, w = in_shape[:2]
+    n_ch = in_shape[2] if len(in_shape) > 2 else 1
+    rows, cols = out_shape
+    dtype = np.dtype(dtype)
+    item = _compute_dtype(dtype).itemsize
+    t_r = tap_width(h, rows, method, antialias)
+    t_c = tap_width(w, cols, method, antialias)
+    tables = 3 * 16 * (rows * t_r + cols * t_c) + 16 * t_c * cols * n_ch
+    converted = h * w * n_ch * item if _compute_dtype(dtype) != dtype else 0
+    return tables + converted + rows * cols * n_ch * item
 
 
 def _on_gpu(run, a):

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .convert import POINT_EXTENSIONS, Options, convert_file, is_points
-from .errors import ResampleError
+from .errors import ResampleError, excerpt, first_line
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp", ".gif",
                     ".ppm", ".pgm", ".pbm", ".pnm", ".tga")
@@ -135,9 +135,9 @@ def parse_shard(text):
     try:
         k, n = (int(v) for v in text.split("/"))
     except (ValueError, AttributeError):
-        raise ResampleError(f"--shard {text!r} is not K/N (e.g. 1/4)") from None
+        raise ResampleError(f"--shard {excerpt(text)} is not K/N (e.g. 1/4)") from None
     if not 1 <= k <= n:
-        raise ResampleError(f"--shard {text!r}: K must be between 1 and N")
+        raise ResampleError(f"--shard {excerpt(text)}: K must be between 1 and N")
     return k, n
 
 
@@ -326,11 +326,14 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
     encoders = ThreadPoolExecutor(workers, thread_name_prefix="resample-encode")
 
     def failure(exc):
+        """One line naming what went wrong with a file, whatever was raised."""
         if isinstance(exc, ResampleError):
             return str(exc)
         if isinstance(exc, MemoryError):
             return "out of memory"
-        return exc.strerror or str(exc)
+        if isinstance(exc, OSError) and exc.strerror:
+            return exc.strerror
+        return f"internal error: {type(exc).__name__}: {first_line(exc)}"
 
     def finish(job, loaded):
         try:
@@ -341,7 +344,7 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
                          compute=compute)
             done = not stop.is_set() or os.path.exists(job.dst)
             results.put((job, "converted" if done else "cancelled", None))
-        except (ResampleError, MemoryError, OSError) as exc:
+        except Exception as exc:          # noqa: BLE001 (any error is this file's failure)
             results.put((job, "failed", failure(exc)))
         finally:
             budget.release(_nbytes(loaded))
@@ -365,11 +368,12 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
                 loaded = load_input(job.src)
                 held = _nbytes(loaded)
                 budget.charge(held)
-                encoders.submit(finish, job, loaded)
-                handed = True
-        except RuntimeError:              # the encoders were shut down: the run is stopping
-            results.put((job, "cancelled", None))
-        except (ResampleError, MemoryError, OSError) as exc:
+                try:
+                    encoders.submit(finish, job, loaded)
+                    handed = True
+                except RuntimeError:      # the encoders were shut down: the run is stopping
+                    results.put((job, "cancelled", None))
+        except Exception as exc:          # noqa: BLE001 (any error is this file's failure)
             results.put((job, "failed", failure(exc)))
         finally:
             if not handed:

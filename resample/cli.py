@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from .errors import ResampleError
+from .errors import ResampleError, excerpt
 
 METHOD_NAMES = ("nearest", "bilinear", "bicubic", "lanczos", "gri", "gmm")
 FORMAT_NAMES = ("png", "jpg", "jpeg", "webp", "tif", "tiff")    # as batch.FORMATS
@@ -55,7 +55,7 @@ def _parse_scale(ctx, param, value):
     try:
         s = float(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a number") from None
+        raise click.BadParameter(f"{excerpt(value)} is not a number") from None
     if not (s > 0 and s != float("inf")):
         raise click.BadParameter(f"must be a finite number above 0, got {value}")
     return s
@@ -65,7 +65,7 @@ def _parse_fill(ctx, param, value):
     try:
         return float(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a number (nan is allowed)") from None
+        raise click.BadParameter(f"{excerpt(value)} is not a number (nan is allowed)") from None
 
 
 def default_output(path, method, size):
@@ -206,7 +206,10 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     if output is not None:
         _check_output(output, input, overwrite)
     pic = images.load(input)
-    out_w, out_h = options.output_size(*pic.size)
+    try:
+        out_w, out_h = options.output_size(*pic.size)
+    except ResampleError as exc:
+        raise UsageError(str(exc)) from None
     out_path = output or default_output(input, method, (out_w, out_h))
     if os.path.exists(out_path) and os.path.samefile(out_path, input) and not overwrite:
         raise UsageError(f"{out_path}: is the input; pass --overwrite to replace it")
@@ -233,7 +236,7 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
     if options.size is not None:
         parse_geometry(options.size, 1, 1)
     if "/" in suffix or os.sep in suffix:
-        raise UsageError(f"--suffix {suffix!r} must not hold a folder separator")
+        raise UsageError(f"--suffix {excerpt(suffix)} must not hold a folder separator")
     try:
         part = batch.parse_shard(shard) if shard is not None else None
     except ResampleError as exc:
@@ -262,7 +265,11 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
         if not quiet:
             _note(f"no images or point clouds to convert in {from_list or input}")
         return
-    os.makedirs(output, exist_ok=True)
+    try:
+        os.makedirs(output, exist_ok=True)
+    except OSError as exc:
+        raise ResampleError(f"{output}: cannot make the folder ({exc.strerror or exc})") \
+            from None
 
     def report(path, reason):
         click.echo(f"resample: error: {reason}", err=True)
@@ -297,7 +304,7 @@ def _parse_sigma(text):
     try:
         s = float(text)
     except ValueError:
-        raise UsageError(f"--sigma {text!r} is not a number or auto") from None
+        raise UsageError(f"--sigma {excerpt(text)} is not a number or auto") from None
     if not (s > 0 and math.isfinite(s)):
         raise UsageError(f"--sigma must be a finite number above 0, got {text}")
     return s
@@ -358,15 +365,35 @@ def points_command(image, output, count, fraction, pattern, seed, quiet):
     height, width = a.shape[:2]
     n = count if count is not None else max(1, round(fraction * width * height))
     n = min(n, width * height)
+    # Pixels with NaN or infinite samples are missing: no point is made from them.
+    known = np.flatnonzero(np.isfinite(a).all(axis=2)) if a.dtype.kind == "f" else None
+    if known is not None and len(known) == 0:
+        raise ResampleError(f"{image}: no pixel has finite values")
+    notes = []
     if pattern == "random":
-        pick = np.random.default_rng(seed).choice(width * height, size=n, replace=False)
+        pool = width * height if known is None else len(known)
+        if n > pool:
+            notes.append(f"only {pool} pixels have finite values: {pool} points")
+            n = pool
+        pick = np.random.default_rng(seed).choice(pool, size=n, replace=False)
+        if known is not None:
+            pick = known[pick]
         rows, cols = np.divmod(pick, width)
         xy = np.stack([cols, rows], axis=1).astype(np.float64)
         values = a[rows, cols].astype(np.float64)
     else:
         xy, values, _ = pointcloud.grid_points(a, n)
+        finite = np.isfinite(values).all(axis=1)
+        if not finite.all():
+            notes.append(f"dropped {int((~finite).sum())} grid points that fell on missing "
+                         "(NaN or infinite) pixels")
+            xy, values = xy[finite], values[finite]
+            if len(xy) == 0:
+                raise ResampleError(f"{image}: every grid point fell on a missing pixel")
     pointcloud.write_csv(output, xy, values)
     if not quiet:
+        for note in notes:
+            _note(note)
         click.echo(output)
 
 
@@ -456,6 +483,8 @@ SUBCOMMANDS = {"points": points_command, "fit": fit_command}
 def main(argv=None):
     """Entry point: run the command, turn every failure into one line and an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    _sigterm_as_interrupt()
+    _quiet_warnings()
     cmd, name = command, "resample"
     if argv and argv[0] in SUBCOMMANDS:
         cmd, name = SUBCOMMANDS[argv[0]], f"resample {argv[0]}"
@@ -492,6 +521,29 @@ def main(argv=None):
                    f"{text[0] if text else ''} (set RESAMPLE_DEBUG=1 for details)", err=True)
         return _exit(1)
     return _exit(0)
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM stops the command as Ctrl-C does: a file being written is removed, and the
+    exit code is 130 (only the main thread can set handlers)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _quiet_warnings():
+    """Library warnings (NumPy's RuntimeWarning, Pillow's, tifffile's) are not for the user of
+    the command: what matters to them becomes a note or an error of our own."""
+    import warnings
+
+    warnings.simplefilter("ignore")
 
 
 def _exit(code):

@@ -13,7 +13,7 @@ import re
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-from .errors import ResampleError
+from .errors import ResampleError, excerpt
 
 POINT_EXTENSIONS = (".csv", ".tsv")
 
@@ -21,9 +21,21 @@ _GEOMETRY = re.compile(r"^\s*(?:(\d+(?:\.\d*)?)%|(\d+)?(?:x(\d+)?)?(!)?)\s*$", r
 _EXACT = re.compile(r"^\s*(\d+)x(\d+)!?\s*$")
 
 
+MAX_SIDE = 2**31 - 1      # the longest side of an image, in pixels
+
+
 def round_half_up(x):
     """Sizes round halves up, as ``resample.resize(scale=...)`` does: 4.5 -> 5."""
     return math.floor(x + 0.5)
+
+
+def scaled_side(n, s):
+    """An output side: ``n`` samples scaled by ``s``, halves rounded up, at least 1; a side
+    beyond MAX_SIDE (or an overflow to infinity) is refused."""
+    x = n * s
+    if not x < MAX_SIDE:
+        raise ResampleError(f"scale {s:g} makes a side of {x:.3g} pixels, more than {MAX_SIDE}")
+    return max(1, round_half_up(x))
 
 
 def parse_geometry(text, width, height):
@@ -31,17 +43,19 @@ def parse_geometry(text, width, height):
     ``WxH`` (fit inside, keep aspect), ``WxH!`` (exact), ``Wx``/``W``, ``xH``, ``N%``."""
     m = _GEOMETRY.match(text or "")
     if not m or not (m.group(1) or m.group(2) or m.group(3)):
-        raise ResampleError(f"--size {text!r} is not WxH, WxH!, Wx, xH or N%")
+        raise ResampleError(f"--size {excerpt(text)} is not WxH, WxH!, Wx, xH or N%")
     pct, w, h, exact = m.groups()
     if pct is not None:
         s = float(pct) / 100.0
         if s <= 0:
-            raise ResampleError(f"--size {text!r} must be above 0%")
-        return max(1, round_half_up(width * s)), max(1, round_half_up(height * s))
+            raise ResampleError(f"--size {excerpt(text)} must be above 0%")
+        return scaled_side(width, s), scaled_side(height, s)
     w = int(w) if w else None
     h = int(h) if h else None
     if (w is not None and w < 1) or (h is not None and h < 1):
-        raise ResampleError(f"--size {text!r} needs sizes of at least 1")
+        raise ResampleError(f"--size {excerpt(text)} needs sizes of at least 1")
+    if (w or 0) > MAX_SIDE or (h or 0) > MAX_SIDE:
+        raise ResampleError(f"--size {excerpt(text)}: a side may be at most {MAX_SIDE} pixels")
     if w and h:
         if exact:
             return w, h
@@ -49,8 +63,8 @@ def parse_geometry(text, width, height):
         return (max(1, min(w, round_half_up(width * s))),
                 max(1, min(h, round_half_up(height * s))))
     if w:
-        return w, max(1, round_half_up(height * w / width))
-    return max(1, round_half_up(width * h / height)), h
+        return w, scaled_side(height, w / width)
+    return scaled_side(width, h / height), h
 
 
 def exact_size(text):
@@ -84,7 +98,7 @@ class Options:
     def output_size(self, width, height):
         if self.size is not None:
             return parse_geometry(self.size, width, height)
-        return tuple(max(1, round_half_up(n * self.scale)) for n in (width, height))
+        return tuple(scaled_side(n, self.scale) for n in (width, height))
 
 
 def is_points(path):
@@ -120,6 +134,7 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
     pic = loaded if loaded is not None else images.load(src)
     width, height = pic.size
     out_w, out_h = options.output_size(width, height)
+    check_resize_fits(pic, (out_h, out_w), options, images.output_format(dst))
     if cancelled is not None and cancelled():
         return []
     with compute or nullcontext():
@@ -130,6 +145,33 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
     if cancelled is not None and cancelled():
         return []
     return pic.notes + images.save(result, dst, quality=options.quality)
+
+
+def check_resize_fits(pic, out_shape, options: Options, fmt):
+    """Refuse, before any large allocation, a resize whose output the format ``fmt`` cannot
+    hold, or that would not fit in memory: the engine's tables and output, the float copies
+    made while alpha is premultiplied, and the encoder's buffers (a PNG is filtered into a
+    second copy and compressed into a third; other encoders copy the pixels once)."""
+    import numpy as np
+
+    from . import api, devices, images
+    from .methods import get_method
+
+    rows, cols = out_shape
+    images.check_size(fmt, cols, rows)
+    if options.method == "gmm":
+        return                    # resize_as_points checks its own points and output
+    a = pic.array
+    shape = a.shape if a.ndim == 3 else a.shape + (1,)
+    dtype = a.dtype
+    need = 0
+    if pic.alpha:                 # premultiplied work copies of the input and the output
+        dtype = np.dtype(np.float64 if a.dtype.itemsize > 2 else np.float32)
+        need += a.size * dtype.itemsize + 2 * rows * cols * shape[2] * dtype.itemsize
+    need += api.resize_memory(shape, out_shape, dtype, get_method(options.method),
+                              options.antialias)
+    need += (3 if fmt == "PNG" else 2) * rows * cols * shape[2] * a.dtype.itemsize
+    devices.check_memory(need, f"a {cols}x{rows} {fmt} output")
 
 
 def rebuild_points(src, dst, options: Options, *, weights=None, loaded=None, cancelled=None,

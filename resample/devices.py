@@ -12,7 +12,7 @@ import functools
 import os
 import sys
 
-from .errors import ResampleError
+from .errors import ResampleError, excerpt
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -39,7 +39,7 @@ def select(device, on_device=False, cost=None):
     ``auto`` then takes the GPU when :func:`gpu_pays`."""
     d = str(device).lower()
     if d not in DEVICES:
-        raise ResampleError(f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
+        raise ResampleError(f"unknown device {excerpt(device)}; choose one of: {', '.join(DEVICES)}")
     if d == "cpu" and on_device:
         raise ResampleError("a CuPy array needs device='gpu' or 'auto' (or cupy.asnumpy it "
                             "first)")
@@ -94,18 +94,65 @@ def is_device_array(a):
 
 
 def available_memory():
-    """Bytes of memory available to allocate now (MemAvailable), or the physical size."""
+    """Bytes this process may still allocate: the least of the memory available now
+    (MemAvailable), what the address-space limit (``ulimit -v``, RLIMIT_AS) leaves above the
+    process's present size, and what its cgroup's memory limit leaves."""
+    limits = [_meminfo("MemAvailable")]
     try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            limits.append(soft - (_status("VmSize") or 0))
+    except (ImportError, OSError, ValueError):
         pass
+    limits.append(_cgroup_room())
+    known = [n for n in limits if n is not None]
+    if not known:
+        try:
+            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            return 1 << 62
+    return max(0, min(known))
+
+
+def _proc_field(path, name):
+    """A "Name:   N kB" field of a /proc file, in bytes, or None."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 62
+        with open(path) as f:
+            for line in f:
+                if line.startswith(name + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _meminfo(name):
+    return _proc_field("/proc/meminfo", name)
+
+
+def _status(name):
+    return _proc_field("/proc/self/status", name)
+
+
+def _cgroup_room():
+    """memory.max - memory.current of this process's cgroup (v2), or None without a limit."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            rel = next((line.strip().split(":", 2)[2] for line in f
+                        if line.startswith("0::")), None)
+        if rel is None:
+            return None
+        base = os.path.join("/sys/fs/cgroup", rel.lstrip("/"))
+        with open(os.path.join(base, "memory.max")) as f:
+            top = f.read().strip()
+        if top == "max":
+            return None
+        with open(os.path.join(base, "memory.current")) as f:
+            return int(top) - int(f.read().strip())
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def check_device_memory(nbytes, what):

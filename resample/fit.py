@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import gmm
-from .errors import ResampleError
+from .errors import ResampleError, excerpt
 
 LEARNABLE = ("positions", "values", "sigma")
 LOSSES = ("l1", "l2")
@@ -50,7 +50,7 @@ def parse_learn(text):
     parts = tuple(p.strip().lower() for p in str(text).split(",") if p.strip())
     bad = [p for p in parts if p not in LEARNABLE]
     if bad or not parts:
-        raise ResampleError(f"--learn takes a comma list of {', '.join(LEARNABLE)}, got {text!r}")
+        raise ResampleError(f"--learn takes a comma list of {', '.join(LEARNABLE)}, got {excerpt(text)}")
     return parts
 
 
@@ -65,7 +65,7 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
     img = np.asarray(image, np.float64)
     img3 = img if img.ndim == 3 else img[..., None]
     if loss not in LOSSES:
-        raise ResampleError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
+        raise ResampleError(f"unknown loss {excerpt(loss)}; choose one of: {', '.join(LOSSES)}")
     learn = tuple(learn)
     if any(p not in LEARNABLE for p in learn):
         raise ResampleError(f"learn must name some of {', '.join(LEARNABLE)}")

@@ -22,7 +22,7 @@ import threading
 import numba as nb
 import numpy as np
 
-from .errors import ResampleError
+from .errors import ResampleError, excerpt
 
 _JIT = dict(cache=True, nogil=True, fastmath={"contract"})
 BAND_ROWS = 16
@@ -210,7 +210,7 @@ def _sigmas(sigma, xy, values, backend=None):
     n = len(xy)
     if isinstance(sigma, str):
         if sigma != "auto":
-            raise ResampleError(f"sigma must be a number, 'auto', (N,) or (N, 2), got {sigma!r}")
+            raise ResampleError(f"sigma must be a number, 'auto', (N,) or (N, 2), got {excerpt(sigma)}")
         s = auto_sigma(xy, values, backend)
         return s, s, "auto"
     s = _as(xp, sigma, np.float64)
@@ -356,9 +356,9 @@ def _check_shape(shape):
     try:
         h, w = (int(v) for v in shape)
     except (TypeError, ValueError):
-        raise ResampleError(f"shape must be (H, W), got {shape!r}") from None
+        raise ResampleError(f"shape must be (H, W), got {excerpt(shape)}") from None
     if h < 1 or w < 1:
-        raise ResampleError(f"shape must be positive, got {shape!r}")
+        raise ResampleError(f"shape must be positive, got {excerpt(shape)}")
     return h, w
 
 
@@ -367,7 +367,7 @@ def _check_common(cutoff, holes):
     if not (math.isfinite(cutoff) and cutoff > 0):
         raise ResampleError(f"cutoff must be a finite number above 0, got {cutoff}")
     if holes not in HOLES:
-        raise ResampleError(f"unknown holes rule {holes!r}; choose one of: {', '.join(HOLES)}")
+        raise ResampleError(f"unknown holes rule {excerpt(holes)}; choose one of: {', '.join(HOLES)}")
     return cutoff
 
 

@@ -8,14 +8,18 @@ removed).
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import socket
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .errors import ResampleError
+from .errors import ResampleError, first_line
 
 EXIF_ORIENTATION = 0x0112
 # Pillow modes that are converted on reading, to what, and why.
@@ -85,6 +89,7 @@ def load(path) -> Picture:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as im:
+                _check_decode_memory(im)
                 fmt = im.format
                 info = dict(im.info)
                 exif = _exif(path, im)
@@ -100,12 +105,16 @@ def load(path) -> Picture:
     except Image.DecompressionBombError as exc:
         raise ResampleError(f"{path}: image too large: {exc}") from None
     except UnidentifiedImageError:
-        raise ResampleError(f"{path}: not an image, or a format that cannot be read") from None
+        if not _is_tiff(path):
+            raise ResampleError(f"{path}: not an image, or a format that cannot be read") \
+                from None
+        return _guarded(path, _load_tiff, path)     # e.g. float RGB, which Pillow cannot open
     except ResampleError as exc:
         raise ResampleError(f"{path}: {exc}") from None
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError,
-            MemoryError) as exc:
-        raise ResampleError(f"{path}: cannot read image ({_first_line(exc)})") from None
+    except MemoryError:
+        raise ResampleError(f"{path}: not enough memory to decode it") from None
+    except Exception as exc:        # noqa: BLE001  a decoder fails on damaged data in any way
+        raise ResampleError(f"{path}: cannot read image ({first_line(exc)})") from None
     if orientation != 1:
         notes.append(f"applied EXIF orientation {orientation}")
     dpi = info.get("dpi")
@@ -114,6 +123,90 @@ def load(path) -> Picture:
     return Picture(_orient(array, orientation), alpha=alpha, icc=info.get("icc_profile"),
                    dpi=tuple(float(d) for d in dpi) if dpi else None,
                    exif=exif.tobytes() if carry_exif else None, format=fmt, notes=notes)
+
+
+def _guarded(path, read, *args):
+    """``read(*args)``, with any failure turned into one line naming ``path``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return read(*args)
+    except ResampleError as exc:
+        raise ResampleError(f"{path}: {exc}") from None
+    except MemoryError:
+        raise ResampleError(f"{path}: not enough memory to decode it") from None
+    except Exception as exc:        # noqa: BLE001  a decoder fails on damaged data in any way
+        raise ResampleError(f"{path}: cannot read image ({first_line(exc)})") from None
+
+
+def _is_tiff(path):
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return head in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+
+
+TIFF_MAX_PIXELS = 2 * 89_478_485    # as Pillow's decompression-bomb limit (MAX_IMAGE_PIXELS x 2)
+
+
+def _load_tiff(path) -> Picture:
+    """A TIFF that Pillow cannot open (float or 32-bit colour, ...), read by tifffile: the
+    first page, its size and memory checked from the header before any strip is decoded."""
+    import tifffile
+
+    from .devices import check_memory
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages.first
+        shape, dtype = tuple(page.shape), np.dtype(page.dtype)
+        pixels = int(page.imagelength) * int(page.imagewidth)
+        if pixels > TIFF_MAX_PIXELS:
+            raise ResampleError(f"image too large: {pixels} pixels, more than "
+                                f"{TIFF_MAX_PIXELS} (a decompression bomb?)")
+        check_memory(3 * math.prod(shape) * dtype.itemsize,
+                     f"decoding a {page.imagewidth}x{page.imagelength} TIFF")
+        array = page.asarray()
+        icc = page.tags.get(34675)
+        resolution = page.tags.get(282), page.tags.get(283), page.tags.get(296)
+        extra = page.extrasamples
+    samples = int(page.samplesperpixel)
+    if array.ndim == 3 and array.shape[0] == samples and array.shape[2] != samples:
+        array = np.moveaxis(array, 0, -1)              # planar to interleaved
+    if array.ndim not in (2, 3) or not (np.issubdtype(array.dtype, np.integer)
+                                        or np.issubdtype(array.dtype, np.floating)):
+        raise ResampleError(f"unsupported TIFF samples {array.dtype} {array.shape}")
+    if array.dtype.kind == "f" and array.dtype != np.float32:
+        array = array.astype(np.float32 if array.dtype.itemsize <= 4 else np.float64)
+    array = np.ascontiguousarray(array.astype(array.dtype.newbyteorder("="), copy=False))
+    dpi = None
+    xres, yres, unit = resolution
+    if xres is not None and yres is not None and (unit is None or unit.value == 2):
+        try:
+            dpi = tuple(float(n) / float(d) for n, d in (xres.value, yres.value))
+        except (TypeError, ValueError, ZeroDivisionError):
+            dpi = None
+    alpha = bool(extra) and array.ndim == 3 and array.shape[2] in (2, 4)
+    return Picture(array, alpha=alpha, icc=bytes(icc.value) if icc is not None else None,
+                   dpi=dpi, format="TIFF")
+
+
+def _check_decode_memory(im):
+    """Refuse, from the declared size alone, an image whose decoding would not fit in memory:
+    Pillow's own buffer (up to 4 bytes a pixel) and the arrays made from it (the samples, and
+    a copy when the orientation is applied).  Pillow's decompression-bomb limit on the pixel
+    count has been applied by ``Image.open`` already."""
+    from .devices import check_memory
+
+    width, height = im.size
+    bands = max(len(im.getbands()), 1)
+    sample = {"I": 4, "F": 4}.get(im.mode, 2 if im.mode.startswith("I;16") else 1)
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(258, 8)
+        bands = max(bands, int(im.tag_v2.get(277, 1) or 1))
+        sample = max(sample, (max(bits) if isinstance(bits, tuple) else int(bits)) // 8)
+    elif im.format == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
+        sample = 2                  # may be 16-bit colour, read by our own reader
+    pixels = width * height
+    check_memory(pixels * 4 + 2 * pixels * bands * sample, f"decoding a {width}x{height} image")
 
 
 def _exif(path, im):
@@ -188,11 +281,6 @@ def _fast_decode(path, im):
     return a, channels in (2, 4)
 
 
-def _first_line(exc):
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 # --------------------------------------------------------------------------------------------
 # Resizing a picture: alpha is premultiplied while resampling.
 
@@ -244,9 +332,23 @@ def output_format(path):
     return _FORMATS[ext]
 
 
+# The largest side each format can hold (PNG and TIFF: beyond any memory).
+FORMAT_MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535, "TGA": 65535, "BMP": 2**31 - 1,
+            "PPM": 2**31 - 1, "PNG": 2**31 - 1, "TIFF": 2**32 - 1}
+
+
+def check_size(fmt, width, height):
+    """Refuse, before any work, an output larger than its format can hold."""
+    top = FORMAT_MAX_SIDE[fmt]
+    if width > top or height > top:
+        raise ResampleError(f"a {width}x{height} image is too large for {fmt} "
+                            f"(at most {top} pixels a side); use .png or .tif")
+
+
 def _for_format(pic: Picture, fmt):
     """Return ``(array, alpha, notes)`` converted to what ``fmt`` can hold."""
     a, alpha, notes = pic.array, pic.alpha, []
+    check_size(fmt, *pic.size)
     if np.issubdtype(a.dtype, np.floating):
         if fmt != "TIFF":
             raise ResampleError(f"cannot write {a.dtype} samples as {fmt}; use .tif")
@@ -323,29 +425,98 @@ def save(pic: Picture, path, *, overwrite=True, quality=None):
     if not os.path.isdir(folder):
         raise ResampleError(f"{path}: folder {folder} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".resample-", suffix=".part", dir=folder)
-        os.close(fd)
+        tmp = temporary_path(folder)
     except OSError as exc:
-        raise ResampleError(f"{path}: cannot write ({_first_line(exc)})") from None
+        raise ResampleError(f"{path}: cannot write ({first_line(exc)})") from None
     try:
         with open(tmp, "wb") as f:
             _write(f, a, alpha, fmt, pic, quality)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink(tmp)
         if isinstance(exc, ResampleError):
             raise ResampleError(f"{path}: {exc}") from None
-        if isinstance(exc, (OSError, ValueError, KeyError, TypeError)):
-            raise ResampleError(f"{path}: cannot write ({_first_line(exc)})") from None
+        if isinstance(exc, MemoryError):
+            raise ResampleError(f"{path}: not enough memory to encode it") from None
+        if isinstance(exc, Exception):       # an encoder fails in any way: this file failed
+            raise ResampleError(f"{path}: cannot write ({first_line(exc)})") from None
         raise
     return notes
 
 
-def _umask():
+# Outputs are written to ".resample-HOST-PID-RANDOM.part" in their folder, then renamed.  A
+# process killed outright (kill -9, power loss) leaves its temporary file behind: the next
+# write into that folder removes those of processes of this host that no longer run.
+_PART = re.compile(r"^\.resample-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[^/]*\.part$")
+_cleaned = set()
+_cleaned_lock = threading.Lock()
+
+
+def _host_tag():
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:32] or "host"
+
+
+def temporary_path(folder):
+    """A new empty file in ``folder`` to write an output into before renaming it; stale ones
+    of dead processes in that folder are removed first (once per folder and process)."""
+    remove_stale_parts(folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".resample-{_host_tag()}-{os.getpid()}-",
+                               suffix=".part", dir=folder)
+    os.close(fd)
+    return tmp
+
+
+def remove_stale_parts(folder):
+    """Remove the temporary files that processes of this host, no longer running, left in
+    ``folder``.  A process of another host, or a pid now reused, keeps its files: only what
+    is certainly dead is removed."""
+    real = os.path.realpath(folder)
+    with _cleaned_lock:
+        if real in _cleaned:
+            return
+        _cleaned.add(real)
+    host = _host_tag()
+    try:
+        names = [e.name for e in os.scandir(folder) if e.name.startswith(".resample-")]
+    except OSError:
+        return
+    for name in names:
+        m = _PART.match(name)
+        if m and m["host"] == host and not _alive(int(m["pid"])):
+            _unlink(os.path.join(folder, name))
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True                   # another user's process, or cannot tell: keep it
+    return True
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _read_umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once, at import (under the import lock): setting the umask to read it is not safe
+# while other threads create files.
+_FILE_MODE = 0o666 & ~_read_umask()
+
+
+def file_mode():
+    """The mode of a new file under this process's umask."""
+    return _FILE_MODE

@@ -82,7 +82,7 @@ METHODS: dict[str, Method] = {
 
 def get_method(name: str) -> Method:
     """Look a method up by name; raise :class:`ResampleError` with the valid names if unknown."""
-    from .errors import ResampleError
+    from .errors import ResampleError, excerpt
 
     if isinstance(name, Method):
         return name
@@ -91,4 +91,4 @@ def get_method(name: str) -> Method:
     except KeyError:
         names = ", ".join(list(METHODS) + ["gmm"])
         raise ResampleError(
-            f"unknown method {name!r}; choose one of: {names}") from None
+            f"unknown method {excerpt(name)}; choose one of: {names}") from None

@@ -28,6 +28,18 @@ def _chunks(data):
         pos += 12 + length
 
 
+ICC_MAX_BYTES = 16 << 20        # an ICC profile is kilobytes; more is damage or a bomb
+
+
+def _inflate_bounded(data, limit):
+    """zlib-inflate at most ``limit`` bytes; more is refused as a corrupt file."""
+    d = zlib.decompressobj()
+    out = d.decompress(data, limit)
+    if d.unconsumed_tail:
+        raise ResampleError(f"a compressed PNG chunk inflates beyond {limit} bytes")
+    return out
+
+
 def exif_chunk(path):
     """The body of a PNG's eXIf chunk, or None; reads only the chunk headers, not the pixels."""
     with open(path, "rb") as f:
@@ -98,16 +110,22 @@ def read(path):
         if kind == b"IDAT":
             idat.append(body)
         elif kind == b"iCCP":
-            icc = zlib.decompress(body[body.index(b"\0") + 2:])
+            icc = _inflate_bounded(body[body.index(b"\0") + 2:], ICC_MAX_BYTES)
         elif kind == b"pHYs" and len(body) == 9 and body[8] == 1:
             ppm_x, ppm_y = struct.unpack(">II", body[:8])
             dpi = (ppm_x * 0.0254, ppm_y * 0.0254)
     stride = width * channels * 2
+    expected = height * (stride + 1)            # filter bytes and rows, as declared
+    from .devices import check_memory
+
+    check_memory(3 * expected, f"a {width}x{height} 16-bit PNG")
     try:
-        raw = np.frombuffer(zlib.decompress(b"".join(idat)), np.uint8)
+        # Inflate no more than the declared rows: a small file may inflate without bound.
+        raw = np.frombuffer(zlib.decompressobj().decompress(b"".join(idat), expected),
+                            np.uint8)
     except zlib.error as exc:
         raise ResampleError(f"corrupt PNG data ({exc})") from None
-    if raw.size < height * (stride + 1):
+    if raw.size < expected:
         raise ResampleError("truncated PNG data")
     rows = _unfilter(raw, height, stride, channels * 2)
     if rows.shape[0] != height:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ResampleError
+from .errors import ResampleError, excerpt
 
 VALUE_HEADERS = {1: ("v",), 3: ("r", "g", "b"), 4: ("r", "g", "b", "a")}
 SIGMA_HEADERS = {0: (), 1: ("sigma",), 2: ("sigma_x", "sigma_y")}
@@ -95,7 +95,7 @@ def read_csv(path) -> PointCloud:
             row = [float(f) for f in fields]
         except ValueError:
             bad = next(f for f in fields if not _is_number(f))
-            raise ResampleError(f"{where}: {bad!r} is not a number") from None
+            raise ResampleError(f"{where}: {excerpt(bad)} is not a number") from None
         if not all(math.isfinite(v) for v in row):
             raise ResampleError(f"{where}: NaN or infinite value")
         if layout[1] and min(row[2 + layout[0]:]) <= 0:
@@ -165,14 +165,20 @@ def write_csv(path, xy, values, sigma=None):
         header += SIGMA_HEADERS[sigma.shape[1]]
         columns.append(sigma)
     data = np.concatenate(columns, axis=1)
+    from .images import file_mode, temporary_path
+
     folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".resample-{os.getpid()}-{os.path.basename(path)}.part")
+    tmp = None
     try:
+        tmp = temporary_path(folder)
         with open(tmp, "w") as f:
             f.write(",".join(header) + "\n")
             np.savetxt(f, data, delimiter=",", fmt="%.6g")
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
-    except OSError as exc:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise ResampleError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        if isinstance(exc, OSError):
+            raise ResampleError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise

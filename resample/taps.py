@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from .errors import ResampleError
+from .errors import ResampleError, excerpt
 from .methods import Method
 
 ALIGNS = ("centers", "corners")
@@ -25,7 +25,7 @@ def check_choice(value, choices, what):
     """Return ``value`` lower-cased if it is one of ``choices``, else raise one clear line."""
     v = str(value).lower()
     if v not in choices:
-        raise ResampleError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+        raise ResampleError(f"unknown {what} {excerpt(value)}; choose one of: {', '.join(choices)}")
     return v
 
 
@@ -233,10 +233,25 @@ def resize_taps(n_in, n_out, method: Method, align, boundary, antialias):
     return taps
 
 
+TAPS_CHUNK = 1 << 16         # outputs whose taps are computed at once (bounds temporaries)
+
+
 def _resize_taps(n_in, n_out, method: Method, align, boundary, antialias):
     x, step = output_positions(n_in, n_out, align)
     stretch = max(1.0, step) if (antialias and method.antialias) else 1.0
-    return compute_taps(x, n_in, method, stretch, boundary)
+    if n_out <= TAPS_CHUNK:
+        return compute_taps(x, n_in, method, stretch, boundary)
+    # In chunks: the temporaries of compute_taps are several times the table's size.
+    parts = [compute_taps(x[s:s + TAPS_CHUNK], n_in, method, stretch, boundary)
+             for s in range(0, n_out, TAPS_CHUNK)]
+    width = max(p.index.shape[1] for p in parts)
+    index = np.zeros((n_out, width), np.int64)
+    weight = np.zeros((n_out, width), np.float64)
+    for s, p in zip(range(0, n_out, TAPS_CHUNK), parts):
+        index[s:s + p.n_out, :p.index.shape[1]] = p.index
+        weight[s:s + p.n_out, :p.index.shape[1]] = p.weight
+    return Taps(index, weight, np.concatenate([p.count for p in parts]),
+                np.concatenate([p.fill_weight for p in parts]))
 
 
 def normalized_to_pixels(u, n, align):
@@ -254,4 +269,4 @@ def validate_fill(fill):
     try:
         return float(fill)
     except (TypeError, ValueError):
-        raise ResampleError(f"fill must be a number, got {fill!r}") from None
+        raise ResampleError(f"fill must be a number, got {excerpt(fill)}") from None

@@ -1,0 +1,388 @@
+"""Seeded fuzz test of image decoding: damaged files fail cleanly, never with a crash or a hang.
+
+Small real photos (from ``skimage.data``) are written in every input format the library reads
+(8- and 16-bit PNG, PNG with an eXIf chunk, JPEG, TIFF with LZW or deflate, tiled, 16-bit and
+float TIFF, WebP, GIF, BMP).  Each file is then damaged in a few hundred deterministic ways:
+truncation, random bit flips, changes biased to the first bytes (where the PNG IHDR, TIFF
+IFDs and tags, and other headers live), and duplicated or removed runs of bytes.
+
+Why: a damaged file must be reported as bad input, one line naming the file, whatever the
+decoder underneath (Pillow, imagecodecs, tifffile, the project's own PNG reader) does with it.
+
+* In process, ``images.load`` must return a Picture or raise ``ResampleError``; a Picture
+  that loads must also resize or raise ``ResampleError``.  Any other exception, or a file that
+  takes more than a few seconds, is a failure; all failures are collected and reported by
+  exception type, with the format and damage of one example each.
+* On the command line, a folder of damaged files must convert what it can, name every file
+  that failed on a ``resample: error:`` line, print no traceback or "internal error", start
+  every file, exit with 1, and write only outputs that open.
+
+Everything is generated at run time from a fixed seed, so a failure reproduces exactly.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from resample import ResampleError, images, png
+
+skimage_data = pytest.importorskip("skimage.data")
+tifffile = pytest.importorskip("tifffile")
+
+SEED = 20240607
+MUTANTS_PER_SOURCE = 22
+SLOW_SECONDS = 5.0
+ODD_HEIGHT, ODD_WIDTH = 41, 47  # about 48 x 40, odd: even sizes hide off-by-one errors
+
+
+# --------------------------------------------------------------------------------------------
+# Sources: small real photos in every format.
+
+def _shrink(a, height=ODD_HEIGHT, width=ODD_WIDTH):
+    """A crop of the photo's middle, shrunk by striding to about ``height`` x ``width``."""
+    h, w = a.shape[:2]
+    step = max(1, min(h // (height * 2), w // (width * 2)))
+    top = (h - height * step) // 2
+    left = (w - width * step) // 2
+    return np.ascontiguousarray(a[top:top + height * step:step, left:left + width * step:step])
+
+
+def _pillow_bytes(array, fmt, mode=None, **kwargs):
+    buf = io.BytesIO()
+    im = Image.fromarray(array) if mode is None else Image.fromarray(array).convert(mode)
+    im.save(buf, format=fmt, **kwargs)
+    return buf.getvalue()
+
+
+def _tiff_bytes(array, **kwargs):
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, array, **kwargs)
+    return buf.getvalue()
+
+
+def _png16_bytes(array):
+    buf = io.BytesIO()
+    png.write(buf, array)
+    return buf.getvalue()
+
+
+def _make_sources():
+    """{name: (file extension, bytes)} for every source format."""
+    astronaut = _shrink(skimage_data.astronaut())                     # RGB uint8
+    coffee = _shrink(skimage_data.coffee())                           # RGB uint8
+    camera = _shrink(skimage_data.camera())                           # grey uint8
+    chelsea = _shrink(skimage_data.chelsea())                         # RGB uint8
+    rgba = np.dstack([coffee, camera])                                # alpha: a real picture too
+    # 16-bit samples whose low byte is not a copy of the high byte: a reader that drops to 8
+    # bits, or swaps bytes, shows.
+    ramp = np.arange(ODD_WIDTH, dtype=np.uint32)[:, None]
+    rgb16 = np.minimum(astronaut.astype(np.uint32) * 257 + ramp, 65535).astype(np.uint16)
+    grey16 = camera.astype(np.uint16) * 257
+    rgb_float = (chelsea.astype(np.float32) / 255.0)
+    grey_float = (camera.astype(np.float32) / 255.0)
+
+    exif = Image.Exif()
+    exif[0x010F] = "FuzzCam"                                          # Make
+    exif[0x0110] = "Model 1"                                          # Model
+
+    return {
+        "png8_rgb": (".png", _pillow_bytes(astronaut, "PNG")),
+        "png8_rgba": (".png", _pillow_bytes(rgba, "PNG")),
+        "png16_rgb": (".png", _png16_bytes(rgb16)),
+        "png16_grey": (".png", _png16_bytes(grey16)),
+        "png_exif": (".png", _pillow_bytes(coffee, "PNG", exif=exif)),
+        "jpeg": (".jpg", _pillow_bytes(coffee, "JPEG", quality=90)),
+        "tiff_lzw": (".tif", _tiff_bytes(astronaut, compression="lzw", photometric="rgb")),
+        "tiff_zlib": (".tif", _tiff_bytes(chelsea, compression="zlib", photometric="rgb")),
+        "tiff_tiled": (".tif", _tiff_bytes(coffee, tile=(16, 16), photometric="rgb")),
+        "tiff16_rgb": (".tif", _tiff_bytes(rgb16, compression="zlib", photometric="rgb")),
+        "tiff_float_rgb": (".tif", _tiff_bytes(rgb_float, compression="zlib",
+                                                photometric="rgb")),
+        "tiff_float_grey": (".tif", _tiff_bytes(grey_float, compression="lzw",
+                                                 photometric="minisblack")),
+        "webp": (".webp", _pillow_bytes(chelsea, "WEBP", quality=80)),
+        "gif": (".gif", _pillow_bytes(astronaut, "GIF", mode="P")),
+        "bmp": (".bmp", _pillow_bytes(camera, "BMP")),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Mutations: each takes (rng, data) and returns damaged bytes.
+
+_BIG = (0xFFFFFFFF, 0x7FFFFFFF, 0x80000000, 0x10000000, 0x0000FFFF, 0x00010000, 0x40000000)
+
+
+def _truncate(rng, data):
+    return data[:rng.randrange(1, len(data))]
+
+
+def _bit_flips(rng, data):
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 8)):
+        i = rng.randrange(len(out))
+        out[i] ^= 1 << rng.randrange(8)
+    return bytes(out)
+
+
+def _header_limit(rng, data):
+    return min(len(data), rng.choice((64, 128, 256)))
+
+
+def _header_bit_flips(rng, data):
+    out = bytearray(data)
+    limit = _header_limit(rng, data)
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(limit)
+        out[i] ^= 1 << rng.randrange(8)
+    return bytes(out)
+
+
+def _header_byte(rng, data):
+    out = bytearray(data)
+    limit = _header_limit(rng, data)
+    for _ in range(rng.randint(1, 3)):
+        out[rng.randrange(limit)] = rng.choice((0x00, 0xFF, rng.randrange(256)))
+    return bytes(out)
+
+
+def _header_big_int(rng, data):
+    out = bytearray(data)
+    limit = _header_limit(rng, data)
+    i = rng.randrange(max(1, limit - 4))
+    value = rng.choice(_BIG + (rng.randrange(1 << 32),))
+    order = rng.choice(("big", "little"))
+    out[i:i + 4] = value.to_bytes(4, order)
+    return bytes(out)
+
+
+def _duplicate_run(rng, data):
+    start = rng.randrange(len(data))
+    length = rng.randint(1, max(1, min(512, len(data) - start)))
+    at = rng.randrange(len(data) + 1)
+    return data[:at] + data[start:start + length] + data[at:]
+
+
+def _remove_run(rng, data):
+    start = rng.randrange(len(data))
+    length = rng.randint(1, max(1, min(512, len(data) - start)))
+    return data[:start] + data[start + length:]
+
+
+MUTATIONS = {
+    "truncate": _truncate,
+    "bit_flips": _bit_flips,
+    "header_bit_flips": _header_bit_flips,
+    "header_byte": _header_byte,
+    "header_big_int": _header_big_int,
+    "duplicate_run": _duplicate_run,
+    "remove_run": _remove_run,
+}
+# Header damage finds the most distinct failures: it gets more turns than the rest.
+_WEIGHTED_KINDS = (["truncate", "bit_flips", "duplicate_run", "remove_run"]
+                   + ["header_bit_flips", "header_byte", "header_big_int"] * 2)
+
+
+def _mutants(name, data, count):
+    """``count`` deterministic (kind, bytes) mutants of ``data``; unchanged ones are skipped."""
+    rng = random.Random(f"{SEED}:{name}")
+    out = []
+    tries = 0
+    while len(out) < count and tries < count * 10:
+        tries += 1
+        kind = rng.choice(_WEIGHTED_KINDS)
+        damaged = MUTATIONS[kind](rng, data)
+        if damaged and damaged != data:
+            out.append((kind, damaged))
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Sources and mutants on disk: {"sources": {name: path}, "mutants": [(name, kind, path)]}."""
+    root = tmp_path_factory.mktemp("fuzz")
+    sources, mutants = {}, []
+    for name, (ext, data) in _make_sources().items():
+        src = root / f"{name}{ext}"
+        src.write_bytes(data)
+        sources[name] = src
+        for i, (kind, damaged) in enumerate(_mutants(name, data, MUTANTS_PER_SOURCE)):
+            path = root / f"{name}-{i:02d}-{kind}{ext}"
+            path.write_bytes(damaged)
+            mutants.append((name, kind, path))
+    return {"root": root, "sources": sources, "mutants": mutants}
+
+
+# --------------------------------------------------------------------------------------------
+# In process.
+
+class SourceNotLoaded(Exception):
+    """An undamaged source file that the library cannot read."""
+
+
+def _check_one(path):
+    """None when ``path`` loads and resizes, or fails with ResampleError; else the exception
+    (or an AssertionError describing a bad result)."""
+    try:
+        pic = images.load(path)
+    except ResampleError:
+        return None
+    except BaseException as exc:   # noqa: BLE001  (anything else is the finding)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return exc
+    if not isinstance(pic, images.Picture) or not isinstance(pic.array, np.ndarray) \
+            or pic.array.ndim not in (2, 3):
+        shape = getattr(getattr(pic, "array", None), "shape", None)
+        return AssertionError(f"load returned {type(pic).__name__} with array shape {shape}")
+    try:
+        import resample
+
+        resample.resize(pic.array, scale=0.5)
+    except ResampleError:
+        return None
+    except BaseException as exc:   # noqa: BLE001
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return type(exc)(f"in resize of a {pic.array.dtype} {pic.array.shape} array: {exc}") \
+            if _rebuildable(exc) else exc
+    return None
+
+
+def _rebuildable(exc):
+    try:
+        type(exc)("x")
+        return True
+    except Exception:   # noqa: BLE001
+        return False
+
+
+def _report(failures, total):
+    by_type = defaultdict(list)
+    for fmt, kind, path, exc in failures:
+        by_type[type(exc).__name__].append((fmt, kind, path, exc))
+    lines = [f"{len(failures)} of {total} damaged files failed badly:"]
+    for name, items in sorted(by_type.items(), key=lambda kv: -len(kv[1])):
+        fmt, kind, path, exc = items[0]
+        formats = sorted({item[0] for item in items})
+        lines.append(f"  {name}: {len(items)} (formats: {', '.join(formats)}); e.g. {fmt} "
+                     f"{kind} {os.path.basename(path)}: {str(exc)[:100]!r}")
+    return "\n".join(lines)
+
+
+def test_damaged_files_load_or_fail_cleanly(corpus):
+    # The undamaged sources must load: otherwise fuzzing that format proves nothing.  A source
+    # that does not is reported with the rest, and the other formats are still fuzzed.
+    failures, slow = [], []
+    for name, path in corpus["sources"].items():
+        try:
+            pic = images.load(path)
+            if pic.size != (ODD_WIDTH, ODD_HEIGHT):
+                raise AssertionError(f"loads as {pic.size}, not {(ODD_WIDTH, ODD_HEIGHT)}")
+        except Exception as exc:   # noqa: BLE001
+            failures.append((name, "undamaged source", path,
+                             SourceNotLoaded(f"{type(exc).__name__}: {exc}")))
+
+    for fmt, kind, path in corpus["mutants"]:
+        t0 = time.perf_counter()
+        exc = _check_one(path)
+        seconds = time.perf_counter() - t0
+        if exc is not None:
+            failures.append((fmt, kind, path, exc))
+        if seconds > SLOW_SECONDS:
+            slow.append((fmt, kind, path, TimeoutError(f"took {seconds:.1f} s")))
+    message = _report(failures + slow, len(corpus["mutants"]))
+    assert not failures and not slow, message
+
+
+# --------------------------------------------------------------------------------------------
+# On the command line: a folder of damaged files.
+
+_CLI_PER_SOURCE = 3   # about 45 mutants
+
+
+def _open_output(path):
+    with Image.open(path) as im:
+        im.load()
+        return im.size
+
+
+def test_folder_of_damaged_files(corpus, tmp_path):
+    src_dir = tmp_path / "in"
+    out_dir = tmp_path / "out"
+    src_dir.mkdir()
+    by_format = defaultdict(list)
+    for fmt, kind, path in corpus["mutants"]:
+        by_format[fmt].append(path)
+    for fmt, paths in by_format.items():
+        # An even spread over each format's mutants, to mix the kinds of damage.
+        for path in paths[::max(1, len(paths) // _CLI_PER_SOURCE)][:_CLI_PER_SOURCE]:
+            (src_dir / path.name).write_bytes(path.read_bytes())
+    # Files known to be corrupt: a bare signature, a header with nothing after it, garbage.
+    png_data = corpus["sources"]["png8_rgb"].read_bytes()
+    (src_dir / "known-signature-only.png").write_bytes(png_data[:8])
+    (src_dir / "known-ihdr-only.png").write_bytes(png_data[:33])
+    (src_dir / "known-garbage.jpg").write_bytes(bytes(random.Random(SEED).randbytes(300)))
+    # Two good files, which must convert.
+    for name in ("png8_rgb", "jpeg"):
+        good = corpus["sources"][name]
+        (src_dir / f"good-{good.name}").write_bytes(good.read_bytes())
+    inputs = sorted(p.name for p in src_dir.iterdir())
+
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "resample", str(src_dir), "-o", str(out_dir),
+             "--scale", "0.5", "-q"],
+            capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"resample on a folder of {len(inputs)} damaged files did not finish in "
+                    f"120 s; stderr so far: {(exc.stderr or b'')[-2000:]!r}")
+
+    stderr = proc.stderr
+    tail = stderr[-3000:]
+    assert proc.returncode == 1, f"exit code {proc.returncode}; stderr:\n{tail}"
+    assert "Traceback" not in stderr, tail
+    assert "internal error" not in stderr, \
+        "\n".join(line for line in stderr.splitlines() if "internal error" in line)[:3000]
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines, "nothing on stderr"
+    summary = lines[-1]
+    assert "converted" in summary and "failed" in summary, summary
+    assert "not started" not in summary, summary
+
+    outputs = {p.name for p in out_dir.iterdir()} if out_dir.exists() else set()
+    failed = [name for name in inputs if name not in outputs]
+    named = {name: [line for line in lines if f"{os.sep}{name}:" in line] for name in failed}
+    unnamed = [name for name, found in named.items() if not found]
+    assert not unnamed, f"inputs with no output, not named on stderr: {unnamed}\n{tail}"
+    # Each on a line of its own: a decoder's messages (libtiff writes straight to stderr from
+    # the decoding threads) must not be spliced into, or in front of, the error lines.
+    spliced = {name: found for name, found in named.items()
+               if not any(line.startswith("resample: error:") for line in found)}
+    assert not spliced, ("inputs whose error is not on a line starting 'resample: error:' "
+                         "(other output on stderr mixed in):\n"
+                         + "\n".join(f"  {found[0][:200]}" for found in spliced.values()))
+    counts = dict(zip(("converted", "failed"), (None, None)))
+    for word in counts:
+        before = summary.split(f" {word}")[0].split()
+        counts[word] = int(before[-1]) if before and before[-1].isdigit() else None
+    assert counts == {"converted": len(outputs), "failed": len(failed)}, (summary, counts)
+    for good in ("good-png8_rgb.png", "good-jpeg.jpg"):
+        assert good in outputs, f"{good} was not converted\n{tail}"
+
+    unreadable = []
+    for name in sorted(outputs):
+        try:
+            _open_output(out_dir / name)
+        except Exception as exc:   # noqa: BLE001
+            unreadable.append(f"{name}: {type(exc).__name__}: {str(exc)[:100]}")
+    assert not unreadable, "outputs that Pillow cannot open:\n" + "\n".join(unreadable)
