@@ -169,15 +169,12 @@ struct Footprint {
 __device__ __forceinline__ Footprint footprint(double x, double y, double ax, double ay,
                                                double cutoff, long long height,
                                                long long width) {
+    // Clamped as doubles before the conversion, which is undefined beyond the integer range.
     Footprint f;
-    f.r0 = (long long)ceil(y - cutoff * ay);
-    f.r1 = (long long)floor(y + cutoff * ay);
-    f.c0 = (long long)ceil(x - cutoff * ax);
-    f.c1 = (long long)floor(x + cutoff * ax);
-    f.r0 = f.r0 < 0 ? 0 : f.r0;
-    f.c0 = f.c0 < 0 ? 0 : f.c0;
-    f.r1 = f.r1 > height - 1 ? height - 1 : f.r1;
-    f.c1 = f.c1 > width - 1 ? width - 1 : f.c1;
+    f.r0 = (long long)fmin(fmax(ceil(y - cutoff * ay), 0.0), (double)height);
+    f.r1 = (long long)fmin(fmax(floor(y + cutoff * ay), -1.0), (double)(height - 1));
+    f.c0 = (long long)fmin(fmax(ceil(x - cutoff * ax), 0.0), (double)width);
+    f.c1 = (long long)fmin(fmax(floor(x + cutoff * ax), -1.0), (double)(width - 1));
     f.norm = 1.0 / (2.0 * 3.14159265358979323846 * ax * ay);
     return f;
 }

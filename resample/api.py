@@ -36,6 +36,8 @@ def _as_image(image):
     if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer)
                                    or np.issubdtype(a.dtype, np.floating)):
         raise ResampleError(f"unsupported image dtype {a.dtype}; use an integer or float array")
+    if not on_device and not a.dtype.isnative:        # big-endian data: same values, native
+        a = a.astype(a.dtype.newbyteorder("="))
     was_2d = a.ndim == 2
     a = a[:, :, None] if was_2d else a
     return (a if on_device else np.ascontiguousarray(a)), was_2d
@@ -49,8 +51,13 @@ def _work_dtype(dtype):
 
 
 def _compute_dtype(dtype):
-    """The dtype the engine stores into (numba has no float16: it goes through float32)."""
-    return np.dtype(np.float32) if dtype == np.float16 else dtype
+    """The dtype the engine stores into: float16 goes through float32, and extended
+    precision (float96/float128) through float64, which the engines have."""
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    if dtype.kind == "f" and dtype.itemsize > 8:
+        return np.dtype(np.float64)
+    return dtype
 
 
 def _check_fill(fill, dtype):
@@ -229,8 +236,11 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
         xy = xp.asarray(coords, dtype=np.float64)
     else:
         xp = np
-        xy = np.asarray(coords.get() if devices.is_device_array(coords) else coords,
-                        dtype=np.float64)
+        try:
+            xy = np.asarray(coords.get() if devices.is_device_array(coords) else coords,
+                            dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ResampleError(f"coords must be numbers, got {excerpt(coords)}") from None
     if xy.ndim < 1 or xy.shape[-1] != 2:
         raise ResampleError(f"coords must have shape (..., 2) as (x, y), got {xy.shape}")
     if not bool(xp.isfinite(xy).all()):

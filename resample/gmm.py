@@ -23,6 +23,7 @@ import numba as nb
 import numpy as np
 
 from .errors import ResampleError, excerpt
+from .taps import validate_fill
 
 _JIT = dict(cache=True, nogil=True, fastmath={"contract"})
 BAND_ROWS = 16
@@ -263,10 +264,10 @@ def _splat(xy, values, sx, sy, cutoff, start, members, acc, z):
             p = members[s]
             x, y, ax, ay = xy[p, 0], xy[p, 1], sx[p], sy[p]
             norm = 1.0 / (2.0 * math.pi * ax * ay)
-            r0 = max(row_lo, int(math.ceil(y - cutoff * ay)))
-            r1 = min(row_hi - 1, int(math.floor(y + cutoff * ay)))
-            c0 = max(0, int(math.ceil(x - cutoff * ax)))
-            c1 = min(width - 1, int(math.floor(x + cutoff * ax)))
+            r0 = _span(math.ceil(y - cutoff * ay), row_lo, row_hi)
+            r1 = _span(math.floor(y + cutoff * ay), row_lo - 1, row_hi - 1)
+            c0 = _span(math.ceil(x - cutoff * ax), 0, width)
+            c1 = _span(math.floor(x + cutoff * ax), -1, width - 1)
             if c1 < c0:
                 continue                       # no column reached (slices below need c0 <= c1)
             # The Gaussian is separable: one exp per column and one per row, not per pixel.
@@ -289,6 +290,13 @@ def _splat(xy, values, sx, sy, cutoff, start, members, acc, z):
                 _add_scaled(z[r, lo:hi + 1], k, wy)
                 for ch in range(n_ch):
                     _add_scaled(acc[ch, r, lo:hi + 1], k, wy * values[p, ch])
+
+
+@nb.njit(inline="always", **_JIT)
+def _span(v, lo, hi):
+    """A footprint bound ``v`` (a float, maybe huge) clamped to ``[lo, hi]``, as an integer:
+    clamped before the conversion, which is undefined beyond the integer range."""
+    return int(min(max(v, lo), hi))
 
 
 @nb.njit(inline="always", **_JIT)
@@ -362,6 +370,17 @@ def _check_shape(shape):
     return h, w
 
 
+def _reach(cutoff, xy, sx, sy, shape, xp=np):
+    """``cutoff``, lowered to where it still reaches every pixel that it reached: no pixel of
+    the frame lies farther from a point than the frame's far corner, so a larger cutoff
+    changes nothing, and footprints stay within integer range."""
+    h, w = shape
+    far_x = float(xp.max(xp.maximum(xp.abs(xy[:, 0] + 0.5), xp.abs(xy[:, 0] - w + 0.5))))
+    far_y = float(xp.max(xp.maximum(xp.abs(xy[:, 1] + 0.5), xp.abs(xy[:, 1] - h + 0.5))))
+    widest = math.hypot(far_x, far_y) / min(float(sx.min()), float(sy.min()))
+    return min(cutoff, widest + 1.0)
+
+
 def _check_common(cutoff, holes):
     cutoff = float(cutoff)
     if not (math.isfinite(cutoff) and cutoff > 0):
@@ -394,6 +413,7 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
     xy, v, flat = _points(xy, values, xp)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
+    fill = validate_fill(fill)
     if backend is None and str(device).lower() == "auto":   # host points: worth the copies?
         backend = _backend(devices.select("auto", cost=_splat_cost(xy, v, sigma, cutoff,
                                                                    shape)))
@@ -408,6 +428,7 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
     else:
         devices.check_memory(need, what)
     sx, sy, _ = _sigmas(sigma, xy, v, backend)
+    cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
     out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend)
     if backend is not None and not on_device:
         out, z = _host(out), _host(z)
@@ -421,7 +442,8 @@ def _splat_cost(xy, values, sigma, cutoff, shape):
     other than a number, AUTO_FOOTPRINT pixels."""
     n, n_ch = values.shape
     if isinstance(sigma, (int, float, np.number)) and not isinstance(sigma, bool):
-        footprint = math.pi * (cutoff * float(sigma)) ** 2
+        radius = min(cutoff * float(sigma), float(shape[0] + shape[1]))
+        footprint = math.pi * radius * radius
     else:
         footprint = AUTO_FOOTPRINT
     pixels = shape[0] * shape[1]
@@ -489,10 +511,10 @@ def _vjp_points(xy, values, sx, sy, cutoff, grad, colour, z, d_xy, d_values, d_s
     for p in nb.prange(xy.shape[0]):
         x, y, ax, ay = xy[p, 0], xy[p, 1], sx[p], sy[p]
         norm = 1.0 / (2.0 * math.pi * ax * ay)
-        r0 = max(0, int(math.ceil(y - cutoff * ay)))
-        r1 = min(height - 1, int(math.floor(y + cutoff * ay)))
-        c0 = max(0, int(math.ceil(x - cutoff * ax)))
-        c1 = min(width - 1, int(math.floor(x + cutoff * ax)))
+        r0 = _span(math.ceil(y - cutoff * ay), 0, height)
+        r1 = _span(math.floor(y + cutoff * ay), -1, height - 1)
+        c0 = _span(math.ceil(x - cutoff * ax), 0, width)
+        c1 = _span(math.floor(x + cutoff * ax), -1, width - 1)
         gx = gy = gsx = gsy = 0.0
         for r in range(r0, r1 + 1):
             ey = (r - y) / ay
@@ -599,6 +621,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
     sx, sy, kind = _sigmas(sigma, xy, v, backend)
+    cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
     g = _as(xp, grad_out, np.float64)
     expected = shape + ((v.shape[1],) if not flat else ())
     if g.shape != expected:

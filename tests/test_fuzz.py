@@ -1,10 +1,12 @@
 """Seeded fuzz test of image decoding: damaged files fail cleanly, never with a crash or a hang.
 
 Small real photos (from ``skimage.data``) are written in every input format the library reads
-(8- and 16-bit PNG, PNG with an eXIf chunk, JPEG, TIFF with LZW or deflate, tiled, 16-bit and
+(8- and 16-bit PNG, PNG with an eXIf chunk, JPEG with EXIF, TIFF with LZW or deflate, tiled, 16-bit and
 float TIFF, WebP, GIF, BMP).  Each file is then damaged in a few hundred deterministic ways:
 truncation, random bit flips, changes biased to the first bytes (where the PNG IHDR, TIFF
-IFDs and tags, and other headers live), and duplicated or removed runs of bytes.
+IFDs and tags, and other headers live), and duplicated or removed runs of bytes.  A damaged
+PNG is also tried with its chunk CRCs recomputed, so that the damage gets past Pillow's CRC
+check into the decoders (the project's own 16-bit PNG reader, the eXIf chunk finder).
 
 Why: a damaged file must be reported as bad input, one line naming the file, whatever the
 decoder underneath (Pillow, imagecodecs, tifffile, the project's own PNG reader) does with it.
@@ -28,6 +30,7 @@ import random
 import subprocess
 import sys
 import time
+import zlib
 from collections import defaultdict
 
 import numpy as np
@@ -40,7 +43,7 @@ skimage_data = pytest.importorskip("skimage.data")
 tifffile = pytest.importorskip("tifffile")
 
 SEED = 20240607
-MUTANTS_PER_SOURCE = 22
+MUTANTS_PER_SOURCE = 40
 SLOW_SECONDS = 5.0
 ODD_HEIGHT, ODD_WIDTH = 41, 47  # about 48 x 40, odd: even sizes hide off-by-one errors
 
@@ -101,7 +104,7 @@ def _make_sources():
         "png16_rgb": (".png", _png16_bytes(rgb16)),
         "png16_grey": (".png", _png16_bytes(grey16)),
         "png_exif": (".png", _pillow_bytes(coffee, "PNG", exif=exif)),
-        "jpeg": (".jpg", _pillow_bytes(coffee, "JPEG", quality=90)),
+        "jpeg": (".jpg", _pillow_bytes(coffee, "JPEG", quality=90, exif=exif)),
         "tiff_lzw": (".tif", _tiff_bytes(astronaut, compression="lzw", photometric="rgb")),
         "tiff_zlib": (".tif", _tiff_bytes(chelsea, compression="zlib", photometric="rgb")),
         "tiff_tiled": (".tif", _tiff_bytes(coffee, tile=(16, 16), photometric="rgb")),
@@ -192,9 +195,26 @@ _WEIGHTED_KINDS = (["truncate", "bit_flips", "duplicate_run", "remove_run"]
                    + ["header_bit_flips", "header_byte", "header_big_int"] * 2)
 
 
+def _fix_png_crcs(data):
+    """The PNG with every whole chunk's CRC recomputed, so that damage inside a chunk reaches
+    the decoders instead of stopping at Pillow's CRC check."""
+    out = bytearray(data)
+    pos = 8
+    while pos + 12 <= len(out):
+        length = int.from_bytes(out[pos:pos + 4], "big")
+        end = pos + 8 + length
+        if end + 4 > len(out):
+            break
+        out[end:end + 4] = zlib.crc32(bytes(out[pos + 4:end])).to_bytes(4, "big")
+        pos = end + 4
+    return bytes(out)
+
+
 def _mutants(name, data, count):
-    """``count`` deterministic (kind, bytes) mutants of ``data``; unchanged ones are skipped."""
+    """``count`` deterministic (kind, bytes) mutants of ``data``; unchanged ones are skipped.
+    A PNG's mutants come twice: as damaged, and with the chunk CRCs made right again."""
     rng = random.Random(f"{SEED}:{name}")
+    is_png = data.startswith(b"\x89PNG\r\n\x1a\n")
     out = []
     tries = 0
     while len(out) < count and tries < count * 10:
@@ -203,6 +223,10 @@ def _mutants(name, data, count):
         damaged = MUTATIONS[kind](rng, data)
         if damaged and damaged != data:
             out.append((kind, damaged))
+            if is_png:
+                fixed = _fix_png_crcs(damaged)
+                if fixed not in (damaged, data):
+                    out.append((kind + "+crc", fixed))
     return out
 
 
