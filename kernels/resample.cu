@@ -378,3 +378,95 @@ extern "C" __global__ void contrast_f64(const double* values, const long long* i
                                         long long n, int n_ch, int n_nb, double* e) {
     contrast_point<double>(values, idx, n, n_ch, n_nb, e);
 }
+
+
+// ---- Nearest point of every pixel: an exact Euclidean distance transform of the points'
+// pixels (Felzenszwalb and Huttenlocher, "Distance Transforms of Sampled Functions", 2012),
+// with the points' own positions as the parabolas' vertices.  seeds (H, W) holds, per pixel,
+// the point that falls in it (the one nearest its centre) or -1.  Pass 1, one thread a
+// column: for each pixel, the point of that column nearest in y.  Pass 2, one thread a row:
+// the point whose (x - px)^2 + (y - py)^2 is least among the columns' choices.  A thread's
+// lower envelope lives in v (sites) and z (boundaries): n and n + 1 entries of scratch.
+
+// The envelope: sites v[0..k] with vertices va, heights vf; site t is lowest on [z[t], z[t+1]).
+// Adds site s (vertex a >= every vertex so far, height f); returns the new k.
+__device__ __forceinline__ long long envelope_add(long long* v, double* va, double* vf,
+                                                  double* z, long long k, long long s,
+                                                  double a, double f) {
+    while (k >= 0) {
+        double at = va[k], ft = vf[k];
+        if (a == at) {
+            if (f >= ft) return k;           // the same vertex, no lower: s adds nothing
+            --k;                             // s is below the top site everywhere
+            continue;
+        }
+        double sect = ((f + a * a) - (ft + at * at)) / (2.0 * (a - at));
+        if (k > 0 && sect <= z[k]) {
+            --k;                             // the top site is hidden from sect on
+            continue;
+        }
+        ++k;
+        v[k] = s; va[k] = a; vf[k] = f; z[k] = sect;
+        return k;
+    }
+    v[0] = s; va[0] = a; vf[0] = f; z[0] = 0.0;     // z[0] is never read: from -infinity
+    return 0;
+}
+
+// out[q * stride] = the site lowest at position q, for q = 0..n-1 (-1 without sites).
+__device__ __forceinline__ void envelope_read(const long long* v, const double* z,
+                                              long long k, long long n, long long* out,
+                                              long long stride) {
+    long long t = 0;
+    for (long long q = 0; q < n; ++q) {
+        while (t < k && z[t + 1] <= (double)q) ++t;
+        out[q * stride] = k < 0 ? -1 : v[t];
+    }
+}
+
+// Scratch: v (n), va (n), vf (n), z (n + 1) per thread, for lines of n pixels.
+#define ENVELOPE_SCRATCH(line, n)                                                              \
+    long long* v = v_all + (line) * (n);                                                       \
+    double* va = a_all + (line) * (n);                                                         \
+    double* vf = f_all + (line) * (n);                                                         \
+    double* z = z_all + (line) * ((n) + 1);
+
+extern "C" __global__ void nearest_columns(const double* __restrict__ xy,
+                                           const long long* __restrict__ seeds,
+                                           long long height, long long width,
+                                           long long* __restrict__ best,
+                                           long long* __restrict__ v_all,
+                                           double* __restrict__ a_all,
+                                           double* __restrict__ f_all,
+                                           double* __restrict__ z_all) {
+    long long j = thread_index();
+    if (j >= width) return;
+    ENVELOPE_SCRATCH(j, height)
+    long long k = -1;
+    for (long long i = 0; i < height; ++i) {
+        long long p = seeds[i * width + j];
+        if (p >= 0) k = envelope_add(v, va, vf, z, k, p, xy[2 * p + 1], 0.0);
+    }
+    envelope_read(v, z, k, height, best + j, width);
+}
+
+extern "C" __global__ void nearest_rows(const double* __restrict__ xy,
+                                        const long long* __restrict__ best,
+                                        long long height, long long width,
+                                        long long* __restrict__ nearest,
+                                        long long* __restrict__ v_all,
+                                        double* __restrict__ a_all,
+                                        double* __restrict__ f_all,
+                                        double* __restrict__ z_all) {
+    long long i = thread_index();
+    if (i >= height) return;
+    ENVELOPE_SCRATCH(i, width)
+    long long k = -1;
+    for (long long j = 0; j < width; ++j) {
+        long long p = best[i * width + j];
+        if (p < 0) continue;
+        double dy = (double)i - xy[2 * p + 1];
+        k = envelope_add(v, va, vf, z, k, p, xy[2 * p], dy * dy);
+    }
+    envelope_read(v, z, k, width, nearest + i * width, 1);
+}

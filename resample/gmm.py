@@ -127,6 +127,111 @@ def _knn(xy, order, start, x0, y0, cell, nx, ny, q, exclude_self, d2, idx):
             r += 1
 
 
+# --- the nearest point of every pixel (for holes) ------------------------------------------
+
+def pixel_seeds(xy, shape, xp=np):
+    """(H, W) int64: per pixel, the point that falls in it (of several, the one nearest the
+    pixel's centre, then the lowest index), else -1.  A point outside the frame falls in the
+    border pixel nearest to it."""
+    height, width = shape
+    col = xp.clip(xp.floor(xy[:, 0] + 0.5), 0, width - 1).astype(np.int64)
+    row = xp.clip(xp.floor(xy[:, 1] + 0.5), 0, height - 1).astype(np.int64)
+    d2 = (xy[:, 0] - col) ** 2 + (xy[:, 1] - row) ** 2
+    key = row * width + col
+    order = xp.argsort(d2, kind="stable")
+    order = order[xp.argsort(key[order], kind="stable")]       # by pixel, nearest first
+    keys = key[order]
+    first = xp.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    seeds = xp.full(height * width, -1, np.int64)
+    seeds[keys[first]] = order[first]
+    return seeds.reshape(height, width)
+
+
+def nearest_map(xy, shape, backend=None):
+    """(H, W) int64: the index of the point nearest to each pixel centre, by an exact
+    Euclidean distance transform of the points' pixels (:func:`pixel_seeds`) whose parabolas
+    have the points' own positions as vertices: O(H x W + N) whatever the points' layout.
+    The first pass keeps, per pixel column, the point nearest in y; so the answer is the
+    exact nearest point where the points of each column share one x and no two share a
+    pixel (pixel-centred clouds, grids); otherwise, for points inside the frame, less than
+    sqrt(2) pixels farther than the nearest.  ``backend`` (resample.gpu): its arrays and
+    kernels."""
+    if backend is not None:
+        from . import gpu
+
+        return gpu.nearest_map(backend, xy, shape)
+    seeds = pixel_seeds(xy, shape)
+    best = np.empty_like(seeds)
+    _nearest_columns(xy, seeds, best)
+    out = np.empty_like(seeds)
+    _nearest_rows(xy, best, out)
+    return out
+
+
+@nb.njit(inline="always", **_JIT)
+def _envelope_add(v, va, vf, z, k, s, a, f):
+    """Add site ``s`` (vertex ``a``, at least every vertex so far; height ``f``) to the lower
+    envelope of parabolas (x - a)^2 + f held in v, va, vf (sites) and z (where each begins);
+    return the new top index (kernels/resample.cu: envelope_add)."""
+    while k >= 0:
+        at, ft = va[k], vf[k]
+        if a == at:
+            if f >= ft:
+                return k
+            k -= 1
+            continue
+        sect = ((f + a * a) - (ft + at * at)) / (2.0 * (a - at))
+        if k > 0 and sect <= z[k]:
+            k -= 1
+            continue
+        k += 1
+        v[k], va[k], vf[k], z[k] = s, a, f, sect
+        return k
+    v[0], va[0], vf[0], z[0] = s, a, f, 0.0
+    return 0
+
+
+@nb.njit(inline="always", **_JIT)
+def _envelope_read(v, z, k, out):
+    t = 0
+    for q in range(len(out)):
+        while t < k and z[t + 1] <= q:
+            t += 1
+        out[q] = -1 if k < 0 else v[t]
+
+
+@nb.njit(parallel=True, **_JIT)
+def _nearest_columns(xy, seeds, best):
+    height, width = seeds.shape
+    for j in nb.prange(width):
+        v = np.empty(height, np.int64)
+        va, vf, z = np.empty(height), np.empty(height), np.empty(height + 1)
+        line = np.empty(height, np.int64)
+        k = -1
+        for i in range(height):
+            p = seeds[i, j]
+            if p >= 0:
+                k = _envelope_add(v, va, vf, z, k, p, xy[p, 1], 0.0)
+        _envelope_read(v, z, k, line)
+        best[:, j] = line
+
+
+@nb.njit(parallel=True, **_JIT)
+def _nearest_rows(xy, best, out):
+    height, width = best.shape
+    for i in nb.prange(height):
+        v = np.empty(width, np.int64)
+        va, vf, z = np.empty(width), np.empty(width), np.empty(width + 1)
+        k = -1
+        for j in range(width):
+            p = best[i, j]
+            if p >= 0:
+                dy = i - xy[p, 1]
+                k = _envelope_add(v, va, vf, z, k, p, xy[p, 0], dy * dy)
+        _envelope_read(v, z, k, out[i])
+
+
 # --- inputs -----------------------------------------------------------------------------------
 
 def _points(xy, values, xp=np):
@@ -589,8 +694,7 @@ def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=
     if n_holes:
         rows, cols = xp.nonzero(z <= 0)                # holes: no point reaches them
         if holes == "nearest":
-            centres = xp.stack([cols, rows], axis=1).astype(np.float64)
-            nearest = nearest_points(xy, centres, 1, backend=backend)[1][:, 0]
+            nearest = nearest_map(xy, shape, backend)[rows, cols]
             out[rows, cols] = values[nearest]
         else:
             out[rows, cols] = fill

@@ -231,6 +231,28 @@ def knn(backend, xy, queries, k, exclude_self=False):
     return d2, idx
 
 
+def nearest_map(backend, xy, shape):
+    """As :func:`resample.gmm.nearest_map`: the nearest point of every pixel, (H, W) int64,
+    by the same two passes of a distance transform (one thread a column, then a row)."""
+    from .gmm import pixel_seeds
+
+    xp = backend.xp
+    height, width = shape
+    xy = xp.ascontiguousarray(xy, dtype=np.float64)
+    seeds = pixel_seeds(xy, shape, xp)
+    # Per thread (a column, then a row) an envelope of up to n sites: v, va, vf and z (n + 1).
+    n = height * width
+    scratch = [xp.empty(n, np.int64), xp.empty(n), xp.empty(n),
+               xp.empty(n + max(height, width))]
+    best = xp.empty((height, width), np.int64)
+    backend.launch("nearest_columns", width,
+                   [xy, seeds, np.int64(height), np.int64(width), best, *scratch])
+    out = xp.empty((height, width), np.int64)
+    backend.launch("nearest_rows", height,
+                   [xy, best, np.int64(height), np.int64(width), out, *scratch])
+    return out
+
+
 def contrast(backend, values, idx):
     """As :func:`resample.gmm._contrast`: mean |v_neighbour - v_point| per point, float64.
     ``values`` (N, C) are read as float32 or float64 (other dtypes as float64)."""

@@ -197,3 +197,24 @@ def ref_auto_sigma(xy, values, k, factor, contrast, m):
     e = np.abs(v[near] - v[:, None, :]).mean(axis=(1, 2))
     shrink = 1 + contrast * e / e.mean() if e.mean() > 0 else 1.0
     return np.maximum(factor * d / shrink, 0.5)
+
+
+def ref_nearest_distance(xy, shape):
+    """(H, W): the distance from each pixel centre to its nearest point, by brute force."""
+    xy = np.asarray(xy, np.float64)
+    qy, qx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    d2 = (qx[..., None] - xy[:, 0]) ** 2 + (qy[..., None] - xy[:, 1]) ** 2
+    return np.sqrt(d2.min(axis=-1))
+
+
+def check_nearest_holes(out, z, xy, values, slack=np.sqrt(2)):
+    """Each hole (Z = 0) of ``out`` holds the values of a point at most ``slack`` pixels
+    farther from the hole's centre than the nearest point (gmm.nearest_map's promise)."""
+    xy = np.asarray(xy, np.float64)
+    v = np.asarray(values, np.float64).reshape(len(xy), -1)
+    best = ref_nearest_distance(xy, z.shape)
+    flat = out.reshape(z.shape + (-1,))
+    for r, c in zip(*np.nonzero(z <= 0)):
+        d = np.hypot(xy[:, 0] - c, xy[:, 1] - r)
+        ok = np.all(np.isclose(v, flat[r, c], rtol=1e-5, atol=1e-5), axis=1)
+        assert ok.any() and d[ok].min() <= best[r, c] + slack + 1e-9, (r, c)
