@@ -6,9 +6,12 @@ Exit codes: 0 ok; 1 a runtime error; 2 a usage error.  Errors are one line on st
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
 import sys
+import threading
 
 import click
 
@@ -483,8 +486,11 @@ SUBCOMMANDS = {"points": points_command, "fit": fit_command}
 def main(argv=None):
     """Entry point: run the command, turn every failure into one line and an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    _sigterm_as_interrupt()
-    _quiet_warnings()
+    with _sigterm_as_interrupt(), _quiet_libraries():
+        return _main(argv)
+
+
+def _main(argv):
     cmd, name = command, "resample"
     if argv and argv[0] in SUBCOMMANDS:
         cmd, name = SUBCOMMANDS[argv[0]], f"resample {argv[0]}"
@@ -523,27 +529,72 @@ def main(argv=None):
     return _exit(0)
 
 
+@contextlib.contextmanager
 def _sigterm_as_interrupt():
     """SIGTERM stops the command as Ctrl-C does: a file being written is removed, and the
     exit code is 130 (only the main thread can set handlers)."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
+        yield
         return
 
     def handler(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, handler)
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
-def _quiet_warnings():
-    """Library warnings (NumPy's RuntimeWarning, Pillow's, tifffile's) are not for the user of
-    the command: what matters to them becomes a note or an error of our own."""
+@contextlib.contextmanager
+def _quiet_libraries():
+    """What the libraries say is not for the user of the command: what matters to them
+    becomes a note or an error of our own.  Python warnings (NumPy's RuntimeWarning,
+    Pillow's) and tifffile's log are silenced, and so are the lines that C decoders (libtiff,
+    libjpeg) write straight to the standard error (file descriptor 2): our own messages go
+    to a copy of it, and descriptor 2 itself to /dev/null.  RESAMPLE_DEBUG=1 keeps them."""
+    if os.environ.get("RESAMPLE_DEBUG"):
+        yield
+        return
+    import logging
     import warnings
 
-    warnings.simplefilter("ignore")
+    log = logging.getLogger("tifffile")
+    was_disabled = log.disabled
+    log.disabled = True
+    try:
+        with warnings.catch_warnings(), _c_stderr_silenced():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        log.disabled = was_disabled
+
+
+@contextlib.contextmanager
+def _c_stderr_silenced():
+    try:
+        real = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        real = False                       # captured (tests, a notebook): nothing to do
+    if not real:
+        yield
+        return
+    old = sys.stderr
+    old.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    sys.stderr = open(saved, "w", buffering=1, encoding=old.encoding,
+                      errors=old.errors or "backslashreplace", closefd=False)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        sys.stderr = old
+        os.close(saved)
+        os.close(devnull)
 
 
 def _exit(code):

@@ -48,6 +48,11 @@ def grid_layout(lo, hi, n):
     return cell, nx, ny
 
 
+ROBUST_QUANTILE = 1e-3     # the grid spans the points between these quantiles ...
+CELL_CROWD = 4             # ... in cells halved until the occupied ones hold this many ...
+CELL_BUDGET = 4            # ... while there are at most this many cells a point
+
+
 class PointGrid:
     """Points bucketed into square cells of about one point each, for k-nearest queries.
     ``xp``: the array module of the points (CuPy: the grid is built on the device, for the
@@ -55,16 +60,32 @@ class PointGrid:
 
     def __init__(self, xy, xp=np):
         xy = xp.ascontiguousarray(xy, dtype=np.float64)
-        lo = _host(xy.min(axis=0))
-        cell, nx, ny = grid_layout(lo, _host(xy.max(axis=0)), len(xy))
-        cx = xp.minimum(((xy[:, 0] - lo[0]) / cell).astype(np.int64), nx - 1)
-        cy = xp.minimum(((xy[:, 1] - lo[1]) / cell).astype(np.int64), ny - 1)
-        key = cy * nx + cx
+        n = len(xy)
+        # The grid spans all but the outermost points (one far point must not make every
+        # cell huge); points beyond it go into its border cells, which the searches allow.
+        q = ROBUST_QUANTILE if n > 1000 else 0.0
+        lo = _host(xp.quantile(xy, q, axis=0)) if q else _host(xy.min(axis=0))
+        hi = _host(xp.quantile(xy, 1 - q, axis=0)) if q else _host(xy.max(axis=0))
+        cell, nx, ny = grid_layout(lo, hi, n)
+        for _ in range(8):      # clustered points: finer cells until few share one
+            key = self._keys(xy, lo, cell, nx, ny, xp)
+            crowd = n / len(xp.unique(key))
+            finer = cell / 2, *(min(2 * m, 1 << 15) for m in (nx, ny))
+            if crowd <= CELL_CROWD or finer[1] * finer[2] > CELL_BUDGET * n + 64:
+                break
+            cell, nx, ny = finer
+        key = self._keys(xy, lo, cell, nx, ny, xp)
         self.order = xp.ascontiguousarray(xp.argsort(key, kind="stable"), dtype=np.int64)
         self.start = xp.ascontiguousarray(xp.searchsorted(key[self.order],
                                                           xp.arange(nx * ny + 1)),
                                           dtype=np.int64)
         self.xy, self.lo, self.cell, self.shape = xy, lo, cell, (nx, ny)
+
+    @staticmethod
+    def _keys(xy, lo, cell, nx, ny, xp):
+        cx = xp.clip(xp.floor((xy[:, 0] - lo[0]) / cell), 0, nx - 1).astype(np.int64)
+        cy = xp.clip(xp.floor((xy[:, 1] - lo[1]) / cell), 0, ny - 1).astype(np.int64)
+        return cy * nx + cx
 
     def knn(self, queries, k, exclude_self=False):
         """Squared distances and indices of the ``k`` nearest points, each sorted ascending."""

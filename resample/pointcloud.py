@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,36 +61,113 @@ def _is_number(text):
         return False
 
 
+MAX_LINE = 1 << 16            # characters a line may hold (a point is a few dozen)
+CHUNK_LINES = 1 << 17         # lines parsed at once by NumPy's C parser
+
+
 def read_csv(path) -> PointCloud:
-    """Read a point-cloud CSV; raise :class:`ResampleError` naming the file and line."""
+    """Read a point-cloud CSV; raise :class:`ResampleError` naming the file and line.
+
+    The numbers are parsed by NumPy's C parser (``loadtxt``) in chunks of lines; a chunk that
+    it refuses, or whose values break a rule, is read again line by line to name the first
+    bad line.  Memory is checked from the file's size before parsing, and no line longer than
+    MAX_LINE is read into an error."""
+    from .devices import check_memory
+
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            text = f.read()
+        size = os.path.getsize(path)
+        check_memory(2 * size, f"reading {path}")
+        with open(path, "rb") as f:
+            raw = f.read()
     except FileNotFoundError:
         raise ResampleError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResampleError(f"{path}: cannot read ({exc})") from None
-    rows, numbers = [], []
-    layout = None
-    delimiter = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
+    except OSError as exc:
+        raise ResampleError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]                                     # a UTF-8 byte-order mark
+    ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == 10)
+    if not raw.endswith(b"\n"):
+        ends = np.append(ends, len(raw))
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = ends - starts
+    if len(lengths) and lengths.max() > MAX_LINE:
+        line = int(np.argmax(lengths > MAX_LINE)) + 1
+        raise ResampleError(f"{path}: line {line}: longer than {MAX_LINE} characters")
+    check_memory(8 * len(ends) * 12, f"reading the {len(ends)} lines of {path}")
+    # The head: comments and blank lines, then a header or the first row.
+    layout = delimiter = None
+    first = len(ends)
+    for number in range(len(ends)):
+        text = _line(raw, starts[number], ends[number], path, number + 1)
+        stripped = text.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        if delimiter is None:
-            delimiter = "\t" if "\t" in stripped else ","
+        delimiter = "\t" if "\t" in stripped else ","
         fields = [f.strip() for f in stripped.split(delimiter)]
-        where = f"{path}: line {number}"
-        if layout is None:
-            if not _is_number(fields[0]):
-                layout = _header_layout(fields, where)
-                continue
+        where = f"{path}: line {number + 1}"
+        if not _is_number(fields[0]):
+            layout = _header_layout(fields, where)
+            first = number + 1
+        else:
             if len(fields) - 2 not in VALUE_HEADERS:
                 raise ResampleError(f"{where}: expected x,y and 1, 3 or 4 values "
                                     f"(or a header), got {len(fields)} fields")
             layout = (len(fields) - 2, 0)
-        width = 2 + layout[0] + layout[1]
+            first = number
+        break
+    if layout is None:
+        raise ResampleError(f"{path}: no points")
+    width = 2 + sum(layout)
+    parts = []
+    for lo in range(first, len(ends), CHUNK_LINES):
+        hi = min(lo + CHUNK_LINES, len(ends))
+        chunk = raw[starts[lo]:ends[hi - 1]]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")       # "input contained no data"
+                data = np.loadtxt(io.BytesIO(chunk), delimiter=delimiter, comments="#",
+                                  dtype=np.float64, ndmin=2, encoding="utf-8")
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if data is None or (data.size and (data.shape[1] != width or not _valid(data, layout))):
+            _check_lines(raw, starts, ends, lo, hi, delimiter, width, layout, path)
+            raise ResampleError(f"{path}: lines {lo + 1}-{hi}: cannot be read")
+        if data.size:
+            parts.append(data)
+    if not parts:
+        raise ResampleError(f"{path}: no points" + (" (only a header)" if first else ""))
+    data = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    n_values, n_sigma = layout
+    sigma = None
+    if n_sigma:
+        sigma = data[:, 2 + n_values:]
+        sigma = sigma[:, 0] if n_sigma == 1 else sigma
+    return PointCloud(data[:, :2], data[:, 2:2 + n_values], sigma)
+
+
+def _line(raw, start, end, path, number):
+    try:
+        return raw[start:end].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ResampleError(f"{path}: line {number}: not UTF-8 text") from None
+
+
+def _valid(data, layout):
+    """Whether parsed rows keep the rules: finite, coordinates in range, sigma above 0."""
+    n_values, n_sigma = layout
+    return bool(np.isfinite(data).all() and (np.abs(data[:, :2]) <= 1e15).all()
+                and (not n_sigma or (data[:, 2 + n_values:] > 0).all()))
+
+
+def _check_lines(raw, starts, ends, lo, hi, delimiter, width, layout, path):
+    """Read lines ``lo``..``hi`` one by one; raise the error of the first bad one."""
+    for number in range(lo, hi):
+        stripped = _line(raw, starts[number], ends[number], path, number + 1).strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        where = f"{path}: line {number + 1}"
+        fields = [f.strip() for f in stripped.split(delimiter)]
         if len(fields) != width:
             raise ResampleError(f"{where}: expected {width} fields, got {len(fields)}")
         try:
@@ -102,17 +181,6 @@ def read_csv(path) -> PointCloud:
             raise ResampleError(f"{where}: sigma must be above 0")
         if any(abs(v) > 1e15 for v in row[:2]):
             raise ResampleError(f"{where}: coordinate out of range")
-        rows.append(row)
-        numbers.append(number)
-    if not rows:
-        raise ResampleError(f"{path}: no points" + (" (only a header)" if layout else ""))
-    data = np.array(rows, dtype=np.float64)
-    n_values, n_sigma = layout
-    sigma = None
-    if n_sigma:
-        sigma = data[:, 2 + n_values:]
-        sigma = sigma[:, 0] if n_sigma == 1 else sigma
-    return PointCloud(data[:, :2], data[:, 2:2 + n_values], sigma)
 
 
 def to_pixels(xy, coords, size):
