@@ -18,8 +18,8 @@ from . import devices
 from .convert import MAX_SIDE, scaled_side
 from .errors import ResampleError, excerpt
 from .methods import get_method
-from .taps import (ALIGNS, BOUNDARIES, check_choice, compute_taps, normalized_to_pixels,
-                   resize_taps, validate_fill)
+from .taps import (ALIGNS, BOUNDARIES, TAPS_CHUNK, check_choice, compute_taps,
+                   normalized_to_pixels, resize_taps, validate_fill)
 
 _SAMPLE_CHUNK = 1 << 18
 
@@ -132,6 +132,7 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     on_device = devices.is_device_array(image)
     devices.select(device, on_device=on_device)       # a bad choice fails before anything
     a, was_2d = _as_image(image)
+    given = _given_dtype(image, a)
     fill = _check_fill(fill, a.dtype)
     rows, cols = output_shape(a.shape[:2], scale, shape)
     n_ch = a.shape[2]
@@ -139,7 +140,7 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
         from .gmm import resize_as_points
         from .images import to_dtype
 
-        out = to_dtype(resize_as_points(a, (rows, cols), align, fill, device), a.dtype)
+        out = to_dtype(resize_as_points(a, (rows, cols), align, fill, device), given)
         return out[:, :, 0] if was_2d else out
     work = _work_dtype(a.dtype)
     out_dtype = _compute_dtype(a.dtype)
@@ -167,8 +168,14 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
 
         out = cpu.resize(a.astype(out_dtype, copy=False), taps_r, taps_c, fill, work,
                          out_dtype)
-    out = out.astype(a.dtype, copy=False)
+    out = out.astype(given, copy=False)
     return out[:, :, 0] if was_2d else out
+
+
+def _given_dtype(image, a):
+    """The dtype to return: the input's, byte order included (``a`` is the checked array,
+    in native byte order)."""
+    return image.dtype if isinstance(image, np.ndarray) else a.dtype
 
 
 def tap_width(n_in, n_out, method, antialias):
@@ -190,7 +197,13 @@ def resize_memory(in_shape, out_shape, dtype, method, antialias):
     item = _compute_dtype(dtype).itemsize
     t_r = tap_width(h, rows, method, antialias)
     t_c = tap_width(w, cols, method, antialias)
-    tables = 3 * 16 * (rows * t_r + cols * t_c) + 16 * t_c * cols * n_ch
+    # int64 indices and float64 weights, as computed (chunks, then joined) and compacted;
+    # the temporaries of one chunk; the columns' table interleaved per channel (int32
+    # indices where they fit, weights in the work dtype).
+    tables = 2 * 16 * (rows * t_r + cols * t_c)
+    tables += 64 * max(min(rows, TAPS_CHUNK) * t_r, min(cols, TAPS_CHUNK) * t_c)
+    index_bytes = 4 if w * n_ch < 2**31 else 8
+    tables += (index_bytes + _work_dtype(dtype).itemsize) * t_c * cols * n_ch
     converted = h * w * n_ch * item if _compute_dtype(dtype) != dtype else 0
     return tables + converted + rows * cols * n_ch * item
 
@@ -228,6 +241,7 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
     if on_gpu:
         devices.select("gpu")
     a, was_2d = _as_image(image)
+    given = _given_dtype(image, a)
     fill = _check_fill(fill, a.dtype)
     # Tap tables are made where the coordinates are: on the device for CuPy coordinates of
     # a CuPy image (no copy to the host), else on the host.
@@ -272,7 +286,7 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
         out = np.empty((len(x), a.shape[2]), out_dtype)
         for part, (ty, tx) in zip(chunks, taps):
             out[part] = cpu.gather(src, ty, tx, fill, work, out_dtype)
-    out = out.astype(a.dtype, copy=False).reshape(lead + (a.shape[2],))
+    out = out.astype(given, copy=False).reshape(lead + (a.shape[2],))
     return out[..., 0] if was_2d else out
 
 
