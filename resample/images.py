@@ -75,8 +75,6 @@ def _pillow_array(im, notes):
 
 def load(path) -> Picture:
     """Read an image file.  Raises :class:`ResampleError` with one line on any failure."""
-    from PIL import Image, UnidentifiedImageError
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ResampleError(f"{path}: no such file")
@@ -84,37 +82,52 @@ def load(path) -> Picture:
         raise ResampleError(f"{path}: is a folder")
     if os.path.getsize(path) == 0:
         raise ResampleError(f"{path}: file is empty")
-    notes = []
+    return _guarded(path, _read, path)
+
+
+def _guarded(path, read, *args):
+    """``read(*args)``, with any failure turned into one line naming ``path``: a decoder may
+    fail on damaged data in any way."""
+    from PIL import Image
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with Image.open(path) as im:
-                _check_decode_memory(im)
-                fmt = im.format
-                info = dict(im.info)
-                exif = _exif(path, im)
-                orientation = exif.get(EXIF_ORIENTATION, 1)
-                if EXIF_ORIENTATION in exif:
-                    del exif[EXIF_ORIENTATION]
-                array, alpha = _special_reader(path, im)
-                if array is None:
-                    array, alpha = _fast_decode(path, im)
-                if array is None:
-                    im.load()
-                    array, alpha = _pillow_array(im, notes)
+            return read(*args)
     except Image.DecompressionBombError as exc:
         raise ResampleError(f"{path}: image too large: {exc}") from None
-    except UnidentifiedImageError:
-        if not _is_tiff(path):
-            raise ResampleError(f"{path}: not an image, or a format that cannot be read") \
-                from None
-        return _guarded(path, _load_tiff, path)     # e.g. float RGB, which Pillow cannot open
     except ResampleError as exc:
         raise ResampleError(f"{path}: {exc}") from None
     except MemoryError:
         raise ResampleError(f"{path}: not enough memory to decode it") from None
-    except Exception as exc:        # noqa: BLE001  a decoder fails on damaged data in any way
+    except Exception as exc:        # noqa: BLE001
         raise ResampleError(f"{path}: cannot read image ({first_line(exc)})") from None
+
+
+def _read(path) -> Picture:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        im = Image.open(path)
+    except UnidentifiedImageError:
+        if _is_tiff(path):
+            return _load_tiff(path)        # e.g. float RGB, which Pillow cannot open
+        raise ResampleError("not an image, or a format that cannot be read") from None
+    notes = []
+    with im:
+        _check_decode_memory(im)
+        fmt = im.format
+        info = dict(im.info)
+        exif = _exif(path, im)
+        orientation = exif.get(EXIF_ORIENTATION, 1)
+        if EXIF_ORIENTATION in exif:
+            del exif[EXIF_ORIENTATION]
+        array, alpha = _special_reader(path, im)
+        if array is None:
+            array, alpha = _fast_decode(path, im)
+        if array is None:
+            im.load()
+            array, alpha = _pillow_array(im, notes)
     if orientation != 1:
         notes.append(f"applied EXIF orientation {orientation}")
     dpi = info.get("dpi")
@@ -123,20 +136,6 @@ def load(path) -> Picture:
     return Picture(_orient(array, orientation), alpha=alpha, icc=info.get("icc_profile"),
                    dpi=tuple(float(d) for d in dpi) if dpi else None,
                    exif=exif.tobytes() if carry_exif else None, format=fmt, notes=notes)
-
-
-def _guarded(path, read, *args):
-    """``read(*args)``, with any failure turned into one line naming ``path``."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return read(*args)
-    except ResampleError as exc:
-        raise ResampleError(f"{path}: {exc}") from None
-    except MemoryError:
-        raise ResampleError(f"{path}: not enough memory to decode it") from None
-    except Exception as exc:        # noqa: BLE001  a decoder fails on damaged data in any way
-        raise ResampleError(f"{path}: cannot read image ({first_line(exc)})") from None
 
 
 def _is_tiff(path):
