@@ -103,7 +103,7 @@ def _table(kind, rounds, work):
     commands = _contenders(src, out)
     times = {name: [] for name in commands}
     sizes = {}
-    _time(commands["resample (all cores)"], out)            # warm-up: numba's cache
+    _time(commands["resample (all cores)"], out)            # warm-up: the page cache
     for _ in range(rounds):
         for name, cmd in commands.items():
             seconds, sizes[name] = _time(cmd, out)

@@ -20,11 +20,13 @@ def machine():
                     break
     except OSError:
         pass
-    import numba
     import PIL
 
+    from resample import _core
+
+    engine = "C++ engine" + (" with OpenMP" if _core.openmp() else ", one thread")
     parts = [f"{cpu}, {os.cpu_count()} cores", f"Python {platform.python_version()}",
-             f"NumPy {np.__version__}", f"numba {numba.__version__}", f"Pillow {PIL.__version__}"]
+             f"NumPy {np.__version__}", engine, f"Pillow {PIL.__version__}"]
     from importlib import metadata
 
     seen = set()

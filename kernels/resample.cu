@@ -16,14 +16,7 @@
 // kernels/cpu_shim.h can run the same source on the CPU (tests/test_kernels.py) by looping
 // over blocks and threads.  The entry points are extern "C" for cupy.RawModule.
 
-template <typename W>
-__device__ __forceinline__ W store_value(W v, W lo, W hi, int rounding) {
-    if (rounding) {
-        v = floor(v + W(0.5));
-        v = v < lo ? lo : (v > hi ? hi : v);
-    }
-    return v;
-}
+#include "resample_math.h"     // store_value, footprints, gradients, nearest points
 
 // q / d, and q - (q / d) * d in *rem.  In 32 bits when both fit: a 64-bit division costs a
 // GPU many times more instructions, and every thread of every kernel here does one or two.
@@ -159,26 +152,6 @@ RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double)
 // w_i(q) = exp(-r2 / 2) / (2 pi sx_i sy_i) where r2 = ((x - x_i)/sx_i)^2 + ((y - y_i)/sy_i)^2
 // <= cutoff^2, else 0.  Accumulators are planes: acc (C, H, W) and z (H, W).
 
-// The pixels a point can reach (rows r0..r1, columns c0..c1, clipped to the frame) and its
-// Gaussian's normalisation 1 / (2 pi sx sy).
-struct Footprint {
-    long long r0, r1, c0, c1;
-    double norm;
-};
-
-__device__ __forceinline__ Footprint footprint(double x, double y, double ax, double ay,
-                                               double cutoff, long long height,
-                                               long long width) {
-    // Clamped as doubles before the conversion, which is undefined beyond the integer range.
-    Footprint f;
-    f.r0 = (long long)fmin(fmax(ceil(y - cutoff * ay), 0.0), (double)height);
-    f.r1 = (long long)fmin(fmax(floor(y + cutoff * ay), -1.0), (double)(height - 1));
-    f.c0 = (long long)fmin(fmax(ceil(x - cutoff * ax), 0.0), (double)width);
-    f.c1 = (long long)fmin(fmax(floor(x + cutoff * ax), -1.0), (double)(width - 1));
-    f.norm = 1.0 / (2.0 * 3.14159265358979323846 * ax * ay);
-    return f;
-}
-
 // Forward: one thread per point adds its footprint into the planes (atomically: footprints
 // overlap).  The Gaussian is separable, so a row's weight is exp(-dy^2/2) times a column's.
 template <typename W>
@@ -209,63 +182,6 @@ __device__ __forceinline__ void gmm_splat_point(
     }
 }
 
-// out (H, W, C) = acc / z where z > 0, else 0.  One thread per pixel.
-template <typename W>
-__device__ __forceinline__ void gmm_normalise_pixel(
-        const W* __restrict__ acc, const W* __restrict__ z, W* __restrict__ out,
-        long long n_pixels, int n_ch) {
-    long long q = thread_index();
-    if (q >= n_pixels) return;
-    W zq = z[q];
-    W inv = zq > W(0) ? W(1) / zq : W(0);
-    for (int ch = 0; ch < n_ch; ++ch) out[q * n_ch + ch] = acc[ch * n_pixels + q] * inv;
-}
-
-// Backward (DESIGN.md's exact gradients): one thread per point gathers over its footprint
-// dL/dv_i = sum_q g(q) w_i / z, and with t = <g(q), v_i - c(q)> w_i / z:
-// dL/dx_i = sum t ex / sx, dL/dy_i = sum t ey / sy, dL/dsx_i = sum t (ex^2 - 1) / sx, same for y.
-__device__ __forceinline__ void gmm_vjp_point(
-        const double* __restrict__ xy, const double* __restrict__ values,
-        const double* __restrict__ sx, const double* __restrict__ sy, long long n_points,
-        int n_ch, double cutoff, const double* __restrict__ grad,
-        const double* __restrict__ colour, const double* __restrict__ z, long long height,
-        long long width, double* __restrict__ d_xy, double* __restrict__ d_values,
-        double* __restrict__ d_sx, double* __restrict__ d_sy) {
-    long long p = thread_index();
-    if (p >= n_points) return;
-    double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
-    double cut2 = cutoff * cutoff;
-    Footprint f = footprint(x, y, ax, ay, cutoff, height, width);
-    double gx = 0, gy = 0, gsx = 0, gsy = 0;
-    for (int ch = 0; ch < n_ch; ++ch) d_values[p * n_ch + ch] = 0;
-    for (long long r = f.r0; r <= f.r1; ++r) {
-        double ey = (r - y) / ay;
-        if (ey * ey > cut2) continue;
-        for (long long c = f.c0; c <= f.c1; ++c) {
-            double ex = (c - x) / ax;
-            double r2 = ex * ex + ey * ey;
-            long long q = r * width + c;
-            if (r2 > cut2 || z[q] <= 0) continue;
-            double w_over_z = exp(-0.5 * r2) * f.norm / z[q];
-            double inner = 0;
-            for (int ch = 0; ch < n_ch; ++ch) {
-                double g = grad[q * n_ch + ch];
-                d_values[p * n_ch + ch] += g * w_over_z;
-                inner += g * (values[p * n_ch + ch] - colour[q * n_ch + ch]);
-            }
-            double t = inner * w_over_z;
-            gx += t * ex / ax;
-            gy += t * ey / ay;
-            gsx += t * (ex * ex - 1.0) / ax;
-            gsy += t * (ey * ey - 1.0) / ay;
-        }
-    }
-    d_xy[2 * p] = gx;
-    d_xy[2 * p + 1] = gy;
-    d_sx[p] = gsx;
-    d_sy[p] = gsy;
-}
-
 #define GMM_ENTRY_POINTS(SUFFIX, W)                                                            \
 extern "C" __global__ void gmm_splat_##SUFFIX(                                                 \
         const double* xy, const W* values, const double* sx, const double* sy,                 \
@@ -275,156 +191,54 @@ extern "C" __global__ void gmm_splat_##SUFFIX(                                  
 }                                                                                              \
 extern "C" __global__ void gmm_normalise_##SUFFIX(const W* acc, const W* z, W* out,           \
                                                   long long n_pixels, int n_ch) {              \
-    gmm_normalise_pixel<W>(acc, z, out, n_pixels, n_ch);                                       \
+    long long q = thread_index();                                                              \
+    if (q < n_pixels) gmm_normalise_one<W>(q, acc, z, out, n_pixels, n_ch);                    \
 }
 
 GMM_ENTRY_POINTS(f32, float)
 GMM_ENTRY_POINTS(f64, double)
 
+// Backward: one thread per point gathers over its footprint (resample_math.h).
 extern "C" __global__ void gmm_vjp_f64(
         const double* xy, const double* values, const double* sx, const double* sy,
         long long n_points, int n_ch, double cutoff, const double* grad, const double* colour,
         const double* z, long long height, long long width, double* d_xy, double* d_values,
         double* d_sx, double* d_sy) {
-    gmm_vjp_point(xy, values, sx, sy, n_points, n_ch, cutoff, grad, colour, z, height, width,
-                  d_xy, d_values, d_sx, d_sy);
+    long long p = thread_index();
+    if (p < n_points)
+        gmm_vjp_one(p, xy, values, sx, sy, n_ch, cutoff, grad, colour, z, height, width, d_xy,
+                    d_values, d_sx, d_sy);
 }
 
 
-// ---- Nearest points, through a uniform grid of square cells (resample/gmm.py's PointGrid):
-// cell (i, j) covers x in [x0 + i cell, x0 + (i + 1) cell), y likewise, and holds the points
-// order[start[j nx + i] .. start[j nx + i + 1]).  For each query, the k nearest points
-// (squared distances and indices, ascending; ties in the order the cells are visited), found
-// ring by ring around the query's cell until no unvisited cell can hold a nearer point.
-// exclude_self: query p is point p, which is skipped.  k is at most the number of points
-// (less one with exclude_self).  One thread per query; its output rows are its working lists.
+// ---- Nearest points through resample/gmm.py's PointGrid (knn_one), and the contrast of a
+// point's values with its neighbours' (contrast_one): one thread per query or point.
 extern "C" __global__ void knn_grid(
         const double* __restrict__ xy, const long long* __restrict__ order,
         const long long* __restrict__ start, double x0, double y0, double cell, long long nx,
         long long ny, const double* __restrict__ queries, long long n_queries, int k,
         int exclude_self, double* __restrict__ d2, long long* __restrict__ idx) {
     long long p = thread_index();
-    if (p >= n_queries) return;
-    double qx = queries[2 * p], qy = queries[2 * p + 1];
-    double* best_d = d2 + p * k;
-    long long* best_i = idx + p * k;
-    int found = 0;
-    long long cx = (long long)floor((qx - x0) / cell), cy = (long long)floor((qy - y0) / cell);
-    cx = cx < 0 ? 0 : (cx > nx - 1 ? nx - 1 : cx);
-    cy = cy < 0 ? 0 : (cy > ny - 1 ? ny - 1 : cy);
-    for (long long r = 0;; ++r) {
-        long long j0 = cy - r < 0 ? 0 : cy - r, j1 = cy + r > ny - 1 ? ny - 1 : cy + r;
-        for (long long j = j0; j <= j1; ++j) {
-            // the ring's top and bottom rows whole; the rows between, their two ends only
-            long long step = (j == cy - r || j == cy + r || r == 0) ? 1 : 2 * r;
-            for (long long i = cx - r; i <= cx + r; i += step) {
-                if (i < 0 || i >= nx) continue;
-                long long c = j * nx + i;
-                for (long long s = start[c]; s < start[c + 1]; ++s) {
-                    long long t = order[s];
-                    if (exclude_self && t == p) continue;
-                    double dx = xy[2 * t] - qx, dy = xy[2 * t + 1] - qy;
-                    double d = dx * dx + dy * dy;
-                    if (found == k && !(d < best_d[k - 1])) continue;
-                    int m = found < k ? found++ : k - 1;
-                    while (m > 0 && best_d[m - 1] > d) {
-                        best_d[m] = best_d[m - 1];
-                        best_i[m] = best_i[m - 1];
-                        --m;
-                    }
-                    best_d[m] = d;
-                    best_i[m] = t;
-                }
-            }
-        }
-        // the distance from q to the cells not visited yet (no cells beyond a side: none)
-        bool bounded = false;
-        double bound = 0;
-        double side[4] = {qx - (x0 + (cx - r) * cell), x0 + (cx + r + 1) * cell - qx,
-                          qy - (y0 + (cy - r) * cell), y0 + (cy + r + 1) * cell - qy};
-        bool more[4] = {cx - r > 0, cx + r < nx - 1, cy - r > 0, cy + r < ny - 1};
-        for (int e = 0; e < 4; ++e)
-            if (more[e] && (!bounded || side[e] < bound)) {
-                bound = side[e];
-                bounded = true;
-            }
-        if (!bounded || (found == k && best_d[k - 1] <= bound * bound && bound > 0)) break;
-    }
-}
-
-// e[p] = mean over the listed neighbours idx[p, :] and channels of |v[neighbour] - v[p]|.
-template <typename V>
-__device__ __forceinline__ void contrast_point(const V* __restrict__ values,
-                                               const long long* __restrict__ idx,
-                                               long long n, int n_ch, int n_nb,
-                                               double* __restrict__ e) {
-    long long p = thread_index();
-    if (p >= n) return;
-    double total = 0;
-    for (int j = 0; j < n_nb; ++j) {
-        long long q = idx[p * n_nb + j];
-        for (int ch = 0; ch < n_ch; ++ch)
-            total += fabs((double)values[q * n_ch + ch] - (double)values[p * n_ch + ch]);
-    }
-    e[p] = total / ((double)n_nb * n_ch);
+    if (p < n_queries)
+        knn_one(p, xy, order, start, x0, y0, cell, nx, ny, queries, k, exclude_self, d2, idx);
 }
 
 extern "C" __global__ void contrast_f32(const float* values, const long long* idx, long long n,
                                         int n_ch, int n_nb, double* e) {
-    contrast_point<float>(values, idx, n, n_ch, n_nb, e);
+    long long p = thread_index();
+    if (p < n) contrast_one<float>(p, values, idx, n_ch, n_nb, e);
 }
 
 extern "C" __global__ void contrast_f64(const double* values, const long long* idx,
                                         long long n, int n_ch, int n_nb, double* e) {
-    contrast_point<double>(values, idx, n, n_ch, n_nb, e);
+    long long p = thread_index();
+    if (p < n) contrast_one<double>(p, values, idx, n_ch, n_nb, e);
 }
 
 
-// ---- Nearest point of every pixel: an exact Euclidean distance transform of the points'
-// pixels (Felzenszwalb and Huttenlocher, "Distance Transforms of Sampled Functions", 2012),
-// with the points' own positions as the parabolas' vertices.  seeds (H, W) holds, per pixel,
-// the point that falls in it (the one nearest its centre) or -1.  Pass 1, one thread a
-// column: for each pixel, the point of that column nearest in y.  Pass 2, one thread a row:
-// the point whose (x - px)^2 + (y - py)^2 is least among the columns' choices.  A thread's
-// lower envelope lives in v (sites) and z (boundaries): n and n + 1 entries of scratch.
-
-// The envelope: sites v[0..k] with vertices va, heights vf; site t is lowest on [z[t], z[t+1]).
-// Adds site s (vertex a >= every vertex so far, height f); returns the new k.
-__device__ __forceinline__ long long envelope_add(long long* v, double* va, double* vf,
-                                                  double* z, long long k, long long s,
-                                                  double a, double f) {
-    while (k >= 0) {
-        double at = va[k], ft = vf[k];
-        if (a == at) {
-            if (f >= ft) return k;           // the same vertex, no lower: s adds nothing
-            --k;                             // s is below the top site everywhere
-            continue;
-        }
-        double sect = ((f + a * a) - (ft + at * at)) / (2.0 * (a - at));
-        if (k > 0 && sect <= z[k]) {
-            --k;                             // the top site is hidden from sect on
-            continue;
-        }
-        ++k;
-        v[k] = s; va[k] = a; vf[k] = f; z[k] = sect;
-        return k;
-    }
-    v[0] = s; va[0] = a; vf[0] = f; z[0] = 0.0;     // z[0] is never read: from -infinity
-    return 0;
-}
-
-// out[q * stride] = the site lowest at position q, for q = 0..n-1 (-1 without sites).
-__device__ __forceinline__ void envelope_read(const long long* v, const double* z,
-                                              long long k, long long n, long long* out,
-                                              long long stride) {
-    long long t = 0;
-    for (long long q = 0; q < n; ++q) {
-        while (t < k && z[t + 1] <= (double)q) ++t;
-        out[q * stride] = k < 0 ? -1 : v[t];
-    }
-}
-
-// Scratch: v (n), va (n), vf (n), z (n + 1) per thread, for lines of n pixels.
+// ---- Nearest point of every pixel: the distance transform of resample_math.h, one thread a
+// column (pass 1), then one thread a row (pass 2).  Scratch per thread: v, va, vf (n) and z
+// (n + 1) for lines of n pixels.
 #define ENVELOPE_SCRATCH(line, n)                                                              \
     long long* v = v_all + (line) * (n);                                                       \
     double* va = a_all + (line) * (n);                                                         \
@@ -442,12 +256,7 @@ extern "C" __global__ void nearest_columns(const double* __restrict__ xy,
     long long j = thread_index();
     if (j >= width) return;
     ENVELOPE_SCRATCH(j, height)
-    long long k = -1;
-    for (long long i = 0; i < height; ++i) {
-        long long p = seeds[i * width + j];
-        if (p >= 0) k = envelope_add(v, va, vf, z, k, p, xy[2 * p + 1], 0.0);
-    }
-    envelope_read(v, z, k, height, best + j, width);
+    nearest_column_one(j, xy, seeds, height, width, best, v, va, vf, z);
 }
 
 extern "C" __global__ void nearest_rows(const double* __restrict__ xy,
@@ -461,12 +270,5 @@ extern "C" __global__ void nearest_rows(const double* __restrict__ xy,
     long long i = thread_index();
     if (i >= height) return;
     ENVELOPE_SCRATCH(i, width)
-    long long k = -1;
-    for (long long j = 0; j < width; ++j) {
-        long long p = best[i * width + j];
-        if (p < 0) continue;
-        double dy = (double)i - xy[2 * p + 1];
-        k = envelope_add(v, va, vf, z, k, p, xy[2 * p], dy * dy);
-    }
-    envelope_read(v, z, k, width, nearest + i * width, 1);
+    nearest_row_one(i, xy, best, width, nearest, v, va, vf, z);
 }

@@ -203,7 +203,7 @@ def resize_memory(in_shape, out_shape, dtype, method, antialias):
     tables = 2 * 16 * (rows * t_r + cols * t_c)
     tables += 64 * max(min(rows, TAPS_CHUNK) * t_r, min(cols, TAPS_CHUNK) * t_c)
     index_bytes = 4 if w * n_ch < 2**31 else 8
-    tables += (index_bytes + _work_dtype(dtype).itemsize) * t_c * cols * n_ch
+    tables += (16 + index_bytes + _work_dtype(dtype).itemsize) * t_c * cols * n_ch
     converted = h * w * n_ch * item if _compute_dtype(dtype) != dtype else 0
     return tables + converted + rows * cols * n_ch * item
 

@@ -1,7 +1,7 @@
 """Batch conversion: every image and point-cloud CSV of a folder (or a list), in parallel.
 
 Files are found first, then converted by a pipeline of two thread pools: one decodes files
-ahead, the other resamples and encodes them.  The numba kernels and Pillow's codecs release the
+ahead, the other resamples and encodes them.  The compiled kernels and Pillow's codecs release the
 GIL, so decoding, resampling and encoding of different files run at once.  Each output is written to a temporary name and renamed, so an
 interrupted run leaves only complete files, and a rerun skips the outputs that exist.
 
@@ -194,52 +194,23 @@ def _cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def _layer_is_threadsafe():
-    """Whether numba's threading layer may be entered from several threads at once (its
-    "workqueue" layer may not; "default" picks tbb, then omp, then workqueue)."""
-    import numba
-
-    layer = numba.config.THREADING_LAYER
-    if layer in ("tbb", "omp", "safe", "threadsafe"):
-        return True
-    if layer == "workqueue":
-        return False
-    for pool in ("tbbpool", "omppool"):
-        try:
-            __import__(f"numba.np.ufunc.{pool}")
-            return True
-        except ImportError:
-            pass
-    return False
-
-
 class _Compute:
-    """Held while resampling: sets this thread's numba threads (so that workers x threads =
-    cores) and, under the "workqueue" layer, lets one thread in at a time."""
+    """Held while resampling: sets this thread's engine threads, so that workers x threads =
+    cores (the compiled engine may be entered from every worker at once)."""
 
-    def __init__(self, numba_threads):
-        self.numba_threads = numba_threads
-        self.lock = threading.Lock()
-        self.serial = None
+    def __init__(self, threads):
+        self.threads = threads
         self.local = threading.local()
 
     def __enter__(self):
-        if self.serial is None:
-            with self.lock:
-                if self.serial is None:
-                    self.serial = not _layer_is_threadsafe()
         if not getattr(self.local, "ready", False):
-            import numba
+            from . import cpu
 
-            numba.set_num_threads(self.numba_threads)        # per thread
+            cpu.set_threads(self.threads)               # per thread
             self.local.ready = True
-        if self.serial:
-            self.lock.acquire()
         return self
 
     def __exit__(self, *exc):
-        if self.serial:
-            self.lock.release()
         return False
 
 
@@ -275,18 +246,18 @@ def _nbytes(loaded):
 
 
 def warm_up(device="auto"):
-    """Load the compiled kernels (numba's cache) in a background thread, so that it overlaps
-    finding and decoding the first files.  With a usable GPU (device "gpu", or "auto" where
-    CuPy finds one) also start the GPU engine there: then device="auto" weighs each image
-    without the cost of starting it, and large images go to the GPU."""
+    """Import the engine and the codecs in a background thread, so that it overlaps finding
+    the files.  With a usable GPU (device "gpu", or "auto" where CuPy finds one) also start
+    the GPU engine there: then device="auto" weighs each image without the cost of starting
+    it, and large images go to the GPU.  (The thread is a daemon: it never enters the
+    compiled CPU engine, which a thread stopped at interpreter exit must not be inside.)"""
     def load():
         try:
             import numpy as np
+            import PIL.Image  # noqa: F401
 
-            from . import api, devices
+            from . import api, cpu, devices, images, png  # noqa: F401
 
-            if _layer_is_threadsafe():       # else a worker may be in a kernel already
-                api.resize(np.zeros((4, 4, 3), np.uint8), shape=(2, 2))
             if device != "cpu" and devices.gpu_reason() is None:
                 api.resize(np.zeros((4, 4, 3), np.uint8), shape=(2, 2), device="gpu")
         except Exception:          # only a head start: the real work reports any problem

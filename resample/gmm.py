@@ -19,13 +19,12 @@ import math
 import sys
 import threading
 
-import numba as nb
 import numpy as np
 
+from . import _core
 from .errors import ResampleError, excerpt
 from .taps import validate_fill
 
-_JIT = dict(cache=True, nogil=True, fastmath={"contract"})
 BAND_ROWS = 16
 AUTO_NEIGHBOURS = 3        # sigma="auto": the distance to the 3rd nearest neighbour ...
 AUTO_FACTOR = 0.6          # ... times this, ...
@@ -93,59 +92,10 @@ class PointGrid:
         k = min(k, len(self.xy) - (1 if exclude_self else 0))
         d2 = np.empty((len(q), k))
         idx = np.empty((len(q), k), np.int64)
-        _knn(self.xy, self.order, self.start, self.lo[0], self.lo[1], self.cell,
-             int(self.shape[0]), int(self.shape[1]), q, exclude_self, d2, idx)
+        _core.knn(self.xy, self.order, self.start, float(self.lo[0]), float(self.lo[1]),
+                  float(self.cell), int(self.shape[0]), int(self.shape[1]), q,
+                  bool(exclude_self), d2, idx)
         return d2, idx
-
-
-@nb.njit(parallel=True, **_JIT)
-def _knn(xy, order, start, x0, y0, cell, nx, ny, q, exclude_self, d2, idx):
-    k = d2.shape[1]
-    for p in nb.prange(q.shape[0]):
-        qx, qy = q[p, 0], q[p, 1]
-        best_d = d2[p]                     # the output rows are the working lists
-        best_i = idx[p]
-        best_d[:] = np.inf
-        best_i[:] = -1
-        cx = min(max(int(math.floor((qx - x0) / cell)), 0), nx - 1)
-        cy = min(max(int(math.floor((qy - y0) / cell)), 0), ny - 1)
-        r = 0
-        while True:
-            for j in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
-                edge_row = j == cy - r or j == cy + r
-                step = 1 if edge_row else 2 * r
-                i = cx - r
-                while i <= cx + r:
-                    if 0 <= i < nx:
-                        c = j * nx + i
-                        for s in range(start[c], start[c + 1]):
-                            t = order[s]
-                            if exclude_self and t == p:
-                                continue
-                            dx, dy = xy[t, 0] - qx, xy[t, 1] - qy
-                            d = dx * dx + dy * dy
-                            if d < best_d[k - 1]:
-                                m = k - 1
-                                while m > 0 and best_d[m - 1] > d:
-                                    best_d[m] = best_d[m - 1]
-                                    best_i[m] = best_i[m - 1]
-                                    m -= 1
-                                best_d[m] = d
-                                best_i[m] = t
-                    i += step if r > 0 else 1
-            # Distance from q to the cells not visited yet (sides with no cells beyond: none).
-            bound = np.inf
-            if cx - r > 0:
-                bound = min(bound, qx - (x0 + (cx - r) * cell))
-            if cx + r < nx - 1:
-                bound = min(bound, x0 + (cx + r + 1) * cell - qx)
-            if cy - r > 0:
-                bound = min(bound, qy - (y0 + (cy - r) * cell))
-            if cy + r < ny - 1:
-                bound = min(bound, y0 + (cy + r + 1) * cell - qy)
-            if bound == np.inf or (best_d[k - 1] <= bound * bound and bound > 0):
-                break
-            r += 1
 
 
 # --- the nearest point of every pixel (for holes) ------------------------------------------
@@ -182,75 +132,10 @@ def nearest_map(xy, shape, backend=None):
         from . import gpu
 
         return gpu.nearest_map(backend, xy, shape)
-    seeds = pixel_seeds(xy, shape)
-    best = np.empty_like(seeds)
-    _nearest_columns(xy, seeds, best)
+    seeds = pixel_seeds(np.ascontiguousarray(xy, np.float64), shape)
     out = np.empty_like(seeds)
-    _nearest_rows(xy, best, out)
+    _core.nearest_map(np.ascontiguousarray(xy, np.float64), seeds, out)
     return out
-
-
-@nb.njit(inline="always", **_JIT)
-def _envelope_add(v, va, vf, z, k, s, a, f):
-    """Add site ``s`` (vertex ``a``, at least every vertex so far; height ``f``) to the lower
-    envelope of parabolas (x - a)^2 + f held in v, va, vf (sites) and z (where each begins);
-    return the new top index (kernels/resample.cu: envelope_add)."""
-    while k >= 0:
-        at, ft = va[k], vf[k]
-        if a == at:
-            if f >= ft:
-                return k
-            k -= 1
-            continue
-        sect = ((f + a * a) - (ft + at * at)) / (2.0 * (a - at))
-        if k > 0 and sect <= z[k]:
-            k -= 1
-            continue
-        k += 1
-        v[k], va[k], vf[k], z[k] = s, a, f, sect
-        return k
-    v[0], va[0], vf[0], z[0] = s, a, f, 0.0
-    return 0
-
-
-@nb.njit(inline="always", **_JIT)
-def _envelope_read(v, z, k, out):
-    t = 0
-    for q in range(len(out)):
-        while t < k and z[t + 1] <= q:
-            t += 1
-        out[q] = -1 if k < 0 else v[t]
-
-
-@nb.njit(parallel=True, **_JIT)
-def _nearest_columns(xy, seeds, best):
-    height, width = seeds.shape
-    for j in nb.prange(width):
-        v = np.empty(height, np.int64)
-        va, vf, z = np.empty(height), np.empty(height), np.empty(height + 1)
-        line = np.empty(height, np.int64)
-        k = -1
-        for i in range(height):
-            p = seeds[i, j]
-            if p >= 0:
-                k = _envelope_add(v, va, vf, z, k, p, xy[p, 1], 0.0)
-        _envelope_read(v, z, k, line)
-        best[:, j] = line
-
-
-@nb.njit(parallel=True, **_JIT)
-def _nearest_rows(xy, best, out):
-    height, width = best.shape
-    for i in nb.prange(height):
-        v = np.empty(width, np.int64)
-        va, vf, z = np.empty(width), np.empty(width), np.empty(width + 1)
-        k = -1
-        for j in range(width):
-            p = best[i, j]
-            if p >= 0:
-                dy = i - xy[p, 1]
-                k = _envelope_add(v, va, vf, z, k, p, xy[p, 0], dy * dy)
-        _envelope_read(v, z, k, out[i])
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -305,7 +190,9 @@ def auto_sigma(xy, values, backend=None):
     v = _as(xp, values).reshape(len(xy), -1)
     neighbours = xp.ascontiguousarray(idx[:, :CONTRAST_NEIGHBOURS])
     if backend is None:
-        e = _contrast(v, neighbours)
+        e = np.empty(len(v))
+        work = v.dtype if v.dtype in (np.float32, np.float64) else np.float64
+        _core.contrast(np.ascontiguousarray(v, work), np.ascontiguousarray(neighbours), e)
     else:
         from . import gpu
 
@@ -313,21 +200,6 @@ def auto_sigma(xy, values, backend=None):
     scale = float(e.mean())
     shrink = 1.0 + AUTO_CONTRAST * e / scale if scale > 0 else 1.0
     return xp.maximum(AUTO_FACTOR * d / shrink, 0.5)
-
-
-@nb.njit(parallel=True, **_JIT)
-def _contrast(values, idx):
-    """Mean absolute difference between each point's values and its listed neighbours'."""
-    n, n_ch = values.shape
-    e = np.empty(n)
-    for p in nb.prange(n):
-        total = 0.0
-        for j in range(idx.shape[1]):
-            q = idx[p, j]
-            for ch in range(n_ch):
-                total += abs(np.float64(values[q, ch]) - np.float64(values[p, ch]))
-        e[p] = total / (idx.shape[1] * n_ch)
-    return e
 
 
 def _sigmas(sigma, xy, values, backend=None):
@@ -375,82 +247,6 @@ def _bands(xy, sx, sy, cutoff, height):
 
 # --- forward ----------------------------------------------------------------------------------
 
-@nb.njit(parallel=True, **_JIT)
-def _splat(xy, values, sx, sy, cutoff, start, members, acc, z):
-    """Add every point's weighted values into ``acc`` (C, H, W), one plane a channel, and its
-    weights into ``z`` (H, W).  Bands of rows run in parallel."""
-    n_ch, height, width = acc.shape
-    cut2 = cutoff * cutoff
-    for b in nb.prange(len(start) - 1):
-        row_lo = b * BAND_ROWS
-        row_hi = min(height, row_lo + BAND_ROWS)
-        wx = np.empty(width, acc.dtype)        # exp(-dx^2 / 2) over the point's columns
-        dx2 = np.empty(width)
-        for s in range(start[b], start[b + 1]):
-            p = members[s]
-            x, y, ax, ay = xy[p, 0], xy[p, 1], sx[p], sy[p]
-            norm = 1.0 / (2.0 * math.pi * ax * ay)
-            r0 = _span(math.ceil(y - cutoff * ay), row_lo, row_hi)
-            r1 = _span(math.floor(y + cutoff * ay), row_lo - 1, row_hi - 1)
-            c0 = _span(math.ceil(x - cutoff * ax), 0, width)
-            c1 = _span(math.floor(x + cutoff * ax), -1, width - 1)
-            if c1 < c0:
-                continue                       # no column reached (slices below need c0 <= c1)
-            # The Gaussian is separable: one exp per column and one per row, not per pixel.
-            for c in range(c0, c1 + 1):
-                dx = (c - x) / ax
-                dx2[c - c0] = dx * dx
-                wx[c - c0] = math.exp(-0.5 * dx * dx)
-            for r in range(r0, r1 + 1):
-                dy = (r - y) / ay
-                dy2 = dy * dy
-                if dy2 > cut2:
-                    continue
-                lo, hi = c0, c1                # the row's pixels with r2 <= cutoff^2
-                while lo <= hi and dx2[lo - c0] + dy2 > cut2:
-                    lo += 1
-                while hi >= lo and dx2[hi - c0] + dy2 > cut2:
-                    hi -= 1
-                wy = math.exp(-0.5 * dy2) * norm
-                k = wx[lo - c0:hi - c0 + 1]
-                _add_scaled(z[r, lo:hi + 1], k, wy)
-                for ch in range(n_ch):
-                    _add_scaled(acc[ch, r, lo:hi + 1], k, wy * values[p, ch])
-
-
-@nb.njit(inline="always", **_JIT)
-def _span(v, lo, hi):
-    """A footprint bound ``v`` (a float, maybe huge) clamped to ``[lo, hi]``, as an integer:
-    clamped before the conversion, which is undefined beyond the integer range."""
-    return int(min(max(v, lo), hi))
-
-
-@nb.njit(inline="always", **_JIT)
-def _add_scaled(dst, src, factor):
-    """dst += factor x src, elementwise, in dst's precision."""
-    f = dst.dtype.type(factor)
-    for i in range(len(src)):
-        dst[i] += f * src[i]
-
-
-@nb.njit(parallel=True, **_JIT)
-def _normalise(acc, z, out):
-    """out[r, c, ch] = acc[ch, r, c] / z[r, c] where z > 0; returns the number of holes."""
-    n_ch, height, width = acc.shape
-    holes = 0
-    for r in nb.prange(height):
-        for c in range(width):
-            if z[r, c] > 0:
-                inv = 1.0 / z[r, c]
-                for ch in range(n_ch):
-                    out[r, c, ch] = acc[ch, r, c] * inv
-            else:
-                holes += 1
-                for ch in range(n_ch):
-                    out[r, c, ch] = 0.0
-    return holes
-
-
 _scratch = threading.local()
 
 
@@ -480,9 +276,11 @@ def _forward(xy, values, sx, sy, cutoff, shape):
     planes = _zeroed_planes((n_ch + 1, height, width), values.dtype)
     acc, z = planes[:n_ch], planes[n_ch]
     start, members = _bands(xy, sx, sy, cutoff, height)
-    _splat(xy, values, sx, sy, float(cutoff), start, members, acc, z)
+    c = np.ascontiguousarray
+    _core.gmm_splat(c(xy, np.float64), c(values), c(sx, np.float64), c(sy, np.float64),
+                    float(cutoff), c(start, np.int64), c(members, np.int64), BAND_ROWS, acc, z)
     out = np.empty((height, width, n_ch), values.dtype)
-    holes = _normalise(acc, z, out)
+    holes = _core.gmm_normalise(acc, z, out)
     return out, z, holes
 
 
@@ -630,44 +428,6 @@ def resize_as_points(image, shape, align="centers", fill=0.0, device="auto"):
 
 # --- backward ---------------------------------------------------------------------------------
 
-@nb.njit(parallel=True, **_JIT)
-def _vjp_points(xy, values, sx, sy, cutoff, grad, colour, z, d_xy, d_values, d_sx, d_sy):
-    height, width, n_ch = grad.shape
-    cut2 = cutoff * cutoff
-    for p in nb.prange(xy.shape[0]):
-        x, y, ax, ay = xy[p, 0], xy[p, 1], sx[p], sy[p]
-        norm = 1.0 / (2.0 * math.pi * ax * ay)
-        r0 = _span(math.ceil(y - cutoff * ay), 0, height)
-        r1 = _span(math.floor(y + cutoff * ay), -1, height - 1)
-        c0 = _span(math.ceil(x - cutoff * ax), 0, width)
-        c1 = _span(math.floor(x + cutoff * ax), -1, width - 1)
-        gx = gy = gsx = gsy = 0.0
-        for r in range(r0, r1 + 1):
-            ey = (r - y) / ay
-            if ey * ey > cut2:
-                continue
-            for c in range(c0, c1 + 1):
-                ex = (c - x) / ax
-                r2 = ex * ex + ey * ey
-                if r2 > cut2 or z[r, c] <= 0:
-                    continue
-                w_over_z = math.exp(-0.5 * r2) * norm / z[r, c]
-                inner = 0.0                   # <g(q), c_i - c(q)>
-                for ch in range(n_ch):
-                    g = grad[r, c, ch]
-                    d_values[p, ch] += g * w_over_z
-                    inner += g * (values[p, ch] - colour[r, c, ch])
-                t = inner * w_over_z          # times dw/dtheta / w below
-                gx += t * ex / ax
-                gy += t * ey / ay
-                gsx += t * (ex * ex - 1.0) / ax
-                gsy += t * (ey * ey - 1.0) / ay
-        d_xy[p, 0] = gx
-        d_xy[p, 1] = gy
-        d_sx[p] = gsx
-        d_sy[p] = gsy
-
-
 def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, hole_rows,
                      hole_cols, backend=None):
     """Gradients from a forward pass in float64: ``(d_xy, d_values, d_sx, d_sy)``.
@@ -679,8 +439,10 @@ def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, ho
         d_xy = np.zeros((n, 2))
         d_values = np.zeros((n, values.shape[1]))
         d_sx, d_sy = np.zeros(n), np.zeros(n)
-        _vjp_points(xy, values, sx, sy, float(cutoff), grad, colour, z, d_xy, d_values, d_sx,
-                    d_sy)
+        c = np.ascontiguousarray
+        _core.gmm_vjp(c(xy, np.float64), c(values, np.float64), c(sx, np.float64),
+                      c(sy, np.float64), float(cutoff), c(grad, np.float64),
+                      c(colour, np.float64), c(z, np.float64), d_xy, d_values, d_sx, d_sy)
     else:
         from . import gpu
 

@@ -66,7 +66,10 @@ class CupyBackend:
         self.xp = cupy
         self.tables = TableCache()
         with open(kernel_path(), encoding="utf-8") as f:
-            self.module = cupy.RawModule(code=f.read(), options=("-std=c++17",))
+            source = f.read()
+        # resample.cu includes resample_math.h from its own folder.
+        self.module = cupy.RawModule(code=source, options=(
+            "-std=c++17", f"-I{os.path.dirname(kernel_path())}"))
 
     def launch(self, name, n_threads, args):
         grid = ((n_threads + BLOCK - 1) // BLOCK,)

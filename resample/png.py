@@ -10,9 +10,9 @@ from __future__ import annotations
 import struct
 import zlib
 
-import numba as nb
 import numpy as np
 
+from . import _core
 from .errors import ResampleError
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -67,37 +67,6 @@ def is_16bit_colour(path):
     return depth == 16 and colour in (2, 4, 6) and interlace == 0
 
 
-@nb.njit(cache=True)
-def _unfilter(raw, height, stride, bpp):
-    out = np.empty((height, stride), np.uint8)
-    prev = np.zeros(stride, np.uint8)
-    for y in range(height):
-        base = y * (stride + 1)
-        ftype = raw[base]
-        line = raw[base + 1:base + 1 + stride]
-        cur = out[y]
-        for i in range(stride):
-            a = np.int32(cur[i - bpp]) if i >= bpp else np.int32(0)
-            b = np.int32(prev[i])
-            c = np.int32(prev[i - bpp]) if i >= bpp else np.int32(0)
-            x = np.int32(line[i])
-            if ftype == 1:
-                x += a
-            elif ftype == 2:
-                x += b
-            elif ftype == 3:
-                x += (a + b) >> 1
-            elif ftype == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                x += a if (pa <= pb and pa <= pc) else (b if pb <= pc else c)
-            elif ftype != 0:
-                return out[:0]
-            cur[i] = x & 0xFF
-        prev = cur
-    return out
-
-
 def read(path):
     """Read a 16-bit colour PNG: ``(array (H, W, C) uint16, icc bytes or None, dpi or None)``."""
     with open(path, "rb") as f:
@@ -127,51 +96,14 @@ def read(path):
         raise ResampleError(f"corrupt PNG data ({exc})") from None
     if raw.size < expected:
         raise ResampleError("truncated PNG data")
-    rows = _unfilter(raw, height, stride, channels * 2)
-    if rows.shape[0] != height:
+    rows = np.empty((height, stride), np.uint8)
+    if not _core.png_unfilter(raw, channels * 2, rows):
         raise ResampleError("corrupt PNG data (unknown row filter)")
     return rows.view(">u2").reshape(height, width, channels).astype(np.uint16), icc, dpi
 
 
 def _chunk(kind, body):
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-@nb.njit(inline="always", cache=True)
-def _put(cand, score, k, i, value):
-    v = value & 0xFF
-    cand[k, i] = v
-    score[k] += v if v < 128 else 256 - v
-
-
-@nb.njit(parallel=True, nogil=True, cache=True)
-def _filter_rows(rows, bpp, out):
-    """PNG row filtering: each row of ``rows`` (H, S) goes to ``out`` (H, S + 1) as its filter
-    byte and the output of the filter (None, Sub, Up, Average, Paeth) whose bytes, read as
-    signed, have the smallest sum of absolute values (the heuristic of libpng and Pillow)."""
-    height, stride = rows.shape
-    for y in nb.prange(height):
-        cand = np.empty((5, stride), np.uint8)
-        score = np.zeros(5, np.int64)
-        for i in range(stride):
-            x = np.int32(rows[y, i])
-            a = np.int32(rows[y, i - bpp]) if i >= bpp else np.int32(0)
-            b = np.int32(rows[y - 1, i]) if y > 0 else np.int32(0)
-            c = np.int32(rows[y - 1, i - bpp]) if (y > 0 and i >= bpp) else np.int32(0)
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            paeth = a if (pa <= pb and pa <= pc) else (b if pb <= pc else c)
-            _put(cand, score, 0, i, x)
-            _put(cand, score, 1, i, x - a)
-            _put(cand, score, 2, i, x - b)
-            _put(cand, score, 3, i, x - ((a + b) >> 1))
-            _put(cand, score, 4, i, x - paeth)
-        best = 0
-        for k in range(1, 5):
-            if score[k] < score[best]:
-                best = k
-        out[y, 0] = best
-        out[y, 1:] = cand[best]
 
 
 def write(f, array, icc=None, dpi=None, exif=None, level=6):
@@ -187,7 +119,8 @@ def write(f, array, icc=None, dpi=None, exif=None, level=6):
     big = np.ascontiguousarray(a, dtype=">u2" if depth == 16 else np.uint8)
     rows = big.view(np.uint8).reshape(height, -1)
     filtered = np.empty((height, rows.shape[1] + 1), np.uint8)
-    _filter_rows(rows, channels * depth // 8, filtered)
+    # Each row's filter chosen as libpng and Pillow do (the C++ engine).
+    _core.png_filter(np.ascontiguousarray(rows), channels * depth // 8, filtered)
     out = [_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth,
                                                    _COLOR_TYPE[channels], 0, 0, 0))]
     if icc:

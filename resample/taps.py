@@ -11,9 +11,9 @@ import collections
 import threading
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
+from . import _core
 from .errors import ResampleError, excerpt
 from .methods import Method
 
@@ -145,50 +145,14 @@ def compute_taps(x, n, method: Method, stretch, boundary, xp=np):
     return _compact(index, weight, fill_weight)
 
 
-@nb.njit(cache=True, nogil=True)
-def _merge_rows(index, weight):
-    """Per row: sum the weights of taps that read the same index, sort by index, drop zeros.
-
-    Returns ``(index, weight, count)`` with the valid taps first in each row.
-    """
-    n_out, width = index.shape
-    out_index = np.zeros((n_out, width), np.int64)
-    out_weight = np.zeros((n_out, width), np.float64)
-    count = np.zeros(n_out, np.int64)
-    for o in range(n_out):
-        c = 0
-        for k in range(width):
-            i, w = index[o, k], weight[o, k]
-            j = 0
-            while j < c and out_index[o, j] < i:
-                j += 1
-            if j < c and out_index[o, j] == i:
-                out_weight[o, j] += w
-                continue
-            for t in range(c, j, -1):          # insert at j, keeping the row sorted
-                out_index[o, t] = out_index[o, t - 1]
-                out_weight[o, t] = out_weight[o, t - 1]
-            out_index[o, j] = i
-            out_weight[o, j] = w
-            c += 1
-        kept = 0
-        for j in range(c):
-            if out_weight[o, j] != 0.0:
-                out_index[o, kept] = out_index[o, j]
-                out_weight[o, kept] = out_weight[o, j]
-                kept += 1
-        for j in range(kept, width):
-            out_index[o, j] = 0
-            out_weight[o, j] = 0.0
-        count[o] = kept
-    return out_index, out_weight, count
-
-
 def _compact(index, weight, fill_weight):
     """Merge taps that read the same index, drop zero weights, sort by index, pad to a table."""
-    out_index, out_weight, count = _merge_rows(np.ascontiguousarray(index, np.int64),
-                                               np.ascontiguousarray(weight, np.float64))
-    width = max(1, int(count.max(initial=0)))
+    index = np.ascontiguousarray(index, np.int64)
+    weight = np.ascontiguousarray(weight, np.float64)
+    out_index, out_weight = np.empty_like(index), np.empty_like(weight)
+    count = np.empty(len(index), np.int64)
+    # Per row: weights of one index summed, sorted by index, zeros dropped (the C++ engine).
+    width = max(1, _core.merge_rows(index, weight, out_index, out_weight, count))
     return Taps(out_index[:, :width].copy(), out_weight[:, :width].copy(), count,
                 np.asarray(fill_weight, np.float64))
 

@@ -1,0 +1,617 @@
+// resample's CPU engine: the loops that apply tap tables and point sets, compiled ahead of
+// time (no JIT at start-up), on every core (OpenMP), with the GIL released.
+//
+// The kernel mathematics shared with the GPU (storing, Gaussian footprints and gradients,
+// nearest points, the distance transform) is in ../resample_math.h; this file holds the
+// loop structures that suit a CPU: fused two-pass resizes with a row cache, bands of rows for
+// the Gaussian splat, and the PNG row filters.  Arrays are C-contiguous; images are
+// (rows, cols * channels) here, as resample/cpu.py hands them over.  W is the work type
+// (float for 8/16-bit and float32 images, double otherwise).
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../resample_math.h"
+
+namespace nb = nanobind;
+// Every array is taken read-only (NumPy views of bytes are); outputs are arrays that
+// resample/*.py made for the purpose, written through ptr().
+using Array = nb::ndarray<nb::ro, nb::device::cpu, nb::c_contig>;
+
+// ---- threads ---------------------------------------------------------------------------------
+// Each calling thread has its own count (the batch mode's workers share the cores); 0 means
+// the process default, set once from Python (RESAMPLE_THREADS, or the cores available).
+static int default_threads = 1;
+static thread_local int caller_threads = 0;
+
+static int threads() { return caller_threads > 0 ? caller_threads : default_threads; }
+
+template <typename T>
+static T* ptr(const Array& a) { return static_cast<T*>(const_cast<void*>(a.data())); }
+
+template <typename T>
+static bool is(const Array& a) { return a.dtype() == nb::dtype<T>(); }
+
+// Calls f(T{}) with T the C++ type of an image's samples.
+template <typename F>
+static void with_sample_type(const Array& a, F&& f) {
+    if (is<uint8_t>(a)) f(uint8_t{});
+    else if (is<uint16_t>(a)) f(uint16_t{});
+    else if (is<float>(a)) f(float{});
+    else if (is<double>(a)) f(double{});
+    else if (is<int8_t>(a)) f(int8_t{});
+    else if (is<int16_t>(a)) f(int16_t{});
+    else if (is<int32_t>(a)) f(int32_t{});
+    else if (is<uint32_t>(a)) f(uint32_t{});
+    else if (is<int64_t>(a)) f(int64_t{});
+    else if (is<uint64_t>(a)) f(uint64_t{});
+    else throw std::invalid_argument("unsupported sample type");
+}
+
+// Calls f(W{}) with W float or double, the type of a table's weights.
+template <typename F>
+static void with_work_type(const Array& a, F&& f) {
+    if (is<float>(a)) f(float{});
+    else if (is<double>(a)) f(double{});
+    else throw std::invalid_argument("weights must be float32 or float64");
+}
+
+// ---- resize ------------------------------------------------------------------------------------
+// Tables (resample/cpu.py): rows yi (n_out, Ty) int64, yw (n_out, Ty) W, yc (n_out,) int64,
+// yf (n_out,) W; columns interleaved per channel and tap-major: xi (Tx, M_out) int32 or int64
+// (indices into an interleaved input row), xw (Tx, M_out) W, xf (M_out,) W.  Padding taps of
+// the columns' table repeat a real index with weight 0.
+
+struct Store {
+    double lo, hi;
+    int rounding;
+};
+
+template <typename W>
+struct Clip {
+    W lo, hi;
+    int rounding;
+};
+
+// buf[m] = f + sum_{k < n} w[k] rows[k][m], taps in groups of up to four summed in registers
+// (a group adds only its real taps: 0 x NaN would spread a missing sample).
+template <typename Row, typename W>
+static void combine(const Row* const* rows, const W* w, long long n, W f, W* buf,
+                    long long m_len) {
+    if (n == 0) {
+        std::fill(buf, buf + m_len, f);
+        return;
+    }
+    for (long long k = 0; k < n; k += 4) {
+        long long size = std::min<long long>(4, n - k);
+        const Row *r0 = rows[k], *r1 = rows[k + (size > 1)], *r2 = rows[k + 2 * (size > 2)],
+                  *r3 = rows[k + 3 * (size > 3)];
+        W w0 = w[k], w1 = w[k + (size > 1)], w2 = w[k + 2 * (size > 2)],
+          w3 = w[k + 3 * (size > 3)];
+        W base = k == 0 ? f : W(0);
+        bool first = k == 0;
+        switch (size) {
+            case 1:
+                for (long long m = 0; m < m_len; ++m)
+                    buf[m] = (first ? base : buf[m]) + w0 * (W)r0[m];
+                break;
+            case 2:
+                for (long long m = 0; m < m_len; ++m)
+                    buf[m] = (first ? base : buf[m]) + (w0 * (W)r0[m] + w1 * (W)r1[m]);
+                break;
+            case 3:
+                for (long long m = 0; m < m_len; ++m)
+                    buf[m] = (first ? base : buf[m]) +
+                             (w0 * (W)r0[m] + w1 * (W)r1[m] + w2 * (W)r2[m]);
+                break;
+            default:
+                for (long long m = 0; m < m_len; ++m)
+                    buf[m] = (first ? base : buf[m]) +
+                             (w0 * (W)r0[m] + w1 * (W)r1[m] + w2 * (W)r2[m] + w3 * (W)r3[m]);
+        }
+    }
+}
+
+// buf[m] = sum_k xw[k, m] line[xi[k, m]] + xf[m] fill.
+template <typename I, typename W>
+static void gather_line(const W* line, const I* xi, const W* xw, const W* xf, W fill,
+                        long long taps, long long m_len, W* buf) {
+    for (long long k = 0; k < taps; k += 4) {
+        long long size = std::min<long long>(4, taps - k);
+        const I* i0 = xi + k * m_len;
+        const W* w0 = xw + k * m_len;
+        if (size == 4) {
+            const I *i1 = i0 + m_len, *i2 = i1 + m_len, *i3 = i2 + m_len;
+            const W *w1 = w0 + m_len, *w2 = w1 + m_len, *w3 = w2 + m_len;
+            if (k == 0)
+                for (long long m = 0; m < m_len; ++m)
+                    buf[m] = w0[m] * line[i0[m]] + w1[m] * line[i1[m]] + w2[m] * line[i2[m]] +
+                             w3[m] * line[i3[m]];
+            else
+                for (long long m = 0; m < m_len; ++m)
+                    buf[m] += w0[m] * line[i0[m]] + w1[m] * line[i1[m]] + w2[m] * line[i2[m]] +
+                              w3[m] * line[i3[m]];
+        } else {
+            for (long long m = 0; m < m_len; ++m) {
+                W v = 0;
+                for (long long t = 0; t < size; ++t)
+                    v += xw[(k + t) * m_len + m] * line[xi[(k + t) * m_len + m]];
+                buf[m] = k == 0 ? v : buf[m] + v;
+            }
+        }
+    }
+    for (long long m = 0; m < m_len; ++m)
+        if (xf[m] != W(0)) buf[m] += xf[m] * fill;
+}
+
+template <typename T, typename W>
+static void store_row(const W* acc, T* out, long long m_len, Clip<W> clip) {
+    for (long long m = 0; m < m_len; ++m)
+        out[m] = (T)store_value<W>(acc[m], clip.lo, clip.hi, clip.rounding);
+}
+
+// Per output row: combine input rows (vertical), then gather along the row (horizontal).
+template <typename T, typename I, typename W>
+static void resize_rows_first(const T* src, long long m_in, const long long* yi, const W* yw,
+                              const long long* yc, const W* yf, long long ty, const I* xi,
+                              const W* xw, const W* xf, long long tx, W fill, T* dst,
+                              long long n_out, long long m_out, Clip<W> clip) {
+#pragma omp parallel num_threads(threads())
+    {
+        std::vector<W> line(m_in), acc(m_out);
+        std::vector<const T*> rows(ty);
+#pragma omp for schedule(dynamic, 4)
+        for (long long o = 0; o < n_out; ++o) {
+            long long n = yc[o];
+            for (long long k = 0; k < n; ++k) rows[k] = src + yi[o * ty + k] * m_in;
+            W f = yf[o] != W(0) ? yf[o] * fill : W(0);
+            combine<T, W>(rows.data(), yw + o * ty, n, f, line.data(), m_in);
+            gather_line<I, W>(line.data(), xi, xw, xf, fill, tx, m_out, acc.data());
+            store_row<T, W>(acc.data(), dst + o * m_out, m_out, clip);
+        }
+    }
+}
+
+// Per band of output rows: resample input rows horizontally into a small cache (each row once
+// per band, least recently used slot replaced), then combine the cached rows vertically.
+template <typename T, typename I, typename W>
+static void resize_cols_first(const T* src, long long m_in, const long long* yi, const W* yw,
+                              const long long* yc, const W* yf, long long ty, const I* xi,
+                              const W* xw, const W* xf, long long tx, W fill, T* dst,
+                              long long n_out, long long m_out, Clip<W> clip,
+                              long long n_bands) {
+    long long band = (n_out + n_bands - 1) / n_bands;
+    long long n_slots = ty + 1;
+#pragma omp parallel num_threads(threads())
+    {
+        std::vector<W> cache(n_slots * m_out), acc(m_out), line(m_in);
+        std::vector<long long> tag(n_slots), last_use(n_slots);
+        std::vector<const W*> rows(ty);
+#pragma omp for schedule(dynamic, 1)
+        for (long long b = 0; b < n_bands; ++b) {
+            std::fill(tag.begin(), tag.end(), -1);
+            std::fill(last_use.begin(), last_use.end(), -1);
+            for (long long o = b * band; o < std::min(n_out, (b + 1) * band); ++o) {
+                long long n = yc[o];
+                for (long long k = 0; k < n; ++k) {
+                    long long r = yi[o * ty + k];
+                    long long slot = -1;
+                    for (long long s = 0; s < n_slots; ++s)
+                        if (tag[s] == r) slot = s;
+                    if (slot < 0) {
+                        slot = 0;
+                        for (long long s = 0; s < n_slots; ++s)
+                            if (last_use[s] < last_use[slot]) slot = s;
+                        const T* in = src + r * m_in;
+                        for (long long m = 0; m < m_in; ++m) line[m] = (W)in[m];
+                        gather_line<I, W>(line.data(), xi, xw, xf, fill, tx, m_out,
+                                          cache.data() + slot * m_out);
+                        tag[slot] = r;
+                    }
+                    last_use[slot] = o;
+                    rows[k] = cache.data() + slot * m_out;
+                }
+                W f = yf[o] != W(0) ? yf[o] * fill : W(0);
+                combine<W, W>(rows.data(), yw + o * ty, n, f, acc.data(), m_out);
+                store_row<T, W>(acc.data(), dst + o * m_out, m_out, clip);
+            }
+        }
+    }
+}
+
+static void resize(const Array& src, const Array& yi, const Array& yw, const Array& yc,
+                   const Array& yf, const Array& xi, const Array& xw, const Array& xf,
+                   double fill, const Array& dst, double lo, double hi, int rounding,
+                   bool rows_first, long long n_bands) {
+    long long m_in = src.shape(1), n_out = dst.shape(0), m_out = dst.shape(1);
+    long long ty = yi.shape(1), tx = xi.shape(0);
+    if (src.dtype() != dst.dtype()) throw std::invalid_argument("src and dst types differ");
+    with_sample_type(src, [&](auto t) {
+        using T = decltype(t);
+        with_work_type(yw, [&](auto w) {
+            using W = decltype(w);
+            Clip<W> clip{(W)lo, (W)hi, rounding};
+            auto run = [&](auto i) {
+                using I = decltype(i);
+                if (rows_first)
+                    resize_rows_first<T, I, W>(ptr<T>(src), m_in, ptr<long long>(yi), ptr<W>(yw),
+                                               ptr<long long>(yc), ptr<W>(yf), ty, ptr<I>(xi),
+                                               ptr<W>(xw), ptr<W>(xf), tx, (W)fill,
+                                               ptr<T>(dst), n_out, m_out, clip);
+                else
+                    resize_cols_first<T, I, W>(ptr<T>(src), m_in, ptr<long long>(yi), ptr<W>(yw),
+                                               ptr<long long>(yc), ptr<W>(yf), ty, ptr<I>(xi),
+                                               ptr<W>(xw), ptr<W>(xf), tx, (W)fill,
+                                               ptr<T>(dst), n_out, m_out, clip,
+                                               std::max<long long>(1, n_bands));
+            };
+            if (is<int32_t>(xi)) run(int32_t{});
+            else run((long long)0);
+        });
+    });
+}
+
+// dst[o, m] = src[rows[o], cols[m]]: every output copies one input sample.
+static void select_samples(const Array& src, const Array& rows, const Array& cols, const Array& dst) {
+    long long m_in = src.shape(1), n_out = dst.shape(0), m_out = dst.shape(1);
+    with_sample_type(src, [&](auto t) {
+        using T = decltype(t);
+        const T* s = ptr<T>(src);
+        T* d = ptr<T>(dst);
+        const long long* r = ptr<long long>(rows);
+        auto run = [&](auto i) {
+            using I = decltype(i);
+            const I* c = ptr<I>(cols);
+#pragma omp parallel for num_threads(threads()) schedule(static)
+            for (long long o = 0; o < n_out; ++o)
+                for (long long m = 0; m < m_out; ++m) d[o * m_out + m] = s[r[o] * m_in + c[m]];
+        };
+        if (is<int32_t>(cols)) run(int32_t{});
+        else run((long long)0);
+    });
+}
+
+// Point sampling: dst[p, c] = sum_a wy[p,a] (sum_b wx[p,b] src[iy[p,a], ix[p,b], c]
+// + fx[p] fill) + fy[p] fill, src (R, C, ch).
+static void gather(const Array& src, const Array& iy, const Array& wy, const Array& cy,
+                   const Array& fy, const Array& ix, const Array& wx, const Array& cx,
+                   const Array& fx, double fill, const Array& dst, double lo, double hi,
+                   int rounding) {
+    long long cols = src.shape(1), n_ch = src.shape(2), n_pts = dst.shape(0);
+    long long ty = iy.shape(1), tx = ix.shape(1);
+    with_sample_type(src, [&](auto t) {
+        using T = decltype(t);
+        with_work_type(wy, [&](auto w) {
+            using W = decltype(w);
+            const T* s = ptr<T>(src);
+            T* d = ptr<T>(dst);
+            const long long *yi = ptr<long long>(iy), *yn = ptr<long long>(cy);
+            const long long *xi = ptr<long long>(ix), *xn = ptr<long long>(cx);
+            const W *yw = ptr<W>(wy), *yf = ptr<W>(fy), *xw = ptr<W>(wx), *xf = ptr<W>(fx);
+            W f = (W)fill;
+#pragma omp parallel for num_threads(threads()) schedule(static, 256)
+            for (long long p = 0; p < n_pts; ++p)
+                for (long long c = 0; c < n_ch; ++c) {
+                    W acc = 0;
+                    for (long long a = 0; a < yn[p]; ++a) {
+                        const T* line = s + yi[p * ty + a] * cols * n_ch;
+                        W row = 0;
+                        for (long long b = 0; b < xn[p]; ++b)
+                            row += xw[p * tx + b] * (W)line[xi[p * tx + b] * n_ch + c];
+                        if (xf[p] != W(0)) row += xf[p] * f;
+                        acc += yw[p * ty + a] * row;
+                    }
+                    if (yf[p] != W(0)) acc += yf[p] * f;
+                    d[p * n_ch + c] = (T)store_value<W>(acc, (W)lo, (W)hi, rounding);
+                }
+        });
+    });
+}
+
+// ---- tap tables ------------------------------------------------------------------------------
+// Per row: sum the weights of taps that read the same index, sort by index, drop zero
+// weights; the valid taps first, then padding (index 0, weight 0).  Rows are sorted stably
+// (equal indices sum in their order), in O(w log w), or O(w) when already in order.
+static long long merge_rows(const Array& index, const Array& weight, const Array& out_index,
+                            const Array& out_weight, const Array& count) {
+    long long n_out = index.shape(0), width = index.shape(1);
+    const long long* idx = ptr<long long>(index);
+    const double* w = ptr<double>(weight);
+    long long* oi = ptr<long long>(out_index);
+    double* ow = ptr<double>(out_weight);
+    long long* cnt = ptr<long long>(count);
+    long long widest = 0;
+#pragma omp parallel num_threads(threads()) reduction(max : widest)
+    {
+        std::vector<long long> order(width);
+#pragma omp for schedule(static)
+        for (long long o = 0; o < n_out; ++o) {
+            const long long* ri = idx + o * width;
+            const double* rw = w + o * width;
+            std::iota(order.begin(), order.end(), 0LL);
+            if (!std::is_sorted(ri, ri + width))
+                std::stable_sort(order.begin(), order.end(),
+                                 [&](long long a, long long b) { return ri[a] < ri[b]; });
+            long long* out_i = oi + o * width;
+            double* out_w = ow + o * width;
+            long long c = 0;
+            for (long long t = 0; t < width; ++t) {
+                long long k = order[t];
+                if (c > 0 && out_i[c - 1] == ri[k]) {
+                    out_w[c - 1] += rw[k];
+                } else {
+                    out_i[c] = ri[k];
+                    out_w[c] = rw[k];
+                    ++c;
+                }
+            }
+            long long kept = 0;
+            for (long long j = 0; j < c; ++j)
+                if (out_w[j] != 0.0) {
+                    out_i[kept] = out_i[j];
+                    out_w[kept] = out_w[j];
+                    ++kept;
+                }
+            for (long long j = kept; j < width; ++j) {
+                out_i[j] = 0;
+                out_w[j] = 0.0;
+            }
+            cnt[o] = kept;
+            widest = std::max(widest, kept);
+        }
+    }
+    return widest;
+}
+
+// ---- Gaussian mixtures -------------------------------------------------------------------------
+// Forward: bands of band_rows rows run in parallel, each adding the points listed for it
+// (members[start[b]:start[b+1]]) into its rows of acc (C, H, W) and z (H, W): no two threads
+// add into one pixel.  The Gaussian is separable: one exp per column and per row.
+template <typename V>
+static void splat_bands(const double* xy, const V* values, const double* sx, const double* sy,
+                        int n_ch, double cutoff, const long long* start, const long long* members,
+                        long long n_bands, long long band_rows, V* acc, V* z, long long height,
+                        long long width) {
+    double cut2 = cutoff * cutoff;
+    long long plane = height * width;
+#pragma omp parallel num_threads(threads())
+    {
+        std::vector<V> wx(width);
+        std::vector<double> dx2(width);
+#pragma omp for schedule(dynamic, 1)
+        for (long long b = 0; b < n_bands; ++b) {
+            long long row_lo = b * band_rows, row_hi = std::min(height, row_lo + band_rows);
+            for (long long s = start[b]; s < start[b + 1]; ++s) {
+                long long p = members[s];
+                double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
+                Footprint f = footprint(x, y, ax, ay, cutoff, height, width);
+                long long r0 = std::max(f.r0, row_lo), r1 = std::min(f.r1, row_hi - 1);
+                long long c0 = f.c0, c1 = f.c1;
+                if (c1 < c0) continue;
+                for (long long c = c0; c <= c1; ++c) {
+                    double d = (c - x) / ax;
+                    dx2[c - c0] = d * d;
+                    wx[c - c0] = (V)std::exp(-0.5 * d * d);
+                }
+                for (long long r = r0; r <= r1; ++r) {
+                    double dy = (r - y) / ay, dy2 = dy * dy;
+                    if (dy2 > cut2) continue;
+                    long long lo = c0, hi = c1;       // the row's pixels with r2 <= cutoff^2
+                    while (lo <= hi && dx2[lo - c0] + dy2 > cut2) ++lo;
+                    while (hi >= lo && dx2[hi - c0] + dy2 > cut2) --hi;
+                    double wy = std::exp(-0.5 * dy2) * f.norm;
+                    V* zr = z + r * width;
+                    V fz = (V)wy;
+                    for (long long c = lo; c <= hi; ++c) zr[c] += fz * wx[c - c0];
+                    for (int ch = 0; ch < n_ch; ++ch) {
+                        V* ar = acc + ch * plane + r * width;
+                        V fa = (V)(wy * (double)values[p * n_ch + ch]);
+                        for (long long c = lo; c <= hi; ++c) ar[c] += fa * wx[c - c0];
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void gmm_splat(const Array& xy, const Array& values, const Array& sx, const Array& sy,
+                      double cutoff, const Array& start, const Array& members,
+                      long long band_rows, const Array& acc, const Array& z) {
+    long long n_ch = values.shape(1), height = z.shape(0), width = z.shape(1);
+    long long n_bands = start.shape(0) - 1;
+    auto run = [&](auto v) {
+        using V = decltype(v);
+        splat_bands<V>(ptr<double>(xy), ptr<V>(values), ptr<double>(sx), ptr<double>(sy),
+                       (int)n_ch, cutoff, ptr<long long>(start), ptr<long long>(members), n_bands,
+                       band_rows, ptr<V>(acc), ptr<V>(z), height, width);
+    };
+    if (is<float>(values)) run(float{});
+    else run(double{});
+}
+
+// out (H, W, C) = acc / z where z > 0, else 0; returns the number of holes (z <= 0).
+static long long gmm_normalise(const Array& acc, const Array& z, const Array& out) {
+    long long n_ch = acc.shape(0), n_pixels = z.shape(0) * z.shape(1);
+    long long holes = 0;
+    auto run = [&](auto v) {
+        using V = decltype(v);
+        const V *a = ptr<V>(acc), *zz = ptr<V>(z);
+        V* o = ptr<V>(out);
+#pragma omp parallel for num_threads(threads()) schedule(static) reduction(+ : holes)
+        for (long long q = 0; q < n_pixels; ++q) {
+            gmm_normalise_one<V>(q, a, zz, o, n_pixels, (int)n_ch);
+            holes += zz[q] > V(0) ? 0 : 1;
+        }
+    };
+    if (is<float>(acc)) run(float{});
+    else run(double{});
+    return holes;
+}
+
+static void gmm_vjp(const Array& xy, const Array& values, const Array& sx, const Array& sy,
+                    double cutoff, const Array& grad, const Array& colour, const Array& z,
+                    const Array& d_xy, const Array& d_values, const Array& d_sx,
+                    const Array& d_sy) {
+    long long n = xy.shape(0), n_ch = values.shape(1), height = z.shape(0), width = z.shape(1);
+#pragma omp parallel for num_threads(threads()) schedule(dynamic, 64)
+    for (long long p = 0; p < n; ++p)
+        gmm_vjp_one(p, ptr<double>(xy), ptr<double>(values), ptr<double>(sx), ptr<double>(sy),
+                    (int)n_ch, cutoff, ptr<double>(grad), ptr<double>(colour), ptr<double>(z),
+                    height, width, ptr<double>(d_xy), ptr<double>(d_values), ptr<double>(d_sx),
+                    ptr<double>(d_sy));
+}
+
+// ---- nearest points ----------------------------------------------------------------------------
+static void knn(const Array& xy, const Array& order, const Array& start, double x0, double y0,
+                double cell, long long nx, long long ny, const Array& queries, bool exclude_self,
+                const Array& d2, const Array& idx) {
+    long long n_queries = queries.shape(0);
+    int k = (int)d2.shape(1);
+    if (k == 0) return;
+#pragma omp parallel for num_threads(threads()) schedule(dynamic, 256)
+    for (long long p = 0; p < n_queries; ++p)
+        knn_one(p, ptr<double>(xy), ptr<long long>(order), ptr<long long>(start), x0, y0, cell, nx,
+                ny, ptr<double>(queries), k, exclude_self ? 1 : 0, ptr<double>(d2),
+                ptr<long long>(idx));
+}
+
+static void contrast(const Array& values, const Array& idx, const Array& e) {
+    long long n = values.shape(0), n_ch = values.shape(1), n_nb = idx.shape(1);
+    auto run = [&](auto v) {
+        using V = decltype(v);
+#pragma omp parallel for num_threads(threads()) schedule(static)
+        for (long long p = 0; p < n; ++p)
+            contrast_one<V>(p, ptr<V>(values), ptr<long long>(idx), (int)n_ch, (int)n_nb,
+                            ptr<double>(e));
+    };
+    if (is<float>(values)) run(float{});
+    else run(double{});
+}
+
+// The nearest point of every pixel (resample_math.h's two passes).
+static void nearest_map(const Array& xy, const Array& seeds, const Array& out) {
+    long long height = seeds.shape(0), width = seeds.shape(1);
+    std::vector<long long> best(height * width);
+#pragma omp parallel num_threads(threads())
+    {
+        long long n = std::max(height, width);
+        std::vector<long long> v(n);
+        std::vector<double> va(n), vf(n), z(n + 1);
+#pragma omp for schedule(static)
+        for (long long j = 0; j < width; ++j)
+            nearest_column_one(j, ptr<double>(xy), ptr<long long>(seeds), height, width,
+                               best.data(), v.data(), va.data(),
+                               vf.data(), z.data());
+#pragma omp for schedule(static)
+        for (long long i = 0; i < height; ++i)
+            nearest_row_one(i, ptr<double>(xy), best.data(), width,
+                            ptr<long long>(out), v.data(),
+                            va.data(), vf.data(), z.data());
+    }
+}
+
+// ---- PNG row filters ---------------------------------------------------------------------------
+static inline int paeth(int a, int b, int c) {
+    int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+    return (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c);
+}
+
+// Each row of rows (H, S) goes to out (H, S + 1) as its filter byte and the output of the
+// filter (None, Sub, Up, Average, Paeth) whose bytes, read as signed, have the smallest sum of
+// absolute values (the heuristic of libpng and Pillow).
+static void png_filter(const Array& rows, long long bpp, const Array& out) {
+    long long height = rows.shape(0), stride = rows.shape(1);
+    const uint8_t* in = ptr<uint8_t>(rows);
+    uint8_t* o = ptr<uint8_t>(out);
+#pragma omp parallel num_threads(threads())
+    {
+        std::vector<uint8_t> cand(5 * stride);
+#pragma omp for schedule(static)
+        for (long long y = 0; y < height; ++y) {
+            const uint8_t* cur = in + y * stride;
+            const uint8_t* prev = y > 0 ? cur - stride : nullptr;
+            long long score[5] = {0, 0, 0, 0, 0};
+            for (long long i = 0; i < stride; ++i) {
+                int x = cur[i], a = i >= bpp ? cur[i - bpp] : 0, b = prev ? prev[i] : 0;
+                int c = (prev && i >= bpp) ? prev[i - bpp] : 0;
+                int f[5] = {x, x - a, x - b, x - ((a + b) >> 1), x - paeth(a, b, c)};
+                for (int k = 0; k < 5; ++k) {
+                    uint8_t v = (uint8_t)(f[k] & 0xFF);
+                    cand[k * stride + i] = v;
+                    score[k] += v < 128 ? v : 256 - v;
+                }
+            }
+            int best = 0;
+            for (int k = 1; k < 5; ++k)
+                if (score[k] < score[best]) best = k;
+            uint8_t* row = o + y * (stride + 1);
+            row[0] = (uint8_t)best;
+            std::copy(cand.begin() + best * stride, cand.begin() + (best + 1) * stride, row + 1);
+        }
+    }
+}
+
+// Undo the filters of raw (at least H x (S + 1) bytes) into out (H, S); false on an unknown
+// filter type.
+static bool png_unfilter(const Array& raw, long long bpp, const Array& out) {
+    long long height = out.shape(0), stride = out.shape(1);
+    const uint8_t* in = ptr<uint8_t>(raw);
+    uint8_t* o = ptr<uint8_t>(out);
+    for (long long y = 0; y < height; ++y) {
+        const uint8_t* line = in + y * (stride + 1) + 1;
+        int type = in[y * (stride + 1)];
+        uint8_t* cur = o + y * stride;
+        const uint8_t* prev = y > 0 ? cur - stride : nullptr;
+        if (type > 4) return false;
+        for (long long i = 0; i < stride; ++i) {
+            int a = i >= bpp ? cur[i - bpp] : 0, b = prev ? prev[i] : 0;
+            int c = (prev && i >= bpp) ? prev[i - bpp] : 0, x = line[i];
+            if (type == 1) x += a;
+            else if (type == 2) x += b;
+            else if (type == 3) x += (a + b) >> 1;
+            else if (type == 4) x += paeth(a, b, c);
+            cur[i] = (uint8_t)(x & 0xFF);
+        }
+    }
+    return true;
+}
+
+// ---- the module --------------------------------------------------------------------------------
+NB_MODULE(_core, m) {
+    m.doc() = "resample's CPU engine (C++, OpenMP); see kernels/cpu/engine.cpp";
+    auto nogil = nb::call_guard<nb::gil_scoped_release>();
+    m.def("set_default_threads", [](int n) { default_threads = std::max(1, n); });
+    m.def("set_threads", [](int n) { caller_threads = std::max(0, n); },
+          "Threads for this calling thread's kernels (0: the process default).");
+    m.def("threads", &threads);
+    m.def("openmp", []() {
+#ifdef _OPENMP
+        return true;
+#else
+        return false;
+#endif
+    });
+    m.def("resize", &resize, nogil);
+    m.def("select", &select_samples, nogil);
+    m.def("gather", &gather, nogil);
+    m.def("merge_rows", &merge_rows, nogil);
+    m.def("gmm_splat", &gmm_splat, nogil);
+    m.def("gmm_normalise", &gmm_normalise, nogil);
+    m.def("gmm_vjp", &gmm_vjp, nogil);
+    m.def("knn", &knn, nogil);
+    m.def("contrast", &contrast, nogil);
+    m.def("nearest_map", &nearest_map, nogil);
+    m.def("png_filter", &png_filter, nogil);
+    m.def("png_unfilter", &png_unfilter, nogil);
+}

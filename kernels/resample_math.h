@@ -1,0 +1,252 @@
+// resample: the kernel mathematics that both engines compile, once.
+//
+// kernels/resample.cu (CUDA, compiled by NVRTC at run time) and kernels/cpu/engine.cpp (the
+// C++ CPU engine, compiled by the package's build) include this header, so rounding and
+// storing, Gaussian footprints and gradients, nearest-point searches and the distance
+// transform cannot drift apart between the devices.  Each per-item function takes the item's
+// index (a point, a query, a pixel line): a GPU runs one thread per item, the CPU engine a
+// parallel loop over them.  Plain C++17 that also compiles as CUDA device code: no standard
+// library beyond <cmath>, no exceptions, no allocation.
+#pragma once
+
+#if !defined(__CUDACC__) && !defined(__CUDACC_RTC__)
+#include <cmath>
+#ifndef __device__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#endif
+using std::ceil;
+using std::exp;
+using std::fabs;
+using std::floor;
+using std::fmax;
+using std::fmin;
+#endif
+
+#define RESAMPLE_HD __host__ __device__ __forceinline__
+
+// ---- Storing: integer outputs are rounded half up, floor(v + 0.5), and clipped to [lo, hi];
+// float outputs are stored as they are.  W is the work type (float or double).
+template <typename W>
+RESAMPLE_HD W store_value(W v, W lo, W hi, int rounding) {
+    if (rounding) {
+        v = floor(v + W(0.5));
+        v = v < lo ? lo : (v > hi ? hi : v);
+    }
+    return v;
+}
+
+// ---- Gaussian mixtures (DESIGN.md): point i is a Gaussian of sigma (sx_i, sy_i); pixel q
+// (x = column, y = row) gets w_i(q) = exp(-r2 / 2) / (2 pi sx_i sy_i) where
+// r2 = ((x - x_i)/sx_i)^2 + ((y - y_i)/sy_i)^2 <= cutoff^2, else 0.
+
+// The pixels a point can reach (rows r0..r1, columns c0..c1, clipped to the frame) and its
+// Gaussian's normalisation 1 / (2 pi sx sy).  Bounds are clamped as doubles before the
+// conversion, which is undefined beyond the integer range (a huge cutoff or sigma).
+struct Footprint {
+    long long r0, r1, c0, c1;
+    double norm;
+};
+
+RESAMPLE_HD Footprint footprint(double x, double y, double ax, double ay, double cutoff,
+                                long long height, long long width) {
+    Footprint f;
+    f.r0 = (long long)fmin(fmax(ceil(y - cutoff * ay), 0.0), (double)height);
+    f.r1 = (long long)fmin(fmax(floor(y + cutoff * ay), -1.0), (double)(height - 1));
+    f.c0 = (long long)fmin(fmax(ceil(x - cutoff * ax), 0.0), (double)width);
+    f.c1 = (long long)fmin(fmax(floor(x + cutoff * ax), -1.0), (double)(width - 1));
+    f.norm = 1.0 / (2.0 * 3.14159265358979323846 * ax * ay);
+    return f;
+}
+
+// Backward (DESIGN.md's exact gradients) for point p, gathered over its footprint:
+// dL/dv_p = sum_q g(q) w_p / z, and with t = <g(q), v_p - c(q)> w_p / z:
+// dL/dx_p = sum t ex / sx, dL/dy_p = sum t ey / sy, dL/dsx_p = sum t (ex^2 - 1) / sx, same
+// for y.  Arrays: xy (N, 2), values (N, C), grad and colour (H, W, C), z (H, W).
+RESAMPLE_HD void gmm_vjp_one(long long p, const double* xy, const double* values,
+                             const double* sx, const double* sy, int n_ch, double cutoff,
+                             const double* grad, const double* colour, const double* z,
+                             long long height, long long width, double* d_xy,
+                             double* d_values, double* d_sx, double* d_sy) {
+    double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
+    double cut2 = cutoff * cutoff;
+    Footprint f = footprint(x, y, ax, ay, cutoff, height, width);
+    double gx = 0, gy = 0, gsx = 0, gsy = 0;
+    for (int ch = 0; ch < n_ch; ++ch) d_values[p * n_ch + ch] = 0;
+    for (long long r = f.r0; r <= f.r1; ++r) {
+        double ey = (r - y) / ay;
+        if (ey * ey > cut2) continue;
+        for (long long c = f.c0; c <= f.c1; ++c) {
+            double ex = (c - x) / ax;
+            double r2 = ex * ex + ey * ey;
+            long long q = r * width + c;
+            if (r2 > cut2 || z[q] <= 0) continue;
+            double w_over_z = exp(-0.5 * r2) * f.norm / z[q];
+            double inner = 0;
+            for (int ch = 0; ch < n_ch; ++ch) {
+                double g = grad[q * n_ch + ch];
+                d_values[p * n_ch + ch] += g * w_over_z;
+                inner += g * (values[p * n_ch + ch] - colour[q * n_ch + ch]);
+            }
+            double t = inner * w_over_z;
+            gx += t * ex / ax;
+            gy += t * ey / ay;
+            gsx += t * (ex * ex - 1.0) / ax;
+            gsy += t * (ey * ey - 1.0) / ay;
+        }
+    }
+    d_xy[2 * p] = gx;
+    d_xy[2 * p + 1] = gy;
+    d_sx[p] = gsx;
+    d_sy[p] = gsy;
+}
+
+// out[q, :] = acc[:, q] / z[q] where z > 0, else 0 (acc: C planes of n_pixels).
+template <typename W>
+RESAMPLE_HD void gmm_normalise_one(long long q, const W* acc, const W* z, W* out,
+                                   long long n_pixels, int n_ch) {
+    W zq = z[q];
+    W inv = zq > W(0) ? W(1) / zq : W(0);
+    for (int ch = 0; ch < n_ch; ++ch) out[q * n_ch + ch] = acc[ch * n_pixels + q] * inv;
+}
+
+// ---- Nearest points, through a uniform grid of square cells (resample/gmm.py's PointGrid):
+// cell (i, j) covers x in [x0 + i cell, x0 + (i + 1) cell), y likewise (the border cells
+// also hold the points beyond them), and holds the points order[start[j nx + i] ..
+// start[j nx + i + 1]).  For query p, the k nearest points (squared distances and indices,
+// ascending; ties in the order the cells are visited), found ring by ring around the
+// query's cell until no unvisited cell can hold a nearer point.  exclude_self: query p is
+// point p, which is skipped.  k is at most the number of points (less one with
+// exclude_self).  The output rows d2[p], idx[p] are the working lists.
+RESAMPLE_HD void knn_one(long long p, const double* xy, const long long* order,
+                         const long long* start, double x0, double y0, double cell,
+                         long long nx, long long ny, const double* queries, int k,
+                         int exclude_self, double* d2, long long* idx) {
+    double qx = queries[2 * p], qy = queries[2 * p + 1];
+    double* best_d = d2 + p * k;
+    long long* best_i = idx + p * k;
+    int found = 0;
+    double fx = fmin(fmax(floor((qx - x0) / cell), 0.0), (double)(nx - 1));
+    double fy = fmin(fmax(floor((qy - y0) / cell), 0.0), (double)(ny - 1));
+    long long cx = (long long)fx, cy = (long long)fy;
+    for (long long r = 0;; ++r) {
+        long long j0 = cy - r < 0 ? 0 : cy - r, j1 = cy + r > ny - 1 ? ny - 1 : cy + r;
+        for (long long j = j0; j <= j1; ++j) {
+            // the ring's top and bottom rows whole; the rows between, their two ends only
+            long long step = (j == cy - r || j == cy + r || r == 0) ? 1 : 2 * r;
+            for (long long i = cx - r; i <= cx + r; i += step) {
+                if (i < 0 || i >= nx) continue;
+                long long c = j * nx + i;
+                for (long long s = start[c]; s < start[c + 1]; ++s) {
+                    long long t = order[s];
+                    if (exclude_self && t == p) continue;
+                    double dx = xy[2 * t] - qx, dy = xy[2 * t + 1] - qy;
+                    double d = dx * dx + dy * dy;
+                    if (found == k && !(d < best_d[k - 1])) continue;
+                    int m = found < k ? found++ : k - 1;
+                    while (m > 0 && best_d[m - 1] > d) {
+                        best_d[m] = best_d[m - 1];
+                        best_i[m] = best_i[m - 1];
+                        --m;
+                    }
+                    best_d[m] = d;
+                    best_i[m] = t;
+                }
+            }
+        }
+        // the distance from q to the cells not visited yet (no cells beyond a side: none)
+        bool bounded = false;
+        double bound = 0;
+        double side[4] = {qx - (x0 + (cx - r) * cell), x0 + (cx + r + 1) * cell - qx,
+                          qy - (y0 + (cy - r) * cell), y0 + (cy + r + 1) * cell - qy};
+        bool more[4] = {cx - r > 0, cx + r < nx - 1, cy - r > 0, cy + r < ny - 1};
+        for (int e = 0; e < 4; ++e)
+            if (more[e] && (!bounded || side[e] < bound)) {
+                bound = side[e];
+                bounded = true;
+            }
+        if (!bounded || (found == k && best_d[k - 1] <= bound * bound && bound > 0)) break;
+    }
+}
+
+// e[p] = mean over the listed neighbours idx[p, :] and channels of |v[neighbour] - v[p]|.
+template <typename V>
+RESAMPLE_HD void contrast_one(long long p, const V* values, const long long* idx, int n_ch,
+                              int n_nb, double* e) {
+    double total = 0;
+    for (int j = 0; j < n_nb; ++j) {
+        long long q = idx[p * n_nb + j];
+        for (int ch = 0; ch < n_ch; ++ch)
+            total += fabs((double)values[q * n_ch + ch] - (double)values[p * n_ch + ch]);
+    }
+    e[p] = total / ((double)n_nb * n_ch);
+}
+
+// ---- Nearest point of every pixel: an exact Euclidean distance transform of the points'
+// pixels (Felzenszwalb and Huttenlocher, "Distance Transforms of Sampled Functions", 2012),
+// with the points' own positions as the parabolas' vertices.  seeds (H, W) holds, per pixel,
+// the point that falls in it (the one nearest its centre) or -1.  Pass 1, a column at a
+// time: for each pixel, the point of that column nearest in y.  Pass 2, a row at a time: the
+// point whose (x - px)^2 + (y - py)^2 is least among the columns' choices.  A line's lower
+// envelope lives in v, va, vf (sites, their vertices and heights) and z (where each begins):
+// n and n + 1 entries of scratch for a line of n pixels.
+
+// Adds site s (vertex a, at least every vertex so far; height f); returns the new top k.
+RESAMPLE_HD long long envelope_add(long long* v, double* va, double* vf, double* z,
+                                   long long k, long long s, double a, double f) {
+    while (k >= 0) {
+        double at = va[k], ft = vf[k];
+        if (a == at) {
+            if (f >= ft) return k;           // the same vertex, no lower: s adds nothing
+            --k;                             // s is below the top site everywhere
+            continue;
+        }
+        double sect = ((f + a * a) - (ft + at * at)) / (2.0 * (a - at));
+        if (k > 0 && sect <= z[k]) {
+            --k;                             // the top site is hidden from sect on
+            continue;
+        }
+        ++k;
+        v[k] = s; va[k] = a; vf[k] = f; z[k] = sect;
+        return k;
+    }
+    v[0] = s; va[0] = a; vf[0] = f; z[0] = 0.0;     // z[0] is never read: from -infinity
+    return 0;
+}
+
+// out[q * stride] = the site lowest at position q, for q = 0..n-1 (-1 without sites).
+RESAMPLE_HD void envelope_read(const long long* v, const double* z, long long k, long long n,
+                               long long* out, long long stride) {
+    long long t = 0;
+    for (long long q = 0; q < n; ++q) {
+        while (t < k && z[t + 1] <= (double)q) ++t;
+        out[q * stride] = k < 0 ? -1 : v[t];
+    }
+}
+
+// Pass 1 for column j: best[i, j] = the seed of column j nearest to row i in y.
+RESAMPLE_HD void nearest_column_one(long long j, const double* xy, const long long* seeds,
+                                    long long height, long long width, long long* best,
+                                    long long* v, double* va, double* vf, double* z) {
+    long long k = -1;
+    for (long long i = 0; i < height; ++i) {
+        long long p = seeds[i * width + j];
+        if (p >= 0) k = envelope_add(v, va, vf, z, k, p, xy[2 * p + 1], 0.0);
+    }
+    envelope_read(v, z, k, height, best + j, width);
+}
+
+// Pass 2 for row i: nearest[i, j] = the point of least distance among best[i, :].
+RESAMPLE_HD void nearest_row_one(long long i, const double* xy, const long long* best,
+                                 long long width, long long* nearest, long long* v,
+                                 double* va, double* vf, double* z) {
+    long long k = -1;
+    for (long long j = 0; j < width; ++j) {
+        long long p = best[i * width + j];
+        if (p < 0) continue;
+        double dy = (double)i - xy[2 * p + 1];
+        k = envelope_add(v, va, vf, z, k, p, xy[2 * p], dy * dy);
+    }
+    envelope_read(v, z, k, width, nearest + i * width, 1);
+}
