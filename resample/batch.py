@@ -191,7 +191,10 @@ def plan_outputs(jobs, out_dir, *, fmt=None, suffix=""):
 
 
 def _cores():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    """The CPU threads a run may use: RESAMPLE_THREADS (``--threads``), else every core."""
+    from .cpu import default_threads
+
+    return default_threads()
 
 
 class _Compute:

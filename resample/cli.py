@@ -148,12 +148,14 @@ Folders:
               help="Folders: follow symbolic links that lead out of the folder.")
 @click.option("--overwrite", is_flag=True, help="Allow the output to replace the input file; "
               "for folders, also convert again the outputs that exist.")
+@click.option("--threads", type=click.IntRange(min=1), metavar="N",
+              help="CPU threads in all (also RESAMPLE_THREADS).  [default: every core]")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
             quality, sigma, cutoff, holes, coords, weights, recursive, include, exclude,
             from_list, out_format, suffix, jobs, shard, fail_fast, follow_links, overwrite,
-            quiet):
+            threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
     image of a folder.
 
@@ -173,6 +175,10 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     """
     from .convert import Options, is_points
 
+    if threads is not None:
+        from . import cpu
+
+        cpu.set_default_threads(threads)
     batch = from_list is not None or (input is not None and os.path.isdir(input))
     if input is None and from_list is None:
         raise UsageError("give an INPUT file or folder, or --from-list FILE")

@@ -22,7 +22,7 @@ COLS_COST = 2.0   # a cols-pass multiply-add (a gather) costs about this many ro
 FORCE_ORDER = None  # "rows" or "cols" to force the first pass (for measurements)
 
 
-def default_threads():
+def _threads_from_environment():
     """``RESAMPLE_THREADS`` if set (a whole number >= 1), else the cores this process may use."""
     text = os.environ.get("RESAMPLE_THREADS", "").strip()
     if text:
@@ -36,7 +36,20 @@ def default_threads():
         return os.cpu_count() or 1
 
 
-_core.set_default_threads(default_threads())
+_default_threads = _threads_from_environment()
+_core.set_default_threads(_default_threads)
+
+
+def default_threads():
+    """The threads of this process's kernels (unless a thread set its own)."""
+    return _default_threads
+
+
+def set_default_threads(n):
+    """Threads for every kernel of this process (``--threads``)."""
+    global _default_threads
+    _default_threads = max(1, int(n))
+    _core.set_default_threads(_default_threads)
 
 
 def set_threads(n):
