@@ -67,7 +67,8 @@ __device__ __forceinline__ void cols_pass(
     long long r = divide(q, cols_out * n_ch, &m);
     o = divide(m, n_ch, &c);
     const In* line = src + r * cols_in * n_ch + c;
-    dst[q] = (Out)store_value(apply_taps(line, n_ch, TABLE_ROW(, o), fill), lo, hi, rounding);
+    dst[q] = store_sample<Out, W>(apply_taps(line, n_ch, TABLE_ROW(, o), fill), lo, hi,
+                                  rounding);
 }
 
 // The pass along rows: dst[o, :] from rows of src, each row seen as row_size values.
@@ -79,8 +80,8 @@ __device__ __forceinline__ void rows_pass(
     if (q >= rows_out * row_size) return;
     long long m;
     long long o = divide(q, row_size, &m);
-    dst[q] = (Out)store_value(apply_taps(src + m, row_size, TABLE_ROW(, o), fill), lo, hi,
-                              rounding);
+    dst[q] = store_sample<Out, W>(apply_taps(src + m, row_size, TABLE_ROW(, o), fill), lo, hi,
+                                  rounding);
 }
 
 // Two tables at once: dst[p, c] = sum_a wy[a] (sum_b wx[b] src[iy[a], ix[b], c] + fx fill)
@@ -110,7 +111,7 @@ __device__ __forceinline__ void gather_pass(
         acc += wy[a] * apply_taps(line, n_ch, TABLE_ROW(x_, tx), fill);
     }
     if (y_fill_weight[ty] != W(0)) acc += y_fill_weight[ty] * fill;
-    dst[q] = (Out)store_value(acc, lo, hi, rounding);
+    dst[q] = store_sample<Out, W>(acc, lo, hi, rounding);
 }
 
 // extern "C" entry points, one per (input, output) type pair: NAME_IN_OUT.

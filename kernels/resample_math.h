@@ -26,15 +26,32 @@ using std::fmin;
 
 #define RESAMPLE_HD __host__ __device__ __forceinline__
 
-// ---- Storing: integer outputs are rounded half up, floor(v + 0.5), and clipped to [lo, hi];
-// float outputs are stored as they are.  W is the work type (float or double).
+// ---- Storing: integer outputs are rounded half up, floor(v + 0.5), and clipped to [lo, hi]
+// (NaN stores lo); float outputs are stored as they are.  W is the work type (float or
+// double); lo and hi are whole numbers within the 64-bit integer range.  The floor is an
+// integer conversion after clipping (truncation is the floor from 0 up), not a call to floor,
+// which baseline x86-64 (SSE2) has no instruction for.
 template <typename W>
 RESAMPLE_HD W store_value(W v, W lo, W hi, int rounding) {
-    if (rounding) {
-        v = floor(v + W(0.5));
-        v = v < lo ? lo : (v > hi ? hi : v);
-    }
-    return v;
+    if (!rounding) return v;
+    v = v + W(0.5);
+    v = v >= lo ? v : lo;
+    v = v <= hi ? v : hi;
+    if (v >= W(0)) return (W)(unsigned long long)v;
+    long long t = (long long)v;
+    return (W)(t - ((W)t > v ? 1 : 0));
+}
+
+// store_value converted to the output type T: for samples of at most 16 bits the floor is a
+// 32-bit conversion (one vectorisable instruction on any x86-64), with the same result.
+template <typename T, typename W>
+RESAMPLE_HD T store_sample(W v, W lo, W hi, int rounding) {
+    if (!rounding || sizeof(T) > 2) return (T)store_value<W>(v, lo, hi, rounding);
+    v = v + W(0.5);
+    v = v >= lo ? v : lo;
+    v = v <= hi ? v : hi;
+    int t = (int)v;
+    return (T)(t - ((W)t > v ? 1 : 0));
 }
 
 // ---- Gaussian mixtures (DESIGN.md): point i is a Gaussian of sigma (sx_i, sy_i); pixel q

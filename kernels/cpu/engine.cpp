@@ -87,7 +87,7 @@ struct Clip {
 // buf[m] = f + sum_{k < n} w[k] rows[k][m], taps in groups of up to four summed in registers
 // (a group adds only its real taps: 0 x NaN would spread a missing sample).
 template <typename Row, typename W>
-static void combine(const Row* const* rows, const W* w, long long n, W f, W* buf,
+static void combine(const Row* const* rows, const W* w, long long n, W f, W* __restrict__ buf,
                     long long m_len) {
     if (n == 0) {
         std::fill(buf, buf + m_len, f);
@@ -95,8 +95,10 @@ static void combine(const Row* const* rows, const W* w, long long n, W f, W* buf
     }
     for (long long k = 0; k < n; k += 4) {
         long long size = std::min<long long>(4, n - k);
-        const Row *r0 = rows[k], *r1 = rows[k + (size > 1)], *r2 = rows[k + 2 * (size > 2)],
-                  *r3 = rows[k + 3 * (size > 3)];
+        const Row* __restrict__ r0 = rows[k];
+        const Row* __restrict__ r1 = rows[k + (size > 1)];
+        const Row* __restrict__ r2 = rows[k + 2 * (size > 2)];
+        const Row* __restrict__ r3 = rows[k + 3 * (size > 3)];
         W w0 = w[k], w1 = w[k + (size > 1)], w2 = w[k + 2 * (size > 2)],
           w3 = w[k + 3 * (size > 3)];
         W base = k == 0 ? f : W(0);
@@ -123,110 +125,137 @@ static void combine(const Row* const* rows, const W* w, long long n, W f, W* buf
     }
 }
 
+// buf[m] (= or +=) the taps k .. k + SIZE - 1 of a tap-major table: SIZE loads summed in
+// registers per output, one pass over buf per group.
+template <int SIZE, typename I, typename W>
+static void gather_group(const W* __restrict__ line, const I* __restrict__ xi,
+                         const W* __restrict__ xw, long long m_len, bool first,
+                         W* __restrict__ buf) {
+    const I *i0 = xi, *i1 = xi + m_len, *i2 = xi + 2 * m_len, *i3 = xi + 3 * m_len;
+    const W *w0 = xw, *w1 = xw + m_len, *w2 = xw + 2 * m_len, *w3 = xw + 3 * m_len;
+    for (long long m = 0; m < m_len; ++m) {
+        W v = w0[m] * line[i0[m]];
+        if (SIZE > 1) v += w1[m] * line[i1[m]];
+        if (SIZE > 2) v += w2[m] * line[i2[m]];
+        if (SIZE > 3) v += w3[m] * line[i3[m]];
+        buf[m] = first ? v : buf[m] + v;
+    }
+}
+
 // buf[m] = sum_k xw[k, m] line[xi[k, m]] + xf[m] fill.
 template <typename I, typename W>
-static void gather_line(const W* line, const I* xi, const W* xw, const W* xf, W fill,
-                        long long taps, long long m_len, W* buf) {
+static void gather_line(const W* __restrict__ line, const I* __restrict__ xi,
+                        const W* __restrict__ xw, const W* __restrict__ xf, W fill,
+                        long long taps, long long m_len, W* __restrict__ buf) {
     for (long long k = 0; k < taps; k += 4) {
         long long size = std::min<long long>(4, taps - k);
-        const I* i0 = xi + k * m_len;
-        const W* w0 = xw + k * m_len;
-        if (size == 4) {
-            const I *i1 = i0 + m_len, *i2 = i1 + m_len, *i3 = i2 + m_len;
-            const W *w1 = w0 + m_len, *w2 = w1 + m_len, *w3 = w2 + m_len;
-            if (k == 0)
-                for (long long m = 0; m < m_len; ++m)
-                    buf[m] = w0[m] * line[i0[m]] + w1[m] * line[i1[m]] + w2[m] * line[i2[m]] +
-                             w3[m] * line[i3[m]];
-            else
-                for (long long m = 0; m < m_len; ++m)
-                    buf[m] += w0[m] * line[i0[m]] + w1[m] * line[i1[m]] + w2[m] * line[i2[m]] +
-                              w3[m] * line[i3[m]];
-        } else {
-            for (long long m = 0; m < m_len; ++m) {
-                W v = 0;
-                for (long long t = 0; t < size; ++t)
-                    v += xw[(k + t) * m_len + m] * line[xi[(k + t) * m_len + m]];
-                buf[m] = k == 0 ? v : buf[m] + v;
-            }
-        }
+        const I* i = xi + k * m_len;
+        const W* w = xw + k * m_len;
+        bool first = k == 0;
+        if (size == 4) gather_group<4, I, W>(line, i, w, m_len, first, buf);
+        else if (size == 3) gather_group<3, I, W>(line, i, w, m_len, first, buf);
+        else if (size == 2) gather_group<2, I, W>(line, i, w, m_len, first, buf);
+        else gather_group<1, I, W>(line, i, w, m_len, first, buf);
     }
+    if (xf == nullptr) return;              // no output of this table reaches the fill
     for (long long m = 0; m < m_len; ++m)
         if (xf[m] != W(0)) buf[m] += xf[m] * fill;
 }
 
 template <typename T, typename W>
-static void store_row(const W* acc, T* out, long long m_len, Clip<W> clip) {
-    for (long long m = 0; m < m_len; ++m)
-        out[m] = (T)store_value<W>(acc[m], clip.lo, clip.hi, clip.rounding);
+static void store_row(const W* __restrict__ acc, T* __restrict__ out, long long m_len,
+                      Clip<W> clip) {
+    const W lo = clip.lo, hi = clip.hi;
+    if (clip.rounding) {
+        for (long long m = 0; m < m_len; ++m) out[m] = store_sample<T, W>(acc[m], lo, hi, 1);
+    } else {
+        for (long long m = 0; m < m_len; ++m) out[m] = (T)acc[m];
+    }
 }
+
+// The loops below run a per-line worker that takes its arguments by value: an OpenMP region
+// shares the enclosing function's variables through memory, and a store through an 8-bit
+// pointer may alias any of them, which would make the compiler reload each one on every
+// iteration (and give up vectorising).  Arguments by value live in registers.
 
 // Per output row: combine input rows (vertical), then gather along the row (horizontal).
 template <typename T, typename I, typename W>
-static void resize_rows_first(const T* src, long long m_in, const long long* yi, const W* yw,
-                              const long long* yc, const W* yf, long long ty, const I* xi,
-                              const W* xw, const W* xf, long long tx, W fill, T* dst,
-                              long long n_out, long long m_out, Clip<W> clip) {
+struct RowsFirst {
+    const T* src; long long m_in; const long long* yi; const W* yw; const long long* yc;
+    const W* yf; long long ty; const I* xi; const W* xw; const W* xf; long long tx; W fill;
+    T* dst; long long m_out; Clip<W> clip;
+};
+
+template <typename T, typename I, typename W>
+static void rows_first_row(const RowsFirst<T, I, W> a, long long o, const T** rows, W* line,
+                           W* acc) {
+    long long n = a.yc[o];
+    for (long long k = 0; k < n; ++k) rows[k] = a.src + a.yi[o * a.ty + k] * a.m_in;
+    W f = a.yf[o] != W(0) ? a.yf[o] * a.fill : W(0);
+    combine<T, W>(rows, a.yw + o * a.ty, n, f, line, a.m_in);
+    gather_line<I, W>(line, a.xi, a.xw, a.xf, a.fill, a.tx, a.m_out, acc);
+    store_row<T, W>(acc, a.dst + o * a.m_out, a.m_out, a.clip);
+}
+
+template <typename T, typename I, typename W>
+static void resize_rows_first(const RowsFirst<T, I, W> a, long long n_out) {
 #pragma omp parallel num_threads(threads())
     {
-        std::vector<W> line(m_in), acc(m_out);
-        std::vector<const T*> rows(ty);
+        std::vector<W> line(a.m_in), acc(a.m_out);
+        std::vector<const T*> rows(a.ty);
 #pragma omp for schedule(dynamic, 4)
-        for (long long o = 0; o < n_out; ++o) {
-            long long n = yc[o];
-            for (long long k = 0; k < n; ++k) rows[k] = src + yi[o * ty + k] * m_in;
-            W f = yf[o] != W(0) ? yf[o] * fill : W(0);
-            combine<T, W>(rows.data(), yw + o * ty, n, f, line.data(), m_in);
-            gather_line<I, W>(line.data(), xi, xw, xf, fill, tx, m_out, acc.data());
-            store_row<T, W>(acc.data(), dst + o * m_out, m_out, clip);
-        }
+        for (long long o = 0; o < n_out; ++o)
+            rows_first_row<T, I, W>(a, o, rows.data(), line.data(), acc.data());
     }
 }
 
 // Per band of output rows: resample input rows horizontally into a small cache (each row once
 // per band, least recently used slot replaced), then combine the cached rows vertically.
 template <typename T, typename I, typename W>
-static void resize_cols_first(const T* src, long long m_in, const long long* yi, const W* yw,
-                              const long long* yc, const W* yf, long long ty, const I* xi,
-                              const W* xw, const W* xf, long long tx, W fill, T* dst,
-                              long long n_out, long long m_out, Clip<W> clip,
-                              long long n_bands) {
+static void cols_first_band(const RowsFirst<T, I, W> a, long long o0, long long o1,
+                            long long n_slots, W* cache, long long* tag, long long* last_use,
+                            const W** rows, W* line, W* acc) {
+    for (long long s = 0; s < n_slots; ++s) tag[s] = last_use[s] = -1;
+    for (long long o = o0; o < o1; ++o) {
+        long long n = a.yc[o];
+        for (long long k = 0; k < n; ++k) {
+            long long r = a.yi[o * a.ty + k];
+            long long slot = -1;
+            for (long long s = 0; s < n_slots; ++s)
+                if (tag[s] == r) slot = s;
+            if (slot < 0) {
+                slot = 0;
+                for (long long s = 0; s < n_slots; ++s)
+                    if (last_use[s] < last_use[slot]) slot = s;
+                const T* __restrict__ in = a.src + r * a.m_in;
+                for (long long m = 0; m < a.m_in; ++m) line[m] = (W)in[m];
+                gather_line<I, W>(line, a.xi, a.xw, a.xf, a.fill, a.tx, a.m_out,
+                                  cache + slot * a.m_out);
+                tag[slot] = r;
+            }
+            last_use[slot] = o;
+            rows[k] = cache + slot * a.m_out;
+        }
+        W f = a.yf[o] != W(0) ? a.yf[o] * a.fill : W(0);
+        combine<W, W>(rows, a.yw + o * a.ty, n, f, acc, a.m_out);
+        store_row<T, W>(acc, a.dst + o * a.m_out, a.m_out, a.clip);
+    }
+}
+
+template <typename T, typename I, typename W>
+static void resize_cols_first(const RowsFirst<T, I, W> a, long long n_out, long long n_bands) {
     long long band = (n_out + n_bands - 1) / n_bands;
-    long long n_slots = ty + 1;
+    long long n_slots = a.ty + 1;        // one more than any output needs: one is free
 #pragma omp parallel num_threads(threads())
     {
-        std::vector<W> cache(n_slots * m_out), acc(m_out), line(m_in);
+        std::vector<W> cache(n_slots * a.m_out), acc(a.m_out), line(a.m_in);
         std::vector<long long> tag(n_slots), last_use(n_slots);
-        std::vector<const W*> rows(ty);
+        std::vector<const W*> rows(a.ty);
 #pragma omp for schedule(dynamic, 1)
-        for (long long b = 0; b < n_bands; ++b) {
-            std::fill(tag.begin(), tag.end(), -1);
-            std::fill(last_use.begin(), last_use.end(), -1);
-            for (long long o = b * band; o < std::min(n_out, (b + 1) * band); ++o) {
-                long long n = yc[o];
-                for (long long k = 0; k < n; ++k) {
-                    long long r = yi[o * ty + k];
-                    long long slot = -1;
-                    for (long long s = 0; s < n_slots; ++s)
-                        if (tag[s] == r) slot = s;
-                    if (slot < 0) {
-                        slot = 0;
-                        for (long long s = 0; s < n_slots; ++s)
-                            if (last_use[s] < last_use[slot]) slot = s;
-                        const T* in = src + r * m_in;
-                        for (long long m = 0; m < m_in; ++m) line[m] = (W)in[m];
-                        gather_line<I, W>(line.data(), xi, xw, xf, fill, tx, m_out,
-                                          cache.data() + slot * m_out);
-                        tag[slot] = r;
-                    }
-                    last_use[slot] = o;
-                    rows[k] = cache.data() + slot * m_out;
-                }
-                W f = yf[o] != W(0) ? yf[o] * fill : W(0);
-                combine<W, W>(rows.data(), yw + o * ty, n, f, acc.data(), m_out);
-                store_row<T, W>(acc.data(), dst + o * m_out, m_out, clip);
-            }
-        }
+        for (long long b = 0; b < n_bands; ++b)
+            cols_first_band<T, I, W>(a, b * band, std::min(n_out, (b + 1) * band), n_slots,
+                                     cache.data(), tag.data(), last_use.data(), rows.data(),
+                                     line.data(), acc.data());
     }
 }
 
@@ -242,24 +271,30 @@ static void resize(const Array& src, const Array& yi, const Array& yw, const Arr
         with_work_type(yw, [&](auto w) {
             using W = decltype(w);
             Clip<W> clip{(W)lo, (W)hi, rounding};
+            const W* fill_cols = ptr<W>(xf);
+            if (std::all_of(fill_cols, fill_cols + m_out, [](W v) { return v == W(0); }))
+                fill_cols = nullptr;
             auto run = [&](auto i) {
                 using I = decltype(i);
+                RowsFirst<T, I, W> a{ptr<T>(src), m_in, ptr<long long>(yi), ptr<W>(yw),
+                                     ptr<long long>(yc), ptr<W>(yf), ty, ptr<I>(xi),
+                                     ptr<W>(xw), fill_cols, tx, (W)fill, ptr<T>(dst), m_out,
+                                     clip};
                 if (rows_first)
-                    resize_rows_first<T, I, W>(ptr<T>(src), m_in, ptr<long long>(yi), ptr<W>(yw),
-                                               ptr<long long>(yc), ptr<W>(yf), ty, ptr<I>(xi),
-                                               ptr<W>(xw), ptr<W>(xf), tx, (W)fill,
-                                               ptr<T>(dst), n_out, m_out, clip);
+                    resize_rows_first<T, I, W>(a, n_out);
                 else
-                    resize_cols_first<T, I, W>(ptr<T>(src), m_in, ptr<long long>(yi), ptr<W>(yw),
-                                               ptr<long long>(yc), ptr<W>(yf), ty, ptr<I>(xi),
-                                               ptr<W>(xw), ptr<W>(xf), tx, (W)fill,
-                                               ptr<T>(dst), n_out, m_out, clip,
-                                               std::max<long long>(1, n_bands));
+                    resize_cols_first<T, I, W>(a, n_out, std::max<long long>(1, n_bands));
             };
             if (is<int32_t>(xi)) run(int32_t{});
             else run((long long)0);
         });
     });
+}
+
+template <typename T, typename I>
+static void copy_selected(const T* __restrict__ in, const I* __restrict__ cols,
+                          T* __restrict__ out, long long m_out) {
+    for (long long m = 0; m < m_out; ++m) out[m] = in[cols[m]];
 }
 
 // dst[o, m] = src[rows[o], cols[m]]: every output copies one input sample.
@@ -275,7 +310,7 @@ static void select_samples(const Array& src, const Array& rows, const Array& col
             const I* c = ptr<I>(cols);
 #pragma omp parallel for num_threads(threads()) schedule(static)
             for (long long o = 0; o < n_out; ++o)
-                for (long long m = 0; m < m_out; ++m) d[o * m_out + m] = s[r[o] * m_in + c[m]];
+                copy_selected<T, I>(s + r[o] * m_in, c, d + o * m_out, m_out);
         };
         if (is<int32_t>(cols)) run(int32_t{});
         else run((long long)0);
@@ -313,7 +348,7 @@ static void gather(const Array& src, const Array& iy, const Array& wy, const Arr
                         acc += yw[p * ty + a] * row;
                     }
                     if (yf[p] != W(0)) acc += yf[p] * f;
-                    d[p * n_ch + c] = (T)store_value<W>(acc, (W)lo, (W)hi, rounding);
+                    d[p * n_ch + c] = store_sample<T, W>(acc, (W)lo, (W)hi, rounding);
                 }
         });
     });
