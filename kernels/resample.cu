@@ -35,16 +35,23 @@ __device__ __forceinline__ long long thread_index() {
     return (long long)blockIdx.x * blockDim.x + threadIdx.x;
 }
 
-// One output value from a tap table row: sum_k w[k] * line[idx[k] * stride] (+ the fill term).
+// One output value from a tap table row: sum_k w[k] * line[idx[k] * stride] (+ the fill term),
+// taken relative to the first tap of nonzero weight, v0, as the CPU engine does: with the
+// weights summing to 1, that is v0 + sum_k w[k] (v_k - v0) + fill_weight (fill - v0), exact
+// for a constant line.  A tap of weight 0 is skipped (0 x NaN stays out).
 template <typename In, typename W>
 __device__ __forceinline__ W apply_taps(const In* __restrict__ line, long long stride,
                                         const int* __restrict__ idx, const W* __restrict__ w,
                                         int count, W fill_weight, W fill) {
+    int k = 0;
+    while (k < count && w[k] == W(0)) ++k;
+    if (k == count) return fill_weight * fill;
+    W v0 = (W)line[idx[k] * stride];
     W acc = W(0);
-    for (int k = 0; k < count; ++k)
-        if (w[k] != W(0)) acc += w[k] * (W)line[idx[k] * stride];   // 0 x NaN stays out
-    if (fill_weight != W(0)) acc += fill_weight * fill;
-    return acc;
+    for (++k; k < count; ++k)
+        if (w[k] != W(0)) acc += w[k] * ((W)line[idx[k] * stride] - v0);
+    if (fill_weight != W(0)) acc += fill_weight * (fill - v0);
+    return v0 + acc;
 }
 
 // A tap table on the device (resample/taps.py's Taps): row o has count[o] taps
@@ -104,14 +111,22 @@ __device__ __forceinline__ void gather_pass(
     const int* iy = y_index + ty * y_width;
     const W* wy = y_weight + ty * y_width;
     const In* base = src + c;
-    W acc = W(0);
+    W acc = W(0), v0 = W(0);
+    bool first = true;                  // relative to the first row, as apply_taps
     for (int a = 0; a < y_count[ty]; ++a) {
         if (wy[a] == W(0)) continue;
         const In* line = base + (long long)iy[a] * cols * n_ch;
-        acc += wy[a] * apply_taps(line, n_ch, TABLE_ROW(x_, tx), fill);
+        W row = apply_taps(line, n_ch, TABLE_ROW(x_, tx), fill);
+        if (first) {
+            v0 = row;
+            first = false;
+        } else {
+            acc += wy[a] * (row - v0);
+        }
     }
-    if (y_fill_weight[ty] != W(0)) acc += y_fill_weight[ty] * fill;
-    dst[q] = store_sample<Out, W>(acc, lo, hi, rounding);
+    W fy = y_fill_weight[ty];
+    W value = first ? fy * fill : v0 + acc + (fy != W(0) ? fy * (fill - v0) : W(0));
+    dst[q] = store_sample<Out, W>(value, lo, hi, rounding);
 }
 
 // extern "C" entry points, one per (input, output) type pair: NAME_IN_OUT.

@@ -44,8 +44,9 @@ def _as_image(image):
 
 
 def _work_dtype(dtype):
-    """float32 for 8/16-bit integers and float16/32; float64 for wider types."""
-    if dtype.itemsize <= 2 or dtype == np.float32:
+    """float32 for 8/16-bit integers and float16; float64 for float32 (whose sums in float32
+    overflow near its limits) and wider types."""
+    if dtype.itemsize <= 2:
         return np.dtype(np.float32)
     return np.dtype(np.float64)
 

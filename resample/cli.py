@@ -19,7 +19,7 @@ from .errors import ResampleError, excerpt
 
 METHOD_NAMES = ("nearest", "bilinear", "bicubic", "lanczos", "gri", "gmm")
 FORMAT_NAMES = ("png", "jpg", "jpeg", "webp", "tif", "tiff")    # as batch.FORMATS
-BOUNDARY_NAMES = ("edge", "reflect", "mirror", "wrap", "constant", "extrapolate")
+BOUNDARY_NAMES = ("truncate", "edge", "reflect", "mirror", "wrap", "constant", "extrapolate")
 
 EPILOG = """\b
 Examples:
@@ -102,7 +102,10 @@ Folders:
               help="centers: pixel areas line up (Pillow, OpenCV); corners: corner pixel "
                    "centres line up (torch align_corners=True).")
 @click.option("--boundary", type=click.Choice(BOUNDARY_NAMES, case_sensitive=False),
-              default="edge", show_default=True, help="How samples beyond the border are made.")
+              default="truncate", show_default=True,
+              help="How samples beyond the border are made. truncate: taps outside are "
+                   "dropped and the rest reweighted, as Pillow and torch "
+                   "(antialias=True) do; edge: the border pixel is repeated.")
 @click.option("--fill", default="0", callback=_parse_fill, metavar="V", show_default=True,
               help="Value outside the image for --boundary constant.")
 @click.option("--no-antialias", is_flag=True, help="When shrinking, point-sample instead of "

@@ -85,7 +85,7 @@ class Options:
     scale: float | None = None
     size: str | None = None
     align: str = "centers"
-    boundary: str = "edge"
+    boundary: str = "truncate"     # as Pillow resizes files
     fill: float = 0.0
     antialias: bool = True
     device: str = "auto"

@@ -121,8 +121,10 @@ def _table(backend, taps: Taps, work):
 
 
 def _kernel_dtype(dtype, work):
-    """The dtype the kernels read and write for an image of ``dtype`` (others are cast)."""
-    return dtype if dtype in KERNEL_TYPES else work
+    """The dtype the kernels read and write for an image of ``dtype`` (others are cast): the
+    8/16-bit types with float32 work, else the work type itself (float32 images are
+    resampled in float64)."""
+    return dtype if dtype in KERNEL_TYPES and (dtype.itemsize <= 2 or dtype == work) else work
 
 
 # One pass reads the image straight through both tables (taps_rows x taps_cols reads per

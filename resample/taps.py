@@ -18,7 +18,7 @@ from .errors import ResampleError, excerpt
 from .methods import Method
 
 ALIGNS = ("centers", "corners")
-BOUNDARIES = ("edge", "reflect", "mirror", "wrap", "constant", "extrapolate")
+BOUNDARIES = ("edge", "reflect", "mirror", "wrap", "constant", "extrapolate", "truncate")
 
 
 def check_choice(value, choices, what):
@@ -98,7 +98,7 @@ def map_index(i, n, boundary):
 
 def _fold_positions(x, n, support, boundary):
     """Bring far-away positions near the image without changing what they sample."""
-    if boundary in ("edge", "constant"):
+    if boundary in ("edge", "constant", "truncate"):
         return np.clip(x, -support - 1.0, n + support)
     period = {"wrap": n, "reflect": 2 * n, "mirror": max(2 * n - 2, 1)}.get(boundary)
     if period is not None:
@@ -126,7 +126,15 @@ def compute_taps(x, n, method: Method, stretch, boundary, xp=np):
 
     fill_weight = xp.zeros(len(x))
     outside = (index < 0) | (index >= n)
-    if boundary == "constant":
+    if boundary == "truncate":
+        # Pillow, and torch with antialias=True: the taps outside are dropped and the others
+        # renormalised; a sample with no tap inside takes the fill value.
+        weight = xp.where(outside, 0.0, weight)
+        total = weight.sum(axis=1, keepdims=True)
+        weight = weight / xp.where(total == 0.0, 1.0, total)
+        fill_weight = xp.where(total[:, 0] == 0.0, 1.0, 0.0)
+        index = xp.clip(index, 0, n - 1)
+    elif boundary == "constant":
         fill_weight = xp.where(outside, weight, 0.0).sum(axis=1)
         weight = xp.where(outside, 0.0, weight)
         index = xp.clip(index, 0, n - 1)

@@ -103,9 +103,13 @@ def interpolate_line(line, x, method, stretch, mode, fill):
     acc = 0.0
     for i in range(math.floor(x - reach) - 1, math.ceil(x + reach) + 2):
         w = k((i - x) / stretch)
+        if w != 0.0 and mode == "truncate" and not 0 <= i < len(line):
+            continue                  # dropped: the weights of the taps inside are renormalised
         if w != 0.0:
             total += w
             acc += w * boundary_value(line, i, mode, fill)
+    if mode == "truncate" and total == 0.0:
+        return fill                   # no tap inside the line
     return acc / total
 
 
@@ -127,12 +131,14 @@ def ref_resize(img, shape, method="bilinear", align="centers", boundary="edge", 
                antialias=True, nudge=0.0):
     """float64 result of resizing ``img`` (H, W[, C]) to ``shape`` = (H, W).
 
-    ``nudge`` moves every sample position by that many input pixels: ``nearest`` breaks an exact
-    tie between two pixels either way (Pillow's float accumulation decides), so its tests
-    accept the result with the positions nudged slightly down or up.
+    ``nudge`` moves every sample position by that many input pixels (a number, or a pair for
+    rows and columns): ``nearest`` breaks an exact tie between two pixels either way (Pillow's
+    float accumulation decides), so its tests accept the result with the positions nudged
+    slightly down or up, along each axis.
     """
-    out = resize_axis(img, shape[0], 0, method, align, boundary, fill, antialias, nudge)
-    return resize_axis(out, shape[1], 1, method, align, boundary, fill, antialias, nudge)
+    rows, cols = nudge if isinstance(nudge, tuple) else (nudge, nudge)
+    out = resize_axis(img, shape[0], 0, method, align, boundary, fill, antialias, rows)
+    return resize_axis(out, shape[1], 1, method, align, boundary, fill, antialias, cols)
 
 
 def ref_sample(img, xy, method="bilinear", boundary="edge", fill=0.0):

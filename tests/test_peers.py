@@ -147,3 +147,110 @@ def test_sample_normalized_matches_grid_sample_nearest_off_ties():
         ours = resample.sample(img, grid, method="nearest", normalized=True,
                                align="corners" if align_corners else "centers")
         np.testing.assert_array_equal(ours, theirs)
+
+
+# --- The truncate boundary: Pillow and torch (antialias=True) over the whole image ------------
+
+@pytest.mark.parametrize("method", ["bilinear", "bicubic", "lanczos"])
+@pytest.mark.parametrize("shape", [(150, 225), (71, 303), (600, 900), (299, 452), (40, 1000),
+                                   (7, 5), (1, 1), (300, 451)])
+def test_truncate_equals_pillow_float_over_the_whole_image(grey_photo, method, shape):
+    """Borders included, shrinking and enlarging (Pillow's enlarge cases for bicubic and
+    lanczos differed from the edge boundary at the borders)."""
+    ours = resample.resize(grey_photo, shape=shape, method=method, boundary="truncate")
+    pil = np.asarray(Image.fromarray(grey_photo, "F").resize(shape[::-1], PILLOW[method]))
+    np.testing.assert_allclose(ours, pil, rtol=0, atol=2e-3)
+
+
+def test_the_command_equals_pillow_on_files_borders_included(photo, tmp_path):
+    """The command resizes files as Pillow does (boundary truncate by default), over the
+    whole image: bilinear within one level (Pillow rounds its 8-bit intermediate; ours stays
+    float); with negative lobes Pillow also clips that intermediate, which moves a few
+    samples beside strong edges further."""
+    from resample.cli import main
+
+    Image.fromarray(photo).save(tmp_path / "in.png")
+    for method, size in [("bilinear", (330, 200)), ("bilinear", (1024, 777)),
+                         ("bicubic", (700, 650)), ("lanczos", (150, 333))]:
+        out = tmp_path / f"{method}-{size[0]}.png"
+        assert main([str(tmp_path / "in.png"), "-o", str(out), "--method", method, "--size",
+                     f"{size[0]}x{size[1]}!", "-q"]) == 0
+        ours = np.asarray(Image.open(out)).astype(int)
+        pil = np.asarray(Image.fromarray(photo).resize(size, PILLOW[method])).astype(int)
+        diff = np.abs(ours - pil)
+        if method == "bilinear":
+            assert diff.max() <= 1
+        assert np.mean(diff > 1) < 1e-3, (method, np.mean(diff > 1))
+
+
+def test_ramp_shrunk_with_antialias_as_torch():
+    """torch's own case: an 8x8 ramp to 2x2, bilinear, antialias=True (edge gave 14.906 at
+    the corner, torch 17.036)."""
+    ramp = np.arange(64, dtype=np.float64).reshape(8, 8)
+    ours = resample.resize(ramp, shape=(2, 2), method="bilinear", boundary="truncate")
+    assert ours[0, 0] == pytest.approx(17.036, abs=1e-3)
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.functional.interpolate(torch.from_numpy(ramp)[None, None], size=(2, 2),
+                                             mode="bilinear", antialias=True,
+                                             align_corners=False)[0, 0].numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode, method", [("bilinear", "bilinear"), ("bicubic", "bicubic")])
+@pytest.mark.parametrize("shape", [(100, 150), (57, 211), (301, 17)])
+def test_antialias_equals_torch_over_the_whole_image(grey_photo, mode, method, shape):
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(grey_photo.astype(np.float64))[None, None]
+    theirs = torch.nn.functional.interpolate(t, size=shape, mode=mode, antialias=True,
+                                             align_corners=False)[0, 0].numpy()
+    ours = resample.resize(grey_photo.astype(np.float64), shape=shape, method=method,
+                           boundary="truncate")
+    np.testing.assert_allclose(ours, theirs, atol=1e-9)
+
+
+# --- Cases from the peers' own test suites ------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("method", ["bilinear", "bicubic", "lanczos", "gri"])
+def test_ones_stay_ones(dtype, method):
+    """Pillow's and torch's constant-image cases: ones in, exactly ones out (it was
+    1.0000001), for every boundary, shrinking and enlarging, and for point sampling."""
+    for boundary in ["edge", "truncate", "reflect", "mirror", "wrap", "extrapolate"]:
+        for shape in [(7, 9), (30, 41), (100, 3), (1, 1), (250, 250)]:
+            ones = np.ones((50, 60), dtype)
+            out = resample.resize(ones, shape=shape, method=method, boundary=boundary)
+            assert out.dtype == dtype and (out == 1).all(), (boundary, shape)
+        pts = np.random.default_rng(0).uniform(0, 59, (40, 2))
+        assert (resample.sample(np.ones((50, 60), dtype), pts, method=method) == 1).all()
+
+
+@pytest.mark.parametrize("method", ["bilinear", "bicubic", "lanczos", "gri"])
+def test_float32_near_its_limit_does_not_overflow(method):
+    """torch's case: 3.4028230e38 everywhere, bicubic, gave inf (sums ran in float32); a
+    lanczos case gave hundreds of inf and thousands of NaN."""
+    top = np.float32(3.4028230e38)
+    for shape in [(12, 17), (80, 90), (3, 300)]:
+        out = resample.resize(np.full((40, 50), top, np.float32), shape=shape, method=method)
+        assert np.isfinite(out).all() and (out == top).all()
+    rng = np.random.default_rng(1)
+    noisy = (rng.uniform(-1, 1, (40, 50)) * 3.0e38).astype(np.float32)
+    out = resample.resize(noisy, shape=(97, 13), method=method)
+    ref = resample.resize(noisy.astype(np.float64), shape=(97, 13), method=method)
+    assert np.isfinite(ref).all() == np.isfinite(out).all()
+    big = np.abs(ref) < np.finfo(np.float32).max
+    np.testing.assert_allclose(out[big], ref[big].astype(np.float32), rtol=1e-6)
+
+
+def test_extreme_shrink_is_not_quadratic():
+    """A 1x200000 row to 5 pixels took ~16 s (tap merging was quadratic in the taps)."""
+    import time
+
+    row = np.random.default_rng(2).uniform(0, 255, (1, 200_000)).astype(np.float32)
+    t0 = time.perf_counter()
+    out = resample.resize(row, shape=(1, 5), method="lanczos")
+    assert time.perf_counter() - t0 < 5            # generous: a hang, not a speed goal
+    means = [row[0, k * 40000:(k + 1) * 40000].mean() for k in range(5)]
+    np.testing.assert_allclose(out[0, 1:4], means[1:4], rtol=0.02)   # edge: the ends differ
+    pil = np.asarray(Image.fromarray(row, "F").resize((5, 1), Image.Resampling.LANCZOS))
+    np.testing.assert_allclose(resample.resize(row, shape=(1, 5), method="lanczos",
+                                               boundary="truncate"), pil, rtol=1e-4)

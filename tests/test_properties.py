@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import resample
 
 METHODS = ["nearest", "bilinear", "bicubic", "lanczos", "gri", "gmm"]
-BOUNDARIES = ["edge", "reflect", "mirror", "wrap", "constant", "extrapolate"]
+BOUNDARIES = ["edge", "reflect", "mirror", "wrap", "constant", "extrapolate", "truncate"]
 DTYPES = [np.uint8, np.uint16, np.int16, np.int32, np.float16, np.float32, np.float64]
 MAX_SIDE = 160          # keeps every example small: the properties do not depend on size
 SETTINGS = dict(deadline=None, derandomize=True, database=None,

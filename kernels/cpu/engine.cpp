@@ -84,82 +84,105 @@ struct Clip {
     int rounding;
 };
 
-// buf[m] = f + sum_{k < n} w[k] rows[k][m], taps in groups of up to four summed in registers
-// (a group adds only its real taps: 0 x NaN would spread a missing sample).
+// Sums are taken relative to the first tap's value v0: with weights w_k and the fill weight fw
+// summing to 1, sum_k w_k v_k + fw fill = v0 + sum_{k >= 1} w_k (v_k - v0) + fw (fill - v0).
+// So a constant image stays exactly constant whatever the rounding of the weights, and
+// values near the type's limits do not overflow on the way.  Taps go in groups of up to four,
+// summed in registers, one pass over the output line per group.
+
+// buf[m] = the taps rows[0..n) with weights w[0..n) (and fw fill) at m.
 template <typename Row, typename W>
-static void combine(const Row* const* rows, const W* w, long long n, W f, W* __restrict__ buf,
-                    long long m_len) {
+static void combine(const Row* const* rows, const W* w, long long n, W fw, W fill,
+                    W* __restrict__ buf, long long m_len) {
     if (n == 0) {
-        std::fill(buf, buf + m_len, f);
+        std::fill(buf, buf + m_len, fw * fill);
         return;
     }
+    const Row* __restrict__ r0 = rows[0];
     for (long long k = 0; k < n; k += 4) {
         long long size = std::min<long long>(4, n - k);
-        const Row* __restrict__ r0 = rows[k];
-        const Row* __restrict__ r1 = rows[k + (size > 1)];
-        const Row* __restrict__ r2 = rows[k + 2 * (size > 2)];
-        const Row* __restrict__ r3 = rows[k + 3 * (size > 3)];
-        W w0 = w[k], w1 = w[k + (size > 1)], w2 = w[k + 2 * (size > 2)],
-          w3 = w[k + 3 * (size > 3)];
-        W base = k == 0 ? f : W(0);
-        bool first = k == 0;
+        // the first group's first tap is r0 itself: it adds nothing
+        const Row* __restrict__ ra = rows[k];
+        const Row* __restrict__ rb = rows[k + (size > 1)];
+        const Row* __restrict__ rc = rows[k + 2 * (size > 2)];
+        const Row* __restrict__ rd = rows[k + 3 * (size > 3)];
+        W wa = k == 0 ? W(0) : w[k], wb = size > 1 ? w[k + 1] : W(0),
+          wc = size > 2 ? w[k + 2] : W(0), wd = size > 3 ? w[k + 3] : W(0);
+        if (k == 0) {
+            if (fw != W(0)) {
+                for (long long m = 0; m < m_len; ++m) {
+                    W v0 = (W)r0[m];
+                    buf[m] = v0 + fw * (fill - v0);
+                }
+            } else {
+                for (long long m = 0; m < m_len; ++m) buf[m] = (W)r0[m];
+            }
+        }
         switch (size) {
             case 1:
-                for (long long m = 0; m < m_len; ++m)
-                    buf[m] = (first ? base : buf[m]) + w0 * (W)r0[m];
+                if (k > 0)
+                    for (long long m = 0; m < m_len; ++m)
+                        buf[m] += wa * ((W)ra[m] - (W)r0[m]);
                 break;
             case 2:
-                for (long long m = 0; m < m_len; ++m)
-                    buf[m] = (first ? base : buf[m]) + (w0 * (W)r0[m] + w1 * (W)r1[m]);
+                for (long long m = 0; m < m_len; ++m) {
+                    W v0 = (W)r0[m];
+                    buf[m] += wa * ((W)ra[m] - v0) + wb * ((W)rb[m] - v0);
+                }
                 break;
             case 3:
-                for (long long m = 0; m < m_len; ++m)
-                    buf[m] = (first ? base : buf[m]) +
-                             (w0 * (W)r0[m] + w1 * (W)r1[m] + w2 * (W)r2[m]);
+                for (long long m = 0; m < m_len; ++m) {
+                    W v0 = (W)r0[m];
+                    buf[m] += wa * ((W)ra[m] - v0) + wb * ((W)rb[m] - v0) +
+                              wc * ((W)rc[m] - v0);
+                }
                 break;
             default:
-                for (long long m = 0; m < m_len; ++m)
-                    buf[m] = (first ? base : buf[m]) +
-                             (w0 * (W)r0[m] + w1 * (W)r1[m] + w2 * (W)r2[m] + w3 * (W)r3[m]);
+                for (long long m = 0; m < m_len; ++m) {
+                    W v0 = (W)r0[m];
+                    buf[m] += wa * ((W)ra[m] - v0) + wb * ((W)rb[m] - v0) +
+                              wc * ((W)rc[m] - v0) + wd * ((W)rd[m] - v0);
+                }
         }
     }
 }
 
-// buf[m] (= or +=) the taps k .. k + SIZE - 1 of a tap-major table: SIZE loads summed in
-// registers per output, one pass over buf per group.
+// buf[m] += the taps k .. k + SIZE - 1 of a tap-major table relative to tap 0's value, SIZE
+// loads summed in registers per output (in the first group, tap 0 itself adds nothing).
 template <int SIZE, typename I, typename W>
-static void gather_group(const W* __restrict__ line, const I* __restrict__ xi,
-                         const W* __restrict__ xw, long long m_len, bool first,
+static void gather_group(const W* __restrict__ line, const I* __restrict__ i0,
+                         const I* __restrict__ xi, const W* __restrict__ xw, long long m_len,
                          W* __restrict__ buf) {
-    const I *i0 = xi, *i1 = xi + m_len, *i2 = xi + 2 * m_len, *i3 = xi + 3 * m_len;
-    const W *w0 = xw, *w1 = xw + m_len, *w2 = xw + 2 * m_len, *w3 = xw + 3 * m_len;
+    const I *ia = xi, *ib = xi + m_len, *ic = xi + 2 * m_len, *id = xi + 3 * m_len;
+    const W *wa = xw, *wb = xw + m_len, *wc = xw + 2 * m_len, *wd = xw + 3 * m_len;
     for (long long m = 0; m < m_len; ++m) {
-        W v = w0[m] * line[i0[m]];
-        if (SIZE > 1) v += w1[m] * line[i1[m]];
-        if (SIZE > 2) v += w2[m] * line[i2[m]];
-        if (SIZE > 3) v += w3[m] * line[i3[m]];
-        buf[m] = first ? v : buf[m] + v;
+        W v0 = line[i0[m]];
+        W v = wa[m] * (line[ia[m]] - v0);
+        if (SIZE > 1) v += wb[m] * (line[ib[m]] - v0);
+        if (SIZE > 2) v += wc[m] * (line[ic[m]] - v0);
+        if (SIZE > 3) v += wd[m] * (line[id[m]] - v0);
+        buf[m] += v;
     }
 }
 
-// buf[m] = sum_k xw[k, m] line[xi[k, m]] + xf[m] fill.
+// buf[m] = sum_k xw[k, m] line[xi[k, m]] + xf[m] fill (xf may be null: no fill term).
 template <typename I, typename W>
 static void gather_line(const W* __restrict__ line, const I* __restrict__ xi,
                         const W* __restrict__ xw, const W* __restrict__ xf, W fill,
                         long long taps, long long m_len, W* __restrict__ buf) {
-    for (long long k = 0; k < taps; k += 4) {
+    for (long long m = 0; m < m_len; ++m) buf[m] = line[xi[m]];
+    if (xf != nullptr)
+        for (long long m = 0; m < m_len; ++m)
+            if (xf[m] != W(0)) buf[m] += xf[m] * (fill - buf[m]);
+    for (long long k = 1; k < taps; k += 4) {
         long long size = std::min<long long>(4, taps - k);
         const I* i = xi + k * m_len;
         const W* w = xw + k * m_len;
-        bool first = k == 0;
-        if (size == 4) gather_group<4, I, W>(line, i, w, m_len, first, buf);
-        else if (size == 3) gather_group<3, I, W>(line, i, w, m_len, first, buf);
-        else if (size == 2) gather_group<2, I, W>(line, i, w, m_len, first, buf);
-        else gather_group<1, I, W>(line, i, w, m_len, first, buf);
+        if (size == 4) gather_group<4, I, W>(line, xi, i, w, m_len, buf);
+        else if (size == 3) gather_group<3, I, W>(line, xi, i, w, m_len, buf);
+        else if (size == 2) gather_group<2, I, W>(line, xi, i, w, m_len, buf);
+        else gather_group<1, I, W>(line, xi, i, w, m_len, buf);
     }
-    if (xf == nullptr) return;              // no output of this table reaches the fill
-    for (long long m = 0; m < m_len; ++m)
-        if (xf[m] != W(0)) buf[m] += xf[m] * fill;
 }
 
 template <typename T, typename W>
@@ -191,8 +214,7 @@ static void rows_first_row(const RowsFirst<T, I, W> a, long long o, const T** ro
                            W* acc) {
     long long n = a.yc[o];
     for (long long k = 0; k < n; ++k) rows[k] = a.src + a.yi[o * a.ty + k] * a.m_in;
-    W f = a.yf[o] != W(0) ? a.yf[o] * a.fill : W(0);
-    combine<T, W>(rows, a.yw + o * a.ty, n, f, line, a.m_in);
+    combine<T, W>(rows, a.yw + o * a.ty, n, a.yf[o], a.fill, line, a.m_in);
     gather_line<I, W>(line, a.xi, a.xw, a.xf, a.fill, a.tx, a.m_out, acc);
     store_row<T, W>(acc, a.dst + o * a.m_out, a.m_out, a.clip);
 }
@@ -236,8 +258,7 @@ static void cols_first_band(const RowsFirst<T, I, W> a, long long o0, long long 
             last_use[slot] = o;
             rows[k] = cache + slot * a.m_out;
         }
-        W f = a.yf[o] != W(0) ? a.yf[o] * a.fill : W(0);
-        combine<W, W>(rows, a.yw + o * a.ty, n, f, acc, a.m_out);
+        combine<W, W>(rows, a.yw + o * a.ty, n, a.yf[o], a.fill, acc, a.m_out);
         store_row<T, W>(acc, a.dst + o * a.m_out, a.m_out, a.clip);
     }
 }
@@ -338,16 +359,25 @@ static void gather(const Array& src, const Array& iy, const Array& wy, const Arr
 #pragma omp parallel for num_threads(threads()) schedule(static, 256)
             for (long long p = 0; p < n_pts; ++p)
                 for (long long c = 0; c < n_ch; ++c) {
-                    W acc = 0;
+                    // relative to the first tap, as the resize loops (see combine)
+                    W acc = W(0), base = W(0);
                     for (long long a = 0; a < yn[p]; ++a) {
-                        const T* line = s + yi[p * ty + a] * cols * n_ch;
-                        W row = 0;
-                        for (long long b = 0; b < xn[p]; ++b)
-                            row += xw[p * tx + b] * (W)line[xi[p * tx + b] * n_ch + c];
-                        if (xf[p] != W(0)) row += xf[p] * f;
-                        acc += yw[p * ty + a] * row;
+                        const T* line = s + yi[p * ty + a] * cols * n_ch + c;
+                        W row = xn[p] == 0 ? xf[p] * f : W(0);
+                        if (xn[p] > 0) {
+                            W v0 = (W)line[xi[p * tx] * n_ch];
+                            row = v0 + (xf[p] != W(0) ? xf[p] * (f - v0) : W(0));
+                            for (long long b = 1; b < xn[p]; ++b)
+                                row += xw[p * tx + b] * ((W)line[xi[p * tx + b] * n_ch] - v0);
+                        }
+                        if (a == 0) {
+                            base = row;
+                            acc = row + (yf[p] != W(0) ? yf[p] * (f - row) : W(0));
+                        } else {
+                            acc += yw[p * ty + a] * (row - base);
+                        }
                     }
-                    if (yf[p] != W(0)) acc += yf[p] * f;
+                    if (yn[p] == 0) acc = yf[p] * f;
                     d[p * n_ch + c] = store_sample<T, W>(acc, (W)lo, (W)hi, rounding);
                 }
         });
