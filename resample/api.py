@@ -118,7 +118,9 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     align:     ``centers``: output pixel ``j`` samples ``x = (j + 0.5) * W_in / W_out - 0.5``
                (Pillow, OpenCV, torch ``align_corners=False``); ``corners``:
                ``x = j * (W_in - 1) / (W_out - 1)`` (torch ``align_corners=True``).
-    boundary:  edge, reflect, mirror, wrap, constant (the value ``fill``) or extrapolate.
+    boundary:  edge, reflect, mirror, wrap, constant (the value ``fill``), extrapolate, or
+               truncate (taps outside dropped and the rest renormalised, as Pillow and torch
+               ``antialias=True``; the command's default).  Default here: edge.
     antialias: when shrinking, stretch the kernel by the shrink factor (Pillow, torch
                ``antialias=True``); ``False`` samples the kernel at the output positions only.
     device:    auto, cpu or gpu.  ``auto``: a CuPy image stays on its GPU (and so does the
