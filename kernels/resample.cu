@@ -253,26 +253,14 @@ extern "C" __global__ void contrast_f64(const double* values, const long long* i
 
 
 // ---- Nearest point of every pixel: the distance transform of resample_math.h, one thread a
-// column (pass 1), then one thread a row (pass 2).  Scratch per thread: v, va, vf (n) and z
-// (n + 1) for lines of n pixels.
-#define ENVELOPE_SCRATCH(line, n)                                                              \
-    long long* v = v_all + (line) * (n);                                                       \
-    double* va = a_all + (line) * (n);                                                         \
-    double* vf = f_all + (line) * (n);                                                         \
-    double* z = z_all + (line) * ((n) + 1);
-
+// column (pass 1), then one thread a row (pass 2, scratch per thread: v, va, vf (width) and z
+// (width + 1)).
 extern "C" __global__ void nearest_columns(const double* __restrict__ xy,
                                            const long long* __restrict__ seeds,
                                            long long height, long long width,
-                                           long long* __restrict__ best,
-                                           long long* __restrict__ v_all,
-                                           double* __restrict__ a_all,
-                                           double* __restrict__ f_all,
-                                           double* __restrict__ z_all) {
+                                           long long* __restrict__ best) {
     long long j = thread_index();
-    if (j >= width) return;
-    ENVELOPE_SCRATCH(j, height)
-    nearest_column_one(j, xy, seeds, height, width, best, v, va, vf, z);
+    if (j < width) nearest_column_one(j, xy, seeds, height, width, best);
 }
 
 extern "C" __global__ void nearest_rows(const double* __restrict__ xy,
@@ -285,6 +273,6 @@ extern "C" __global__ void nearest_rows(const double* __restrict__ xy,
                                         double* __restrict__ z_all) {
     long long i = thread_index();
     if (i >= height) return;
-    ENVELOPE_SCRATCH(i, width)
-    nearest_row_one(i, xy, best, width, nearest, v, va, vf, z);
+    nearest_row_one(i, xy, best, width, nearest, v_all + i * width, a_all + i * width,
+                    f_all + i * width, z_all + i * (width + 1));
 }

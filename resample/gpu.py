@@ -245,13 +245,12 @@ def nearest_map(backend, xy, shape):
     height, width = shape
     xy = xp.ascontiguousarray(xy, dtype=np.float64)
     seeds = pixel_seeds(xy, shape, xp)
-    # Per thread (a column, then a row) an envelope of up to n sites: v, va, vf and z (n + 1).
+    # Per row (pass 2) an envelope of up to width sites: v, va, vf and z (width + 1).
     n = height * width
-    scratch = [xp.empty(n, np.int64), xp.empty(n), xp.empty(n),
-               xp.empty(n + max(height, width))]
+    scratch = [xp.empty(n, np.int64), xp.empty(n), xp.empty(n), xp.empty(n + height)]
     best = xp.empty((height, width), np.int64)
     backend.launch("nearest_columns", width,
-                   [xy, seeds, np.int64(height), np.int64(width), best, *scratch])
+                   [xy, seeds, np.int64(height), np.int64(width), best])
     out = xp.empty((height, width), np.int64)
     backend.launch("nearest_rows", height,
                    [xy, best, np.int64(height), np.int64(width), out, *scratch])

@@ -94,13 +94,17 @@ extern "C" void shim_contrast_##SUFFIX(unsigned block, const V* values, const lo
 SHIM_CONTRAST(f32, float)
 SHIM_CONTRAST(f64, double)
 
-#define SHIM_NEAREST(NAME, LINES)                                                              \
-extern "C" void shim_##NAME(unsigned block, const double* xy, const long long* in,             \
-        long long height, long long width, long long* out, long long* v, double* va,          \
-        double* vf, double* z) {                                                               \
-    dim3 b; b.x = block;                                                                       \
-    launch(grid_for(LINES, block), b, [&] { NAME(xy, in, height, width, out, v, va, vf, z); }); \
+extern "C" void shim_nearest_columns(unsigned block, const double* xy, const long long* seeds,
+        long long height, long long width, long long* best) {
+    dim3 b; b.x = block;
+    launch(grid_for(width, block), b, [&] { nearest_columns(xy, seeds, height, width, best); });
 }
 
-SHIM_NEAREST(nearest_columns, width)
-SHIM_NEAREST(nearest_rows, height)
+extern "C" void shim_nearest_rows(unsigned block, const double* xy, const long long* best,
+        long long height, long long width, long long* out, long long* v, double* va,
+        double* vf, double* z) {
+    dim3 b; b.x = block;
+    launch(grid_for(height, block), b, [&] {
+        nearest_rows(xy, best, height, width, out, v, va, vf, z);
+    });
+}
