@@ -1,685 +1,63 @@
-// resample's CPU engine: the loops that apply tap tables and point sets, compiled ahead of
-// time (no JIT at start-up), on every core (OpenMP), with the GIL released.
+// resample's CPU engine, the module resample._core: the loops of engine_impl.h, compiled
+// ahead of time (no JIT at start-up) for the baseline instruction set and, on x86-64, for
+// AVX2 with FMA; the processor decides at import which runs.  On every core (OpenMP), with
+// the GIL released; many Python threads may call at once.
 //
 // The kernel mathematics shared with the GPU (storing, Gaussian footprints and gradients,
-// nearest points, the distance transform) is in ../resample_math.h; this file holds the
-// loop structures that suit a CPU: fused two-pass resizes with a row cache, bands of rows for
-// the Gaussian splat, and the PNG row filters.  Arrays are C-contiguous; images are
-// (rows, cols * channels) here, as resample/cpu.py hands them over.  W is the work type
-// (float for 8/16-bit and float32 images, double otherwise).
+// nearest points, the distance transform) is in ../resample_math.h.
 #include <nanobind/nanobind.h>
-#include <nanobind/ndarray.h>
 
 #include <algorithm>
-#include <cmath>
-#include <cstdint>
 #include <cstdlib>
-#include <numeric>
-#include <stdexcept>
-#include <vector>
+#include <string_view>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-#include "../resample_math.h"
+#include "kernels.h"
 
 namespace nb = nanobind;
-// Every array is taken read-only (NumPy views of bytes are); outputs are arrays that
-// resample/*.py made for the purpose, written through ptr().
-using Array = nb::ndarray<nb::ro, nb::device::cpu, nb::c_contig>;
 
 // ---- threads ---------------------------------------------------------------------------------
-// Each calling thread has its own count (the batch mode's workers share the cores); 0 means
-// the process default, set once from Python (RESAMPLE_THREADS, or the cores available).
 static int default_threads = 1;
 static thread_local int caller_threads = 0;
 
-static int threads() { return caller_threads > 0 ? caller_threads : default_threads; }
+int resample_cpu::threads() { return caller_threads > 0 ? caller_threads : default_threads; }
 
-template <typename T>
-static T* ptr(const Array& a) { return static_cast<T*>(const_cast<void*>(a.data())); }
-
-template <typename T>
-static bool is(const Array& a) { return a.dtype() == nb::dtype<T>(); }
-
-// Calls f(T{}) with T the C++ type of an image's samples.
-template <typename F>
-static void with_sample_type(const Array& a, F&& f) {
-    if (is<uint8_t>(a)) f(uint8_t{});
-    else if (is<uint16_t>(a)) f(uint16_t{});
-    else if (is<float>(a)) f(float{});
-    else if (is<double>(a)) f(double{});
-    else if (is<int8_t>(a)) f(int8_t{});
-    else if (is<int16_t>(a)) f(int16_t{});
-    else if (is<int32_t>(a)) f(int32_t{});
-    else if (is<uint32_t>(a)) f(uint32_t{});
-    else if (is<int64_t>(a)) f(int64_t{});
-    else if (is<uint64_t>(a)) f(uint64_t{});
-    else throw std::invalid_argument("unsupported sample type");
+// ---- instruction sets ----------------------------------------------------------------------------
+static bool has_avx2() {
+#if defined(RESAMPLE_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
 }
 
-// Calls f(W{}) with W float or double, the type of a table's weights.
-template <typename F>
-static void with_work_type(const Array& a, F&& f) {
-    if (is<float>(a)) f(float{});
-    else if (is<double>(a)) f(double{});
-    else throw std::invalid_argument("weights must be float32 or float64");
-}
+static const char* isa_name = "baseline";
 
-// ---- resize ------------------------------------------------------------------------------------
-// Tables (resample/cpu.py): rows yi (n_out, Ty) int64, yw (n_out, Ty) W, yc (n_out,) int64,
-// yf (n_out,) W; columns interleaved per channel and tap-major: xi (Tx, M_out) int32 or int64
-// (indices into an interleaved input row), xw (Tx, M_out) W, xf (M_out,) W.  Padding taps of
-// the columns' table repeat a real index with weight 0.
-
-struct Store {
-    double lo, hi;
-    int rounding;
-};
-
-template <typename W>
-struct Clip {
-    W lo, hi;
-    int rounding;
-};
-
-// Sums are taken relative to the first tap's value v0: with weights w_k and the fill weight fw
-// summing to 1, sum_k w_k v_k + fw fill = v0 + sum_{k >= 1} w_k (v_k - v0) + fw (fill - v0).
-// So a constant image stays exactly constant whatever the rounding of the weights, and
-// values near the type's limits do not overflow on the way.  Taps go in groups of up to four,
-// summed in registers, one pass over the output line per group.
-
-// buf[m] = the taps rows[0..n) with weights w[0..n) (and fw fill) at m.
-template <typename Row, typename W>
-static void combine(const Row* const* rows, const W* w, long long n, W fw, W fill,
-                    W* __restrict__ buf, long long m_len) {
-    if (n == 0) {
-        std::fill(buf, buf + m_len, fw * fill);
-        return;
+static resample_cpu::Kernels pick(const char* wanted) {
+#ifdef RESAMPLE_HAVE_AVX2
+    bool avx = has_avx2() && std::string_view(wanted) != "baseline";
+    if (avx) {
+        isa_name = "avx2";
+        return avx2::kernels();
     }
-    const Row* __restrict__ r0 = rows[0];
-    for (long long k = 0; k < n; k += 4) {
-        long long size = std::min<long long>(4, n - k);
-        // the first group's first tap is r0 itself: it adds nothing
-        const Row* __restrict__ ra = rows[k];
-        const Row* __restrict__ rb = rows[k + (size > 1)];
-        const Row* __restrict__ rc = rows[k + 2 * (size > 2)];
-        const Row* __restrict__ rd = rows[k + 3 * (size > 3)];
-        W wa = k == 0 ? W(0) : w[k], wb = size > 1 ? w[k + 1] : W(0),
-          wc = size > 2 ? w[k + 2] : W(0), wd = size > 3 ? w[k + 3] : W(0);
-        if (k == 0) {
-            if (fw != W(0)) {
-                for (long long m = 0; m < m_len; ++m) {
-                    W v0 = (W)r0[m];
-                    buf[m] = v0 + fw * (fill - v0);
-                }
-            } else {
-                for (long long m = 0; m < m_len; ++m) buf[m] = (W)r0[m];
-            }
-        }
-        switch (size) {
-            case 1:
-                if (k > 0)
-                    for (long long m = 0; m < m_len; ++m)
-                        buf[m] += wa * ((W)ra[m] - (W)r0[m]);
-                break;
-            case 2:
-                for (long long m = 0; m < m_len; ++m) {
-                    W v0 = (W)r0[m];
-                    buf[m] += wa * ((W)ra[m] - v0) + wb * ((W)rb[m] - v0);
-                }
-                break;
-            case 3:
-                for (long long m = 0; m < m_len; ++m) {
-                    W v0 = (W)r0[m];
-                    buf[m] += wa * ((W)ra[m] - v0) + wb * ((W)rb[m] - v0) +
-                              wc * ((W)rc[m] - v0);
-                }
-                break;
-            default:
-                for (long long m = 0; m < m_len; ++m) {
-                    W v0 = (W)r0[m];
-                    buf[m] += wa * ((W)ra[m] - v0) + wb * ((W)rb[m] - v0) +
-                              wc * ((W)rc[m] - v0) + wd * ((W)rd[m] - v0);
-                }
-        }
-    }
+#endif
+    isa_name = "baseline";
+    return base::kernels();
 }
 
-// buf[m] += the taps k .. k + SIZE - 1 of a tap-major table relative to tap 0's value, SIZE
-// loads summed in registers per output (in the first group, tap 0 itself adds nothing).
-template <int SIZE, typename I, typename W>
-static void gather_group(const W* __restrict__ line, const I* __restrict__ i0,
-                         const I* __restrict__ xi, const W* __restrict__ xw, long long m_len,
-                         W* __restrict__ buf) {
-    const I *ia = xi, *ib = xi + m_len, *ic = xi + 2 * m_len, *id = xi + 3 * m_len;
-    const W *wa = xw, *wb = xw + m_len, *wc = xw + 2 * m_len, *wd = xw + 3 * m_len;
-    for (long long m = 0; m < m_len; ++m) {
-        W v0 = line[i0[m]];
-        W v = wa[m] * (line[ia[m]] - v0);
-        if (SIZE > 1) v += wb[m] * (line[ib[m]] - v0);
-        if (SIZE > 2) v += wc[m] * (line[ic[m]] - v0);
-        if (SIZE > 3) v += wd[m] * (line[id[m]] - v0);
-        buf[m] += v;
-    }
-}
+static resample_cpu::Kernels k;
 
-// buf[m] = sum_k xw[k, m] line[xi[k, m]] + xf[m] fill (xf may be null: no fill term).
-template <typename I, typename W>
-static void gather_line(const W* __restrict__ line, const I* __restrict__ xi,
-                        const W* __restrict__ xw, const W* __restrict__ xf, W fill,
-                        long long taps, long long m_len, W* __restrict__ buf) {
-    for (long long m = 0; m < m_len; ++m) buf[m] = line[xi[m]];
-    if (xf != nullptr)
-        for (long long m = 0; m < m_len; ++m)
-            if (xf[m] != W(0)) buf[m] += xf[m] * (fill - buf[m]);
-    for (long long k = 1; k < taps; k += 4) {
-        long long size = std::min<long long>(4, taps - k);
-        const I* i = xi + k * m_len;
-        const W* w = xw + k * m_len;
-        if (size == 4) gather_group<4, I, W>(line, xi, i, w, m_len, buf);
-        else if (size == 3) gather_group<3, I, W>(line, xi, i, w, m_len, buf);
-        else if (size == 2) gather_group<2, I, W>(line, xi, i, w, m_len, buf);
-        else gather_group<1, I, W>(line, xi, i, w, m_len, buf);
-    }
-}
-
-template <typename T, typename W>
-static void store_row(const W* __restrict__ acc, T* __restrict__ out, long long m_len,
-                      Clip<W> clip) {
-    const W lo = clip.lo, hi = clip.hi;
-    if (clip.rounding) {
-        for (long long m = 0; m < m_len; ++m) out[m] = store_sample<T, W>(acc[m], lo, hi, 1);
-    } else {
-        for (long long m = 0; m < m_len; ++m) out[m] = (T)acc[m];
-    }
-}
-
-// The loops below run a per-line worker that takes its arguments by value: an OpenMP region
-// shares the enclosing function's variables through memory, and a store through an 8-bit
-// pointer may alias any of them, which would make the compiler reload each one on every
-// iteration (and give up vectorising).  Arguments by value live in registers.
-
-// Per output row: combine input rows (vertical), then gather along the row (horizontal).
-template <typename T, typename I, typename W>
-struct RowsFirst {
-    const T* src; long long m_in; const long long* yi; const W* yw; const long long* yc;
-    const W* yf; long long ty; const I* xi; const W* xw; const W* xf; long long tx; W fill;
-    T* dst; long long m_out; Clip<W> clip;
-};
-
-template <typename T, typename I, typename W>
-static void rows_first_row(const RowsFirst<T, I, W> a, long long o, const T** rows, W* line,
-                           W* acc) {
-    long long n = a.yc[o];
-    for (long long k = 0; k < n; ++k) rows[k] = a.src + a.yi[o * a.ty + k] * a.m_in;
-    combine<T, W>(rows, a.yw + o * a.ty, n, a.yf[o], a.fill, line, a.m_in);
-    gather_line<I, W>(line, a.xi, a.xw, a.xf, a.fill, a.tx, a.m_out, acc);
-    store_row<T, W>(acc, a.dst + o * a.m_out, a.m_out, a.clip);
-}
-
-template <typename T, typename I, typename W>
-static void resize_rows_first(const RowsFirst<T, I, W> a, long long n_out) {
-#pragma omp parallel num_threads(threads())
-    {
-        std::vector<W> line(a.m_in), acc(a.m_out);
-        std::vector<const T*> rows(a.ty);
-#pragma omp for schedule(dynamic, 4)
-        for (long long o = 0; o < n_out; ++o)
-            rows_first_row<T, I, W>(a, o, rows.data(), line.data(), acc.data());
-    }
-}
-
-// Per band of output rows: resample input rows horizontally into a small cache (each row once
-// per band, least recently used slot replaced), then combine the cached rows vertically.
-template <typename T, typename I, typename W>
-static void cols_first_band(const RowsFirst<T, I, W> a, long long o0, long long o1,
-                            long long n_slots, W* cache, long long* tag, long long* last_use,
-                            const W** rows, W* line, W* acc) {
-    for (long long s = 0; s < n_slots; ++s) tag[s] = last_use[s] = -1;
-    for (long long o = o0; o < o1; ++o) {
-        long long n = a.yc[o];
-        for (long long k = 0; k < n; ++k) {
-            long long r = a.yi[o * a.ty + k];
-            long long slot = -1;
-            for (long long s = 0; s < n_slots; ++s)
-                if (tag[s] == r) slot = s;
-            if (slot < 0) {
-                slot = 0;
-                for (long long s = 0; s < n_slots; ++s)
-                    if (last_use[s] < last_use[slot]) slot = s;
-                const T* __restrict__ in = a.src + r * a.m_in;
-                for (long long m = 0; m < a.m_in; ++m) line[m] = (W)in[m];
-                gather_line<I, W>(line, a.xi, a.xw, a.xf, a.fill, a.tx, a.m_out,
-                                  cache + slot * a.m_out);
-                tag[slot] = r;
-            }
-            last_use[slot] = o;
-            rows[k] = cache + slot * a.m_out;
-        }
-        combine<W, W>(rows, a.yw + o * a.ty, n, a.yf[o], a.fill, acc, a.m_out);
-        store_row<T, W>(acc, a.dst + o * a.m_out, a.m_out, a.clip);
-    }
-}
-
-template <typename T, typename I, typename W>
-static void resize_cols_first(const RowsFirst<T, I, W> a, long long n_out, long long n_bands) {
-    long long band = (n_out + n_bands - 1) / n_bands;
-    long long n_slots = a.ty + 1;        // one more than any output needs: one is free
-#pragma omp parallel num_threads(threads())
-    {
-        std::vector<W> cache(n_slots * a.m_out), acc(a.m_out), line(a.m_in);
-        std::vector<long long> tag(n_slots), last_use(n_slots);
-        std::vector<const W*> rows(a.ty);
-#pragma omp for schedule(dynamic, 1)
-        for (long long b = 0; b < n_bands; ++b)
-            cols_first_band<T, I, W>(a, b * band, std::min(n_out, (b + 1) * band), n_slots,
-                                     cache.data(), tag.data(), last_use.data(), rows.data(),
-                                     line.data(), acc.data());
-    }
-}
-
-static void resize(const Array& src, const Array& yi, const Array& yw, const Array& yc,
-                   const Array& yf, const Array& xi, const Array& xw, const Array& xf,
-                   double fill, const Array& dst, double lo, double hi, int rounding,
-                   bool rows_first, long long n_bands) {
-    long long m_in = src.shape(1), n_out = dst.shape(0), m_out = dst.shape(1);
-    long long ty = yi.shape(1), tx = xi.shape(0);
-    if (src.dtype() != dst.dtype()) throw std::invalid_argument("src and dst types differ");
-    with_sample_type(src, [&](auto t) {
-        using T = decltype(t);
-        with_work_type(yw, [&](auto w) {
-            using W = decltype(w);
-            Clip<W> clip{(W)lo, (W)hi, rounding};
-            const W* fill_cols = ptr<W>(xf);
-            if (std::all_of(fill_cols, fill_cols + m_out, [](W v) { return v == W(0); }))
-                fill_cols = nullptr;
-            auto run = [&](auto i) {
-                using I = decltype(i);
-                RowsFirst<T, I, W> a{ptr<T>(src), m_in, ptr<long long>(yi), ptr<W>(yw),
-                                     ptr<long long>(yc), ptr<W>(yf), ty, ptr<I>(xi),
-                                     ptr<W>(xw), fill_cols, tx, (W)fill, ptr<T>(dst), m_out,
-                                     clip};
-                if (rows_first)
-                    resize_rows_first<T, I, W>(a, n_out);
-                else
-                    resize_cols_first<T, I, W>(a, n_out, std::max<long long>(1, n_bands));
-            };
-            if (is<int32_t>(xi)) run(int32_t{});
-            else run((long long)0);
-        });
-    });
-}
-
-template <typename T, typename I>
-static void copy_selected(const T* __restrict__ in, const I* __restrict__ cols,
-                          T* __restrict__ out, long long m_out) {
-    for (long long m = 0; m < m_out; ++m) out[m] = in[cols[m]];
-}
-
-// dst[o, m] = src[rows[o], cols[m]]: every output copies one input sample.
-static void select_samples(const Array& src, const Array& rows, const Array& cols, const Array& dst) {
-    long long m_in = src.shape(1), n_out = dst.shape(0), m_out = dst.shape(1);
-    with_sample_type(src, [&](auto t) {
-        using T = decltype(t);
-        const T* s = ptr<T>(src);
-        T* d = ptr<T>(dst);
-        const long long* r = ptr<long long>(rows);
-        auto run = [&](auto i) {
-            using I = decltype(i);
-            const I* c = ptr<I>(cols);
-#pragma omp parallel for num_threads(threads()) schedule(static)
-            for (long long o = 0; o < n_out; ++o)
-                copy_selected<T, I>(s + r[o] * m_in, c, d + o * m_out, m_out);
-        };
-        if (is<int32_t>(cols)) run(int32_t{});
-        else run((long long)0);
-    });
-}
-
-// Point sampling: dst[p, c] = sum_a wy[p,a] (sum_b wx[p,b] src[iy[p,a], ix[p,b], c]
-// + fx[p] fill) + fy[p] fill, src (R, C, ch).
-static void gather(const Array& src, const Array& iy, const Array& wy, const Array& cy,
-                   const Array& fy, const Array& ix, const Array& wx, const Array& cx,
-                   const Array& fx, double fill, const Array& dst, double lo, double hi,
-                   int rounding) {
-    long long cols = src.shape(1), n_ch = src.shape(2), n_pts = dst.shape(0);
-    long long ty = iy.shape(1), tx = ix.shape(1);
-    with_sample_type(src, [&](auto t) {
-        using T = decltype(t);
-        with_work_type(wy, [&](auto w) {
-            using W = decltype(w);
-            const T* s = ptr<T>(src);
-            T* d = ptr<T>(dst);
-            const long long *yi = ptr<long long>(iy), *yn = ptr<long long>(cy);
-            const long long *xi = ptr<long long>(ix), *xn = ptr<long long>(cx);
-            const W *yw = ptr<W>(wy), *yf = ptr<W>(fy), *xw = ptr<W>(wx), *xf = ptr<W>(fx);
-            W f = (W)fill;
-#pragma omp parallel for num_threads(threads()) schedule(static, 256)
-            for (long long p = 0; p < n_pts; ++p)
-                for (long long c = 0; c < n_ch; ++c) {
-                    // relative to the first tap, as the resize loops (see combine)
-                    W acc = W(0), base = W(0);
-                    for (long long a = 0; a < yn[p]; ++a) {
-                        const T* line = s + yi[p * ty + a] * cols * n_ch + c;
-                        W row = xn[p] == 0 ? xf[p] * f : W(0);
-                        if (xn[p] > 0) {
-                            W v0 = (W)line[xi[p * tx] * n_ch];
-                            row = v0 + (xf[p] != W(0) ? xf[p] * (f - v0) : W(0));
-                            for (long long b = 1; b < xn[p]; ++b)
-                                row += xw[p * tx + b] * ((W)line[xi[p * tx + b] * n_ch] - v0);
-                        }
-                        if (a == 0) {
-                            base = row;
-                            acc = row + (yf[p] != W(0) ? yf[p] * (f - row) : W(0));
-                        } else {
-                            acc += yw[p * ty + a] * (row - base);
-                        }
-                    }
-                    if (yn[p] == 0) acc = yf[p] * f;
-                    d[p * n_ch + c] = store_sample<T, W>(acc, (W)lo, (W)hi, rounding);
-                }
-        });
-    });
-}
-
-// ---- tap tables ------------------------------------------------------------------------------
-// Per row: sum the weights of taps that read the same index, sort by index, drop zero
-// weights; the valid taps first, then padding (index 0, weight 0).  Rows are sorted stably
-// (equal indices sum in their order), in O(w log w), or O(w) when already in order.
-static long long merge_rows(const Array& index, const Array& weight, const Array& out_index,
-                            const Array& out_weight, const Array& count) {
-    long long n_out = index.shape(0), width = index.shape(1);
-    const long long* idx = ptr<long long>(index);
-    const double* w = ptr<double>(weight);
-    long long* oi = ptr<long long>(out_index);
-    double* ow = ptr<double>(out_weight);
-    long long* cnt = ptr<long long>(count);
-    long long widest = 0;
-#pragma omp parallel num_threads(threads()) reduction(max : widest)
-    {
-        std::vector<long long> order(width);
-#pragma omp for schedule(static)
-        for (long long o = 0; o < n_out; ++o) {
-            const long long* ri = idx + o * width;
-            const double* rw = w + o * width;
-            std::iota(order.begin(), order.end(), 0LL);
-            if (!std::is_sorted(ri, ri + width))
-                std::stable_sort(order.begin(), order.end(),
-                                 [&](long long a, long long b) { return ri[a] < ri[b]; });
-            long long* out_i = oi + o * width;
-            double* out_w = ow + o * width;
-            long long c = 0;
-            for (long long t = 0; t < width; ++t) {
-                long long k = order[t];
-                if (c > 0 && out_i[c - 1] == ri[k]) {
-                    out_w[c - 1] += rw[k];
-                } else {
-                    out_i[c] = ri[k];
-                    out_w[c] = rw[k];
-                    ++c;
-                }
-            }
-            long long kept = 0;
-            for (long long j = 0; j < c; ++j)
-                if (out_w[j] != 0.0) {
-                    out_i[kept] = out_i[j];
-                    out_w[kept] = out_w[j];
-                    ++kept;
-                }
-            for (long long j = kept; j < width; ++j) {
-                out_i[j] = 0;
-                out_w[j] = 0.0;
-            }
-            cnt[o] = kept;
-            widest = std::max(widest, kept);
-        }
-    }
-    return widest;
-}
-
-// ---- Gaussian mixtures -------------------------------------------------------------------------
-// Forward: bands of band_rows rows run in parallel, each adding the points listed for it
-// (members[start[b]:start[b+1]]) into its rows of acc (C, H, W) and z (H, W): no two threads
-// add into one pixel.  The Gaussian is separable: one exp per column and per row.
-template <typename V>
-static void splat_bands(const double* xy, const V* values, const double* sx, const double* sy,
-                        int n_ch, double cutoff, const long long* start, const long long* members,
-                        long long n_bands, long long band_rows, V* acc, V* z, long long height,
-                        long long width) {
-    double cut2 = cutoff * cutoff;
-    long long plane = height * width;
-#pragma omp parallel num_threads(threads())
-    {
-        std::vector<V> wx(width);
-        std::vector<double> dx2(width);
-#pragma omp for schedule(dynamic, 1)
-        for (long long b = 0; b < n_bands; ++b) {
-            long long row_lo = b * band_rows, row_hi = std::min(height, row_lo + band_rows);
-            for (long long s = start[b]; s < start[b + 1]; ++s) {
-                long long p = members[s];
-                double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
-                Footprint f = footprint(x, y, ax, ay, cutoff, height, width);
-                long long r0 = std::max(f.r0, row_lo), r1 = std::min(f.r1, row_hi - 1);
-                long long c0 = f.c0, c1 = f.c1;
-                if (c1 < c0) continue;
-                for (long long c = c0; c <= c1; ++c) {
-                    double d = (c - x) / ax;
-                    dx2[c - c0] = d * d;
-                    wx[c - c0] = (V)std::exp(-0.5 * d * d);
-                }
-                for (long long r = r0; r <= r1; ++r) {
-                    double dy = (r - y) / ay, dy2 = dy * dy;
-                    if (dy2 > cut2) continue;
-                    long long lo = c0, hi = c1;       // the row's pixels with r2 <= cutoff^2
-                    while (lo <= hi && dx2[lo - c0] + dy2 > cut2) ++lo;
-                    while (hi >= lo && dx2[hi - c0] + dy2 > cut2) --hi;
-                    double wy = std::exp(-0.5 * dy2) * f.norm;
-                    V* zr = z + r * width;
-                    V fz = (V)wy;
-                    for (long long c = lo; c <= hi; ++c) zr[c] += fz * wx[c - c0];
-                    for (int ch = 0; ch < n_ch; ++ch) {
-                        V* ar = acc + ch * plane + r * width;
-                        V fa = (V)(wy * (double)values[p * n_ch + ch]);
-                        for (long long c = lo; c <= hi; ++c) ar[c] += fa * wx[c - c0];
-                    }
-                }
-            }
-        }
-    }
-}
-
-static void gmm_splat(const Array& xy, const Array& values, const Array& sx, const Array& sy,
-                      double cutoff, const Array& start, const Array& members,
-                      long long band_rows, const Array& acc, const Array& z) {
-    long long n_ch = values.shape(1), height = z.shape(0), width = z.shape(1);
-    long long n_bands = start.shape(0) - 1;
-    auto run = [&](auto v) {
-        using V = decltype(v);
-        splat_bands<V>(ptr<double>(xy), ptr<V>(values), ptr<double>(sx), ptr<double>(sy),
-                       (int)n_ch, cutoff, ptr<long long>(start), ptr<long long>(members), n_bands,
-                       band_rows, ptr<V>(acc), ptr<V>(z), height, width);
-    };
-    if (is<float>(values)) run(float{});
-    else run(double{});
-}
-
-// out (H, W, C) = acc / z where z > 0, else 0; returns the number of holes (z <= 0).
-static long long gmm_normalise(const Array& acc, const Array& z, const Array& out) {
-    long long n_ch = acc.shape(0), n_pixels = z.shape(0) * z.shape(1);
-    long long holes = 0;
-    auto run = [&](auto v) {
-        using V = decltype(v);
-        const V *a = ptr<V>(acc), *zz = ptr<V>(z);
-        V* o = ptr<V>(out);
-#pragma omp parallel for num_threads(threads()) schedule(static) reduction(+ : holes)
-        for (long long q = 0; q < n_pixels; ++q) {
-            gmm_normalise_one<V>(q, a, zz, o, n_pixels, (int)n_ch);
-            holes += zz[q] > V(0) ? 0 : 1;
-        }
-    };
-    if (is<float>(acc)) run(float{});
-    else run(double{});
-    return holes;
-}
-
-static void gmm_vjp(const Array& xy, const Array& values, const Array& sx, const Array& sy,
-                    double cutoff, const Array& grad, const Array& colour, const Array& z,
-                    const Array& d_xy, const Array& d_values, const Array& d_sx,
-                    const Array& d_sy) {
-    long long n = xy.shape(0), n_ch = values.shape(1), height = z.shape(0), width = z.shape(1);
-#pragma omp parallel for num_threads(threads()) schedule(dynamic, 64)
-    for (long long p = 0; p < n; ++p)
-        gmm_vjp_one(p, ptr<double>(xy), ptr<double>(values), ptr<double>(sx), ptr<double>(sy),
-                    (int)n_ch, cutoff, ptr<double>(grad), ptr<double>(colour), ptr<double>(z),
-                    height, width, ptr<double>(d_xy), ptr<double>(d_values), ptr<double>(d_sx),
-                    ptr<double>(d_sy));
-}
-
-// ---- nearest points ----------------------------------------------------------------------------
-static void knn(const Array& xy, const Array& order, const Array& start, double x0, double y0,
-                double cell, long long nx, long long ny, const Array& queries, bool exclude_self,
-                const Array& d2, const Array& idx) {
-    long long n_queries = queries.shape(0);
-    int k = (int)d2.shape(1);
-    if (k == 0) return;
-#pragma omp parallel for num_threads(threads()) schedule(dynamic, 256)
-    for (long long p = 0; p < n_queries; ++p)
-        knn_one(p, ptr<double>(xy), ptr<long long>(order), ptr<long long>(start), x0, y0, cell, nx,
-                ny, ptr<double>(queries), k, exclude_self ? 1 : 0, ptr<double>(d2),
-                ptr<long long>(idx));
-}
-
-static void contrast(const Array& values, const Array& idx, const Array& e) {
-    long long n = values.shape(0), n_ch = values.shape(1), n_nb = idx.shape(1);
-    auto run = [&](auto v) {
-        using V = decltype(v);
-#pragma omp parallel for num_threads(threads()) schedule(static)
-        for (long long p = 0; p < n; ++p)
-            contrast_one<V>(p, ptr<V>(values), ptr<long long>(idx), (int)n_ch, (int)n_nb,
-                            ptr<double>(e));
-    };
-    if (is<float>(values)) run(float{});
-    else run(double{});
-}
-
-// The nearest point of every pixel (resample_math.h's two passes).  Pass 1 sweeps blocks of
-// columns down and up the rows (contiguous reads, where a column at a time would read one
-// cache line per pixel), with nearer_in_y choosing as the GPU's nearest_column_one does.
-static void nearest_map(const Array& xy_a, const Array& seeds_a, const Array& out_a) {
-    long long height = seeds_a.shape(0), width = seeds_a.shape(1);
-    const double* xy = ptr<double>(xy_a);
-    const long long* seeds = ptr<long long>(seeds_a);
-    long long* out = ptr<long long>(out_a);
-    std::vector<long long> best(height * width);
-    const long long block = 256;
-    long long n_blocks = (width + block - 1) / block;
-#pragma omp parallel num_threads(threads())
-    {
-        std::vector<long long> edge(block);
-#pragma omp for schedule(static)
-        for (long long b = 0; b < n_blocks; ++b) {
-            long long j0 = b * block, j1 = std::min(width, j0 + block);
-            std::fill(edge.begin(), edge.end(), -1);
-            for (long long i = 0; i < height; ++i)
-                for (long long j = j0; j < j1; ++j) {
-                    long long p = seeds[i * width + j];
-                    if (p >= 0) edge[j - j0] = p;
-                    best[i * width + j] = edge[j - j0];
-                }
-            std::fill(edge.begin(), edge.end(), -1);
-            for (long long i = height - 1; i >= 0; --i)
-                for (long long j = j0; j < j1; ++j) {
-                    long long p = seeds[i * width + j];
-                    if (p >= 0) edge[j - j0] = p;
-                    best[i * width + j] = nearer_in_y(i, xy, best[i * width + j], edge[j - j0]);
-                }
-        }
-#pragma omp barrier
-        std::vector<long long> v(width);
-        std::vector<double> va(width), vf(width), z(width + 1);
-#pragma omp for schedule(static)
-        for (long long i = 0; i < height; ++i)
-            nearest_row_one(i, xy, best.data(), width, out, v.data(), va.data(), vf.data(),
-                            z.data());
-    }
-}
-
-// ---- PNG row filters ---------------------------------------------------------------------------
-static inline int paeth(int a, int b, int c) {
-    int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
-    return (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c);
-}
-
-// Each row of rows (H, S) goes to out (H, S + 1) as its filter byte and the output of the
-// filter (None, Sub, Up, Average, Paeth) whose bytes, read as signed, have the smallest sum of
-// absolute values (the heuristic of libpng and Pillow).
-static void png_filter(const Array& rows, long long bpp, const Array& out) {
-    long long height = rows.shape(0), stride = rows.shape(1);
-    const uint8_t* in = ptr<uint8_t>(rows);
-    uint8_t* o = ptr<uint8_t>(out);
-#pragma omp parallel num_threads(threads())
-    {
-        std::vector<uint8_t> cand(5 * stride);
-#pragma omp for schedule(static)
-        for (long long y = 0; y < height; ++y) {
-            const uint8_t* cur = in + y * stride;
-            const uint8_t* prev = y > 0 ? cur - stride : nullptr;
-            long long score[5] = {0, 0, 0, 0, 0};
-            for (long long i = 0; i < stride; ++i) {
-                int x = cur[i], a = i >= bpp ? cur[i - bpp] : 0, b = prev ? prev[i] : 0;
-                int c = (prev && i >= bpp) ? prev[i - bpp] : 0;
-                int f[5] = {x, x - a, x - b, x - ((a + b) >> 1), x - paeth(a, b, c)};
-                for (int k = 0; k < 5; ++k) {
-                    uint8_t v = (uint8_t)(f[k] & 0xFF);
-                    cand[k * stride + i] = v;
-                    score[k] += v < 128 ? v : 256 - v;
-                }
-            }
-            int best = 0;
-            for (int k = 1; k < 5; ++k)
-                if (score[k] < score[best]) best = k;
-            uint8_t* row = o + y * (stride + 1);
-            row[0] = (uint8_t)best;
-            std::copy(cand.begin() + best * stride, cand.begin() + (best + 1) * stride, row + 1);
-        }
-    }
-}
-
-// Undo the filters of raw (at least H x (S + 1) bytes) into out (H, S); false on an unknown
-// filter type.
-static bool png_unfilter(const Array& raw, long long bpp, const Array& out) {
-    long long height = out.shape(0), stride = out.shape(1);
-    const uint8_t* in = ptr<uint8_t>(raw);
-    uint8_t* o = ptr<uint8_t>(out);
-    for (long long y = 0; y < height; ++y) {
-        const uint8_t* line = in + y * (stride + 1) + 1;
-        int type = in[y * (stride + 1)];
-        uint8_t* cur = o + y * stride;
-        const uint8_t* prev = y > 0 ? cur - stride : nullptr;
-        if (type > 4) return false;
-        for (long long i = 0; i < stride; ++i) {
-            int a = i >= bpp ? cur[i - bpp] : 0, b = prev ? prev[i] : 0;
-            int c = (prev && i >= bpp) ? prev[i - bpp] : 0, x = line[i];
-            if (type == 1) x += a;
-            else if (type == 2) x += b;
-            else if (type == 3) x += (a + b) >> 1;
-            else if (type == 4) x += paeth(a, b, c);
-            cur[i] = (uint8_t)(x & 0xFF);
-        }
-    }
-    return true;
-}
-
-// ---- the module --------------------------------------------------------------------------------
 NB_MODULE(_core, m) {
     m.doc() = "resample's CPU engine (C++, OpenMP); see kernels/cpu/engine.cpp";
+    const char* env = std::getenv("RESAMPLE_ISA");      // "baseline" forces the baseline
+    k = pick(env ? env : "");
     auto nogil = nb::call_guard<nb::gil_scoped_release>();
     m.def("set_default_threads", [](int n) { default_threads = std::max(1, n); });
     m.def("set_threads", [](int n) { caller_threads = std::max(0, n); },
           "Threads for this calling thread's kernels (0: the process default).");
-    m.def("threads", &threads);
+    m.def("threads", &resample_cpu::threads);
+    m.def("instruction_set", []() { return isa_name; },
+          "The instruction set the loops were compiled for: avx2 or baseline.");
     m.def("openmp", []() {
 #ifdef _OPENMP
         return true;
@@ -687,16 +65,31 @@ NB_MODULE(_core, m) {
         return false;
 #endif
     });
-    m.def("resize", &resize, nogil);
-    m.def("select", &select_samples, nogil);
-    m.def("gather", &gather, nogil);
-    m.def("merge_rows", &merge_rows, nogil);
-    m.def("gmm_splat", &gmm_splat, nogil);
-    m.def("gmm_normalise", &gmm_normalise, nogil);
-    m.def("gmm_vjp", &gmm_vjp, nogil);
-    m.def("knn", &knn, nogil);
-    m.def("contrast", &contrast, nogil);
-    m.def("nearest_map", &nearest_map, nogil);
-    m.def("png_filter", &png_filter, nogil);
-    m.def("png_unfilter", &png_unfilter, nogil);
+    using A = const resample_cpu::Array&;
+    m.def("resize", [](A s, A yi, A yw, A yc, A yf, A xi, A xw, A xf, double fill, A dst,
+                       double lo, double hi, int rounding, bool rows_first, long long bands) {
+        k.resize(s, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, rounding, rows_first, bands);
+    }, nogil);
+    m.def("select", [](A s, A r, A c, A d) { k.select(s, r, c, d); }, nogil);
+    m.def("gather", [](A s, A iy, A wy, A cy, A fy, A ix, A wx, A cx, A fx, double fill, A d,
+                       double lo, double hi, int rounding) {
+        k.gather(s, iy, wy, cy, fy, ix, wx, cx, fx, fill, d, lo, hi, rounding);
+    }, nogil);
+    m.def("merge_rows", [](A i, A w, A oi, A ow, A c) { return k.merge_rows(i, w, oi, ow, c); },
+          nogil);
+    m.def("gmm_splat", [](A xy, A v, A sx, A sy, double cut, A st, A mem, long long rows, A acc,
+                          A z) { k.gmm_splat(xy, v, sx, sy, cut, st, mem, rows, acc, z); }, nogil);
+    m.def("gmm_normalise", [](A acc, A z, A out) { return k.gmm_normalise(acc, z, out); }, nogil);
+    m.def("gmm_vjp", [](A xy, A v, A sx, A sy, double cut, A g, A col, A z, A dxy, A dv, A dsx,
+                        A dsy) { k.gmm_vjp(xy, v, sx, sy, cut, g, col, z, dxy, dv, dsx, dsy); },
+          nogil);
+    m.def("knn", [](A xy, A order, A start, double x0, double y0, double cell, long long nx,
+                    long long ny, A q, bool self, A d2, A idx) {
+        k.knn(xy, order, start, x0, y0, cell, nx, ny, q, self, d2, idx);
+    }, nogil);
+    m.def("contrast", [](A v, A idx, A e) { k.contrast(v, idx, e); }, nogil);
+    m.def("nearest_map", [](A xy, A seeds, A out) { k.nearest_map(xy, seeds, out); }, nogil);
+    m.def("png_filter", [](A rows, long long bpp, A out) { k.png_filter(rows, bpp, out); }, nogil);
+    m.def("png_unfilter", [](A raw, long long bpp, A out) { return k.png_unfilter(raw, bpp, out); },
+          nogil);
 }

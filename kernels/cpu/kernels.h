@@ -1,0 +1,44 @@
+// The CPU engine's kernels as a table of functions, one table per instruction set
+// (engine_impl.h fills it; engine.cpp picks one at import and binds it for Python).
+#pragma once
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+
+namespace resample_cpu {
+
+// Every array is taken read-only (NumPy views of bytes are); outputs are arrays that
+// resample/*.py made for the purpose, written through a cast.
+using Array = nanobind::ndarray<nanobind::ro, nanobind::device::cpu, nanobind::c_contig>;
+
+// Threads for the calling thread's kernels: its own count if it set one, else the
+// process's (RESAMPLE_THREADS, --threads, or every core).
+int threads();
+
+struct Kernels {
+    void (*resize)(const Array&, const Array&, const Array&, const Array&, const Array&,
+                   const Array&, const Array&, const Array&, double, const Array&, double,
+                   double, int, bool, long long);
+    void (*select)(const Array&, const Array&, const Array&, const Array&);
+    void (*gather)(const Array&, const Array&, const Array&, const Array&, const Array&,
+                   const Array&, const Array&, const Array&, const Array&, double,
+                   const Array&, double, double, int);
+    long long (*merge_rows)(const Array&, const Array&, const Array&, const Array&,
+                            const Array&);
+    void (*gmm_splat)(const Array&, const Array&, const Array&, const Array&, double,
+                      const Array&, const Array&, long long, const Array&, const Array&);
+    long long (*gmm_normalise)(const Array&, const Array&, const Array&);
+    void (*gmm_vjp)(const Array&, const Array&, const Array&, const Array&, double,
+                    const Array&, const Array&, const Array&, const Array&, const Array&,
+                    const Array&, const Array&);
+    void (*knn)(const Array&, const Array&, const Array&, double, double, double, long long,
+                long long, const Array&, bool, const Array&, const Array&);
+    void (*contrast)(const Array&, const Array&, const Array&);
+    void (*nearest_map)(const Array&, const Array&, const Array&);
+    void (*png_filter)(const Array&, long long, const Array&);
+    bool (*png_unfilter)(const Array&, long long, const Array&);
+};
+
+}  // namespace resample_cpu
+
+namespace base { resample_cpu::Kernels kernels(); }
+namespace avx2 { resample_cpu::Kernels kernels(); }
