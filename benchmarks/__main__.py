@@ -2,7 +2,7 @@
 
 import argparse
 
-from benchmarks import batch, cpu_resize, gmm_points, gri_claims, reconstruction
+from benchmarks import batch, cli_latency, cpu_resize, gmm_points, gri_claims, reconstruction
 
 
 def main():
@@ -13,6 +13,8 @@ def main():
     args = parser.parse_args()
     print("## CPU resize\n")
     print(cpu_resize.run(args.rounds))
+    print("\n## CLI latency\n")
+    print(cli_latency.run(args.rounds))
     print("\n## Reconstruction quality\n")
     print(reconstruction.run("docs/reconstruction.png"))
     print("\n## GRI's claims\n")
