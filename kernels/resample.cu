@@ -230,13 +230,14 @@ extern "C" __global__ void gmm_vjp_f64(
 // ---- Nearest points through resample/gmm.py's PointGrid (knn_one), and the contrast of a
 // point's values with its neighbours' (contrast_one): one thread per query or point.
 extern "C" __global__ void knn_grid(
-        const double* __restrict__ xy, const long long* __restrict__ order,
+        const double* __restrict__ cell_xy, const long long* __restrict__ order,
         const long long* __restrict__ start, double x0, double y0, double cell, long long nx,
         long long ny, const double* __restrict__ queries, long long n_queries, int k,
         int exclude_self, double* __restrict__ d2, long long* __restrict__ idx) {
     long long p = thread_index();
     if (p < n_queries)
-        knn_one(p, xy, order, start, x0, y0, cell, nx, ny, queries, k, exclude_self, d2, idx);
+        knn_one(p, cell_xy, order, start, x0, y0, cell, nx, ny, queries, k, exclude_self, d2,
+                idx);
 }
 
 extern "C" __global__ void contrast_f32(const float* values, const long long* idx, long long n,

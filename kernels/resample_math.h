@@ -131,12 +131,12 @@ RESAMPLE_HD void gmm_normalise_one(long long q, const W* acc, const W* z, W* out
 // ---- Nearest points, through a uniform grid of square cells (resample/gmm.py's PointGrid):
 // cell (i, j) covers x in [x0 + i cell, x0 + (i + 1) cell), y likewise (the border cells
 // also hold the points beyond them), and holds the points order[start[j nx + i] ..
-// start[j nx + i + 1]).  For query p, the k nearest points (squared distances and indices,
+// start[j nx + i + 1]), whose coordinates cell_xy holds in that order (read in sequence).  For query p, the k nearest points (squared distances and indices,
 // ascending; ties in the order the cells are visited), found ring by ring around the
 // query's cell until no unvisited cell can hold a nearer point.  exclude_self: query p is
 // point p, which is skipped.  k is at most the number of points (less one with
 // exclude_self).  The output rows d2[p], idx[p] are the working lists.
-RESAMPLE_HD void knn_one(long long p, const double* xy, const long long* order,
+RESAMPLE_HD void knn_one(long long p, const double* cell_xy, const long long* order,
                          const long long* start, double x0, double y0, double cell,
                          long long nx, long long ny, const double* queries, int k,
                          int exclude_self, double* d2, long long* idx) {
@@ -158,7 +158,7 @@ RESAMPLE_HD void knn_one(long long p, const double* xy, const long long* order,
                 for (long long s = start[c]; s < start[c + 1]; ++s) {
                     long long t = order[s];
                     if (exclude_self && t == p) continue;
-                    double dx = xy[2 * t] - qx, dy = xy[2 * t + 1] - qy;
+                    double dx = cell_xy[2 * s] - qx, dy = cell_xy[2 * s + 1] - qy;
                     double d = dx * dx + dy * dy;
                     if (found == k && !(d < best_d[k - 1])) continue;
                     int m = found < k ? found++ : k - 1;

@@ -79,6 +79,7 @@ class PointGrid:
                                                           xp.arange(nx * ny + 1)),
                                           dtype=np.int64)
         self.xy, self.lo, self.cell, self.shape = xy, lo, cell, (nx, ny)
+        self.cell_xy = xp.ascontiguousarray(xy[self.order])      # the points, cell by cell
 
     @staticmethod
     def _keys(xy, lo, cell, nx, ny, xp):
@@ -92,8 +93,10 @@ class PointGrid:
         k = min(k, len(self.xy) - (1 if exclude_self else 0))
         d2 = np.empty((len(q), k))
         idx = np.empty((len(q), k), np.int64)
-        _core.knn(self.xy, self.order, self.start, float(self.lo[0]), float(self.lo[1]),
-                  float(self.cell), int(self.shape[0]), int(self.shape[1]), q,
+        nx, ny = self.shape
+        visit = np.argsort(self._keys(q, self.lo, self.cell, nx, ny, np), kind="stable")
+        _core.knn(self.cell_xy, self.order, self.start, float(self.lo[0]), float(self.lo[1]),
+                  float(self.cell), int(nx), int(ny), q, np.ascontiguousarray(visit, np.int64),
                   bool(exclude_self), d2, idx)
         return d2, idx
 
@@ -117,6 +120,21 @@ def pixel_seeds(xy, shape, xp=np):
     seeds = xp.full(height * width, -1, np.int64)
     seeds[keys[first]] = order[first]
     return seeds.reshape(height, width)
+
+
+FEW_HOLES = 1 / 64      # holes up to this fraction of the pixels are searched one by one
+
+
+def hole_nearest(xy, rows, cols, shape, backend=None):
+    """The nearest point of each hole pixel ``(rows, cols)``.  A few holes lie near the
+    points that reach their neighbours: each is searched for in the point grid (the exact
+    nearest).  Many holes (a sparse or clustered cloud) go through the distance transform of
+    :func:`nearest_map`, whose time is O(H x W) whatever the layout."""
+    if len(rows) <= FEW_HOLES * shape[0] * shape[1]:
+        xp = np if backend is None else backend.xp
+        centres = xp.stack([cols, rows], axis=1).astype(np.float64)
+        return nearest_points(xy, centres, 1, backend=backend)[1][:, 0]
+    return nearest_map(xy, shape, backend)[rows, cols]
 
 
 def nearest_map(xy, shape, backend=None):
@@ -477,7 +495,7 @@ def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=
     if n_holes:
         rows, cols = xp.nonzero(z <= 0)                # holes: no point reaches them
         if holes == "nearest":
-            nearest = nearest_map(xy, shape, backend)[rows, cols]
+            nearest = hole_nearest(xy, rows, cols, shape, backend)
             out[rows, cols] = values[nearest]
         else:
             out[rows, cols] = fill

@@ -229,7 +229,7 @@ def knn(backend, xy, queries, k, exclude_self=False):
     if k > 0 and len(queries):
         (nx, ny), (x0, y0) = grid.shape, grid.lo
         backend.launch("knn_grid", len(queries),
-                       [grid.xy, grid.order, grid.start, np.float64(x0), np.float64(y0),
+                       [grid.cell_xy, grid.order, grid.start, np.float64(x0), np.float64(y0),
                         np.float64(grid.cell), np.int64(nx), np.int64(ny), queries,
                         np.int64(len(queries)), np.int32(k), np.int32(bool(exclude_self)),
                         d2, idx])

@@ -83,9 +83,9 @@ NB_MODULE(_core, m) {
     m.def("gmm_vjp", [](A xy, A v, A sx, A sy, double cut, A g, A col, A z, A dxy, A dv, A dsx,
                         A dsy) { k.gmm_vjp(xy, v, sx, sy, cut, g, col, z, dxy, dv, dsx, dsy); },
           nogil);
-    m.def("knn", [](A xy, A order, A start, double x0, double y0, double cell, long long nx,
-                    long long ny, A q, bool self, A d2, A idx) {
-        k.knn(xy, order, start, x0, y0, cell, nx, ny, q, self, d2, idx);
+    m.def("knn", [](A cell_xy, A order, A start, double x0, double y0, double cell,
+                    long long nx, long long ny, A q, A q_order, bool self, A d2, A idx) {
+        k.knn(cell_xy, order, start, x0, y0, cell, nx, ny, q, q_order, self, d2, idx);
     }, nogil);
     m.def("contrast", [](A v, A idx, A e) { k.contrast(v, idx, e); }, nogil);
     m.def("nearest_map", [](A xy, A seeds, A out) { k.nearest_map(xy, seeds, out); }, nogil);

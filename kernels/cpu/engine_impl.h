@@ -534,17 +534,21 @@ static void gmm_vjp(const Array& xy, const Array& values, const Array& sx, const
 }
 
 // ---- nearest points ----------------------------------------------------------------------------
-static void knn(const Array& xy, const Array& order, const Array& start, double x0, double y0,
-                double cell, long long nx, long long ny, const Array& queries, bool exclude_self,
-                const Array& d2, const Array& idx) {
+// Queries are visited in query_order (by grid cell, so that neighbouring queries search the
+// same cells while they are in cache); each writes its own rows of d2 and idx.
+static void knn(const Array& cell_xy, const Array& order, const Array& start, double x0,
+                double y0, double cell, long long nx, long long ny, const Array& queries,
+                const Array& query_order, bool exclude_self, const Array& d2,
+                const Array& idx) {
     long long n_queries = queries.shape(0);
     int k = (int)d2.shape(1);
     if (k == 0) return;
+    const long long* visit = ptr<long long>(query_order);
 #pragma omp parallel for num_threads(threads()) schedule(dynamic, 256)
-    for (long long p = 0; p < n_queries; ++p)
-        knn_one(p, ptr<double>(xy), ptr<long long>(order), ptr<long long>(start), x0, y0, cell, nx,
-                ny, ptr<double>(queries), k, exclude_self ? 1 : 0, ptr<double>(d2),
-                ptr<long long>(idx));
+    for (long long s = 0; s < n_queries; ++s)
+        knn_one(visit[s], ptr<double>(cell_xy), ptr<long long>(order), ptr<long long>(start),
+                x0, y0, cell, nx, ny, ptr<double>(queries), k, exclude_self ? 1 : 0,
+                ptr<double>(d2), ptr<long long>(idx));
 }
 
 static void contrast(const Array& values, const Array& idx, const Array& e) {

@@ -31,7 +31,7 @@ struct Kernels {
                     const Array&, const Array&, const Array&, const Array&, const Array&,
                     const Array&, const Array&);
     void (*knn)(const Array&, const Array&, const Array&, double, double, double, long long,
-                long long, const Array&, bool, const Array&, const Array&);
+                long long, const Array&, const Array&, bool, const Array&, const Array&);
     void (*contrast)(const Array&, const Array&, const Array&);
     void (*nearest_map)(const Array&, const Array&, const Array&);
     void (*png_filter)(const Array&, long long, const Array&);
