@@ -36,9 +36,8 @@ __device__ __forceinline__ long long thread_index() {
 }
 
 // One output value from a tap table row: sum_k w[k] * line[idx[k] * stride] (+ the fill term),
-// taken relative to the first tap of nonzero weight, v0, as the CPU engine does: with the
-// weights summing to 1, that is v0 + sum_k w[k] (v_k - v0) + fill_weight (fill - v0), exact
-// for a constant line.  A tap of weight 0 is skipped (0 x NaN stays out).
+// relative to the base of the first tap of nonzero weight, as the CPU engine sums
+// (resample_math.h: sum_base, tap_term, fill_term).  A tap of weight 0 is skipped.
 template <typename In, typename W>
 __device__ __forceinline__ W apply_taps(const In* __restrict__ line, long long stride,
                                         const int* __restrict__ idx, const W* __restrict__ w,
@@ -46,12 +45,10 @@ __device__ __forceinline__ W apply_taps(const In* __restrict__ line, long long s
     int k = 0;
     while (k < count && w[k] == W(0)) ++k;
     if (k == count) return fill_weight * fill;
-    W v0 = (W)line[idx[k] * stride];
-    W acc = W(0);
-    for (++k; k < count; ++k)
-        if (w[k] != W(0)) acc += w[k] * ((W)line[idx[k] * stride] - v0);
-    if (fill_weight != W(0)) acc += fill_weight * (fill - v0);
-    return v0 + acc;
+    W base = sum_base<W>((W)line[idx[k] * stride]);
+    W acc = base + fill_term<W>(fill_weight, fill, base);
+    for (; k < count; ++k) acc += tap_term<W>(w[k], (W)line[idx[k] * stride], base);
+    return acc;
 }
 
 // A tap table on the device (resample/taps.py's Taps): row o has count[o] taps
@@ -110,23 +107,21 @@ __device__ __forceinline__ void gather_pass(
         ty = tx = p;
     const int* iy = y_index + ty * y_width;
     const W* wy = y_weight + ty * y_width;
-    const In* base = src + c;
-    W acc = W(0), v0 = W(0);
-    bool first = true;                  // relative to the first row, as apply_taps
+    const In* first_line = src + c;
+    W acc = y_fill_weight[ty] * fill, base = W(0);
+    bool first = true;                  // relative to a base, as apply_taps
     for (int a = 0; a < y_count[ty]; ++a) {
         if (wy[a] == W(0)) continue;
-        const In* line = base + (long long)iy[a] * cols * n_ch;
+        const In* line = first_line + (long long)iy[a] * cols * n_ch;
         W row = apply_taps(line, n_ch, TABLE_ROW(x_, tx), fill);
         if (first) {
-            v0 = row;
+            base = sum_base<W>(row);
+            acc = base + fill_term<W>(y_fill_weight[ty], fill, base);
             first = false;
-        } else {
-            acc += wy[a] * (row - v0);
         }
+        acc += tap_term<W>(wy[a], row, base);
     }
-    W fy = y_fill_weight[ty];
-    W value = first ? fy * fill : v0 + acc + (fy != W(0) ? fy * (fill - v0) : W(0));
-    dst[q] = store_sample<Out, W>(value, lo, hi, rounding);
+    dst[q] = store_sample<Out, W>(acc, lo, hi, rounding);
 }
 
 // extern "C" entry points, one per (input, output) type pair: NAME_IN_OUT.

@@ -54,6 +54,27 @@ RESAMPLE_HD T store_sample(W v, W lo, W hi, int rounding) {
     return (T)(t - ((W)t > v ? 1 : 0));
 }
 
+// ---- Sums of taps.  sum_k w_k v_k + fw fill, with the weights and fw summing to 1, is taken
+// as base + sum_k w_k (v_k - base) + fw (fill - base), base the first tap's value: then a
+// constant image stays exactly constant whatever the rounding of the weights.  Where that
+// value is not finite, or so large that v - base could overflow, base is 0: the plain sum
+// (an infinite sample stays infinite).  A tap of weight 0 adds nothing, whatever it reads.
+template <typename W>
+RESAMPLE_HD W sum_base(W v0) {
+    const W big = sizeof(W) == 4 ? W(8.0e37) : W(4.0e307);     // a quarter of the range
+    return (v0 >= -big && v0 <= big) ? v0 : W(0);
+}
+
+template <typename W>
+RESAMPLE_HD W tap_term(W w, W v, W base) {
+    return w != W(0) ? w * (v - base) : W(0);
+}
+
+template <typename W>
+RESAMPLE_HD W fill_term(W fw, W fill, W base) {
+    return fw != W(0) ? fw * (fill - base) : W(0);
+}
+
 // ---- Gaussian mixtures (DESIGN.md): point i is a Gaussian of sigma (sx_i, sy_i); pixel q
 // (x = column, y = row) gets w_i(q) = exp(-r2 / 2) / (2 pi sx_i sy_i) where
 // r2 = ((x - x_i)/sx_i)^2 + ((y - y_i)/sy_i)^2 <= cutoff^2, else 0.

@@ -229,3 +229,21 @@ def test_both_instruction_sets_agree(tmp_path):
             assert np.abs(base[key].astype(int) - avx[key]).max() <= 1, key
         else:
             np.testing.assert_allclose(base[key], avx[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_infinite_and_huge_samples_as_the_plain_sum():
+    """Sums relative to the first tap fall back to the plain sum where that tap is infinite or
+    huge: an infinite sample stays infinite (not inf - inf = NaN) where it has weight, and is
+    left out where it has none; float64 values near the limit do not overflow."""
+    line = np.array([[5.0, np.inf, 5.0, 5.0]])
+    out = resample.resize(line, shape=(1, 7), align="corners")
+    np.testing.assert_array_equal(out, [[5, np.inf, np.inf, np.inf, 5, 5, 5]])
+    inf = resample.resize(np.full((4, 5), np.inf, np.float32), shape=(8, 9), method="bilinear")
+    assert np.isposinf(inf).all()
+    big = np.array([[1e308, -1e308, 1e308, -1e308]])
+    out = resample.resize(big, shape=(1, 7), method="bilinear")
+    ref = ref_resize(big, (1, 7), "bilinear", "centers", "edge", 0.0, True)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, ref, rtol=1e-9, atol=1e293)
+    pts = resample.sample(np.array([[1.0, np.inf], [1.0, 1.0]]), [[0.0, 1.0], [1.0, 0.0]])
+    np.testing.assert_array_equal(pts, [1.0, np.inf])

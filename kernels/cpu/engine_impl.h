@@ -80,13 +80,12 @@ struct Clip {
     int rounding;
 };
 
-// Sums are taken relative to the first tap's value v0: with weights w_k and the fill weight fw
-// summing to 1, sum_k w_k v_k + fw fill = v0 + sum_{k >= 1} w_k (v_k - v0) + fw (fill - v0).
-// So a constant image stays exactly constant whatever the rounding of the weights, and
-// values near the type's limits do not overflow on the way.  Taps go in groups of up to four,
-// summed in registers, one pass over the output line per group.
+// Sums are taken relative to a base (sum_base, tap_term and fill_term of resample_math.h), so
+// that a constant image stays exactly constant.  Taps go in groups of up to four, summed in
+// registers, one pass over the output line per group.
 
-// buf[m] = the taps rows[0..n) with weights w[0..n) (and fw fill) at m.
+// buf[m] = the taps rows[0..n) with weights w[0..n) (and fw fill) at m, relative to
+// sum_base(rows[0][m]) (resample_math.h).
 template <typename Row, typename W>
 static void combine(const Row* const* rows, const W* w, long long n, W fw, W fill,
                     W* __restrict__ buf, long long m_len) {
@@ -95,56 +94,31 @@ static void combine(const Row* const* rows, const W* w, long long n, W fw, W fil
         return;
     }
     const Row* __restrict__ r0 = rows[0];
+    for (long long m = 0; m < m_len; ++m) {
+        W b = sum_base<W>((W)r0[m]);
+        buf[m] = b + fill_term<W>(fw, fill, b);
+    }
     for (long long k = 0; k < n; k += 4) {
         long long size = std::min<long long>(4, n - k);
-        // the first group's first tap is r0 itself: it adds nothing
         const Row* __restrict__ ra = rows[k];
         const Row* __restrict__ rb = rows[k + (size > 1)];
         const Row* __restrict__ rc = rows[k + 2 * (size > 2)];
         const Row* __restrict__ rd = rows[k + 3 * (size > 3)];
-        W wa = k == 0 ? W(0) : w[k], wb = size > 1 ? w[k + 1] : W(0),
-          wc = size > 2 ? w[k + 2] : W(0), wd = size > 3 ? w[k + 3] : W(0);
-        if (k == 0) {
-            if (fw != W(0)) {
-                for (long long m = 0; m < m_len; ++m) {
-                    W v0 = (W)r0[m];
-                    buf[m] = v0 + fw * (fill - v0);
-                }
-            } else {
-                for (long long m = 0; m < m_len; ++m) buf[m] = (W)r0[m];
-            }
-        }
-        switch (size) {
-            case 1:
-                if (k > 0)
-                    for (long long m = 0; m < m_len; ++m)
-                        buf[m] += wa * ((W)ra[m] - (W)r0[m]);
-                break;
-            case 2:
-                for (long long m = 0; m < m_len; ++m) {
-                    W v0 = (W)r0[m];
-                    buf[m] += wa * ((W)ra[m] - v0) + wb * ((W)rb[m] - v0);
-                }
-                break;
-            case 3:
-                for (long long m = 0; m < m_len; ++m) {
-                    W v0 = (W)r0[m];
-                    buf[m] += wa * ((W)ra[m] - v0) + wb * ((W)rb[m] - v0) +
-                              wc * ((W)rc[m] - v0);
-                }
-                break;
-            default:
-                for (long long m = 0; m < m_len; ++m) {
-                    W v0 = (W)r0[m];
-                    buf[m] += wa * ((W)ra[m] - v0) + wb * ((W)rb[m] - v0) +
-                              wc * ((W)rc[m] - v0) + wd * ((W)rd[m] - v0);
-                }
+        W wa = w[k], wb = size > 1 ? w[k + 1] : W(0), wc = size > 2 ? w[k + 2] : W(0),
+          wd = size > 3 ? w[k + 3] : W(0);
+        for (long long m = 0; m < m_len; ++m) {
+            W b = sum_base<W>((W)r0[m]);
+            W v = tap_term<W>(wa, (W)ra[m], b);
+            if (size > 1) v += tap_term<W>(wb, (W)rb[m], b);
+            if (size > 2) v += tap_term<W>(wc, (W)rc[m], b);
+            if (size > 3) v += tap_term<W>(wd, (W)rd[m], b);
+            buf[m] += v;
         }
     }
 }
 
-// buf[m] += the taps k .. k + SIZE - 1 of a tap-major table relative to tap 0's value, SIZE
-// loads summed in registers per output (in the first group, tap 0 itself adds nothing).
+// buf[m] += the taps of a group (SIZE of a tap-major table) relative to the base of tap 0's
+// value, SIZE loads summed in registers per output.
 template <int SIZE, typename I, typename W>
 static void gather_group(const W* __restrict__ line, const I* __restrict__ i0,
                          const I* __restrict__ xi, const W* __restrict__ xw, long long m_len,
@@ -152,11 +126,11 @@ static void gather_group(const W* __restrict__ line, const I* __restrict__ i0,
     const I *ia = xi, *ib = xi + m_len, *ic = xi + 2 * m_len, *id = xi + 3 * m_len;
     const W *wa = xw, *wb = xw + m_len, *wc = xw + 2 * m_len, *wd = xw + 3 * m_len;
     for (long long m = 0; m < m_len; ++m) {
-        W v0 = line[i0[m]];
-        W v = wa[m] * (line[ia[m]] - v0);
-        if (SIZE > 1) v += wb[m] * (line[ib[m]] - v0);
-        if (SIZE > 2) v += wc[m] * (line[ic[m]] - v0);
-        if (SIZE > 3) v += wd[m] * (line[id[m]] - v0);
+        W b = sum_base<W>(line[i0[m]]);
+        W v = tap_term<W>(wa[m], line[ia[m]], b);
+        if (SIZE > 1) v += tap_term<W>(wb[m], line[ib[m]], b);
+        if (SIZE > 2) v += tap_term<W>(wc[m], line[ic[m]], b);
+        if (SIZE > 3) v += tap_term<W>(wd[m], line[id[m]], b);
         buf[m] += v;
     }
 }
@@ -166,11 +140,11 @@ template <typename I, typename W>
 static void gather_line(const W* __restrict__ line, const I* __restrict__ xi,
                         const W* __restrict__ xw, const W* __restrict__ xf, W fill,
                         long long taps, long long m_len, W* __restrict__ buf) {
-    for (long long m = 0; m < m_len; ++m) buf[m] = line[xi[m]];
-    if (xf != nullptr)
-        for (long long m = 0; m < m_len; ++m)
-            if (xf[m] != W(0)) buf[m] += xf[m] * (fill - buf[m]);
-    for (long long k = 1; k < taps; k += 4) {
+    for (long long m = 0; m < m_len; ++m) {
+        W b = sum_base<W>(line[xi[m]]);
+        buf[m] = xf != nullptr ? b + fill_term<W>(xf[m], fill, b) : b;
+    }
+    for (long long k = 0; k < taps; k += 4) {
         long long size = std::min<long long>(4, taps - k);
         const I* i = xi + k * m_len;
         const W* w = xw + k * m_len;
@@ -355,25 +329,24 @@ static void gather(const Array& src, const Array& iy, const Array& wy, const Arr
 #pragma omp parallel for num_threads(threads()) schedule(static, 256)
             for (long long p = 0; p < n_pts; ++p)
                 for (long long c = 0; c < n_ch; ++c) {
-                    // relative to the first tap, as the resize loops (see combine)
-                    W acc = W(0), base = W(0);
+                    // relative to a base, as the resize loops (see combine)
+                    W acc = yn[p] == 0 ? yf[p] * f : W(0), base = W(0);
                     for (long long a = 0; a < yn[p]; ++a) {
                         const T* line = s + yi[p * ty + a] * cols * n_ch + c;
-                        W row = xn[p] == 0 ? xf[p] * f : W(0);
+                        W row = xf[p] * f;
                         if (xn[p] > 0) {
-                            W v0 = (W)line[xi[p * tx] * n_ch];
-                            row = v0 + (xf[p] != W(0) ? xf[p] * (f - v0) : W(0));
-                            for (long long b = 1; b < xn[p]; ++b)
-                                row += xw[p * tx + b] * ((W)line[xi[p * tx + b] * n_ch] - v0);
+                            W b = sum_base<W>((W)line[xi[p * tx] * n_ch]);
+                            row = b + fill_term<W>(xf[p], f, b);
+                            for (long long t = 0; t < xn[p]; ++t)
+                                row += tap_term<W>(xw[p * tx + t],
+                                                   (W)line[xi[p * tx + t] * n_ch], b);
                         }
                         if (a == 0) {
-                            base = row;
-                            acc = row + (yf[p] != W(0) ? yf[p] * (f - row) : W(0));
-                        } else {
-                            acc += yw[p * ty + a] * (row - base);
+                            base = sum_base<W>(row);
+                            acc = base + fill_term<W>(yf[p], f, base);
                         }
+                        acc += tap_term<W>(yw[p * ty + a], row, base);
                     }
-                    if (yn[p] == 0) acc = yf[p] * f;
                     d[p * n_ch + c] = store_sample<T, W>(acc, (W)lo, (W)hi, rounding);
                 }
         });
