@@ -19,7 +19,7 @@ from .convert import MAX_SIDE, scaled_side
 from .errors import ResampleError, excerpt
 from .methods import get_method
 from .taps import (ALIGNS, BOUNDARIES, TAPS_CHUNK, check_choice, compute_taps,
-                   normalized_to_pixels, resize_taps, validate_fill)
+                   normalized_to_pixels, resize_taps, table_width, validate_fill)
 
 _SAMPLE_CHUNK = 1 << 18
 
@@ -150,17 +150,21 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     out_bytes = rows * cols * n_ch * out_dtype.itemsize
     what = f"a {cols}x{rows} output"
     if not on_device:           # tables and the result live on the host: check before both
-        devices.check_memory(resize_memory(a.shape, (rows, cols), a.dtype, m, antialias),
-                             what)
+        devices.check_memory(resize_memory(a.shape, (rows, cols), a.dtype, m, antialias,
+                                           align, boundary), what)
     taps_r = resize_taps(a.shape[0], rows, m, align, boundary, antialias)
     taps_c = resize_taps(a.shape[1], cols, m, align, boundary, antialias)
     t_r, t_c = taps_r.index.shape[1], taps_c.index.shape[1]   # taps per output sample
     madds = n_ch * min(rows * a.shape[1] * t_r + rows * cols * t_c,     # rows first
                        a.shape[0] * cols * t_c + rows * cols * t_r)     # cols first
     engine = devices.select(device, on_device, cost=(madds, a.nbytes + out_bytes))
-    if engine == "gpu":         # the output, a work-dtype intermediate and the input
+    if engine == "gpu":         # input and output in the kernels' type, an intermediate
+        from .gpu import kernel_dtype
+
+        kind = kernel_dtype(out_dtype, work)
         inter = max(rows * a.shape[1], a.shape[0] * cols) * n_ch * work.itemsize
-        devices.check_device_memory(out_bytes + inter + a.nbytes, what)
+        devices.check_device_memory(out_bytes + inter + a.nbytes
+                                    + (a.size + rows * cols * n_ch) * kind.itemsize, what)
     if engine == "gpu":
         from . import gpu
 
@@ -181,13 +185,8 @@ def _given_dtype(image, a):
     return image.dtype if isinstance(image, np.ndarray) else a.dtype
 
 
-def tap_width(n_in, n_out, method, antialias):
-    """Taps per output sample of a resize table along one axis (before merging)."""
-    stretch = max(1.0, n_in / n_out) if (antialias and method.antialias) else 1.0
-    return int(math.ceil(2.0 * method.support * stretch)) + 2
-
-
-def resize_memory(in_shape, out_shape, dtype, method, antialias):
+def resize_memory(in_shape, out_shape, dtype, method, antialias, align="centers",
+                  boundary="edge"):
     """Bytes of host memory that resizing an ``in_shape`` (H, W, C) array of ``dtype`` to
     ``out_shape`` (rows, cols) allocates, at most: the tap tables of both axes (as they are
     built, then compacted, and the columns' table interleaved per channel), the input in the
@@ -198,8 +197,8 @@ def resize_memory(in_shape, out_shape, dtype, method, antialias):
     rows, cols = out_shape
     dtype = np.dtype(dtype)
     item = _compute_dtype(dtype).itemsize
-    t_r = tap_width(h, rows, method, antialias)
-    t_c = tap_width(w, cols, method, antialias)
+    t_r = table_width(h, rows, method, align, boundary, antialias)
+    t_c = table_width(w, cols, method, align, boundary, antialias)
     # int64 indices and float64 weights, as computed (chunks, then joined) and compacted;
     # the temporaries of one chunk; the columns' table interleaved per channel (int32
     # indices where they fit, weights in the work dtype).

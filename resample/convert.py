@@ -169,7 +169,7 @@ def check_resize_fits(pic, out_shape, options: Options, fmt):
         dtype = np.dtype(np.float64 if a.dtype.itemsize > 2 else np.float32)
         need += a.size * dtype.itemsize + 2 * rows * cols * shape[2] * dtype.itemsize
     need += api.resize_memory(shape, out_shape, dtype, get_method(options.method),
-                              options.antialias)
+                              options.antialias, options.align, options.boundary)
     need += (3 if fmt == "PNG" else 2) * rows * cols * shape[2] * a.dtype.itemsize
     devices.check_memory(need, f"a {cols}x{rows} {fmt} output")
 

@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from . import _core
+from .images import storable_range
 from .taps import Taps
 
 COLS_COST = 2.0   # a cols-pass multiply-add (a gather) costs about this many rows-pass ones
@@ -90,10 +91,7 @@ def _interleaved_table(taps: Taps, n_ch, work):
 def _store_args(dtype, work):
     """``(clip, rounding)`` for storing ``work`` accumulators into ``dtype``."""
     if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        # The largest float that still fits, so that the cast never overflows.
-        hi = float(np.nextafter(float(info.max), 0.0)) if info.bits > 32 else float(info.max)
-        return np.array([info.min, hi, 0.5], work), True
+        return np.array([*storable_range(dtype), 0.5], work), True
     return np.array([0.0, 0.0, 0.5], work), False
 
 

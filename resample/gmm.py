@@ -362,6 +362,8 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
         if backend is not None:
             xy, v = backend.xp.asarray(xy), backend.xp.asarray(v)
     need = shape[0] * shape[1] * (2 * v.shape[1] + 1) * v.itemsize
+    if holes == "nearest":   # the distance transform: seeds, columns' choices, result, holes
+        need += shape[0] * shape[1] * (24 + 16 + (32 if backend is not None else 0))
     if isinstance(sigma, str):           # "auto": neighbour lists (N x 6 distances, indices)
         need += len(xy) * max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS) * 16
     what = f"a {shape[1]}x{shape[0]} reconstruction"

@@ -120,7 +120,7 @@ def _table(backend, taps: Taps, work):
     return cache.get(backend.xp, taps, work)
 
 
-def _kernel_dtype(dtype, work):
+def kernel_dtype(dtype, work):
     """The dtype the kernels read and write for an image of ``dtype`` (others are cast): the
     8/16-bit types with float32 work, else the work type itself (float32 images are
     resampled in float64)."""
@@ -152,7 +152,7 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
     work = np.dtype(work)
     n_rows, n_cols, n_ch = image.shape
     rows_out, cols_out = taps_rows.n_out, taps_cols.n_out
-    kind = _kernel_dtype(np.dtype(out_dtype), work)
+    kind = kernel_dtype(np.dtype(out_dtype), work)
     src = xp.ascontiguousarray(image.astype(kind, copy=False))
     lo, hi, rounding = _store_args(kind, work)
     fill = work.type(fill)
@@ -187,7 +187,7 @@ def gather(backend, image, taps_y: Taps, taps_x: Taps, fill, work, out_dtype):
     """Sample ``image`` (R, C, ch) at points with per-axis taps; returns (N, ch)."""
     xp = backend.xp
     work = np.dtype(work)
-    kind = _kernel_dtype(np.dtype(out_dtype), work)
+    kind = kernel_dtype(np.dtype(out_dtype), work)
     src = xp.ascontiguousarray(image.astype(kind, copy=False))
     lo, hi, rounding = _store_args(kind, work)
     n_ch = image.shape[2]

@@ -283,12 +283,20 @@ def _fast_decode(path, im):
 # --------------------------------------------------------------------------------------------
 # Resizing a picture: alpha is premultiplied while resampling.
 
+def storable_range(dtype):
+    """``(lo, hi)``: the float range that rounds into an integer ``dtype`` without overflow (for
+    64-bit types the largest float below the maximum, which itself is not a float)."""
+    info = np.iinfo(dtype)
+    hi = float(np.nextafter(float(info.max), 0.0)) if info.bits > 32 else float(info.max)
+    return float(info.min), hi
+
+
 def to_dtype(x, dtype):
     """Round half up and clip float samples into an integer dtype; floats pass through."""
     dtype = np.dtype(dtype)
     if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return np.clip(np.floor(x + 0.5), info.min, info.max).astype(dtype)
+        lo, hi = storable_range(dtype)
+        return np.clip(np.floor(x + 0.5), lo, hi).astype(dtype)
     return x.astype(dtype)
 
 

@@ -68,15 +68,15 @@ def output_positions(n_in, n_out, align):
     ``nearest`` fall the same way as Pillow NEAREST.
     ``corners``: ``x_j = j * (n_in - 1) / (n_out - 1)`` (``0`` when ``n_out == 1``).
     """
+    step = output_step(n_in, n_out, align)
     if align == "centers":
-        step = n_in / n_out
         centres = np.full(n_out, step)
         centres[0] = 0.5 * step
         return np.cumsum(centres) - 0.5, step
     if n_out == 1:
-        return np.zeros(1), float(n_in)
+        return np.zeros(1), step
     j = np.arange(n_out, dtype=np.float64)
-    return j * (n_in - 1) / (n_out - 1), (n_in - 1) / (n_out - 1)
+    return j * (n_in - 1) / (n_out - 1), step
 
 
 def map_index(i, n, boundary):
@@ -104,6 +104,22 @@ def _fold_positions(x, n, support, boundary):
     if period is not None:
         return np.mod(x, period)
     return np.clip(x, -2.0**40, 2.0**40)   # extrapolate: keep the integer tap indices finite
+
+
+def table_width(n_in, n_out, method: Method, align, boundary, antialias):
+    """Taps per output of a resize table along one axis as :func:`compute_taps` builds it
+    (before merging): for estimating memory before any table is made."""
+    step = output_step(n_in, n_out, align)
+    stretch = max(1.0, step) if (antialias and method.antialias) else 1.0
+    width = int(np.ceil(2.0 * method.support * stretch)) + 2
+    return 2 * width if boundary == "extrapolate" else width
+
+
+def output_step(n_in, n_out, align):
+    """The spacing of the output positions in input pixels (see :func:`output_positions`)."""
+    if align == "centers":
+        return n_in / n_out
+    return float(n_in) if n_out == 1 else (n_in - 1) / (n_out - 1)
 
 
 def compute_taps(x, n, method: Method, stretch, boundary, xp=np):

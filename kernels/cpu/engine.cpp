@@ -8,6 +8,7 @@
 #include <nanobind/nanobind.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <string_view>
 
@@ -16,10 +17,12 @@
 namespace nb = nanobind;
 
 // ---- threads ---------------------------------------------------------------------------------
-static int default_threads = 1;
+static std::atomic<int> default_threads{1};     // read by every caller, set from Python
 static thread_local int caller_threads = 0;
 
-int resample_cpu::threads() { return caller_threads > 0 ? caller_threads : default_threads; }
+int resample_cpu::threads() {
+    return caller_threads > 0 ? caller_threads : default_threads.load(std::memory_order_relaxed);
+}
 
 // ---- instruction sets ----------------------------------------------------------------------------
 static bool has_avx2() {
@@ -52,7 +55,7 @@ NB_MODULE(_core, m) {
     const char* env = std::getenv("RESAMPLE_ISA");      // "baseline" forces the baseline
     k = pick(env ? env : "");
     auto nogil = nb::call_guard<nb::gil_scoped_release>();
-    m.def("set_default_threads", [](int n) { default_threads = std::max(1, n); });
+    m.def("set_default_threads", [](int n) { default_threads.store(std::max(1, n)); });
     m.def("set_threads", [](int n) { caller_threads = std::max(0, n); },
           "Threads for this calling thread's kernels (0: the process default).");
     m.def("threads", &resample_cpu::threads);
