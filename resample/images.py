@@ -8,6 +8,8 @@ removed).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 import os
 import re
@@ -432,16 +434,9 @@ def save(pic: Picture, path, *, overwrite=True, quality=None):
     if not os.path.isdir(folder):
         raise ResampleError(f"{path}: folder {folder} does not exist")
     try:
-        tmp = temporary_path(folder)
-    except OSError as exc:
-        raise ResampleError(f"{path}: cannot write ({first_line(exc)})") from None
-    try:
-        with open(tmp, "wb") as f:
+        with atomic_output(path) as f:
             _write(f, a, alpha, fmt, pic, quality)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
     except BaseException as exc:
-        _unlink(tmp)
         if isinstance(exc, ResampleError):
             raise ResampleError(f"{path}: {exc}") from None
         if isinstance(exc, MemoryError):
@@ -452,26 +447,58 @@ def save(pic: Picture, path, *, overwrite=True, quality=None):
     return notes
 
 
-# Outputs are written to ".resample-HOST-PID-RANDOM.part" in their folder, then renamed.  A
-# process killed outright (kill -9, power loss) leaves its temporary file behind: the next
-# write into that folder removes those of processes of this host that no longer run.
+# Outputs are written to ".resample-HOST-PID-RANDOM.part" in their folder, locked (flock)
+# while written, then renamed.  A process killed outright (kill -9, power loss) leaves its
+# temporary file behind: the next write into that folder removes those of this host's
+# processes that no longer run and whose lock is free.
 _PART = re.compile(r"^\.resample-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[^/]*\.part$")
 _cleaned = set()
 _cleaned_lock = threading.Lock()
 
 
 def _host_tag():
-    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:32] or "host"
+    """This host, as a file-name-safe tag: the host name's letters, digits and underscores,
+    and a short hash of the whole name (so node-1 and node.1 differ)."""
+    name = socket.gethostname()
+    digest = hashlib.blake2b(name.encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
+    return re.sub(r"[^A-Za-z0-9]", "_", name)[:48] + "_" + digest
 
 
-def temporary_path(folder):
-    """A new empty file in ``folder`` to write an output into before renaming it; stale ones
-    of dead processes in that folder are removed first (once per folder and process)."""
+def _lock(fd, blocking=True):
+    """An exclusive lock on an open file (True if taken); without fcntl (Windows), True."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def atomic_output(path, binary=True):
+    """Write ``path`` all at once: yields a file object for a new temporary file in its
+    folder (locked while written); when the block ends it replaces ``path``, and on any
+    failure or interruption it is removed.  Stale temporary files of dead processes in that
+    folder are removed first (once per folder and process)."""
+    folder = os.path.dirname(os.path.abspath(path))
     remove_stale_parts(folder)
     fd, tmp = tempfile.mkstemp(prefix=f".resample-{_host_tag()}-{os.getpid()}-",
                                suffix=".part", dir=folder)
-    os.close(fd)
-    return tmp
+    try:
+        _lock(fd)                   # held on this descriptor until the rename is done
+        # Opened again by name: some writers (tifffile) want a file object with a name.
+        with open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8") as f:
+            yield f
+        os.fchmod(fd, file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    finally:
+        os.close(fd)
 
 
 def remove_stale_parts(folder):
@@ -491,7 +518,21 @@ def remove_stale_parts(folder):
     for name in names:
         m = _PART.match(name)
         if m and m["host"] == host and not _alive(int(m["pid"])):
-            _unlink(os.path.join(folder, name))
+            _remove_if_unlocked(os.path.join(folder, name))
+
+
+def _remove_if_unlocked(path):
+    """Remove a temporary file unless a process holds its lock (a writer in another pid
+    namespace of the same host looks dead to kill(pid, 0), but still holds its lock)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        if _lock(fd, blocking=False):
+            _unlink(path)
+    finally:
+        os.close(fd)
 
 
 def _alive(pid):
@@ -514,13 +555,20 @@ def _unlink(path):
 
 
 def _read_umask():
+    """The process's umask, read from /proc where it can be (setting it to read it is not
+    safe while other threads create files or folders), else by setting and restoring it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-# Read once, at import (under the import lock): setting the umask to read it is not safe
-# while other threads create files.
 _FILE_MODE = 0o666 & ~_read_umask()
 
 

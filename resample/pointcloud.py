@@ -233,20 +233,11 @@ def write_csv(path, xy, values, sigma=None):
         header += SIGMA_HEADERS[sigma.shape[1]]
         columns.append(sigma)
     data = np.concatenate(columns, axis=1)
-    from .images import file_mode, temporary_path
+    from .images import atomic_output
 
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = None
     try:
-        tmp = temporary_path(folder)
-        with open(tmp, "w") as f:
+        with atomic_output(path, binary=False) as f:
             f.write(",".join(header) + "\n")
             np.savetxt(f, data, delimiter=",", fmt="%.6g")
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise ResampleError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise
+    except OSError as exc:
+        raise ResampleError(f"{path}: cannot write ({exc.strerror or exc})") from None

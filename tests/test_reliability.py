@@ -216,15 +216,25 @@ def test_sigterm_on_a_single_file_removes_the_partial_output(tmp_path, photo):
 def test_stale_temporary_files_of_dead_processes_are_removed(tmp_path, photo):
     host = images._host_tag()
     dead = 4_000_000                                 # above any pid this machine hands out
-    with pytest.raises(ProcessLookupError):
-        os.kill(dead, 0)
+    for pid in (dead, dead + 1):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
     names = {f".resample-{host}-{dead}-abc.part": False,         # dead here: removed
              f".resample-{host}-{os.getpid()}-abc.part": True,    # alive: kept
              f".resample-otherhost-{dead}-abc.part": True,        # another machine's: kept
              ".resample-notours.part": True}
+    # a writer in another pid namespace looks dead to kill(pid, 0), but holds its lock
+    names[f".resample-{host}-{dead + 1}-locked.part"] = True
     for name in names:
         (tmp_path / name).write_bytes(b"")
-    done = command(photo, "-o", tmp_path / "o.png", "--scale", "0.5")
+    import fcntl
+
+    held = os.open(tmp_path / f".resample-{host}-{dead + 1}-locked.part", os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        done = command(photo, "-o", tmp_path / "o.png", "--scale", "0.5")
+    finally:
+        os.close(held)
     assert done.returncode == 0, done.stderr
     left = set(os.listdir(tmp_path))
     assert {n for n, kept in names.items() if kept} | {"o.png"} == left
