@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from . import _core
+from .compiled import core as _core
 from .images import storable_range
 from .taps import Taps
 

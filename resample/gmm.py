@@ -21,7 +21,7 @@ import threading
 
 import numpy as np
 
-from . import _core
+from .compiled import core as _core
 from .errors import ResampleError, excerpt
 from .taps import validate_fill
 

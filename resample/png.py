@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-from . import _core
+from .compiled import core as _core
 from .errors import ResampleError
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _core
+from .compiled import core as _core
 from .errors import ResampleError, excerpt
 from .methods import Method
 
