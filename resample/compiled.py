@@ -1,5 +1,6 @@
 """The compiled CPU engine (resample._core, built from kernels/cpu by ``pip install``), with a
-clear message where it is missing."""
+clear message where it is missing.  Loading it sets the process's thread count:
+``RESAMPLE_THREADS`` if set (a whole number >= 1), else the cores this process may use."""
 
 import os
 
@@ -12,3 +13,20 @@ except ImportError as exc:                      # pragma: no cover - depends on 
         "the source tree shadowing the installed package (run from another folder), or an "
         "install without its build (pip install . , or pip install -e . for development)"
     ) from exc
+
+
+def threads_from_environment():
+    """``RESAMPLE_THREADS`` if set (a whole number >= 1), else the cores this process may use."""
+    text = os.environ.get("RESAMPLE_THREADS", "").strip()
+    if text:
+        try:
+            return max(1, int(text))
+        except ValueError:
+            pass
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+core.set_default_threads(threads_from_environment())

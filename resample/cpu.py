@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from . import compiled
 from .compiled import core as _core
 from .images import storable_range
 from .taps import Taps
@@ -23,22 +24,7 @@ COLS_COST = 2.0   # a cols-pass multiply-add (a gather) costs about this many ro
 FORCE_ORDER = None  # "rows" or "cols" to force the first pass (for measurements)
 
 
-def _threads_from_environment():
-    """``RESAMPLE_THREADS`` if set (a whole number >= 1), else the cores this process may use."""
-    text = os.environ.get("RESAMPLE_THREADS", "").strip()
-    if text:
-        try:
-            return max(1, int(text))
-        except ValueError:
-            pass
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-_default_threads = _threads_from_environment()
-_core.set_default_threads(_default_threads)
+_default_threads = compiled.threads_from_environment()
 
 
 def default_threads():

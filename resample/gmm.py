@@ -68,16 +68,18 @@ class PointGrid:
         cell, nx, ny = grid_layout(lo, hi, n)
         for _ in range(8):      # clustered points: finer cells until few share one
             key = self._keys(xy, lo, cell, nx, ny, xp)
-            crowd = n / len(xp.unique(key))
+            counts = xp.bincount(key, minlength=nx * ny)
+            crowd = n / int(xp.count_nonzero(counts))
             finer = cell / 2, *(min(2 * m, 1 << 15) for m in (nx, ny))
             if crowd <= CELL_CROWD or finer[1] * finer[2] > CELL_BUDGET * n + 64:
                 break
             cell, nx, ny = finer
-        key = self._keys(xy, lo, cell, nx, ny, xp)
+        else:                   # refined to the end: the keys of the last cells
+            key = self._keys(xy, lo, cell, nx, ny, xp)
+            counts = xp.bincount(key, minlength=nx * ny)
         self.order = xp.ascontiguousarray(xp.argsort(key, kind="stable"), dtype=np.int64)
-        self.start = xp.ascontiguousarray(xp.searchsorted(key[self.order],
-                                                          xp.arange(nx * ny + 1)),
-                                          dtype=np.int64)
+        self.start = xp.zeros(nx * ny + 1, np.int64)
+        self.start[1:] = xp.cumsum(counts)
         self.xy, self.lo, self.cell, self.shape = xy, lo, cell, (nx, ny)
         self.cell_xy = xp.ascontiguousarray(xy[self.order])      # the points, cell by cell
 
