@@ -15,14 +15,13 @@ import fnmatch
 import hashlib
 import os
 import queue
-import signal
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .convert import POINT_EXTENSIONS, Options, convert_file, is_points
+from .convert import POINT_EXTENSIONS, Options, convert_file, is_points, sigterm_as_interrupt
 from .errors import ResampleError, excerpt, first_line
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp", ".gif",
@@ -373,28 +372,27 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
         bar.set_postfix_str(f"failed {summary.failed}", refresh=False)
 
     t0 = time.perf_counter()
-    old_term = _raise_on_sigterm()
     futures = []
-    try:
-        for job in sorted(jobs, key=_size, reverse=True):
-            futures.append(decoders.submit(start, job))
-        for _ in range(len(jobs)):
-            record(*results.get())
-            if stop.is_set():
-                break
-    except KeyboardInterrupt:
-        summary.interrupted = True
-        stop.set()
-    finally:
-        stop.set()
-        for fut in futures:
-            fut.cancel()
-        decoders.shutdown(wait=True)
-        encoders.shutdown(wait=True)      # the files being written finish, or are dropped
-        while not results.empty():
-            record(*results.get())
-        bar.close()
-        _restore_sigterm(old_term)
+    with sigterm_as_interrupt():          # SIGTERM stops a run as Ctrl-C does
+        try:
+            for job in sorted(jobs, key=_size, reverse=True):
+                futures.append(decoders.submit(start, job))
+            for _ in range(len(jobs)):
+                record(*results.get())
+                if stop.is_set():
+                    break
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            stop.set()
+        finally:
+            stop.set()
+            for fut in futures:
+                fut.cancel()
+            decoders.shutdown(wait=True)
+            encoders.shutdown(wait=True)  # the files being written finish, or are dropped
+            while not results.empty():
+                record(*results.get())
+            bar.close()
     summary.not_started = len(jobs) - summary.converted - summary.skipped - summary.failed
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -405,19 +403,3 @@ def _size(job):
         return os.path.getsize(job.src)
     except OSError:
         return 0
-
-
-def _raise_on_sigterm():
-    """Make SIGTERM stop a run as Ctrl-C does (only the main thread can set handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, handler)
-
-
-def _restore_sigterm(old):
-    if old is not None:
-        signal.signal(signal.SIGTERM, old)

@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import signal
 import sys
-import threading
 
 import click
 
@@ -495,7 +493,9 @@ SUBCOMMANDS = {"points": points_command, "fit": fit_command}
 def main(argv=None):
     """Entry point: run the command, turn every failure into one line and an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    with _sigterm_as_interrupt(), _quiet_libraries():
+    from .convert import sigterm_as_interrupt   # light: no NumPy
+
+    with sigterm_as_interrupt(), _quiet_libraries():   # SIGTERM acts as Ctrl-C
         return _main(argv)
 
 
@@ -536,24 +536,6 @@ def _main(argv):
                    f"{text[0] if text else ''} (set RESAMPLE_DEBUG=1 for details)", err=True)
         return _exit(1)
     return _exit(0)
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM stops the command as Ctrl-C does: a file being written is removed, and the
-    exit code is 130 (only the main thread can set handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
 
 
 @contextlib.contextmanager

@@ -29,4 +29,17 @@ def threads_from_environment():
         return os.cpu_count() or 1
 
 
-core.set_default_threads(threads_from_environment())
+_default_threads = threads_from_environment()
+core.set_default_threads(_default_threads)
+
+
+def default_threads():
+    """The threads of this process's kernels (unless a thread set its own)."""
+    return _default_threads
+
+
+def set_default_threads(n):
+    """Threads for every kernel of this process (``--threads``)."""
+    global _default_threads
+    _default_threads = max(1, int(n))
+    core.set_default_threads(_default_threads)

@@ -7,9 +7,12 @@ imports NumPy and Pillow only when a file is converted.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
+import signal
+import threading
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -99,6 +102,25 @@ class Options:
         if self.size is not None:
             return parse_geometry(self.size, width, height)
         return tuple(scaled_side(n, self.scale) for n in (width, height))
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While inside, SIGTERM stops the work as Ctrl-C does (a KeyboardInterrupt): files being
+    written are removed, never left half-written.  Only the main thread can set handlers;
+    elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def is_points(path):

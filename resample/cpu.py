@@ -2,41 +2,25 @@
 tables, on every core, with the GIL released.
 
 Arrays are ``(rows, cols, channels)``.  Accumulation is in the tap weights' dtype (float32 for
-8/16-bit and float32 images, float64 otherwise).  The last pass stores into the output dtype:
+8/16-bit images, float64 otherwise).  The last pass stores into the output dtype:
 integers are rounded half up and clipped to ``[lo, hi]``; floats are stored as they are.
 
-Threads: ``RESAMPLE_THREADS`` (or every core available) per process; :func:`set_threads`
-sets a calling thread's own count (the batch mode's workers share the cores).
+Threads: ``RESAMPLE_THREADS`` or ``--threads`` (else every core available) per process
+(:func:`default_threads`, :func:`set_default_threads`); :func:`set_threads` sets a calling
+thread's own count (the batch mode's workers share the cores).
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from . import compiled
 from .compiled import core as _core
+from .compiled import default_threads, set_default_threads  # noqa: F401 (the engine's API)
 from .images import storable_range
 from .taps import Taps
 
 COLS_COST = 2.0   # a cols-pass multiply-add (a gather) costs about this many rows-pass ones
 FORCE_ORDER = None  # "rows" or "cols" to force the first pass (for measurements)
-
-
-_default_threads = compiled.threads_from_environment()
-
-
-def default_threads():
-    """The threads of this process's kernels (unless a thread set its own)."""
-    return _default_threads
-
-
-def set_default_threads(n):
-    """Threads for every kernel of this process (``--threads``)."""
-    global _default_threads
-    _default_threads = max(1, int(n))
-    _core.set_default_threads(_default_threads)
 
 
 def set_threads(n):

@@ -9,6 +9,7 @@ removed).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 import os
@@ -146,9 +147,6 @@ def _is_tiff(path):
     return head in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 
 
-TIFF_MAX_PIXELS = 2 * 89_478_485    # as Pillow's decompression-bomb limit (MAX_IMAGE_PIXELS x 2)
-
-
 def _load_tiff(path) -> Picture:
     """A TIFF that Pillow cannot open (float or 32-bit colour, ...), read by tifffile: the
     first page, its size and memory checked from the header before any strip is decoded."""
@@ -160,9 +158,10 @@ def _load_tiff(path) -> Picture:
         page = tif.pages.first
         shape, dtype = tuple(page.shape), np.dtype(page.dtype)
         pixels = int(page.imagelength) * int(page.imagewidth)
-        if pixels > TIFF_MAX_PIXELS:
-            raise ResampleError(f"image too large: {pixels} pixels, more than "
-                                f"{TIFF_MAX_PIXELS} (a decompression bomb?)")
+        top = _pixel_limit()
+        if top is not None and pixels > top:
+            raise ResampleError(f"image too large: {pixels} pixels, more than {top} "
+                                "(a decompression bomb?)")
         check_memory(3 * math.prod(shape) * dtype.itemsize,
                      f"decoding a {page.imagewidth}x{page.imagelength} TIFF")
         array = page.asarray()
@@ -188,6 +187,15 @@ def _load_tiff(path) -> Picture:
     alpha = bool(extra) and array.ndim == 3 and array.shape[2] in (2, 4)
     return Picture(array, alpha=alpha, icc=bytes(icc.value) if icc is not None else None,
                    dpi=dpi, format="TIFF")
+
+
+def _pixel_limit():
+    """Pillow's decompression-bomb limit, which it raises an error at (twice
+    Image.MAX_IMAGE_PIXELS; None where a user turned it off), for files Pillow cannot open."""
+    from PIL import Image
+
+    top = Image.MAX_IMAGE_PIXELS
+    return None if top is None else 2 * top
 
 
 def _check_decode_memory(im):
@@ -456,6 +464,7 @@ _cleaned = set()
 _cleaned_lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=1)
 def _host_tag():
     """This host, as a file-name-safe tag: the host name's letters, digits and underscores,
     and a short hash of the whole name (so node-1 and node.1 differ)."""
