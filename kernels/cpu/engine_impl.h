@@ -69,11 +69,6 @@ static void with_work_type(const Array& a, F&& f) {
 // (indices into an interleaved input row), xw (Tx, M_out) W, xf (M_out,) W.  Padding taps of
 // the columns' table repeat a real index with weight 0.
 
-struct Store {
-    double lo, hi;
-    int rounding;
-};
-
 template <typename W>
 struct Clip {
     W lo, hi;
