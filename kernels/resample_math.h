@@ -75,6 +75,45 @@ RESAMPLE_HD W fill_term(W fw, W fill, W base) {
     return fw != W(0) ? fw * (fill - base) : W(0);
 }
 
+// ---- 8-bit images in fixed point (as Pillow-SIMD and OpenCV): weights are integers,
+// w * 2^FIXED_BITS; the first pass keeps samples as integers v * 2^FIXED_FRAC (16 bits).
+// fixed_weights rounds n weights, then gives the rounding residual to the largest, so that
+// they sum to round(sum w * 2^FIXED_BITS) exactly: a constant image stays constant.  With
+// d_k = q_k / 2^FIXED_BITS - w_k, it returns max(sum of the positive d_k, sum of the negative
+// ones' magnitudes) + |sum_k d_k|: times the width of the samples' range, a bound on what the
+// rounding adds to a sum.  *gain is sum_k |q_k| / 2^FIXED_BITS (how far a sum can reach
+// beyond its samples' range).
+constexpr int FIXED_BITS = 14;
+constexpr int FIXED_FRAC = 6;
+
+RESAMPLE_HD double fixed_weights(const double* w, int n, int* q, double* gain) {
+    const double one = (double)(1 << FIXED_BITS);
+    double total = 0.0;
+    long long sum = 0;
+    int largest = 0;
+    for (int k = 0; k < n; ++k)
+        if (!(fabs(w[k]) <= 2.0)) {        // beyond 16 bits (or not a number): no fixed point
+            *gain = 1e300;
+            return 1e300;
+        }
+    for (int k = 0; k < n; ++k) {
+        total += w[k];
+        q[k] = (int)floor(w[k] * one + 0.5);
+        sum += q[k];
+        if (fabs(w[k]) > fabs(w[largest])) largest = k;
+    }
+    if (n > 0) q[largest] += (int)((long long)floor(total * one + 0.5) - sum);
+    double up = 0.0, down = 0.0, reach = 0.0;
+    for (int k = 0; k < n; ++k) {
+        double d = q[k] / one - w[k];
+        up += d > 0.0 ? d : 0.0;
+        down += d < 0.0 ? -d : 0.0;
+        reach += fabs((double)q[k]) / one;
+    }
+    *gain = reach;
+    return fmax(up, down) + fabs(up - down);
+}
+
 // ---- Gaussian mixtures (DESIGN.md): point i is a Gaussian of sigma (sx_i, sy_i); pixel q
 // (x = column, y = row) gets w_i(q) = exp(-r2 / 2) / (2 pi sx_i sy_i) where
 // r2 = ((x - x_i)/sx_i)^2 + ((y - y_i)/sy_i)^2 <= cutoff^2, else 0.

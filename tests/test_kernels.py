@@ -62,6 +62,15 @@ class ShimBackend:
         self.launched.append(name)
 
 
+@pytest.fixture(autouse=True)
+def float_cpu_loops(monkeypatch):
+    """The CUDA loops sum 8-bit images in float32: compare them with the CPU's float loops (the
+    CPU's fixed-point path is tested against the float64 reference in test_fixed.py)."""
+    from resample import cpu
+
+    monkeypatch.setattr(cpu, "FIXED", False)
+
+
 @pytest.fixture(scope="module")
 def shim(tmp_path_factory):
     cxx = shutil.which("g++") or shutil.which("c++")

@@ -180,7 +180,7 @@ def test_the_command_equals_pillow_on_files_borders_included(photo, tmp_path):
         diff = np.abs(ours - pil)
         if method == "bilinear":
             assert diff.max() <= 1
-        assert np.mean(diff > 1) < 1e-3, (method, np.mean(diff > 1))
+        assert np.mean(diff > 1) < 1.5e-3, (method, np.mean(diff > 1))
 
 
 def test_ramp_shrunk_with_antialias_as_torch():

@@ -73,6 +73,9 @@ NB_MODULE(_core, m) {
                        double lo, double hi, int rounding, bool rows_first, long long bands) {
         k.resize(s, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, rounding, rows_first, bands);
     }, nogil);
+    m.def("resize_fixed8", [](A s, A yi, A yw, A yc, A xi, A xw, A xc, A dst, long long bands) {
+        return k.resize_fixed8(s, yi, yw, yc, xi, xw, xc, dst, bands);
+    }, nogil, "8-bit images in fixed point; false where it declines (the float loops apply).");
     m.def("select", [](A s, A r, A c, A d) { k.select(s, r, c, d); }, nogil);
     m.def("gather", [](A s, A iy, A wy, A cy, A fy, A ix, A wx, A cx, A fx, double fill, A d,
                        double lo, double hi, int rounding) {

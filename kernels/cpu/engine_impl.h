@@ -21,6 +21,10 @@
 
 #include "kernels.h"
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
 #ifndef RESAMPLE_ISA
 #error "define RESAMPLE_ISA (the namespace of this instruction set's loops)"
 #endif
@@ -348,6 +352,9 @@ static void gather(const Array& src, const Array& iy, const Array& wy, const Arr
     });
 }
 
+// ---- 8-bit images in fixed point -------------------------------------------------------------
+#include "fixed8.h"
+
 // ---- tap tables ------------------------------------------------------------------------------
 // Per row: sum the weights of taps that read the same index, sort by index, drop zero
 // weights; the valid taps first, then padding (index 0, weight 0).  Rows are sorted stably
@@ -642,7 +649,7 @@ static bool png_unfilter(const Array& raw, long long bpp, const Array& out) {
 
 
 resample_cpu::Kernels kernels() {
-    return resample_cpu::Kernels{resize, select_samples, gather, merge_rows, gmm_splat, gmm_normalise,
+    return resample_cpu::Kernels{resize, resize_fixed8, select_samples, gather, merge_rows, gmm_splat, gmm_normalise,
                    gmm_vjp, knn, contrast, nearest_map, png_filter, png_unfilter};
 }
 

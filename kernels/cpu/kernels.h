@@ -18,6 +18,8 @@ struct Kernels {
     void (*resize)(const Array&, const Array&, const Array&, const Array&, const Array&,
                    const Array&, const Array&, const Array&, double, const Array&, double,
                    double, int, bool, long long);
+    bool (*resize_fixed8)(const Array&, const Array&, const Array&, const Array&, const Array&,
+                          const Array&, const Array&, const Array&, long long);
     void (*select)(const Array&, const Array&, const Array&, const Array&);
     void (*gather)(const Array&, const Array&, const Array&, const Array&, const Array&,
                    const Array&, const Array&, const Array&, const Array&, double,

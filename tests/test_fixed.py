@@ -1,0 +1,141 @@
+"""8-bit images in fixed point (kernels/cpu/fixed8.h): within one level of the float64
+reference wherever it runs, constant images exactly constant, identical on both instruction
+sets, and declined (the float loops run) where its rounding could not be bounded."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import resample
+from resample import cpu
+from reference import ref_resize, round_to
+
+skimage_data = pytest.importorskip("skimage.data")
+
+
+@pytest.fixture
+def fixed_calls(monkeypatch):
+    """Records what each resize_fixed8 call answered (True: the fixed-point loops ran)."""
+    calls = []
+    core = cpu._core
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(core, name)
+
+        def resize_fixed8(self, *args):
+            calls.append(core.resize_fixed8(*args))
+            return calls[-1]
+
+    monkeypatch.setattr(cpu, "_core", Spy())
+    return calls
+
+
+def _crops():
+    """Real photos and a flat-colour graphic, every channel count the loops special-case."""
+    astro = skimage_data.astronaut()[100:141, 180:227]               # 41x47 RGB, a face
+    chart = np.zeros((23, 31, 3), np.uint8)                            # flat colours, hard edges
+    chart[:, 10:20] = (255, 0, 0)
+    chart[8:15] = (0, 0, 255)
+    chart[::5, ::3] = 255
+    return {
+        "rgb": astro,
+        "grey": skimage_data.camera()[200:237, 150:203],
+        "two": np.ascontiguousarray(astro[..., :2]),
+        "rgba": np.dstack([astro, astro[..., 1]]),
+        "five": np.dstack([astro, astro[..., :2]]),
+        "chart": chart,
+    }
+
+
+SHAPES = [lambda h, w: (2 * h + 1, 2 * w + 3),       # enlarge, odd
+          lambda h, w: (h // 3, w // 2),             # shrink, antialiased
+          lambda h, w: (h, 5 * w),                   # one axis only
+          lambda h, w: (7, 3 * w + 1),               # shrink one way, enlarge the other
+          lambda h, w: (1, 1)]
+
+
+@pytest.mark.parametrize("method", ["bilinear", "bicubic", "lanczos", "gri"])
+def test_fixed_point_stays_within_a_level_of_the_float64_reference(method, fixed_calls):
+    for name, img in _crops().items():
+        for boundary in ("edge", "reflect", "truncate", "constant"):
+            for make in SHAPES:
+                shape = make(*img.shape[:2])
+                ours = resample.resize(img, shape=shape, method=method, boundary=boundary)
+                exact = ref_resize(img.astype(np.float64), shape, method, boundary=boundary)
+                diff = np.abs(ours.astype(int) - round_to(exact, np.uint8))
+                assert diff.max() <= 1, (name, boundary, shape)
+                # off by one only where the exact value lies within the rounding's bound
+                # (FIXED_MAX_ERROR, a quarter level) of a half
+                near_half = np.abs(exact - np.floor(exact) - 0.5) <= 0.25 + 1e-9
+                assert near_half[diff == 1].all(), (name, boundary, shape)
+    assert fixed_calls.count(True) > 0.9 * len(fixed_calls)
+
+
+def test_fixed_point_is_exact_on_constants_and_saturates_overshoot(fixed_calls):
+    for value in (0, 1, 127, 254, 255):
+        img = np.full((13, 17, 3), value, np.uint8)
+        for method in ("bilinear", "bicubic", "lanczos", "gri"):
+            for shape in ((29, 40), (5, 6), (1, 1), (13, 100)):
+                out = resample.resize(img, shape=shape, method=method, boundary="reflect")
+                assert (out == value).all(), (value, method, shape)
+    # a 1-pixel checkerboard enlarged with lanczos overshoots both ends: clipped, as the
+    # reference rounds and clips
+    board = (np.indices((9, 11)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    out = resample.resize(board, shape=(31, 37), method="lanczos")
+    ref = round_to(ref_resize(board.astype(np.float64), (31, 37), "lanczos"), np.uint8)
+    assert np.abs(out.astype(int) - ref).max() <= 1
+    assert out.min() == 0 and out.max() == 255
+    assert all(fixed_calls)
+
+
+def test_fixed_point_on_one_pixel_and_extreme_scales(fixed_calls):
+    rng = np.random.default_rng(5)
+    one = rng.integers(0, 256, (1, 1, 3), dtype=np.uint8)
+    out = resample.resize(one, shape=(5, 300), method="bicubic")
+    assert (out == one).all()
+    row = rng.integers(0, 256, (1, 3001), dtype=np.uint8)
+    for shape in ((1, 3), (4, 2), (1, 9000)):
+        ours = resample.resize(row, shape=shape, method="bilinear")
+        ref = round_to(ref_resize(row.astype(np.float64), shape, "bilinear"), np.uint8)
+        assert np.abs(ours.astype(int) - ref).max() <= 1, shape
+
+
+def test_fixed_point_declines_where_its_rounding_is_unbounded(fixed_calls):
+    """A 60x shrink with lanczos sums about 360 rounded weights per axis: the bound on their
+    rounding exceeds a quarter level, so the float loops run (and stay within a level)."""
+    img = skimage_data.camera()[:360, :360]
+    ours = resample.resize(img, shape=(6, 6), method="lanczos")
+    assert fixed_calls == [False]
+    ref = round_to(ref_resize(img.astype(np.float64), (6, 6), "lanczos"), np.uint8)
+    assert np.abs(ours.astype(int) - ref).max() <= 1
+
+
+def test_fixed_point_is_identical_on_both_instruction_sets(tmp_path):
+    """The AVX2 loops (two pixels per register, 1 to 4 channels shuffled into slots) compute
+    the scalar loops' integers exactly."""
+    from resample import _core
+
+    code = (
+        "import numpy as np, resample, resample._core as c\n"
+        "from skimage import data\n"
+        "a = data.astronaut()[::3, ::3]\n"
+        "imgs = {1: a[..., 0].copy(), 2: a[..., :2].copy(), 3: a, 4: np.dstack([a, a[..., 0]]),"
+        " 5: np.dstack([a, a[..., :2]])}\n"
+        "out = {}\n"
+        "for n, img in imgs.items():\n"
+        "    for m in ['bilinear', 'bicubic', 'lanczos', 'gri']:\n"
+        "        for s in [(341, 517), (57, 40), (171, 9)]:\n"
+        "            out[f'{n}{m}{s}'] = resample.resize(img, shape=s, method=m)\n"
+        f"np.savez(r'{tmp_path}/' + c.instruction_set() + '.npz', **out)\n")
+    for isa in ("baseline", ""):
+        subprocess.run([sys.executable, "-c", code], check=True,
+                       env=dict(os.environ, RESAMPLE_ISA=isa))
+    if not (tmp_path / "avx2.npz").exists():
+        pytest.skip(f"this processor has no AVX2 ({_core.instruction_set()} only)")
+    base, avx = np.load(tmp_path / "baseline.npz"), np.load(tmp_path / "avx2.npz")
+    for key in base.files:
+        np.testing.assert_array_equal(base[key], avx[key], err_msg=key)
