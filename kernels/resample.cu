@@ -235,6 +235,18 @@ extern "C" __global__ void knn_grid(
                 idx);
 }
 
+// ---- Tap tables for sampling at positions on the device (taps_one of resample_math.h, one
+// thread a position; rows are not merged: the loops skip zero weights).
+extern "C" __global__ void taps_rows(const double* x, long long n_pos, long long n, int method,
+                                     double support, double stretch, int boundary,
+                                     long long width, long long* index, double* weight,
+                                     double* fill) {
+    long long p = thread_index();
+    if (p < n_pos)
+        taps_one(x[p], n, method, support, stretch, boundary, index + p * width,
+                 weight + p * width, fill + p);
+}
+
 extern "C" __global__ void contrast_f32(const float* values, const long long* idx, long long n,
                                         int n_ch, int n_nb, double* e) {
     long long p = thread_index();

@@ -18,6 +18,7 @@
 #endif
 using std::ceil;
 using std::exp;
+using std::sin;
 using std::fabs;
 using std::floor;
 using std::fmax;
@@ -73,6 +74,144 @@ RESAMPLE_HD W tap_term(W w, W v, W base) {
 template <typename W>
 RESAMPLE_HD W fill_term(W fw, W fill, W base) {
     return fw != W(0) ? fw * (fill - base) : W(0);
+}
+
+// ---- Methods and tap tables (resample/methods.py names them; resample/taps.py documents the
+// conventions).  A method is a 1-D kernel K(u), u in input pixels after antialias stretching,
+// zero for |u| >= its support.  Ids: 0 nearest, 1 bilinear (triangle), 2 bicubic (Keys,
+// a = -0.5), 3 lanczos (3 lobes), 4 gri (the 3x3 quartic of DESIGN.md).
+enum { METHOD_NEAREST = 0, METHOD_BILINEAR, METHOD_BICUBIC, METHOD_LANCZOS, METHOD_GRI };
+
+// Boundaries: how a tap beyond the axis [0, n) reads.
+enum { BOUNDARY_EDGE = 0, BOUNDARY_REFLECT, BOUNDARY_MIRROR, BOUNDARY_WRAP, BOUNDARY_CONSTANT,
+       BOUNDARY_EXTRAPOLATE, BOUNDARY_TRUNCATE };
+
+RESAMPLE_HD double sinc_pi(double u) {
+    double y = 3.14159265358979323846 * u;
+    return sin(y) / y;
+}
+
+RESAMPLE_HD double method_weight(int method, double u) {
+    if (method == METHOD_NEAREST)            // half-open box: i = floor(x + 0.5)
+        return (u > -0.5 && u <= 0.5) ? 1.0 : 0.0;
+    double a = fabs(u);
+    if (method == METHOD_BILINEAR) return a < 1.0 ? 1.0 - a : 0.0;
+    if (method == METHOD_BICUBIC) {
+        const double k = -0.5;
+        if (a < 1.0) return ((k + 2.0) * a - (k + 3.0)) * a * a + 1.0;
+        if (a < 2.0) return (((a - 5.0) * a + 8.0) * a - 4.0) * k;
+        return 0.0;
+    }
+    if (method == METHOD_LANCZOS) {          // exactly 0 at non-zero integers, 1 at 0
+        if (a >= 3.0) return 0.0;
+        if (a == floor(a)) return a == 0.0 ? 1.0 : 0.0;
+        return sinc_pi(u) * sinc_pi(u / 3.0);
+    }
+    if (method == METHOD_GRI) {
+        double v = 1.0 - a, a2 = a * a, v2 = v * v;
+        if (a <= 0.5) return 1.0 - 3.0 * a2 + 4.0 * a2 * a2;
+        if (a < 1.5) return 0.5 * v + 1.5 * v2 - 2.0 * v2 * v2;
+        return 0.0;
+    }
+    return 0.0;
+}
+
+// An in-range index for tap position i of an axis of n, for the index-remapping boundaries
+// (edge, reflect cba|abcd|dcb, mirror dcb|abcd|cba, wrap).
+RESAMPLE_HD long long map_index(long long i, long long n, int boundary) {
+    if (boundary == BOUNDARY_WRAP) return ((i % n) + n) % n;
+    if (boundary == BOUNDARY_REFLECT) {
+        long long m = ((i % (2 * n)) + 2 * n) % (2 * n);
+        return m < n ? m : 2 * n - 1 - m;
+    }
+    if (boundary == BOUNDARY_MIRROR) {
+        if (n == 1) return 0;
+        long long p = 2 * n - 2, m = ((i % p) + p) % p;
+        return m < n ? m : p - m;
+    }
+    return i < 0 ? 0 : (i > n - 1 ? n - 1 : i);
+}
+
+// Far-away positions brought near the axis without changing what they sample.
+RESAMPLE_HD double fold_position(double x, long long n, double support, int boundary) {
+    if (boundary == BOUNDARY_EDGE || boundary == BOUNDARY_CONSTANT ||
+        boundary == BOUNDARY_TRUNCATE)
+        return fmin(fmax(x, -support - 1.0), (double)n + support);
+    double period = boundary == BOUNDARY_WRAP ? (double)n
+                  : boundary == BOUNDARY_REFLECT ? 2.0 * n
+                  : boundary == BOUNDARY_MIRROR ? fmax(2.0 * n - 2.0, 1.0) : 0.0;
+    if (period > 0.0) {
+        double m = x - floor(x / period) * period;      // Python's x % period
+        return m >= period ? m - period : m;
+    }
+    return fmin(fmax(x, -1099511627776.0), 1099511627776.0);     // extrapolate: +-2^40
+}
+
+// Taps per position before merging: the kernel's reach plus two (twice that for extrapolate,
+// whose taps outside read two edge samples).
+RESAMPLE_HD long long taps_width(double support, double stretch, int boundary) {
+    long long w = (long long)ceil(2.0 * support * stretch) + 2;
+    return boundary == BOUNDARY_EXTRAPOLATE ? 2 * w : w;
+}
+
+// The taps of the sample at position x of an axis of n (x = i is the centre of sample i):
+// index[k], weight[k] for k < taps_width(...), and *fill the weight of the fill value.
+// Weights are normalised to sum 1 with the fill weight.  truncate (Pillow, torch with
+// antialias=True): taps outside are dropped and the rest reweighted, a sample with none
+// inside takes the fill; constant: taps outside read the fill; extrapolate: linear through the
+// two edge samples, a[-d] = (1 + d) a[0] - d a[1]; the rest remap indices (map_index).
+RESAMPLE_HD void taps_one(double x, long long n, int method, double support, double stretch,
+                          int boundary, long long* index, double* weight, double* fill) {
+    double reach = support * stretch;
+    x = fold_position(x, n, reach, boundary);
+    long long width = (long long)ceil(2.0 * reach) + 2;
+    long long i0 = (long long)floor(x - reach);
+    double total = 0.0;
+    for (long long k = 0; k < width; ++k) {
+        index[k] = i0 + k;
+        weight[k] = method_weight(method, ((double)(i0 + k) - x) / stretch);
+        total += weight[k];
+    }
+    if (total != 0.0)
+        for (long long k = 0; k < width; ++k) weight[k] /= total;
+    *fill = 0.0;
+    if (boundary == BOUNDARY_TRUNCATE || boundary == BOUNDARY_CONSTANT) {
+        double inside = 0.0, outside = 0.0;
+        for (long long k = 0; k < width; ++k) {
+            bool out = index[k] < 0 || index[k] >= n;
+            if (out) {
+                outside += weight[k];
+                weight[k] = 0.0;
+            }
+            inside += weight[k];
+            index[k] = index[k] < 0 ? 0 : (index[k] > n - 1 ? n - 1 : index[k]);
+        }
+        if (boundary == BOUNDARY_CONSTANT) {
+            *fill = outside;
+        } else if (inside != 0.0) {
+            for (long long k = 0; k < width; ++k) weight[k] /= inside;
+        } else {
+            *fill = 1.0;
+        }
+    } else if (boundary == BOUNDARY_EXTRAPOLATE && n > 1) {
+        for (long long k = 0; k < width; ++k) {
+            long long i = index[k];
+            bool low = i < 0, out = low || i > n - 1;
+            double over = out ? (low ? (double)-i : (double)(i - (n - 1))) : 0.0;
+            index[width + k] = out ? (low ? 1 : n - 2) : 0;
+            weight[width + k] = out ? -weight[k] * over : 0.0;
+            index[k] = out ? (low ? 0 : n - 1) : i;
+            weight[k] = weight[k] * (1.0 + over);
+        }
+    } else {
+        int b = boundary == BOUNDARY_EXTRAPOLATE ? BOUNDARY_EDGE : boundary;
+        for (long long k = 0; k < width; ++k) index[k] = map_index(index[k], n, b);
+        if (boundary == BOUNDARY_EXTRAPOLATE)           // n == 1: the edge, no second taps
+            for (long long k = 0; k < width; ++k) {
+                index[width + k] = 0;
+                weight[width + k] = 0.0;
+            }
+    }
 }
 
 // ---- 8-bit images in fixed point (as Pillow-SIMD and OpenCV): weights are integers,

@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 
-from .taps import LRU, Taps
+from .taps import LRU, Taps, taps_width
 
 BLOCK = 256                   # threads per block; every kernel runs on a 1-D grid
 KERNEL_TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16",
@@ -255,6 +255,22 @@ def nearest_map(backend, xy, shape):
     backend.launch("nearest_rows", height,
                    [xy, best, np.int64(height), np.int64(width), out, *scratch])
     return out
+
+
+def taps(backend, x, n, method, stretch, boundary_id):
+    """The tap table (not merged) of sampling an axis of ``n`` at positions ``x`` (a device
+    array), by the shared header's taps_one: as :func:`resample.taps.compute_taps`."""
+    xp = backend.xp
+    x = xp.ascontiguousarray(x, dtype=np.float64).ravel()
+    width = taps_width(method.support, stretch, boundary_id)
+    index = xp.empty((len(x), width), np.int64)
+    weight = xp.empty((len(x), width), np.float64)
+    fill = xp.empty(len(x), np.float64)
+    backend.launch("taps_rows", len(x),
+                   [x, np.int64(len(x)), np.int64(n), np.int32(method.id),
+                    np.float64(method.support), np.float64(stretch), np.int32(boundary_id),
+                    np.int64(width), index, weight, fill])
+    return Taps(index, weight, xp.full(len(x), width, np.int64), fill)
 
 
 def contrast(backend, values, idx):

@@ -8,6 +8,7 @@ of input sample ``i`` is at ``x = i`` and the axis covers ``[-0.5, n - 0.5]``.
 from __future__ import annotations
 
 import collections
+import math
 import threading
 from dataclasses import dataclass
 
@@ -79,31 +80,16 @@ def output_positions(n_in, n_out, align):
     return j * (n_in - 1) / (n_out - 1), step
 
 
-def map_index(i, n, boundary):
-    """Map integer positions ``i`` to in-range indices for the index-remapping boundaries."""
-    if boundary == "edge":
-        return np.clip(i, 0, n - 1)
-    if boundary == "wrap":
-        return np.mod(i, n)
-    if boundary == "reflect":           # cba|abcd|dcb, period 2n
-        m = np.mod(i, 2 * n)
-        return np.where(m < n, m, 2 * n - 1 - m)
-    if boundary == "mirror":            # dcb|abcd|cba, period 2n - 2
-        if n == 1:
-            return np.zeros_like(i)
-        m = np.mod(i, 2 * n - 2)
-        return np.where(m < n, m, 2 * n - 2 - m)
-    raise AssertionError(boundary)
+# The boundaries' numbers in the shared kernel header (resample_math.h, BOUNDARY_*).
+BOUNDARY_IDS = {"edge": 0, "reflect": 1, "mirror": 2, "wrap": 3, "constant": 4,
+                "extrapolate": 5, "truncate": 6}
 
 
-def _fold_positions(x, n, support, boundary):
-    """Bring far-away positions near the image without changing what they sample."""
-    if boundary in ("edge", "constant", "truncate"):
-        return np.clip(x, -support - 1.0, n + support)
-    period = {"wrap": n, "reflect": 2 * n, "mirror": max(2 * n - 2, 1)}.get(boundary)
-    if period is not None:
-        return np.mod(x, period)
-    return np.clip(x, -2.0**40, 2.0**40)   # extrapolate: keep the integer tap indices finite
+def taps_width(support, stretch, boundary_id):
+    """Taps per position before merging (resample_math.h's taps_width): the kernel's reach
+    plus two, twice that for extrapolate."""
+    width = math.ceil(2.0 * support * stretch) + 2
+    return 2 * width if boundary_id == BOUNDARY_IDS["extrapolate"] else width
 
 
 def table_width(n_in, n_out, method: Method, align, boundary, antialias):
@@ -111,8 +97,7 @@ def table_width(n_in, n_out, method: Method, align, boundary, antialias):
     (before merging): for estimating memory before any table is made."""
     step = output_step(n_in, n_out, align)
     stretch = max(1.0, step) if (antialias and method.antialias) else 1.0
-    width = int(np.ceil(2.0 * method.support * stretch)) + 2
-    return 2 * width if boundary == "extrapolate" else width
+    return taps_width(method.support, stretch, BOUNDARY_IDS[boundary])
 
 
 def output_step(n_in, n_out, align):
@@ -125,60 +110,29 @@ def output_step(n_in, n_out, align):
 def compute_taps(x, n, method: Method, stretch, boundary, xp=np):
     """Tap table for sampling an axis of ``n`` samples at positions ``x`` (input pixel units).
 
-    ``stretch >= 1`` widens the kernel by that factor (antialiasing when shrinking).
-    ``xp``: the array module of ``x``.  With NumPy the table is compacted (taps merged per
-    index, zero weights dropped); with another (CuPy: tables made on the device) it is not:
-    every row has the full width, duplicate indices and zero weights included, which the
-    kernels skip.
+    ``stretch >= 1`` widens the kernel by that factor (antialiasing when shrinking).  The
+    weights, boundaries and normalisation are resample_math.h's ``taps_one``, compiled for
+    both engines.  ``xp``: the array module of ``x``.  With NumPy the table is compacted
+    (taps merged per index, zero weights dropped, sorted by index); with CuPy (tables made on
+    the device) it is not: every row has the full width, duplicate indices and zero weights
+    included, which the kernels skip.
     """
-    x = xp.asarray(x, dtype=np.float64).ravel()
-    support = method.support * stretch
-    x = _fold_positions(x, n, support, boundary)
-    width = int(np.ceil(2.0 * support)) + 2
-    index = xp.floor(x - support).astype(np.int64)[:, None] + xp.arange(width)
-    weight = method.kernel((index - x[:, None]) / stretch)
-    total = weight.sum(axis=1, keepdims=True)
-    weight = weight / xp.where(total == 0.0, 1.0, total)
-
-    fill_weight = xp.zeros(len(x))
-    outside = (index < 0) | (index >= n)
-    if boundary == "truncate":
-        # Pillow, and torch with antialias=True: the taps outside are dropped and the others
-        # renormalised; a sample with no tap inside takes the fill value.
-        weight = xp.where(outside, 0.0, weight)
-        total = weight.sum(axis=1, keepdims=True)
-        weight = weight / xp.where(total == 0.0, 1.0, total)
-        fill_weight = xp.where(total[:, 0] == 0.0, 1.0, 0.0)
-        index = xp.clip(index, 0, n - 1)
-    elif boundary == "constant":
-        fill_weight = xp.where(outside, weight, 0.0).sum(axis=1)
-        weight = xp.where(outside, 0.0, weight)
-        index = xp.clip(index, 0, n - 1)
-    elif boundary == "extrapolate" and n > 1:
-        # Linear through the two edge samples: a[-d] = (1 + d) a[0] - d a[1], d > 0 the overshoot.
-        low = index < 0
-        over = xp.where(low, -index, index - (n - 1)) * outside
-        edge = xp.where(low, 0, n - 1)
-        inner = xp.where(low, 1, n - 2)
-        index = xp.concatenate([xp.where(outside, edge, index), xp.where(outside, inner, 0)], 1)
-        weight = xp.concatenate([weight * (1 + over), -weight * over], 1)
-    else:
-        index = map_index(index, n, "edge" if boundary == "extrapolate" else boundary)
+    boundary_id = BOUNDARY_IDS[boundary]
     if xp is not np:
-        return Taps(index, weight, xp.full(len(x), index.shape[1], np.int64), fill_weight)
-    return _compact(index, weight, fill_weight)
+        from . import gpu
 
-
-def _compact(index, weight, fill_weight):
-    """Merge taps that read the same index, drop zero weights, sort by index, pad to a table."""
-    index = np.ascontiguousarray(index, np.int64)
-    weight = np.ascontiguousarray(weight, np.float64)
-    out_index, out_weight = np.empty_like(index), np.empty_like(weight)
-    count = np.empty(len(index), np.int64)
-    # Per row: weights of one index summed, sorted by index, zeros dropped (the C++ engine).
-    width = max(1, _core.merge_rows(index, weight, out_index, out_weight, count))
-    return Taps(out_index[:, :width].copy(), out_weight[:, :width].copy(), count,
-                np.asarray(fill_weight, np.float64))
+        return gpu.taps(gpu.cupy_backend(), x, n, method, stretch, boundary_id)
+    x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+    width = taps_width(method.support, stretch, boundary_id)
+    index = np.empty((len(x), width), np.int64)
+    weight = np.empty((len(x), width), np.float64)
+    count = np.empty(len(x), np.int64)
+    fill_weight = np.empty(len(x), np.float64)
+    widest = max(1, _core.taps(x, n, method.id, method.support, stretch, boundary_id, index,
+                               weight, count, fill_weight))
+    if widest < width:
+        index, weight = index[:, :widest].copy(), weight[:, :widest].copy()
+    return Taps(index, weight, count, fill_weight)
 
 
 class LRU:

@@ -35,7 +35,7 @@ def test_every_kernel_source_compiles_for_sm_90(tmp_path, source):
     for name in ("cols_u8_f32", "rows_f32_u8", "gather_u8_u8", "gather_f32_f32",
                  "rows_f64_f64", "gmm_splat_f32", "gmm_normalise_f64", "gmm_vjp_f64",
                  "knn_grid", "contrast_f32", "contrast_f64", "nearest_columns",
-                 "nearest_rows"):
+                 "nearest_rows", "taps_rows"):
         assert f".entry {name}(" in ptx
 
 
@@ -241,10 +241,7 @@ def test_shim_sample_with_full_width_tables_as_made_on_a_device(shim, method):
     compacted: duplicate indices and zero-weight taps stay, and the kernels must skip the
     zeros (a NaN pixel must not leak into samples that give it weight 0)."""
     from resample.api import _compute_dtype, _work_dtype
-
-    class Module:                      # NumPy under another name: compute_taps' device path
-        def __getattr__(self, name):
-            return getattr(np, name)
+    from resample.taps import BOUNDARY_IDS
 
     rng = np.random.default_rng(31 + METHOD_NAMES.index(method))
     a = _image(rng, (11, 13, 3), np.float32)
@@ -254,12 +251,37 @@ def test_shim_sample_with_full_width_tables_as_made_on_a_device(shim, method):
     m = get_method(method)
     for boundary in BOUNDARIES:
         want = resample.sample(a, xy, method=method, boundary=boundary, fill=-2.0)
-        ty = compute_taps(xy[:, 1], 11, m, 1.0, boundary, Module())
-        tx = compute_taps(xy[:, 0], 13, m, 1.0, boundary, Module())
+        ty = gpu.taps(shim, xy[:, 1], 11, m, 1.0, BOUNDARY_IDS[boundary])
+        tx = gpu.taps(shim, xy[:, 0], 13, m, 1.0, BOUNDARY_IDS[boundary])
         assert np.all(ty.count == ty.index.shape[1])             # full width, not compacted
         got = gpu.gather(shim, a, ty, tx, -2.0, _work_dtype(a.dtype), _compute_dtype(a.dtype))
         np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
         _assert_close(np.nan_to_num(got), np.nan_to_num(want))
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_shim_tables_are_the_cpu_tables_unmerged(shim, boundary):
+    """The device's tap tables (taps_rows) and the CPU's (compute_taps) come from the same
+    header function: per row, the weights summed per index are the same."""
+    from resample.taps import BOUNDARY_IDS
+
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-9, 20, 300), np.arange(-3.0, 15.0, 0.5)])
+    for name in METHOD_NAMES:
+        m = get_method(name)
+        for n, stretch in ((11, 1.0), (1, 1.0), (11, 2.7)):
+            full = gpu.taps(shim, x, n, m, stretch, BOUNDARY_IDS[boundary])
+            merged = compute_taps(x, n, m, stretch, boundary)
+            np.testing.assert_allclose(full.fill_weight, merged.fill_weight, rtol=0, atol=1e-14)
+            for o in range(len(x)):
+                want = dict(zip(merged.index[o, :merged.count[o]], merged.weight[o]))
+                got = {}
+                for i, w in zip(full.index[o], full.weight[o]):
+                    got[i] = got.get(i, 0.0) + w
+                got = {i: w for i, w in got.items() if w != 0.0}
+                assert sorted(got) == sorted(want), (name, n, x[o])
+                np.testing.assert_allclose([got[i] for i in want], list(want.values()),
+                                           rtol=1e-12, atol=1e-13)
 
 
 def test_the_engine_finds_the_kernel_source():

@@ -14,7 +14,17 @@
 
 #include "kernels.h"
 
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "../resample_math.h"
+
 namespace nb = nanobind;
+using resample_cpu::Array;
+
+template <typename T>
+static T* ptr(const Array& a) { return static_cast<T*>(const_cast<void*>(a.data())); }
 
 // ---- threads ---------------------------------------------------------------------------------
 static std::atomic<int> default_threads{1};     // read by every caller, set from Python
@@ -50,6 +60,80 @@ static resample_cpu::Kernels pick(const char* wanted) {
 
 static resample_cpu::Kernels k;
 
+// ---- tap tables (compiled once, for the baseline: the same tables whichever loops run) ------------------------------------------------------------------------------
+// One row: sum the weights of taps that read the same index, sort by index, drop zero weights;
+// the valid taps first, then padding (index 0, weight 0).  Stable (equal indices sum in their
+// order), in O(w log w), or O(w) when already in order.  Returns the taps kept.
+static long long merge_row(const long long* ri, const double* rw, long long width,
+                           long long* order, long long* out_i, double* out_w) {
+    std::iota(order, order + width, 0LL);
+    if (!std::is_sorted(ri, ri + width))
+        std::stable_sort(order, order + width, [&](long long a, long long b) { return ri[a] < ri[b]; });
+    long long c = 0;
+    for (long long t = 0; t < width; ++t) {
+        long long k = order[t];
+        if (c > 0 && out_i[c - 1] == ri[k]) {
+            out_w[c - 1] += rw[k];
+        } else {
+            out_i[c] = ri[k];
+            out_w[c] = rw[k];
+            ++c;
+        }
+    }
+    long long kept = 0;
+    for (long long j = 0; j < c; ++j)
+        if (out_w[j] != 0.0) {
+            out_i[kept] = out_i[j];
+            out_w[kept] = out_w[j];
+            ++kept;
+        }
+    for (long long j = kept; j < width; ++j) {
+        out_i[j] = 0;
+        out_w[j] = 0.0;
+    }
+    return kept;
+}
+
+// The merged table (merge_row) of sampling an axis of n at positions x (taps_one of
+// resample_math.h): index and weight (len(x), taps_width), count, fill weight.  Returns the
+// widest row's taps.
+static long long taps(const Array& x, long long n, int method, double support, double stretch,
+                      int boundary, const Array& index, const Array& weight, const Array& count,
+                      const Array& fill) {
+    long long n_out = x.shape(0), width = index.shape(1);
+    if (width != taps_width(support, stretch, boundary))
+        throw std::invalid_argument("taps: the table's width is not taps_width");
+    const double* pos = ptr<double>(x);
+    long long* oi = ptr<long long>(index);
+    double* ow = ptr<double>(weight);
+    long long* cnt = ptr<long long>(count);
+    double* fw = ptr<double>(fill);
+    long long widest = 0;
+    int nthreads = n_out * width > 65536 ? resample_cpu::threads() : 1;
+#pragma omp parallel num_threads(nthreads) reduction(max : widest)
+    {
+        std::vector<long long> order(width), ri(width);
+        std::vector<double> rw(width);
+#pragma omp for schedule(static)
+        for (long long o = 0; o < n_out; ++o) {
+            taps_one(pos[o], n, method, support, stretch, boundary, ri.data(), rw.data(),
+                     fw + o);
+            cnt[o] = merge_row(ri.data(), rw.data(), width, order.data(), oi + o * width,
+                               ow + o * width);
+            widest = std::max(widest, cnt[o]);
+        }
+    }
+    return widest;
+}
+
+// Kernel weights K(u) of a method, for its tests and for Python callers.
+static void method_weights(int method, const Array& u, const Array& out) {
+    const double* in = ptr<double>(u);
+    double* o = ptr<double>(out);
+    for (size_t i = 0; i < u.size(); ++i) o[i] = method_weight(method, in[i]);
+}
+
+
 NB_MODULE(_core, m) {
     m.doc() = "resample's CPU engine (C++, OpenMP); see kernels/cpu/engine.cpp";
     const char* env = std::getenv("RESAMPLE_ISA");      // "baseline" forces the baseline
@@ -81,7 +165,11 @@ NB_MODULE(_core, m) {
                        double lo, double hi, int rounding) {
         k.gather(s, iy, wy, cy, fy, ix, wx, cx, fx, fill, d, lo, hi, rounding);
     }, nogil);
-    m.def("merge_rows", [](A i, A w, A oi, A ow, A c) { return k.merge_rows(i, w, oi, ow, c); },
+    m.def("taps", [](A x, long long n, int method, double support, double stretch, int boundary,
+                     A index, A weight, A count, A fill) {
+        return taps(x, n, method, support, stretch, boundary, index, weight, count, fill);
+    }, nogil, "The merged tap table of sampling an axis at positions x (resample_math.h).");
+    m.def("method_weights", [](int method, A u, A out) { method_weights(method, u, out); },
           nogil);
     m.def("gmm_splat", [](A xy, A v, A sx, A sy, double cut, A st, A mem, long long rows, A acc,
                           A z) { k.gmm_splat(xy, v, sx, sy, cut, st, mem, rows, acc, z); }, nogil);

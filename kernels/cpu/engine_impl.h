@@ -355,61 +355,6 @@ static void gather(const Array& src, const Array& iy, const Array& wy, const Arr
 // ---- 8-bit images in fixed point -------------------------------------------------------------
 #include "fixed8.h"
 
-// ---- tap tables ------------------------------------------------------------------------------
-// Per row: sum the weights of taps that read the same index, sort by index, drop zero
-// weights; the valid taps first, then padding (index 0, weight 0).  Rows are sorted stably
-// (equal indices sum in their order), in O(w log w), or O(w) when already in order.
-static long long merge_rows(const Array& index, const Array& weight, const Array& out_index,
-                            const Array& out_weight, const Array& count) {
-    long long n_out = index.shape(0), width = index.shape(1);
-    const long long* idx = ptr<long long>(index);
-    const double* w = ptr<double>(weight);
-    long long* oi = ptr<long long>(out_index);
-    double* ow = ptr<double>(out_weight);
-    long long* cnt = ptr<long long>(count);
-    long long widest = 0;
-#pragma omp parallel num_threads(threads()) reduction(max : widest)
-    {
-        std::vector<long long> order(width);
-#pragma omp for schedule(static)
-        for (long long o = 0; o < n_out; ++o) {
-            const long long* ri = idx + o * width;
-            const double* rw = w + o * width;
-            std::iota(order.begin(), order.end(), 0LL);
-            if (!std::is_sorted(ri, ri + width))
-                std::stable_sort(order.begin(), order.end(),
-                                 [&](long long a, long long b) { return ri[a] < ri[b]; });
-            long long* out_i = oi + o * width;
-            double* out_w = ow + o * width;
-            long long c = 0;
-            for (long long t = 0; t < width; ++t) {
-                long long k = order[t];
-                if (c > 0 && out_i[c - 1] == ri[k]) {
-                    out_w[c - 1] += rw[k];
-                } else {
-                    out_i[c] = ri[k];
-                    out_w[c] = rw[k];
-                    ++c;
-                }
-            }
-            long long kept = 0;
-            for (long long j = 0; j < c; ++j)
-                if (out_w[j] != 0.0) {
-                    out_i[kept] = out_i[j];
-                    out_w[kept] = out_w[j];
-                    ++kept;
-                }
-            for (long long j = kept; j < width; ++j) {
-                out_i[j] = 0;
-                out_w[j] = 0.0;
-            }
-            cnt[o] = kept;
-            widest = std::max(widest, kept);
-        }
-    }
-    return widest;
-}
-
 // ---- Gaussian mixtures -------------------------------------------------------------------------
 // Forward: bands of band_rows rows run in parallel, each adding the points listed for it
 // (members[start[b]:start[b+1]]) into its rows of acc (C, H, W) and z (H, W): no two threads
@@ -649,7 +594,7 @@ static bool png_unfilter(const Array& raw, long long bpp, const Array& out) {
 
 
 resample_cpu::Kernels kernels() {
-    return resample_cpu::Kernels{resize, resize_fixed8, select_samples, gather, merge_rows, gmm_splat, gmm_normalise,
+    return resample_cpu::Kernels{resize, resize_fixed8, select_samples, gather, gmm_splat, gmm_normalise,
                    gmm_vjp, knn, contrast, nearest_map, png_filter, png_unfilter};
 }
 

@@ -24,8 +24,6 @@ struct Kernels {
     void (*gather)(const Array&, const Array&, const Array&, const Array&, const Array&,
                    const Array&, const Array&, const Array&, const Array&, double,
                    const Array&, double, double, int);
-    long long (*merge_rows)(const Array&, const Array&, const Array&, const Array&,
-                            const Array&);
     void (*gmm_splat)(const Array&, const Array&, const Array&, const Array&, double,
                       const Array&, const Array&, long long, const Array&, const Array&);
     long long (*gmm_normalise)(const Array&, const Array&, const Array&);

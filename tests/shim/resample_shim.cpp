@@ -94,6 +94,15 @@ extern "C" void shim_contrast_##SUFFIX(unsigned block, const V* values, const lo
 SHIM_CONTRAST(f32, float)
 SHIM_CONTRAST(f64, double)
 
+extern "C" void shim_taps_rows(unsigned block, const double* x, long long n_pos, long long n,
+        int method, double support, double stretch, int boundary, long long width,
+        long long* index, double* weight, double* fill) {
+    dim3 b; b.x = block;
+    launch(grid_for(n_pos, block), b, [&] {
+        taps_rows(x, n_pos, n, method, support, stretch, boundary, width, index, weight, fill);
+    });
+}
+
 extern "C" void shim_nearest_columns(unsigned block, const double* xy, const long long* seeds,
         long long height, long long width, long long* best) {
     dim3 b; b.x = block;
