@@ -6,13 +6,14 @@ Exit codes: 0 ok; 1 a runtime error; 2 a usage error.  Errors are one line on st
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import sys
 
 import click
 
+from .console import note, quiet_libraries
+from .geometry import default_output
 from .errors import ResampleError, excerpt
 
 METHOD_NAMES = ("nearest", "bilinear", "bicubic", "lanczos", "gri", "gmm")
@@ -36,13 +37,9 @@ class UsageError(click.UsageError):
     pass
 
 
-def _note(msg):
-    click.echo(f"resample: note: {msg}", err=True)
-
-
 def parse_geometry(text, width, height):
     """Output (width, height) for ImageMagick geometry ``text``; a usage error if malformed."""
-    from .convert import parse_geometry as parse
+    from .geometry import parse_geometry as parse
 
     try:
         return parse(text, width, height)
@@ -67,11 +64,6 @@ def _parse_fill(ctx, param, value):
         return float(value)
     except ValueError:
         raise click.BadParameter(f"{excerpt(value)} is not a number (nan is allowed)") from None
-
-
-def default_output(path, method, size):
-    stem, ext = os.path.splitext(path)
-    return f"{stem}-{method}-{size[0]}x{size[1]}{ext}"
 
 
 BATCH_EPILOG = """\b
@@ -226,7 +218,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     notes = convert.resize_image(input, out_path, options, loaded=pic)
     if not quiet:
         for n in notes:
-            _note(n)
+            note(n)
         click.echo(out_path)
 
 
@@ -273,7 +265,7 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
         raise UsageError("give one of --scale or --size")
     if not todo:
         if not quiet:
-            _note(f"no images or point clouds to convert in {from_list or input}")
+            note(f"no images or point clouds to convert in {from_list or input}")
         return
     try:
         os.makedirs(output, exist_ok=True)
@@ -336,7 +328,7 @@ def _reconstruct_csv(input, output, options, weights, overwrite, quiet):
     notes = convert.rebuild_points(input, output, options, weights=weights)
     if not quiet:
         for n in notes:
-            _note(n)
+            note(n)
         click.echo(output)
 
 
@@ -402,8 +394,8 @@ def points_command(image, output, count, fraction, pattern, seed, quiet):
                 raise ResampleError(f"{image}: every grid point fell on a missing pixel")
     pointcloud.write_csv(output, xy, values)
     if not quiet:
-        for note in notes:
-            _note(note)
+        for n in notes:
+            note(n)
         click.echo(output)
 
 
@@ -493,9 +485,9 @@ SUBCOMMANDS = {"points": points_command, "fit": fit_command}
 def main(argv=None):
     """Entry point: run the command, turn every failure into one line and an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    from .convert import sigterm_as_interrupt   # light: no NumPy
+    from .console import sigterm_as_interrupt   # light: no NumPy
 
-    with sigterm_as_interrupt(), _quiet_libraries():   # SIGTERM acts as Ctrl-C
+    with sigterm_as_interrupt(), quiet_libraries():   # SIGTERM acts as Ctrl-C
         return _main(argv)
 
 
@@ -536,56 +528,6 @@ def _main(argv):
                    f"{text[0] if text else ''} (set RESAMPLE_DEBUG=1 for details)", err=True)
         return _exit(1)
     return _exit(0)
-
-
-@contextlib.contextmanager
-def _quiet_libraries():
-    """What the libraries say is not for the user of the command: what matters to them
-    becomes a note or an error of our own.  Python warnings (NumPy's RuntimeWarning,
-    Pillow's) and tifffile's log are silenced, and so are the lines that C decoders (libtiff,
-    libjpeg) write straight to the standard error (file descriptor 2): our own messages go
-    to a copy of it, and descriptor 2 itself to /dev/null.  RESAMPLE_DEBUG=1 keeps them."""
-    if os.environ.get("RESAMPLE_DEBUG"):
-        yield
-        return
-    import logging
-    import warnings
-
-    log = logging.getLogger("tifffile")
-    was_disabled = log.disabled
-    log.disabled = True
-    try:
-        with warnings.catch_warnings(), _c_stderr_silenced():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        log.disabled = was_disabled
-
-
-@contextlib.contextmanager
-def _c_stderr_silenced():
-    try:
-        real = sys.stderr.fileno() == 2
-    except (AttributeError, OSError, ValueError):
-        real = False                       # captured (tests, a notebook): nothing to do
-    if not real:
-        yield
-        return
-    old = sys.stderr
-    old.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    sys.stderr = open(saved, "w", buffering=1, encoding=old.encoding,
-                      errors=old.errors or "backslashreplace", closefd=False)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        sys.stderr = old
-        os.close(saved)
-        os.close(devnull)
 
 
 def _exit(code):

@@ -19,13 +19,11 @@ import numpy as np
 from .compiled import core as _core
 from .compiled import default_threads, set_default_threads  # noqa: F401 (the engine's API)
 from .images import storable_range
+from .passes import fixed_order_ok, pass_costs
 from .taps import Taps
 
-COLS_COST = 2.0   # a cols-pass multiply-add (a gather) costs about this many rows-pass ones
 FORCE_ORDER = None  # "rows" or "cols" to force the first pass (for measurements)
 FIXED = True        # 8-bit images in fixed point where it keeps within a level (tests turn it off)
-FIXED_ORDER_SLACK = 3.0   # fixed point runs columns first, if that costs at most this many
-                          # times rows first (its columns' pass is cheaper than the float one)
 
 
 def set_threads(n):
@@ -81,7 +79,7 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype):
     """Resize ``image`` (R, C, ch) with one tap table per axis, into a new array.
 
     One fused kernel does both passes with no full-size intermediate; it runs the two passes in
-    the order that costs fewer multiply-adds, a cols-pass one (a gather) weighing COLS_COST.
+    the order that costs fewer multiply-adds, a cols-pass one (a gather) weighing passes.COLS_COST.
     """
     n_rows, n_cols, n_ch = image.shape
     if taps_rows.is_identity(n_rows) and taps_cols.is_identity(n_cols):
@@ -93,15 +91,15 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype):
         _core.select(image.reshape(n_rows, -1), np.ascontiguousarray(taps_rows.index[:, 0]),
                      cols, dst.reshape(dst.shape[0], -1))
         return dst
-    ty, tx = taps_rows.count.mean(), taps_cols.index.shape[1] * COLS_COST
-    rows_first = taps_rows.n_out * (n_cols * ty + taps_cols.n_out * tx)
-    cols_first = n_rows * taps_cols.n_out * tx + taps_rows.n_out * taps_cols.n_out * ty
+    rows_first, cols_first = pass_costs(n_rows, n_cols, taps_rows.n_out, taps_cols.n_out,
+                                        float(taps_rows.count.mean()),
+                                        taps_cols.index.shape[1])
     use_rows = (rows_first <= cols_first) if FORCE_ORDER is None else FORCE_ORDER == "rows"
     # Bands of output rows are handed out as threads free up: a core taken by another process
     # does not leave the others waiting at the end.
     n_bands = min(taps_rows.n_out, 16 * threads())
     if _fixed_applies(image.dtype, out_dtype, taps_rows, taps_cols, fill,
-                      cols_first <= FIXED_ORDER_SLACK * rows_first):
+                      fixed_order_ok(rows_first, cols_first)):
         table = (*_table(taps_rows, np.float64)[:3], *_table(taps_cols, np.float64)[:3])
         if _core.resize_fixed8(image.reshape(n_rows, -1), *table,
                                dst.reshape(dst.shape[0], -1), int(n_bands)):

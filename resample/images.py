@@ -8,23 +8,18 @@ removed).
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
 import math
 import os
-import re
-import socket
-import tempfile
-import threading
 import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .errors import ResampleError, first_line
+from .files import (DEFAULT_QUALITY, EIGHT_BIT_ONLY, EXIF_ORIENTATION,  # noqa: F401
+                    FORMAT_MAX_SIDE, atomic_output, check_size, output_format,
+                    pillow_save_options, read_exif)
 
-EXIF_ORIENTATION = 0x0112
 # Pillow modes that are converted on reading, to what, and why.
 _CONVERT = {"1": "L", "P": "RGB", "PA": "RGBA", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",
             "HSV": "RGB", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB", "I;16B": "I;16",
@@ -121,7 +116,7 @@ def _read(path) -> Picture:
         _check_decode_memory(im)
         fmt = im.format
         info = dict(im.info)
-        exif = _exif(path, im)
+        exif = read_exif(path, im)
         orientation = exif.get(EXIF_ORIENTATION, 1)
         if EXIF_ORIENTATION in exif:
             del exif[EXIF_ORIENTATION]
@@ -216,22 +211,6 @@ def _check_decode_memory(im):
         sample = 2                  # may be 16-bit colour, read by our own reader
     pixels = width * height
     check_memory(pixels * 4 + 2 * pixels * bands * sample, f"decoding a {width}x{height} image")
-
-
-def _exif(path, im):
-    """The image's EXIF.  For a PNG, found without decoding the pixels: Pillow's getexif decodes
-    the whole image to look for an eXIf chunk after them."""
-    if im.format != "PNG" or "exif" in im.info:
-        return im.getexif()
-    from PIL import Image
-
-    from . import png
-
-    exif = Image.Exif()
-    raw = png.exif_chunk(path)
-    if raw:
-        exif.load(raw)
-    return exif
 
 
 def _special_reader(path, im):
@@ -333,35 +312,6 @@ def resize_picture(pic: Picture, **options) -> Picture:
 # --------------------------------------------------------------------------------------------
 # Writing.
 
-_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-            ".webp": "WEBP", ".bmp": "BMP", ".gif": "GIF", ".ppm": "PPM", ".pgm": "PPM",
-            ".tga": "TGA"}
-_EIGHT_BIT_ONLY = ("JPEG", "WEBP", "BMP", "GIF", "TGA")
-DEFAULT_QUALITY = 95
-
-
-def output_format(path):
-    """The file format for an output path, from its extension."""
-    ext = os.path.splitext(os.fspath(path))[1].lower()
-    if ext not in _FORMATS:
-        raise ResampleError(f"{path}: unknown output format {ext or '(no extension)'!r}; "
-                            f"use one of: {', '.join(sorted(_FORMATS))}")
-    return _FORMATS[ext]
-
-
-# The largest side each format can hold (PNG and TIFF: beyond any memory).
-FORMAT_MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535, "TGA": 65535, "BMP": 2**31 - 1,
-            "PPM": 2**31 - 1, "PNG": 2**31 - 1, "TIFF": 2**32 - 1}
-
-
-def check_size(fmt, width, height):
-    """Refuse, before any work, an output larger than its format can hold."""
-    top = FORMAT_MAX_SIDE[fmt]
-    if width > top or height > top:
-        raise ResampleError(f"a {width}x{height} image is too large for {fmt} "
-                            f"(at most {top} pixels a side); use .png or .tif")
-
-
 def _for_format(pic: Picture, fmt):
     """Return ``(array, alpha, notes)`` converted to what ``fmt`` can hold."""
     a, alpha, notes = pic.array, pic.alpha, []
@@ -370,7 +320,7 @@ def _for_format(pic: Picture, fmt):
         if fmt != "TIFF":
             raise ResampleError(f"cannot write {a.dtype} samples as {fmt}; use .tif")
         return a.astype(np.float32), alpha, notes
-    if fmt in _EIGHT_BIT_ONLY and a.dtype != np.uint8:
+    if fmt in EIGHT_BIT_ONLY and a.dtype != np.uint8:
         notes.append(f"reduced {a.dtype} samples to 8 bits for {fmt}")
         a = to_dtype(a.astype(np.float64) * (255.0 / np.iinfo(a.dtype).max), np.uint8)
     if alpha and fmt == "JPEG":
@@ -393,15 +343,7 @@ def _write_pillow(f, a, fmt, pic, quality):
         im = Image.fromarray(a.astype(np.int32), mode="I")
     else:
         im = Image.fromarray(a)          # uint16 (H, W) becomes I;16
-    kwargs = {}
-    if pic.icc and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
-        kwargs["icc_profile"] = pic.icc
-    if pic.dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
-        kwargs["dpi"] = pic.dpi
-    if pic.exif and fmt in ("PNG", "JPEG", "WEBP"):
-        kwargs["exif"] = pic.exif
-    if fmt in ("JPEG", "WEBP"):
-        kwargs["quality"] = DEFAULT_QUALITY if quality is None else int(quality)
+    kwargs = pillow_save_options(fmt, pic.icc, pic.dpi, pic.exif, quality)
     im.save(f, format=fmt, **kwargs)
 
 
@@ -453,134 +395,3 @@ def save(pic: Picture, path, *, overwrite=True, quality=None):
             raise ResampleError(f"{path}: cannot write ({first_line(exc)})") from None
         raise
     return notes
-
-
-# Outputs are written to ".resample-HOST-PID-RANDOM.part" in their folder, locked (flock)
-# while written, then renamed.  A process killed outright (kill -9, power loss) leaves its
-# temporary file behind: the next write into that folder removes those of this host's
-# processes that no longer run and whose lock is free.
-_PART = re.compile(r"^\.resample-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[^/]*\.part$")
-_cleaned = set()
-_cleaned_lock = threading.Lock()
-
-
-@functools.lru_cache(maxsize=1)
-def _host_tag():
-    """This host, as a file-name-safe tag: the host name's letters, digits and underscores,
-    and a short hash of the whole name (so node-1 and node.1 differ)."""
-    name = socket.gethostname()
-    digest = hashlib.blake2b(name.encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
-    return re.sub(r"[^A-Za-z0-9]", "_", name)[:48] + "_" + digest
-
-
-def _lock(fd, blocking=True):
-    """An exclusive lock on an open file (True if taken); without fcntl (Windows), True."""
-    try:
-        import fcntl
-    except ImportError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        return True
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def atomic_output(path, binary=True):
-    """Write ``path`` all at once: yields a file object for a new temporary file in its
-    folder (locked while written); when the block ends it replaces ``path``, and on any
-    failure or interruption it is removed.  Stale temporary files of dead processes in that
-    folder are removed first (once per folder and process)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    remove_stale_parts(folder)
-    fd, tmp = tempfile.mkstemp(prefix=f".resample-{_host_tag()}-{os.getpid()}-",
-                               suffix=".part", dir=folder)
-    try:
-        _lock(fd)                   # held on this descriptor until the rename is done
-        # Opened again by name: some writers (tifffile) want a file object with a name.
-        with open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8") as f:
-            yield f
-        os.fchmod(fd, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink(tmp)
-        raise
-    finally:
-        os.close(fd)
-
-
-def remove_stale_parts(folder):
-    """Remove the temporary files that processes of this host, no longer running, left in
-    ``folder``.  A process of another host, or a pid now reused, keeps its files: only what
-    is certainly dead is removed."""
-    real = os.path.realpath(folder)
-    with _cleaned_lock:
-        if real in _cleaned:
-            return
-        _cleaned.add(real)
-    host = _host_tag()
-    try:
-        names = [e.name for e in os.scandir(folder) if e.name.startswith(".resample-")]
-    except OSError:
-        return
-    for name in names:
-        m = _PART.match(name)
-        if m and m["host"] == host and not _alive(int(m["pid"])):
-            _remove_if_unlocked(os.path.join(folder, name))
-
-
-def _remove_if_unlocked(path):
-    """Remove a temporary file unless a process holds its lock (a writer in another pid
-    namespace of the same host looks dead to kill(pid, 0), but still holds its lock)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        if _lock(fd, blocking=False):
-            _unlink(path)
-    finally:
-        os.close(fd)
-
-
-def _alive(pid):
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True                   # another user's process, or cannot tell: keep it
-    return True
-
-
-def _unlink(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _read_umask():
-    """The process's umask, read from /proc where it can be (setting it to read it is not
-    safe while other threads create files or folders), else by setting and restoring it."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_read_umask()
-
-
-def file_mode():
-    """The mode of a new file under this process's umask."""
-    return _FILE_MODE

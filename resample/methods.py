@@ -1,4 +1,4 @@
-"""Resampling methods as data: a 1-D kernel ``K(u)`` and its support radius.
+"""Resampling methods (and boundaries) as data: a 1-D kernel ``K(u)`` and its support radius.
 
 ``u`` is a distance in input pixels (after antialias stretching, in units of the stretched
 sampling interval).  The kernels themselves are written once, in the shared kernel header
@@ -9,11 +9,11 @@ its kernel by ``id``.  Every engine turns a method into tap tables through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Method:
+class Method(NamedTuple):
     """A separable resampling method.
 
     id:        the kernel's number in resample_math.h (METHOD_NEAREST ... METHOD_GRI).
@@ -54,6 +54,19 @@ METHODS: dict[str, Method] = {
                            "faster than bicubic, rings less"),
     )
 }
+
+
+# The boundaries' numbers in the shared kernel header (resample_math.h, BOUNDARY_*); what each
+# does is documented in resample/taps.py.
+BOUNDARY_IDS = {"edge": 0, "reflect": 1, "mirror": 2, "wrap": 3, "constant": 4,
+                "extrapolate": 5, "truncate": 6}
+
+
+def taps_width(support, stretch, boundary_id):
+    """Taps per position before merging (resample_math.h's taps_width): the kernel's reach
+    plus two, twice that for extrapolate."""
+    width = math.ceil(2.0 * support * stretch) + 2
+    return 2 * width if boundary_id == BOUNDARY_IDS["extrapolate"] else width
 
 
 def get_method(name: str) -> Method:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import struct
 import zlib
 
-import numpy as np
-
 from .compiled import core as _core
 from .errors import ResampleError
+
+# NumPy is imported by the functions that use it: the command's short path writes 8-bit PNGs
+# through write_rows, without NumPy.
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}          # PNG colour type -> samples per pixel
@@ -69,6 +70,8 @@ def is_16bit_colour(path):
 
 def read(path):
     """Read a 16-bit colour PNG: ``(array (H, W, C) uint16, icc bytes or None, dpi or None)``."""
+    import numpy as np
+
     with open(path, "rb") as f:
         data = f.read()
     ihdr = data[16:29]
@@ -108,19 +111,30 @@ def _chunk(kind, body):
 
 def write(f, array, icc=None, dpi=None, exif=None, level=6):
     """Write ``array`` (H, W) or (H, W, C), uint8 or uint16, C in 1..4, to the binary file
-    ``f`` as PNG, with an ICC profile, DPI and EXIF when given.  Rows are filtered adaptively
-    and compressed by libdeflate (through imagecodecs) at ``level``: files as small as
-    Pillow's, written several times faster."""
+    ``f`` as PNG, with an ICC profile, DPI and EXIF when given (see :func:`write_rows`)."""
+    import numpy as np
+
     a = array if array.ndim == 3 else array[..., None]
     height, width, channels = a.shape
     depth = a.dtype.itemsize * 8
     if a.dtype not in (np.uint8, np.uint16) or channels not in _COLOR_TYPE:
         raise ResampleError(f"cannot write {channels}-channel {a.dtype} samples as PNG")
     big = np.ascontiguousarray(a, dtype=">u2" if depth == 16 else np.uint8)
-    rows = big.view(np.uint8).reshape(height, -1)
-    filtered = np.empty((height, rows.shape[1] + 1), np.uint8)
+    write_rows(f, big.view(np.uint8).reshape(height, -1), width, channels, depth, icc=icc,
+               dpi=dpi, exif=exif, level=level)
+
+
+def write_rows(f, rows, width, channels, depth, icc=None, dpi=None, exif=None, level=6):
+    """Write the PNG whose rows of big-endian samples are ``rows`` (a C-contiguous 2-D buffer of
+    bytes, height x width * channels * depth / 8; NumPy or a memoryview) to the binary file
+    ``f``.  Rows are filtered adaptively and compressed by libdeflate (through imagecodecs) at
+    ``level``: files as small as Pillow's, written several times faster."""
+    view = memoryview(rows)
+    height, stride = view.shape
+    filtered = bytearray(height * (stride + 1))
     # Each row's filter chosen as libpng and Pillow do (the C++ engine).
-    _core.png_filter(np.ascontiguousarray(rows), channels * depth // 8, filtered)
+    _core.png_filter(rows, channels * depth // 8,
+                     memoryview(filtered).cast("B", (height, stride + 1)))
     out = [_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth,
                                                    _COLOR_TYPE[channels], 0, 0, 0))]
     if icc:
@@ -134,8 +148,16 @@ def write(f, array, icc=None, dpi=None, exif=None, level=6):
     f.write(b"".join(out))
 
 
+ZLIB_BELOW = 2 << 20    # bytes: smaller rows go to zlib (see _compress)
+
+
 def _compress(data, level):
-    """A zlib stream of ``data``: libdeflate when imagecodecs has it, else zlib."""
+    """A zlib stream of ``data``: libdeflate (through imagecodecs, about 1.7x faster) for large
+    images; zlib below ZLIB_BELOW bytes, where importing imagecodecs (which imports NumPy)
+    would cost the command's short path more than it saves.  The choice depends on the size
+    alone, so that every path writes the same bytes."""
+    if len(data) < ZLIB_BELOW:
+        return zlib.compress(data, level)
     try:
         from imagecodecs import deflate_encode
     except ImportError:

@@ -233,7 +233,7 @@ def write_csv(path, xy, values, sigma=None):
         header += SIGMA_HEADERS[sigma.shape[1]]
         columns.append(sigma)
     data = np.concatenate(columns, axis=1)
-    from .images import atomic_output
+    from .files import atomic_output
 
     try:
         with atomic_output(path, binary=False) as f:

@@ -8,7 +8,6 @@ of input sample ``i`` is at ``x = i`` and the axis covers ``[-0.5, n - 0.5]``.
 from __future__ import annotations
 
 import collections
-import math
 import threading
 from dataclasses import dataclass
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from .compiled import core as _core
 from .errors import ResampleError, excerpt
-from .methods import Method
+from .methods import BOUNDARY_IDS, Method, taps_width  # noqa: F401 (taps_width: gpu.py)
 
 ALIGNS = ("centers", "corners")
 BOUNDARIES = ("edge", "reflect", "mirror", "wrap", "constant", "extrapolate", "truncate")
@@ -78,18 +77,6 @@ def output_positions(n_in, n_out, align):
         return np.zeros(1), step
     j = np.arange(n_out, dtype=np.float64)
     return j * (n_in - 1) / (n_out - 1), step
-
-
-# The boundaries' numbers in the shared kernel header (resample_math.h, BOUNDARY_*).
-BOUNDARY_IDS = {"edge": 0, "reflect": 1, "mirror": 2, "wrap": 3, "constant": 4,
-                "extrapolate": 5, "truncate": 6}
-
-
-def taps_width(support, stretch, boundary_id):
-    """Taps per position before merging (resample_math.h's taps_width): the kernel's reach
-    plus two, twice that for extrapolate."""
-    width = math.ceil(2.0 * support * stretch) + 2
-    return 2 * width if boundary_id == BOUNDARY_IDS["extrapolate"] else width
 
 
 def table_width(n_in, n_out, method: Method, align, boundary, antialias):

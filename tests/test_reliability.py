@@ -9,7 +9,6 @@ the API raises ResampleError for every bad argument.
 import os
 import resource
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import pytest
 from PIL import Image
 
 import resample
-from resample import ResampleError, batch, convert, gmm, images, png, pointcloud
+from resample import ResampleError, batch, convert, files, gmm, images, png, pointcloud
 from resample.cli import main
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -214,7 +213,7 @@ def test_sigterm_on_a_single_file_removes_the_partial_output(tmp_path, photo):
 
 
 def test_stale_temporary_files_of_dead_processes_are_removed(tmp_path, photo):
-    host = images._host_tag()
+    host = files._host_tag()
     dead = 4_000_000                                 # above any pid this machine hands out
     for pid in (dead, dead + 1):
         with pytest.raises(ProcessLookupError):

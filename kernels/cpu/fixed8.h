@@ -57,15 +57,16 @@ static bool fixed_cols(const Array& index, const Array& weight, const Array& cou
     const long long* cnt = ptr<long long>(count);
     f.n_out = n_out;
     f.start.assign(n_out + 1, 0);
-    long long widest = 1;
+    long long widest = 1, most = 1;      // the widest span, the most taps of an output
     for (long long o = 0; o < n_out; ++o) {
         if (cnt[o] <= 0) return false;
+        most = std::max(most, cnt[o]);
         const long long* i = idx + o * t;
         long long lo = *std::min_element(i, i + cnt[o]), hi = *std::max_element(i, i + cnt[o]);
         f.start[o] = lo;
         widest = std::max(widest, hi - lo + 1);
     }
-    if (widest > 2 * t + 8) return false;   // scattered taps (wrap on a tiny image)
+    if (widest > 2 * most + 8) return false;    // scattered taps (wrap on a tiny image)
     f.start[n_out] = f.start[n_out > 0 ? n_out - 1 : 0];
     f.width = (widest + pad_to - 1) / pad_to * pad_to;
     f.w.assign((n_out + 1) * f.width, 0);

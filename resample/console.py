@@ -1,0 +1,84 @@
+"""What the command says, and what the libraries it uses may not say (light: no NumPy, no
+click; the command's short path uses it too)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+
+
+def note(msg):
+    """A note on the standard error: something the user may want to know, not a failure."""
+    print(f"resample: note: {msg}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def quiet_libraries():
+    """What the libraries say is not for the user of the command: what matters to them
+    becomes a note or an error of our own.  Python warnings (NumPy's RuntimeWarning,
+    Pillow's) and tifffile's log are silenced, and so are the lines that C decoders (libtiff,
+    libjpeg) write straight to the standard error (file descriptor 2): our own messages go
+    to a copy of it, and descriptor 2 itself to /dev/null.  RESAMPLE_DEBUG=1 keeps them."""
+    if os.environ.get("RESAMPLE_DEBUG"):
+        yield
+        return
+    import logging
+    import warnings
+
+    log = logging.getLogger("tifffile")
+    was_disabled = log.disabled
+    log.disabled = True
+    try:
+        with warnings.catch_warnings(), c_stderr_silenced():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        log.disabled = was_disabled
+
+
+@contextlib.contextmanager
+def c_stderr_silenced():
+    try:
+        real = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        real = False                       # captured (tests, a notebook): nothing to do
+    if not real:
+        yield
+        return
+    old = sys.stderr
+    old.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    sys.stderr = open(saved, "w", buffering=1, encoding=old.encoding,
+                      errors=old.errors or "backslashreplace", closefd=False)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        sys.stderr = old
+        os.close(saved)
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While inside, SIGTERM stops the work as Ctrl-C does (a KeyboardInterrupt): files being
+    written are removed, never left half-written.  Only the main thread can set handlers;
+    elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)

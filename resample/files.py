@@ -1,0 +1,221 @@
+"""Image files without their pixels: formats by extension, the metadata carried from input to
+output, and writing atomically (a new file appears whole or not at all, and a run killed
+outright leaves nothing that the next run into that folder does not clean up).  No NumPy here:
+the command's short path (resample/quick.py) uses this module."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+import threading
+
+from .errors import ResampleError
+
+EXIF_ORIENTATION = 0x0112
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+            ".webp": "WEBP", ".bmp": "BMP", ".gif": "GIF", ".ppm": "PPM", ".pgm": "PPM",
+            ".tga": "TGA"}
+EIGHT_BIT_ONLY = ("JPEG", "WEBP", "BMP", "GIF", "TGA")
+DEFAULT_QUALITY = 95
+
+
+def output_format(path):
+    """The file format for an output path, from its extension."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in _FORMATS:
+        raise ResampleError(f"{path}: unknown output format {ext or '(no extension)'!r}; "
+                            f"use one of: {', '.join(sorted(_FORMATS))}")
+    return _FORMATS[ext]
+
+
+# The largest side each format can hold (PNG and TIFF: beyond any memory).
+FORMAT_MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535, "TGA": 65535, "BMP": 2**31 - 1,
+                   "PPM": 2**31 - 1, "PNG": 2**31 - 1, "TIFF": 2**32 - 1}
+
+
+def check_size(fmt, width, height):
+    """Refuse, before any work, an output larger than its format can hold."""
+    top = FORMAT_MAX_SIDE[fmt]
+    if width > top or height > top:
+        raise ResampleError(f"a {width}x{height} image is too large for {fmt} "
+                            f"(at most {top} pixels a side); use .png or .tif")
+
+
+def read_exif(path, im):
+    """The EXIF of the Pillow image ``im`` opened from ``path``.  For a PNG, found without
+    decoding the pixels: Pillow's getexif decodes the whole image to look for an eXIf chunk
+    after them."""
+    if im.format != "PNG" or "exif" in im.info:
+        return im.getexif()
+    from PIL import Image
+
+    from . import png
+
+    exif = Image.Exif()
+    raw = png.exif_chunk(path)
+    if raw:
+        exif.load(raw)
+    return exif
+
+
+def pillow_save_options(fmt, icc, dpi, exif, quality):
+    """Keyword arguments for Pillow's ``save`` in ``fmt``: the metadata the format holds, and
+    the quality (1-100; None: DEFAULT_QUALITY) for JPEG and WebP."""
+    kwargs = {}
+    if icc and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        kwargs["icc_profile"] = icc
+    if dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
+        kwargs["dpi"] = dpi
+    if exif and fmt in ("PNG", "JPEG", "WEBP"):
+        kwargs["exif"] = exif
+    if fmt in ("JPEG", "WEBP"):
+        kwargs["quality"] = DEFAULT_QUALITY if quality is None else int(quality)
+    return kwargs
+
+# Outputs are written to ".resample-HOST-PID-RANDOM.part" in their folder, locked (flock)
+# while written, then renamed.  A process killed outright (kill -9, power loss) leaves its
+# temporary file behind: the next write into that folder removes those of this host's
+# processes that no longer run and whose lock is free.
+_PART = re.compile(r"^\.resample-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[^/]*\.part$")
+_cleaned = set()
+_cleaned_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _host_tag():
+    """This host, as a file-name-safe tag: the host name's letters, digits and underscores,
+    and a short hash of the whole name (so node-1 and node.1 differ)."""
+    import hashlib
+    import socket
+
+    name = socket.gethostname()
+    digest = hashlib.blake2b(name.encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
+    return re.sub(r"[^A-Za-z0-9]", "_", name)[:48] + "_" + digest
+
+
+def _lock(fd, blocking=True):
+    """An exclusive lock on an open file (True if taken); without fcntl (Windows), True."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def atomic_output(path, binary=True):
+    """Write ``path`` all at once: yields a file object for a new temporary file in its
+    folder (locked while written); when the block ends it replaces ``path``, and on any
+    failure or interruption it is removed.  Stale temporary files of dead processes in that
+    folder are removed first (once per folder and process)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    remove_stale_parts(folder)
+    fd, tmp = _new_part(folder)
+    try:
+        _lock(fd)                   # held on this descriptor until the rename is done
+        # Opened again by name: some writers (tifffile) want a file object with a name.
+        with open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8") as f:
+            yield f
+        os.fchmod(fd, file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    finally:
+        os.close(fd)
+
+
+def _new_part(folder):
+    """A new temporary file (mode 0600) in ``folder``: ``(descriptor, path)``.  (As
+    tempfile.mkstemp, whose import would cost the command's short path more than this.)"""
+    prefix = f".resample-{_host_tag()}-{os.getpid()}-"
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        path = os.path.join(folder, prefix + os.urandom(6).hex() + ".part")
+        try:
+            return os.open(path, flags, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
+
+
+def remove_stale_parts(folder):
+    """Remove the temporary files that processes of this host, no longer running, left in
+    ``folder``.  A process of another host, or a pid now reused, keeps its files: only what
+    is certainly dead is removed."""
+    real = os.path.realpath(folder)
+    with _cleaned_lock:
+        if real in _cleaned:
+            return
+        _cleaned.add(real)
+    host = _host_tag()
+    try:
+        names = [e.name for e in os.scandir(folder) if e.name.startswith(".resample-")]
+    except OSError:
+        return
+    for name in names:
+        m = _PART.match(name)
+        if m and m["host"] == host and not _alive(int(m["pid"])):
+            _remove_if_unlocked(os.path.join(folder, name))
+
+
+def _remove_if_unlocked(path):
+    """Remove a temporary file unless a process holds its lock (a writer in another pid
+    namespace of the same host looks dead to kill(pid, 0), but still holds its lock)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        if _lock(fd, blocking=False):
+            _unlink(path)
+    finally:
+        os.close(fd)
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True                   # another user's process, or cannot tell: keep it
+    return True
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _read_umask():
+    """The process's umask, read from /proc where it can be (setting it to read it is not
+    safe while other threads create files or folders), else by setting and restoring it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_read_umask()
+
+
+def file_mode():
+    """The mode of a new file under this process's umask."""
+    return _FILE_MODE
