@@ -218,7 +218,7 @@ extern "C" __global__ void gmm_vjp_f64(
     long long p = thread_index();
     if (p < n_points)
         gmm_vjp_one(p, xy, values, sx, sy, n_ch, cutoff, grad, colour, z, height, width, d_xy,
-                    d_values, d_sx, d_sy);
+                    d_values, d_sx, d_sy, nullptr);
 }
 
 

@@ -284,25 +284,39 @@ RESAMPLE_HD void gmm_vjp_one(long long p, const double* xy, const double* values
                              const double* sx, const double* sy, int n_ch, double cutoff,
                              const double* grad, const double* colour, const double* z,
                              long long height, long long width, double* d_xy,
-                             double* d_values, double* d_sx, double* d_sy) {
+                             double* d_values, double* d_sx, double* d_sy,
+                             double* column_weights) {
+    // column_weights: scratch for exp(-ex^2 / 2) of the footprint's columns (the Gaussian is
+    // separable), or null to take one exp per pixel.
     double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
     double cut2 = cutoff * cutoff;
     Footprint f = footprint(x, y, ax, ay, cutoff, height, width);
     double gx = 0, gy = 0, gsx = 0, gsy = 0;
+    const int LOCAL = 4;                  // channels summed in registers
+    double dv[LOCAL] = {0, 0, 0, 0};
     for (int ch = 0; ch < n_ch; ++ch) d_values[p * n_ch + ch] = 0;
+    if (column_weights != nullptr)
+        for (long long c = f.c0; c <= f.c1; ++c) {
+            double ex = (c - x) / ax;
+            column_weights[c - f.c0] = exp(-0.5 * ex * ex);
+        }
     for (long long r = f.r0; r <= f.r1; ++r) {
         double ey = (r - y) / ay;
         if (ey * ey > cut2) continue;
+        double row_weight = exp(-0.5 * ey * ey) * f.norm;
         for (long long c = f.c0; c <= f.c1; ++c) {
             double ex = (c - x) / ax;
             double r2 = ex * ex + ey * ey;
             long long q = r * width + c;
             if (r2 > cut2 || z[q] <= 0) continue;
-            double w_over_z = exp(-0.5 * r2) * f.norm / z[q];
+            double column = column_weights != nullptr ? column_weights[c - f.c0]
+                                                      : exp(-0.5 * ex * ex);
+            double w_over_z = column * row_weight / z[q];
             double inner = 0;
             for (int ch = 0; ch < n_ch; ++ch) {
                 double g = grad[q * n_ch + ch];
-                d_values[p * n_ch + ch] += g * w_over_z;
+                if (ch < LOCAL) dv[ch] += g * w_over_z;
+                else d_values[p * n_ch + ch] += g * w_over_z;
                 inner += g * (values[p * n_ch + ch] - colour[q * n_ch + ch]);
             }
             double t = inner * w_over_z;
@@ -312,6 +326,7 @@ RESAMPLE_HD void gmm_vjp_one(long long p, const double* xy, const double* values
             gsy += t * (ey * ey - 1.0) / ay;
         }
     }
+    for (int ch = 0; ch < n_ch && ch < LOCAL; ++ch) d_values[p * n_ch + ch] = dv[ch];
     d_xy[2 * p] = gx;
     d_xy[2 * p + 1] = gy;
     d_sx[p] = gsx;

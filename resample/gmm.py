@@ -52,6 +52,16 @@ CELL_CROWD = 4             # ... in cells halved until the occupied ones hold th
 CELL_BUDGET = 4            # ... while there are at most this many cells a point
 
 
+def bucket_order(keys, n_buckets):
+    """``(order, start)``: the indices sorted stably by ``keys`` (ints in [0, n_buckets)), and
+    where each bucket begins in ``order`` (n_buckets + 1).  A counting sort (the C++ engine)."""
+    keys = np.ascontiguousarray(keys, np.int64)
+    order = np.empty(len(keys), np.int64)
+    start = np.empty(n_buckets + 1, np.int64)
+    _core.bucket_order(keys, order, start)
+    return order, start
+
+
 class PointGrid:
     """Points bucketed into square cells of about one point each, for k-nearest queries.
     ``xp``: the array module of the points (CuPy: the grid is built on the device, for the
@@ -77,9 +87,12 @@ class PointGrid:
         else:                   # refined to the end: the keys of the last cells
             key = self._keys(xy, lo, cell, nx, ny, xp)
             counts = xp.bincount(key, minlength=nx * ny)
-        self.order = xp.ascontiguousarray(xp.argsort(key, kind="stable"), dtype=np.int64)
-        self.start = xp.zeros(nx * ny + 1, np.int64)
-        self.start[1:] = xp.cumsum(counts)
+        if xp is np:
+            self.order, self.start = bucket_order(key, nx * ny)
+        else:
+            self.order = xp.ascontiguousarray(xp.argsort(key, kind="stable"), dtype=np.int64)
+            self.start = xp.zeros(nx * ny + 1, np.int64)
+            self.start[1:] = xp.cumsum(counts)
         self.xy, self.lo, self.cell, self.shape = xy, lo, cell, (nx, ny)
         self.cell_xy = xp.ascontiguousarray(xy[self.order])      # the points, cell by cell
 
@@ -96,10 +109,9 @@ class PointGrid:
         d2 = np.empty((len(q), k))
         idx = np.empty((len(q), k), np.int64)
         nx, ny = self.shape
-        visit = np.argsort(self._keys(q, self.lo, self.cell, nx, ny, np), kind="stable")
+        visit, _ = bucket_order(self._keys(q, self.lo, self.cell, nx, ny, np), nx * ny)
         _core.knn(self.cell_xy, self.order, self.start, float(self.lo[0]), float(self.lo[1]),
-                  float(self.cell), int(nx), int(ny), q, np.ascontiguousarray(visit, np.int64),
-                  bool(exclude_self), d2, idx)
+                  float(self.cell), int(nx), int(ny), q, visit, bool(exclude_self), d2, idx)
         return d2, idx
 
 
@@ -260,8 +272,7 @@ def _bands(xy, sx, sy, cutoff, height):
     spans = np.where(live, last - first + 1, 0)
     point = np.repeat(np.arange(len(xy)), spans)
     band = np.repeat(first, spans) + (np.arange(len(point)) - np.repeat(np.cumsum(spans) - spans, spans))
-    order = np.argsort(band, kind="stable")
-    start = np.searchsorted(band[order], np.arange(n_bands + 1))
+    order, start = bucket_order(band, n_bands)
     return start, point[order]
 
 

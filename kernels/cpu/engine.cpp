@@ -126,6 +126,25 @@ static long long taps(const Array& x, long long n, int method, double support, d
     return widest;
 }
 
+// ---- buckets ---------------------------------------------------------------------------------
+// order: 0..n-1 sorted stably by keys[i] in [0, n_buckets); start (n_buckets + 1): where each
+// bucket begins in order.  A counting sort, O(n + n_buckets) (the point grid's cells, the
+// splat's bands).
+static void bucket_order(const Array& keys, const Array& order, const Array& start) {
+    long long n = (long long)keys.shape(0), n_buckets = (long long)start.shape(0) - 1;
+    const long long* k = ptr<long long>(keys);
+    long long* o = ptr<long long>(order);
+    long long* s = ptr<long long>(start);
+    for (long long i = 0; i < n; ++i)
+        if (k[i] < 0 || k[i] >= n_buckets)
+            throw std::invalid_argument("bucket_order: a key outside [0, n_buckets)");
+    std::fill(s, s + n_buckets + 1, 0LL);
+    for (long long i = 0; i < n; ++i) ++s[k[i] + 1];
+    for (long long b = 0; b < n_buckets; ++b) s[b + 1] += s[b];
+    std::vector<long long> next(s, s + n_buckets);
+    for (long long i = 0; i < n; ++i) o[next[k[i]]++] = i;
+}
+
 // Kernel weights K(u) of a method, for its tests and for Python callers.
 static void method_weights(int method, const Array& u, const Array& out) {
     const double* in = ptr<double>(u);
@@ -169,6 +188,8 @@ NB_MODULE(_core, m) {
                      A index, A weight, A count, A fill) {
         return taps(x, n, method, support, stretch, boundary, index, weight, count, fill);
     }, nogil, "The merged tap table of sampling an axis at positions x (resample_math.h).");
+    m.def("bucket_order", [](A keys, A order, A start) { bucket_order(keys, order, start); },
+          nogil, "A stable counting sort of keys in [0, len(start) - 1).");
     m.def("method_weights", [](int method, A u, A out) { method_weights(method, u, out); },
           nogil);
     m.def("gmm_splat", [](A xy, A v, A sx, A sy, double cut, A st, A mem, long long rows, A acc,

@@ -445,12 +445,17 @@ static void gmm_vjp(const Array& xy, const Array& values, const Array& sx, const
                     const Array& d_xy, const Array& d_values, const Array& d_sx,
                     const Array& d_sy) {
     long long n = xy.shape(0), n_ch = values.shape(1), height = z.shape(0), width = z.shape(1);
-#pragma omp parallel for num_threads(threads()) schedule(dynamic, 64)
-    for (long long p = 0; p < n; ++p)
-        gmm_vjp_one(p, ptr<double>(xy), ptr<double>(values), ptr<double>(sx), ptr<double>(sy),
-                    (int)n_ch, cutoff, ptr<double>(grad), ptr<double>(colour), ptr<double>(z),
-                    height, width, ptr<double>(d_xy), ptr<double>(d_values), ptr<double>(d_sx),
-                    ptr<double>(d_sy));
+#pragma omp parallel num_threads(threads())
+    {
+        std::vector<double> columns(width);      // a footprint's column weights
+#pragma omp for schedule(dynamic, 64)
+        for (long long p = 0; p < n; ++p)
+            gmm_vjp_one(p, ptr<double>(xy), ptr<double>(values), ptr<double>(sx),
+                        ptr<double>(sy), (int)n_ch, cutoff, ptr<double>(grad),
+                        ptr<double>(colour), ptr<double>(z), height, width, ptr<double>(d_xy),
+                        ptr<double>(d_values), ptr<double>(d_sx), ptr<double>(d_sy),
+                        columns.data());
+    }
 }
 
 // ---- nearest points ----------------------------------------------------------------------------
