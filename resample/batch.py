@@ -270,6 +270,29 @@ def warm_up(device="auto"):
     return thread
 
 
+class _NoBar:
+    """What the folder run asks of a progress bar, when none is shown."""
+
+    def clear(self):
+        pass
+
+    def update(self, n):
+        pass
+
+    def set_postfix_str(self, text, refresh=True):
+        pass
+
+    def close(self):
+        pass
+
+
+def _is_terminal(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=False,
         progress=True, on_failure=None):
     """Convert ``jobs`` (with outputs planned); return a :class:`Summary`.
@@ -282,8 +305,6 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
     ``on_failure(path, reason)`` is called for each failed file as it fails.  Ctrl-C or
     SIGTERM stops the run: files being written are finished or dropped, never left
     half-written, and ``Summary.interrupted`` is set."""
-    from tqdm import tqdm
-
     from . import convert as _convert
     load_input = _convert.load_input
 
@@ -353,8 +374,13 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
                 budget.release(held)
 
     summary = Summary()
-    bar = tqdm(total=len(jobs), unit="file", file=sys.stderr, leave=False,
-               disable=None if progress is None else not progress, dynamic_ncols=True)
+    if progress is False or (progress is None and not _is_terminal(sys.stderr)):
+        bar = _NoBar()                    # (tqdm's import is not paid for a bar not shown)
+    else:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), unit="file", file=sys.stderr, leave=False,
+                   disable=None if progress is None else not progress, dynamic_ncols=True)
 
     def record(job, status, reason):
         if status == "cancelled":

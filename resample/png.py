@@ -124,11 +124,13 @@ def write(f, array, icc=None, dpi=None, exif=None, level=6):
                dpi=dpi, exif=exif, level=level)
 
 
-def write_rows(f, rows, width, channels, depth, icc=None, dpi=None, exif=None, level=6):
+def write_rows(f, rows, width, channels, depth, icc=None, dpi=None, exif=None, level=6,
+               zlib_below=0):
     """Write the PNG whose rows of big-endian samples are ``rows`` (a C-contiguous 2-D buffer of
     bytes, height x width * channels * depth / 8; NumPy or a memoryview) to the binary file
     ``f``.  Rows are filtered adaptively and compressed by libdeflate (through imagecodecs) at
-    ``level``: files as small as Pillow's, written several times faster."""
+    ``level``: files as small as Pillow's, written several times faster.  Filtered rows of
+    fewer than ``zlib_below`` bytes go to zlib instead (see :func:`_compress`)."""
     view = memoryview(rows)
     height, stride = view.shape
     filtered = bytearray(height * (stride + 1))
@@ -143,23 +145,21 @@ def write_rows(f, rows, width, channels, depth, icc=None, dpi=None, exif=None, l
         out.append(_chunk(b"pHYs", struct.pack(">IIB", *(round(d / 0.0254) for d in dpi), 1)))
     if exif:
         out.append(_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
-    out.append(_chunk(b"IDAT", _compress(filtered, level)))
+    out.append(_chunk(b"IDAT", _compress(filtered, level, zlib_below)))
     out.append(_chunk(b"IEND", b""))
     f.write(b"".join(out))
 
 
-ZLIB_BELOW = 2 << 20    # bytes: smaller rows go to zlib (see _compress)
-
-
-def _compress(data, level):
-    """A zlib stream of ``data``: libdeflate (through imagecodecs, about 1.7x faster) for large
-    images; zlib below ZLIB_BELOW bytes, where importing imagecodecs (which imports NumPy)
-    would cost the command's short path more than it saves.  The choice depends on the size
-    alone, so that every path writes the same bytes."""
-    if len(data) < ZLIB_BELOW:
-        return zlib.compress(data, level)
-    try:
-        from imagecodecs import deflate_encode
-    except ImportError:
-        return zlib.compress(data, level)
-    return bytes(deflate_encode(data, level=level))
+def _compress(data, level, zlib_below=0):
+    """A zlib stream of ``data``: libdeflate (through imagecodecs, about 1.7x faster than zlib),
+    or zlib where imagecodecs is missing or ``data`` is shorter than ``zlib_below`` bytes (the
+    command's short path: importing imagecodecs imports NumPy, which costs a small file more
+    than libdeflate saves)."""
+    if len(data) >= zlib_below:
+        try:
+            from imagecodecs import deflate_encode
+        except ImportError:
+            pass
+        else:
+            return bytes(deflate_encode(data, level=level))
+    return zlib.compress(data, level)

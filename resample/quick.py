@@ -4,8 +4,9 @@ A plain resize of one 8-bit PNG or JPEG (grey or RGB) runs here without NumPy an
 imports would take most of a small job's time (a shell loop pays them per file).  Everything
 else, and anything the short path is unsure of, goes to the full command (resample.cli),
 untouched: nothing is written before the short path has decided.  For what both can do, both
-write the same bytes (tests/test_quick.py): the same tap tables (the C++ engine builds them),
-the same fixed-point loops, the same encoders and metadata.
+write the same pixels and metadata (tests/test_quick.py): the same tap tables (the C++ engine
+builds them), the same fixed-point loops, the same encoders; the same bytes, but for PNGs under
+ZLIB_BELOW, which the short path compresses with zlib instead of libdeflate.
 
 The short path takes ``INPUT [-o OUT] (-s/--scale S | --size GEOMETRY) [-m/--method M]
 [--quality Q] [--threads N] [-q/--quiet]``; the output is PNG or JPEG.
@@ -23,6 +24,8 @@ _FLAGS = {"-q": "quiet", "--quiet": "quiet"}
 _INPUTS = (".png", ".jpg", ".jpeg")
 _MODES = ("L", "RGB")
 MAX_SIDE = 1 << 16          # one chunk of tap tables (taps.TAPS_CHUNK); larger: the full path
+ZLIB_BELOW = 2 << 20        # PNG data smaller than this is compressed by zlib, not libdeflate
+                            # (whose binding, imagecodecs, imports NumPy: 40 ms)
 
 
 def main(argv=None):
@@ -172,7 +175,8 @@ def _resize(job):
         if fmt == "PNG":
             from . import png
 
-            png.write_rows(f, rows, out_w, n_ch, 8, icc=icc, dpi=dpi, exif=exif)
+            png.write_rows(f, rows, out_w, n_ch, 8, icc=icc, dpi=dpi, exif=exif,
+                           zlib_below=ZLIB_BELOW)
         else:
             options = files.pillow_save_options(fmt, icc, dpi, exif, job.get("quality"))
             Image.frombuffer(raw, (out_w, out_h), out, "raw", raw, 0, 1).save(f, format=fmt,
