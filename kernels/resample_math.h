@@ -242,6 +242,11 @@ RESAMPLE_HD double fixed_weights(const double* w, int n, int* q, double* gain) {
         if (fabs(w[k]) > fabs(w[largest])) largest = k;
     }
     if (n > 0) q[largest] += (int)((long long)floor(total * one + 0.5) - sum);
+    for (int k = 0; k < n; ++k)
+        if (q[k] > 32767 || q[k] < -32768) {     // (a weight of 2 would need 2^15)
+            *gain = 1e300;
+            return 1e300;
+        }
     double up = 0.0, down = 0.0, reach = 0.0;
     for (int k = 0; k < n; ++k) {
         double d = q[k] / one - w[k];

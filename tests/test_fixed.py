@@ -139,3 +139,15 @@ def test_fixed_point_is_identical_on_both_instruction_sets(tmp_path):
     base, avx = np.load(tmp_path / "baseline.npz"), np.load(tmp_path / "avx2.npz")
     for key in base.files:
         np.testing.assert_array_equal(base[key], avx[key], err_msg=key)
+
+
+def test_fixed_point_declines_a_weight_that_16_bits_cannot_hold():
+    """A weight of exactly 2 would be 2^15 in 16 bits: the loops decline, the float loops run."""
+    img = np.full((3, 5, 3), 100, np.uint8)
+    rows = (np.arange(3, dtype=np.int64)[:, None], np.ones((3, 1)), np.ones(3, np.int64))
+    cols = (np.arange(5, dtype=np.int64)[:, None], np.full((5, 1), 2.0), np.ones(5, np.int64))
+    dst = np.zeros((3, 15), np.uint8)
+    assert not cpu._core.resize_fixed8(img.reshape(3, -1), *rows, *cols, dst, 1)
+    cols = (cols[0], np.full((5, 1), 1.5), cols[2])                  # 1.5 fits: 150 clips
+    assert cpu._core.resize_fixed8(img.reshape(3, -1), *rows, *cols, dst, 1)
+    assert (dst == 150).all()
