@@ -200,6 +200,26 @@ static void resize_rows_first(const RowsFirst<T, I, W> a, long long n_out) {
     }
 }
 
+// The slot of a band's row cache (tag: the input row each slot holds, -1 for none; last_use:
+// the output that last read it) that holds input row r for output o.  A row not in the cache
+// goes into the least recently used slot, which fill(slot) resamples it into.
+template <typename Fill>
+static long long cached_row(long long r, long long o, long long n_slots, long long* tag,
+                            long long* last_use, Fill&& fill) {
+    long long slot = -1;
+    for (long long s = 0; s < n_slots; ++s)
+        if (tag[s] == r) slot = s;
+    if (slot < 0) {
+        slot = 0;
+        for (long long s = 0; s < n_slots; ++s)
+            if (last_use[s] < last_use[slot]) slot = s;
+        fill(slot);
+        tag[slot] = r;
+    }
+    last_use[slot] = o;
+    return slot;
+}
+
 // Per band of output rows: resample input rows horizontally into a small cache (each row once
 // per band, least recently used slot replaced), then combine the cached rows vertically.
 template <typename T, typename I, typename W>
@@ -211,20 +231,12 @@ static void cols_first_band(const RowsFirst<T, I, W> a, long long o0, long long 
         long long n = a.yc[o];
         for (long long k = 0; k < n; ++k) {
             long long r = a.yi[o * a.ty + k];
-            long long slot = -1;
-            for (long long s = 0; s < n_slots; ++s)
-                if (tag[s] == r) slot = s;
-            if (slot < 0) {
-                slot = 0;
-                for (long long s = 0; s < n_slots; ++s)
-                    if (last_use[s] < last_use[slot]) slot = s;
+            long long slot = cached_row(r, o, n_slots, tag, last_use, [&](long long s) {
                 const T* __restrict__ in = a.src + r * a.m_in;
                 for (long long m = 0; m < a.m_in; ++m) line[m] = (W)in[m];
                 gather_line<I, W>(line, a.xi, a.xw, a.xf, a.fill, a.tx, a.m_out,
-                                  cache + slot * a.m_out);
-                tag[slot] = r;
-            }
-            last_use[slot] = o;
+                                  cache + s * a.m_out);
+            });
             rows[k] = cache + slot * a.m_out;
         }
         combine<W, W>(rows, a.yw + o * a.ty, n, a.yf[o], a.fill, acc, a.m_out);

@@ -4,7 +4,8 @@
 // a result by more than FIXED_MAX_ERROR of a level from the exact sum, and the float loops run.
 //
 // Columns first: each input row is resampled along the row into 16-bit integers
-// v * 2^FIXED_FRAC (a small cache of rows per band of outputs, as resize_cols_first), then each
+// v * 2^FIXED_FRAC (a small cache of rows per band of outputs: cached_row, as
+// resize_cols_first), then each
 // output row sums its cached rows with 16-bit weights (w * 2^FIXED_BITS, resample_math.h's
 // fixed_weights) in 32 bits, rounds half up and clips to 0..255.  The AVX2 loops compute the
 // same integers as the scalar loops, so both instruction sets give identical images.
@@ -313,17 +314,11 @@ static bool resize_fixed8(const Array& src, const Array& yi, const Array& yw, co
             for (long long o = b * band; o < std::min(n_out, (b + 1) * band); ++o) {
                 long long n = y_count[o];
                 for (long long k = 0; k < n; ++k) {
-                    long long r = y_index[o * ty + k], slot = -1;
-                    for (long long s = 0; s < n_slots; ++s)
-                        if (tag[s] == r) slot = s;
-                    if (slot < 0) {
-                        slot = 0;
-                        for (long long s = 0; s < n_slots; ++s)
-                            if (last_use[s] < last_use[slot]) slot = s;
-                        fixed_input_row(pass, r, line.data(), cache.data() + slot * stride);
-                        tag[slot] = r;
-                    }
-                    last_use[slot] = o;
+                    long long r = y_index[o * ty + k];
+                    long long slot = cached_row(r, o, n_slots, tag.data(), last_use.data(),
+                                                [&](long long s) {
+                        fixed_input_row(pass, r, line.data(), cache.data() + s * stride);
+                    });
                     taps[k] = cache.data() + slot * stride;
                 }
                 fixed_combine(taps.data(), rows.w.data() + o * ty, n, out + o * m_out, m_out);
