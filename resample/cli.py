@@ -1,7 +1,8 @@
 """The ``resample`` command.
 
-Heavy modules (NumPy, numba, Pillow) are imported inside the command, so ``--help`` is fast.
-Exit codes: 0 ok; 1 a runtime error; 2 a usage error.  Errors are one line on stderr.
+The entry point is resample/quick.py, which runs plain one-file resizes itself and hands
+everything else to :func:`main` here.  NumPy and Pillow are imported inside the command, so
+``--help`` is fast.  Exit codes: 0 ok; 1 a runtime error; 2 a usage error.  Errors are one line on stderr.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import sys
 import click
 
 from .console import note, quiet_libraries
-from .geometry import default_output
 from .errors import ResampleError, excerpt
+from .geometry import default_output
 
 METHOD_NAMES = ("nearest", "bilinear", "bicubic", "lanczos", "gri", "gmm")
 FORMAT_NAMES = ("png", "jpg", "jpeg", "webp", "tif", "tiff")    # as batch.FORMATS

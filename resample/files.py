@@ -10,6 +10,7 @@ import functools
 import os
 import re
 import threading
+from typing import NamedTuple, Optional
 
 from .errors import ResampleError
 
@@ -60,6 +61,31 @@ def read_exif(path, im):
     return exif
 
 
+class Metadata(NamedTuple):
+    """What an input carries to its output: the EXIF orientation (1-8, applied to the pixels,
+    not carried), the ICC profile, DPI, and the rest of the EXIF as bytes."""
+
+    orientation: int
+    icc: Optional[bytes]
+    dpi: Optional[tuple]
+    exif: Optional[bytes]
+
+
+def read_metadata(path, im):
+    """The :class:`Metadata` of the Pillow image ``im`` opened from ``path`` (before decoding:
+    a decoder may change ``im.info``)."""
+    exif = read_exif(path, im)
+    orientation = exif.get(EXIF_ORIENTATION, 1)
+    if EXIF_ORIENTATION in exif:
+        del exif[EXIF_ORIENTATION]
+    dpi = im.info.get("dpi")
+    # A TIFF's "EXIF" is its own directory (strip offsets and all): never carry it elsewhere.
+    carry_exif = len(exif) and im.format != "TIFF"
+    return Metadata(orientation, im.info.get("icc_profile"),
+                    tuple(float(d) for d in dpi) if dpi else None,
+                    exif.tobytes() if carry_exif else None)
+
+
 def pillow_save_options(fmt, icc, dpi, exif, quality):
     """Keyword arguments for Pillow's ``save`` in ``fmt``: the metadata the format holds, and
     the quality (1-100; None: DEFAULT_QUALITY) for JPEG and WebP."""
@@ -73,6 +99,7 @@ def pillow_save_options(fmt, icc, dpi, exif, quality):
     if fmt in ("JPEG", "WEBP"):
         kwargs["quality"] = DEFAULT_QUALITY if quality is None else int(quality)
     return kwargs
+
 
 # Outputs are written to ".resample-HOST-PID-RANDOM.part" in their folder, locked (flock)
 # while written, then renamed.  A process killed outright (kill -9, power loss) leaves its

@@ -16,7 +16,8 @@ import threading
 
 import numpy as np
 
-from .taps import LRU, Taps, taps_width
+from .methods import taps_width
+from .taps import LRU, Taps
 
 BLOCK = 256                   # threads per block; every kernel runs on a 1-D grid
 KERNEL_TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16",

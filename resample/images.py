@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import ResampleError, first_line
-from .files import (DEFAULT_QUALITY, EIGHT_BIT_ONLY, EXIF_ORIENTATION,  # noqa: F401
-                    FORMAT_MAX_SIDE, atomic_output, check_size, output_format,
-                    pillow_save_options, read_exif)
+from .files import (DEFAULT_QUALITY, EIGHT_BIT_ONLY, FORMAT_MAX_SIDE,  # noqa: F401
+                    atomic_output, check_size, output_format, pillow_save_options,
+                    read_metadata)
 
 # Pillow modes that are converted on reading, to what, and why.
 _CONVERT = {"1": "L", "P": "RGB", "PA": "RGBA", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",
@@ -115,25 +115,17 @@ def _read(path) -> Picture:
     with im:
         _check_decode_memory(im)
         fmt = im.format
-        info = dict(im.info)
-        exif = read_exif(path, im)
-        orientation = exif.get(EXIF_ORIENTATION, 1)
-        if EXIF_ORIENTATION in exif:
-            del exif[EXIF_ORIENTATION]
+        meta = read_metadata(path, im)
         array, alpha = _special_reader(path, im)
         if array is None:
             array, alpha = _fast_decode(path, im)
         if array is None:
             im.load()
             array, alpha = _pillow_array(im, notes)
-    if orientation != 1:
-        notes.append(f"applied EXIF orientation {orientation}")
-    dpi = info.get("dpi")
-    # A TIFF's "EXIF" is its own directory (strip offsets and all): never carry it elsewhere.
-    carry_exif = len(exif) and fmt != "TIFF"
-    return Picture(_orient(array, orientation), alpha=alpha, icc=info.get("icc_profile"),
-                   dpi=tuple(float(d) for d in dpi) if dpi else None,
-                   exif=exif.tobytes() if carry_exif else None, format=fmt, notes=notes)
+    if meta.orientation != 1:
+        notes.append(f"applied EXIF orientation {meta.orientation}")
+    return Picture(_orient(array, meta.orientation), alpha=alpha, icc=meta.icc, dpi=meta.dpi,
+                   exif=meta.exif, format=fmt, notes=notes)
 
 
 def _is_tiff(path):

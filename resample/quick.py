@@ -134,14 +134,9 @@ def _resize(job):
         if (fmt_in not in ("PNG", "JPEG") or mode not in _MODES or "transparency" in im.info
                 or (fmt_in == "PNG" and not _png_is_8bit_grey_or_rgb(path))):
             return None
-        exif = files.read_exif(path, im)
-        if exif.get(files.EXIF_ORIENTATION, 1) != 1:
+        meta = files.read_metadata(path, im)
+        if meta.orientation != 1:
             return None
-        if files.EXIF_ORIENTATION in exif:
-            del exif[files.EXIF_ORIENTATION]
-        exif = exif.tobytes() if len(exif) else None
-        icc, dpi = im.info.get("icc_profile"), im.info.get("dpi")
-        dpi = tuple(float(d) for d in dpi) if dpi else None
         width, height = im.size
         if "size" in job:
             out_w, out_h = geometry.parse_geometry(job["size"], width, height)
@@ -175,10 +170,11 @@ def _resize(job):
         if fmt == "PNG":
             from . import png
 
-            png.write_rows(f, rows, out_w, n_ch, 8, icc=icc, dpi=dpi, exif=exif,
-                           zlib_below=ZLIB_BELOW)
+            png.write_rows(f, rows, out_w, n_ch, 8, icc=meta.icc, dpi=meta.dpi,
+                           exif=meta.exif, zlib_below=ZLIB_BELOW)
         else:
-            options = files.pillow_save_options(fmt, icc, dpi, exif, job.get("quality"))
+            options = files.pillow_save_options(fmt, meta.icc, meta.dpi, meta.exif,
+                                                job.get("quality"))
             Image.frombuffer(raw, (out_w, out_h), out, "raw", raw, 0, 1).save(f, format=fmt,
                                                                              **options)
     return out_path

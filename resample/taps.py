@@ -15,7 +15,7 @@ import numpy as np
 
 from .compiled import core as _core
 from .errors import ResampleError, excerpt
-from .methods import BOUNDARY_IDS, Method, taps_width  # noqa: F401 (taps_width: gpu.py)
+from .methods import BOUNDARY_IDS, Method, taps_width
 
 ALIGNS = ("centers", "corners")
 BOUNDARIES = ("edge", "reflect", "mirror", "wrap", "constant", "extrapolate", "truncate")
