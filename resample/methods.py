@@ -51,7 +51,7 @@ METHODS: dict[str, Method] = {
                                               "identity)"),
         Method("gri", 4, 1.5,
                description="3x3 quartic through segment midpoints, support 3/2; "
-                           "faster than bicubic, rings less"),
+                           "rings less than bicubic, faster on float images"),
     )
 }
 
