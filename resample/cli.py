@@ -198,8 +198,9 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         return _reconstruct_csv(input, output, options, weights, overwrite, quiet)
     if (scale is None) == (size is None):
         raise UsageError("give one of --scale or --size")
-    if sigma is not None or weights is not None or coords != "pixel":
-        raise UsageError("--sigma, --coords and --weights apply to point-cloud CSV input")
+    given = _given(POINTS_ONLY)
+    if given:
+        raise UsageError(f"{', '.join(given)}: for point-cloud CSV input only")
     if size is not None:
         parse_geometry(size, 1, 1)                  # a malformed size fails before any work
 
@@ -298,6 +299,23 @@ def _check_output(output, input, overwrite):
         raise UsageError(f"{output}: is the input; pass --overwrite to replace it")
 
 
+# Options that only a resize uses, and only a rebuild from points: given with the other kind of
+# input they would do nothing, so they are refused.
+RESIZE_ONLY = {"method": "--method", "align": "--align", "boundary": "--boundary",
+               "no_antialias": "--no-antialias"}
+POINTS_ONLY = {"sigma": "--sigma", "cutoff": "--cutoff", "holes": "--holes",
+               "coords": "--coords", "weights": "--weights"}
+
+
+def _given(names):
+    """The options of ``names`` ({parameter: flag}) given on the command line."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    return [flag for name, flag in names.items()
+            if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)]
+
+
 def _parse_sigma(text):
     """None (the CSV's sigma columns, else auto), "auto", or a number above 0."""
     if text is None:
@@ -316,15 +334,20 @@ def _parse_sigma(text):
 def _reconstruct_csv(input, output, options, weights, overwrite, quiet):
     if output is None:
         raise UsageError("a point cloud needs -o OUT (the image to write)")
-    if options.scale is not None:
-        raise UsageError("--scale does not apply to a point cloud; use --size WxH")
+    if options.scale is not None and options.size is not None:
+        raise UsageError("give one of --scale or --size")
+    given = [flag for flag in _given(RESIZE_ONLY)
+             if not (flag == "--method" and options.method == "gmm")]
+    if given:
+        raise UsageError(f"{', '.join(given)}: for images only (a point cloud is rebuilt "
+                         "with Gaussians: see --sigma, --cutoff and --holes)")
     _check_output(output, input, overwrite)
     if weights is not None:
         _check_output(weights, input, overwrite)
     from . import convert, devices
 
-    if options.size is not None and convert.exact_size(options.size) is None:
-        raise UsageError(f"--size {options.size!r}: a point cloud needs WxH")
+    if options.size is not None:
+        parse_geometry(options.size, 1, 1)          # a malformed size fails before any work
     devices.select(options.device)
     notes = convert.rebuild_points(input, output, options, weights=weights)
     if not quiet:
@@ -393,7 +416,7 @@ def points_command(image, output, count, fraction, pattern, seed, quiet):
             xy, values = xy[finite], values[finite]
             if len(xy) == 0:
                 raise ResampleError(f"{image}: every grid point fell on a missing pixel")
-    pointcloud.write_csv(output, xy, values)
+    pointcloud.write_csv(output, xy, values, frame=(width, height))
     if not quiet:
         for n in notes:
             note(n)
@@ -462,7 +485,8 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
                              progress=progress)
     finally:
         bar.close()
-    pointcloud.write_csv(output, result.xy, result.values, result.sigma)
+    pointcloud.write_csv(output, result.xy, result.values, result.sigma,
+                         frame=(a.shape[1], a.shape[0]))
     if plot is not None:
         import matplotlib.pyplot as plt
 

@@ -12,6 +12,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from .console import sigterm_as_interrupt  # noqa: F401 (the command and batch use it here)
+from .errors import ResampleError
 from .geometry import (MAX_SIDE, default_output, exact_size, parse_geometry,  # noqa: F401
                        round_half_up, scaled_side)
 
@@ -116,6 +117,40 @@ def check_resize_fits(pic, out_shape, options: Options, fmt):
     devices.check_memory(need, f"a {cols}x{rows} {fmt} output")
 
 
+def points_frame(cloud, options: Options):
+    """Where a point cloud's points land in the output: ``(W, H, xy, sigma, notes)``, xy and
+    the CSV's sigma in output pixels (DESIGN.md).  The frame is the CSV's ``# frame: WxH``;
+    without one, the size that ``--coords unit`` or ``normalized`` are given (``--size WxH``),
+    else the smallest that holds every point (and a note says so).  ``--size`` (geometry) or
+    ``--scale`` map the frame onto the output as a resize would; with neither the output is
+    the frame."""
+    import numpy as np
+
+    from . import pointcloud
+
+    notes = []
+    frame = cloud.frame
+    if frame is None and options.coords != "pixel":
+        frame = exact_size(options.size)            # unit and normalized span this frame
+        if frame is None:
+            raise ResampleError(f"--coords {options.coords} needs a frame: a '# frame: WxH' "
+                                "line in the CSV, or --size WxH")
+        out = frame
+    xy = pointcloud.to_pixels(cloud.xy, options.coords, frame)
+    if frame is None:
+        frame = pointcloud.size_from_points(xy)
+        notes.append(f"the CSV names no frame ('# frame: WxH'): the frame is what its points "
+                     f"span, {frame[0]}x{frame[1]}")
+    if cloud.frame is not None or options.coords == "pixel":
+        out = options.output_size(*frame) if (options.size or options.scale) else frame
+    xy, sigma = pointcloud.onto_output(xy, cloud.sigma, frame, out)
+    outside = int(np.sum((xy[:, 0] < -0.5) | (xy[:, 0] > out[0] - 0.5)
+                         | (xy[:, 1] < -0.5) | (xy[:, 1] > out[1] - 0.5)))
+    if outside:
+        notes.append(f"{outside} of {len(xy)} points lie outside the {frame[0]}x{frame[1]} frame")
+    return out[0], out[1], xy, sigma, notes
+
+
 def rebuild_points(src, dst, options: Options, *, weights=None, loaded=None, cancelled=None,
                    compute=None):
     """Rebuild the image of the point cloud ``src`` (``loaded``: its cloud, if already read);
@@ -125,17 +160,10 @@ def rebuild_points(src, dst, options: Options, *, weights=None, loaded=None, can
     from . import gmm, images, pointcloud
 
     cloud = loaded if loaded is not None else pointcloud.read_csv(src)
-    frame = exact_size(options.size)
-    xy = pointcloud.to_pixels(cloud.xy, options.coords, frame)
-    width, height = frame or pointcloud.size_from_points(xy)
-    notes = []
-    outside = int(np.sum((xy[:, 0] < -0.5) | (xy[:, 0] > width - 0.5)
-                         | (xy[:, 1] < -0.5) | (xy[:, 1] > height - 0.5)))
-    if outside:
-        notes.append(f"{outside} of {len(xy)} points lie outside the {width}x{height} frame")
+    width, height, xy, sigma_in, notes = points_frame(cloud, options)
     sigma = options.sigma
     if sigma is None:
-        sigma = cloud.sigma if cloud.sigma is not None else "auto"
+        sigma = sigma_in if sigma_in is not None else "auto"
     with compute or nullcontext():
         out, z = gmm.reconstruct(xy, cloud.values, (height, width), sigma=sigma,
                                  cutoff=options.cutoff, holes=options.holes, fill=options.fill,

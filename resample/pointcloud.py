@@ -4,8 +4,10 @@
 - An optional header names the columns: ``x,y`` first, then ``v`` or ``r,g,b`` or ``r,g,b,a``,
   then optionally ``sigma`` or ``sigma_x,sigma_y``.  Without a header the columns are ``x,y``
   and 1, 3 or 4 values.
-- Coordinates are (x, y) = (column, row) in output pixels (pixel [i, j] has its centre at
-  x = j, y = i); values are in the output's sample range (0-255 for 8-bit output).
+- Coordinates are (x, y) = (column, row) in pixels of the frame (pixel [i, j] has its centre
+  at x = j, y = i); values are in the output's sample range (0-255 for 8-bit output).
+- The frame: a comment line ``# frame: WxH`` before the header names the image the
+  coordinates belong to (``resample points`` and ``resample fit`` write it).
 - Bad rows are refused with their line number.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -28,11 +31,30 @@ COORDS = ("pixel", "unit", "normalized")
 
 @dataclass
 class PointCloud:
-    """xy (N, 2) as (x, y); values (N, C); sigma None, (N,) or (N, 2)."""
+    """xy (N, 2) as (x, y); values (N, C); sigma None, (N,) or (N, 2); frame (W, H) or None."""
 
     xy: np.ndarray
     values: np.ndarray
     sigma: np.ndarray | None = None
+    frame: tuple | None = None
+
+
+_FRAME = re.compile(r"^#\s*frame\s*:(.*)$", re.IGNORECASE)
+_FRAME_SIZE = re.compile(r"^\s*(\d{1,10})\s*x\s*(\d{1,10})\s*$", re.IGNORECASE)
+
+
+def _frame(stripped, where):
+    """(W, H) from a ``# frame: WxH`` comment, None for another comment."""
+    m = _FRAME.match(stripped)
+    if m is None:
+        return None
+    from .geometry import MAX_SIDE
+
+    size = _FRAME_SIZE.match(m.group(1))
+    if size is None or not all(1 <= int(v) <= MAX_SIDE for v in size.groups()):
+        raise ResampleError(f"{where}: the frame must read '# frame: WxH' with W and H from 1 "
+                            f"to {MAX_SIDE}, not {excerpt(stripped)}")
+    return int(size.group(1)), int(size.group(2))
 
 
 def _header_layout(fields, where):
@@ -96,12 +118,19 @@ def read_csv(path) -> PointCloud:
         raise ResampleError(f"{path}: line {line}: longer than {MAX_LINE} characters")
     check_memory(8 * len(ends) * 12, f"reading the {len(ends)} lines of {path}")
     # The head: comments and blank lines, then a header or the first row.
-    layout = delimiter = None
+    layout = delimiter = frame = None
     first = len(ends)
     for number in range(len(ends)):
         text = _line(raw, starts[number], ends[number], path, number + 1)
         stripped = text.strip()
-        if not stripped or stripped.startswith("#"):
+        if stripped.startswith("#"):
+            found = _frame(stripped, f"{path}: line {number + 1}")
+            if found is not None:
+                if frame is not None and found != frame:
+                    raise ResampleError(f"{path}: line {number + 1}: a second, different frame")
+                frame = found
+            continue
+        if not stripped:
             continue
         delimiter = "\t" if "\t" in stripped else ","
         fields = [f.strip() for f in stripped.split(delimiter)]
@@ -143,7 +172,7 @@ def read_csv(path) -> PointCloud:
     if n_sigma:
         sigma = data[:, 2 + n_values:]
         sigma = sigma[:, 0] if n_sigma == 1 else sigma
-    return PointCloud(data[:, :2], data[:, 2:2 + n_values], sigma)
+    return PointCloud(data[:, :2], data[:, 2:2 + n_values], sigma, frame)
 
 
 def _line(raw, start, end, path, number):
@@ -189,9 +218,28 @@ def to_pixels(xy, coords, size):
     if coords == "pixel":
         return xy
     if size is None:
-        raise ResampleError(f"--coords {coords} needs --size")
+        raise ResampleError(f"--coords {coords} needs a frame (a '# frame: WxH' line, or "
+                            "--size WxH)")
     unit = xy if coords == "unit" else (xy + 1.0) / 2.0
     return unit * np.asarray(size, np.float64) - 0.5
+
+
+def onto_output(xy, sigma, frame, out_size):
+    """Points of a ``frame`` (W, H) mapped onto an output of ``out_size`` as a resize maps
+    pixels (align centers): ``x_out = (x + 0.5) * W_out / W - 0.5``, the same for y; sigma
+    (None, (N,) or (N, 2), in frame pixels) is scaled per axis, so an isotropic sigma becomes
+    (N, 2) when the axes scale differently."""
+    scale = np.asarray(out_size, np.float64) / np.asarray(frame, np.float64)
+    if np.all(scale == 1.0):
+        return xy, sigma
+    xy = (xy + 0.5) * scale - 0.5
+    if sigma is not None:
+        s = np.asarray(sigma, np.float64)
+        if s.ndim == 1 and scale[0] == scale[1]:
+            sigma = s * scale[0]
+        else:
+            sigma = (s[:, None] if s.ndim == 1 else s) * scale
+    return xy, sigma
 
 
 def size_from_points(xy):
@@ -223,8 +271,9 @@ def grid_points(image, count):
     return xy, values, (width / nx, height / ny)
 
 
-def write_csv(path, xy, values, sigma=None):
-    """Write points with a header, atomically (a temporary name, then a rename)."""
+def write_csv(path, xy, values, sigma=None, frame=None):
+    """Write points with a header, atomically (a temporary name, then a rename); ``frame``
+    (W, H), the image the coordinates belong to, goes first as ``# frame: WxH``."""
     values = np.asarray(values, np.float64).reshape(len(xy), -1)
     header = ["x", "y", *VALUE_HEADERS[values.shape[1]]]
     columns = [np.asarray(xy, np.float64), values]
@@ -237,6 +286,8 @@ def write_csv(path, xy, values, sigma=None):
 
     try:
         with atomic_output(path, binary=False) as f:
+            if frame is not None:
+                f.write(f"# frame: {int(frame[0])}x{int(frame[1])}\n")
             f.write(",".join(header) + "\n")
             np.savetxt(f, data, delimiter=",", fmt="%.6g")
     except OSError as exc:

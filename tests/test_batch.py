@@ -53,7 +53,8 @@ def _write_tree(root):
         f.write(good[: len(good) // 2])                                       # truncated
     with open(os.path.join(root, "sub/points.csv"), "w") as f:
         f.write("x,y,v\n0,0,10\n9,0,200\n0,5,90\n9,5,30\n")
-    expected["sub/points.png"] = (10, 6, "L")       # rebuilt at the coordinates' size
+    expected["sub/points.png"] = (5, 3, "L")        # no frame: what its points span (10x6),
+                                                    # halved by --scale 0.5
     for rel in ("notes.txt", ".hidden.png", "sub/readme.md"):
         with open(os.path.join(root, rel), "w") as f:
             f.write("not an image")

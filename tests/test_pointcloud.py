@@ -60,7 +60,7 @@ def test_coordinate_systems():
     xy = np.array([[0.0, 0.0], [1.0, 1.0]])
     np.testing.assert_allclose(to_pixels(xy, "unit", (10, 4)), [[-0.5, -0.5], [9.5, 3.5]])
     np.testing.assert_allclose(to_pixels(xy - 0.5, "normalized", (10, 4)), [[2, 0.5], [7, 2.5]])
-    with pytest.raises(ResampleError, match="needs --size"):
+    with pytest.raises(ResampleError, match="needs a frame"):
         to_pixels(xy, "unit", None)
 
 
@@ -132,16 +132,19 @@ def test_gmm_method_on_an_image(tmp_path, capsys):
     (["-o", "o.png", "--sigma", "0"], 2, "--sigma must be"),
     (["-o", "o.png", "--sigma", "abc"], 2, "not a number or auto"),
     (["-o", "o.png", "--cutoff", "-1"], 2, "--cutoff"),
-    (["-o", "o.png", "--coords", "unit"], 2, "needs --size"),
-    (["-o", "o.png", "--scale", "2"], 2, "--scale does not apply"),
+    (["-o", "o.png", "--coords", "unit"], 2, "needs a frame"),
+    (["-o", "o.png", "--scale", "2", "--size", "4x4"], 2, "one of --scale or --size"),
     (["--size", "4x4"], 2, "needs -o"),
-    (["-o", "o.png", "--size", "50%"], 2, "needs WxH"),
+    (["-o", "o.png", "--size", "4y4"], 2, "is not WxH"),
+    (["-o", "o.png", "--method", "bicubic"], 2, "--method: for images only"),
+    (["-o", "o.png", "--boundary", "edge", "--no-antialias"], 2,
+     "--boundary, --no-antialias: for images only"),
 ])
 def test_point_cloud_usage_errors(tmp_path, capsys, args, code, match):
     pts = _write(tmp_path, "x,y,v\n1,1,100\n2,2,50\n")
     args = [str(tmp_path / a) if a == "o.png" else a for a in args]
     got, _, err = run(capsys, pts, *args)
-    if match == "needs --size":
+    if match == "needs a frame":
         code = 1                                  # found while reading: a runtime error
     assert got == code and match in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o.png").exists()
@@ -165,3 +168,98 @@ def test_points_usage(tmp_path, capsys):
         argv = ["points", src] + (["-o", tmp_path / "x.csv"] if "-o" not in args else []) + args
         code, _, err = run(capsys, *argv)
         assert code == 2 and err.startswith("resample: error:"), (args, err)
+
+
+# --- the frame (DESIGN.md: "# frame: WxH") -------------------------------------------------
+
+def test_the_frame_is_read_and_written(tmp_path):
+    cloud = read_csv(_write(tmp_path, "# made by hand\n#Frame : 64 X 32\nx,y,v\n1,2,3\n"))
+    assert cloud.frame == (64, 32)
+    assert read_csv(_write(tmp_path, "x,y,v\n1,2,3\n")).frame is None
+    write_csv(tmp_path / "f.csv", [[1.0, 2.0]], [[3.0]], frame=(640, 480))
+    assert open(tmp_path / "f.csv").readline() == "# frame: 640x480\n"
+    assert read_csv(tmp_path / "f.csv").frame == (640, 480)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("# frame: 64\nx,y,v\n1,2,3\n", "line 1: the frame must read"),
+    ("# frame: 0x5\nx,y,v\n1,2,3\n", "line 1: the frame must read"),
+    ("# frame: 99999999999x5\nx,y,v\n1,2,3\n", "line 1: the frame must read"),
+    ("# frame: 4x4\n# frame: 5x4\nx,y,v\n1,2,3\n", "line 2: a second, different frame"),
+])
+def test_a_bad_frame_names_its_line(tmp_path, text, match):
+    with pytest.raises(ResampleError, match=match):
+        read_csv(_write(tmp_path, text))
+
+
+def test_points_map_onto_the_output_as_a_resize_maps_pixels():
+    from resample.pointcloud import onto_output
+
+    xy = np.array([[0.0, 0.0], [9.0, 4.0], [-0.5, -0.5]])
+    out, sigma = onto_output(xy, np.array([1.0, 2.0, 3.0]), (10, 5), (20, 5))
+    np.testing.assert_allclose(out, [[0.5, 0.0], [18.5, 4.0], [-0.5, -0.5]])   # edges stay
+    np.testing.assert_allclose(sigma, [[2, 1], [4, 2], [6, 3]])                # now (N, 2)
+    out, sigma = onto_output(xy, np.array([1.0, 2.0, 3.0]), (10, 5), (5, 2.5))
+    np.testing.assert_allclose(sigma, [0.5, 1.0, 1.5])                         # still (N,)
+    same, s = onto_output(xy, None, (10, 5), (10, 5))
+    assert same is xy and s is None
+
+
+def _source(tmp_path):
+    path = tmp_path / "photo.png"
+    Image.fromarray(skimage_data.astronaut()[::6, ::4]).save(path)         # 86x128
+    return str(path)
+
+
+@pytest.mark.parametrize("make", [
+    ["points", "--count", "700"],
+    ["points", "--count", "700", "--pattern", "grid"],
+    ["fit", "--count", "300", "--steps", "3", "-q"],
+])
+def test_a_round_trip_at_the_frame_gives_the_source_size(tmp_path, capsys, make):
+    src = _source(tmp_path)
+    pts = str(tmp_path / "pts.csv")
+    assert main([make[0], src, "-o", pts, *make[1:]]) == 0
+    out = str(tmp_path / "back.png")
+    code, _, err = run(capsys, pts, "-o", out)
+    assert code == 0 and "frame" not in err, err
+    assert Image.open(out).size == (128, 86)
+    code, _, _ = run(capsys, pts, "-o", out, "--scale", "0.5")
+    assert code == 0 and Image.open(out).size == (64, 43)
+    code, _, _ = run(capsys, pts, "-o", out, "--size", "64x64")             # fit inside
+    assert code == 0 and Image.open(out).size == (64, 43)
+
+
+def test_without_a_frame_the_points_span_it_and_a_note_says_so(tmp_path, capsys):
+    pts = _write(tmp_path, "x,y,v\n0,0,10\n9,0,200\n0,5,90\n9,5,30\n")
+    out = str(tmp_path / "o.png")
+    code, _, err = run(capsys, pts, "-o", out)
+    assert code == 0 and "names no frame" in err and "10x6" in err
+    assert Image.open(out).size == (10, 6)
+    code, _, err = run(capsys, pts, "-o", out, "--size", "20x12")
+    assert code == 0 and Image.open(out).size == (20, 12)
+
+
+def test_the_readme_point_cloud_example_gives_the_photo(tmp_path, capsys):
+    """README: `resample points examples/photo.png -o pts.csv --fraction 0.05`, then
+    `resample pts.csv -o rebuilt.png --size 512x512`: the whole photo at 512x512."""
+    photo_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "examples", "photo.png")
+    pts, out = str(tmp_path / "pts.csv"), str(tmp_path / "rebuilt.png")
+    assert main(["points", photo_path, "-o", pts, "--fraction", "0.05"]) == 0
+    code, _, _ = run(capsys, pts, "-o", out, "--size", "512x512")
+    assert code == 0
+    rebuilt = np.asarray(Image.open(out)).astype(float)
+    photo = np.asarray(Image.open(photo_path)).astype(float)
+    want = resample.resize(photo, shape=(512, 512), method="bicubic")
+    assert rebuilt.shape == want.shape
+    # 15.5 here; the photo in the top-left quarter (the old behaviour) is 102, shifted by
+    # 20 pixels 48
+    assert np.abs(rebuilt - want).mean() < 25
+
+
+def test_options_of_the_other_kind_of_input_are_refused(tmp_path, capsys):
+    src = _source(tmp_path)
+    for flag, value in (("--cutoff", "2"), ("--holes", "constant"), ("--sigma", "1")):
+        code, _, err = run(capsys, src, "-o", str(tmp_path / "o.png"), "--scale", "2", flag, value)
+        assert code == 2 and f"{flag}: for point-cloud CSV input only" in err
