@@ -116,8 +116,9 @@ Folders:
                    "--fill.")
 @click.option("--coords", type=click.Choice(("pixel", "unit", "normalized"),
                                             case_sensitive=False), default="pixel",
-              show_default=True, help="Point clouds: x, y in output pixels, in [0, 1], or in "
-              "[-1, 1] (unit and normalized span the image's outer edges; they need --size).")
+              show_default=True, help="Point clouds: x, y in pixels of the CSV's frame, in "
+              "[0, 1], or in [-1, 1] (unit and normalized span the frame's outer edges; without "
+              "a '# frame: WxH' line they need --size WxH).")
 @click.option("--weights", metavar="FILE", help="Point clouds: also write the weight map Z "
               "(the confidence; 0 in holes), scaled to 0-255 (or as float for .tif).")
 @click.option("-r", "--recursive", is_flag=True,
@@ -447,7 +448,8 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
     """Fit COUNT Gaussian points to an image by gradient descent (Adam on exact gradients).
 
     The points start on a regular grid; positions, values and per-point anisotropic sigma are
-    optimised.  The CSV (x, y, values, sigma_x, sigma_y) renders back with `resample pts.csv`.
+    optimised, and the iterate of lowest loss is written.  The CSV (its frame, then x, y,
+    values, sigma_x, sigma_y) renders back with `resample pts.csv`.
     """
     if not output.lower().endswith((".csv", ".tsv")):
         raise UsageError(f"{output}: the point cloud must be a .csv or .tsv file")
@@ -499,8 +501,10 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
         fig.savefig(plot)
         plt.close(fig)
     if not quiet:
-        click.echo(f"{output}: {loss} {result.history[0]:.4g} -> {result.history[-1]:.4g}",
-                   err=True)
+        best = result.best_step
+        click.echo(f"{output}: {loss} {result.history[0]:.4g} -> {result.history[best]:.4g} "
+                   f"at step {best} of {steps}, the lowest (written; the last step's: "
+                   f"{result.history[-1]:.4g})", err=True)
         click.echo(output)
 
 

@@ -25,13 +25,15 @@ RATES = {"positions": 0.05, "values": 0.01, "sigma": 0.01}
 
 @dataclass
 class Fit:
-    """A fitted point set: xy (N, 2), values (N, C), sigma (N, 2) as (sx, sy), and the loss
-    after each step (``history[0]`` is the starting loss)."""
+    """A fitted point set: xy (N, 2), values (N, C), sigma (N, 2) as (sx, sy), the loss after
+    each step (``history[0]`` is the starting loss), and ``best_step``: the iterate returned,
+    the one of lowest loss (``history[best_step]``)."""
 
     xy: np.ndarray
     values: np.ndarray
     sigma: np.ndarray
     history: list = field(default_factory=list)
+    best_step: int = 0
 
 
 def grid_start(image, count):
@@ -60,7 +62,8 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
 
     ``learn`` names the parameters to optimise; ``loss`` is the mean ``l1`` or ``l2`` error over
     pixels and channels.  ``progress(step, loss)`` is called after every step.  ``seed`` jitters
-    the starting positions by up to a tenth of the grid spacing (0: no jitter).
+    the starting positions by up to a tenth of the grid spacing (0: no jitter).  The iterate of
+    lowest loss is returned (Adam's last step is not always the best).
     """
     img = np.asarray(image, np.float64)
     img3 = img if img.ndim == 3 else img[..., None]
@@ -84,6 +87,7 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
     target = np.ascontiguousarray(img3)
     n = target.size
     history = []
+    best = None                                        # (loss, step, xy, values, sigma)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for step in range(steps + 1):
         xy = np.ascontiguousarray(params["positions"])
@@ -97,6 +101,8 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
         else:
             value, grad = (diff * diff).mean(), 2.0 * diff / n
         history.append(float(value))
+        if best is None or value < best[0]:
+            best = (float(value), step, xy.copy(), v.copy(), s.copy())
         if progress is not None:
             progress(step, float(value))
         if step == steps:
@@ -117,5 +123,5 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
             m2_hat = m2 / (1 - beta2 ** (step + 1))
             rate = RATES[name] * decay
             params[name] = params[name] - rate * m_hat / (np.sqrt(m2_hat) + eps)
-    values = params["values"] * scale
-    return Fit(params["positions"], values, np.exp(params["sigma"]), history)
+    _, best_step, xy, values, sigma = best
+    return Fit(xy, values, sigma, history, best_step)
