@@ -164,28 +164,29 @@ RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double)
 // <= cutoff^2, else 0.  Accumulators are planes: acc (C, H, W) and z (H, W).
 
 // Forward: one thread per point adds its footprint into the planes (atomically: footprints
-// overlap).  The Gaussian is separable, so a row's weight is exp(-dy^2/2) times a column's.
+// overlap).  Steered Gaussians (theta, resample_math.h's footprint_steered): with theta = 0
+// the weight is exp(-dy^2/2) for the row times exp(-dx^2/2) for the column.
 template <typename W>
 __device__ __forceinline__ void gmm_splat_point(
         const double* __restrict__ xy, const W* __restrict__ values,
-        const double* __restrict__ sx, const double* __restrict__ sy, long long n_points,
-        int n_ch, double cutoff, W* __restrict__ acc, W* __restrict__ z, long long height,
-        long long width) {
+        const double* __restrict__ sx, const double* __restrict__ sy,
+        const double* __restrict__ theta, long long n_points, int n_ch, double cutoff,
+        W* __restrict__ acc, W* __restrict__ z, long long height, long long width) {
     long long p = thread_index();
     if (p >= n_points) return;
-    double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
+    double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p], th = theta[p];
+    double cs = th != 0.0 ? cos(th) : 1.0, sn = th != 0.0 ? sin(th) : 0.0;
     double cut2 = cutoff * cutoff;
-    Footprint f = footprint(x, y, ax, ay, cutoff, height, width);
+    Footprint f = footprint_steered(x, y, ax, ay, cs, sn, cutoff, height, width);
     long long plane = height * width;
     for (long long r = f.r0; r <= f.r1; ++r) {
-        double dy = (r - y) / ay;
-        double dy2 = dy * dy;
-        if (dy2 > cut2) continue;
-        double wy = exp(-0.5 * dy2) * f.norm;
+        double dy = r - y;
         for (long long c = f.c0; c <= f.c1; ++c) {
-            double dx = (c - x) / ax;
-            if (dx * dx + dy2 > cut2) continue;
-            W w = (W)(wy * exp(-0.5 * dx * dx));
+            double dx = c - x;
+            double eu = (cs * dx + sn * dy) / ax, ev = (cs * dy - sn * dx) / ay;
+            double r2 = eu * eu + ev * ev;
+            if (r2 > cut2) continue;
+            W w = (W)(f.norm * exp(-0.5 * r2));
             long long q = r * width + c;
             atomicAdd(z + q, w);
             for (int ch = 0; ch < n_ch; ++ch) atomicAdd(acc + ch * plane + q, w * values[p * n_ch + ch]);
@@ -196,9 +197,10 @@ __device__ __forceinline__ void gmm_splat_point(
 #define GMM_ENTRY_POINTS(SUFFIX, W)                                                            \
 extern "C" __global__ void gmm_splat_##SUFFIX(                                                 \
         const double* xy, const W* values, const double* sx, const double* sy,                 \
-        long long n_points, int n_ch, double cutoff, W* acc, W* z, long long height,           \
-        long long width) {                                                                     \
-    gmm_splat_point<W>(xy, values, sx, sy, n_points, n_ch, cutoff, acc, z, height, width);    \
+        const double* theta, long long n_points, int n_ch, double cutoff, W* acc, W* z,        \
+        long long height, long long width) {                                                   \
+    gmm_splat_point<W>(xy, values, sx, sy, theta, n_points, n_ch, cutoff, acc, z, height,      \
+                       width);                                                                 \
 }                                                                                              \
 extern "C" __global__ void gmm_normalise_##SUFFIX(const W* acc, const W* z, W* out,           \
                                                   long long n_pixels, int n_ch) {              \
@@ -212,13 +214,13 @@ GMM_ENTRY_POINTS(f64, double)
 // Backward: one thread per point gathers over its footprint (resample_math.h).
 extern "C" __global__ void gmm_vjp_f64(
         const double* xy, const double* values, const double* sx, const double* sy,
-        long long n_points, int n_ch, double cutoff, const double* grad, const double* colour,
-        const double* z, long long height, long long width, double* d_xy, double* d_values,
-        double* d_sx, double* d_sy) {
+        const double* theta, long long n_points, int n_ch, double cutoff, const double* grad,
+        const double* colour, const double* z, long long height, long long width, double* d_xy,
+        double* d_values, double* d_sx, double* d_sy, double* d_theta) {
     long long p = thread_index();
     if (p < n_points)
-        gmm_vjp_one(p, xy, values, sx, sy, n_ch, cutoff, grad, colour, z, height, width, d_xy,
-                    d_values, d_sx, d_sy, nullptr);
+        gmm_vjp_one(p, xy, values, sx, sy, theta, n_ch, cutoff, grad, colour, z, height, width,
+                    d_xy, d_values, d_sx, d_sy, d_theta, nullptr);
 }
 
 

@@ -19,6 +19,8 @@
 using std::ceil;
 using std::exp;
 using std::sin;
+using std::cos;
+using std::sqrt;
 using std::fabs;
 using std::floor;
 using std::fmax;
@@ -281,42 +283,64 @@ RESAMPLE_HD Footprint footprint(double x, double y, double ax, double ay, double
     return f;
 }
 
+// A steered Gaussian (DESIGN.md): axes sx, sy rotated by theta (cos c, sin s) from the x axis
+// towards y.  With d = q - mu: u = c dx + s dy, v = -s dx + c dy, r2 = (u/sx)^2 + (v/sy)^2.
+// Its footprint is the bounding box of the cutoff ellipse; the normaliser stays
+// 1 / (2 pi sx sy).  theta = 0 gives footprint() exactly.
+RESAMPLE_HD Footprint footprint_steered(double x, double y, double sx, double sy, double c,
+                                        double s, double cutoff, long long height,
+                                        long long width) {
+    if (s == 0.0) return footprint(x, y, sx, sy, cutoff, height, width);
+    double hx = sqrt(sx * sx * c * c + sy * sy * s * s);
+    double hy = sqrt(sx * sx * s * s + sy * sy * c * c);
+    Footprint f = footprint(x, y, hx, hy, cutoff, height, width);
+    f.norm = 1.0 / (2.0 * 3.14159265358979323846 * sx * sy);
+    return f;
+}
+
 // Backward (DESIGN.md's exact gradients) for point p, gathered over its footprint:
 // dL/dv_p = sum_q g(q) w_p / z, and with t = <g(q), v_p - c(q)> w_p / z:
-// dL/dx_p = sum t ex / sx, dL/dy_p = sum t ey / sy, dL/dsx_p = sum t (ex^2 - 1) / sx, same
-// for y.  Arrays: xy (N, 2), values (N, C), grad and colour (H, W, C), z (H, W).
+// dL/dtheta_p = sum t dlog(w_p)/dtheta for theta = x, y, sx, sy and the rotation (below).
+// Arrays: xy (N, 2), values (N, C), grad and colour (H, W, C), z (H, W).
 RESAMPLE_HD void gmm_vjp_one(long long p, const double* xy, const double* values,
-                             const double* sx, const double* sy, int n_ch, double cutoff,
-                             const double* grad, const double* colour, const double* z,
-                             long long height, long long width, double* d_xy,
-                             double* d_values, double* d_sx, double* d_sy,
-                             double* column_weights) {
-    // column_weights: scratch for exp(-ex^2 / 2) of the footprint's columns (the Gaussian is
-    // separable), or null to take one exp per pixel.
+                             const double* sx, const double* sy, const double* theta,
+                             int n_ch, double cutoff, const double* grad, const double* colour,
+                             const double* z, long long height, long long width,
+                             double* d_xy, double* d_values, double* d_sx, double* d_sy,
+                             double* d_theta, double* column_weights) {
+    // theta may be null (no rotation; d_theta is then not written).  column_weights: scratch
+    // for exp(-ex^2 / 2) of the footprint's columns when the Gaussian is not rotated (it is
+    // then separable), or null to take one exp per pixel.
     double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
+    double th = theta != nullptr ? theta[p] : 0.0;
+    double c = th != 0.0 ? cos(th) : 1.0, s = th != 0.0 ? sin(th) : 0.0;
+    bool rotated = s != 0.0;
     double cut2 = cutoff * cutoff;
-    Footprint f = footprint(x, y, ax, ay, cutoff, height, width);
-    double gx = 0, gy = 0, gsx = 0, gsy = 0;
+    Footprint f = footprint_steered(x, y, ax, ay, c, s, cutoff, height, width);
+    double gx = 0, gy = 0, gsx = 0, gsy = 0, gth = 0;
     const int LOCAL = 4;                  // channels summed in registers
     double dv[LOCAL] = {0, 0, 0, 0};
     for (int ch = 0; ch < n_ch; ++ch) d_values[p * n_ch + ch] = 0;
-    if (column_weights != nullptr)
-        for (long long c = f.c0; c <= f.c1; ++c) {
-            double ex = (c - x) / ax;
-            column_weights[c - f.c0] = exp(-0.5 * ex * ex);
+    bool columns = column_weights != nullptr && !rotated;
+    if (columns)
+        for (long long col = f.c0; col <= f.c1; ++col) {
+            double ex = (col - x) / ax;
+            column_weights[col - f.c0] = exp(-0.5 * ex * ex);
         }
     for (long long r = f.r0; r <= f.r1; ++r) {
-        double ey = (r - y) / ay;
-        if (ey * ey > cut2) continue;
-        double row_weight = exp(-0.5 * ey * ey) * f.norm;
-        for (long long c = f.c0; c <= f.c1; ++c) {
-            double ex = (c - x) / ax;
-            double r2 = ex * ex + ey * ey;
-            long long q = r * width + c;
+        double dy = r - y;
+        double ey0 = dy / ay;
+        if (!rotated && ey0 * ey0 > cut2) continue;
+        double row_weight = rotated ? f.norm : exp(-0.5 * ey0 * ey0) * f.norm;
+        for (long long col = f.c0; col <= f.c1; ++col) {
+            double dx = col - x;
+            double eu = (c * dx + s * dy) / ax, ev = (c * dy - s * dx) / ay;   // u/sx, v/sy
+            double r2 = eu * eu + ev * ev;
+            long long q = r * width + col;
             if (r2 > cut2 || z[q] <= 0) continue;
-            double column = column_weights != nullptr ? column_weights[c - f.c0]
-                                                      : exp(-0.5 * ex * ex);
-            double w_over_z = column * row_weight / z[q];
+            double shape = rotated ? exp(-0.5 * r2)
+                         : (columns ? column_weights[col - f.c0] : exp(-0.5 * eu * eu));
+            double w_over_z = shape * row_weight / z[q];
             double inner = 0;
             for (int ch = 0; ch < n_ch; ++ch) {
                 double g = grad[q * n_ch + ch];
@@ -325,10 +349,14 @@ RESAMPLE_HD void gmm_vjp_one(long long p, const double* xy, const double* values
                 inner += g * (values[p * n_ch + ch] - colour[q * n_ch + ch]);
             }
             double t = inner * w_over_z;
-            gx += t * ex / ax;
-            gy += t * ey / ay;
-            gsx += t * (ex * ex - 1.0) / ax;
-            gsy += t * (ey * ey - 1.0) / ay;
+            // dw/dx = w (eu c / sx - ev s / sy), dw/dy = w (eu s / sx + ev c / sy),
+            // dw/dsx = w (eu^2 - 1) / sx, dw/dsy = w (ev^2 - 1) / sy,
+            // dw/dtheta = w eu ev (sx / sy - sy / sx)
+            gx += t * (eu * c / ax - ev * s / ay);
+            gy += t * (eu * s / ax + ev * c / ay);
+            gsx += t * (eu * eu - 1.0) / ax;
+            gsy += t * (ev * ev - 1.0) / ay;
+            gth += t * eu * ev * (ax / ay - ay / ax);
         }
     }
     for (int ch = 0; ch < n_ch && ch < LOCAL; ++ch) d_values[p * n_ch + ch] = dv[ch];
@@ -336,6 +364,7 @@ RESAMPLE_HD void gmm_vjp_one(long long p, const double* xy, const double* values
     d_xy[2 * p + 1] = gy;
     d_sx[p] = gsx;
     d_sy[p] = gsy;
+    if (d_theta != nullptr) d_theta[p] = gth;
 }
 
 // out[q, :] = acc[:, q] / z[q] where z > 0, else 0 (acc: C planes of n_pixels).

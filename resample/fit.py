@@ -108,7 +108,7 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
         if step == steps:
             break
         decay = 0.55 + 0.45 * math.cos(math.pi * step / steps)  # cosine, down to a tenth
-        d_xy, d_v, d_sx, d_sy = gmm.vjp_from_forward(xy, v, sx, sy, cutoff, grad, out, z,
+        d_xy, d_v, d_sx, d_sy, _ = gmm.vjp_from_forward(xy, v, sx, sy, cutoff, grad, out, z,
                                                      nearest, rows, cols)
         grads = {"positions": d_xy, "values": d_v * scale,
                  "sigma": np.stack([d_sx * sx, d_sy * sy], axis=1)}   # d/dlog s = s d/ds

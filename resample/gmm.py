@@ -235,16 +235,20 @@ def auto_sigma(xy, values, backend=None):
 
 
 def _sigmas(sigma, xy, values, backend=None):
-    """``(sx, sy)`` arrays of shape (N,) and the kind of the input: scalar, iso, aniso, auto.
-    ``backend``: as :func:`auto_sigma`."""
+    """``(sx, sy, theta, kind)``: arrays of shape (N,), theta None unless the Gaussians are
+    steered, and the kind of the input: scalar, iso, aniso (N, 2), steered (N, 3) as
+    (sx, sy, theta in radians from the x axis towards y), auto.  ``backend``: as
+    :func:`auto_sigma`."""
     xp = np if backend is None else backend.xp
     n = len(xy)
     if isinstance(sigma, str):
         if sigma != "auto":
-            raise ResampleError(f"sigma must be a number, 'auto', (N,) or (N, 2), got {excerpt(sigma)}")
+            raise ResampleError(f"sigma must be a number, 'auto', (N,), (N, 2) or (N, 3), "
+                                f"got {excerpt(sigma)}")
         s = auto_sigma(xy, values, backend)
-        return s, s, "auto"
+        return s, s, None, "auto"
     s = _as(xp, sigma, np.float64)
+    theta = None
     if s.ndim == 0:
         sx = sy = xp.full(n, float(s))
         kind = "scalar"
@@ -254,18 +258,30 @@ def _sigmas(sigma, xy, values, backend=None):
     elif s.shape == (n, 2):
         sx, sy = s[:, 0], s[:, 1]
         kind = "aniso"
+    elif s.shape == (n, 3):
+        sx, sy, theta = s[:, 0], s[:, 1], xp.ascontiguousarray(s[:, 2])
+        kind = "steered"
+        if not bool(xp.isfinite(theta).all()):
+            raise ResampleError("theta must be finite")
     else:
-        raise ResampleError(f"sigma must be a number, 'auto', ({n},) or ({n}, 2), got shape {s.shape}")
-    if not (bool(xp.isfinite(s).all()) and bool((s > 0).all())):
+        raise ResampleError(f"sigma must be a number, 'auto', ({n},), ({n}, 2) or ({n}, 3), "
+                            f"got shape {s.shape}")
+    axes = s if s.ndim < 2 else s[:, :2]
+    if not (bool(xp.isfinite(axes).all()) and bool((axes > 0).all())):
         raise ResampleError("sigma must be finite and above 0")
-    return xp.ascontiguousarray(sx), xp.ascontiguousarray(sy), kind
+    return xp.ascontiguousarray(sx), xp.ascontiguousarray(sy), theta, kind
 
 
-def _bands(xy, sx, sy, cutoff, height):
-    """CSR lists of the points whose footprint reaches each band of BAND_ROWS rows."""
+def _bands(xy, sx, sy, cutoff, height, theta=None):
+    """CSR lists of the points whose footprint reaches each band of BAND_ROWS rows (a steered
+    footprint's rows, resample_math.h's footprint_steered, with a row to spare)."""
     n_bands = (height + BAND_ROWS - 1) // BAND_ROWS
-    top = np.clip(np.ceil(xy[:, 1] - cutoff * sy), 0, height)
-    bottom = np.clip(np.floor(xy[:, 1] + cutoff * sy), -1, height - 1)
+    reach, spare = cutoff * sy, 0.0
+    if theta is not None:
+        c, s = np.cos(theta), np.sin(theta)
+        reach, spare = cutoff * np.sqrt((sx * s) ** 2 + (sy * c) ** 2), 1.0
+    top = np.clip(np.ceil(xy[:, 1] - reach) - spare, 0, height)
+    bottom = np.clip(np.floor(xy[:, 1] + reach) + spare, -1, height - 1)
     live = bottom >= top
     first = (top // BAND_ROWS).astype(np.int64)
     last = (np.maximum(bottom, 0) // BAND_ROWS).astype(np.int64)
@@ -297,7 +313,7 @@ def _zeroed_planes(shape, dtype):
     return planes
 
 
-def _forward(xy, values, sx, sy, cutoff, shape):
+def _forward(xy, values, sx, sy, cutoff, shape, theta=None):
     """(colour (H, W, C) with holes at 0, Z (H, W), number of holes) in the values' dtype.
 
     Z is a view of this thread's scratch accumulators: valid until the next call; copy it to
@@ -306,13 +322,22 @@ def _forward(xy, values, sx, sy, cutoff, shape):
     n_ch = values.shape[1]
     planes = _zeroed_planes((n_ch + 1, height, width), values.dtype)
     acc, z = planes[:n_ch], planes[n_ch]
-    start, members = _bands(xy, sx, sy, cutoff, height)
+    start, members = _bands(xy, sx, sy, cutoff, height, theta)
     c = np.ascontiguousarray
     _core.gmm_splat(c(xy, np.float64), c(values), c(sx, np.float64), c(sy, np.float64),
-                    float(cutoff), c(start, np.int64), c(members, np.int64), BAND_ROWS, acc, z)
+                    _rotations(theta), float(cutoff), c(start, np.int64), c(members, np.int64),
+                    BAND_ROWS, acc, z)
     out = np.empty((height, width, n_ch), values.dtype)
     holes = _core.gmm_normalise(acc, z, out)
     return out, z, holes
+
+
+_NO_ROTATION = np.empty(0)
+
+
+def _rotations(theta):
+    """theta as the compiled engine takes it: float64 (N,), or empty for none."""
+    return _NO_ROTATION if theta is None else np.ascontiguousarray(theta, np.float64)
 
 
 def _check_shape(shape):
@@ -384,9 +409,9 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
         devices.check_device_memory(need, what)
     else:
         devices.check_memory(need, what)
-    sx, sy, _ = _sigmas(sigma, xy, v, backend)
+    sx, sy, theta, _ = _sigmas(sigma, xy, v, backend)
     cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
-    out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend)
+    out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend, theta)
     if backend is not None and not on_device:
         out, z = _host(out), _host(z)
     out = out[..., 0] if flat else out
@@ -462,49 +487,52 @@ def resize_as_points(image, shape, align="centers", fill=0.0, device="auto"):
 # --- backward ---------------------------------------------------------------------------------
 
 def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, hole_rows,
-                     hole_cols, backend=None):
-    """Gradients from a forward pass in float64: ``(d_xy, d_values, d_sx, d_sy)``.
-    ``backend`` (resample.gpu): every array is its own, and the per-point gathers run as its
-    kernels.  A hole's gradient goes to the value of its nearest point (``hole_point``)."""
+                     hole_cols, backend=None, theta=None):
+    """Gradients from a forward pass in float64: ``(d_xy, d_values, d_sx, d_sy, d_theta)``,
+    ``d_theta`` None for unrotated Gaussians (``theta`` None).  ``backend``
+    (resample.gpu): every array is its own, and the per-point gathers run as its kernels.  A
+    hole's gradient goes to the value of its nearest point (``hole_point``)."""
     if backend is None:
         xp = np
         n = len(xy)
         d_xy = np.zeros((n, 2))
         d_values = np.zeros((n, values.shape[1]))
         d_sx, d_sy = np.zeros(n), np.zeros(n)
+        d_theta = None if theta is None else np.zeros(n)
         c = np.ascontiguousarray
         _core.gmm_vjp(c(xy, np.float64), c(values, np.float64), c(sx, np.float64),
-                      c(sy, np.float64), float(cutoff), c(grad, np.float64),
-                      c(colour, np.float64), c(z, np.float64), d_xy, d_values, d_sx, d_sy)
+                      c(sy, np.float64), _rotations(theta), float(cutoff), c(grad, np.float64),
+                      c(colour, np.float64), c(z, np.float64), d_xy, d_values, d_sx, d_sy,
+                      _NO_ROTATION if d_theta is None else d_theta)
     else:
         from . import gpu
 
         xp = backend.xp
-        d_xy, d_values, d_sx, d_sy = gpu.gmm_vjp(backend, xy, values, sx, sy, cutoff, grad,
-                                                 colour, z)
+        d_xy, d_values, d_sx, d_sy, d_theta = gpu.gmm_vjp(backend, xy, values, sx, sy, cutoff,
+                                                          grad, colour, z, theta)
     if hole_point is not None and len(hole_point):
         hole_grad = grad[hole_rows, hole_cols]                     # (holes, C)
         for ch in range(d_values.shape[1]):
             d_values[:, ch] += xp.bincount(hole_point, weights=hole_grad[:, ch],
                                            minlength=len(d_values))
-    return d_xy, d_values, d_sx, d_sy
+    return d_xy, d_values, d_sx, d_sy, d_theta
 
 
 def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=0.0,
-                       backend=None):
+                       backend=None, theta=None):
     """Forward pass on prepared arrays: ``(out (H, W, C), Z, holes)`` where ``holes`` is
     ``(rows, cols, nearest point or None)``.  Z is valid until this thread's next forward pass.
 
     ``backend`` (resample.gpu): every array is its own, and the splat and the holes' nearest
-    points run as its kernels."""
+    points run as its kernels.  ``theta``: the rotations of steered Gaussians, or None."""
     if backend is None:
         xp = np
-        out, z, n_holes = _forward(xy, values, sx, sy, cutoff, shape)
+        out, z, n_holes = _forward(xy, values, sx, sy, cutoff, shape, theta)
     else:
         from . import gpu
 
         xp = backend.xp
-        out, z, n_holes = gpu.gmm_forward(backend, xy, values, sx, sy, cutoff, shape)
+        out, z, n_holes = gpu.gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta)
     rows = cols = xp.empty(0, np.int64)
     nearest = None
     if n_holes:
@@ -526,7 +554,8 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     """Vector-Jacobian product of :func:`reconstruct`: ``(d_xy, d_values, d_sigma)``.
 
     ``grad_out`` is dL/d(output), shaped like the output.  The gradients have the shapes of the
-    inputs (``d_sigma`` a float for a scalar sigma).  With ``holes="nearest"``, a hole pixel's
+    inputs (``d_sigma`` a float for a scalar sigma; (N, 3) as d(sx, sy, theta) for steered
+    Gaussians).  With ``holes="nearest"``, a hole pixel's
     gradient goes to its nearest point's value; a hole moves no point.  ``sigma="auto"`` is
     treated as fixed, and ``d_sigma`` then has shape (N,).  The formulas (DESIGN.md) keep the
     ``c_i - c(q)`` term, so they match finite differences.  With CuPy inputs the passes run on
@@ -540,7 +569,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     xy, v, flat = _points(xy, values, xp)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
-    sx, sy, kind = _sigmas(sigma, xy, v, backend)
+    sx, sy, theta, kind = _sigmas(sigma, xy, v, backend)
     cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
     g = _as(xp, grad_out, np.float64)
     expected = shape + ((v.shape[1],) if not flat else ())
@@ -549,14 +578,17 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     g = xp.ascontiguousarray(g.reshape(shape + (v.shape[1],)))
     v64 = v.astype(np.float64)
     colour, z, (rows, cols, nearest) = forward_with_holes(xy, v64, sx, sy, cutoff, shape, holes,
-                                                          backend=backend)
-    d_xy, d_values, d_sx, d_sy = vjp_from_forward(xy, v64, sx, sy, cutoff, g, colour, z,
-                                                  nearest, rows, cols, backend)
+                                                          backend=backend, theta=theta)
+    d_xy, d_values, d_sx, d_sy, d_theta = vjp_from_forward(xy, v64, sx, sy, cutoff, g, colour,
+                                                           z, nearest, rows, cols, backend,
+                                                           theta)
     d_values = d_values[:, 0] if flat else d_values
     if kind == "scalar":
         d_sigma = float(d_sx.sum() + d_sy.sum())
     elif kind == "aniso":
         d_sigma = xp.stack([d_sx, d_sy], axis=1)
+    elif kind == "steered":
+        d_sigma = xp.stack([d_sx, d_sy, d_theta], axis=1)
     else:
         d_sigma = d_sx + d_sy
     return d_xy, d_values, d_sigma

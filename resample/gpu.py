@@ -290,10 +290,10 @@ def contrast(backend, values, idx):
 
 # --- Gaussian mixtures -------------------------------------------------------------------------
 
-def gmm_forward(backend, xy, values, sx, sy, cutoff, shape):
+def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
     """As :func:`resample.gmm._forward`: ``(colour (H, W, C) with holes at 0, Z (H, W), number
     of holes)`` in the values' dtype (float32 or float64).  ``xy`` (N, 2) and the sigmas are
-    float64; every point adds its footprint atomically."""
+    float64 (theta None: no rotation); every point adds its footprint atomically."""
     xp = backend.xp
     height, width = shape
     n, n_ch = values.shape
@@ -302,8 +302,9 @@ def gmm_forward(backend, xy, values, sx, sy, cutoff, shape):
     acc = xp.zeros((n_ch, height, width), work)
     z = xp.zeros((height, width), work)
     f64 = lambda a: xp.ascontiguousarray(xp.asarray(a, dtype=np.float64))   # noqa: E731
+    rot = xp.zeros(n) if theta is None else f64(theta)
     backend.launch(f"gmm_splat_{suffix}", n,
-                   [f64(xy), xp.ascontiguousarray(xp.asarray(values)), f64(sx), f64(sy),
+                   [f64(xy), xp.ascontiguousarray(xp.asarray(values)), f64(sx), f64(sy), rot,
                     np.int64(n), np.int32(n_ch), np.float64(cutoff), acc, z,
                     np.int64(height), np.int64(width)])
     out = xp.empty((height, width, n_ch), work)
@@ -312,16 +313,18 @@ def gmm_forward(backend, xy, values, sx, sy, cutoff, shape):
     return out, z, int((z <= 0).sum())
 
 
-def gmm_vjp(backend, xy, values, sx, sy, cutoff, grad, colour, z):
-    """As :func:`resample.gmm._vjp_points`, in float64: ``(d_xy, d_values, d_sx, d_sy)``."""
+def gmm_vjp(backend, xy, values, sx, sy, cutoff, grad, colour, z, theta=None):
+    """As :func:`resample.gmm.vjp_from_forward`'s gathers, in float64:
+    ``(d_xy, d_values, d_sx, d_sy, d_theta)``, d_theta None when theta is None."""
     xp = backend.xp
     n, n_ch = values.shape
     height, width = z.shape
     f64 = lambda a: xp.ascontiguousarray(xp.asarray(a, dtype=np.float64))   # noqa: E731
     d_xy, d_values = xp.empty((n, 2)), xp.empty((n, n_ch))
-    d_sx, d_sy = xp.empty(n), xp.empty(n)
+    d_sx, d_sy, d_theta = xp.empty(n), xp.empty(n), xp.empty(n)
+    rot = xp.zeros(n) if theta is None else f64(theta)
     backend.launch("gmm_vjp_f64", n,
-                   [f64(xy), f64(values), f64(sx), f64(sy), np.int64(n), np.int32(n_ch),
+                   [f64(xy), f64(values), f64(sx), f64(sy), rot, np.int64(n), np.int32(n_ch),
                     np.float64(cutoff), f64(grad), f64(colour), f64(z), np.int64(height),
-                    np.int64(width), d_xy, d_values, d_sx, d_sy])
-    return d_xy, d_values, d_sx, d_sy
+                    np.int64(width), d_xy, d_values, d_sx, d_sy, d_theta])
+    return d_xy, d_values, d_sx, d_sy, (None if theta is None else d_theta)

@@ -2,7 +2,8 @@
 
 - Comma or tab separated; a line starting with ``#`` is a comment; blank lines are skipped.
 - An optional header names the columns: ``x,y`` first, then ``v`` or ``r,g,b`` or ``r,g,b,a``,
-  then optionally ``sigma`` or ``sigma_x,sigma_y``.  Without a header the columns are ``x,y``
+  then optionally ``sigma``, ``sigma_x,sigma_y``, or ``sigma_x,sigma_y,theta`` (a steered
+  Gaussian: its axes and their rotation, radians from the x axis towards y).  Without a header the columns are ``x,y``
   and 1, 3 or 4 values.
 - Coordinates are (x, y) = (column, row) in pixels of the frame (pixel [i, j] has its centre
   at x = j, y = i); values are in the output's sample range (0-255 for 8-bit output).
@@ -25,7 +26,8 @@ import numpy as np
 from .errors import ResampleError, excerpt
 
 VALUE_HEADERS = {1: ("v",), 3: ("r", "g", "b"), 4: ("r", "g", "b", "a")}
-SIGMA_HEADERS = {0: (), 1: ("sigma",), 2: ("sigma_x", "sigma_y")}
+SIGMA_HEADERS = {0: (), 1: ("sigma",), 2: ("sigma_x", "sigma_y"),
+                 3: ("sigma_x", "sigma_y", "theta")}
 COORDS = ("pixel", "unit", "normalized")
 
 
@@ -72,7 +74,8 @@ def _header_layout(fields, where):
         if tuple(rest) == value_names:
             return n_values, n_sigma
     raise ResampleError(f"{where}: unknown header {','.join(fields)}; expected x,y then v, "
-                        "r,g,b or r,g,b,a, then optionally sigma or sigma_x,sigma_y")
+                        "r,g,b or r,g,b,a, then optionally sigma, sigma_x,sigma_y or "
+                        "sigma_x,sigma_y,theta")
 
 
 def _is_number(text):
@@ -185,8 +188,9 @@ def _line(raw, start, end, path, number):
 def _valid(data, layout):
     """Whether parsed rows keep the rules: finite, coordinates in range, sigma above 0."""
     n_values, n_sigma = layout
+    axes = data[:, 2 + n_values:2 + n_values + min(n_sigma, 2)]
     return bool(np.isfinite(data).all() and (np.abs(data[:, :2]) <= 1e15).all()
-                and (not n_sigma or (data[:, 2 + n_values:] > 0).all()))
+                and (axes > 0).all())
 
 
 def _check_lines(raw, starts, ends, lo, hi, delimiter, width, layout, path):
@@ -206,7 +210,7 @@ def _check_lines(raw, starts, ends, lo, hi, delimiter, width, layout, path):
             raise ResampleError(f"{where}: {excerpt(bad)} is not a number") from None
         if not all(math.isfinite(v) for v in row):
             raise ResampleError(f"{where}: NaN or infinite value")
-        if layout[1] and min(row[2 + layout[0]:]) <= 0:
+        if layout[1] and min(row[2 + layout[0]:2 + layout[0] + min(layout[1], 2)]) <= 0:
             raise ResampleError(f"{where}: sigma must be above 0")
         if any(abs(v) > 1e15 for v in row[:2]):
             raise ResampleError(f"{where}: coordinate out of range")
@@ -235,11 +239,29 @@ def onto_output(xy, sigma, frame, out_size):
     xy = (xy + 0.5) * scale - 0.5
     if sigma is not None:
         s = np.asarray(sigma, np.float64)
-        if s.ndim == 1 and scale[0] == scale[1]:
+        if s.ndim == 2 and s.shape[1] == 3:
+            sigma = _scaled_steered(s, scale)
+        elif s.ndim == 1 and scale[0] == scale[1]:
             sigma = s * scale[0]
         else:
             sigma = (s[:, None] if s.ndim == 1 else s) * scale
     return xy, sigma
+
+
+def _scaled_steered(sigma, scale):
+    """Steered Gaussians (sx, sy, theta) (N, 3) with their covariance scaled by ``scale``
+    (kx, ky) per axis: S Sigma S, taken apart again into axes and a rotation."""
+    sx, sy, theta = sigma.T
+    if scale[0] == scale[1]:
+        return np.column_stack([sx * scale[0], sy * scale[0], theta])
+    c, s = np.cos(theta), np.sin(theta)
+    kx, ky = scale
+    a = ((c * sx) ** 2 + (s * sy) ** 2) * kx * kx             # the covariance's xx
+    b = c * s * (sx * sx - sy * sy) * kx * ky                  # xy
+    d = ((s * sx) ** 2 + (c * sy) ** 2) * ky * ky              # yy
+    half, radius = (a + d) / 2, np.hypot((a - d) / 2, b)
+    return np.column_stack([np.sqrt(half + radius), np.sqrt(np.maximum(half - radius, 0.0)),
+                            0.5 * np.arctan2(2 * b, a - d)])
 
 
 def size_from_points(xy):

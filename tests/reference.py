@@ -163,8 +163,9 @@ def round_to(x, dtype):
 # --- Gaussian mixture (gmm) -------------------------------------------------------------------
 
 
-def ref_gmm(xy, values, shape, sx, sy, cutoff=3.0, holes="nearest", fill=0.0):
-    """Brute force O(N x H x W) float64: (image (H, W, C), Z (H, W)), straight from DESIGN.md."""
+def ref_gmm(xy, values, shape, sx, sy, cutoff=3.0, holes="nearest", fill=0.0, theta=None):
+    """Brute force O(N x H x W) float64: (image (H, W, C), Z (H, W)), straight from DESIGN.md;
+    ``theta`` rotates each Gaussian (steered): r2 = d^T R diag(1/sx^2, 1/sy^2) R^T d."""
     xy = np.asarray(xy, np.float64)
     v = np.asarray(values, np.float64).reshape(len(xy), -1)
     h, w = shape
@@ -172,7 +173,11 @@ def ref_gmm(xy, values, shape, sx, sy, cutoff=3.0, holes="nearest", fill=0.0):
     z = np.zeros((h, w))
     acc = np.zeros((h, w, v.shape[1]))
     for i in range(len(xy)):
-        r2 = ((qx - xy[i, 0]) / sx[i]) ** 2 + ((qy - xy[i, 1]) / sy[i]) ** 2
+        d = np.stack([qx - xy[i, 0], qy - xy[i, 1]], axis=-1)            # (H, W, 2)
+        t = 0.0 if theta is None else theta[i]
+        rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+        inverse = rot @ np.diag([1 / sx[i] ** 2, 1 / sy[i] ** 2]) @ rot.T
+        r2 = np.einsum("hwi,ij,hwj->hw", d, inverse, d)
         wi = np.where(r2 <= cutoff**2, np.exp(-r2 / 2) / (2 * np.pi * sx[i] * sy[i]), 0.0)
         z += wi
         acc += wi[..., None] * v[i]

@@ -263,3 +263,33 @@ def test_options_of_the_other_kind_of_input_are_refused(tmp_path, capsys):
     for flag, value in (("--cutoff", "2"), ("--holes", "constant"), ("--sigma", "1")):
         code, _, err = run(capsys, src, "-o", str(tmp_path / "o.png"), "--scale", "2", flag, value)
         assert code == 2 and f"{flag}: for point-cloud CSV input only" in err
+
+
+def test_steered_sigma_in_the_csv(tmp_path, capsys):
+    """sigma_x,sigma_y,theta columns: read, written, and scaled with the frame (the covariance
+    S Sigma S of an anisotropic scale, taken apart again)."""
+    from resample.pointcloud import onto_output
+
+    rng = np.random.default_rng(3)
+    xy, values = rng.uniform(0, 20, (25, 2)), rng.uniform(0, 255, (25, 1))
+    sigma = np.column_stack([rng.uniform(0.5, 3, (25, 2)), rng.uniform(-3, 3, 25)])
+    write_csv(tmp_path / "s.csv", xy, values, sigma, frame=(21, 21))
+    cloud = read_csv(tmp_path / "s.csv")
+    assert cloud.sigma.shape == (25, 3) and cloud.frame == (21, 21)
+    np.testing.assert_allclose(cloud.sigma, sigma, rtol=1e-5)
+    with pytest.raises(ResampleError, match="line 2: sigma must be above 0"):
+        read_csv(_write(tmp_path, "x,y,v,sigma_x,sigma_y,theta\n1,2,3,0,1,0.5\n"))
+    assert read_csv(_write(tmp_path, "x,y,v,sigma_x,sigma_y,theta\n1,2,3,1,1,-2\n")).sigma[0, 2] == -2
+
+    def covariance(s):
+        c, n = np.cos(s[:, 2]), np.sin(s[:, 2])
+        rot = np.stack([np.stack([c, -n], -1), np.stack([n, c], -1)], -2)       # (N, 2, 2)
+        return rot @ (np.eye(2) * (s[:, :2, None] ** 2)) @ np.swapaxes(rot, 1, 2)
+
+    _, scaled = onto_output(xy, sigma, (21, 21), (42, 7))
+    scale = np.diag([2.0, 1 / 3])
+    np.testing.assert_allclose(covariance(scaled), scale @ covariance(sigma) @ scale,
+                               rtol=1e-9, atol=1e-12)
+    out = str(tmp_path / "o.png")
+    code, _, _ = run(capsys, str(tmp_path / "s.csv"), "-o", out, "--size", "42x7!")
+    assert code == 0 and Image.open(out).size == (42, 7)

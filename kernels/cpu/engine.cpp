@@ -192,12 +192,14 @@ NB_MODULE(_core, m) {
           nogil, "A stable counting sort of keys in [0, len(start) - 1).");
     m.def("method_weights", [](int method, A u, A out) { method_weights(method, u, out); },
           nogil);
-    m.def("gmm_splat", [](A xy, A v, A sx, A sy, double cut, A st, A mem, long long rows, A acc,
-                          A z) { k.gmm_splat(xy, v, sx, sy, cut, st, mem, rows, acc, z); }, nogil);
-    m.def("gmm_normalise", [](A acc, A z, A out) { return k.gmm_normalise(acc, z, out); }, nogil);
-    m.def("gmm_vjp", [](A xy, A v, A sx, A sy, double cut, A g, A col, A z, A dxy, A dv, A dsx,
-                        A dsy) { k.gmm_vjp(xy, v, sx, sy, cut, g, col, z, dxy, dv, dsx, dsy); },
+    m.def("gmm_splat", [](A xy, A v, A sx, A sy, A theta, double cut, A st, A mem, long long rows,
+                          A acc, A z) { k.gmm_splat(xy, v, sx, sy, theta, cut, st, mem, rows, acc, z); },
           nogil);
+    m.def("gmm_normalise", [](A acc, A z, A out) { return k.gmm_normalise(acc, z, out); }, nogil);
+    m.def("gmm_vjp", [](A xy, A v, A sx, A sy, A theta, double cut, A g, A col, A z, A dxy, A dv,
+                        A dsx, A dsy, A dtheta) {
+        k.gmm_vjp(xy, v, sx, sy, theta, cut, g, col, z, dxy, dv, dsx, dsy, dtheta);
+    }, nogil);
     m.def("knn", [](A cell_xy, A order, A start, double x0, double y0, double cell,
                     long long nx, long long ny, A q, A q_order, bool self, A d2, A idx) {
         k.knn(cell_xy, order, start, x0, y0, cell, nx, ny, q, q_order, self, d2, idx);

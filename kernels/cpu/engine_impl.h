@@ -373,9 +373,9 @@ static void gather(const Array& src, const Array& iy, const Array& wy, const Arr
 // add into one pixel.  The Gaussian is separable: one exp per column and per row.
 template <typename V>
 static void splat_bands(const double* xy, const V* values, const double* sx, const double* sy,
-                        int n_ch, double cutoff, const long long* start, const long long* members,
-                        long long n_bands, long long band_rows, V* acc, V* z, long long height,
-                        long long width) {
+                        const double* theta, int n_ch, double cutoff, const long long* start,
+                        const long long* members, long long n_bands, long long band_rows,
+                        V* acc, V* z, long long height, long long width) {
     double cut2 = cutoff * cutoff;
     long long plane = height * width;
 #pragma omp parallel num_threads(threads())
@@ -388,10 +388,30 @@ static void splat_bands(const double* xy, const V* values, const double* sx, con
             for (long long s = start[b]; s < start[b + 1]; ++s) {
                 long long p = members[s];
                 double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p];
-                Footprint f = footprint(x, y, ax, ay, cutoff, height, width);
+                double th = theta != nullptr ? theta[p] : 0.0;
+                double cs = th != 0.0 ? std::cos(th) : 1.0, sn = th != 0.0 ? std::sin(th) : 0.0;
+                Footprint f = footprint_steered(x, y, ax, ay, cs, sn, cutoff, height, width);
                 long long r0 = std::max(f.r0, row_lo), r1 = std::min(f.r1, row_hi - 1);
                 long long c0 = f.c0, c1 = f.c1;
                 if (c1 < c0) continue;
+                if (sn != 0.0) {              // rotated: not separable, one exp a pixel
+                    for (long long r = r0; r <= r1; ++r) {
+                        double dy = r - y;
+                        V* zr = z + r * width;
+                        for (long long c = c0; c <= c1; ++c) {
+                            double dx = c - x;
+                            double eu = (cs * dx + sn * dy) / ax, ev = (cs * dy - sn * dx) / ay;
+                            double r2 = eu * eu + ev * ev;
+                            if (r2 > cut2) continue;
+                            double w = std::exp(-0.5 * r2) * f.norm;
+                            zr[c] += (V)w;
+                            for (int ch = 0; ch < n_ch; ++ch)
+                                acc[ch * plane + r * width + c] +=
+                                    (V)(w * (double)values[p * n_ch + ch]);
+                        }
+                    }
+                    continue;
+                }
                 for (long long c = c0; c <= c1; ++c) {
                     double d = (c - x) / ax;
                     dx2[c - c0] = d * d;
@@ -418,16 +438,19 @@ static void splat_bands(const double* xy, const V* values, const double* sx, con
     }
 }
 
+// theta: (N,) rotations, or an empty array for none.
 static void gmm_splat(const Array& xy, const Array& values, const Array& sx, const Array& sy,
-                      double cutoff, const Array& start, const Array& members,
-                      long long band_rows, const Array& acc, const Array& z) {
+                      const Array& theta, double cutoff, const Array& start,
+                      const Array& members, long long band_rows, const Array& acc,
+                      const Array& z) {
     long long n_ch = values.shape(1), height = z.shape(0), width = z.shape(1);
     long long n_bands = start.shape(0) - 1;
+    const double* rot = theta.size() ? ptr<double>(theta) : nullptr;
     auto run = [&](auto v) {
         using V = decltype(v);
-        splat_bands<V>(ptr<double>(xy), ptr<V>(values), ptr<double>(sx), ptr<double>(sy),
-                       (int)n_ch, cutoff, ptr<long long>(start), ptr<long long>(members), n_bands,
-                       band_rows, ptr<V>(acc), ptr<V>(z), height, width);
+        splat_bands<V>(ptr<double>(xy), ptr<V>(values), ptr<double>(sx), ptr<double>(sy), rot,
+                       (int)n_ch, cutoff, ptr<long long>(start), ptr<long long>(members),
+                       n_bands, band_rows, ptr<V>(acc), ptr<V>(z), height, width);
     };
     if (is<float>(values)) run(float{});
     else run(double{});
@@ -452,20 +475,23 @@ static long long gmm_normalise(const Array& acc, const Array& z, const Array& ou
     return holes;
 }
 
+// theta and d_theta: (N,), or empty arrays for unrotated Gaussians.
 static void gmm_vjp(const Array& xy, const Array& values, const Array& sx, const Array& sy,
-                    double cutoff, const Array& grad, const Array& colour, const Array& z,
-                    const Array& d_xy, const Array& d_values, const Array& d_sx,
-                    const Array& d_sy) {
+                    const Array& theta, double cutoff, const Array& grad, const Array& colour,
+                    const Array& z, const Array& d_xy, const Array& d_values, const Array& d_sx,
+                    const Array& d_sy, const Array& d_theta) {
     long long n = xy.shape(0), n_ch = values.shape(1), height = z.shape(0), width = z.shape(1);
+    const double* rot = theta.size() ? ptr<double>(theta) : nullptr;
+    double* d_rot = d_theta.size() ? ptr<double>(d_theta) : nullptr;
 #pragma omp parallel num_threads(threads())
     {
         std::vector<double> columns(width);      // a footprint's column weights
 #pragma omp for schedule(dynamic, 64)
         for (long long p = 0; p < n; ++p)
             gmm_vjp_one(p, ptr<double>(xy), ptr<double>(values), ptr<double>(sx),
-                        ptr<double>(sy), (int)n_ch, cutoff, ptr<double>(grad),
+                        ptr<double>(sy), rot, (int)n_ch, cutoff, ptr<double>(grad),
                         ptr<double>(colour), ptr<double>(z), height, width, ptr<double>(d_xy),
-                        ptr<double>(d_values), ptr<double>(d_sx), ptr<double>(d_sy),
+                        ptr<double>(d_values), ptr<double>(d_sx), ptr<double>(d_sy), d_rot,
                         columns.data());
     }
 }

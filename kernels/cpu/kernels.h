@@ -24,12 +24,12 @@ struct Kernels {
     void (*gather)(const Array&, const Array&, const Array&, const Array&, const Array&,
                    const Array&, const Array&, const Array&, const Array&, double,
                    const Array&, double, double, int);
-    void (*gmm_splat)(const Array&, const Array&, const Array&, const Array&, double,
-                      const Array&, const Array&, long long, const Array&, const Array&);
+    void (*gmm_splat)(const Array&, const Array&, const Array&, const Array&, const Array&,
+                      double, const Array&, const Array&, long long, const Array&, const Array&);
     long long (*gmm_normalise)(const Array&, const Array&, const Array&);
-    void (*gmm_vjp)(const Array&, const Array&, const Array&, const Array&, double,
+    void (*gmm_vjp)(const Array&, const Array&, const Array&, const Array&, const Array&, double,
                     const Array&, const Array&, const Array&, const Array&, const Array&,
-                    const Array&, const Array&);
+                    const Array&, const Array&, const Array&);
     void (*knn)(const Array&, const Array&, const Array&, double, double, double, long long,
                 long long, const Array&, const Array&, bool, const Array&, const Array&);
     void (*contrast)(const Array&, const Array&, const Array&);

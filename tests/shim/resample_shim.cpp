@@ -46,11 +46,12 @@ SHIM_FUNCTIONS(f64_f64, double, double, double)
 
 #define SHIM_GMM(SUFFIX, W)                                                                    \
 extern "C" void shim_gmm_splat_##SUFFIX(unsigned block, const double* xy, const W* values,     \
-        const double* sx, const double* sy, long long n_points, int n_ch, double cutoff,       \
-        W* acc, W* z, long long height, long long width) {                                     \
+        const double* sx, const double* sy, const double* theta, long long n_points, int n_ch, \
+        double cutoff, W* acc, W* z, long long height, long long width) {                      \
     dim3 b; b.x = block;                                                                       \
     launch(grid_for(n_points, block), b, [&] {                                                 \
-        gmm_splat_##SUFFIX(xy, values, sx, sy, n_points, n_ch, cutoff, acc, z, height, width); \
+        gmm_splat_##SUFFIX(xy, values, sx, sy, theta, n_points, n_ch, cutoff, acc, z, height,  \
+                           width);                                                             \
     });                                                                                        \
 }                                                                                              \
 extern "C" void shim_gmm_normalise_##SUFFIX(unsigned block, const W* acc, const W* z, W* out,  \
@@ -63,13 +64,14 @@ SHIM_GMM(f32, float)
 SHIM_GMM(f64, double)
 
 extern "C" void shim_gmm_vjp_f64(unsigned block, const double* xy, const double* values,
-        const double* sx, const double* sy, long long n_points, int n_ch, double cutoff,
-        const double* grad, const double* colour, const double* z, long long height,
-        long long width, double* d_xy, double* d_values, double* d_sx, double* d_sy) {
+        const double* sx, const double* sy, const double* theta, long long n_points, int n_ch,
+        double cutoff, const double* grad, const double* colour, const double* z,
+        long long height, long long width, double* d_xy, double* d_values, double* d_sx,
+        double* d_sy, double* d_theta) {
     dim3 b; b.x = block;
     launch(grid_for(n_points, block), b, [&] {
-        gmm_vjp_f64(xy, values, sx, sy, n_points, n_ch, cutoff, grad, colour, z, height,
-                    width, d_xy, d_values, d_sx, d_sy);
+        gmm_vjp_f64(xy, values, sx, sy, theta, n_points, n_ch, cutoff, grad, colour, z,
+                    height, width, d_xy, d_values, d_sx, d_sy, d_theta);
     });
 }
 
