@@ -327,6 +327,11 @@ RESAMPLE_HD void gmm_vjp_one(long long p, const double* xy, const double* values
             double ex = (col - x) / ax;
             column_weights[col - f.c0] = exp(-0.5 * ex * ex);
         }
+    // dw/dx = w (eu c / sx - ev s / sy), dw/dy = w (eu s / sx + ev c / sy),
+    // dw/dsx = w (eu^2 - 1) / sx, dw/dsy = w (ev^2 - 1) / sy,
+    // dw/dtheta = w eu ev (sx / sy - sy / sx), with eu = u / sx and ev = v / sy
+    double iax = 1.0 / ax, iay = 1.0 / ay, spin = ax / ay - ay / ax;
+    double cx = c * iax, sx_ = s * iax, cy = c * iay, sy_ = s * iay;
     for (long long r = f.r0; r <= f.r1; ++r) {
         double dy = r - y;
         double ey0 = dy / ay;
@@ -334,7 +339,8 @@ RESAMPLE_HD void gmm_vjp_one(long long p, const double* xy, const double* values
         double row_weight = rotated ? f.norm : exp(-0.5 * ey0 * ey0) * f.norm;
         for (long long col = f.c0; col <= f.c1; ++col) {
             double dx = col - x;
-            double eu = (c * dx + s * dy) / ax, ev = (c * dy - s * dx) / ay;   // u/sx, v/sy
+            double eu = rotated ? cx * dx + sx_ * dy : dx / ax;
+            double ev = rotated ? cy * dy - sy_ * dx : ey0;
             double r2 = eu * eu + ev * ev;
             long long q = r * width + col;
             if (r2 > cut2 || z[q] <= 0) continue;
@@ -349,22 +355,19 @@ RESAMPLE_HD void gmm_vjp_one(long long p, const double* xy, const double* values
                 inner += g * (values[p * n_ch + ch] - colour[q * n_ch + ch]);
             }
             double t = inner * w_over_z;
-            // dw/dx = w (eu c / sx - ev s / sy), dw/dy = w (eu s / sx + ev c / sy),
-            // dw/dsx = w (eu^2 - 1) / sx, dw/dsy = w (ev^2 - 1) / sy,
-            // dw/dtheta = w eu ev (sx / sy - sy / sx)
-            gx += t * (eu * c / ax - ev * s / ay);
-            gy += t * (eu * s / ax + ev * c / ay);
-            gsx += t * (eu * eu - 1.0) / ax;
-            gsy += t * (ev * ev - 1.0) / ay;
-            gth += t * eu * ev * (ax / ay - ay / ax);
+            gx += t * (eu * cx - ev * sy_);
+            gy += t * (eu * sx_ + ev * cy);
+            gsx += t * (eu * eu - 1.0);
+            gsy += t * (ev * ev - 1.0);
+            gth += t * eu * ev;
         }
     }
     for (int ch = 0; ch < n_ch && ch < LOCAL; ++ch) d_values[p * n_ch + ch] = dv[ch];
     d_xy[2 * p] = gx;
     d_xy[2 * p + 1] = gy;
-    d_sx[p] = gsx;
-    d_sy[p] = gsy;
-    if (d_theta != nullptr) d_theta[p] = gth;
+    d_sx[p] = gsx * iax;
+    d_sy[p] = gsy * iay;
+    if (d_theta != nullptr) d_theta[p] = gth * spin;
 }
 
 // out[q, :] = acc[:, q] / z[q] where z > 0, else 0 (acc: C planes of n_pixels).
