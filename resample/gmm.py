@@ -379,7 +379,8 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
     values:  (N,) or (N, C) point values.  The output is float32 (float64 for float64 values),
              shaped (H, W) or (H, W, C) like the values.
     sigma:   a number, "auto" (from the local point density and contrast: :func:`auto_sigma`),
-             (N,) or (N, 2) as (sx, sy).
+             (N,), (N, 2) as (sx, sy), or (N, 3) as (sx, sy, theta): steered Gaussians, the
+             axes rotated by theta radians from the x axis towards y (DESIGN.md).
     cutoff:  a point reaches pixels with r2 <= cutoff^2 (in units of its sigma).
     holes:   pixels no point reaches: "nearest" takes the nearest point's value, "constant" fill.
     return_weights: also return the weight map Z (H, W), a confidence (0 in holes).
