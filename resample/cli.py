@@ -105,9 +105,10 @@ Folders:
               default="auto", show_default=True, help="Where to compute.")
 @click.option("--quality", type=click.IntRange(1, 100), metavar="Q",
               help="JPEG and WebP quality, 1-100.  [default: 95]")
-@click.option("--sigma", metavar="auto|S", help="Point clouds: the Gaussians' sigma in "
-              "output pixels, or auto (from the local point density and contrast). Default: "
-              "the CSV's sigma columns, else auto.")
+@click.option("--sigma", metavar="auto|steered|S", help="Point clouds: the Gaussians' sigma "
+              "in output pixels, auto (from the local point density and contrast), or steered "
+              "(auto's, stretched along the local edges). Default: the CSV's sigma columns, "
+              "else auto.")
 @click.option("--cutoff", type=float, default=3.0, show_default=True,
               help="Point clouds: a point reaches pixels within this many sigmas.")
 @click.option("--holes", type=click.Choice(("nearest", "constant"), case_sensitive=False),
@@ -321,12 +322,12 @@ def _parse_sigma(text):
     """None (the CSV's sigma columns, else auto), "auto", or a number above 0."""
     if text is None:
         return None
-    if text.lower() == "auto":
-        return "auto"
+    if text.lower() in ("auto", "steered"):
+        return text.lower()
     try:
         s = float(text)
     except ValueError:
-        raise UsageError(f"--sigma {excerpt(text)} is not a number or auto") from None
+        raise UsageError(f"--sigma {excerpt(text)} is not a number, auto or steered") from None
     if not (s > 0 and math.isfinite(s)):
         raise UsageError(f"--sigma must be a finite number above 0, got {text}")
     return s

@@ -32,6 +32,11 @@ AUTO_CONTRAST = 0.25       # ... divided by 1 + this x the point's relative loca
 CONTRAST_NEIGHBOURS = 6    # (measured over this many neighbours; see docs/benchmarks.md)
 AUTO_FOOTPRINT = 30        # pixels a point reaches, for choosing a device (sigma ~ 1 px)
 GRID_FACTOR = 0.3          # pixels as points (resize): sigma = this x the point spacing
+STEER_NEIGHBOURS = 16      # sigma="steered": the local structure from this many neighbours,
+STEER_ALPHA = 0.4          # elongation (l1 / l2)^(alpha / 2) of the structure tensor's
+STEER_MAX_ELONGATION = 3.0 # eigenvalues, at most this, along the edge, across it 1 / that,
+STEER_FACTOR = 1.05        # times auto's sigma (measured: docs/benchmarks.md)
+STEER_CHUNK = 1 << 16      # points whose neighbourhoods are fitted at once (bounds memory)
 HOLES = ("nearest", "constant")
 SCRATCH_BYTES = 64 << 20   # per-thread accumulators kept between calls up to this size
 
@@ -234,19 +239,69 @@ def auto_sigma(xy, values, backend=None):
     return xp.maximum(AUTO_FACTOR * d / shrink, 0.5)
 
 
+def steered_sigma(xy, values, backend=None):
+    """Per-point steered Gaussians ``(N, 3)`` as (sx, sy, theta), after Takeda, Farsiu and
+    Milanfar's steering kernels: each point's local gradient is the weighted least-squares
+    plane through its STEER_NEIGHBOURS nearest neighbours' values (the mean over channels,
+    weights 1 / d^2); their structure tensor, summed over the point and its neighbours, gives
+    the edge's direction and how dominant it is (eigenvalues l1 >= l2).  The Gaussian keeps
+    the area of :func:`auto_sigma`'s (times STEER_FACTOR) and is stretched along the edge by
+    e = min((l1 / l2)^(STEER_ALPHA / 2), STEER_MAX_ELONGATION) and narrowed across it by 1 / e:
+    it averages along edges, not over them.  Computed on the host (``backend``: the arrays
+    are its own, and so is the result)."""
+    xp = np if backend is None else backend.xp
+    xy_h = _host(xy).astype(np.float64)
+    v = _host(values).reshape(len(xy_h), -1).astype(np.float64).mean(axis=1)
+    s = _host(auto_sigma(xy, values, backend)) * STEER_FACTOR
+    n = len(xy_h)
+    out = np.column_stack([s, s, np.zeros(n)])
+    if n < 4:
+        return xp.asarray(out)
+    k = min(STEER_NEIGHBOURS, n - 1)
+    d2, idx = PointGrid(xy_h).knn(xy_h, k, exclude_self=True)
+    gradient = np.empty((n, 2))
+    for lo in range(0, n, STEER_CHUNK):
+        part = slice(lo, min(n, lo + STEER_CHUNK))
+        dx = xy_h[idx[part]] - xy_h[part, None, :]                   # (P, k, 2)
+        w = 1.0 / (1e-6 + d2[part])
+        normal = np.einsum("pk,pki,pkj->pij", w, dx, dx) + 1e-9 * np.eye(2)
+        rhs = np.einsum("pk,pki,pk->pi", w, dx, v[idx[part]] - v[part, None])
+        gradient[part] = np.linalg.solve(normal, rhs[..., None])[..., 0]
+    tensor = np.einsum("ni,nj->nij", gradient, gradient)
+    for lo in range(0, n, STEER_CHUNK):
+        part = slice(lo, min(n, lo + STEER_CHUNK))
+        tensor[part] += np.einsum("pki,pkj->pij", gradient[idx[part]], gradient[idx[part]])
+    a, b, d = tensor[:, 0, 0], tensor[:, 0, 1], tensor[:, 1, 1]
+    half, radius = (a + d) / 2, np.hypot((a - d) / 2, b)
+    l1, l2 = half + radius, np.maximum(half - radius, 0.0)
+    eps = 1e-3 * float(np.median(l1)) + 1e-12
+    stretch = np.clip(((l1 + eps) / (l2 + eps)) ** (STEER_ALPHA / 2), 1.0,
+                      STEER_MAX_ELONGATION)
+    across = 0.5 * np.arctan2(2 * b, a - d)          # the direction of the largest change
+    out = np.column_stack([s * stretch, s / stretch, across + np.pi / 2])
+    return xp.asarray(out)
+
+
+SIGMA_RULES = ("auto", "steered")
+
+
 def _sigmas(sigma, xy, values, backend=None):
     """``(sx, sy, theta, kind)``: arrays of shape (N,), theta None unless the Gaussians are
     steered, and the kind of the input: scalar, iso, aniso (N, 2), steered (N, 3) as
-    (sx, sy, theta in radians from the x axis towards y), auto.  ``backend``: as
-    :func:`auto_sigma`."""
+    (sx, sy, theta in radians from the x axis towards y, or the rule "steered"), auto.
+    ``backend``: as :func:`auto_sigma`."""
     xp = np if backend is None else backend.xp
     n = len(xy)
     if isinstance(sigma, str):
-        if sigma != "auto":
-            raise ResampleError(f"sigma must be a number, 'auto', (N,), (N, 2) or (N, 3), "
-                                f"got {excerpt(sigma)}")
-        s = auto_sigma(xy, values, backend)
-        return s, s, None, "auto"
+        if sigma not in SIGMA_RULES:
+            raise ResampleError(f"sigma must be a number, 'auto', 'steered', (N,), (N, 2) or "
+                                f"(N, 3), got {excerpt(sigma)}")
+        if sigma == "auto":
+            s = auto_sigma(xy, values, backend)
+            return s, s, None, "auto"
+        s = steered_sigma(xy, values, backend)
+        return (xp.ascontiguousarray(s[:, 0]), xp.ascontiguousarray(s[:, 1]),
+                xp.ascontiguousarray(s[:, 2]), "steered")
     s = _as(xp, sigma, np.float64)
     theta = None
     if s.ndim == 0:
@@ -379,6 +434,7 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
     values:  (N,) or (N, C) point values.  The output is float32 (float64 for float64 values),
              shaped (H, W) or (H, W, C) like the values.
     sigma:   a number, "auto" (from the local point density and contrast: :func:`auto_sigma`),
+             "steered" (auto's, stretched along the local edges: :func:`steered_sigma`),
              (N,), (N, 2) as (sx, sy), or (N, 3) as (sx, sy, theta): steered Gaussians, the
              axes rotated by theta radians from the x axis towards y (DESIGN.md).
     cutoff:  a point reaches pixels with r2 <= cutoff^2 (in units of its sigma).
@@ -405,6 +461,8 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
         need += shape[0] * shape[1] * (24 + 16 + (32 if backend is not None else 0))
     if isinstance(sigma, str):           # "auto": neighbour lists (N x 6 distances, indices)
         need += len(xy) * max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS) * 16
+        if sigma == "steered":           # its neighbour lists, and a chunk's fitting arrays
+            need += len(xy) * (STEER_NEIGHBOURS * 16 + 64) + STEER_CHUNK * STEER_NEIGHBOURS * 80
     what = f"a {shape[1]}x{shape[0]} reconstruction"
     if backend is not None:
         devices.check_device_memory(need, what)

@@ -288,3 +288,31 @@ def test_steered_sigma_is_checked():
     with pytest.raises(ResampleError, match="above 0"):
         reconstruct(xy, v, (4, 4), sigma=[[1, 0, 0.5]] * 3)
 
+
+def test_the_steered_rule_follows_edges_and_beats_auto_on_a_photo():
+    """sigma="steered": on a vertical step the Gaussians beside it stretch along it (theta
+    near +-pi/2, sx > sy); on a real photo (not one the rule was tuned on) it rebuilds better
+    than "auto"."""
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(0, 40, (600, 2))
+    values = np.where(xy[:, 0] < 20, 0.0, 200.0)
+    s = gmm.steered_sigma(xy, values)
+    near = np.abs(xy[:, 0] - 20) < 3
+    assert (s[near, 0] > 1.5 * s[near, 1]).mean() > 0.8
+    assert (np.abs(np.cos(s[near, 2])) < 0.3).mean() > 0.8
+    skimage_data = pytest.importorskip("skimage.data")
+    photo = skimage_data.camera()[::2, ::2].astype(np.float64)       # 256x256
+    h, w = photo.shape
+    pick = rng.choice(h * w, h * w // 20, replace=False)
+    ys, xs = np.divmod(pick, w)
+    pts, v = np.stack([xs, ys], 1).astype(float), photo[ys, xs]
+    errors = {rule: np.abs(reconstruct(pts, v, (h, w), sigma=rule) - photo).mean()
+              for rule in ("auto", "steered")}
+    assert errors["steered"] < 0.98 * errors["auto"], errors
+    d_xy, d_v, d_sigma = reconstruct_vjp(pts[:50], v[:50], (32, 32), np.ones((32, 32)),
+                                         sigma="steered")
+    assert d_sigma.shape == (50, 3) and np.isfinite(d_sigma).all()
+    tiny = reconstruct(np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([1.0, 2.0]), (4, 4),
+                       sigma="steered")
+    assert np.isfinite(tiny).all()
+

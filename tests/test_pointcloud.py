@@ -130,7 +130,7 @@ def test_gmm_method_on_an_image(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, code, match", [
     (["-o", "o.png", "--sigma", "0"], 2, "--sigma must be"),
-    (["-o", "o.png", "--sigma", "abc"], 2, "not a number or auto"),
+    (["-o", "o.png", "--sigma", "abc"], 2, "not a number, auto or steered"),
     (["-o", "o.png", "--cutoff", "-1"], 2, "--cutoff"),
     (["-o", "o.png", "--coords", "unit"], 2, "needs a frame"),
     (["-o", "o.png", "--scale", "2", "--size", "4x4"], 2, "one of --scale or --size"),
