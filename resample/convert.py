@@ -129,19 +129,18 @@ def points_frame(cloud, options: Options):
     from . import pointcloud
 
     notes = []
-    frame = cloud.frame
+    frame, out = cloud.frame, None
     if frame is None and options.coords != "pixel":
-        frame = exact_size(options.size)            # unit and normalized span this frame
+        frame = out = exact_size(options.size)      # unit and normalized span the output
         if frame is None:
             raise ResampleError(f"--coords {options.coords} needs a frame: a '# frame: WxH' "
                                 "line in the CSV, or --size WxH")
-        out = frame
     xy = pointcloud.to_pixels(cloud.xy, options.coords, frame)
     if frame is None:
         frame = pointcloud.size_from_points(xy)
         notes.append(f"the CSV names no frame ('# frame: WxH'): the frame is what its points "
                      f"span, {frame[0]}x{frame[1]}")
-    if cloud.frame is not None or options.coords == "pixel":
+    if out is None:
         out = options.output_size(*frame) if (options.size or options.scale) else frame
     xy, sigma = pointcloud.onto_output(xy, cloud.sigma, frame, out)
     outside = int(np.sum((xy[:, 0] < -0.5) | (xy[:, 0] > out[0] - 0.5)
