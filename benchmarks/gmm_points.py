@@ -192,7 +192,8 @@ def fit_table(steps=500, plot=None):
         small, shape=(h, w), method="lanczos")}
     first = resample.reconstruct(start.xy, start.values, (h, w), sigma=start.sigma)[..., 0]
     pictures[f"start ({np.abs(first - img).mean():.2f})"] = first
-    for learn in (("positions",), ("positions", "values"), ("positions", "values", "sigma")):
+    for learn in (("positions",), ("positions", "values"), ("positions", "values", "sigma"),
+                  ("positions", "values", "sigma", "rotation")):
         t0 = time.perf_counter()
         f = fit(img, count, steps=steps, learn=learn, loss="l1")
         t = time.perf_counter() - t0
@@ -200,7 +201,7 @@ def fit_table(steps=500, plot=None):
         out = resample.reconstruct(f.xy, f.values, (h, w), sigma=f.sigma)[..., 0]
         l1 = np.abs(out - img).mean()
         curves[" + ".join(learn)] = f.history
-        if learn != ("positions", "values"):
+        if learn not in (("positions", "values"), ("positions", "values", "sigma")):
             pictures[f"fitted: {' + '.join(learn)} ({l1:.2f})"] = out
         rows.append(f"| {' + '.join(learn)} | {f.history[0]:.2f} | {l1:.2f} | "
                     f"{(l1 / base - 1) * 100:+.0f}% | {t:.1f} s |")

@@ -437,8 +437,9 @@ Examples:
 @click.option("--count", type=click.IntRange(min=1), required=True, help="How many points.")
 @click.option("--steps", type=click.IntRange(min=0), default=500, show_default=True,
               help="Adam steps.")
-@click.option("--learn", default="positions,values,sigma", show_default=True,
-              help="What to optimise: a comma list of positions, values, sigma.")
+@click.option("--learn", default="positions,values,sigma,rotation", show_default=True,
+              help="What to optimise: a comma list of positions, values, sigma (the axes) and "
+                   "rotation (steered Gaussians).")
 @click.option("--loss", type=click.Choice(("l1", "l2"), case_sensitive=False), default="l1",
               show_default=True, help="Mean absolute or squared error.")
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -448,9 +449,9 @@ Examples:
 def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
     """Fit COUNT Gaussian points to an image by gradient descent (Adam on exact gradients).
 
-    The points start on a regular grid; positions, values and per-point anisotropic sigma are
-    optimised, and the iterate of lowest loss is written.  The CSV (its frame, then x, y,
-    values, sigma_x, sigma_y) renders back with `resample pts.csv`.
+    The points start on a regular grid; positions, values, per-point anisotropic sigma and its
+    rotation are optimised, and the iterate of lowest loss is written.  The CSV (its frame,
+    then x, y, values, sigma_x, sigma_y, theta) renders back with `resample pts.csv`.
     """
     if not output.lower().endswith((".csv", ".tsv")):
         raise UsageError(f"{output}: the point cloud must be a .csv or .tsv file")

@@ -1,7 +1,8 @@
 """Fitting a point set to an image: Adam on the exact gradients of the Gaussian mixture.
 
-Parameters: positions (x, y) in pixels, values (in the image's units), and per-point
-anisotropic sigma (optimised as log sigma, so it stays positive).  The points start on a
+Parameters: positions (x, y) in pixels, values (in the image's units), per-point anisotropic
+sigma (optimised as log sigma, so it stays positive), and the rotation of each Gaussian
+(steered Gaussians, DESIGN.md; radians, from 0).  The points start on a
 regular grid of cells, each at its cell's centre with the image's value there, and sigma
 ``GRID_FACTOR`` times the grid spacing: the same start as ``resample points --pattern grid``.
 """
@@ -16,18 +17,19 @@ import numpy as np
 from . import gmm
 from .errors import ResampleError, excerpt
 
-LEARNABLE = ("positions", "values", "sigma")
+LEARNABLE = ("positions", "values", "sigma", "rotation")
 LOSSES = ("l1", "l2")
 # Adam step sizes: positions in pixels, values as a fraction of the value range, log sigma.
 # They follow a cosine from 1x at the start to 0.1x at the last step.
-RATES = {"positions": 0.05, "values": 0.01, "sigma": 0.01}
+RATES = {"positions": 0.05, "values": 0.01, "sigma": 0.01, "rotation": 0.02}
 
 
 @dataclass
 class Fit:
-    """A fitted point set: xy (N, 2), values (N, C), sigma (N, 2) as (sx, sy), the loss after
-    each step (``history[0]`` is the starting loss), and ``best_step``: the iterate returned,
-    the one of lowest loss (``history[best_step]``)."""
+    """A fitted point set: xy (N, 2), values (N, C), sigma (N, 2) as (sx, sy), or (N, 3) as
+    (sx, sy, theta) when the rotation was learnt, the loss after each step (``history[0]`` is
+    the starting loss), and ``best_step``: the iterate returned, the one of lowest loss
+    (``history[best_step]``)."""
 
     xy: np.ndarray
     values: np.ndarray
@@ -82,7 +84,9 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
         jitter = np.random.default_rng(seed).uniform(-0.1, 0.1, xy.shape)
         xy = xy + jitter * sigma / gmm.GRID_FACTOR
     scale = max(float(np.ptp(img3)), 1e-12)            # values are learnt in units of the range
-    params = {"positions": xy, "values": values / scale, "sigma": np.log(sigma)}
+    params = {"positions": xy, "values": values / scale, "sigma": np.log(sigma),
+              "rotation": np.zeros(len(xy))}
+    steered = "rotation" in learn
     moments = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in params.items()}
     target = np.ascontiguousarray(img3)
     n = target.size
@@ -94,7 +98,9 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
         v = np.ascontiguousarray(params["values"] * scale)
         s = np.exp(params["sigma"])
         sx, sy = np.ascontiguousarray(s[:, 0]), np.ascontiguousarray(s[:, 1])
-        out, z, (rows, cols, nearest) = gmm.forward_with_holes(xy, v, sx, sy, cutoff, shape)
+        theta = np.ascontiguousarray(params["rotation"]) if steered else None
+        out, z, (rows, cols, nearest) = gmm.forward_with_holes(xy, v, sx, sy, cutoff, shape,
+                                                               theta=theta)
         diff = out - target
         if loss == "l1":
             value, grad = np.abs(diff).mean(), np.sign(diff) / n
@@ -102,16 +108,18 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
             value, grad = (diff * diff).mean(), 2.0 * diff / n
         history.append(float(value))
         if best is None or value < best[0]:
-            best = (float(value), step, xy.copy(), v.copy(), s.copy())
+            kept = np.column_stack([s, theta]) if steered else s
+            best = (float(value), step, xy.copy(), v.copy(), kept.copy())
         if progress is not None:
             progress(step, float(value))
         if step == steps:
             break
         decay = 0.55 + 0.45 * math.cos(math.pi * step / steps)  # cosine, down to a tenth
-        d_xy, d_v, d_sx, d_sy, _ = gmm.vjp_from_forward(xy, v, sx, sy, cutoff, grad, out, z,
-                                                     nearest, rows, cols)
+        d_xy, d_v, d_sx, d_sy, d_theta = gmm.vjp_from_forward(
+            xy, v, sx, sy, cutoff, grad, out, z, nearest, rows, cols, theta=theta)
         grads = {"positions": d_xy, "values": d_v * scale,
-                 "sigma": np.stack([d_sx * sx, d_sy * sy], axis=1)}   # d/dlog s = s d/ds
+                 "sigma": np.stack([d_sx * sx, d_sy * sy], axis=1),   # d/dlog s = s d/ds
+                 "rotation": d_theta}
         for name in learn:
             m, m2 = moments[name]
             g = grads[name]
