@@ -21,6 +21,9 @@ using std::exp;
 using std::sin;
 using std::cos;
 using std::sqrt;
+using std::atan2;
+using std::hypot;
+using std::pow;
 using std::fabs;
 using std::floor;
 using std::fmax;
@@ -368,6 +371,68 @@ RESAMPLE_HD void gmm_vjp_one(long long p, const double* xy, const double* values
     d_sx[p] = gsx * iax;
     d_sy[p] = gsy * iay;
     if (d_theta != nullptr) d_theta[p] = gth * spin;
+}
+
+// ---- sigma="steered" (resample/gmm.py's steered_sigma), point p with its k nearest other
+// points idx[p k + j] at squared distances d2[p k + j]; arrays per point: gradient (N, 2),
+// tensor (N, 3) as (t11, t12, t22), out (N, 3) as (sx, sy, theta).
+
+// The weighted least-squares plane through the neighbours' values (weights 1 / (d^2 + 1e-6),
+// 1e-9 added to the normal matrix's diagonal): its slope (d/dx, d/dy).
+RESAMPLE_HD void plane_gradient_one(long long p, const double* xy, const double* v,
+                                    const long long* idx, const double* d2, int k,
+                                    double* gradient) {
+    double a11 = 1e-9, a12 = 0.0, a22 = 1e-9, b1 = 0.0, b2 = 0.0;
+    for (int j = 0; j < k; ++j) {
+        long long q = idx[p * k + j];
+        double dx = xy[2 * q] - xy[2 * p], dy = xy[2 * q + 1] - xy[2 * p + 1];
+        double w = 1.0 / (1e-6 + d2[p * k + j]), dv = v[q] - v[p];
+        a11 += w * dx * dx;
+        a12 += w * dx * dy;
+        a22 += w * dy * dy;
+        b1 += w * dx * dv;
+        b2 += w * dy * dv;
+    }
+    double det = a11 * a22 - a12 * a12;
+    gradient[2 * p] = det != 0.0 ? (a22 * b1 - a12 * b2) / det : 0.0;
+    gradient[2 * p + 1] = det != 0.0 ? (a11 * b2 - a12 * b1) / det : 0.0;
+}
+
+// The structure tensor: the outer products of the point's and its neighbours' gradients.
+RESAMPLE_HD void structure_one(long long p, const double* gradient, const long long* idx,
+                               int k, double* tensor) {
+    double gx = gradient[2 * p], gy = gradient[2 * p + 1];
+    double t11 = gx * gx, t12 = gx * gy, t22 = gy * gy;
+    for (int j = 0; j < k; ++j) {
+        long long q = idx[p * k + j];
+        double hx = gradient[2 * q], hy = gradient[2 * q + 1];
+        t11 += hx * hx;
+        t12 += hx * hy;
+        t22 += hy * hy;
+    }
+    tensor[3 * p] = t11;
+    tensor[3 * p + 1] = t12;
+    tensor[3 * p + 2] = t22;
+}
+
+// The tensor's larger eigenvalue (how strongly the values change across the edge).
+RESAMPLE_HD double structure_strength(const double* t) {
+    return (t[0] + t[2]) / 2 + hypot((t[0] - t[2]) / 2, t[1]);
+}
+
+// The Gaussian: area size^2, stretched along the edge by
+// e = min(((l1 + eps) / (l2 + eps))^(alpha / 2), max_stretch) and narrowed across it by 1 / e.
+RESAMPLE_HD void steer_one(long long p, const double* tensor, const double* size, double eps,
+                           double alpha, double max_stretch, double* out) {
+    const double* t = tensor + 3 * p;
+    double half = (t[0] + t[2]) / 2, radius = hypot((t[0] - t[2]) / 2, t[1]);
+    double l1 = half + radius, l2 = fmax(half - radius, 0.0);
+    double e = pow((l1 + eps) / (l2 + eps), alpha / 2);
+    e = fmin(fmax(e, 1.0), max_stretch);
+    double across = 0.5 * atan2(2.0 * t[1], t[0] - t[2]);
+    out[3 * p] = size[p] * e;
+    out[3 * p + 1] = size[p] / e;
+    out[3 * p + 2] = across + 1.57079632679489661923;
 }
 
 // out[q, :] = acc[:, q] / z[q] where z > 0, else 0 (acc: C planes of n_pixels).

@@ -36,7 +36,6 @@ STEER_NEIGHBOURS = 16      # sigma="steered": the local structure from this many
 STEER_ALPHA = 0.4          # elongation (l1 / l2)^(alpha / 2) of the structure tensor's
 STEER_MAX_ELONGATION = 3.0 # eigenvalues, at most this, along the edge, across it 1 / that,
 STEER_FACTOR = 1.05        # times auto's sigma (measured: docs/benchmarks.md)
-STEER_CHUNK = 1 << 16      # points whose neighbourhoods are fitted at once (bounds memory)
 HOLES = ("nearest", "constant")
 SCRATCH_BYTES = 64 << 20   # per-thread accumulators kept between calls up to this size
 
@@ -207,7 +206,7 @@ def nearest_points(xy, queries, k, exclude_self=False, backend=None):
     return gpu.knn(backend, xy, queries, k, exclude_self)
 
 
-def auto_sigma(xy, values, backend=None):
+def auto_sigma(xy, values, backend=None, neighbours=None):
     """Per-point isotropic sigma from the local density and contrast::
 
         sigma_i = AUTO_FACTOR x d_i / (1 + AUTO_CONTRAST x e_i / mean(e)),  at least 0.5 pixel
@@ -217,12 +216,17 @@ def auto_sigma(xy, values, backend=None):
     neighbours.  Points on edges get narrower Gaussians and blend less across the edge; the
     ratio to mean(e) makes the rule independent of the values' scale.  ``backend``
     (resample.gpu): the arrays are its own, and the neighbour searches run as its kernels.
+    ``neighbours``: ``(d2, idx)`` of each point's nearest other points, sorted, if already
+    found (at least as many as the rule reads).
     """
     xp = np if backend is None else backend.xp
     xy = _as(xp, xy, np.float64)
     if len(xy) <= 1:
         return xp.ones(len(xy))
-    d2, idx = nearest_points(xy, xy, max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS), True, backend)
+    if neighbours is None:
+        neighbours = nearest_points(xy, xy, max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS), True,
+                                    backend)
+    d2, idx = neighbours
     d = xp.sqrt(d2[:, min(AUTO_NEIGHBOURS, d2.shape[1]) - 1])
     v = _as(xp, values).reshape(len(xy), -1)
     neighbours = xp.ascontiguousarray(idx[:, :CONTRAST_NEIGHBOURS])
@@ -247,38 +251,24 @@ def steered_sigma(xy, values, backend=None):
     the edge's direction and how dominant it is (eigenvalues l1 >= l2).  The Gaussian keeps
     the area of :func:`auto_sigma`'s (times STEER_FACTOR) and is stretched along the edge by
     e = min((l1 / l2)^(STEER_ALPHA / 2), STEER_MAX_ELONGATION) and narrowed across it by 1 / e:
-    it averages along edges, not over them.  Computed on the host (``backend``: the arrays
-    are its own, and so is the result)."""
+    it averages along edges, not over them.  One neighbour search serves both rules; the fits
+    run in the C++ engine (resample_math.h's plane_gradient_one, structure_one, steer_one), on
+    the host (``backend``: the arrays are its own, and so is the result)."""
     xp = np if backend is None else backend.xp
-    xy_h = _host(xy).astype(np.float64)
-    v = _host(values).reshape(len(xy_h), -1).astype(np.float64).mean(axis=1)
-    s = _host(auto_sigma(xy, values, backend)) * STEER_FACTOR
+    xy_h = np.ascontiguousarray(_host(xy), np.float64)
+    values_h = _host(values).reshape(len(xy_h), -1)
     n = len(xy_h)
-    out = np.column_stack([s, s, np.zeros(n)])
     if n < 4:
-        return xp.asarray(out)
-    k = min(STEER_NEIGHBOURS, n - 1)
+        s = _host(auto_sigma(xy_h, values_h)) * STEER_FACTOR
+        return xp.asarray(np.column_stack([s, s, np.zeros(n)]))
+    k = min(max(STEER_NEIGHBOURS, AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS), n - 1)
     d2, idx = PointGrid(xy_h).knn(xy_h, k, exclude_self=True)
-    gradient = np.empty((n, 2))
-    for lo in range(0, n, STEER_CHUNK):
-        part = slice(lo, min(n, lo + STEER_CHUNK))
-        dx = xy_h[idx[part]] - xy_h[part, None, :]                   # (P, k, 2)
-        w = 1.0 / (1e-6 + d2[part])
-        normal = np.einsum("pk,pki,pkj->pij", w, dx, dx) + 1e-9 * np.eye(2)
-        rhs = np.einsum("pk,pki,pk->pi", w, dx, v[idx[part]] - v[part, None])
-        gradient[part] = np.linalg.solve(normal, rhs[..., None])[..., 0]
-    tensor = np.einsum("ni,nj->nij", gradient, gradient)
-    for lo in range(0, n, STEER_CHUNK):
-        part = slice(lo, min(n, lo + STEER_CHUNK))
-        tensor[part] += np.einsum("pki,pkj->pij", gradient[idx[part]], gradient[idx[part]])
-    a, b, d = tensor[:, 0, 0], tensor[:, 0, 1], tensor[:, 1, 1]
-    half, radius = (a + d) / 2, np.hypot((a - d) / 2, b)
-    l1, l2 = half + radius, np.maximum(half - radius, 0.0)
-    eps = 1e-3 * float(np.median(l1)) + 1e-12
-    stretch = np.clip(((l1 + eps) / (l2 + eps)) ** (STEER_ALPHA / 2), 1.0,
-                      STEER_MAX_ELONGATION)
-    across = 0.5 * np.arctan2(2 * b, a - d)          # the direction of the largest change
-    out = np.column_stack([s * stretch, s / stretch, across + np.pi / 2])
+    size = auto_sigma(xy_h, values_h, neighbours=(d2, idx)) * STEER_FACTOR
+    grey = np.ascontiguousarray(values_h.astype(np.float64).mean(axis=1))
+    out = np.empty((n, 3))
+    _core.steer(xy_h, grey, np.ascontiguousarray(idx), np.ascontiguousarray(d2),
+                np.ascontiguousarray(size, np.float64), float(STEER_ALPHA),
+                float(STEER_MAX_ELONGATION), out)
     return xp.asarray(out)
 
 
@@ -461,8 +451,8 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
         need += shape[0] * shape[1] * (24 + 16 + (32 if backend is not None else 0))
     if isinstance(sigma, str):           # "auto": neighbour lists (N x 6 distances, indices)
         need += len(xy) * max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS) * 16
-        if sigma == "steered":           # its neighbour lists, and a chunk's fitting arrays
-            need += len(xy) * (STEER_NEIGHBOURS * 16 + 64) + STEER_CHUNK * STEER_NEIGHBOURS * 80
+        if sigma == "steered":           # its neighbour lists, gradients and tensors
+            need += len(xy) * (STEER_NEIGHBOURS * 16 + 80)
     what = f"a {shape[1]}x{shape[0]} reconstruction"
     if backend is not None:
         devices.check_device_memory(need, what)

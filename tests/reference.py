@@ -229,3 +229,24 @@ def check_nearest_holes(out, z, xy, values, slack=np.sqrt(2)):
         d = np.hypot(xy[:, 0] - c, xy[:, 1] - r)
         ok = np.all(np.isclose(v, flat[r, c], rtol=1e-5, atol=1e-5), axis=1)
         assert ok.any() and d[ok].min() <= best[r, c] + slack + 1e-9, (r, c)
+
+
+def ref_steered_sigma(xy, values, size, idx, d2, alpha, max_stretch):
+    """sigma="steered" in float64 NumPy, from DESIGN.md's steering idea as resample/gmm.py
+    documents it: (N, 3) as (sx, sy, theta), for each point's neighbours idx, d2 (N, k) and its
+    isotropic size (N,)."""
+    v = np.asarray(values, np.float64).reshape(len(xy), -1).mean(axis=1)
+    dx = xy[idx] - xy[:, None, :]
+    w = 1.0 / (1e-6 + d2)
+    normal = np.einsum("nk,nki,nkj->nij", w, dx, dx) + 1e-9 * np.eye(2)
+    rhs = np.einsum("nk,nki,nk->ni", w, dx, v[idx] - v[:, None])
+    gradient = np.linalg.solve(normal, rhs[..., None])[..., 0]
+    tensor = np.einsum("ni,nj->nij", gradient, gradient)
+    tensor += np.einsum("nki,nkj->nij", gradient[idx], gradient[idx])
+    a, b, d = tensor[:, 0, 0], tensor[:, 0, 1], tensor[:, 1, 1]
+    half, radius = (a + d) / 2, np.hypot((a - d) / 2, b)
+    l1, l2 = half + radius, np.maximum(half - radius, 0.0)
+    eps = 1e-3 * np.median(l1) + 1e-12
+    stretch = np.clip(((l1 + eps) / (l2 + eps)) ** (alpha / 2), 1.0, max_stretch)
+    return np.column_stack([size * stretch, size / stretch,
+                            0.5 * np.arctan2(2 * b, a - d) + np.pi / 2])

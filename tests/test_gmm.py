@@ -6,7 +6,8 @@ import pytest
 
 from resample import ResampleError, gmm, pointcloud, resize
 from resample.gmm import PointGrid, reconstruct, reconstruct_vjp
-from reference import check_nearest_holes, ref_auto_sigma, ref_gmm, ref_nearest_distance
+from reference import (check_nearest_holes, ref_auto_sigma, ref_gmm, ref_nearest_distance,
+                       ref_steered_sigma)
 
 
 def _auto(xy, values):
@@ -315,4 +316,28 @@ def test_the_steered_rule_follows_edges_and_beats_auto_on_a_photo():
     tiny = reconstruct(np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([1.0, 2.0]), (4, 4),
                        sigma="steered")
     assert np.isfinite(tiny).all()
+
+
+def test_the_steered_rule_equals_its_float64_reference():
+    """The C++ fits (resample_math.h) against the NumPy formulation, on scattered points of a
+    photo and on a few points with equal distances (a grid)."""
+    skimage_data = pytest.importorskip("skimage.data")
+    photo = skimage_data.coffee()[::4, ::4].astype(np.float64)
+    rng = np.random.default_rng(9)
+    h, w = photo.shape[:2]
+    pick = rng.choice(h * w, 900, replace=False)
+    ys, xs = np.divmod(pick, w)
+    grid = np.stack(np.meshgrid(np.arange(8.0), np.arange(6.0)), -1).reshape(-1, 2)
+    for xy, values in ((np.stack([xs, ys], 1).astype(float), photo[ys, xs]),
+                       (grid, rng.uniform(0, 255, (48, 3)))):
+        got = gmm.steered_sigma(xy, values)
+        k = gmm.STEER_NEIGHBOURS
+        d2, idx = PointGrid(xy).knn(xy, k, exclude_self=True)
+        size = gmm.auto_sigma(xy, values) * gmm.STEER_FACTOR
+        want = ref_steered_sigma(xy, values, size, idx, d2, gmm.STEER_ALPHA,
+                                 gmm.STEER_MAX_ELONGATION)
+        np.testing.assert_allclose(got[:, :2], want[:, :2], rtol=1e-9, atol=1e-12)
+        # theta is defined modulo pi
+        turn = np.angle(np.exp(2j * (got[:, 2] - want[:, 2])))
+        np.testing.assert_allclose(turn, 0.0, atol=1e-7)
 

@@ -200,6 +200,9 @@ NB_MODULE(_core, m) {
                         A dsx, A dsy, A dtheta) {
         k.gmm_vjp(xy, v, sx, sy, theta, cut, g, col, z, dxy, dv, dsx, dsy, dtheta);
     }, nogil);
+    m.def("steer", [](A xy, A v, A idx, A d2, A size, double alpha, double max_stretch, A out) {
+        k.steer(xy, v, idx, d2, size, alpha, max_stretch, out);
+    }, nogil, "sigma=\"steered\": each point's (sx, sy, theta) from its neighbours' values.");
     m.def("knn", [](A cell_xy, A order, A start, double x0, double y0, double cell,
                     long long nx, long long ny, A q, A q_order, bool self, A d2, A idx) {
         k.knn(cell_xy, order, start, x0, y0, cell, nx, ny, q, q_order, self, d2, idx);

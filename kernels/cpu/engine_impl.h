@@ -496,6 +496,41 @@ static void gmm_vjp(const Array& xy, const Array& values, const Array& sx, const
     }
 }
 
+// ---- sigma="steered": plane fits, structure tensors, then each point's Gaussian (three
+// parallel passes of resample_math.h's per-point functions; eps from the median strength).
+static void steer(const Array& xy_a, const Array& v_a, const Array& idx_a, const Array& d2_a,
+                  const Array& size_a, double alpha, double max_stretch, const Array& out_a) {
+    long long n = idx_a.shape(0);
+    int k = (int)idx_a.shape(1);
+    const double *xy = ptr<double>(xy_a), *v = ptr<double>(v_a), *d2 = ptr<double>(d2_a);
+    const double* size = ptr<double>(size_a);
+    const long long* idx = ptr<long long>(idx_a);
+    double* out = ptr<double>(out_a);
+    std::vector<double> gradient(2 * n), tensor(3 * n), strength(n);
+#pragma omp parallel num_threads(threads())
+    {
+#pragma omp for schedule(static)
+        for (long long p = 0; p < n; ++p) plane_gradient_one(p, xy, v, idx, d2, k, gradient.data());
+#pragma omp for schedule(static)
+        for (long long p = 0; p < n; ++p) {
+            structure_one(p, gradient.data(), idx, k, tensor.data());
+            strength[p] = structure_strength(tensor.data() + 3 * p);
+        }
+    }
+    if (n == 0) return;
+    // eps: a thousandth of the median strength (NumPy's median: the mean of the two middle
+    // values for an even count)
+    std::vector<double> sorted(strength);
+    long long mid = n / 2;
+    std::nth_element(sorted.begin(), sorted.begin() + mid, sorted.end());
+    double median = sorted[mid];
+    if (n % 2 == 0) median = 0.5 * (median + *std::max_element(sorted.begin(), sorted.begin() + mid));
+    double eps = 1e-3 * median + 1e-12;
+#pragma omp parallel for num_threads(threads()) schedule(static)
+    for (long long p = 0; p < n; ++p)
+        steer_one(p, tensor.data(), size, eps, alpha, max_stretch, out);
+}
+
 // ---- nearest points ----------------------------------------------------------------------------
 // Queries are visited in query_order (by grid cell, so that neighbouring queries search the
 // same cells while they are in cache); each writes its own rows of d2 and idx.
@@ -638,7 +673,7 @@ static bool png_unfilter(const Array& raw, long long bpp, const Array& out) {
 
 resample_cpu::Kernels kernels() {
     return resample_cpu::Kernels{resize, resize_fixed8, select_samples, gather, gmm_splat, gmm_normalise,
-                   gmm_vjp, knn, contrast, nearest_map, png_filter, png_unfilter};
+                   gmm_vjp, steer, knn, contrast, nearest_map, png_filter, png_unfilter};
 }
 
 }  // namespace RESAMPLE_ISA

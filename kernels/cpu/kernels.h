@@ -30,6 +30,8 @@ struct Kernels {
     void (*gmm_vjp)(const Array&, const Array&, const Array&, const Array&, const Array&, double,
                     const Array&, const Array&, const Array&, const Array&, const Array&,
                     const Array&, const Array&, const Array&);
+    void (*steer)(const Array&, const Array&, const Array&, const Array&, const Array&, double,
+                  double, const Array&);
     void (*knn)(const Array&, const Array&, const Array&, double, double, double, long long,
                 long long, const Array&, const Array&, bool, const Array&, const Array&);
     void (*contrast)(const Array&, const Array&, const Array&);
