@@ -58,8 +58,18 @@ def short_path(argv):
     if out_path is None:
         return None
     if not job["quiet"]:
-        print(out_path)
+        _print_path(out_path)
     return 0
+
+
+def _print_path(path):
+    """The output's path on stdout, as the full command prints it (a name that the terminal's
+    encoding cannot show is written with escapes, not as an error)."""
+    try:
+        print(path)
+    except UnicodeEncodeError:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(path.encode("utf-8", "backslashreplace") + b"\n")
 
 
 def _parse(argv):
