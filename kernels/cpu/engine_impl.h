@@ -394,20 +394,32 @@ static void splat_bands(const double* xy, const V* values, const double* sx, con
                 long long r0 = std::max(f.r0, row_lo), r1 = std::min(f.r1, row_hi - 1);
                 long long c0 = f.c0, c1 = f.c1;
                 if (c1 < c0) continue;
-                if (sn != 0.0) {              // rotated: not separable, one exp a pixel
+                if (sn != 0.0) {
+                    // Rotated: r2 = A dx^2 + 2 B dx dy + C dy^2 is not separable, but along a
+                    // row it is a parabola in dx: from one column to the next r2 grows by
+                    // d = A (2 dx + 1) + 2 B dy, which grows by 2A, so the weight is carried
+                    // by two multiplications a pixel (q = exp(-d / 2), q *= exp(-A)), one exp
+                    // a row.
+                    double ix2 = 1.0 / (ax * ax), iy2 = 1.0 / (ay * ay);
+                    double A = cs * cs * ix2 + sn * sn * iy2, B = cs * sn * (ix2 - iy2);
+                    double C = sn * sn * ix2 + cs * cs * iy2, shrink = std::exp(-A);
                     for (long long r = r0; r <= r1; ++r) {
-                        double dy = r - y;
+                        double dy = r - y, dx = c0 - x;
+                        double r2 = A * dx * dx + 2.0 * B * dx * dy + C * dy * dy;
+                        double d = A * (2.0 * dx + 1.0) + 2.0 * B * dy;
+                        double w = std::exp(-0.5 * r2) * f.norm, q = std::exp(-0.5 * d);
                         V* zr = z + r * width;
                         for (long long c = c0; c <= c1; ++c) {
-                            double dx = c - x;
-                            double eu = (cs * dx + sn * dy) / ax, ev = (cs * dy - sn * dx) / ay;
-                            double r2 = eu * eu + ev * ev;
-                            if (r2 > cut2) continue;
-                            double w = std::exp(-0.5 * r2) * f.norm;
-                            zr[c] += (V)w;
-                            for (int ch = 0; ch < n_ch; ++ch)
-                                acc[ch * plane + r * width + c] +=
-                                    (V)(w * (double)values[p * n_ch + ch]);
+                            if (r2 <= cut2) {
+                                zr[c] += (V)w;
+                                for (int ch = 0; ch < n_ch; ++ch)
+                                    acc[ch * plane + r * width + c] +=
+                                        (V)(w * (double)values[p * n_ch + ch]);
+                            }
+                            r2 += d;
+                            d += 2.0 * A;
+                            w *= q;
+                            q *= shrink;
                         }
                     }
                     continue;
