@@ -407,8 +407,25 @@ static void splat_bands(const double* xy, const V* values, const double* sx, con
                         double dy = r - y, dx = c0 - x;
                         double r2 = A * dx * dx + 2.0 * B * dx * dy + C * dy * dy;
                         double d = A * (2.0 * dx + 1.0) + 2.0 * B * dy;
-                        double w = std::exp(-0.5 * r2) * f.norm, q = std::exp(-0.5 * d);
+                        double d_end = d + 2.0 * A * (double)(c1 - c0);
                         V* zr = z + r * width;
+                        if (0.5 * r2 > 600.0 || 0.5 * std::fabs(d) > 600.0 ||
+                            0.5 * std::fabs(d_end) > 600.0) {
+                            // a narrow Gaussian whose row starts far out: the carried weight
+                            // would underflow or overflow, so one exp a pixel
+                            for (long long c = c0; c <= c1; ++c) {
+                                double ex = c - x;
+                                double s2 = A * ex * ex + 2.0 * B * ex * dy + C * dy * dy;
+                                if (s2 > cut2) continue;
+                                double w = std::exp(-0.5 * s2) * f.norm;
+                                zr[c] += (V)w;
+                                for (int ch = 0; ch < n_ch; ++ch)
+                                    acc[ch * plane + r * width + c] +=
+                                        (V)(w * (double)values[p * n_ch + ch]);
+                            }
+                            continue;
+                        }
+                        double w = std::exp(-0.5 * r2) * f.norm, q = std::exp(-0.5 * d);
                         for (long long c = c0; c <= c1; ++c) {
                             if (r2 <= cut2) {
                                 zr[c] += (V)w;
