@@ -203,6 +203,8 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     given = _given(POINTS_ONLY)
     if given:
         raise UsageError(f"{', '.join(given)}: for point-cloud CSV input only")
+    if _given({"fill": "--fill"}) and options.boundary != "constant":
+        raise UsageError("--fill applies with --boundary constant")
     if size is not None:
         parse_geometry(size, 1, 1)                  # a malformed size fails before any work
 
@@ -219,11 +221,22 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     out_path = output or default_output(input, method, (out_w, out_h))
     if os.path.exists(out_path) and os.path.samefile(out_path, input) and not overwrite:
         raise UsageError(f"{out_path}: is the input; pass --overwrite to replace it")
-    notes = convert.resize_image(input, out_path, options, loaded=pic)
+    notes = _quality_note(quality, out_path) + convert.resize_image(input, out_path, options,
+                                                                      loaded=pic)
     if not quiet:
         for n in notes:
             note(n)
         click.echo(out_path)
+
+
+def _quality_note(quality, out_path):
+    """A note when --quality is given for an output that has none (it is ignored)."""
+    from .files import output_format
+
+    fmt = output_format(out_path)
+    if quality is None or fmt in ("JPEG", "WEBP"):
+        return []
+    return [f"--quality applies to JPEG and WebP output; ignored for {fmt}"]
 
 
 def _batch(input, from_list, output, options, weights, recursive, include, exclude, out_format,
@@ -343,6 +356,9 @@ def _reconstruct_csv(input, output, options, weights, overwrite, quiet):
     if given:
         raise UsageError(f"{', '.join(given)}: for images only (a point cloud is rebuilt "
                          "with Gaussians: see --sigma, --cutoff and --holes)")
+    if _given({"fill": "--fill"}) and options.holes != "constant":
+        raise UsageError("--fill applies with --holes constant (holes take the nearest "
+                         "point's value by default)")
     _check_output(output, input, overwrite)
     if weights is not None:
         _check_output(weights, input, overwrite)
@@ -351,7 +367,8 @@ def _reconstruct_csv(input, output, options, weights, overwrite, quiet):
     if options.size is not None:
         parse_geometry(options.size, 1, 1)          # a malformed size fails before any work
     devices.select(options.device)
-    notes = convert.rebuild_points(input, output, options, weights=weights)
+    notes = (_quality_note(options.quality, output)
+             + convert.rebuild_points(input, output, options, weights=weights))
     if not quiet:
         for n in notes:
             note(n)

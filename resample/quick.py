@@ -157,6 +157,7 @@ def _resize(job):
         fmt = files.output_format(out_path)
         folder = os.path.dirname(os.path.abspath(out_path))
         if (fmt not in ("PNG", "JPEG") or max(out_w, out_h, width, height) > MAX_SIDE
+                or ("quality" in job and fmt != "JPEG")                # the full path's note
                 or not os.path.isdir(folder) or os.path.isdir(out_path)
                 or (os.path.exists(out_path) and os.path.samefile(out_path, path))):
             return None

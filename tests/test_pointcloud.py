@@ -139,6 +139,7 @@ def test_gmm_method_on_an_image(tmp_path, capsys):
     (["-o", "o.png", "--method", "bicubic"], 2, "--method: for images only"),
     (["-o", "o.png", "--boundary", "edge", "--no-antialias"], 2,
      "--boundary, --no-antialias: for images only"),
+    (["-o", "o.png", "--fill", "3"], 2, "--fill applies with --holes constant"),
 ])
 def test_point_cloud_usage_errors(tmp_path, capsys, args, code, match):
     pts = _write(tmp_path, "x,y,v\n1,1,100\n2,2,50\n")
