@@ -220,11 +220,7 @@ def _table(n_in, n_out, method):
 
     step = n_in / n_out
     positions = array("d", bytes(8 * n_out))
-    centre = 0.5 * step                 # accumulated as numpy.cumsum does in output_positions
-    positions[0] = centre - 0.5
-    for j in range(1, n_out):
-        centre += step
-        positions[j] = centre - 0.5
+    core.centre_positions(n_in, positions)          # as resample.taps.output_positions
     stretch = max(1.0, step) if method.antialias else 1.0
     boundary = BOUNDARY_IDS["truncate"]
     width = taps_width(method.support, stretch, boundary)

@@ -65,14 +65,15 @@ def output_positions(n_in, n_out, align):
 
     ``centers``: ``x_j = (j + 0.5) * n_in / n_out - 0.5``.  The centres are accumulated in
     float64 in steps of ``n_in / n_out`` exactly as Pillow does, so that exact ties of
-    ``nearest`` fall the same way as Pillow NEAREST.
+    ``nearest`` fall the same way as Pillow NEAREST (the C++ engine's centre_positions, which
+    the command's short path calls too).
     ``corners``: ``x_j = j * (n_in - 1) / (n_out - 1)`` (``0`` when ``n_out == 1``).
     """
     step = output_step(n_in, n_out, align)
     if align == "centers":
-        centres = np.full(n_out, step)
-        centres[0] = 0.5 * step
-        return np.cumsum(centres) - 0.5, step
+        positions = np.empty(n_out)
+        _core.centre_positions(n_in, positions)
+        return positions, step
     if n_out == 1:
         return np.zeros(1), step
     j = np.arange(n_out, dtype=np.float64)

@@ -126,6 +126,22 @@ static long long taps(const Array& x, long long n, int method, double support, d
     return widest;
 }
 
+// ---- output positions ------------------------------------------------------------------------
+// out[j] = the input position of output sample j of an axis resized from n_in to len(out)
+// samples, align centers: the centres accumulated in float64 in steps of n_in / n_out, as
+// Pillow does (so that exact ties of nearest fall as Pillow's), less a half.
+static void centre_positions(long long n_in, const Array& out_a) {
+    long long n_out = (long long)out_a.shape(0);
+    double* out = ptr<double>(out_a);
+    if (n_out == 0) return;
+    double step = (double)n_in / (double)n_out, centre = 0.5 * step;
+    out[0] = centre - 0.5;
+    for (long long j = 1; j < n_out; ++j) {
+        centre += step;
+        out[j] = centre - 0.5;
+    }
+}
+
 // ---- buckets ---------------------------------------------------------------------------------
 // order: 0..n-1 sorted stably by keys[i] in [0, n_buckets); start (n_buckets + 1): where each
 // bucket begins in order.  A counting sort, O(n + n_buckets) (the point grid's cells, the
@@ -188,6 +204,8 @@ NB_MODULE(_core, m) {
                      A index, A weight, A count, A fill) {
         return taps(x, n, method, support, stretch, boundary, index, weight, count, fill);
     }, nogil, "The merged tap table of sampling an axis at positions x (resample_math.h).");
+    m.def("centre_positions", [](long long n_in, A out) { centre_positions(n_in, out); }, nogil,
+          "Input positions of an axis's outputs, align centers (Pillow's accumulation).");
     m.def("bucket_order", [](A keys, A order, A start) { bucket_order(keys, order, start); },
           nogil, "A stable counting sort of keys in [0, len(start) - 1).");
     m.def("method_weights", [](int method, A u, A out) { method_weights(method, u, out); },
