@@ -143,7 +143,7 @@ def pixel_seeds(xy, shape, xp=np):
 FEW_HOLES = 1 / 64      # holes up to this fraction of the pixels are searched one by one
 
 
-def hole_nearest(xy, rows, cols, shape, backend=None):
+def hole_nearest(xy, rows, cols, shape, backend=None, search=None):
     """The nearest point of each hole pixel ``(rows, cols)``.  A few holes lie near the
     points that reach their neighbours: each is searched for in the point grid (the exact
     nearest).  Many holes (a sparse or clustered cloud) go through the distance transform of
@@ -151,7 +151,7 @@ def hole_nearest(xy, rows, cols, shape, backend=None):
     if len(rows) <= FEW_HOLES * shape[0] * shape[1]:
         xp = np if backend is None else backend.xp
         centres = xp.stack([cols, rows], axis=1).astype(np.float64)
-        return nearest_points(xy, centres, 1, backend=backend)[1][:, 0]
+        return nearest_points(xy, centres, 1, backend=backend, search=search)[1][:, 0]
     return nearest_map(xy, shape, backend)[rows, cols]
 
 
@@ -197,16 +197,30 @@ def _as(xp, a, dtype=None):
     return np.asarray(_host(a), dtype) if xp is np else xp.asarray(a, dtype)
 
 
-def nearest_points(xy, queries, k, exclude_self=False, backend=None):
-    """Squared distances and indices (Q, k) of the ``k`` nearest points to each query."""
+class PointSearch:
+    """The :class:`PointGrid` of one point set, built on its first search: the searches of one
+    call (the sigma rule's neighbours, the holes' nearest points) share it."""
+
+    def __init__(self, xy):
+        self.xy, self._grid = xy, None
+
+    def knn(self, queries, k, exclude_self=False):
+        if self._grid is None:
+            self._grid = PointGrid(self.xy)
+        return self._grid.knn(queries, k, exclude_self)
+
+
+def nearest_points(xy, queries, k, exclude_self=False, backend=None, search=None):
+    """Squared distances and indices (Q, k) of the ``k`` nearest points to each query.
+    ``search``: a :class:`PointSearch` of ``xy`` to reuse (host points)."""
     if backend is None:
-        return PointGrid(xy).knn(queries, k, exclude_self)
+        return (search or PointSearch(xy)).knn(queries, k, exclude_self)
     from . import gpu
 
     return gpu.knn(backend, xy, queries, k, exclude_self)
 
 
-def auto_sigma(xy, values, backend=None, neighbours=None):
+def auto_sigma(xy, values, backend=None, neighbours=None, search=None):
     """Per-point isotropic sigma from the local density and contrast::
 
         sigma_i = AUTO_FACTOR x d_i / (1 + AUTO_CONTRAST x e_i / mean(e)),  at least 0.5 pixel
@@ -217,7 +231,7 @@ def auto_sigma(xy, values, backend=None, neighbours=None):
     ratio to mean(e) makes the rule independent of the values' scale.  ``backend``
     (resample.gpu): the arrays are its own, and the neighbour searches run as its kernels.
     ``neighbours``: ``(d2, idx)`` of each point's nearest other points, sorted, if already
-    found (at least as many as the rule reads).
+    found (at least as many as the rule reads); ``search``: a :class:`PointSearch` of ``xy``.
     """
     xp = np if backend is None else backend.xp
     xy = _as(xp, xy, np.float64)
@@ -225,7 +239,7 @@ def auto_sigma(xy, values, backend=None, neighbours=None):
         return xp.ones(len(xy))
     if neighbours is None:
         neighbours = nearest_points(xy, xy, max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS), True,
-                                    backend)
+                                    backend, search)
     d2, idx = neighbours
     d = xp.sqrt(d2[:, min(AUTO_NEIGHBOURS, d2.shape[1]) - 1])
     v = _as(xp, values).reshape(len(xy), -1)
@@ -243,7 +257,7 @@ def auto_sigma(xy, values, backend=None, neighbours=None):
     return xp.maximum(AUTO_FACTOR * d / shrink, 0.5)
 
 
-def steered_sigma(xy, values, backend=None):
+def steered_sigma(xy, values, backend=None, search=None):
     """Per-point steered Gaussians ``(N, 3)`` as (sx, sy, theta), after Takeda, Farsiu and
     Milanfar's steering kernels: each point's local gradient is the weighted least-squares
     plane through its STEER_NEIGHBOURS nearest neighbours' values (the mean over channels,
@@ -253,7 +267,8 @@ def steered_sigma(xy, values, backend=None):
     e = min((l1 / l2)^(STEER_ALPHA / 2), STEER_MAX_ELONGATION) and narrowed across it by 1 / e:
     it averages along edges, not over them.  One neighbour search serves both rules; the fits
     run in the C++ engine (resample_math.h's plane_gradient_one, structure_one, steer_one), on
-    the host (``backend``: the arrays are its own, and so is the result)."""
+    the host (``backend``: the arrays are its own, and so is the result).  ``search``: a
+    :class:`PointSearch` of ``xy`` (host points)."""
     xp = np if backend is None else backend.xp
     xy_h = np.ascontiguousarray(_host(xy), np.float64)
     values_h = _host(values).reshape(len(xy_h), -1)
@@ -262,7 +277,8 @@ def steered_sigma(xy, values, backend=None):
         s = _host(auto_sigma(xy_h, values_h)) * STEER_FACTOR
         return xp.asarray(np.column_stack([s, s, np.zeros(n)]))
     k = min(max(STEER_NEIGHBOURS, AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS), n - 1)
-    d2, idx = PointGrid(xy_h).knn(xy_h, k, exclude_self=True)
+    d2, idx = (search if backend is None and search is not None
+               else PointSearch(xy_h)).knn(xy_h, k, exclude_self=True)
     size = auto_sigma(xy_h, values_h, neighbours=(d2, idx)) * STEER_FACTOR
     grey = np.ascontiguousarray(values_h.astype(np.float64).mean(axis=1))
     out = np.empty((n, 3))
@@ -275,11 +291,11 @@ def steered_sigma(xy, values, backend=None):
 SIGMA_RULES = ("auto", "steered")
 
 
-def _sigmas(sigma, xy, values, backend=None):
+def _sigmas(sigma, xy, values, backend=None, search=None):
     """``(sx, sy, theta, kind)``: arrays of shape (N,), theta None unless the Gaussians are
     steered, and the kind of the input: scalar, iso, aniso (N, 2), steered (N, 3) as
     (sx, sy, theta in radians from the x axis towards y, or the rule "steered"), auto.
-    ``backend``: as :func:`auto_sigma`."""
+    ``backend``, ``search``: as :func:`auto_sigma`."""
     xp = np if backend is None else backend.xp
     n = len(xy)
     if isinstance(sigma, str):
@@ -287,9 +303,9 @@ def _sigmas(sigma, xy, values, backend=None):
             raise ResampleError(f"sigma must be a number, 'auto', 'steered', (N,), (N, 2) or "
                                 f"(N, 3), got {excerpt(sigma)}")
         if sigma == "auto":
-            s = auto_sigma(xy, values, backend)
+            s = auto_sigma(xy, values, backend, search=search)
             return s, s, None, "auto"
-        s = steered_sigma(xy, values, backend)
+        s = steered_sigma(xy, values, backend, search)
         return (xp.ascontiguousarray(s[:, 0]), xp.ascontiguousarray(s[:, 1]),
                 xp.ascontiguousarray(s[:, 2]), "steered")
     s = _as(xp, sigma, np.float64)
@@ -458,9 +474,11 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
         devices.check_device_memory(need, what)
     else:
         devices.check_memory(need, what)
-    sx, sy, theta, _ = _sigmas(sigma, xy, v, backend)
+    search = PointSearch(xy) if backend is None else None
+    sx, sy, theta, _ = _sigmas(sigma, xy, v, backend, search)
     cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
-    out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend, theta)
+    out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend, theta,
+                                   search)
     if backend is not None and not on_device:
         out, z = _host(out), _host(z)
     out = out[..., 0] if flat else out
@@ -568,12 +586,13 @@ def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, ho
 
 
 def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=0.0,
-                       backend=None, theta=None):
+                       backend=None, theta=None, search=None):
     """Forward pass on prepared arrays: ``(out (H, W, C), Z, holes)`` where ``holes`` is
     ``(rows, cols, nearest point or None)``.  Z is valid until this thread's next forward pass.
 
     ``backend`` (resample.gpu): every array is its own, and the splat and the holes' nearest
-    points run as its kernels.  ``theta``: the rotations of steered Gaussians, or None."""
+    points run as its kernels.  ``theta``: the rotations of steered Gaussians, or None;
+    ``search``: a :class:`PointSearch` of ``xy`` (host points)."""
     if backend is None:
         xp = np
         out, z, n_holes = _forward(xy, values, sx, sy, cutoff, shape, theta)
@@ -584,10 +603,14 @@ def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=
         out, z, n_holes = gpu.gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta)
     rows = cols = xp.empty(0, np.int64)
     nearest = None
-    if n_holes:
-        rows, cols = xp.nonzero(z <= 0)                # holes: no point reaches them
+    if n_holes:                                        # holes: no point reaches them
+        if backend is None:
+            rows, cols = np.empty(n_holes, np.int64), np.empty(n_holes, np.int64)
+            _core.holes(z, rows, cols)
+        else:
+            rows, cols = xp.nonzero(z <= 0)
         if holes == "nearest":
-            nearest = hole_nearest(xy, rows, cols, shape, backend)
+            nearest = hole_nearest(xy, rows, cols, shape, backend, search)
             out[rows, cols] = values[nearest]
         else:
             out[rows, cols] = fill
@@ -618,7 +641,8 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     xy, v, flat = _points(xy, values, xp)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
-    sx, sy, theta, kind = _sigmas(sigma, xy, v, backend)
+    search = PointSearch(xy) if backend is None else None
+    sx, sy, theta, kind = _sigmas(sigma, xy, v, backend, search)
     cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
     g = _as(xp, grad_out, np.float64)
     expected = shape + ((v.shape[1],) if not flat else ())
@@ -627,7 +651,8 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     g = xp.ascontiguousarray(g.reshape(shape + (v.shape[1],)))
     v64 = v.astype(np.float64)
     colour, z, (rows, cols, nearest) = forward_with_holes(xy, v64, sx, sy, cutoff, shape, holes,
-                                                          backend=backend, theta=theta)
+                                                          backend=backend, theta=theta,
+                                                          search=search)
     d_xy, d_values, d_sx, d_sy, d_theta = vjp_from_forward(xy, v64, sx, sy, cutoff, g, colour,
                                                            z, nearest, rows, cols, backend,
                                                            theta)

@@ -161,6 +161,27 @@ static void bucket_order(const Array& keys, const Array& order, const Array& sta
     for (long long i = 0; i < n; ++i) o[next[k[i]]++] = i;
 }
 
+// The pixels no Gaussian reached (z <= 0, z: (H, W) float32 or float64), row by row, into
+// rows and cols (as long as the count gmm_normalise returned).
+static void holes(const Array& z, const Array& rows, const Array& cols) {
+    long long height = (long long)z.shape(0), width = (long long)z.shape(1);
+    long long n = (long long)rows.shape(0), found = 0;
+    long long* r = ptr<long long>(rows);
+    long long* c = ptr<long long>(cols);
+    auto scan = [&](auto t) {
+        using V = decltype(t);
+        const V* zz = ptr<V>(z);
+        for (long long q = 0; q < height * width && found < n; ++q)
+            if (!(zz[q] > V(0))) {
+                r[found] = q / width;
+                c[found++] = q % width;
+            }
+    };
+    if (z.dtype() == nb::dtype<float>()) scan(float{});
+    else scan(double{});
+    if (found != n) throw std::invalid_argument("holes: fewer holes than expected");
+}
+
 // Kernel weights K(u) of a method, for its tests and for Python callers.
 static void method_weights(int method, const Array& u, const Array& out) {
     const double* in = ptr<double>(u);
@@ -208,6 +229,7 @@ NB_MODULE(_core, m) {
           "Input positions of an axis's outputs, align centers (Pillow's accumulation).");
     m.def("bucket_order", [](A keys, A order, A start) { bucket_order(keys, order, start); },
           nogil, "A stable counting sort of keys in [0, len(start) - 1).");
+    m.def("holes", [](A z, A rows, A cols) { holes(z, rows, cols); }, nogil);
     m.def("method_weights", [](int method, A u, A out) { method_weights(method, u, out); },
           nogil);
     m.def("gmm_splat", [](A xy, A v, A sx, A sy, A theta, double cut, A st, A mem, long long rows,

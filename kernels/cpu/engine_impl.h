@@ -370,18 +370,29 @@ static void gather(const Array& src, const Array& iy, const Array& wy, const Arr
 // ---- Gaussian mixtures -------------------------------------------------------------------------
 // Forward: bands of band_rows rows run in parallel, each adding the points listed for it
 // (members[start[b]:start[b+1]]) into its rows of acc (C, H, W) and z (H, W): no two threads
-// add into one pixel.  The Gaussian is separable: one exp per column and per row.
+// add into one pixel.
+//
+// A Gaussian's exponent r2 = A ex^2 + 2 B ex dy + C dy^2 (ex, dy: the pixel's offset from the
+// centre; B = 0 unless rotated) is a quadratic, so its weights are carried by multiplications
+// instead of an exp a pixel: along the footprint's first row, from one column to the next, r2
+// grows by A (2 ex + 1) + 2 B dy, which grows by 2A (w *= q, q *= exp(-A)); from one row to the
+// next, r2 grows by 2 B ex + C (2 dy + 1), so the whole row of weights is multiplied by
+// U[col] = exp(-B ex) times a factor of the row, V = exp(-C (2 dy + 1) / 2), V *= exp(-C): a
+// few exps a point, and the row updates are elementwise (vectorised).  Each row adds only its
+// chord of the cutoff ellipse (r2 <= cutoff^2), solved and then settled by the same test per
+// pixel as the reference.  Where a factor could overflow (a Gaussian much narrower than a
+// pixel, or extremely elongated), one exp a pixel instead.
 template <typename V>
 static void splat_bands(const double* xy, const V* values, const double* sx, const double* sy,
                         const double* theta, int n_ch, double cutoff, const long long* start,
                         const long long* members, long long n_bands, long long band_rows,
                         V* acc, V* z, long long height, long long width) {
-    double cut2 = cutoff * cutoff;
+    const double cut2 = cutoff * cutoff, FACTOR_MAX = 300.0;  // exp(+-300): no overflow
     long long plane = height * width;
 #pragma omp parallel num_threads(threads())
     {
-        std::vector<V> wx(width);
-        std::vector<double> dx2(width);
+        std::vector<double> row_w(width), col_u(width), col_ex(width), col_aex(width);
+        std::vector<V> masked(width);
 #pragma omp for schedule(dynamic, 1)
         for (long long b = 0; b < n_bands; ++b) {
             long long row_lo = b * band_rows, row_hi = std::min(height, row_lo + band_rows);
@@ -393,74 +404,100 @@ static void splat_bands(const double* xy, const V* values, const double* sx, con
                 Footprint f = footprint_steered(x, y, ax, ay, cs, sn, cutoff, height, width);
                 long long r0 = std::max(f.r0, row_lo), r1 = std::min(f.r1, row_hi - 1);
                 long long c0 = f.c0, c1 = f.c1;
-                if (c1 < c0) continue;
-                if (sn != 0.0) {
-                    // Rotated: r2 = A dx^2 + 2 B dx dy + C dy^2 is not separable, but along a
-                    // row it is a parabola in dx: from one column to the next r2 grows by
-                    // d = A (2 dx + 1) + 2 B dy, which grows by 2A, so the weight is carried
-                    // by two multiplications a pixel (q = exp(-d / 2), q *= exp(-A)), one exp
-                    // a row.
-                    double ix2 = 1.0 / (ax * ax), iy2 = 1.0 / (ay * ay);
-                    double A = cs * cs * ix2 + sn * sn * iy2, B = cs * sn * (ix2 - iy2);
-                    double C = sn * sn * ix2 + cs * cs * iy2, shrink = std::exp(-A);
+                if (c1 < c0 || r1 < r0) continue;
+                double ix2 = 1.0 / (ax * ax), iy2 = 1.0 / (ay * ay);
+                double A = cs * cs * ix2 + sn * sn * iy2, B = cs * sn * (ix2 - iy2);
+                double C = sn * sn * ix2 + cs * cs * iy2, inv_a = 1.0 / A;
+                auto r2_at = [&](long long c, double dy) {
+                    double ex = c - x;
+                    return A * ex * ex + 2.0 * B * ex * dy + C * dy * dy;
+                };
+                const V* value = values + p * n_ch;
+                auto add_row = [&](long long r, long long lo, long long hi, const double* w) {
+                    V* zr = z + r * width;
+                    for (long long c = lo; c <= hi; ++c) zr[c] += (V)w[c];
+                    for (int ch = 0; ch < n_ch; ++ch) {
+                        V* ar = acc + ch * plane + r * width;
+                        double v = (double)value[ch];
+                        for (long long c = lo; c <= hi; ++c) ar[c] += (V)(w[c] * v);
+                    }
+                };
+                auto chord = [&](double dy, long long& lo, long long& hi) {
+                    double disc = B * B * dy * dy - A * (C * dy * dy - cut2);
+                    if (disc < 0) return false;
+                    double root = std::sqrt(disc), mid = x - B * dy * inv_a;
+                    lo = std::max(c0, (long long)std::ceil(mid - root * inv_a));
+                    hi = std::min(c1, (long long)std::floor(mid + root * inv_a));
+                    while (lo <= hi && r2_at(lo, dy) > cut2) ++lo;
+                    while (lo > c0 && r2_at(lo - 1, dy) <= cut2) --lo;
+                    while (hi >= lo && r2_at(hi, dy) > cut2) --hi;
+                    while (hi >= lo && hi < c1 && r2_at(hi + 1, dy) <= cut2) ++hi;
+                    return hi >= lo;
+                };
+                double ex_far = std::max(std::fabs(c0 - x), std::fabs(c1 - x));
+                double dy_far = std::max(std::fabs(r0 - y), std::fabs(r1 - y));
+                double corner = std::max(std::max(r2_at(c0, r0 - y), r2_at(c1, r0 - y)),
+                                         std::max(r2_at(c0, r1 - y), r2_at(c1, r1 - y)));
+                bool carried = 0.5 * corner <= FACTOR_MAX &&
+                               std::fabs(B) * ex_far <= FACTOR_MAX &&
+                               0.5 * A * (2.0 * ex_far + 1.0) <= FACTOR_MAX &&
+                               0.5 * C * (2.0 * dy_far + 1.0) <= FACTOR_MAX &&
+                               std::fabs(B) * dy_far <= FACTOR_MAX;
+                double* w = row_w.data();
+                if (!carried) {
                     for (long long r = r0; r <= r1; ++r) {
-                        double dy = r - y, dx = c0 - x;
-                        double r2 = A * dx * dx + 2.0 * B * dx * dy + C * dy * dy;
-                        double d = A * (2.0 * dx + 1.0) + 2.0 * B * dy;
-                        double d_end = d + 2.0 * A * (double)(c1 - c0);
-                        V* zr = z + r * width;
-                        if (0.5 * r2 > 600.0 || 0.5 * std::fabs(d) > 600.0 ||
-                            0.5 * std::fabs(d_end) > 600.0) {
-                            // a narrow Gaussian whose row starts far out: the carried weight
-                            // would underflow or overflow, so one exp a pixel
-                            for (long long c = c0; c <= c1; ++c) {
-                                double ex = c - x;
-                                double s2 = A * ex * ex + 2.0 * B * ex * dy + C * dy * dy;
-                                if (s2 > cut2) continue;
-                                double w = std::exp(-0.5 * s2) * f.norm;
-                                zr[c] += (V)w;
-                                for (int ch = 0; ch < n_ch; ++ch)
-                                    acc[ch * plane + r * width + c] +=
-                                        (V)(w * (double)values[p * n_ch + ch]);
-                            }
-                            continue;
-                        }
-                        double w = std::exp(-0.5 * r2) * f.norm, q = std::exp(-0.5 * d);
-                        for (long long c = c0; c <= c1; ++c) {
-                            if (r2 <= cut2) {
-                                zr[c] += (V)w;
-                                for (int ch = 0; ch < n_ch; ++ch)
-                                    acc[ch * plane + r * width + c] +=
-                                        (V)(w * (double)values[p * n_ch + ch]);
-                            }
-                            r2 += d;
-                            d += 2.0 * A;
-                            w *= q;
-                            q *= shrink;
-                        }
+                        long long lo, hi;
+                        double dy = r - y;
+                        if (!chord(dy, lo, hi)) continue;
+                        for (long long c = lo; c <= hi; ++c)
+                            w[c] = std::exp(-0.5 * r2_at(c, dy)) * f.norm;
+                        add_row(r, lo, hi, w);
                     }
                     continue;
                 }
-                for (long long c = c0; c <= c1; ++c) {
-                    double d = (c - x) / ax;
-                    dx2[c - c0] = d * d;
-                    wx[c - c0] = (V)std::exp(-0.5 * d * d);
-                }
-                for (long long r = r0; r <= r1; ++r) {
-                    double dy = (r - y) / ay, dy2 = dy * dy;
-                    if (dy2 > cut2) continue;
-                    long long lo = c0, hi = c1;       // the row's pixels with r2 <= cutoff^2
-                    while (lo <= hi && dx2[lo - c0] + dy2 > cut2) ++lo;
-                    while (hi >= lo && dx2[hi - c0] + dy2 > cut2) --hi;
-                    double wy = std::exp(-0.5 * dy2) * f.norm;
-                    V* zr = z + r * width;
-                    V fz = (V)wy;
-                    for (long long c = lo; c <= hi; ++c) zr[c] += fz * wx[c - c0];
-                    for (int ch = 0; ch < n_ch; ++ch) {
-                        V* ar = acc + ch * plane + r * width;
-                        V fa = (V)(wy * (double)values[p * n_ch + ch]);
-                        for (long long c = lo; c <= hi; ++c) ar[c] += fa * wx[c - c0];
+                {   // the first row, and the columns' factors U
+                    double dy = r0 - y, ex = c0 - x;
+                    double wc = std::exp(-0.5 * r2_at(c0, dy)) * f.norm;
+                    double q = std::exp(-0.5 * (A * (2.0 * ex + 1.0) + 2.0 * B * dy));
+                    double shrink = std::exp(-A), u = std::exp(-B * ex), step = std::exp(-B);
+                    for (long long c = c0; c <= c1; ++c) {
+                        w[c] = wc;
+                        wc *= q;
+                        q *= shrink;
+                        col_u[c] = u;
+                        u *= step;
                     }
+                }
+                // Each row: the weights inside the cutoff ellipse (the same r2 test per pixel
+                // as the reference, over the whole footprint: the same trip count every row,
+                // and no branches), then the next row's weights.
+                double vr = std::exp(-0.5 * C * (2.0 * (r0 - y) + 1.0)), v_step = std::exp(-C);
+                long long n = c1 - c0 + 1;
+                double* ex = col_ex.data();
+                double* aex = col_aex.data();
+                for (long long k = 0; k < n; ++k) {
+                    ex[k] = (c0 + k) - x;
+                    aex[k] = A * ex[k];
+                }
+                const double* u = col_u.data() + c0;
+                double* wr = w + c0;
+                V* m = masked.data();
+                for (long long r = r0; r <= r1; ++r) {
+                    double dy = r - y, b2 = 2.0 * B * dy, cdy2 = C * dy * dy;
+                    for (long long k = 0; k < n; ++k) {
+                        double r2 = ex[k] * (aex[k] + b2) + cdy2;
+                        double inside = r2 <= cut2 ? 1.0 : 0.0;   // (a product, not a branch:
+                        m[k] = (V)(wr[k] * inside);               // vectorised for float too)
+                        wr[k] *= u[k] * vr;
+                    }
+                    V* zr = z + r * width + c0;
+                    for (long long k = 0; k < n; ++k) zr[k] += m[k];
+                    for (int ch = 0; ch < n_ch; ++ch) {
+                        V* ar = acc + ch * plane + r * width + c0;
+                        V v = value[ch];
+                        for (long long k = 0; k < n; ++k) ar[k] += m[k] * v;
+                    }
+                    vr *= v_step;
                 }
             }
         }
