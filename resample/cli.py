@@ -108,7 +108,7 @@ Folders:
 @click.option("--sigma", metavar="auto|steered|S", help="Point clouds: the Gaussians' sigma "
               "in output pixels, auto (from the local point density and contrast), or steered "
               "(auto's, stretched along the local edges). Default: the CSV's sigma columns, "
-              "else auto.")
+              "else steered.")
 @click.option("--cutoff", type=float, default=3.0, show_default=True,
               help="Point clouds: a point reaches pixels within this many sigmas.")
 @click.option("--holes", type=click.Choice(("nearest", "constant"), case_sensitive=False),
@@ -332,7 +332,7 @@ def _given(names):
 
 
 def _parse_sigma(text):
-    """None (the CSV's sigma columns, else auto), "auto", or a number above 0."""
+    """None (the CSV's sigma columns, else steered), "auto", "steered", or a number above 0."""
     if text is None:
         return None
     if text.lower() in ("auto", "steered"):

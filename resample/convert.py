@@ -33,7 +33,7 @@ class Options:
     antialias: bool = True
     device: str = "auto"
     quality: int | None = None
-    sigma: object = None          # None: the CSV's sigma columns, else "auto"
+    sigma: object = None          # None: the CSV's sigma columns, else "steered"
     cutoff: float = 3.0
     holes: str = "nearest"
     coords: str = "pixel"
@@ -162,7 +162,7 @@ def rebuild_points(src, dst, options: Options, *, weights=None, loaded=None, can
     width, height, xy, sigma_in, notes = points_frame(cloud, options)
     sigma = options.sigma
     if sigma is None:
-        sigma = sigma_in if sigma_in is not None else "auto"
+        sigma = sigma_in if sigma_in is not None else "steered"
     with compute or nullcontext():
         out, z = gmm.reconstruct(xy, cloud.values, (height, width), sigma=sigma,
                                  cutoff=options.cutoff, holes=options.holes, fill=options.fill,

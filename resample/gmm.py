@@ -431,7 +431,7 @@ def _check_common(cutoff, holes):
     return cutoff
 
 
-def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest", fill=0.0,
+def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="nearest", fill=0.0,
                 device="auto", return_weights=False):
     """Rebuild an image of ``shape = (H, W)`` from scattered points.
 
@@ -439,10 +439,12 @@ def reconstruct(xy, values, shape, *, sigma="auto", cutoff=3.0, holes="nearest",
              x = j, y = i).  Points outside the frame still light the pixels they reach.
     values:  (N,) or (N, C) point values.  The output is float32 (float64 for float64 values),
              shaped (H, W) or (H, W, C) like the values.
-    sigma:   a number, "auto" (from the local point density and contrast: :func:`auto_sigma`),
-             "steered" (auto's, stretched along the local edges: :func:`steered_sigma`),
-             (N,), (N, 2) as (sx, sy), or (N, 3) as (sx, sy, theta): steered Gaussians, the
-             axes rotated by theta radians from the x axis towards y (DESIGN.md).
+    sigma:   a number, "steered" (the default: each point's Gaussian sized by the local
+             density and contrast and stretched along the local edges, :func:`steered_sigma`),
+             "auto" (isotropic, the same size: :func:`auto_sigma`; faster, and smoother across
+             edges), (N,), (N, 2) as (sx, sy), or (N, 3) as (sx, sy, theta): steered
+             Gaussians, the axes rotated by theta radians from the x axis towards y
+             (DESIGN.md).
     cutoff:  a point reaches pixels with r2 <= cutoff^2 (in units of its sigma).
     holes:   pixels no point reaches: "nearest" takes the nearest point's value, "constant" fill.
     return_weights: also return the weight map Z (H, W), a confidence (0 in holes).

@@ -61,7 +61,7 @@ def test_forward_on_a_real_photo():
     values = img[rows, cols]
     sx = sy = _auto(xy, values)
     ref, _ = ref_gmm(xy, values, img.shape, sx, sy)
-    out = reconstruct(xy, values, img.shape)
+    out = reconstruct(xy, values, img.shape, sigma="auto")
     np.testing.assert_allclose(out, ref[..., 0], atol=1e-4 * 255)
     assert np.abs(out - img).mean() < 20          # a real reconstruction, not noise
 
@@ -310,6 +310,9 @@ def test_the_steered_rule_follows_edges_and_beats_auto_on_a_photo():
     errors = {rule: np.abs(reconstruct(pts, v, (h, w), sigma=rule) - photo).mean()
               for rule in ("auto", "steered")}
     assert errors["steered"] < 0.98 * errors["auto"], errors
+    # the default rule is the steered one
+    np.testing.assert_array_equal(reconstruct(pts, v, (h, w)),
+                                  reconstruct(pts, v, (h, w), sigma="steered"))
     d_xy, d_v, d_sigma = reconstruct_vjp(pts[:50], v[:50], (32, 32), np.ones((32, 32)),
                                          sigma="steered")
     assert d_sigma.shape == (50, 3) and np.isfinite(d_sigma).all()

@@ -294,3 +294,23 @@ def test_steered_sigma_in_the_csv(tmp_path, capsys):
     out = str(tmp_path / "o.png")
     code, _, _ = run(capsys, str(tmp_path / "s.csv"), "-o", out, "--size", "42x7!")
     assert code == 0 and Image.open(out).size == (42, 7)
+
+
+def test_without_sigma_columns_the_steered_rule_rebuilds(tmp_path, capsys):
+    """A CSV without sigma columns: the command renders what reconstruct(sigma="steered") does
+    (the default), and --sigma auto the isotropic rule, at the frame's size (float TIFF)."""
+    rng = np.random.default_rng(4)
+    xy = rng.uniform(0, 40, (300, 2))
+    values = np.where(xy[:, :1] + xy[:, 1:] < 40, 30.0, 220.0)           # a diagonal edge
+    write_csv(tmp_path / "p.csv", xy, values, frame=(41, 41))
+    cloud = read_csv(tmp_path / "p.csv")                     # as written (rounded)
+    got = {}
+    for rule in ("steered", "auto"):
+        out = str(tmp_path / f"{rule}.tif")
+        extra = ("--sigma", "auto") if rule == "auto" else ()
+        code, _, err = run(capsys, str(tmp_path / "p.csv"), "-o", out, *extra)
+        assert code == 0, err
+        got[rule] = np.asarray(Image.open(out), np.float64)
+        want = resample.reconstruct(cloud.xy, cloud.values[:, 0], (41, 41), sigma=rule)
+        np.testing.assert_allclose(got[rule], want, rtol=1e-5, atol=1e-3)
+    assert np.abs(got["steered"] - got["auto"]).max() > 1

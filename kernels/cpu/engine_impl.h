@@ -481,13 +481,52 @@ static void splat_bands(const double* xy, const V* values, const double* sx, con
                 }
                 const double* u = col_u.data() + c0;
                 double* wr = w + c0;
+                // 1 to 4 channels: the sums in one loop a row, the channels unrolled; more: a
+                // loop a channel.
+                auto rows_unrolled = [&](auto channels) {
+                    constexpr int NC = decltype(channels)::value;
+                    const V v0 = value[0], v1 = value[NC > 1 ? 1 : 0];
+                    const V v2 = value[NC > 2 ? 2 : 0], v3 = value[NC > 3 ? 3 : 0];
+                    for (long long r = r0; r <= r1; ++r) {
+                        double dy = r - y, b2 = 2.0 * B * dy, cdy2 = C * dy * dy;
+                        long long at = r * width + c0;
+                        V* __restrict__ zr = z + at;
+                        V* __restrict__ a0 = acc + at;
+                        V* __restrict__ a1 = acc + (NC > 1 ? plane : 0) + at;
+                        V* __restrict__ a2 = acc + (NC > 2 ? 2 * plane : 0) + at;
+                        V* __restrict__ a3 = acc + (NC > 3 ? 3 * plane : 0) + at;
+                        V* __restrict__ m = masked.data();
+                        for (long long k = 0; k < n; ++k) {
+                            double r2 = ex[k] * (aex[k] + b2) + cdy2;
+                            double inside = r2 <= cut2 ? 1.0 : 0.0;  // (a product, not a branch:
+                            m[k] = (V)(wr[k] * inside);              // vectorised for float too)
+                            wr[k] *= u[k] * vr;
+                        }
+                        for (long long k = 0; k < n; ++k) {
+                            V mk = m[k];
+                            zr[k] += mk;
+                            a0[k] += mk * v0;
+                            if constexpr (NC > 1) a1[k] += mk * v1;
+                            if constexpr (NC > 2) a2[k] += mk * v2;
+                            if constexpr (NC > 3) a3[k] += mk * v3;
+                        }
+                        vr *= v_step;
+                    }
+                };
+                switch (n_ch) {
+                case 1: rows_unrolled(std::integral_constant<int, 1>{}); continue;
+                case 2: rows_unrolled(std::integral_constant<int, 2>{}); continue;
+                case 3: rows_unrolled(std::integral_constant<int, 3>{}); continue;
+                case 4: rows_unrolled(std::integral_constant<int, 4>{}); continue;
+                default: break;
+                }
                 V* m = masked.data();
                 for (long long r = r0; r <= r1; ++r) {
                     double dy = r - y, b2 = 2.0 * B * dy, cdy2 = C * dy * dy;
                     for (long long k = 0; k < n; ++k) {
                         double r2 = ex[k] * (aex[k] + b2) + cdy2;
-                        double inside = r2 <= cut2 ? 1.0 : 0.0;   // (a product, not a branch:
-                        m[k] = (V)(wr[k] * inside);               // vectorised for float too)
+                        double inside = r2 <= cut2 ? 1.0 : 0.0;
+                        m[k] = (V)(wr[k] * inside);
                         wr[k] *= u[k] * vr;
                     }
                     V* zr = z + r * width + c0;
