@@ -85,7 +85,8 @@ RESAMPLE_HD W fill_term(W fw, W fill, W base) {
 // conventions).  A method is a 1-D kernel K(u), u in input pixels after antialias stretching,
 // zero for |u| >= its support.  Ids: 0 nearest, 1 bilinear (triangle), 2 bicubic (Keys,
 // a = -0.5), 3 lanczos (3 lobes), 4 gri (the 3x3 quartic of DESIGN.md).
-enum { METHOD_NEAREST = 0, METHOD_BILINEAR, METHOD_BICUBIC, METHOD_LANCZOS, METHOD_GRI };
+enum { METHOD_NEAREST = 0, METHOD_BILINEAR, METHOD_BICUBIC, METHOD_LANCZOS, METHOD_GRI,
+       METHOD_MITCHELL, METHOD_BOX };
 
 // Boundaries: how a tap beyond the axis [0, n) reads.
 enum { BOUNDARY_EDGE = 0, BOUNDARY_REFLECT, BOUNDARY_MIRROR, BOUNDARY_WRAP, BOUNDARY_CONSTANT,
@@ -97,7 +98,7 @@ RESAMPLE_HD double sinc_pi(double u) {
 }
 
 RESAMPLE_HD double method_weight(int method, double u) {
-    if (method == METHOD_NEAREST)            // half-open box: i = floor(x + 0.5)
+    if (method == METHOD_NEAREST || method == METHOD_BOX)   // half-open: i = floor(x + 0.5)
         return (u > -0.5 && u <= 0.5) ? 1.0 : 0.0;
     double a = fabs(u);
     if (method == METHOD_BILINEAR) return a < 1.0 ? 1.0 - a : 0.0;
@@ -111,6 +112,11 @@ RESAMPLE_HD double method_weight(int method, double u) {
         if (a >= 3.0) return 0.0;
         if (a == floor(a)) return a == 0.0 ? 1.0 : 0.0;
         return sinc_pi(u) * sinc_pi(u / 3.0);
+    }
+    if (method == METHOD_MITCHELL) {         // Mitchell-Netravali, B = C = 1/3
+        if (a < 1.0) return ((7.0 / 6.0) * a - 2.0) * a * a + 8.0 / 9.0;
+        if (a < 2.0) return ((-7.0 / 18.0 * a + 2.0) * a - 10.0 / 3.0) * a + 16.0 / 9.0;
+        return 0.0;
     }
     if (method == METHOD_GRI) {
         double v = 1.0 - a, a2 = a * a, v2 = v * v;
@@ -171,10 +177,16 @@ RESAMPLE_HD void taps_one(double x, long long n, int method, double support, dou
     x = fold_position(x, n, reach, boundary);
     long long width = (long long)ceil(2.0 * reach) + 2;
     long long i0 = (long long)floor(x - reach);
-    double total = 0.0;
+    // As Pillow's precompute_coeffs: u = (i - x) times 1 / stretch, and only the taps in
+    // [floor(c - reach + 0.5), floor(c + reach + 0.5)) with c = x + 0.5 the output's centre.
+    // For the continuous kernels the taps outside weigh 0 anyway; for box, exact ties (a tap
+    // centre on the footprint's edge) fall as in Pillow BOX.
+    double total = 0.0, inverse = 1.0 / stretch, centre = x + 0.5;
+    double first = floor(centre - reach + 0.5), end = floor(centre + reach + 0.5);
     for (long long k = 0; k < width; ++k) {
         index[k] = i0 + k;
-        weight[k] = method_weight(method, ((double)(i0 + k) - x) / stretch);
+        double i = (double)(i0 + k);
+        weight[k] = (i >= first && i < end) ? method_weight(method, (i - x) * inverse) : 0.0;
         total += weight[k];
     }
     if (total != 0.0)

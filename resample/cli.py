@@ -16,8 +16,9 @@ import click
 from .console import note, quiet_libraries
 from .errors import ResampleError, excerpt
 from .geometry import default_output
+from .methods import ALIASES, METHODS
 
-METHOD_NAMES = ("nearest", "bilinear", "bicubic", "lanczos", "gri", "gmm")
+METHOD_NAMES = (*METHODS, *ALIASES, "gmm")
 FORMAT_NAMES = ("png", "jpg", "jpeg", "webp", "tif", "tiff")    # as batch.FORMATS
 BOUNDARY_NAMES = ("truncate", "edge", "reflect", "mirror", "wrap", "constant", "extrapolate")
 
@@ -182,7 +183,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         raise UsageError("give an INPUT or --from-list, not both")
     if not (cutoff > 0 and math.isfinite(cutoff)):
         raise UsageError(f"--cutoff must be a finite number above 0, got {cutoff}")
-    options = Options(method=method.lower(), scale=scale, size=size, align=align.lower(),
+    options = Options(method=ALIASES.get(method.lower(), method.lower()), scale=scale, size=size, align=align.lower(),
                       boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
                       device=device.lower(), quality=quality, sigma=_parse_sigma(sigma),
                       cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
@@ -218,7 +219,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         out_w, out_h = options.output_size(*pic.size)
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
-    out_path = output or default_output(input, method, (out_w, out_h))
+    out_path = output or default_output(input, options.method, (out_w, out_h))
     if os.path.exists(out_path) and os.path.samefile(out_path, input) and not overwrite:
         raise UsageError(f"{out_path}: is the input; pass --overwrite to replace it")
     notes = _quality_note(quality, out_path) + convert.resize_image(input, out_path, options,

@@ -52,8 +52,18 @@ METHODS: dict[str, Method] = {
         Method("gri", 4, 1.5,
                description="3x3 quartic through segment midpoints, support 3/2; "
                            "rings less than bicubic, faster on float images"),
+        Method("mitchell", 5, 2.0,
+               description="Mitchell-Netravali cubic, B = C = 1/3, support 2 (ImageMagick's "
+                           "Mitchell): blurs a little, rings less than bicubic"),
+        Method("box", 6, 0.5,
+               description="box: when shrinking, the mean of the input pixels whose centres "
+                           "fall in the output pixel (an exact area average for integer "
+                           "factors; Pillow BOX); when enlarging, nearest"),
     )
 }
+
+# Other names for the same kernels (ImageMagick's and OpenCV's).
+ALIASES = {"catrom": "bicubic", "area": "box"}
 
 
 # The boundaries' numbers in the shared kernel header (resample_math.h, BOUNDARY_*); what each
@@ -75,9 +85,10 @@ def get_method(name: str) -> Method:
 
     if isinstance(name, Method):
         return name
+    key = str(name).lower()
     try:
-        return METHODS[str(name).lower()]
+        return METHODS[ALIASES.get(key, key)]
     except KeyError:
-        names = ", ".join(list(METHODS) + ["gmm"])
+        names = ", ".join(list(METHODS) + list(ALIASES) + ["gmm"])
         raise ResampleError(
             f"unknown method {excerpt(name)}; choose one of: {names}") from None

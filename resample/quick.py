@@ -104,8 +104,11 @@ def _parse(argv):
             job["scale"] = float(job["scale"])
             if not (0 < job["scale"] < float("inf")):
                 return None
+        from .methods import ALIASES, METHODS
+
         job["method"] = job.get("method", "bilinear").lower()
-        if job["method"] not in ("nearest", "bilinear", "bicubic", "lanczos", "gri"):
+        job["method"] = ALIASES.get(job["method"], job["method"])
+        if job["method"] not in METHODS:
             return None
         if "quality" in job and not 1 <= int(job["quality"]) <= 100:
             return None
@@ -220,7 +223,7 @@ def _table(n_in, n_out, method):
 
     step = n_in / n_out
     positions = array("d", bytes(8 * n_out))
-    core.centre_positions(n_in, positions)          # as resample.taps.output_positions
+    core.centre_positions(n_in, positions, method.name == "nearest")   # as taps.output_positions
     stretch = max(1.0, step) if method.antialias else 1.0
     boundary = BOUNDARY_IDS["truncate"]
     width = taps_width(method.support, stretch, boundary)

@@ -60,19 +60,20 @@ class Taps:
                 and np.all(self.index[:, 0] == np.arange(n_in)))
 
 
-def output_positions(n_in, n_out, align):
+def output_positions(n_in, n_out, align, accumulate=False):
     """Input positions of the ``n_out`` output samples, and the spacing between them.
 
-    ``centers``: ``x_j = (j + 0.5) * n_in / n_out - 0.5``.  The centres are accumulated in
-    float64 in steps of ``n_in / n_out`` exactly as Pillow does, so that exact ties of
-    ``nearest`` fall the same way as Pillow NEAREST (the C++ engine's centre_positions, which
-    the command's short path calls too).
+    ``centers``: ``x_j = (j + 0.5) * n_in / n_out - 0.5``, in float64 as Pillow computes it,
+    so that exact ties of ``nearest`` and ``box`` fall the same way as in Pillow:
+    ``accumulate`` (nearest) sums the centres in steps of ``n_in / n_out`` as Pillow's NEAREST
+    does, otherwise each is ``(j + 0.5) * step`` as Pillow's filters do (the C++ engine's
+    centre_positions, which the command's short path calls too).
     ``corners``: ``x_j = j * (n_in - 1) / (n_out - 1)`` (``0`` when ``n_out == 1``).
     """
     step = output_step(n_in, n_out, align)
     if align == "centers":
         positions = np.empty(n_out)
-        _core.centre_positions(n_in, positions)
+        _core.centre_positions(n_in, positions, bool(accumulate))
         return positions, step
     if n_out == 1:
         return np.zeros(1), step
@@ -167,7 +168,7 @@ TAPS_CHUNK = 1 << 16         # outputs whose taps are computed at once (bounds t
 
 
 def _resize_taps(n_in, n_out, method: Method, align, boundary, antialias):
-    x, step = output_positions(n_in, n_out, align)
+    x, step = output_positions(n_in, n_out, align, accumulate=method.name == "nearest")
     stretch = max(1.0, step) if (antialias and method.antialias) else 1.0
     if n_out <= TAPS_CHUNK:
         return compute_taps(x, n_in, method, stretch, boundary)

@@ -46,7 +46,19 @@ def k_gri(u):
     return 0.0
 
 
-KERNELS = {"nearest": (k_nearest, 0.5), "bilinear": (k_bilinear, 1.0),
+def k_mitchell(u, b=1 / 3, c=1 / 3):
+    """Mitchell and Netravali's cubic family (SIGGRAPH 1988), B = C = 1/3 by default."""
+    u = abs(u)
+    if u < 1:
+        return ((12 - 9 * b - 6 * c) * u**3 + (-18 + 12 * b + 6 * c) * u**2 + (6 - 2 * b)) / 6
+    if u < 2:
+        return ((-b - 6 * c) * u**3 + (6 * b + 30 * c) * u**2 + (-12 * b - 48 * c) * u
+                + (8 * b + 24 * c)) / 6
+    return 0.0
+
+
+KERNELS = {"nearest": (k_nearest, 0.5), "box": (k_nearest, 0.5), "mitchell": (k_mitchell, 2.0),
+           "bilinear": (k_bilinear, 1.0),
            "bicubic": (k_bicubic, 2.0), "lanczos": (k_lanczos, 3.0), "gri": (k_gri, 1.5)}
 
 # --- boundaries -------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from resample.taps import output_positions
 skimage_data = pytest.importorskip("skimage.data")
 
 PILLOW = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
-          "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
+          "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS,
+          "box": Image.Resampling.BOX}
 SUPPORT = {"bilinear": 1, "bicubic": 2, "lanczos": 3}
 
 
@@ -151,9 +152,9 @@ def test_sample_normalized_matches_grid_sample_nearest_off_ties():
 
 # --- The truncate boundary: Pillow and torch (antialias=True) over the whole image ------------
 
-@pytest.mark.parametrize("method", ["bilinear", "bicubic", "lanczos"])
+@pytest.mark.parametrize("method", ["bilinear", "bicubic", "lanczos", "box"])
 @pytest.mark.parametrize("shape", [(150, 225), (71, 303), (600, 900), (299, 452), (40, 1000),
-                                   (7, 5), (1, 1), (300, 451)])
+                                   (7, 5), (1, 1), (300, 451), (100, 150), (176, 66)])
 def test_truncate_equals_pillow_float_over_the_whole_image(grey_photo, method, shape):
     """Borders included, shrinking and enlarging (Pillow's enlarge cases for bicubic and
     lanczos differed from the edge boundary at the borders)."""
@@ -254,3 +255,59 @@ def test_extreme_shrink_is_not_quadratic():
     pil = np.asarray(Image.fromarray(row, "F").resize((5, 1), Image.Resampling.LANCZOS))
     np.testing.assert_allclose(resample.resize(row, shape=(1, 5), method="lanczos",
                                                boundary="truncate"), pil, rtol=1e-4)
+
+
+# --- box and mitchell ------------------------------------------------------------------------
+
+def test_box_ties_fall_as_in_pillow_on_every_size():
+    """Box counts an input pixel whose centre lies exactly on the output pixel's edge as Pillow
+    BOX does (its window and its arithmetic), for every output size of two real-photo rows,
+    shrinking and enlarging."""
+    rng = np.random.default_rng(5)
+    for n_in in (451, 300):
+        row = rng.random((1, n_in)).astype(np.float32) * 255
+        for n_out in range(1, 2 * n_in + 2, 3):
+            ours = resample.resize(row, shape=(1, n_out), method="box", boundary="truncate")
+            pil = np.asarray(Image.fromarray(row, "F").resize((n_out, 1), Image.Resampling.BOX))
+            np.testing.assert_allclose(ours, pil, rtol=0, atol=1e-3, err_msg=f"{n_in}->{n_out}")
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4, 8])
+def test_box_equals_opencv_inter_area_for_integer_factors(photo, factor):
+    """An integer shrink is an exact area average: OpenCV INTER_AREA's, borders included (float
+    to 1e-4; 8-bit within one level, where each rounds its sum once)."""
+    cv2 = pytest.importorskip("cv2")
+    h, w = photo.shape[:2]
+    size = (w // factor, h // factor)
+    crop = photo[:size[1] * factor, :size[0] * factor]
+    as_float = crop.astype(np.float32)
+    theirs = cv2.resize(as_float, size, interpolation=cv2.INTER_AREA)
+    ours = resample.resize(as_float, shape=size[::-1], method="box")
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4)
+    theirs8 = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    ours8 = resample.resize(crop, shape=size[::-1], method="area")        # the alias
+    assert np.abs(ours8.astype(int) - theirs8).max() <= 1
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_mitchell_equals_libvips_reduce(factor):
+    """libvips' reduce with its mitchell kernel (B = C = 1/3, stretched by the factor, centres
+    aligned): within one level over the whole image (libvips rounds fixed-point weights)."""
+    pyvips = pytest.importorskip("pyvips")
+    img = skimage_data.camera()
+    v = pyvips.Image.new_from_array(img).reduce(factor, factor, kernel="mitchell")
+    theirs = np.ndarray(buffer=v.write_to_memory(), dtype=np.uint8, shape=(v.height, v.width))
+    ours = resample.resize(img, shape=theirs.shape, method="mitchell")
+    assert np.abs(ours.astype(int) - theirs).max() <= 1
+    # and it is not bicubic: Mitchell smooths (K(0) = 8/9, K(1) = 1/18)
+    bicubic = resample.resize(img, shape=theirs.shape, method="bicubic")
+    assert np.abs(bicubic.astype(int) - theirs).mean() > 0.5
+
+
+def test_mitchell_weights_are_mitchell_netravali():
+    """The kernel's values where the formula gives simple fractions (ImageMagick's CubicBC with
+    B = C = 1/3)."""
+    k = resample.METHODS["mitchell"].kernel
+    u = np.array([0.0, 0.5, 1.0, 1.5, 2.0, -1.0, 2.5])
+    np.testing.assert_allclose(k(u), [8 / 9, 77 / 144, 1 / 18, -5 / 144, 0.0, 1 / 18, 0.0],
+                               rtol=0, atol=1e-15)

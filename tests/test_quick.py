@@ -59,7 +59,9 @@ def _inputs(folder):
 
 JOBS = [["--scale", "0.5"], ["--scale", "2", "--method", "gri"], ["--size", "100x", "-m", "lanczos"],
         ["--size=64x64!", "--method=bicubic"], ["-s", "1.37", "-m", "NEAREST"],
-        ["--size", "50%", "--quality", "80", "--threads", "1"], ["--scale", "1"]]
+        ["--size", "50%", "--quality", "80", "--threads", "1"], ["--scale", "1"],
+        ["--scale", "0.4", "-m", "box"], ["--scale", "0.7", "-m", "mitchell"],
+        ["--scale", "0.5", "-m", "area"]]
 
 
 @pytest.mark.parametrize("name", ["rgb.png", "grey.png", "photo.jpg", "grey.jpg"])
@@ -108,6 +110,14 @@ def test_the_short_path_names_the_output_as_the_full_command(tmp_path, full_path
     assert full_path_calls == []
     assert capsys.readouterr().out == ""
     assert os.path.exists(tmp_path / "rgb-gri-342x342.png")
+    # an alias names the output by its method's name, on both paths, with the same pixels
+    assert quick.main([src, "--scale", "2", "-m", "catrom", "-q"]) == 0
+    assert cli.main([src, "--scale", "0.5", "-m", "CatRom", "-q"]) == 0
+    assert full_path_calls == [] or len(full_path_calls) == 1
+    made = tmp_path / "rgb-bicubic-342x342.png"
+    assert made.exists() and (tmp_path / "rgb-bicubic-86x86.png").exists()
+    assert cli.main([src, "--scale", "2", "-m", "bicubic", "-o", str(tmp_path / "b.png")]) == 0
+    _assert_same_file(made, tmp_path / "b.png", "catrom")
 
 
 def test_the_short_path_imports_neither_numpy_nor_click(tmp_path):

@@ -128,16 +128,17 @@ static long long taps(const Array& x, long long n, int method, double support, d
 
 // ---- output positions ------------------------------------------------------------------------
 // out[j] = the input position of output sample j of an axis resized from n_in to len(out)
-// samples, align centers: the centres accumulated in float64 in steps of n_in / n_out, as
-// Pillow does (so that exact ties of nearest fall as Pillow's), less a half.
-static void centre_positions(long long n_in, const Array& out_a) {
+// samples, align centers, as Pillow computes the centres (less a half): accumulated in float64
+// in steps of n_in / n_out for nearest (Pillow's NEAREST path), (j + 0.5) * step for the
+// filters (Pillow's precompute_coeffs), so that exact ties of nearest and box fall as Pillow's.
+static void centre_positions(long long n_in, const Array& out_a, bool accumulate) {
     long long n_out = (long long)out_a.shape(0);
     double* out = ptr<double>(out_a);
     if (n_out == 0) return;
     double step = (double)n_in / (double)n_out, centre = 0.5 * step;
     out[0] = centre - 0.5;
     for (long long j = 1; j < n_out; ++j) {
-        centre += step;
+        centre = accumulate ? centre + step : ((double)j + 0.5) * step;
         out[j] = centre - 0.5;
     }
 }
@@ -225,8 +226,10 @@ NB_MODULE(_core, m) {
                      A index, A weight, A count, A fill) {
         return taps(x, n, method, support, stretch, boundary, index, weight, count, fill);
     }, nogil, "The merged tap table of sampling an axis at positions x (resample_math.h).");
-    m.def("centre_positions", [](long long n_in, A out) { centre_positions(n_in, out); }, nogil,
-          "Input positions of an axis's outputs, align centers (Pillow's accumulation).");
+    m.def("centre_positions",
+          [](long long n_in, A out, bool accumulate) { centre_positions(n_in, out, accumulate); },
+          nogil,
+          "Input positions of an axis's outputs, align centers (as Pillow computes them).");
     m.def("bucket_order", [](A keys, A order, A start) { bucket_order(keys, order, start); },
           nogil, "A stable counting sort of keys in [0, len(start) - 1).");
     m.def("holes", [](A z, A rows, A cols) { holes(z, rows, cols); }, nogil);
