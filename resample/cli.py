@@ -29,9 +29,13 @@ Examples:
   resample photo.png -o thumb.png --size 256x256   # fit inside 256x256, keep aspect
   resample photo.png -o wide.png --size 800x600!   # exactly 800x600
   resample scan.tif -o out.tif --size 1200x --method lanczos
+  resample photos/ -o web/ --size '1600x1600>'    # shrink only the larger ones
 \b
---size takes ImageMagick geometry: WxH (fit inside, keep aspect), WxH! (exact),
-Wx or W (width, keep aspect), xH (height, keep aspect), N% (scale).
+--size takes ImageMagick geometry: WxH (fit inside, keep aspect), WxH^ (fill:
+cover WxH, keep aspect), WxH! (exact), Wx or W (width), xH (height), N% (scale),
+W%xH% (each side). A trailing > only shrinks (an image already within WxH is
+left as it is: copied unchanged into the same format), < only enlarges. Quote
+it in a shell: '800x600>'.
 """
 
 
@@ -214,9 +218,11 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     devices.select(device)
     if output is not None:
         _check_output(output, input, overwrite)
-    pic = images.load(input)
+    # a size that may leave the image as it is reads its header first: nothing is decoded
+    # when it does (convert.keep_as_is)
+    pic = None if convert.only_if(size) else images.load(input)
     try:
-        out_w, out_h = options.output_size(*pic.size)
+        out_w, out_h = options.output_size(*(pic.size if pic else images.peek(input)[:2]))
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
     out_path = output or default_output(input, options.method, (out_w, out_h))

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from .console import sigterm_as_interrupt  # noqa: F401 (the command and batch use it here)
 from .errors import ResampleError
-from .geometry import (MAX_SIDE, default_output, exact_size, parse_geometry,  # noqa: F401
-                       round_half_up, scaled_side)
+from .geometry import (MAX_SIDE, default_output, exact_size, only_if,  # noqa: F401
+                       parse_geometry, round_half_up, scaled_side)
 
 POINT_EXTENSIONS = (".csv", ".tsv")
 
@@ -71,9 +71,17 @@ def convert_file(src, dst, options: Options, *, loaded=None, cancelled=None, com
 
 
 def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, loaded=None):
-    """Resize the image ``src`` into ``dst`` (``loaded``: its Picture, if already read)."""
+    """Resize the image ``src`` into ``dst`` (``loaded``: its Picture, if already read).  A
+    ``--size`` with ``>`` or ``<`` that leaves the image as it is: see :func:`keep_as_is`."""
     from . import images
 
+    if only_if(options.size):
+        if loaded is not None:
+            width, height, fmt = *loaded.size, loaded.format
+        else:
+            width, height, fmt = images.peek(src)
+        if options.output_size(width, height) == (width, height):
+            return keep_as_is(src, dst, options, fmt, loaded)
     pic = loaded if loaded is not None else images.load(src)
     width, height = pic.size
     out_w, out_h = options.output_size(width, height)
@@ -88,6 +96,28 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
     if cancelled is not None and cancelled():
         return []
     return pic.notes + images.save(result, dst, quality=options.quality)
+
+
+def keep_as_is(src, dst, options: Options, fmt, loaded=None):
+    """An image that ``--size ...>`` (or ``<``) leaves as it is: not resampled.  Into the same
+    format its file is copied byte for byte (nothing decoded); into another it is decoded and
+    encoded as any output (metadata carried).  Returns the notes, which say which."""
+    import shutil
+
+    from . import images
+    from .files import atomic_output, output_format
+
+    if output_format(dst) == fmt or (fmt == "MPO" and output_format(dst) == "JPEG"):
+        what = f"left as it is by --size {options.size}: copied unchanged"
+        if os.path.exists(dst) and os.path.samefile(src, dst):
+            return [f"{what} (it is the input)"]
+        with open(src, "rb") as f, atomic_output(dst) as out:
+            shutil.copyfileobj(f, out, 1 << 20)
+        return [what]
+    pic = loaded if loaded is not None else images.load(src)
+    notes = pic.notes + images.save(pic, dst, quality=options.quality)
+    return notes + [f"left as it is by --size {options.size}: not resized, only converted "
+                    f"to {output_format(dst)}"]
 
 
 def check_resize_fits(pic, out_shape, options: Options, fmt):

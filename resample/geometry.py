@@ -9,7 +9,10 @@ import re
 
 from .errors import ResampleError, excerpt
 
-_GEOMETRY = re.compile(r"^\s*(?:(\d+(?:\.\d*)?)%|(\d+)?(?:x(\d+)?)?(!)?)\s*$", re.IGNORECASE)
+_NUMBER = r"\d+(?:\.\d*)?"
+_GEOMETRY = re.compile(rf"^\s*(?P<w>{_NUMBER})?(?P<wp>%)?(?:x(?P<h>{_NUMBER})?(?P<hp>%)?)?"
+                       r"(?P<flags>[!^<>]*)\s*$", re.IGNORECASE)
+GEOMETRY_FORMS = "WxH, WxH!, WxH^, WxH>, WxH<, Wx, xH, N% or W%xH%"
 _EXACT = re.compile(r"^\s*(\d+)x(\d+)!?\s*$")
 
 
@@ -31,32 +34,61 @@ def scaled_side(n, s):
 
 
 def parse_geometry(text, width, height):
-    """Output (width, height) for ImageMagick geometry ``text`` and an input of width x height:
-    ``WxH`` (fit inside, keep aspect), ``WxH!`` (exact), ``Wx``/``W``, ``xH``, ``N%``."""
+    """Output (width, height) for ImageMagick geometry ``text`` and an input of width x height.
+
+    ``WxH`` fits inside (aspect kept), ``WxH^`` fills it (aspect kept, both sides at least W
+    and H), ``WxH!`` is exact, ``Wx``/``W`` and ``xH`` set one side, ``N%`` scales both sides,
+    ``W%xH%`` (or ``WxH%``) each.  Then ``>`` only shrinks (a side larger than the computed
+    one is reduced; an image already within it is left as it is) and ``<`` only enlarges, per
+    side, as ImageMagick's ParseMetaGeometry does.
+    """
     m = _GEOMETRY.match(text or "")
-    if not m or not (m.group(1) or m.group(2) or m.group(3)):
-        raise ResampleError(f"--size {excerpt(text)} is not WxH, WxH!, Wx, xH or N%")
-    pct, w, h, exact = m.groups()
-    if pct is not None:
-        s = float(pct) / 100.0
-        if s <= 0:
+    flags = m.group("flags") if m else ""
+    if (not m or not (m.group("w") or m.group("h"))
+            or len(flags) != len(set(flags)) or ("!" in flags and "^" in flags)
+            or ("<" in flags and ">" in flags)):
+        raise ResampleError(f"--size {excerpt(text)} is not {GEOMETRY_FORMS}")
+    w, h = m.group("w"), m.group("h")
+    if m.group("wp") or m.group("hp"):             # percentages: N%, W%xH%, WxH%
+        if (w is None) or (h is None and m.group("hp")) or ("!" in flags or "^" in flags):
+            raise ResampleError(f"--size {excerpt(text)} is not {GEOMETRY_FORMS}")
+        sx = float(w) / 100.0
+        sy = float(h) / 100.0 if h is not None else sx
+        if sx <= 0 or sy <= 0:
             raise ResampleError(f"--size {excerpt(text)} must be above 0%")
-        return scaled_side(width, s), scaled_side(height, s)
-    w = int(w) if w else None
-    h = int(h) if h else None
-    if (w is not None and w < 1) or (h is not None and h < 1):
-        raise ResampleError(f"--size {excerpt(text)} needs sizes of at least 1")
-    if (w or 0) > MAX_SIDE or (h or 0) > MAX_SIDE:
-        raise ResampleError(f"--size {excerpt(text)}: a side may be at most {MAX_SIDE} pixels")
-    if w and h:
-        if exact:
-            return w, h
-        s = min(w / width, h / height)
-        return (max(1, min(w, round_half_up(width * s))),
-                max(1, min(h, round_half_up(height * s))))
-    if w:
-        return w, scaled_side(height, w / width)
-    return scaled_side(width, h / height), h
+        out = scaled_side(width, sx), scaled_side(height, sy)
+    else:
+        if (w and "." in w) or (h and "." in h):
+            raise ResampleError(f"--size {excerpt(text)}: sizes are whole pixels")
+        w = int(w) if w else None
+        h = int(h) if h else None
+        if (w is not None and w < 1) or (h is not None and h < 1):
+            raise ResampleError(f"--size {excerpt(text)} needs sizes of at least 1")
+        if (w or 0) > MAX_SIDE or (h or 0) > MAX_SIDE:
+            raise ResampleError(f"--size {excerpt(text)}: a side may be at most {MAX_SIDE} "
+                                "pixels")
+        if w and h:
+            if "!" in flags:
+                out = w, h
+            else:
+                s = (max if "^" in flags else min)(w / width, h / height)
+                out = scaled_side(width, s), scaled_side(height, s)
+                if "^" not in flags:                 # fit inside: never past W or H
+                    out = min(w, out[0]), min(h, out[1])
+        elif w:
+            out = w, scaled_side(height, w / width)
+        else:
+            out = scaled_side(width, h / height), h
+    if ">" in flags:
+        out = min(out[0], width), min(out[1], height)
+    if "<" in flags:
+        out = max(out[0], width), max(out[1], height)
+    return out
+
+
+def only_if(text):
+    """True when geometry ``text`` may leave an image as it is (``>`` or ``<``)."""
+    return bool(text) and (">" in text or "<" in text)
 
 
 def default_output(path, method, size):

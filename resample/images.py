@@ -83,6 +83,33 @@ def load(path) -> Picture:
     return _guarded(path, _read, path)
 
 
+def peek(path):
+    """``(width, height, format)`` of an image file as :func:`load` would give it (the EXIF
+    orientation applied), from its header: the pixels are not decoded."""
+    path = os.fspath(path)
+    load_errors = (not os.path.exists(path) or os.path.isdir(path)
+                   or os.path.getsize(path) == 0)
+    if load_errors:
+        load(path)                  # raises its one-line error
+    return _guarded(path, _peek, path)
+
+
+def _peek(path):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        im = Image.open(path)
+    except UnidentifiedImageError:
+        pic = load(path)            # e.g. float RGB TIFF, which Pillow cannot open
+        return pic.size[0], pic.size[1], pic.format
+    with im:
+        meta = read_metadata(path, im)
+        (width, height), fmt = im.size, im.format
+    if meta.orientation in (5, 6, 7, 8):          # a quarter turn swaps the sides
+        width, height = height, width
+    return width, height, fmt
+
+
 def _guarded(path, read, *args):
     """``read(*args)``, with any failure turned into one line naming ``path``: a decoder may
     fail on damaged data in any way."""

@@ -98,6 +98,8 @@ def _parse(argv):
         i += 1
     if len(inputs) != 1 or ("scale" in job) == ("size" in job):
         return None
+    if any(c in job.get("size", "") for c in "<>"):
+        return None                       # may leave the image as it is: the full command
     job["input"] = inputs[0]
     try:
         if "scale" in job:

@@ -41,12 +41,19 @@ def test_main_job_and_default_name(tmp_path, capsys, photo):
 
 @pytest.mark.parametrize("size, expected", [
     ("64x64", (64, 32)), ("64x64!", (64, 64)), ("50%", (100, 50)), ("60x", (60, 30)),
-    ("x20", (40, 20)), ("300x10", (20, 10)), ("80", (80, 40))])
+    ("x20", (40, 20)), ("300x10", (20, 10)), ("80", (80, 40)),
+    # ImageMagick's fill, shrink-only, enlarge-only and per-side percentages
+    ("64x64^", (128, 64)), ("300x300^", (600, 300)), ("100x100>", (100, 50)),
+    ("400x400>", (200, 100)), ("100x100<", (200, 100)), ("400x400<", (400, 200)),
+    ("150x50!>", (150, 50)), ("300x50!>", (200, 50)), ("300x50!<", (300, 100)),
+    ("50%x25%", (100, 25)), ("50x25%", (100, 25)), ("150%>", (200, 100)),
+    ("50%>", (100, 50)), ("25%<", (200, 100))])
 def test_geometry(size, expected):
     assert parse_geometry(size, 200, 100) == expected
 
 
-@pytest.mark.parametrize("size", ["0x10", "abc", "10x0", "", "x", "-5x5", "0%"])
+@pytest.mark.parametrize("size", ["0x10", "abc", "10x0", "", "x", "-5x5", "0%", "10.5x20",
+                                  "10x10<>", "10x10!^", "x50%", "50%x10%!", "10x10>>"])
 def test_bad_geometry(size):
     with pytest.raises(UsageError):
         parse_geometry(size, 200, 100)
@@ -341,3 +348,52 @@ def test_decompression_bomb_is_refused_quickly(tmp_path):
                              str(tmp_path / "o"), "--scale", "0.5", "-q"], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 1 and "too large" in result.stderr
+
+
+def test_shrink_only_leaves_small_images_as_they_are(tmp_path, capsys, photo):
+    """--size 'WxH>': a larger image is shrunk; one already within it is copied byte for byte
+    into the same format (nothing decoded: a damaged body does not matter), converted without
+    resizing into another, and a note says which; in a folder, each file as alone."""
+    big, small = tmp_path / "big.png", tmp_path / "small.png"
+    Image.fromarray(photo).save(big)                          # 128x128
+    Image.fromarray(photo[:40, :60]).save(small)               # 60x40
+    code, out, err = run(capsys, big, "--size", "100x100>", "-o", tmp_path / "b.png")
+    assert code == 0 and Image.open(tmp_path / "b.png").size == (100, 100)
+    assert "left as it is" not in err
+    code, out, err = run(capsys, small, "--size", "100x100>", "-o", tmp_path / "s.png")
+    assert code == 0, err
+    assert (tmp_path / "s.png").read_bytes() == small.read_bytes()
+    assert "left as it is by --size 100x100>: copied unchanged" in err
+    code, out, err = run(capsys, small, "--size", "100x100>", "-o", tmp_path / "s.jpg")
+    assert code == 0 and Image.open(tmp_path / "s.jpg").size == (60, 40)
+    assert "not resized, only converted to JPEG" in err
+    # the default name says the size it has
+    code, out, err = run(capsys, small, "--size", "100x100>")
+    assert code == 0 and out.strip() == str(tmp_path / "small-bilinear-60x40.png")
+    # nothing decoded: a file whose pixel data is damaged is still copied
+    data = small.read_bytes()
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(data[:len(data) // 2])
+    code, out, err = run(capsys, damaged, "--size", "100x100>", "-o", tmp_path / "d.png")
+    assert code == 0 and (tmp_path / "d.png").read_bytes() == damaged.read_bytes()
+    # '<' enlarges only
+    code, out, err = run(capsys, small, "--size", "100x100<", "-o", tmp_path / "e.png")
+    assert code == 0 and Image.open(tmp_path / "e.png").size == (100, 67)
+    code, out, err = run(capsys, big, "--size", "100x100<", "-o", tmp_path / "f.png")
+    assert code == 0 and (tmp_path / "f.png").read_bytes() == big.read_bytes()
+    # a folder: the small file copied, the big one shrunk
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "big.png").write_bytes(big.read_bytes())
+    (folder / "small.png").write_bytes(small.read_bytes())
+    code, out, err = run(capsys, folder, "-o", tmp_path / "out", "--size", "100x100>", "-j", "1")
+    assert code == 0, err
+    assert (tmp_path / "out" / "small.png").read_bytes() == small.read_bytes()
+    assert Image.open(tmp_path / "out" / "big.png").size == (100, 100)
+
+
+def test_fill_geometry_covers_the_box(tmp_path, capsys, photo):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo[:, :96]).save(src)                   # 96x128
+    code, out, err = run(capsys, src, "--size", "64x64^", "-o", tmp_path / "o.png")
+    assert code == 0 and Image.open(tmp_path / "o.png").size == (64, 85)
