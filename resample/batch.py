@@ -106,7 +106,8 @@ def find_inputs(folder, *, recursive=False, follow_links=False, skip_dir=None):
 
 
 def read_list(stream):
-    """Jobs for the paths in ``stream``, one per line (blank lines skipped).  A relative path
+    """Jobs for the paths in ``stream``, one per line (blank lines skipped; spaces around a
+    name are dropped when only the name without them exists).  A relative path
     keeps its folders in the output folder; an absolute one, or one that climbs out with
     "..", keeps only its name."""
     jobs = []
@@ -114,6 +115,8 @@ def read_list(stream):
         path = line.rstrip("\r\n")
         if not path.strip():
             continue
+        if path != path.strip() and not os.path.lexists(path) and os.path.lexists(path.strip()):
+            path = path.strip()           # stray spaces around a name that exists without them
         norm = os.path.normpath(path)
         if os.path.isabs(norm) or norm == ".." or norm.startswith(".." + os.sep):
             rel = os.path.basename(norm)

@@ -180,6 +180,8 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         from . import cpu
 
         cpu.set_default_threads(threads)
+    if input is not None and input != "-" and not os.path.lexists(input):
+        raise ResampleError(f"{input}: no such file or folder")
     batch = from_list is not None or (input is not None and os.path.isdir(input))
     if input is None and from_list is None:
         raise UsageError("give an INPUT file or folder, or --from-list FILE")
@@ -216,6 +218,8 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     from . import convert, devices, images
 
     devices.select(device)
+    if output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep))):
+        output = _into_folder(output, input)    # -o DIR/: DIR/<the input's name>
     if output is not None:
         _check_output(output, input, overwrite)
     # a size that may leave the image as it is reads its header first: nothing is decoded
@@ -269,6 +273,7 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
         raise UsageError(str(exc)) from None
     devices.select(options.device)
     batch.warm_up(options.device)
+    unknown = []                         # listed names that are no image or CSV name
     if from_list is not None:
         try:
             if from_list == "-":
@@ -278,9 +283,14 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
                     found = batch.read_list(f)
         except OSError as exc:
             raise ResampleError(f"{from_list}: cannot read ({exc.strerror or exc})") from None
+        unknown = [j for j in found if not batch.is_input_name(j.rel.rsplit("/", 1)[-1])]
     else:
+        _check_not_into_itself(input, output, suffix, out_format, overwrite)
         found = batch.find_inputs(input, recursive=recursive, follow_links=follow_links,
                                   skip_dir=output)
+    for job in unknown:
+        click.echo(f"resample: error: {job.src}: not an image or CSV name "
+                   f"({', '.join(batch.IMAGE_EXTENSIONS + batch.POINT_EXTENSIONS)})", err=True)
     todo = batch.select(found, include=include, exclude=exclude, shard=part)
     todo = batch.plan_outputs(todo, output, fmt=out_format and out_format.lower(),
                               suffix=suffix)
@@ -288,6 +298,9 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
     if images_given and (options.scale is None) == (options.size is None):
         raise UsageError("give one of --scale or --size")
     if not todo:
+        if found and from_list is not None:
+            raise ResampleError(f"nothing to convert: none of the {len(found)} listed paths "
+                                "is an image or CSV that --include/--exclude/--shard keep")
         if not quiet:
             note(f"no images or point clouds to convert in {from_list or input}")
         return
@@ -306,8 +319,28 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
         click.echo(f"resample: {summary.line()}", err=True)
     if summary.interrupted:
         raise click.exceptions.Exit(130)
-    if summary.failed:
+    if summary.failed or unknown:
         raise click.exceptions.Exit(1)
+
+
+def _check_not_into_itself(folder, output, suffix, out_format, overwrite):
+    """A folder converted into itself under the same names would replace every input: one
+    usage error, before any work (--suffix, --format or --overwrite say otherwise)."""
+    if (os.path.isdir(output) and os.path.samefile(folder, output) and not suffix
+            and out_format is None and not overwrite):
+        raise UsageError(f"{folder}: converting a folder into itself would replace its files; "
+                         "give --suffix, --format or another -o (or --overwrite)")
+
+
+def _into_folder(folder, input):
+    """``-o DIR/`` for one file: the output is DIR/<the input's file name>, DIR made if it
+    does not exist."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise ResampleError(f"{folder}: cannot make the folder ({exc.strerror or exc})") \
+            from None
+    return os.path.join(folder, os.path.basename(os.path.normpath(input)))
 
 
 def _check_output(output, input, overwrite):

@@ -127,6 +127,15 @@ def test_output_folder_inside_the_input_is_never_read(tree):
     assert _outputs(out) == sorted(expected)                  # no small/small/...
 
 
+def test_folder_into_itself_without_a_suffix_is_one_usage_error(tree, capsys):
+    src, _ = tree
+    before = sorted(os.listdir(src))
+    assert main([str(src), "-o", str(src), "--scale", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error") == 1 and "converting a folder into itself" in err
+    assert sorted(os.listdir(src)) == before
+
+
 def test_folder_into_itself_with_a_suffix_skips_its_own_outputs(tree, capsys):
     src, _ = tree
     for _ in range(2):
@@ -199,14 +208,20 @@ def test_bad_shard_is_a_usage_error(tree, tmp_path, bad, capsys):
     assert "--shard" in capsys.readouterr().err
 
 
-def test_from_list_reads_paths_from_a_file_and_stdin(tree, tmp_path, monkeypatch):
+def test_from_list_reads_paths_from_a_file_and_stdin(tree, tmp_path, monkeypatch, capsys):
     src, _ = tree
     listing = tmp_path / "list.txt"
-    listing.write_text(f"{src}/astronaut.png\n\n{src}/sub/camera.tif\n{src}/notes.txt\n",
+    # a listed name that is no image is an error (exit 1), not dropped quietly; a stray space
+    # after a name that exists without it is dropped
+    listing.write_text(f"{src}/astronaut.png \n\n{src}/sub/camera.tif\n{src}/notes.txt\n",
                        encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["--from-list", str(listing), "-o", str(out), "--scale", "0.5", "-q"]) == 0
+    assert main(["--from-list", str(listing), "-o", str(out), "--scale", "0.5", "-q"]) == 1
     assert _outputs(out) == ["astronaut.png", "camera.tif"]         # absolute: names only
+    assert "notes.txt: not an image or CSV name" in capsys.readouterr().err
+    listing.write_text(f"{src}/notes.txt\n", encoding="utf-8")
+    assert main(["--from-list", str(listing), "-o", str(out), "--scale", "0.5", "-q"]) == 1
+    assert "nothing to convert" in capsys.readouterr().err
     monkeypatch.chdir(src)
     monkeypatch.setattr(sys, "stdin", open(listing.parent / "rel.txt", "w+", encoding="utf-8"))
     sys.stdin.write("./sub/deeper/rocket.jpg\nsub/camera.tif\n")

@@ -266,11 +266,15 @@ def test_unwritable_output_folder(tmp_path, capsys, photo):
 def test_unwritable_output_file(tmp_path, capsys, photo):
     src = tmp_path / "in.png"
     Image.fromarray(photo).save(src)
-    target = tmp_path / "dir.png"
-    target.mkdir()                                  # a folder where the file would go
+    (tmp_path / "afile").write_text("x")
+    target = tmp_path / "afile" / "out.png"         # a file where its folder would be
     code, _, err = run(capsys, src, "-o", target, "--scale", "2")
     assert code == 1 and _one_line_error(err)
     assert _no_leftovers(tmp_path)
+    # an existing folder named like a file is a folder: the output goes into it
+    (tmp_path / "dir.png").mkdir()
+    code, out, err = run(capsys, src, "-o", tmp_path / "dir.png", "--scale", "2")
+    assert code == 0 and out.strip() == str(tmp_path / "dir.png" / "in.png")
 
 
 def test_input_is_never_overwritten_without_asking(tmp_path, capsys, photo):
@@ -397,3 +401,22 @@ def test_fill_geometry_covers_the_box(tmp_path, capsys, photo):
     Image.fromarray(photo[:, :96]).save(src)                   # 96x128
     code, out, err = run(capsys, src, "--size", "64x64^", "-o", tmp_path / "o.png")
     assert code == 0 and Image.open(tmp_path / "o.png").size == (64, 85)
+
+
+def test_output_into_a_folder_and_missing_inputs(tmp_path, capsys, photo):
+    """-o DIR/ (an existing folder, or a name ending in /) writes DIR/<input name>; a missing
+    input says so, whatever -o is."""
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+    (tmp_path / "out").mkdir()
+    code, out, err = run(capsys, src, "-o", tmp_path / "out", "--scale", "0.5")
+    assert code == 0 and out.strip() == str(tmp_path / "out" / "in.png"), err
+    assert Image.open(tmp_path / "out" / "in.png").size == (64, 64)
+    code, out, err = run(capsys, src, "-o", f"{tmp_path / 'new'}/", "--scale", "0.5")
+    assert code == 0 and Image.open(tmp_path / "new" / "in.png").size == (64, 64)
+    code, out, err = run(capsys, src, "-o", f"{tmp_path}/", "--scale", "0.5")
+    assert code == 2 and "is the input" in err                 # DIR/in.png is the input
+    for missing in (tmp_path / "nowhere", f"{tmp_path / 'nowhere'}/", tmp_path / "no.png"):
+        code, out, err = run(capsys, missing, "-o", tmp_path / "x/", "--scale", "0.5")
+        assert code == 1 and err.strip().endswith("no such file or folder"), err
+        assert "format" not in err
