@@ -137,7 +137,8 @@ Folders:
               help="Convert the paths in FILE (or standard input), one per line, into -o.")
 @click.option("--format", "out_format", type=click.Choice(sorted(FORMAT_NAMES),
                                                           case_sensitive=False),
-              help="Folders: the output format. Default: the input's (PNG for point clouds).")
+              help="Folders and -o -: the output format. Default: the input's (PNG for point "
+                   "clouds).")
 @click.option("--suffix", default="", metavar="TEXT",
               help="Folders: added to each output's name, before the extension.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
@@ -196,13 +197,16 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     if batch:
         return _batch(input, from_list, output, options, weights, recursive, include, exclude,
                       out_format, suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet)
+    if input == "-" or output == "-":
+        return _piped(input, output, options, out_format, quiet)
     given = [name for name, value in (("-r", recursive), ("--include", include),
                                       ("--exclude", exclude), ("--format", out_format),
                                       ("--suffix", suffix), ("--jobs", jobs),
                                       ("--shard", shard), ("--fail-fast", fail_fast),
                                       ("--follow-links", follow_links)) if value]
     if given:
-        raise UsageError(f"{', '.join(given)}: for folders and --from-list only")
+        raise UsageError(f"{', '.join(given)}: for folders and --from-list only"
+                         + (" (and --format for -o -)" if out_format else ""))
     if is_points(input):
         return _reconstruct_csv(input, output, options, weights, overwrite, quiet)
     if (scale is None) == (size is None):
@@ -238,6 +242,70 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         for n in notes:
             note(n)
         click.echo(out_path)
+
+
+# Extensions for the formats Pillow reports, for an output that has no name to go by.
+PIPE_EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "TIFF": ".tif", "WEBP": ".webp",
+                   "BMP": ".bmp", "GIF": ".gif", "PPM": ".ppm", "TGA": ".tga"}
+
+
+def _piped(input, output, options, out_format, quiet):
+    """``-`` as INPUT reads the image from standard input; ``-o -`` writes it to standard
+    output, in ``--format`` or else the input's format.  Both go through a private temporary
+    folder, so every reader and encoder is the one files use; the image is written to standard
+    output only once it is whole, and notes and errors go to standard error."""
+    import shutil
+    import tempfile
+
+    from . import convert, images
+
+    if output is None:
+        raise UsageError("reading standard input needs -o FILE (or -o - for standard output)")
+    if input != "-" and convert.is_points(input):
+        raise UsageError("-o -: point clouds are rebuilt into files; give -o FILE")
+    if (options.scale is None) == (options.size is None):
+        raise UsageError("give one of --scale or --size")
+    if options.size is not None:
+        parse_geometry(options.size, 1, 1)
+    if out_format is not None and output != "-":
+        raise UsageError("--format: for -o - and folders only (a file's extension is its format)")
+    if output != "-":
+        _check_output(output, input, False)
+    work = tempfile.mkdtemp(prefix="resample-pipe-")
+    src = os.path.join(work, "stdin") if input == "-" else input
+    dst = output
+    try:
+        if input == "-":
+            with open(src, "wb") as f:
+                shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+            if os.path.getsize(src) == 0:
+                raise ResampleError(f"{src}: empty, no image")
+        if output == "-":
+            if out_format is not None:
+                ext = "." + {"jpeg": "jpg", "tiff": "tif"}.get(out_format.lower(),
+                                                                out_format.lower())
+            else:
+                ext = PIPE_EXTENSIONS.get(images.peek(src)[2], ".png")
+            dst = os.path.join(work, "stdout" + ext)
+        notes = _quality_note(options.quality, dst) + convert.resize_image(src, dst, options)
+    except ResampleError as exc:                 # name the pipes, not the temporary files
+        text = str(exc)
+        for path, name in ((src, "standard input"), (dst, "standard output")):
+            if path not in (input, output):
+                text = text.replace(f"{path}: {path}: ", f"{name}: ").replace(path, name)
+        shutil.rmtree(work, ignore_errors=True)
+        raise ResampleError(text) from None
+    try:
+        for n in notes if not quiet else ():
+            note(n)
+        if output == "-":
+            with open(dst, "rb") as f:
+                shutil.copyfileobj(f, sys.stdout.buffer, 1 << 20)
+            sys.stdout.buffer.flush()
+        elif not quiet:
+            click.echo(output)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _quality_note(quality, out_path):

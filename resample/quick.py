@@ -100,6 +100,8 @@ def _parse(argv):
         return None
     if any(c in job.get("size", "") for c in "<>"):
         return None                       # may leave the image as it is: the full command
+    if inputs[0] == "-" or job.get("output") == "-":
+        return None                       # standard input or output: the full command
     job["input"] = inputs[0]
     try:
         if "scale" in job:

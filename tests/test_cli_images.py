@@ -420,3 +420,44 @@ def test_output_into_a_folder_and_missing_inputs(tmp_path, capsys, photo):
         code, out, err = run(capsys, missing, "-o", tmp_path / "x/", "--scale", "0.5")
         assert code == 1 and err.strip().endswith("no such file or folder"), err
         assert "format" not in err
+
+
+def _command(args, stdin=b""):
+    """The command as a shell runs it: (exit code, stdout bytes, stderr text)."""
+    done = subprocess.run([sys.executable, "-m", "resample", *map(str, args)], input=stdin,
+                          capture_output=True, timeout=120)
+    return done.returncode, done.stdout, done.stderr.decode()
+
+
+def test_standard_input_and_output(tmp_path, photo):
+    """'-' reads the image from standard input, '-o -' writes it to standard output (in the
+    input's format, or --format); errors go to standard error and nothing to the image
+    stream; the pixels are those of the same resize between files."""
+    import io
+
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+    data = src.read_bytes()
+    assert main([str(src), "-o", str(tmp_path / "ref.png"), "--scale", "0.5", "-q"]) == 0
+    want = np.asarray(Image.open(tmp_path / "ref.png"))
+    code, out, err = _command(["-", "-o", "-", "--scale", "0.5"], data)
+    assert code == 0 and err == "", err
+    with Image.open(io.BytesIO(out)) as im:
+        assert im.format == "PNG"
+        np.testing.assert_array_equal(np.asarray(im), want)
+    code, out, err = _command([src, "-o", "-", "--scale", "0.5", "--format", "jpg"])
+    assert code == 0 and Image.open(io.BytesIO(out)).format == "JPEG"
+    code, out, err = _command(["-", "-o", tmp_path / "o.png", "--scale", "0.5"], data)
+    assert code == 0 and out.decode().strip() == str(tmp_path / "o.png")
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "o.png")), want)
+    # failures: one line on stderr, no bytes on stdout, no temporary files named
+    for stdin, args in ((b"not an image", ["-", "-o", "-", "--scale", "2"]),
+                        (b"", ["-", "-o", "-", "--scale", "2"]),
+                        (data[:200], ["-", "-o", "-", "--scale", "2"]),
+                        (data, ["-", "--scale", "2"])):
+        code, out, err = _command(args, stdin)
+        assert code != 0 and out == b"" and _one_line_error(err), err
+        assert "standard input" in err or "-o" in err
+        assert "resample-pipe" not in err
+    code, out, err = _command([src, "-o", tmp_path / "x.png", "--format", "png", "--scale", "2"])
+    assert code == 2 and "--format" in err
