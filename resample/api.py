@@ -106,10 +106,11 @@ def output_shape(in_shape, scale=None, shape=None):
 
 
 def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
-           boundary="edge", fill=0.0, antialias=True, device="auto"):
+           boundary="edge", fill=0.0, antialias=True, alpha=False, device="auto"):
     """Resize an image.
 
-    image:     ``(H, W)`` or ``(H, W, C)`` array; channels are resampled independently.
+    image:     ``(H, W)`` or ``(H, W, C)`` array; channels are resampled independently, unless
+               ``alpha``.
     scale:     a factor, or ``(s_rows, s_cols)``; each output side is ``floor(n * s + 0.5)``
                (halves round up), at least 1.
     shape:     the output ``(H, W)``; give either ``scale`` or ``shape``.
@@ -123,11 +124,19 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
                ``antialias=True``; the command's default).  Default here: edge.
     antialias: when shrinking, stretch the kernel by the shrink factor (Pillow, torch
                ``antialias=True``); ``False`` samples the kernel at the output positions only.
+    alpha:     the last channel is alpha (straight, not premultiplied; ``(H, W, 2)`` grey or
+               ``(H, W, 4)`` RGBA): the colour is multiplied by alpha while resampling and
+               divided by it after, so invisible pixels lend no colour to visible ones (as
+               Pillow and the command do); fully transparent results get colour 0.
     device:    auto, cpu or gpu.  ``auto``: a CuPy image stays on its GPU (and so does the
                result); a NumPy image goes to a usable GPU only when the work is estimated to
                pay for the copies (:func:`resample.devices.gpu_pays`).
     Returns an array of the input's dtype with ``shape`` (plus the channel axis, if any).
     """
+    if alpha:
+        return _resize_premultiplied(image, scale=scale, shape=shape, method=method,
+                                     align=align, boundary=boundary, fill=fill,
+                                     antialias=antialias, device=device)
     gmm = str(method).lower() == "gmm"
     m = None if gmm else get_method(method)
     align = check_choice(align, ALIGNS, "align")
@@ -177,6 +186,31 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
                          out_dtype)
     out = out.astype(given, copy=False)
     return out[:, :, 0] if was_2d else out
+
+
+def _resize_premultiplied(image, **options):
+    """:func:`resize` with the last channel as straight alpha (see its ``alpha``)."""
+    on_device = devices.is_device_array(image)
+    xp = sys.modules["cupy"] if on_device else np
+    a = image if on_device else np.asarray(image)
+    if a.ndim != 3 or a.shape[2] < 2:
+        raise ResampleError(f"alpha=True needs an (H, W, C) image with C >= 2 (the last "
+                            f"channel alpha), got shape {a.shape}")
+    integer = np.issubdtype(a.dtype, np.integer)
+    if not (integer or np.issubdtype(a.dtype, np.floating)):
+        raise ResampleError(f"alpha=True needs integer or float samples, got {a.dtype}")
+    top = float(np.iinfo(a.dtype).max) if integer else 1.0
+    work = a.astype(np.float64 if a.dtype.itemsize > 2 else np.float32)
+    work[..., :-1] *= work[..., -1:] / top
+    out = resize(work, **options)
+    opacity = out[..., -1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        colour = xp.where(opacity > 0, out[..., :-1] * top / opacity, 0.0)
+    out = xp.concatenate([colour, opacity], axis=-1)
+    if integer:                 # rounded half up and clipped, as resize stores integers
+        info = np.iinfo(a.dtype)
+        out = xp.clip(xp.floor(out + 0.5), info.min, info.max)
+    return out.astype(a.dtype)
 
 
 def _given_dtype(image, a):

@@ -15,6 +15,7 @@ import click
 
 from .console import note, quiet_libraries
 from .errors import ResampleError, excerpt
+from .files import output_format as images_output_format
 from .geometry import default_output
 from .methods import ALIASES, METHODS
 
@@ -569,7 +570,7 @@ Examples:
               show_default=True, help="Mean absolute or squared error.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Jitter of the starting grid (0: none).")
-@click.option("--plot", metavar="PNG", help="Also plot the loss curve (needs matplotlib).")
+@click.option("--plot", metavar="PNG", help="Also draw the loss curve into this picture.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar; print nothing but errors.")
 def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
     """Fit COUNT Gaussian points to an image by gradient descent (Adam on exact gradients).
@@ -588,10 +589,9 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
         raise UsageError(str(exc)) from None
     if plot is not None:
         try:
-            import matplotlib
-        except ImportError:
-            raise UsageError("--plot needs matplotlib (pip install 'resample-images[bench]')") from None
-        matplotlib.use("Agg")
+            images_output_format(plot)
+        except ResampleError as exc:
+            raise UsageError(f"--plot: {exc}") from None
     from . import images, pointcloud
 
     pic = images.load(image)
@@ -617,16 +617,10 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
     pointcloud.write_csv(output, result.xy, result.values, result.sigma,
                          frame=(a.shape[1], a.shape[0]))
     if plot is not None:
-        import matplotlib.pyplot as plt
+        from .plot import loss_curve
 
-        fig, ax = plt.subplots(figsize=(6, 4))
-        ax.plot(result.history)
-        ax.set_xlabel("step")
-        ax.set_ylabel(f"{loss} loss")
-        ax.set_title(f"{count} points, learning {', '.join(parts)}")
-        fig.tight_layout()
-        fig.savefig(plot)
-        plt.close(fig)
+        loss_curve(result.history, plot, title=f"{count} points, learning {', '.join(parts)}",
+                   ylabel=f"{loss} loss", best=result.best_step)
     if not quiet:
         best = result.best_step
         click.echo(f"{output}: {loss} {result.history[0]:.4g} -> {result.history[best]:.4g} "

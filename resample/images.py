@@ -312,20 +312,7 @@ def resize_picture(pic: Picture, **options) -> Picture:
     """Resize with :func:`resample.resize`; colour is premultiplied by alpha while resampling."""
     from .api import resize
 
-    a = pic.array
-    if not pic.alpha:
-        return replace(pic, array=resize(a, **options), notes=[])
-    top = float(np.iinfo(a.dtype).max) if np.issubdtype(a.dtype, np.integer) else 1.0
-    work = a.astype(np.float64 if a.dtype.itemsize > 2 else np.float32)
-    work[..., :-1] *= work[..., -1:] / top
-    out = resize(work, **options)
-    alpha = out[..., -1:]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        colour = np.where(alpha > 0, out[..., :-1] * top / alpha, 0.0)
-    if np.issubdtype(a.dtype, np.integer):
-        colour = np.clip(colour, 0.0, top)
-    out = np.concatenate([colour, alpha], axis=-1)
-    return replace(pic, array=to_dtype(out, a.dtype), notes=[])
+    return replace(pic, array=resize(pic.array, alpha=pic.alpha, **options), notes=[])
 
 
 # --------------------------------------------------------------------------------------------
