@@ -47,6 +47,7 @@ class Summary:
     seconds: float = 0.0
     failures: list = field(default_factory=list)    # (path, reason)
     interrupted: bool = False
+    notes: dict = field(default_factory=dict)       # note -> how many files it was said of
 
     def line(self):
         done = self.converted + self.skipped + self.failed
@@ -57,6 +58,12 @@ class Summary:
             parts.append(f"{self.not_started} not started")
         head = "interrupted: " if self.interrupted else ""
         return f"{head}{', '.join(parts)} in {self.seconds:.1f} s ({rate:.1f} files/s)"
+
+    def note_lines(self):
+        """The notes of the converted files, one line a kind: "12 files: flattened alpha onto
+        white for JPEG", most frequent first."""
+        ranked = sorted(self.notes.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [f"{n} file{'s' if n > 1 else ''}: {text}" for text, n in ranked]
 
 
 def is_input_name(name):
@@ -337,10 +344,10 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
             if stop.is_set():
                 results.put((job, "cancelled", None))
                 return
-            convert_file(job.src, job.dst, options, loaded=loaded, cancelled=stop.is_set,
-                         compute=compute)
+            notes = convert_file(job.src, job.dst, options, loaded=loaded,
+                                 cancelled=stop.is_set, compute=compute)
             done = not stop.is_set() or os.path.exists(job.dst)
-            results.put((job, "converted" if done else "cancelled", None))
+            results.put((job, "converted" if done else "cancelled", notes or []))
         except Exception as exc:          # noqa: BLE001 (any error is this file's failure)
             results.put((job, "failed", failure(exc)))
         finally:
@@ -389,6 +396,9 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
         if status == "cancelled":
             return
         setattr(summary, status, getattr(summary, status) + 1)
+        if status == "converted":
+            for text in dict.fromkeys(reason):          # each kind once a file
+                summary.notes[text] = summary.notes.get(text, 0) + 1
         if status == "failed":
             reason = reason if reason.startswith(job.src) else f"{job.src}: {reason}"
             summary.failures.append((job.src, reason))

@@ -109,6 +109,10 @@ Folders:
               "widening the kernel (like OpenCV).")
 @click.option("--device", type=click.Choice(("auto", "cpu", "gpu"), case_sensitive=False),
               default="auto", show_default=True, help="Where to compute.")
+@click.option("--strip", is_flag=True, help="Write no metadata (EXIF, ICC profile, DPI).")
+@click.option("--max-pixels", "max_pixels", metavar="N",
+              help="Refuse images of more than N pixels (250M, 1.5G, none) as decompression "
+                   "bombs. Default: Pillow's, about 179M; also RESAMPLE_MAX_PIXELS.")
 @click.option("--quality", type=click.IntRange(1, 100), metavar="Q",
               help="JPEG and WebP quality, 1-100.  [default: 95]")
 @click.option("--sigma", metavar="auto|steered|S", help="Point clouds: the Gaussians' sigma "
@@ -156,9 +160,9 @@ Folders:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
-            quality, sigma, cutoff, holes, coords, weights, recursive, include, exclude,
-            from_list, out_format, suffix, jobs, shard, fail_fast, follow_links, overwrite,
-            threads, quiet):
+            strip, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
+            include, exclude, from_list, out_format, suffix, jobs, shard, fail_fast,
+            follow_links, overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
     image of a folder.
 
@@ -182,6 +186,13 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         from . import cpu
 
         cpu.set_default_threads(threads)
+    if max_pixels is not None:
+        from . import images
+
+        try:
+            images.set_max_pixels(images.parse_pixels(max_pixels))
+        except ResampleError as exc:
+            raise UsageError(f"--max-pixels: {exc}") from None
     if input is not None and input != "-" and not os.path.lexists(input):
         raise ResampleError(f"{input}: no such file or folder")
     batch = from_list is not None or (input is not None and os.path.isdir(input))
@@ -193,7 +204,8 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         raise UsageError(f"--cutoff must be a finite number above 0, got {cutoff}")
     options = Options(method=ALIASES.get(method.lower(), method.lower()), scale=scale, size=size, align=align.lower(),
                       boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
-                      device=device.lower(), quality=quality, sigma=_parse_sigma(sigma),
+                      device=device.lower(), quality=quality, strip=strip,
+                      sigma=_parse_sigma(sigma),
                       cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
     if batch:
         return _batch(input, from_list, output, options, weights, recursive, include, exclude,
@@ -384,6 +396,9 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
 
     summary = batch.run(todo, options, workers=jobs, overwrite=overwrite, fail_fast=fail_fast,
                         progress=False if quiet else None, on_failure=report)
+    if not quiet:
+        for line in summary.note_lines():
+            note(line)
     if not quiet or summary.failed or summary.interrupted:
         click.echo(f"resample: {summary.line()}", err=True)
     if summary.interrupted:

@@ -33,6 +33,7 @@ class Options:
     antialias: bool = True
     device: str = "auto"
     quality: int | None = None
+    strip: bool = False           # write no metadata
     sigma: object = None          # None: the CSV's sigma columns, else "steered"
     cutoff: float = 3.0
     holes: str = "nearest"
@@ -95,7 +96,7 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
                                        device=options.device)
     if cancelled is not None and cancelled():
         return []
-    return pic.notes + images.save(result, dst, quality=options.quality)
+    return pic.notes + images.save(result, dst, quality=options.quality, strip=options.strip)
 
 
 def keep_as_is(src, dst, options: Options, fmt, loaded=None):
@@ -107,7 +108,8 @@ def keep_as_is(src, dst, options: Options, fmt, loaded=None):
     from . import images
     from .files import atomic_output, output_format
 
-    if output_format(dst) == fmt or (fmt == "MPO" and output_format(dst) == "JPEG"):
+    if not options.strip and (output_format(dst) == fmt
+                              or (fmt == "MPO" and output_format(dst) == "JPEG")):
         what = f"left as it is by --size {options.size}: copied unchanged"
         if os.path.exists(dst) and os.path.samefile(src, dst):
             return [f"{what} (it is the input)"]
@@ -115,9 +117,9 @@ def keep_as_is(src, dst, options: Options, fmt, loaded=None):
             shutil.copyfileobj(f, out, 1 << 20)
         return [what]
     pic = loaded if loaded is not None else images.load(src)
-    notes = pic.notes + images.save(pic, dst, quality=options.quality)
-    return notes + [f"left as it is by --size {options.size}: not resized, only converted "
-                    f"to {output_format(dst)}"]
+    notes = pic.notes + images.save(pic, dst, quality=options.quality, strip=options.strip)
+    return notes + [f"left as it is by --size {options.size}: not resized, only "
+                    f"{'stripped' if options.strip else 'converted'} to {output_format(dst)}"]
 
 
 def check_resize_fits(pic, out_shape, options: Options, fmt):

@@ -94,7 +94,7 @@ def pillow_save_options(fmt, icc, dpi, exif, quality):
         kwargs["icc_profile"] = icc
     if dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
         kwargs["dpi"] = dpi
-    if exif and fmt in ("PNG", "JPEG", "WEBP"):
+    if exif and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
         kwargs["exif"] = exif
     if fmt in ("JPEG", "WEBP"):
         kwargs["quality"] = DEFAULT_QUALITY if quality is None else int(quality)

@@ -115,12 +115,19 @@ def _guarded(path, read, *args):
     fail on damaged data in any way."""
     from PIL import Image
 
+    _limit_from_environment()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return read(*args)
     except Image.DecompressionBombError as exc:
-        raise ResampleError(f"{path}: image too large: {exc}") from None
+        import re
+
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{found.group(1)} pixels" if found else "too many pixels"
+        raise ResampleError(f"{path}: {size}, more than the decompression-bomb limit of "
+                            f"{int(_pixel_limit() or 0)}; --max-pixels N or {MAX_PIXELS_ENV} "
+                            "raises it for a file you trust") from None
     except ResampleError as exc:
         raise ResampleError(f"{path}: {exc}") from None
     except MemoryError:
@@ -142,6 +149,11 @@ def _read(path) -> Picture:
     with im:
         _check_decode_memory(im)
         fmt = im.format
+        frames = getattr(im, "n_frames", 1)
+        if frames > 1:
+            kind = "pages" if fmt == "TIFF" else "frames"
+            notes.append(f"{frames} {kind}: only the first is converted (multi-frame output "
+                         "is not supported yet)")
         meta = read_metadata(path, im)
         array, alpha = _special_reader(path, im)
         if array is None:
@@ -170,12 +182,14 @@ def _load_tiff(path) -> Picture:
 
     with tifffile.TiffFile(path) as tif:
         page = tif.pages.first
+        pages = len(tif.pages)
         shape, dtype = tuple(page.shape), np.dtype(page.dtype)
         pixels = int(page.imagelength) * int(page.imagewidth)
         top = _pixel_limit()
         if top is not None and pixels > top:
-            raise ResampleError(f"image too large: {pixels} pixels, more than {top} "
-                                "(a decompression bomb?)")
+            raise ResampleError(f"{pixels} pixels, more than the decompression-bomb limit of "
+                                f"{int(top)}; --max-pixels N or {MAX_PIXELS_ENV} raises it "
+                                "for a file you trust")
         check_memory(3 * math.prod(shape) * dtype.itemsize,
                      f"decoding a {page.imagewidth}x{page.imagelength} TIFF")
         array = page.asarray()
@@ -199,8 +213,51 @@ def _load_tiff(path) -> Picture:
         except (TypeError, ValueError, ZeroDivisionError):
             dpi = None
     alpha = bool(extra) and array.ndim == 3 and array.shape[2] in (2, 4)
+    notes = ([f"{pages} pages: only the first is converted (multi-frame output is not "
+               "supported yet)"] if pages > 1 else [])
     return Picture(array, alpha=alpha, icc=bytes(icc.value) if icc is not None else None,
-                   dpi=dpi, format="TIFF")
+                   dpi=dpi, format="TIFF", notes=notes)
+
+
+MAX_PIXELS_ENV = "RESAMPLE_MAX_PIXELS"
+_limit_set = False
+
+
+def parse_pixels(text):
+    """A pixel count: ``250000000``, ``250M``, ``1.5G``, ``2e8``; ``none`` for no limit
+    (returned as None)."""
+    t = str(text).strip().lower()
+    if t in ("none", "0"):
+        return None
+    scale = {"k": 1e3, "m": 1e6, "g": 1e9}.get(t[-1:], 1.0)
+    try:
+        n = float(t[:-1] if scale != 1.0 else t) * scale
+    except ValueError:
+        n = float("nan")
+    if not (n >= 1 and math.isfinite(n)):
+        raise ResampleError(f"a pixel count must be a number above 0 (250M, 1.5G) or none, "
+                            f"got {str(text)[:40]!r}")
+    return int(n)
+
+
+def set_max_pixels(n):
+    """Refuse images of more than ``n`` pixels (None: no limit) as decompression bombs; the
+    default is Pillow's (about 179 million).  RESAMPLE_MAX_PIXELS sets it for a process."""
+    from PIL import Image
+
+    global _limit_set
+    _limit_set = True
+    Image.MAX_IMAGE_PIXELS = None if n is None else n / 2     # Pillow refuses above twice it
+
+
+def _limit_from_environment():
+    global _limit_set
+    if not _limit_set and os.environ.get(MAX_PIXELS_ENV):
+        try:
+            set_max_pixels(parse_pixels(os.environ[MAX_PIXELS_ENV]))
+        except ResampleError as exc:
+            raise ResampleError(f"{MAX_PIXELS_ENV}: {exc}") from None
+    _limit_set = True
 
 
 def _pixel_limit():
@@ -374,15 +431,18 @@ def _write(f, a, alpha, fmt, pic, quality):
         raise ResampleError(f"cannot write {a.shape[2]}-channel {a.dtype} samples as {fmt}")
 
 
-def save(pic: Picture, path, *, overwrite=True, quality=None):
+def save(pic: Picture, path, *, overwrite=True, quality=None, strip=False):
     """Write ``pic`` to ``path`` in the format its extension names, atomically.
 
-    ``quality`` (1-100) is for JPEG and WebP; None means DEFAULT_QUALITY.
+    ``quality`` (1-100) is for JPEG and WebP; None means DEFAULT_QUALITY.  ``strip``: write
+    no metadata (no EXIF, ICC profile or DPI).
     The file is written to a temporary name in the same folder and renamed, so no half-written
     file is ever left.  Returns the notes about conversions made for the format.
     """
     path = os.fspath(path)
     fmt = output_format(path)
+    if strip:
+        pic = replace(pic, icc=None, dpi=None, exif=None)
     if not overwrite and os.path.exists(path):
         raise ResampleError(f"{path}: exists (use --overwrite to replace it)")
     a, alpha, notes = _for_format(pic, fmt)

@@ -102,6 +102,8 @@ def _parse(argv):
         return None                       # may leave the image as it is: the full command
     if inputs[0] == "-" or job.get("output") == "-":
         return None                       # standard input or output: the full command
+    if os.environ.get("RESAMPLE_MAX_PIXELS"):
+        return None                       # its own pixel limit: the full command applies it
     job["input"] = inputs[0]
     try:
         if "scale" in job:

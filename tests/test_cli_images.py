@@ -342,7 +342,7 @@ def test_decompression_bomb_is_refused_quickly(tmp_path):
     result = subprocess.run([sys.executable, "-m", "resample", str(bomb), "-o", str(out),
                              "--scale", "0.5"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and _one_line_error(result.stderr), result.stderr
-    assert "too large" in result.stderr and "bomb.png" in result.stderr
+    assert "decompression-bomb limit" in result.stderr and "bomb.png" in result.stderr
     assert not out.exists() and _no_leftovers(tmp_path)
     # in a folder, the bomb fails alone
     folder = tmp_path / "in"
@@ -351,7 +351,7 @@ def test_decompression_bomb_is_refused_quickly(tmp_path):
     result = subprocess.run([sys.executable, "-m", "resample", str(folder), "-o",
                              str(tmp_path / "o"), "--scale", "0.5", "-q"], capture_output=True,
                             text=True, timeout=120)
-    assert result.returncode == 1 and "too large" in result.stderr
+    assert result.returncode == 1 and "decompression-bomb limit" in result.stderr
 
 
 def test_shrink_only_leaves_small_images_as_they_are(tmp_path, capsys, photo):
@@ -461,3 +461,63 @@ def test_standard_input_and_output(tmp_path, photo):
         assert "resample-pipe" not in err
     code, out, err = _command([src, "-o", tmp_path / "x.png", "--format", "png", "--scale", "2"])
     assert code == 2 and "--format" in err
+
+
+def test_strip_max_pixels_tiff_exif_and_frames(tmp_path, capsys, photo, monkeypatch):
+    """--strip writes no metadata; a TIFF output keeps EXIF tags such as Make; --max-pixels and
+    RESAMPLE_MAX_PIXELS move the decompression-bomb limit (one line naming both when hit); a
+    multi-frame input says that only its first frame is converted."""
+    from resample import images
+
+    src = tmp_path / "in.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "Maker"
+    Image.fromarray(photo).save(src, exif=exif.tobytes(), dpi=(200, 200), quality=90)
+    code, _, err = run(capsys, src, "-o", tmp_path / "o.tif", "--scale", "0.5")
+    assert code == 0, err
+    with Image.open(tmp_path / "o.tif") as im:
+        assert im.getexif().get(0x010F) == "Maker" and round(im.info["dpi"][0]) == 200
+    code, _, err = run(capsys, src, "-o", tmp_path / "s.jpg", "--scale", "0.5", "--strip")
+    with Image.open(tmp_path / "s.jpg") as im:
+        assert code == 0 and 0x010F not in im.getexif() and "exif" not in im.info
+    big = tmp_path / "big.png"
+    Image.fromarray(np.zeros((1000, 1500), np.uint8)).save(big)
+    try:
+        code, _, err = run(capsys, big, "-o", tmp_path / "b.png", "--scale", "0.5",
+                           "--max-pixels", "1M")
+        assert code == 1 and _one_line_error(err)
+        assert "1500000 pixels, more than the decompression-bomb limit of 1000000" in err
+        assert "--max-pixels" in err and "RESAMPLE_MAX_PIXELS" in err
+        assert run(capsys, big, "-o", tmp_path / "b.png", "--scale", "0.5",
+                   "--max-pixels", "2M")[0] == 0
+        code, _, err = run(capsys, big, "-o", tmp_path / "b.png", "--scale", "0.5",
+                           "--max-pixels", "lots")
+        assert code == 2 and "--max-pixels" in err
+    finally:
+        images.set_max_pixels(images.parse_pixels("178956970"))     # Pillow's default
+    monkeypatch.setenv("RESAMPLE_MAX_PIXELS", "1M")
+    monkeypatch.setattr(images, "_limit_set", False)
+    code, _, err = run(capsys, big, "-o", tmp_path / "b.png", "--scale", "0.5")
+    images.set_max_pixels(images.parse_pixels("178956970"))
+    assert code == 1 and "limit of 1000000" in err
+    monkeypatch.delenv("RESAMPLE_MAX_PIXELS")
+    frames = [Image.fromarray(np.roll(photo, 9 * i, axis=1)) for i in range(5)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=50)
+    frames[0].save(tmp_path / "stack.tif", save_all=True, append_images=frames[1:])
+    for name, kind in (("anim.gif", "frames"), ("stack.tif", "pages")):
+        code, _, err = run(capsys, tmp_path / name, "-o", tmp_path / f"o-{name}", "--scale", "2")
+        assert code == 0 and f"5 {kind}: only the first is converted" in err
+
+
+def test_folder_notes_are_summarised(tmp_path, capsys, photo):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        rgba = np.dstack([photo, np.full(photo.shape[:2], 120 + i, np.uint8)])
+        Image.fromarray(rgba).save(folder / f"a{i}.png")
+    Image.fromarray(photo).save(folder / "plain.png")
+    code, _, err = run(capsys, folder, "-o", tmp_path / "out", "--format", "jpg", "--scale",
+                       "0.5", "-j", "1")
+    assert code == 0
+    assert "resample: note: 3 files: flattened alpha onto white for JPEG" in err
+    assert err.count("flattened") == 1
