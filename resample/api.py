@@ -106,7 +106,8 @@ def output_shape(in_shape, scale=None, shape=None):
 
 
 def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
-           boundary="edge", fill=0.0, antialias=True, alpha=False, device="auto"):
+           boundary="edge", fill=0.0, antialias=True, alpha=False, linear=False,
+           device="auto"):
     """Resize an image.
 
     image:     ``(H, W)`` or ``(H, W, C)`` array; channels are resampled independently, unless
@@ -128,11 +129,20 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
                ``(H, W, 4)`` RGBA): the colour is multiplied by alpha while resampling and
                divided by it after, so invisible pixels lend no colour to visible ones (as
                Pillow and the command do); fully transparent results get colour 0.
+    linear:    resample in linear light: the colour (not alpha) is decoded from sRGB before
+               and encoded after, in float32 (float64 for 32-bit and float64 input), so a
+               1-pixel black and white checkerboard halves to about 188 (a gamma-correct
+               grey), not 128.  Integer samples span their dtype's range; float samples are
+               taken as sRGB values in [0, 1] (clipped there after).
     device:    auto, cpu or gpu.  ``auto``: a CuPy image stays on its GPU (and so does the
                result); a NumPy image goes to a usable GPU only when the work is estimated to
                pay for the copies (:func:`resample.devices.gpu_pays`).
     Returns an array of the input's dtype with ``shape`` (plus the channel axis, if any).
     """
+    if linear:
+        return _resize_linear(image, alpha=alpha, scale=scale, shape=shape, method=method,
+                              align=align, boundary=boundary, fill=fill, antialias=antialias,
+                              device=device)
     if alpha:
         return _resize_premultiplied(image, scale=scale, shape=shape, method=method,
                                      align=align, boundary=boundary, fill=fill,
@@ -186,6 +196,54 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
                          out_dtype)
     out = out.astype(given, copy=False)
     return out[:, :, 0] if was_2d else out
+
+
+def srgb_to_linear(c, xp=np):
+    """sRGB-encoded values in [0, 1] to linear light (IEC 61966-2-1)."""
+    return xp.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(v, xp=np):
+    """Linear light in [0, 1] to sRGB-encoded values (IEC 61966-2-1)."""
+    v = xp.clip(v, 0.0, 1.0)
+    return xp.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1.0 / 2.4) - 0.055)
+
+
+def _resize_linear(image, *, alpha, **options):
+    """:func:`resize` in linear light (see its ``linear``)."""
+    on_device = devices.is_device_array(image)
+    xp = sys.modules["cupy"] if on_device else np
+    a = image if on_device else np.asarray(image)
+    integer = np.issubdtype(a.dtype, np.integer)
+    if not (integer or np.issubdtype(a.dtype, np.floating)):
+        raise ResampleError(f"linear=True needs integer or float samples, got {a.dtype}")
+    if alpha and (a.ndim != 3 or a.shape[2] < 2):
+        raise ResampleError(f"alpha=True needs an (H, W, C) image with C >= 2 (the last "
+                            f"channel alpha), got shape {a.shape}")
+    work_type = np.float64 if a.dtype.itemsize > 2 else np.float32
+    info = np.iinfo(a.dtype) if integer else None
+    top = float(info.max) if integer else 1.0
+    if integer and info.min < 0:
+        raise ResampleError(f"linear=True needs unsigned samples (0 is black), got {a.dtype}")
+    work = a.astype(work_type) / work_type(top)
+    if integer and a.dtype.itemsize <= 2:       # a table per possible value
+        table = srgb_to_linear(xp.arange(int(top) + 1, dtype=work_type) / work_type(top), xp)
+        colour = table[a if a.ndim == 2 or not alpha else a[..., :-1]]
+    else:
+        colour = srgb_to_linear(xp.clip(work if a.ndim == 2 or not alpha else work[..., :-1],
+                                        0.0, 1.0), xp)
+    if alpha:
+        colour = xp.concatenate([colour, work[..., -1:]], axis=-1)
+    out = resize(colour.astype(work_type, copy=False), alpha=alpha, **options)
+    if alpha:
+        out = xp.concatenate([linear_to_srgb(out[..., :-1], xp), xp.clip(out[..., -1:], 0, 1)],
+                             axis=-1)
+    else:
+        out = linear_to_srgb(out, xp)
+    out = out * top
+    if integer:                 # rounded half up and clipped, as resize stores integers
+        out = xp.clip(xp.floor(out + 0.5), info.min, info.max)
+    return out.astype(a.dtype)
 
 
 def _resize_premultiplied(image, **options):

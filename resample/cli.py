@@ -109,6 +109,8 @@ Folders:
               "widening the kernel (like OpenCV).")
 @click.option("--device", type=click.Choice(("auto", "cpu", "gpu"), case_sensitive=False),
               default="auto", show_default=True, help="Where to compute.")
+@click.option("--linear", is_flag=True, help="Resample in linear light: sRGB decoded before, "
+              "encoded after (a gamma-correct resize).")
 @click.option("--strip", is_flag=True, help="Write no metadata (EXIF, ICC profile, DPI).")
 @click.option("--max-pixels", "max_pixels", metavar="N",
               help="Refuse images of more than N pixels (250M, 1.5G, none) as decompression "
@@ -160,7 +162,7 @@ Folders:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
-            strip, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
+            linear, strip, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
             include, exclude, from_list, out_format, suffix, jobs, shard, fail_fast,
             follow_links, overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
@@ -204,7 +206,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         raise UsageError(f"--cutoff must be a finite number above 0, got {cutoff}")
     options = Options(method=ALIASES.get(method.lower(), method.lower()), scale=scale, size=size, align=align.lower(),
                       boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
-                      device=device.lower(), quality=quality, strip=strip,
+                      device=device.lower(), quality=quality, strip=strip, linear=linear,
                       sigma=_parse_sigma(sigma),
                       cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
     if batch:
@@ -441,7 +443,7 @@ def _check_output(output, input, overwrite):
 # Options that only a resize uses, and only a rebuild from points: given with the other kind of
 # input they would do nothing, so they are refused.
 RESIZE_ONLY = {"method": "--method", "align": "--align", "boundary": "--boundary",
-               "no_antialias": "--no-antialias"}
+               "no_antialias": "--no-antialias", "linear": "--linear"}
 POINTS_ONLY = {"sigma": "--sigma", "cutoff": "--cutoff", "holes": "--holes",
                "coords": "--coords", "weights": "--weights"}
 

@@ -34,6 +34,7 @@ class Options:
     device: str = "auto"
     quality: int | None = None
     strip: bool = False           # write no metadata
+    linear: bool = False          # resample in linear light (sRGB decoded, then encoded)
     sigma: object = None          # None: the CSV's sigma columns, else "steered"
     cutoff: float = 3.0
     holes: str = "nearest"
@@ -93,10 +94,11 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
         result = images.resize_picture(pic, shape=(out_h, out_w), method=options.method,
                                        align=options.align, boundary=options.boundary,
                                        fill=options.fill, antialias=options.antialias,
-                                       device=options.device)
+                                       linear=options.linear, device=options.device)
     if cancelled is not None and cancelled():
         return []
-    return pic.notes + images.save(result, dst, quality=options.quality, strip=options.strip)
+    notes = pic.notes + (images.linear_light_notes(pic) if options.linear else [])
+    return notes + images.save(result, dst, quality=options.quality, strip=options.strip)
 
 
 def keep_as_is(src, dst, options: Options, fmt, loaded=None):

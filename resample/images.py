@@ -365,6 +365,28 @@ def to_dtype(x, dtype):
     return x.astype(dtype)
 
 
+def linear_light_notes(pic: Picture):
+    """A note when ``--linear`` meets an ICC profile that is not sRGB: the sRGB curve is used
+    (and the profile carried), which is right for profiles with sRGB's curve (Display P3)
+    and approximate for others (Adobe RGB's is a 2.2 power)."""
+    if not pic.icc or b"sRGB" in pic.icc[:1024] or _icc_description(pic.icc).startswith("sRGB"):
+        return []
+    name = _icc_description(pic.icc) or "not sRGB"
+    return [f"--linear: the image's ICC profile ({name[:40]}) is not sRGB; its colours were "
+            "linearised with the sRGB curve all the same"]
+
+
+def _icc_description(icc):
+    try:
+        import io
+
+        from PIL import ImageCms
+
+        return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+    except Exception:               # noqa: BLE001 (no LittleCMS, or a damaged profile)
+        return ""
+
+
 def resize_picture(pic: Picture, **options) -> Picture:
     """Resize with :func:`resample.resize`; colour is premultiplied by alpha while resampling."""
     from .api import resize

@@ -339,3 +339,20 @@ def test_alpha_premultiplies_as_pillow(photo):
         assert diff.mean() < 0.6 and np.mean(diff <= 2) > 0.995, (diff.mean(), np.mean(diff <= 2))
     with pytest.raises(resample.ResampleError, match="alpha=True needs"):
         resample.resize(photo[..., 0], scale=2, alpha=True)
+
+
+@pytest.mark.parametrize("kernel, method", [("linear", "bilinear"), ("lanczos3", "lanczos"),
+                                            ("mitchell", "mitchell")])
+def test_linear_light_equals_libvips_scrgb(photo, kernel, method):
+    """resize(linear=True) is libvips' scRGB pipeline (sRGB decoded to linear float, reduced,
+    encoded): within one level; resampling the sRGB values themselves is up to tens of levels
+    off beside edges."""
+    pyvips = pytest.importorskip("pyvips")
+    v = pyvips.Image.new_from_array(photo, interpretation="srgb")
+    r = v.colourspace("scrgb").reduce(2, 2, kernel=kernel).colourspace("srgb")
+    theirs = np.ndarray(buffer=r.write_to_memory(), dtype=np.uint8,
+                        shape=(r.height, r.width, r.bands))
+    ours = resample.resize(photo, shape=theirs.shape[:2], method=method, linear=True)
+    assert np.abs(ours.astype(int) - theirs).max() <= 1
+    plain = resample.resize(photo, shape=theirs.shape[:2], method=method)
+    assert np.abs(plain.astype(int) - theirs).max() > 20

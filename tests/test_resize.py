@@ -250,3 +250,56 @@ def test_infinite_and_huge_samples_as_the_plain_sum():
     np.testing.assert_allclose(out, ref, rtol=1e-9, atol=1e293)
     pts = resample.sample(np.array([[1.0, np.inf], [1.0, 1.0]]), [[0.0, 1.0], [1.0, 0.0]])
     np.testing.assert_array_equal(pts, [1.0, np.inf])
+
+
+def _srgb_decode(c):
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _srgb_encode(v):
+    v = np.clip(v, 0, 1)
+    return np.where(v <= 0.0031308, 12.92 * v, 1.055 * v ** (1 / 2.4) - 0.055)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("method", ["bilinear", "lanczos", "box"])
+def test_linear_light_against_the_reference(dtype, method):
+    """linear=True: decode sRGB, resize (the float64 reference), encode; every dtype, with and
+    without alpha (premultiplied in linear light), odd sizes."""
+    skimage_data = pytest.importorskip("skimage.data")
+    rgb = skimage_data.astronaut()[100:161, 150:223]                 # 61x73, real detail
+    top = 1.0 if dtype == np.float32 else float(np.iinfo(dtype).max)
+    img = (rgb.astype(np.float64) / 255 * top)
+    img = img.astype(dtype) if dtype == np.float32 else np.floor(img + 0.5).astype(dtype)
+    for shape in [(23, 31), (90, 150), (1, 1)]:
+        ours = resample.resize(img, shape=shape, method=method, linear=True)
+        lin = _srgb_decode(img.astype(np.float64) / top)
+        ref = _srgb_encode(ref_resize(lin, shape, method, nudge=1e-9 if method == "box" else 0.0)
+                           ) * top
+        if dtype == np.float32:
+            np.testing.assert_allclose(ours, ref, rtol=0, atol=2e-5)
+        else:
+            assert np.abs(ours.astype(np.int64) - round_to(ref, dtype).astype(np.int64)).max() <= 1
+    alpha = np.linspace(0, top, img.shape[1])[None, :].repeat(img.shape[0], 0).astype(dtype)
+    rgba = np.dstack([img, alpha])
+    ours = resample.resize(rgba, shape=(23, 31), method=method, linear=True, alpha=True)
+    a = alpha.astype(np.float64) / top
+    pre = np.dstack([_srgb_decode(img.astype(np.float64) / top) * a[..., None], a])
+    r = ref_resize(pre, (23, 31), method, nudge=1e-9 if method == "box" else 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        colour = np.where(r[..., 3:] > 0, r[..., :3] / r[..., 3:], 0.0)
+    ref = np.dstack([_srgb_encode(colour), np.clip(r[..., 3], 0, 1)]) * top
+    if dtype == np.float32:
+        seen = r[..., 3] > 1e-3
+        np.testing.assert_allclose(ours[seen], ref[seen], rtol=0, atol=1e-4)
+    else:
+        seen = r[..., 3] > 0.02
+        assert np.abs(ours.astype(np.int64) - round_to(ref, dtype).astype(np.int64))[seen].max() <= 1
+
+
+def test_linear_light_checkerboard_and_bad_input():
+    board = (np.indices((64, 64)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    assert resample.resize(board, scale=0.5)[10, 10] == 128
+    assert 186 <= resample.resize(board, scale=0.5, linear=True)[10, 10] <= 190
+    with pytest.raises(ResampleError, match="unsigned"):
+        resample.resize(board.astype(np.int16), scale=0.5, linear=True)
