@@ -84,6 +84,10 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
             width, height, fmt = images.peek(src)
         if options.output_size(width, height) == (width, height):
             return keep_as_is(src, dst, options, fmt, loaded)
+    from .frames import FRAME_FORMATS, frame_count, resize_frames
+
+    if images.output_format(dst) in FRAME_FORMATS and frame_count(src) > 1:
+        return resize_frames(src, dst, options, options.output_size)
     pic = loaded if loaded is not None else images.load(src)
     width, height = pic.size
     out_w, out_h = options.output_size(width, height)

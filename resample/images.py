@@ -152,8 +152,8 @@ def _read(path) -> Picture:
         frames = getattr(im, "n_frames", 1)
         if frames > 1:
             kind = "pages" if fmt == "TIFF" else "frames"
-            notes.append(f"{frames} {kind}: only the first is converted (multi-frame output "
-                         "is not supported yet)")
+            notes.append(f"{frames} {kind}: only the first is converted (GIF, WebP, PNG and "
+                         "TIFF outputs keep them all)")
         meta = read_metadata(path, im)
         array, alpha = _special_reader(path, im)
         if array is None:
@@ -213,8 +213,8 @@ def _load_tiff(path) -> Picture:
         except (TypeError, ValueError, ZeroDivisionError):
             dpi = None
     alpha = bool(extra) and array.ndim == 3 and array.shape[2] in (2, 4)
-    notes = ([f"{pages} pages: only the first is converted (multi-frame output is not "
-               "supported yet)"] if pages > 1 else [])
+    notes = ([f"{pages} pages: only the first is converted (multi-page float TIFF is not "
+               "supported)"] if pages > 1 else [])
     return Picture(array, alpha=alpha, icc=bytes(icc.value) if icc is not None else None,
                    dpi=dpi, format="TIFF", notes=notes)
 

@@ -151,7 +151,8 @@ def _resize(job):
     with Image.open(path) as im:
         fmt_in, mode = im.format, im.mode
         if (fmt_in not in ("PNG", "JPEG") or mode not in _MODES or "transparency" in im.info
-                or (fmt_in == "PNG" and not _png_is_8bit_grey_or_rgb(path))):
+                or (fmt_in == "PNG" and not _png_is_8bit_grey_or_rgb(path))
+                or getattr(im, "n_frames", 1) > 1):           # frames: the full command's
             return None
         meta = files.read_metadata(path, im)
         if meta.orientation != 1:

@@ -466,7 +466,7 @@ def test_standard_input_and_output(tmp_path, photo):
 def test_strip_max_pixels_tiff_exif_and_frames(tmp_path, capsys, photo, monkeypatch):
     """--strip writes no metadata; a TIFF output keeps EXIF tags such as Make; --max-pixels and
     RESAMPLE_MAX_PIXELS move the decompression-bomb limit (one line naming both when hit); a
-    multi-frame input says that only its first frame is converted."""
+    multi-frame input into a format of one frame says that only its first is converted."""
     from resample import images
 
     src = tmp_path / "in.jpg"
@@ -505,7 +505,8 @@ def test_strip_max_pixels_tiff_exif_and_frames(tmp_path, capsys, photo, monkeypa
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=50)
     frames[0].save(tmp_path / "stack.tif", save_all=True, append_images=frames[1:])
     for name, kind in (("anim.gif", "frames"), ("stack.tif", "pages")):
-        code, _, err = run(capsys, tmp_path / name, "-o", tmp_path / f"o-{name}", "--scale", "2")
+        code, _, err = run(capsys, tmp_path / name, "-o", tmp_path / f"o-{name}.jpg",
+                           "--scale", "2")                 # JPEG holds one frame
         assert code == 0 and f"5 {kind}: only the first is converted" in err
 
 
