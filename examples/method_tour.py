@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import resample
 
-METHODS = ["nearest", "bilinear", "bicubic", "lanczos", "gri"]
+METHODS = ["nearest", "bilinear", "bicubic", "mitchell", "lanczos", "gri"]
 
 
 def main(out="docs/methods.png"):
