@@ -204,7 +204,8 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         raise UsageError("give an INPUT or --from-list, not both")
     if not (cutoff > 0 and math.isfinite(cutoff)):
         raise UsageError(f"--cutoff must be a finite number above 0, got {cutoff}")
-    options = Options(method=ALIASES.get(method.lower(), method.lower()), scale=scale, size=size, align=align.lower(),
+    method = ALIASES.get(method.lower(), method.lower())
+    options = Options(method=method, scale=scale, size=size, align=align.lower(),
                       boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
                       device=device.lower(), quality=quality, strip=strip, linear=linear,
                       sigma=_parse_sigma(sigma),
@@ -297,8 +298,9 @@ def _piped(input, output, options, out_format, quiet):
                 raise ResampleError(f"{src}: empty, no image")
         if output == "-":
             if out_format is not None:
-                ext = "." + {"jpeg": "jpg", "tiff": "tif"}.get(out_format.lower(),
-                                                                out_format.lower())
+                from .batch import FORMATS
+
+                ext = FORMATS[out_format.lower()]
             else:
                 ext = PIPE_EXTENSIONS.get(images.peek(src)[2], ".png")
             dst = os.path.join(work, "stdout" + ext)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .console import sigterm_as_interrupt  # noqa: F401 (the command and batch use it here)
 from .errors import ResampleError
@@ -84,9 +84,9 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
             width, height, fmt = images.peek(src)
         if options.output_size(width, height) == (width, height):
             return keep_as_is(src, dst, options, fmt, loaded)
-    from .frames import FRAME_FORMATS, frame_count, resize_frames
+    from .frames import keeps_frames, resize_frames
 
-    if images.output_format(dst) in FRAME_FORMATS and frame_count(src) > 1:
+    if keeps_frames(src, dst):
         return resize_frames(src, dst, options, options.output_size)
     pic = loaded if loaded is not None else images.load(src)
     width, height = pic.size
@@ -122,10 +122,16 @@ def keep_as_is(src, dst, options: Options, fmt, loaded=None):
         with open(src, "rb") as f, atomic_output(dst) as out:
             shutil.copyfileobj(f, out, 1 << 20)
         return [what]
+    what = (f"left as it is by --size {options.size}: not resized, only "
+            f"{'stripped' if options.strip else 'converted'} to {output_format(dst)}")
+    from .frames import keeps_frames, resize_frames
+
+    if keeps_frames(src, dst):                          # every frame, as it is
+        resize_frames(src, dst, replace(options, method="nearest"), lambda w, h: (w, h))
+        return [what]
     pic = loaded if loaded is not None else images.load(src)
     notes = pic.notes + images.save(pic, dst, quality=options.quality, strip=options.strip)
-    return notes + [f"left as it is by --size {options.size}: not resized, only "
-                    f"{'stripped' if options.strip else 'converted'} to {output_format(dst)}"]
+    return notes + [what]
 
 
 def check_resize_fits(pic, out_shape, options: Options, fmt):

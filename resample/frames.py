@@ -21,14 +21,21 @@ ANIMATIONS = ("GIF", "WEBP", "PNG")
 
 
 def frame_count(path):
-    """How many frames (or pages) an image file has; 1 for a file Pillow cannot open."""
+    """How many frames (or pages) an image file of a format of FRAME_FORMATS has; 1 for any
+    other (a camera's MPO JPEG carries a preview as a second frame: not an animation) and for
+    a file Pillow cannot open."""
     from PIL import Image
 
     try:
         with Image.open(path) as im:
-            return int(getattr(im, "n_frames", 1))
+            return int(getattr(im, "n_frames", 1)) if im.format in FRAME_FORMATS else 1
     except Exception:               # noqa: BLE001 (the single-frame path reports it)
         return 1
+
+
+def keeps_frames(src, dst):
+    """Whether ``src`` has several frames and ``dst``'s format holds them all."""
+    return output_format(dst) in FRAME_FORMATS and frame_count(src) > 1
 
 
 def read_frames(path):

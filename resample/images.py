@@ -149,7 +149,7 @@ def _read(path) -> Picture:
     with im:
         _check_decode_memory(im)
         fmt = im.format
-        frames = getattr(im, "n_frames", 1)
+        frames = getattr(im, "n_frames", 1) if fmt != "MPO" else 1   # (MPO: a preview)
         if frames > 1:
             kind = "pages" if fmt == "TIFF" else "frames"
             notes.append(f"{frames} {kind}: only the first is converted (GIF, WebP, PNG and "

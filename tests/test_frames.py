@@ -119,3 +119,27 @@ def test_the_command_as_installed_keeps_an_apng_s_frames(tmp_path):
                     str(tmp_path / "b.png"), "--scale", "0.5", "-q"], check=True, timeout=120)
     with Image.open(tmp_path / "b.png") as im:
         assert im.n_frames == 3 and im.size == (64, 64)
+
+
+def test_an_animation_a_shrink_only_size_leaves_is_converted_frame_by_frame(animation, tmp_path,
+                                                                          capsys):
+    code, _, err = run(capsys, animation, "-o", tmp_path / "o.png", "--size", "500x500>",
+                       "-m", "mitchell")
+    assert code == 0 and "left as it is" in err
+    src, _, _ = _frames(animation)
+    got, durations, _ = _frames(tmp_path / "o.png")
+    assert len(got) == 6 and all((a == b).all() for a, b in zip(src, got))     # untouched
+
+
+def test_a_camera_mpo_jpeg_is_one_picture(tmp_path, capsys):
+    """A camera's MPO JPEG carries a preview as a second frame: converted as one picture,
+    without a note about frames."""
+    photo = skimage_data.coffee()[::4, ::4]
+    ims = [Image.fromarray(photo), Image.fromarray(photo[::2, ::2])]
+    ims[0].save(tmp_path / "cam.jpg", format="MPO", save_all=True, append_images=ims[1:])
+    with Image.open(tmp_path / "cam.jpg") as im:
+        assert im.format == "MPO" and im.n_frames == 2
+    code, _, err = run(capsys, tmp_path / "cam.jpg", "-o", tmp_path / "o.png", "--scale", "0.5")
+    assert code == 0 and "frame" not in err, err
+    with Image.open(tmp_path / "o.png") as im:
+        assert getattr(im, "n_frames", 1) == 1 and im.size == (75, 50)
