@@ -522,3 +522,21 @@ def test_folder_notes_are_summarised(tmp_path, capsys, photo):
     assert code == 0
     assert "resample: note: 3 files: flattened alpha onto white for JPEG" in err
     assert err.count("flattened") == 1
+
+
+def test_linear_light_on_the_command_line_and_icc_notes(tmp_path, capsys, photo):
+    """--linear: a checkerboard halves to 188 (128 without); a profile that is not sRGB is
+    named in a note, an sRGB one is not."""
+    ImageCms = pytest.importorskip("PIL.ImageCms")
+    board = (np.indices((32, 32)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    Image.fromarray(board).save(tmp_path / "board.png")
+    for flag, want in (((), 128), (("--linear",), 188)):
+        code, _, err = run(capsys, tmp_path / "board.png", "-o", tmp_path / "o.png",
+                           "--scale", "0.5", *flag)
+        assert code == 0 and np.asarray(Image.open(tmp_path / "o.png"))[5, 5] == want
+    for name, noted in (("sRGB", False), ("XYZ", True)):
+        icc = ImageCms.ImageCmsProfile(ImageCms.createProfile(name)).tobytes()
+        Image.fromarray(photo).save(tmp_path / f"{name}.png", icc_profile=icc)
+        code, _, err = run(capsys, tmp_path / f"{name}.png", "-o", tmp_path / "p.png",
+                           "--scale", "0.5", "--linear")
+        assert code == 0 and ("is not sRGB" in err) == noted, err
