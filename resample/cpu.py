@@ -75,11 +75,32 @@ def _store_args(dtype, work):
     return np.array([0.0, 0.0, 0.5], work), False
 
 
-def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype):
+def plan(in_shape, taps_rows: Taps, taps_cols: Taps, fill, dtype, out_dtype):
+    """How :func:`resize` computes: ``(rows first, fixed point)`` for an input of ``in_shape``
+    (rows, cols) -- the pass order that costs fewer multiply-adds (a cols-pass one, a gather,
+    weighing passes.COLS_COST), and whether 8-bit fixed point may run.  A resize done in
+    blocks (resample.dask) follows the whole image's plan, so its blocks compute each output
+    exactly as the whole would."""
+    rows_first, cols_first = pass_costs(in_shape[0], in_shape[1], taps_rows.n_out,
+                                        taps_cols.n_out, float(taps_rows.count.mean()),
+                                        taps_cols.index.shape[1])
+    use_rows = (rows_first <= cols_first) if FORCE_ORDER is None else FORCE_ORDER == "rows"
+    fixed = _fixed_applies(np.dtype(dtype), np.dtype(out_dtype), taps_rows, taps_cols, fill,
+                           fixed_order_ok(rows_first, cols_first))
+    if fixed:                   # the tables' own test (fixed8.h's bound, weights): no rows
+        n_ch = in_shape[2] if len(in_shape) > 2 else 1
+        fixed = bool(_core.resize_fixed8(np.zeros((0, in_shape[1] * n_ch), np.uint8),
+                                         *_table(taps_rows, np.float64)[:3],
+                                         *_table(taps_cols, np.float64)[:3],
+                                         np.zeros((0, taps_cols.n_out * n_ch), np.uint8), 1))
+    return use_rows, fixed
+
+
+def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype, how=None):
     """Resize ``image`` (R, C, ch) with one tap table per axis, into a new array.
 
-    One fused kernel does both passes with no full-size intermediate; it runs the two passes in
-    the order that costs fewer multiply-adds, a cols-pass one (a gather) weighing passes.COLS_COST.
+    One fused kernel does both passes with no full-size intermediate, as :func:`plan` says
+    (``how``: a plan made for a larger image this is a block of).
     """
     n_rows, n_cols, n_ch = image.shape
     if taps_rows.is_identity(n_rows) and taps_cols.is_identity(n_cols):
@@ -91,19 +112,18 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype):
         _core.select(image.reshape(n_rows, -1), np.ascontiguousarray(taps_rows.index[:, 0]),
                      cols, dst.reshape(dst.shape[0], -1))
         return dst
-    rows_first, cols_first = pass_costs(n_rows, n_cols, taps_rows.n_out, taps_cols.n_out,
-                                        float(taps_rows.count.mean()),
-                                        taps_cols.index.shape[1])
-    use_rows = (rows_first <= cols_first) if FORCE_ORDER is None else FORCE_ORDER == "rows"
+    use_rows, fixed = how or plan(image.shape, taps_rows, taps_cols, fill, image.dtype,
+                                  out_dtype)
     # Bands of output rows are handed out as threads free up: a core taken by another process
     # does not leave the others waiting at the end.
     n_bands = min(taps_rows.n_out, 16 * threads())
-    if _fixed_applies(image.dtype, out_dtype, taps_rows, taps_cols, fill,
-                      fixed_order_ok(rows_first, cols_first)):
+    if fixed:
         table = (*_table(taps_rows, np.float64)[:3], *_table(taps_cols, np.float64)[:3])
         if _core.resize_fixed8(image.reshape(n_rows, -1), *table,
                                dst.reshape(dst.shape[0], -1), int(n_bands)):
             return dst
+        if how is not None:
+            raise AssertionError("fixed point declined a block of a plan that took it")
     _core.resize(image.reshape(n_rows, -1), *_table(taps_rows, work),
                  *_interleaved_table(taps_cols, n_ch, work), float(fill),
                  dst.reshape(dst.shape[0], -1), float(clip[0]), float(clip[1]), int(rounding),
