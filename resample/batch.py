@@ -303,6 +303,29 @@ def _is_terminal(stream):
         return False
 
 
+def _failure(exc):
+    """One line naming what went wrong with a file, whatever was raised."""
+    if isinstance(exc, ResampleError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"internal error: {type(exc).__name__}: {first_line(exc)}"
+
+
+def _decide(job, overwrite):
+    """``(status, reason)`` for a job that is not to be converted (failed, or skipped: its
+    output exists), else None."""
+    if job.error:
+        return "failed", job.error
+    if os.path.exists(job.dst) and not overwrite:
+        if os.path.samefile(job.dst, job.src):
+            return "failed", "the output would replace it (pass --overwrite)"
+        return "skipped", None
+    return None
+
+
 def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=False,
         progress=True, on_failure=None):
     """Convert ``jobs`` (with outputs planned); return a :class:`Summary`.
@@ -329,15 +352,7 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
     decoders = ThreadPoolExecutor(workers, thread_name_prefix="resample-decode")
     encoders = ThreadPoolExecutor(workers, thread_name_prefix="resample-encode")
 
-    def failure(exc):
-        """One line naming what went wrong with a file, whatever was raised."""
-        if isinstance(exc, ResampleError):
-            return str(exc)
-        if isinstance(exc, MemoryError):
-            return "out of memory"
-        if isinstance(exc, OSError) and exc.strerror:
-            return exc.strerror
-        return f"internal error: {type(exc).__name__}: {first_line(exc)}"
+    failure = _failure
 
     def finish(job, loaded):
         try:
@@ -358,15 +373,11 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
         budget.acquire()
         held, handed = 0, False
         try:
+            decided = _decide(job, overwrite)
             if stop.is_set():
                 results.put((job, "cancelled", None))
-            elif job.error:
-                results.put((job, "failed", job.error))
-            elif os.path.exists(job.dst) and os.path.samefile(job.dst, job.src) \
-                    and not overwrite:
-                results.put((job, "failed", "the output would replace it (pass --overwrite)"))
-            elif os.path.exists(job.dst) and not overwrite:
-                results.put((job, "skipped", None))
+            elif decided is not None:
+                results.put((job, *decided))
             else:
                 os.makedirs(os.path.dirname(job.dst) or ".", exist_ok=True)
                 loaded = load_input(job.src)
@@ -384,32 +395,8 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
                 budget.release(held)
 
     summary = Summary()
-    if progress is False or (progress is None and not _is_terminal(sys.stderr)):
-        bar = _NoBar()                    # (tqdm's import is not paid for a bar not shown)
-    else:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(jobs), unit="file", file=sys.stderr, leave=False,
-                   disable=None if progress is None else not progress, dynamic_ncols=True)
-
-    def record(job, status, reason):
-        if status == "cancelled":
-            return
-        setattr(summary, status, getattr(summary, status) + 1)
-        if status == "converted":
-            for text in dict.fromkeys(reason):          # each kind once a file
-                summary.notes[text] = summary.notes.get(text, 0) + 1
-        if status == "failed":
-            reason = reason if reason.startswith(job.src) else f"{job.src}: {reason}"
-            summary.failures.append((job.src, reason))
-            if on_failure is not None:
-                bar.clear()
-                on_failure(job.src, reason)
-            if fail_fast:
-                stop.set()
-        bar.update(1)
-        bar.set_postfix_str(f"failed {summary.failed}", refresh=False)
-
+    bar = _bar(progress, len(jobs))
+    record = _recorder(summary, bar, on_failure, stop if fail_fast else None)
     t0 = time.perf_counter()
     futures = []
     with sigterm_as_interrupt():          # SIGTERM stops a run as Ctrl-C does
@@ -435,6 +422,108 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
     summary.not_started = len(jobs) - summary.converted - summary.skipped - summary.failed
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _bar(progress, total):
+    """A tqdm bar on stderr (None: only when stderr is a terminal), or one that shows nothing."""
+    if progress is False or (progress is None and not _is_terminal(sys.stderr)):
+        return _NoBar()                   # (tqdm's import is not paid for a bar not shown)
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", file=sys.stderr, leave=False,
+                disable=None if progress is None else not progress, dynamic_ncols=True)
+
+
+def _recorder(summary, bar, on_failure, stop_on_failure):
+    """``record(job, status, reason)``: counts a file's outcome into ``summary`` (its notes
+    when converted: ``reason`` is then the list of notes), reports a failure, and sets the
+    event ``stop_on_failure`` (if any) at the first one."""
+    def record(job, status, reason):
+        if status == "cancelled":
+            return
+        setattr(summary, status, getattr(summary, status) + 1)
+        if status == "converted":
+            for text in dict.fromkeys(reason or ()):    # each kind once a file
+                summary.notes[text] = summary.notes.get(text, 0) + 1
+        if status == "failed":
+            reason = reason if reason.startswith(job.src) else f"{job.src}: {reason}"
+            summary.failures.append((job.src, reason))
+            if on_failure is not None:
+                bar.clear()
+                on_failure(job.src, reason)
+            if stop_on_failure is not None:
+                stop_on_failure.set()
+        bar.update(1)
+        bar.set_postfix_str(f"failed {summary.failed}", refresh=False)
+
+    return record
+
+
+def run_on_cluster(jobs, options: Options, address, *, overwrite=False, fail_fast=False,
+                   progress=True, on_failure=None):
+    """Convert ``jobs`` on the ``dask.distributed`` cluster whose scheduler is at ``address``:
+    each file one task, written atomically where the workers run (the paths must be the same
+    there: a shared file system); outputs that exist are skipped, so a rerun resumes.  Returns
+    a :class:`Summary`; Ctrl-C or SIGTERM cancels the tasks not finished."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ResampleError("--scheduler needs dask.distributed: pip install "
+                            "'resample-images[dask]'") from None
+    summary = Summary()
+    bar = _bar(progress, len(jobs))
+    stop = threading.Event()
+    record = _recorder(summary, bar, on_failure, stop if fail_fast else None)
+    t0 = time.perf_counter()
+    try:
+        _reachable(address)
+        client = Client(address, timeout="20s")
+    except Exception as exc:              # noqa: BLE001 (unreachable, refused, bad address)
+        raise ResampleError(f"--scheduler {address}: cannot connect ({first_line(exc)})") \
+            from None
+    futures = {}
+    with client, sigterm_as_interrupt():
+        try:
+            for job in sorted(jobs, key=_size, reverse=True):
+                decided = _decide(job, overwrite)
+                if decided is not None:
+                    record(job, *decided)
+                else:
+                    futures[client.submit(_convert_on_worker, job.src, job.dst, options,
+                                          pure=False)] = job
+            for future in as_completed(list(futures)):
+                record(futures[future], *future.result())
+                if stop.is_set():
+                    break
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+            bar.close()
+    summary.not_started = len(jobs) - summary.converted - summary.skipped - summary.failed
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _reachable(address, seconds=3.0):
+    """Fail at once where nothing listens at a tcp:// address (the client would wait for its
+    whole timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if str(address).startswith("tcp://"):
+        parts = urlsplit(str(address))
+        with socket.create_connection((parts.hostname, parts.port or 8786), timeout=seconds):
+            pass
+
+
+def _convert_on_worker(src, dst, options):
+    """One file on a cluster's worker: ``(status, notes or the reason it failed)``."""
+    try:
+        os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
+        return "converted", convert_file(src, dst, options)
+    except Exception as exc:              # noqa: BLE001 (any error is this file's failure)
+        return "failed", _failure(exc)
 
 
 def _size(job):

@@ -146,6 +146,9 @@ Folders:
                                                           case_sensitive=False),
               help="Folders and -o -: the output format. Default: the input's (PNG for point "
                    "clouds).")
+@click.option("--scheduler", metavar="ADDRESS", help="Folders: convert the files on the "
+              "dask.distributed cluster whose scheduler is at ADDRESS (tcp://host:8786), a "
+              "task a file; the paths must be the same on its workers.")
 @click.option("--suffix", default="", metavar="TEXT",
               help="Folders: added to each output's name, before the extension.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
@@ -163,7 +166,7 @@ Folders:
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
             linear, strip, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
-            include, exclude, from_list, out_format, suffix, jobs, shard, fail_fast,
+            include, exclude, from_list, out_format, scheduler, suffix, jobs, shard, fail_fast,
             follow_links, overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
     image of a folder.
@@ -212,14 +215,16 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
                       cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
     if batch:
         return _batch(input, from_list, output, options, weights, recursive, include, exclude,
-                      out_format, suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet)
+                      out_format, suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet,
+                      scheduler)
     if input == "-" or output == "-":
         return _piped(input, output, options, out_format, quiet)
     given = [name for name, value in (("-r", recursive), ("--include", include),
                                       ("--exclude", exclude), ("--format", out_format),
                                       ("--suffix", suffix), ("--jobs", jobs),
                                       ("--shard", shard), ("--fail-fast", fail_fast),
-                                      ("--follow-links", follow_links)) if value]
+                                      ("--follow-links", follow_links),
+                                      ("--scheduler", scheduler)) if value]
     if given:
         raise UsageError(f"{', '.join(given)}: for folders and --from-list only"
                          + (" (and --format for -o -)" if out_format else ""))
@@ -336,7 +341,7 @@ def _quality_note(quality, out_path):
 
 
 def _batch(input, from_list, output, options, weights, recursive, include, exclude, out_format,
-           suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet):
+           suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet, scheduler=None):
     from . import batch, devices
     from .convert import is_points
 
@@ -398,8 +403,14 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
     def report(path, reason):
         click.echo(f"resample: error: {reason}", err=True)
 
-    summary = batch.run(todo, options, workers=jobs, overwrite=overwrite, fail_fast=fail_fast,
-                        progress=False if quiet else None, on_failure=report)
+    if scheduler is not None:
+        summary = batch.run_on_cluster(todo, options, scheduler, overwrite=overwrite,
+                                       fail_fast=fail_fast, progress=False if quiet else None,
+                                       on_failure=report)
+    else:
+        summary = batch.run(todo, options, workers=jobs, overwrite=overwrite,
+                            fail_fast=fail_fast, progress=False if quiet else None,
+                            on_failure=report)
     if not quiet:
         for line in summary.note_lines():
             note(line)

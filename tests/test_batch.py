@@ -311,3 +311,30 @@ def test_an_interrupted_run_leaves_only_complete_files_and_resumes(tmp_path, sig
     rerun = subprocess.run(cmd + ["-q"], capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert sorted(os.listdir(out)) == sorted(os.listdir(src))
+
+
+def test_a_folder_on_a_dask_cluster(tree, tmp_path, capsys):
+    """--scheduler ADDRESS: each file a task on a dask.distributed cluster (a LocalCluster of
+    two worker processes here): the same outputs as a local run, the corrupt file reported
+    alone (exit 1), notes summarised, and a rerun skips what exists."""
+    distributed = pytest.importorskip("distributed")
+    src, expected = tree
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    main([str(src), "-o", str(local), "--scale", "0.5", "-r", "-q"])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        args = [str(src), "-o", str(remote), "--scale", "0.5", "-r",
+                "--scheduler", cluster.scheduler_address]
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert "broken.jpg" in err and f"{len(expected)} converted" in err and "1 failed" in err
+        assert _outputs(remote) == _outputs(local)
+        for rel in _outputs(local):
+            if rel.endswith(".png"):
+                np.testing.assert_array_equal(np.asarray(Image.open(remote / rel)),
+                                              np.asarray(Image.open(local / rel)))
+        assert main(args) == 1                              # resumes: all but the broken one
+        assert f"{len(expected)} skipped (output exists)" in capsys.readouterr().err
+    assert main([str(src), "-o", str(tmp_path / "x"), "--scale", "0.5", "--scheduler",
+                 "tcp://127.0.0.1:1"]) == 1
+    assert "cannot connect" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import glob
 import os
 import shutil
 import subprocess
+import zlib
 
 import numpy as np
 import pytest
@@ -110,8 +111,12 @@ def _assert_close(got, want):
     if np.issubdtype(want.dtype, np.integer):
         diff = np.abs(got.astype(np.int64) - want.astype(np.int64))
         assert diff.max(initial=0) <= 1
-        # off by one only where float32 sums in another order straddle a .5: rarely
-        assert np.count_nonzero(diff) <= max(2, 0.002 * diff.size), np.count_nonzero(diff)
+        # off by one only where float32 sums in another order straddle a .5: rarely; for
+        # 16-bit samples float32 keeps only about 1/200 of a level at the top of the range,
+        # so a smoothing kernel (mitchell, not interpolating: even an unchanged size sums
+        # several taps) flips a few more
+        rate = 0.002 if want.dtype.itemsize == 1 else 0.03
+        assert np.count_nonzero(diff) <= max(2, rate * diff.size), np.count_nonzero(diff)
     else:
         tol = {8: 1e-12, 4: 1e-5, 2: 2e-3}[want.dtype.itemsize]     # float16: its own ulp
         scale = max(1.0, float(np.nanmax(np.abs(want), initial=0)))
@@ -124,7 +129,7 @@ METHOD_NAMES = [m for m in METHODS if m != "gmm"]
 @pytest.mark.parametrize("method", METHOD_NAMES)
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 def test_shim_resize_matches_the_cpu_engine(shim, method, boundary):
-    rng = np.random.default_rng(abs(hash((method, boundary))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{method}{boundary}".encode()))
     cases = [((1, 1), (3, 5)), ((7, 5), (7, 5)), ((13, 9), (29, 4)), ((40, 3), (5, 17)),
              ((6, 31), (1, 1)), ((3, 2), (60, 45))]
     for k, (shape_in, shape_out) in enumerate(cases):
