@@ -112,6 +112,8 @@ Folders:
 @click.option("--linear", is_flag=True, help="Resample in linear light: sRGB decoded before, "
               "encoded after (a gamma-correct resize).")
 @click.option("--strip", is_flag=True, help="Write no metadata (EXIF, ICC profile, DPI).")
+@click.option("--stream", is_flag=True, help="Resize strip by strip, in bounded memory (8/16-bit "
+              "grey or RGB PNG to PNG; done anyway when the image would not fit in memory).")
 @click.option("--max-pixels", "max_pixels", metavar="N",
               help="Refuse images of more than N pixels (250M, 1.5G, none) as decompression "
                    "bombs. Default: Pillow's, about 179M; also RESAMPLE_MAX_PIXELS.")
@@ -165,7 +167,7 @@ Folders:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
-            linear, strip, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
+            linear, strip, stream, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
             include, exclude, from_list, out_format, scheduler, suffix, jobs, shard, fail_fast,
             follow_links, overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
@@ -210,7 +212,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     method = ALIASES.get(method.lower(), method.lower())
     options = Options(method=method, scale=scale, size=size, align=align.lower(),
                       boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
-                      device=device.lower(), quality=quality, strip=strip, linear=linear,
+                      device=device.lower(), quality=quality, strip=strip, linear=linear, stream=stream,
                       sigma=_parse_sigma(sigma),
                       cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
     if batch:
@@ -247,18 +249,17 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         output = _into_folder(output, input)    # -o DIR/: DIR/<the input's name>
     if output is not None:
         _check_output(output, input, overwrite)
-    # a size that may leave the image as it is reads its header first: nothing is decoded
-    # when it does (convert.keep_as_is)
-    pic = None if convert.only_if(size) else images.load(input)
+    # the size from the header: the pixels are decoded (or streamed, or left as they are)
+    # by convert.resize_image
+    width, height, _ = images.peek(input)      # a bad file: its own error (exit 1)
     try:
-        out_w, out_h = options.output_size(*(pic.size if pic else images.peek(input)[:2]))
+        out_w, out_h = options.output_size(width, height)
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
     out_path = output or default_output(input, options.method, (out_w, out_h))
     if os.path.exists(out_path) and os.path.samefile(out_path, input) and not overwrite:
         raise UsageError(f"{out_path}: is the input; pass --overwrite to replace it")
-    notes = _quality_note(quality, out_path) + convert.resize_image(input, out_path, options,
-                                                                      loaded=pic)
+    notes = _quality_note(quality, out_path) + convert.resize_image(input, out_path, options)
     if not quiet:
         for n in notes:
             note(n)

@@ -34,6 +34,7 @@ class Options:
     device: str = "auto"
     quality: int | None = None
     strip: bool = False           # write no metadata
+    stream: bool = False          # resize strip by strip where the files allow (resample.stream)
     linear: bool = False          # resample in linear light (sRGB decoded, then encoded)
     sigma: object = None          # None: the CSV's sigma columns, else "steered"
     cutoff: float = 3.0
@@ -88,6 +89,10 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
 
     if keeps_frames(src, dst):
         return resize_frames(src, dst, options, options.output_size)
+    if loaded is None and _should_stream(src, dst, options):
+        from .stream import resize_png
+
+        return resize_png(src, dst, options, options.output_size)
     pic = loaded if loaded is not None else images.load(src)
     width, height = pic.size
     out_w, out_h = options.output_size(width, height)
@@ -103,6 +108,25 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
         return []
     notes = pic.notes + (images.linear_light_notes(pic) if options.linear else [])
     return notes + images.save(result, dst, quality=options.quality, strip=options.strip)
+
+
+def _should_stream(src, dst, options: Options):
+    """Stream (resample.stream) where the files allow it and ``--stream`` asks, or where the
+    input is itself too big for an in-memory resize (a third of the memory available for its
+    decoded pixels).  A small image asked for an output too big for memory is refused as
+    before (``--stream`` forces streaming it)."""
+    from . import stream
+    from .devices import available_memory
+
+    if not stream.streamable(src, dst, options):
+        return False
+    if options.stream:
+        return True
+    width, height, channels, depth = stream.png_header(src)[:4]
+    out_w, out_h = options.output_size(width, height)
+    available = available_memory()
+    return (3 * width * height * channels * depth // 8 > available
+            and stream.memory_needed(width, height, channels, depth, out_w, out_h) > available)
 
 
 def keep_as_is(src, dst, options: Options, fmt, loaded=None):
