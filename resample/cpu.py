@@ -75,19 +75,20 @@ def _store_args(dtype, work):
     return np.array([0.0, 0.0, 0.5], work), False
 
 
-def plan(in_shape, taps_rows: Taps, taps_cols: Taps, fill, dtype, out_dtype):
+def plan(in_shape, taps_rows: Taps, taps_cols: Taps, fill, dtype, out_dtype, check=True):
     """How :func:`resize` computes: ``(rows first, fixed point)`` for an input of ``in_shape``
     (rows, cols) -- the pass order that costs fewer multiply-adds (a cols-pass one, a gather,
     weighing passes.COLS_COST), and whether 8-bit fixed point may run.  A resize done in
     blocks (resample.dask) follows the whole image's plan, so its blocks compute each output
-    exactly as the whole would."""
+    exactly as the whole would.  ``check=False`` leaves fixed point's own test of the tables
+    to the resize itself (which then falls back to float)."""
     rows_first, cols_first = pass_costs(in_shape[0], in_shape[1], taps_rows.n_out,
                                         taps_cols.n_out, float(taps_rows.count.mean()),
                                         taps_cols.index.shape[1])
     use_rows = (rows_first <= cols_first) if FORCE_ORDER is None else FORCE_ORDER == "rows"
     fixed = _fixed_applies(np.dtype(dtype), np.dtype(out_dtype), taps_rows, taps_cols, fill,
                            fixed_order_ok(rows_first, cols_first))
-    if fixed:                   # the tables' own test (fixed8.h's bound, weights): no rows
+    if fixed and check:         # the tables' own test (fixed8.h's bound, weights): no rows
         n_ch = in_shape[2] if len(in_shape) > 2 else 1
         fixed = bool(_core.resize_fixed8(np.zeros((0, in_shape[1] * n_ch), np.uint8),
                                          *_table(taps_rows, np.float64)[:3],
@@ -113,7 +114,7 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype, how=N
                      cols, dst.reshape(dst.shape[0], -1))
         return dst
     use_rows, fixed = how or plan(image.shape, taps_rows, taps_cols, fill, image.dtype,
-                                  out_dtype)
+                                  out_dtype, check=False)
     # Bands of output rows are handed out as threads free up: a core taken by another process
     # does not leave the others waiting at the end.
     n_bands = min(taps_rows.n_out, 16 * threads())
