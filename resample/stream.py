@@ -11,7 +11,6 @@ with any boundary but wrap (whose taps reach across the image).  Arrays are (row
 
 from __future__ import annotations
 
-import os
 import struct
 import zlib
 
