@@ -209,54 +209,59 @@ def linear_to_srgb(v, xp=np):
     return xp.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1.0 / 2.4) - 0.055)
 
 
-def _resize_linear(image, *, alpha, **options):
-    """:func:`resize` in linear light (see its ``linear``)."""
+def _checked_for_alpha_or_light(image, alpha, what):
+    """``(array, xp, integer)`` for :func:`_resize_linear` and :func:`_resize_premultiplied`:
+    integer or float samples, and a channel axis of at least 2 where ``alpha``."""
     on_device = devices.is_device_array(image)
     xp = sys.modules["cupy"] if on_device else np
     a = image if on_device else np.asarray(image)
     integer = np.issubdtype(a.dtype, np.integer)
     if not (integer or np.issubdtype(a.dtype, np.floating)):
-        raise ResampleError(f"linear=True needs integer or float samples, got {a.dtype}")
+        raise ResampleError(f"{what} needs integer or float samples, got {a.dtype}")
     if alpha and (a.ndim != 3 or a.shape[2] < 2):
         raise ResampleError(f"alpha=True needs an (H, W, C) image with C >= 2 (the last "
                             f"channel alpha), got shape {a.shape}")
-    work_type = np.float64 if a.dtype.itemsize > 2 else np.float32
-    info = np.iinfo(a.dtype) if integer else None
-    top = float(info.max) if integer else 1.0
-    if integer and info.min < 0:
+    return a, xp, integer
+
+
+def _stored(out, dtype, xp):
+    """Float results into ``dtype``: integers rounded half up and clipped, as resize stores
+    them."""
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        out = xp.clip(xp.floor(out + 0.5), info.min, info.max)
+    return out.astype(dtype)
+
+
+def _resize_linear(image, *, alpha, **options):
+    """:func:`resize` in linear light (see its ``linear``)."""
+    a, xp, integer = _checked_for_alpha_or_light(image, alpha, "linear=True")
+    if integer and np.iinfo(a.dtype).min < 0:
         raise ResampleError(f"linear=True needs unsigned samples (0 is black), got {a.dtype}")
-    work = a.astype(work_type) / work_type(top)
+    work_type = np.float64 if a.dtype.itemsize > 2 else np.float32
+    top = float(np.iinfo(a.dtype).max) if integer else 1.0
+    colour = a if a.ndim == 2 or not alpha else a[..., :-1]
     if integer and a.dtype.itemsize <= 2:       # a table per possible value
         table = srgb_to_linear(xp.arange(int(top) + 1, dtype=work_type) / work_type(top), xp)
-        colour = table[a if a.ndim == 2 or not alpha else a[..., :-1]]
+        colour = table[colour]
     else:
-        colour = srgb_to_linear(xp.clip(work if a.ndim == 2 or not alpha else work[..., :-1],
-                                        0.0, 1.0), xp)
+        colour = srgb_to_linear(xp.clip(colour.astype(work_type) / work_type(top), 0.0, 1.0),
+                                xp)
     if alpha:
-        colour = xp.concatenate([colour, work[..., -1:]], axis=-1)
+        opacity = a[..., -1:].astype(work_type) / work_type(top)
+        colour = xp.concatenate([colour, opacity], axis=-1)
     out = resize(colour.astype(work_type, copy=False), alpha=alpha, **options)
     if alpha:
         out = xp.concatenate([linear_to_srgb(out[..., :-1], xp), xp.clip(out[..., -1:], 0, 1)],
                              axis=-1)
     else:
         out = linear_to_srgb(out, xp)
-    out = out * top
-    if integer:                 # rounded half up and clipped, as resize stores integers
-        out = xp.clip(xp.floor(out + 0.5), info.min, info.max)
-    return out.astype(a.dtype)
+    return _stored(out * top, a.dtype, xp)
 
 
 def _resize_premultiplied(image, **options):
     """:func:`resize` with the last channel as straight alpha (see its ``alpha``)."""
-    on_device = devices.is_device_array(image)
-    xp = sys.modules["cupy"] if on_device else np
-    a = image if on_device else np.asarray(image)
-    if a.ndim != 3 or a.shape[2] < 2:
-        raise ResampleError(f"alpha=True needs an (H, W, C) image with C >= 2 (the last "
-                            f"channel alpha), got shape {a.shape}")
-    integer = np.issubdtype(a.dtype, np.integer)
-    if not (integer or np.issubdtype(a.dtype, np.floating)):
-        raise ResampleError(f"alpha=True needs integer or float samples, got {a.dtype}")
+    a, xp, integer = _checked_for_alpha_or_light(image, True, "alpha=True")
     top = float(np.iinfo(a.dtype).max) if integer else 1.0
     work = a.astype(np.float64 if a.dtype.itemsize > 2 else np.float32)
     work[..., :-1] *= work[..., -1:] / top
@@ -264,11 +269,7 @@ def _resize_premultiplied(image, **options):
     opacity = out[..., -1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         colour = xp.where(opacity > 0, out[..., :-1] * top / opacity, 0.0)
-    out = xp.concatenate([colour, opacity], axis=-1)
-    if integer:                 # rounded half up and clipped, as resize stores integers
-        info = np.iinfo(a.dtype)
-        out = xp.clip(xp.floor(out + 0.5), info.min, info.max)
-    return out.astype(a.dtype)
+    return _stored(xp.concatenate([colour, opacity], axis=-1), a.dtype, xp)
 
 
 def _given_dtype(image, a):

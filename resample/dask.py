@@ -34,7 +34,7 @@ def resize(array, *, scale=None, shape=None, method="bilinear", align="centers",
             from None
     from . import api, cpu
     from .methods import get_method
-    from .taps import ALIGNS, BOUNDARIES, check_choice, resize_taps
+    from .taps import ALIGNS, BOUNDARIES, check_choice, resize_taps, sub_table
 
     if not isinstance(array, da.Array):
         array = da.asarray(array)
@@ -64,9 +64,9 @@ def resize(array, *, scale=None, shape=None, method="bilinear", align="centers",
     r0 = 0
     for r_size in out_chunks[0]:
         row, c0 = [], 0
-        sub_r, lo_r, hi_r = _sub_table(taps_r, r0, r0 + r_size)
+        sub_r, lo_r, hi_r = sub_table(taps_r, r0, r0 + r_size)
         for c_size in out_chunks[1]:
-            sub_c, lo_c, hi_c = _sub_table(taps_c, c0, c0 + c_size)
+            sub_c, lo_c, hi_c = sub_table(taps_c, c0, c0 + c_size)
             piece = dask.delayed(_block)(a[lo_r:hi_r, lo_c:hi_c], sub_r, sub_c, fill, work,
                                          out_dtype, dtype, how)
             row.append([da.from_delayed(piece, (r_size, c_size, a.shape[2]), dtype)])
@@ -88,21 +88,6 @@ def _output_chunks(chunks, a, out_shape):
         side = max(1, min(n_out, round(first * n_out / a.shape[axis]) or DEFAULT_BLOCK))
         sides.append(tuple([side] * (n_out // side) + ([n_out % side] if n_out % side else [])))
     return tuple(sides)
-
-
-def _sub_table(taps, start, stop):
-    """The table of outputs [start, stop) reading from the input slice [lo, hi) it needs:
-    ``(table with indices into the slice, lo, hi)``."""
-    from .taps import Taps
-
-    index = taps.index[start:stop]
-    count = taps.count[start:stop]
-    real = np.arange(index.shape[1]) < count[:, None]
-    lo = int(index[real].min())
-    hi = int(index[real].max()) + 1
-    rebased = np.where(real, index - lo, 0)
-    return (Taps(rebased, taps.weight[start:stop], count, taps.fill_weight[start:stop]),
-            lo, hi)
 
 
 def _block(piece, taps_r, taps_c, fill, work, out_dtype, dtype, how):

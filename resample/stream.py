@@ -186,9 +186,8 @@ def resize_png(src, dst, options, output_size):
     """Resize the PNG ``src`` into the PNG ``dst`` strip by strip; returns the notes."""
     from . import cpu
     from .api import _compute_dtype, _work_dtype
-    from .dask import _sub_table
     from .methods import get_method
-    from .taps import resize_taps
+    from .taps import resize_taps, sub_table
 
     width, height, channels, depth, _, icc, dpi = png_header(src)
     out_w, out_h = output_size(width, height)
@@ -202,7 +201,7 @@ def resize_png(src, dst, options, output_size):
     check_memory(streaming_memory(width, channels, depth, out_w, taps_r, taps_c),
                  f"streaming a {out_w}x{out_h} output")
     how = cpu.plan((height, width, channels), taps_r, taps_c, options.fill, dtype, out_dtype)
-    strips = [_sub_table(taps_r, r0, min(out_h, r0 + STRIP_ROWS))
+    strips = [sub_table(taps_r, r0, min(out_h, r0 + STRIP_ROWS))
               for r0 in range(0, out_h, STRIP_ROWS)]
     keep_from = np.minimum.accumulate([lo for _, lo, _ in strips][::-1])[::-1]
     rows = read_rows(src)

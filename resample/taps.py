@@ -201,3 +201,17 @@ def validate_fill(fill):
         return float(fill)
     except (TypeError, ValueError):
         raise ResampleError(f"fill must be a number, got {excerpt(fill)}") from None
+
+
+def sub_table(taps, start, stop):
+    """The table of outputs [start, stop) reading from the input slice [lo, hi) it needs:
+    ``(table with indices into the slice, lo, hi)`` (a resize done in blocks or strips:
+    resample.dask, resample.stream)."""
+    index = taps.index[start:stop]
+    count = taps.count[start:stop]
+    real = np.arange(index.shape[1]) < count[:, None]
+    lo = int(index[real].min())
+    hi = int(index[real].max()) + 1
+    rebased = np.where(real, index - lo, 0)
+    return (Taps(rebased, taps.weight[start:stop], count, taps.fill_weight[start:stop]),
+            lo, hi)
