@@ -85,9 +85,10 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
             width, height, fmt = images.peek(src)
         if options.output_size(width, height) == (width, height):
             return keep_as_is(src, dst, options, fmt, loaded)
-    from .frames import keeps_frames, resize_frames
+    from .frames import FRAME_FORMATS, keeps_frames, resize_frames
 
-    if keeps_frames(src, dst):
+    # (a picture decoded already says its format: no second opening for a JPEG or a BMP)
+    if (loaded is None or loaded.format in FRAME_FORMATS) and keeps_frames(src, dst):
         return resize_frames(src, dst, options, options.output_size)
     if loaded is None and _should_stream(src, dst, options):
         from .stream import resize_png

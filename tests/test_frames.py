@@ -143,3 +143,15 @@ def test_a_camera_mpo_jpeg_is_one_picture(tmp_path, capsys):
     assert code == 0 and "frame" not in err, err
     with Image.open(tmp_path / "o.png") as im:
         assert getattr(im, "n_frames", 1) == 1 and im.size == (75, 50)
+
+
+def test_a_folder_run_keeps_an_animation_s_frames(animation, tmp_path, capsys):
+    """In a folder run the file is decoded ahead (its first frame); the frames still go
+    through, every one resized."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "anim.gif").write_bytes(animation.read_bytes())
+    code, _, err = run(capsys, folder, "-o", tmp_path / "out", "--scale", "0.5", "-j", "1")
+    assert code == 0, err
+    got, durations, _ = _frames(tmp_path / "out" / "anim.gif")
+    assert len(got) == 6 and got[0].shape == (64, 64, 4)
