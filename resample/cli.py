@@ -112,8 +112,11 @@ Folders:
 @click.option("--linear", is_flag=True, help="Resample in linear light: sRGB decoded before, "
               "encoded after (a gamma-correct resize).")
 @click.option("--strip", is_flag=True, help="Write no metadata (EXIF, ICC profile, DPI).")
-@click.option("--stream", is_flag=True, help="Resize strip by strip, in bounded memory (8/16-bit "
-              "grey or RGB PNG to PNG; done anyway when the image would not fit in memory).")
+@click.option("--stream", is_flag=True, help="Resize strip by strip, in bounded memory (grey or "
+              "RGB PNG, TIFF or Zarr into PNG, TIFF or Zarr; done anyway when the job would "
+              "not fit in memory).")
+@click.option("--pyramid", is_flag=True, help="TIFF output: add a pyramid of half-size levels "
+              "(SubIFDs, down to one 256-pixel tile; the job streams).")
 @click.option("--max-pixels", "max_pixels", metavar="N",
               help="Refuse images of more than N pixels (250M, 1.5G, none) as decompression "
                    "bombs. Default: Pillow's, about 179M; also RESAMPLE_MAX_PIXELS.")
@@ -167,13 +170,13 @@ Folders:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
-            linear, strip, stream, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
+            linear, strip, stream, pyramid, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
             include, exclude, from_list, out_format, scheduler, suffix, jobs, shard, fail_fast,
             follow_links, overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
     image of a folder.
 
-    INPUT is an image (PNG, JPEG, TIFF, WebP, BMP, ...).  8-bit, 16-bit and 32-bit float
+    INPUT is an image (PNG, JPEG, TIFF, WebP, BMP, ..., or a Zarr array).  8-bit, 16-bit and 32-bit float
     images keep their depth where the output format allows; alpha is premultiplied while
     resampling; EXIF orientation is applied; ICC profile and DPI are carried over.
 
@@ -187,7 +190,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     Also: `resample points IMAGE -o pts.csv --count N` samples a point cloud from an image,
     and `resample fit IMAGE -o pts.csv --count N` fits one to it (see their --help).
     """
-    from .convert import Options, is_points
+    from .convert import Options, is_points, is_zarr
 
     if threads is not None:
         from . import cpu
@@ -202,7 +205,8 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
             raise UsageError(f"--max-pixels: {exc}") from None
     if input is not None and input != "-" and not os.path.lexists(input):
         raise ResampleError(f"{input}: no such file or folder")
-    batch = from_list is not None or (input is not None and os.path.isdir(input))
+    batch = from_list is not None or (input is not None and os.path.isdir(input)
+                                       and not is_zarr(input))
     if input is None and from_list is None:
         raise UsageError("give an INPUT file or folder, or --from-list FILE")
     if input is not None and from_list is not None:
@@ -213,6 +217,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     options = Options(method=method, scale=scale, size=size, align=align.lower(),
                       boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
                       device=device.lower(), quality=quality, strip=strip, linear=linear, stream=stream,
+                      pyramid=pyramid,
                       sigma=_parse_sigma(sigma),
                       cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
     if batch:
@@ -245,13 +250,14 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     from . import convert, devices, images
 
     devices.select(device)
-    if output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep))):
+    if output is not None and not is_zarr(output) and (os.path.isdir(output)
+                                                       or output.endswith(("/", os.sep))):
         output = _into_folder(output, input)    # -o DIR/: DIR/<the input's name>
     if output is not None:
         _check_output(output, input, overwrite)
     # the size from the header: the pixels are decoded (or streamed, or left as they are)
     # by convert.resize_image
-    width, height, _ = images.peek(input)      # a bad file: its own error (exit 1)
+    width, height, _ = convert.peek(input)     # a bad file: its own error (exit 1)
     try:
         out_w, out_h = options.output_size(width, height)
     except ResampleError as exc:
@@ -259,7 +265,8 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     out_path = output or default_output(input, options.method, (out_w, out_h))
     if os.path.exists(out_path) and os.path.samefile(out_path, input) and not overwrite:
         raise UsageError(f"{out_path}: is the input; pass --overwrite to replace it")
-    notes = _quality_note(quality, out_path) + convert.resize_image(input, out_path, options)
+    notes = _quality_note(quality, out_path) + convert.resize_image(input, out_path, options,
+                                                                   progress=not quiet)
     if not quiet:
         for n in notes:
             note(n)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from .console import sigterm_as_interrupt  # noqa: F401 (the command and batch use it here)
 from .errors import ResampleError
+from .files import is_zarr
 from .geometry import (MAX_SIDE, default_output, exact_size, only_if,  # noqa: F401
                        parse_geometry, round_half_up, scaled_side)
 
@@ -35,6 +36,7 @@ class Options:
     quality: int | None = None
     strip: bool = False           # write no metadata
     stream: bool = False          # resize strip by strip where the files allow (resample.stream)
+    pyramid: bool = False         # a TIFF output gets a pyramid (streams)
     linear: bool = False          # resample in linear light (sRGB decoded, then encoded)
     sigma: object = None          # None: the CSV's sigma columns, else "steered"
     cutoff: float = 3.0
@@ -73,27 +75,31 @@ def convert_file(src, dst, options: Options, *, loaded=None, cancelled=None, com
     return convert(src, dst, options, loaded=loaded, cancelled=cancelled, compute=compute)
 
 
-def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, loaded=None):
+def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, loaded=None,
+                 progress=False):
     """Resize the image ``src`` into ``dst`` (``loaded``: its Picture, if already read).  A
-    ``--size`` with ``>`` or ``<`` that leaves the image as it is: see :func:`keep_as_is`."""
+    ``--size`` with ``>`` or ``<`` that leaves the image as it is: see :func:`keep_as_is`.
+    A job that streams (:func:`streams`) shows a bar over its strips if ``progress``."""
     from . import images
 
-    if only_if(options.size):
+    zarr = is_zarr(src) or is_zarr(dst)
+    if only_if(options.size) and not zarr:      # (Zarr: streamed as any size)
         if loaded is not None:
             width, height, fmt = *loaded.size, loaded.format
         else:
-            width, height, fmt = images.peek(src)
+            width, height, fmt = peek(src)
         if options.output_size(width, height) == (width, height):
             return keep_as_is(src, dst, options, fmt, loaded)
     from .frames import FRAME_FORMATS, keeps_frames, resize_frames
 
     # (a picture decoded already says its format: no second opening for a JPEG or a BMP)
-    if (loaded is None or loaded.format in FRAME_FORMATS) and keeps_frames(src, dst):
+    if not zarr and (loaded is None or loaded.format in FRAME_FORMATS) \
+            and keeps_frames(src, dst):
         return resize_frames(src, dst, options, options.output_size)
-    if loaded is None and _should_stream(src, dst, options):
-        from .stream import resize_png
+    if loaded is None and streams(src, dst, options):
+        from .stream import resize_file
 
-        return resize_png(src, dst, options, options.output_size)
+        return resize_file(src, dst, options, options.output_size, progress=progress)
     pic = loaded if loaded is not None else images.load(src)
     width, height = pic.size
     out_w, out_h = options.output_size(width, height)
@@ -108,26 +114,60 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
     if cancelled is not None and cancelled():
         return []
     notes = pic.notes + (images.linear_light_notes(pic) if options.linear else [])
+    if options.stream:
+        from .stream import why_not
+
+        notes.append(f"not streamed: {why_not(src, dst, options)}")
     return notes + images.save(result, dst, quality=options.quality, strip=options.strip)
 
 
-def _should_stream(src, dst, options: Options):
-    """Stream (resample.stream) where the files allow it and ``--stream`` asks, or where the
-    input is itself too big for an in-memory resize (a third of the memory available for its
-    decoded pixels).  A small image asked for an output too big for memory is refused as
-    before (``--stream`` forces streaming it)."""
-    from . import stream
+def streams(src, dst, options: Options):
+    """Whether ``src`` -> ``dst`` is resized strip by strip (resample.stream): where the
+    files and options allow it, when ``--stream`` or ``--pyramid`` asks, for Zarr (which only
+    streams), for an image over the decompression-bomb limit (which guards memory: a stream's
+    is bounded; but a limit set with ``--max-pixels`` still applies, and so does the default
+    to a file that would inflate more than a hundredfold, as real images do not), and for a
+    job an in-memory resize would not fit in memory.  A Zarr or ``--pyramid`` job that
+    cannot stream is refused here, saying why."""
+    from . import images, stream
     from .devices import available_memory
 
-    if not stream.streamable(src, dst, options):
+    if options.pyramid and images.output_format(dst) != "TIFF":
+        raise ResampleError(f"{dst}: --pyramid is for TIFF outputs")
+    why = stream.why_not(src, dst, options)
+    if why is not None:
+        for asked, flag in ((is_zarr(src), "Zarr input"), (is_zarr(dst), "Zarr output"),
+                            (options.pyramid, "--pyramid")):
+            if asked:
+                raise ResampleError(f"{src}: {flag} needs a streamed resize, and {why}")
         return False
-    if options.stream:
+    if options.stream or options.pyramid or is_zarr(src) or is_zarr(dst):
         return True
-    width, height, channels, depth = stream.png_header(src)[:4]
+    source = stream.open_source(src)
+    source.close()
+    width, height = source.width, source.height
+    if width * height > (images.pixel_limit() or float("inf")):
+        # a file that inflates more than a hundredfold is refused as a bomb all the same
+        raw = width * height * source.channels * source.dtype.itemsize
+        images.check_pixels(src, width, height, streamed=raw < 100 * os.path.getsize(src))
+        return True
     out_w, out_h = options.output_size(width, height)
-    available = available_memory()
-    return (3 * width * height * channels * depth // 8 > available
-            and stream.memory_needed(width, height, channels, depth, out_w, out_h) > available)
+    return stream.memory_needed(width, height, source.channels, source.dtype.itemsize,
+                                out_w, out_h) > available_memory()
+
+
+def peek(path):
+    """``(width, height, format)`` of an input image from its header (resample.images.peek;
+    a PNG, TIFF or Zarr that can stream is read by its own header, not held to the
+    decompression-bomb limit here: see :func:`streams`)."""
+    from . import images, stream
+
+    try:
+        source = stream.open_source(path)
+    except (stream.NotStreamable, ResampleError, OSError):
+        return images.peek(path)
+    source.close()
+    return source.width, source.height, source.kind.upper()
 
 
 def keep_as_is(src, dst, options: Options, fmt, loaded=None):

@@ -17,9 +17,17 @@ from .errors import ResampleError
 EXIF_ORIENTATION = 0x0112
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
             ".webp": "WEBP", ".bmp": "BMP", ".gif": "GIF", ".ppm": "PPM", ".pgm": "PPM",
-            ".tga": "TGA"}
+            ".tga": "TGA", ".zarr": "ZARR"}
 EIGHT_BIT_ONLY = ("JPEG", "WEBP", "BMP", "GIF", "TGA")
 DEFAULT_QUALITY = 95
+
+
+def is_zarr(path):
+    """A Zarr store (a folder named .zarr, or holding Zarr's metadata)."""
+    path = os.fspath(path)
+    return path.rstrip("/\\").lower().endswith(".zarr") or (
+        os.path.isdir(path) and any(os.path.exists(os.path.join(path, name))
+                                    for name in ("zarr.json", ".zarray", ".zgroup")))
 
 
 def output_format(path):
@@ -33,7 +41,7 @@ def output_format(path):
 
 # The largest side each format can hold (PNG and TIFF: beyond any memory).
 FORMAT_MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535, "TGA": 65535, "BMP": 2**31 - 1,
-                   "PPM": 2**31 - 1, "PNG": 2**31 - 1, "TIFF": 2**32 - 1}
+                   "PPM": 2**31 - 1, "PNG": 2**31 - 1, "TIFF": 2**32 - 1, "ZARR": 2**62}
 
 
 def check_size(fmt, width, height):

@@ -221,6 +221,7 @@ def _load_tiff(path) -> Picture:
 
 MAX_PIXELS_ENV = "RESAMPLE_MAX_PIXELS"
 _limit_set = False
+_limit_given = False        # set by --max-pixels or RESAMPLE_MAX_PIXELS, not Pillow's default
 
 
 def parse_pixels(text):
@@ -245,8 +246,8 @@ def set_max_pixels(n):
     default is Pillow's (about 179 million).  RESAMPLE_MAX_PIXELS sets it for a process."""
     from PIL import Image
 
-    global _limit_set
-    _limit_set = True
+    global _limit_set, _limit_given
+    _limit_set = _limit_given = True
     Image.MAX_IMAGE_PIXELS = None if n is None else n / 2     # Pillow refuses above twice it
 
 
@@ -258,6 +259,23 @@ def _limit_from_environment():
         except ResampleError as exc:
             raise ResampleError(f"{MAX_PIXELS_ENV}: {exc}") from None
     _limit_set = True
+
+
+def pixel_limit():
+    """The decompression-bomb limit now in force (None: none)."""
+    _limit_from_environment()
+    return _pixel_limit()
+
+
+def check_pixels(path, width, height, streamed=False):
+    """Refuse a ``width`` x ``height`` image over the decompression-bomb limit, as decoding
+    it would.  ``streamed``: it is read in bounded memory, so only a limit a user set
+    (``--max-pixels``, RESAMPLE_MAX_PIXELS) applies, not Pillow's default."""
+    limit = pixel_limit()
+    if limit is not None and width * height > limit and (_limit_given or not streamed):
+        raise ResampleError(f"{path}: {width * height} pixels, more than the "
+                            f"decompression-bomb limit of {int(limit)}; --max-pixels N or "
+                            f"{MAX_PIXELS_ENV} raises it for a file you trust")
 
 
 def _pixel_limit():

@@ -177,8 +177,9 @@ def _resize(job):
         raw = "RGBX" if mode == "RGB" and fmt == "JPEG" else mode
         n_ch = len(raw)
         # Pillow's buffer and our copy of it, the output, PNG's filtered and compressed copies
-        devices.check_memory(width * height * (4 + n_ch) + 3 * out_w * out_h * n_ch
-                             + 64 * (out_w + out_h) * 16, "the short path")
+        # (the compressor's buffer is as large as its input), and the imports still to come
+        devices.check_memory(width * height * (4 + n_ch) + 4 * out_w * out_h * n_ch
+                             + 64 * (out_w + out_h) * 16 + (64 << 20), "the short path")
         im.load()
         pixels = _pixels(im, raw, width * height * n_ch)
     if "threads" in job:

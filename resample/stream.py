@@ -1,35 +1,56 @@
-"""Resizing PNG files bigger than memory, strip by strip.
+"""Resizing images bigger than memory, strip by strip.
 
-The input is decoded by rows (zlib inflated as it is read, rows unfiltered a block at a time),
-each strip of STRIP_ROWS output rows is computed from exactly the input rows its taps read,
-following the whole image's plan (resample.cpu.plan: pass order, fixed point), and encoded as
-it comes (rows filtered a block at a time, deflated into IDAT chunks as they fill).  Memory
-stays about a strip's input and output rows, whatever the image's size, and the pixels equal
-the in-memory resize's.  Streams: 8- and 16-bit grey and RGB PNGs, not interlaced, into PNG,
-with any boundary but wrap (whose taps reach across the image).  Arrays are (rows, cols, C).
+A source reads the input from the top down, a band of rows at a time: PNG (zlib inflated as
+it is read, rows unfiltered a block at a time), TIFF and BigTIFF (striped or tiled, chunky or
+planar; OME-TIFF; a pyramid read at the smallest level still as large as the output) and
+Zarr.  Each strip of output rows is computed from exactly the input rows its taps read,
+following the whole image's plan (resample.cpu.plan: pass order, fixed point), so the pixels
+equal the in-memory resize's of the same input.  A sink writes strips as they come: PNG
+(filtered and deflated by rows), tiled TIFF (BigTIFF when large; with a pyramid of 2x2 means
+on request, held in temporary files until the full-size image is written) and Zarr.  Memory
+stays about a strip's input and output rows, whatever the image's size.
+
+Streams: grey or RGB samples (8- or 16-bit; TIFF and Zarr also 32-bit float), any method
+but gmm, any boundary but wrap (whose taps reach across the image), not ``--linear``.
+Arrays are ``(rows, cols, channels)``; sizes are ``(width, height)``.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import struct
+import tempfile
 import zlib
+from contextlib import contextmanager
 
 import numpy as np
 
 from .compiled import core as _core
 from .devices import check_memory
 from .errors import ResampleError
-from .files import atomic_output
+from .files import _host_tag, atomic_output, is_zarr, remove_stale_parts
 from .png import _CHANNELS, _COLOR_TYPE, _SIGNATURE, _chunk, _inflate_bounded, ICC_MAX_BYTES
 
-STRIP_ROWS = 64             # output rows a strip
+STRIP_ROWS = 64             # output rows a strip (PNG output)
+TILE = 256                  # a TIFF output's tiles and a Zarr output's chunks; their strips
 READ_BYTES = 1 << 20        # compressed bytes read at a time
+SAMPLE_TYPES = (np.uint8, np.uint16, np.float32)
+OUTPUTS = (".png", ".tif", ".tiff", ".zarr")
 
+
+class NotStreamable(Exception):
+    """Why an input cannot be read by rows (a short phrase)."""
+
+
+# -- PNG ------------------------------------------------------------------------------------
 
 def png_header(path):
-    """``(width, height, channels, depth, interlaced, icc, dpi)`` of a PNG, from the chunks
-    before its pixels; None for a file that is no PNG."""
+    """``(width, height, channels, depth, interlaced, icc, dpi, orientation)`` of a PNG, from
+    the chunks before its pixels; None for a file that is no PNG.  ``channels`` is 0 for a
+    palette or an alpha channel."""
     icc = dpi = None
+    orientation = 1
     with open(path, "rb") as f:
         if f.read(8) != _SIGNATURE:
             return None
@@ -51,37 +72,21 @@ def png_header(path):
                 icc = _inflate_bounded(body[body.index(b"\0") + 2:], ICC_MAX_BYTES)
             elif kind == b"pHYs" and len(body) == 9 and body[8] == 1:
                 dpi = tuple(v * 0.0254 for v in struct.unpack(">II", body[:8]))
+            elif kind == b"eXIf":
+                orientation = _exif_orientation(body)
     return width, height, _CHANNELS.get(colour, 0) if colour in (0, 2) else 0, depth, \
-        bool(interlace), icc, dpi
+        bool(interlace), icc, dpi, orientation
 
 
-def streamable(path, dst, options):
-    """Whether ``path`` -> ``dst`` can stream with ``options`` (see the module's docstring)."""
-    if not (str(path).lower().endswith(".png") and str(dst).lower().endswith(".png")):
-        return False
-    if options.linear or options.method == "gmm" or options.boundary == "wrap":
-        return False
-    head = png_header(path)
-    return head is not None and head[2] in (1, 3) and head[3] in (8, 16) and not head[4]
+def _exif_orientation(body):
+    from PIL import Image
 
-
-def streaming_memory(width, channels, depth, out_w, taps_r, taps_c):
-    """Bytes a streamed resize holds: the tap tables (twice, cut into strips), the input rows
-    a strip reads (held, joined and converted), and a strip out (converted and filtered)."""
-    sample = depth // 8
-    tables = 2 * 24 * (taps_r.index.size + taps_c.index.size)
-    rows_in = int((taps_r.index.max(initial=0) - taps_r.index.min(initial=0) + 1)
-                  * min(1.0, (STRIP_ROWS + taps_r.index.shape[1]) / max(1, taps_r.n_out))) + 64
-    rows_in = max(rows_in, STRIP_ROWS + taps_r.index.shape[1] + 64)
-    return (tables + 4 * rows_in * width * channels * sample
-            + 5 * STRIP_ROWS * out_w * channels * max(sample, 4))
-
-
-def memory_needed(width, height, channels, depth, out_w, out_h):
-    """Bytes an in-memory resize of this PNG would take: the decoded image and its copies, the
-    output and the encoder's two copies (resample.convert.check_resize_fits counts the same)."""
-    sample = depth // 8
-    return 3 * width * height * channels * sample + 3 * out_w * out_h * channels * sample
+    try:
+        exif = Image.Exif()
+        exif.load(body)
+        return int(exif.get(274, 1))
+    except Exception:       # noqa: BLE001 (unreadable EXIF: as the in-memory load, none)
+        return 1
 
 
 def _inflated(path, f, limit):
@@ -117,7 +122,7 @@ def _inflated(path, f, limit):
 
 def read_rows(path, rows_at_a_time=64):
     """The PNG's rows, a block (n, W, C) at a time, in its dtype (uint8 or uint16)."""
-    width, height, channels, depth, _, _, _ = png_header(path)
+    width, height, channels, depth = png_header(path)[:4]
     stride = width * channels * depth // 8
     bpp = max(1, channels * depth // 8)
     block_bytes = rows_at_a_time * (stride + 1)
@@ -182,40 +187,502 @@ class RowWriter:
         self.f.write(_chunk(b"IDAT", self.deflate.flush()) + _chunk(b"IEND", b""))
 
 
-def resize_png(src, dst, options, output_size):
-    """Resize the PNG ``src`` into the PNG ``dst`` strip by strip; returns the notes."""
+# -- sources ----------------------------------------------------------------------------------
+
+class Source:
+    """An image read from the top down: ``width``, ``height``, ``channels``, ``dtype``,
+    ``icc``, ``dpi``, ``band_rows`` (the most rows a band holds), ``notes``; :meth:`bands`
+    yields (n, W, C) arrays of ``dtype``, in order, ``height`` rows in all."""
+
+    icc = dpi = None
+    notes = ()
+
+    def choose_level(self, out_w, out_h):
+        """Read the pyramid level best for an output of this size (sources with levels)."""
+
+    def bands(self):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+
+class PngSource(Source):
+    kind = "PNG"
+    band_rows = 64
+
+    def __init__(self, path):
+        head = png_header(path)
+        if head is None:
+            raise NotStreamable("not a PNG")
+        self.path = path
+        self.width, self.height, self.channels, depth, interlaced, self.icc, self.dpi, \
+            orientation = head
+        if self.channels not in (1, 3):
+            raise NotStreamable("PNGs with alpha or a palette do not stream")
+        if depth not in (8, 16) or interlaced:
+            raise NotStreamable(f"{'interlaced' if interlaced else f'{depth}-bit'} PNGs do "
+                                "not stream")
+        if orientation != 1:
+            raise NotStreamable("a PNG with an EXIF orientation does not stream")
+        self.dtype = np.dtype(np.uint16 if depth == 16 else np.uint8)
+
+    def bands(self):
+        return read_rows(self.path, self.band_rows)
+
+
+class TiffSource(Source):
+    """A TIFF's first image (the first series of an OME-TIFF), by strips or tiles."""
+
+    kind = "TIFF"
+
+    def __init__(self, path):
+        import tifffile
+
+        try:
+            self.tif = tifffile.TiffFile(path)
+        except Exception as exc:        # noqa: BLE001 (any damage: one line)
+            raise ResampleError(f"{path}: cannot read TIFF ({str(exc)[:80]})") from None
+        self.path = path
+        try:
+            series = self.tif.series[0]
+            if len(series.pages) != 1:
+                raise NotStreamable("multi-page TIFF images do not stream")
+            self.levels = [self._check(level.keyframe) for level in series.levels]
+        except BaseException:
+            self.tif.close()
+            raise
+        self.page = self.levels[0]
+        self.width, self.height = self.page.imagewidth, self.page.imagelength
+        self.channels = self.page.samplesperpixel
+        self.dtype = np.dtype(self.page.dtype)
+        self.icc = self.page.tags.valueof(34675)
+        self.dpi = _tiff_dpi(self.page)
+        self.notes = [f"OME-TIFF: its first image, {self.width}x{self.height}"] \
+            if self.tif.is_ome and len(self.tif.series) > 1 else []
+        self._set_page(self.page)
+
+    def _check(self, page):
+        if page.imagedepth != 1 or page.photometric not in (1, 2):
+            raise NotStreamable(f"TIFF photometric {int(page.photometric)} does not stream")
+        if page.samplesperpixel not in (1, 3) or page.extrasamples:
+            raise NotStreamable("TIFFs with alpha or extra samples do not stream")
+        if np.dtype(page.dtype) not in [np.dtype(t) for t in SAMPLE_TYPES]:
+            raise NotStreamable(f"{page.dtype} TIFF samples do not stream")
+        if page.tags.valueof(274, 1) != 1:
+            raise NotStreamable("a TIFF with an orientation tag does not stream")
+        if page.imagelength * page.imagewidth == 0:
+            raise NotStreamable("an empty TIFF")
+        return page
+
+    def _set_page(self, page):
+        self.page = page
+        self.band_rows = page.tilelength if page.is_tiled else min(page.rowsperstrip,
+                                                                   page.imagelength)
+
+    def choose_level(self, out_w, out_h):
+        """The smallest level of the pyramid that still has at least the output's pixels on
+        each side; the resize is then that level's."""
+        fits = [p for p in self.levels if p.imagewidth >= out_w and p.imagelength >= out_h]
+        page = min(fits, key=lambda p: p.imagewidth) if fits else self.levels[0]
+        if page is not self.page:
+            self._set_page(page)
+            self.width, self.height = page.imagewidth, page.imagelength
+            self.notes = list(self.notes) + [f"read the pyramid's {self.width}x{self.height} "
+                                             "level, the smallest at least the output's size"]
+
+    def bands(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        page = self.page
+        decode_args = {"_fullsize": page.is_tiled}
+        if page.compression in (6, 7, 34892, 33007):            # JPEG
+            decode_args.update(jpegtables=page.jpegtables, jpegheader=page.jpegheader)
+        across = -(-page.imagewidth // page.tilewidth) if page.is_tiled else 1
+        down = -(-page.imagelength // self.band_rows)
+        planes = page.samplesperpixel if page.planarconfig == 2 else 1
+        fh = self.tif.filehandle
+
+        def decode(item):
+            return page.decode(*item, **decode_args)
+
+        with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
+            for k in range(down):
+                r0 = k * self.band_rows
+                band = np.empty((min(self.band_rows, page.imagelength - r0), page.imagewidth,
+                                 page.samplesperpixel), self.dtype)
+                wanted = [p * down * across + k * across + j
+                          for p in range(planes) for j in range(across)]
+                segments = [s for chunk in fh.read_segments(
+                    [page.dataoffsets[i] for i in wanted],
+                    [page.databytecounts[i] for i in wanted], wanted, sort=True, flat=False)
+                    for s in chunk]
+                for data, (plane, _, row, col, _), _ in pool.map(decode, segments):
+                    if data is None:
+                        raise ResampleError(f"{self.path}: a strip or tile is missing")
+                    data = data[0, :band.shape[0], :band.shape[1] - col]
+                    if planes > 1:
+                        band[:, col:col + data.shape[1], plane] = data[..., 0]
+                    else:
+                        band[:, col:col + data.shape[1]] = data
+                yield band
+
+    def close(self):
+        self.tif.close()
+
+
+def _tiff_dpi(page):
+    try:
+        x, y = page.get_resolution()
+        unit = page.tags.valueof(296, 2)
+    except Exception:           # noqa: BLE001 (no or odd resolution tags: none)
+        return None
+    if unit not in (2, 3) or not (x > 0 and y > 0):
+        return None
+    return (x, y) if unit == 2 else (x * 2.54, y * 2.54)
+
+
+class ZarrSource(Source):
+    """A Zarr array (H, W) or (H, W, C); a group's array ``0`` (OME-Zarr's full size)."""
+
+    kind = "Zarr"
+
+    def __init__(self, path):
+        zarr = _zarr()
+        try:
+            found = zarr.open(path, mode="r")
+        except Exception as exc:        # noqa: BLE001
+            raise ResampleError(f"{path}: cannot read Zarr ({str(exc)[:80]})") from None
+        if isinstance(found, zarr.Group):
+            if "0" not in found:
+                raise ResampleError(f"{path}: a Zarr group with no array '0'")
+            found = found["0"]
+        self.array = found
+        shape = found.shape
+        if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (1, 3)):
+            raise ResampleError(f"{path}: a Zarr array of shape {shape[:5]}; (H, W), "
+                                "(H, W, 1) or (H, W, 3) resize")
+        if 0 in shape:
+            raise ResampleError(f"{path}: an empty Zarr array")
+        self.height, self.width = shape[:2]
+        self.channels = shape[2] if len(shape) == 3 else 1
+        self.dtype = np.dtype(found.dtype)
+        if self.dtype not in [np.dtype(t) for t in SAMPLE_TYPES + (np.float64,)]:
+            raise ResampleError(f"{path}: {self.dtype} Zarr samples; uint8, uint16, float32 "
+                                "or float64 resize")
+        self.band_rows = int(found.chunks[0])
+
+    def bands(self):
+        for r0 in range(0, self.height, self.band_rows):
+            band = np.asarray(self.array[r0:r0 + self.band_rows])
+            yield band.reshape(band.shape[0], self.width, self.channels)
+
+
+def _zarr():
+    try:
+        import zarr
+    except ImportError:
+        raise ResampleError("Zarr input and output need zarr: pip install "
+                            "'resample-images[dask]'") from None
+    return zarr
+
+
+def open_source(path):
+    """The input ``path`` read by rows: a :class:`Source`; raises NotStreamable (or a
+    ResampleError for a damaged file)."""
+    path = os.fspath(path)
+    if is_zarr(path):
+        return ZarrSource(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head == _SIGNATURE:
+        return PngSource(path)
+    if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+        return TiffSource(path)
+    raise NotStreamable("only PNG, TIFF and Zarr inputs stream")
+
+
+def why_not(path, dst, options):
+    """Why ``path`` -> ``dst`` cannot stream with ``options`` (a phrase), or None if it can."""
+    if not os.fspath(dst).lower().rstrip("/\\").endswith(OUTPUTS):
+        return "only PNG, TIFF and Zarr outputs stream"
+    if options.method == "gmm":
+        return "method gmm does not stream"
+    if options.linear:
+        return "--linear does not stream"
+    if options.boundary == "wrap":
+        return "--boundary wrap does not stream (its taps reach across the image)"
+    try:
+        source = open_source(path)
+    except NotStreamable as exc:
+        return str(exc)
+    except (OSError, ResampleError):
+        return "the input cannot be read"
+    source.close()
+    if os.fspath(dst).lower().endswith(".png") and source.dtype not in (np.uint8, np.uint16):
+        return f"{source.dtype} samples do not fit a PNG"
+    return None
+
+
+def streamable(path, dst, options):
+    """Whether ``path`` -> ``dst`` can stream with ``options`` (see the module's docstring)."""
+    return why_not(path, dst, options) is None
+
+
+# -- memory -----------------------------------------------------------------------------------
+
+def streaming_memory(source, out_w, taps_r, taps_c, strip_rows):
+    """Bytes a streamed resize holds: the tap tables (twice, cut into strips), the buffer of
+    input rows (twice what a strip reads, and a band) and the band being read and decoded,
+    and a strip out (computed, its intermediate, converted and encoded)."""
+    sample = source.dtype.itemsize
+    width, channels = source.width, source.channels
+    tables = 2 * 24 * (taps_r.index.size + taps_c.index.size)
+    rows_in = int((taps_r.index.max(initial=0) - taps_r.index.min(initial=0) + 1)
+                  * min(1.0, (strip_rows + taps_r.index.shape[1]) / max(1, taps_r.n_out))) + 64
+    rows_in = max(rows_in, strip_rows + taps_r.index.shape[1] + 64)
+    return (tables + (2 * rows_in + 4 * source.band_rows) * width * channels * sample
+            + rows_in * out_w * channels * 4 + 5 * strip_rows * out_w * channels * max(sample, 4))
+
+
+def memory_needed(width, height, channels, sample, out_w, out_h):
+    """Bytes an in-memory resize of such an image would take: the decoded image and its
+    copies, the output and the encoder's two copies (resample.convert.check_resize_fits
+    counts the same)."""
+    return 3 * width * height * channels * sample + 3 * out_w * out_h * channels * sample
+
+
+# -- the resize -------------------------------------------------------------------------------
+
+def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
+    """The output of resizing ``source`` to ``out_w`` x ``out_h``, strips of ``strip_rows``
+    rows (the last may be shorter), top down, in the source's dtype."""
     from . import cpu
     from .api import _compute_dtype, _work_dtype
     from .methods import get_method
     from .taps import resize_taps, sub_table
 
-    width, height, channels, depth, _, icc, dpi = png_header(src)
-    out_w, out_h = output_size(width, height)
     method = get_method(options.method)
-    taps_r = resize_taps(height, out_h, method, options.align, options.boundary,
+    taps_r = resize_taps(source.height, out_h, method, options.align, options.boundary,
                          options.antialias)
-    taps_c = resize_taps(width, out_w, method, options.align, options.boundary,
+    taps_c = resize_taps(source.width, out_w, method, options.align, options.boundary,
                          options.antialias)
-    dtype = np.dtype(np.uint16 if depth == 16 else np.uint8)
+    dtype = source.dtype
     work, out_dtype = _work_dtype(dtype), _compute_dtype(dtype)
-    check_memory(streaming_memory(width, channels, depth, out_w, taps_r, taps_c),
+    check_memory(streaming_memory(source, out_w, taps_r, taps_c, strip_rows),
                  f"streaming a {out_w}x{out_h} output")
-    how = cpu.plan((height, width, channels), taps_r, taps_c, options.fill, dtype, out_dtype)
-    strips = [sub_table(taps_r, r0, min(out_h, r0 + STRIP_ROWS))
-              for r0 in range(0, out_h, STRIP_ROWS)]
+    how = cpu.plan((source.height, source.width, source.channels), taps_r, taps_c,
+                   options.fill, dtype, out_dtype)
+    strips = [sub_table(taps_r, r0, min(out_h, r0 + strip_rows))
+              for r0 in range(0, out_h, strip_rows)]
     keep_from = np.minimum.accumulate([lo for _, lo, _ in strips][::-1])[::-1]
-    rows = read_rows(src)
-    held, base = [], 0                  # input blocks in memory; the first one's first row
-    with atomic_output(dst) as f:
-        writer = RowWriter(f, out_w, out_h, channels, depth,
-                           None if options.strip else icc, None if options.strip else dpi)
+    rows = _Rows(source, max(hi - keep for (_, _, hi), keep in zip(strips, keep_from)))
+    with _bar(len(strips), progress) as bar:
         for (sub, lo, hi), keep in zip(strips, keep_from):
-            while base + sum(len(b) for b in held) < hi:
-                held.append(next(rows))
-            while held and base + len(held[0]) <= keep:   # rows no later strip reads
-                base += len(held.pop(0))
-            window = np.concatenate(held) if len(held) > 1 else held[0]
-            window = window[lo - base:hi - base]
-            writer.write(cpu.resize(window, sub, taps_c, options.fill, work, out_dtype, how))
-        writer.close()
-    return [f"streamed: {width}x{height} resized {STRIP_ROWS} rows at a time"]
+            window = rows.window(lo, hi, keep)
+            out = cpu.resize(window, sub, taps_c, options.fill, work, out_dtype, how)
+            yield out.astype(dtype, copy=False)
+            bar.update(1)
+
+
+class _Rows:
+    """The input rows that strips read, held in one buffer of twice the most a strip reads
+    (and a band): bands are copied in as they are read, and the rows still wanted moved to
+    its top when it fills (so each row is copied in once and moved about once)."""
+
+    def __init__(self, source, most):
+        self.bands = source.bands()
+        self.buffer = np.empty((2 * most + source.band_rows, source.width, source.channels),
+                               source.dtype)
+        self.base = 0            # the input row held at buffer[start]
+        self.start = self.end = 0
+
+    def window(self, lo, hi, keep):
+        """Input rows [lo, hi), as a view; rows before ``keep`` are no longer wanted."""
+        if keep > self.base:
+            self.start += min(keep - self.base, self.end - self.start)
+            self.base = keep
+        while self.base + self.end - self.start < hi:
+            band = next(self.bands)
+            if self.end + len(band) > len(self.buffer):
+                held = self.end - self.start
+                self.buffer[:held] = self.buffer[self.start:self.end]
+                self.start, self.end = 0, held
+            self.buffer[self.end:self.end + len(band)] = band
+            self.end += len(band)
+        return self.buffer[self.start + lo - self.base:self.start + hi - self.base]
+
+
+@contextmanager
+def _bar(total, progress):
+    if not progress or total < 2:
+        yield _NoBar()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="strip", desc="resize", leave=False, disable=None) as bar:
+        yield bar
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+
+def resize_file(src, dst, options, output_size, progress=False):
+    """Resize ``src`` (PNG, TIFF or Zarr) into ``dst`` (PNG, TIFF or Zarr) strip by strip;
+    returns the notes.  ``output_size(width, height)`` gives the output's from the input's
+    full size."""
+    source = open_source(src)
+    try:
+        out_w, out_h = output_size(source.width, source.height)
+        full = (source.width, source.height)
+        source.choose_level(out_w, out_h)
+        icc, dpi = (None, None) if options.strip else (source.icc, source.dpi)
+        if dpi is not None and (source.width, source.height) != full:
+            dpi = tuple(d * source.width / full[0] for d in dpi)
+        lower = os.fspath(dst).lower().rstrip("/\\")
+        if lower.endswith(".png"):
+            if source.dtype not in (np.uint8, np.uint16):
+                raise ResampleError(f"{source.dtype} samples do not fit a PNG; use .tif")
+            strips = resized_strips(source, out_w, out_h, options, STRIP_ROWS, progress)
+            with atomic_output(dst) as f:
+                writer = RowWriter(f, out_w, out_h, source.channels, 8 * source.dtype.itemsize,
+                                   icc, dpi)
+                for block in strips:
+                    writer.write(block)
+                writer.close()
+        elif lower.endswith(".zarr"):
+            strips = resized_strips(source, out_w, out_h, options, TILE, progress)
+            write_zarr(dst, strips, out_w, out_h, source.channels, source.dtype)
+        else:
+            strips = resized_strips(source, out_w, out_h, options, TILE, progress)
+            with atomic_output(dst) as f:
+                write_tiff(f, strips, out_w, out_h, source.channels, source.dtype, icc, dpi,
+                           pyramid=getattr(options, "pyramid", False))
+        notes = list(source.notes)
+    finally:
+        source.close()
+    rows = STRIP_ROWS if lower.endswith(".png") else TILE
+    return notes + [f"streamed: {source.width}x{source.height} {source.kind} resized {rows} "
+                    "rows at a time"]
+
+
+# -- sinks ------------------------------------------------------------------------------------
+
+def write_tiff(f, strips, width, height, channels, dtype, icc=None, dpi=None, pyramid=False):
+    """A tiled TIFF (TILE x TILE, uncompressed; BigTIFF when it passes 2 GiB) of the strips
+    (TILE rows each, top down) into the binary file ``f``.  ``pyramid``: SubIFDs of 2x2 means,
+    each level half the last, down to one tile."""
+    import tifffile
+
+    levels = []
+    if pyramid:
+        folder = os.path.dirname(os.path.abspath(f.name))
+        w, h = width, height
+        while max(w, h) > TILE:
+            levels.append(_Halves(w, h, channels, dtype, folder))
+            w, h = levels[-1].width, levels[-1].height
+        for level, below in zip(levels, levels[1:]):
+            level.next = below
+    nbytes = width * height * channels * np.dtype(dtype).itemsize * (4 / 3 if pyramid else 1)
+    common = dict(dtype=dtype, tile=(TILE, TILE), photometric="rgb" if channels == 3
+                  else "minisblack", compression=None, metadata=None)
+    if dpi:
+        common.update(resolution=tuple(dpi), resolutionunit=2)
+    try:
+        with tifffile.TiffWriter(f, bigtiff=nbytes > 2**31) as tif:
+            def level0():
+                for block in strips:
+                    if levels:
+                        levels[0].add(block)
+                    yield from _tiles(block)
+            tif.write(level0(), shape=(height, width, channels), subifds=len(levels) or None,
+                      extratags=[(34675, 7, len(icc), icc, True)] if icc else (), **common)
+            for level in levels:
+                tif.write((t for block in level.bands() for t in _tiles(block)),
+                          shape=(level.height, level.width, channels), subfiletype=1,
+                          **common)
+    finally:
+        for level in levels:
+            level.close()
+
+
+def _tiles(block):
+    for c0 in range(0, block.shape[1], TILE):
+        yield block[:, c0:c0 + TILE]
+
+
+class _Halves:
+    """The next level of a pyramid, made from the rows of a level pushed in order: each
+    pixel the mean of a 2x2 block (a side's last row or column repeated where it is odd),
+    rounded half up for integers.  Rows go to a temporary file, and on to the next level."""
+
+    def __init__(self, width, height, channels, dtype, folder):
+        self.src_height = height
+        self.width, self.height = (width + 1) // 2, (height + 1) // 2
+        self.channels, self.dtype = channels, np.dtype(dtype)
+        self.file = tempfile.TemporaryFile(dir=folder, prefix=".resample-level-")
+        self.seen, self.left, self.next = 0, None, None
+
+    def add(self, block):
+        self.seen += len(block)
+        if self.left is not None:
+            block = np.concatenate([self.left, block])
+        if self.seen == self.src_height and len(block) % 2:
+            block = np.concatenate([block, block[-1:]])
+        n = len(block) // 2 * 2
+        self.left = block[n:] if n < len(block) else None
+        if n:
+            half = _half(block[:n], self.dtype)
+            self.file.write(half.tobytes())
+            if self.next is not None:
+                self.next.add(half)
+
+    def bands(self):
+        self.file.seek(0)
+        row = self.width * self.channels * self.dtype.itemsize
+        for r0 in range(0, self.height, TILE):
+            n = min(TILE, self.height - r0)
+            data = self.file.read(n * row)
+            yield np.frombuffer(data, self.dtype).reshape(n, self.width, self.channels)
+
+    def close(self):
+        self.file.close()
+
+
+def _half(block, dtype):
+    """2x2 means of (2n, W, C) rows: (n, ceil(W / 2), C)."""
+    if block.shape[1] % 2:
+        block = np.concatenate([block, block[:, -1:]], axis=1)
+    wide = np.float64 if dtype.kind == "f" else np.uint32
+    s = block.astype(wide)
+    s = s[0::2, 0::2] + s[0::2, 1::2] + s[1::2, 0::2] + s[1::2, 1::2]
+    return (s * 0.25).astype(dtype) if dtype.kind == "f" else ((s + 2) // 4).astype(dtype)
+
+
+def write_zarr(path, strips, width, height, channels, dtype):
+    """A Zarr array (H, W) for one channel, else (H, W, C), in TILE x TILE chunks, written
+    into a temporary folder beside ``path`` and renamed when complete."""
+    zarr = _zarr()
+    path = os.path.abspath(os.fspath(path)).rstrip("/\\")
+    folder = os.path.dirname(path)
+    remove_stale_parts(folder)
+    tmp = tempfile.mkdtemp(dir=folder, suffix=".part",
+                           prefix=f".resample-{_host_tag()}-{os.getpid()}-")
+    try:
+        shape = (height, width) if channels == 1 else (height, width, channels)
+        chunks = (TILE, TILE) if channels == 1 else (TILE, TILE, channels)
+        z = zarr.create_array(store=tmp, shape=shape, chunks=chunks, dtype=dtype)
+        r0 = 0
+        for block in strips:
+            z[r0:r0 + len(block)] = block if channels > 1 else block[..., 0]
+            r0 += len(block)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.unlink(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
