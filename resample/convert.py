@@ -152,8 +152,10 @@ def streams(src, dst, options: Options):
         images.check_pixels(src, width, height, streamed=raw < 100 * os.path.getsize(src))
         return True
     out_w, out_h = options.output_size(width, height)
-    return stream.memory_needed(width, height, source.channels, source.dtype.itemsize,
-                                out_w, out_h) > available_memory()
+    decoded = 2 * width * height * source.channels * source.dtype.itemsize   # and its buffer
+    return decoded + resize_memory((height, width, source.channels), source.dtype, False,
+                                   (out_h, out_w), options, images.output_format(dst)) \
+        > available_memory()
 
 
 def peek(path):
@@ -201,13 +203,8 @@ def keep_as_is(src, dst, options: Options, fmt, loaded=None):
 
 def check_resize_fits(pic, out_shape, options: Options, fmt):
     """Refuse, before any large allocation, a resize whose output the format ``fmt`` cannot
-    hold, or that would not fit in memory: the engine's tables and output, the float copies
-    made while alpha is premultiplied, and the encoder's buffers (a PNG is filtered into a
-    second copy and compressed into a third; other encoders copy the pixels once)."""
-    import numpy as np
-
-    from . import api, devices, images
-    from .methods import get_method
+    hold, or that would not fit in memory (:func:`resize_memory`)."""
+    from . import devices, images
 
     rows, cols = out_shape
     images.check_size(fmt, cols, rows)
@@ -215,15 +212,29 @@ def check_resize_fits(pic, out_shape, options: Options, fmt):
         return                    # resize_as_points checks its own points and output
     a = pic.array
     shape = a.shape if a.ndim == 3 else a.shape + (1,)
-    dtype = a.dtype
-    need = 0
-    if pic.alpha:                 # premultiplied work copies of the input and the output
-        dtype = np.dtype(np.float64 if a.dtype.itemsize > 2 else np.float32)
-        need += a.size * dtype.itemsize + 2 * rows * cols * shape[2] * dtype.itemsize
-    need += api.resize_memory(shape, out_shape, dtype, get_method(options.method),
+    devices.check_memory(resize_memory(shape, a.dtype, pic.alpha, out_shape, options, fmt),
+                         f"a {cols}x{rows} {fmt} output")
+
+
+def resize_memory(shape, dtype, alpha, out_shape, options: Options, fmt):
+    """Bytes an in-memory resize of a decoded image of ``shape`` (rows, cols, channels) takes:
+    the engine's tables and output, the float copies made while alpha is premultiplied, and
+    the encoder's buffers (a PNG is filtered into a second copy and compressed into a third;
+    other encoders copy the pixels once)."""
+    import numpy as np
+
+    from . import api
+    from .methods import get_method
+
+    rows, cols = out_shape
+    dtype = np.dtype(dtype)
+    work, need = dtype, 0
+    if alpha:                     # premultiplied work copies of the input and the output
+        work = np.dtype(np.float64 if dtype.itemsize > 2 else np.float32)
+        need += int(np.prod(shape)) * work.itemsize + 2 * rows * cols * shape[2] * work.itemsize
+    need += api.resize_memory(shape, out_shape, work, get_method(options.method),
                               options.antialias, options.align, options.boundary)
-    need += (3 if fmt == "PNG" else 2) * rows * cols * shape[2] * a.dtype.itemsize
-    devices.check_memory(need, f"a {cols}x{rows} {fmt} output")
+    return need + (3 if fmt == "PNG" else 2) * rows * cols * shape[2] * dtype.itemsize
 
 
 def points_frame(cloud, options: Options):

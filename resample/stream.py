@@ -28,7 +28,7 @@ import numpy as np
 
 from .compiled import core as _core
 from .devices import check_memory
-from .errors import ResampleError
+from .errors import ResampleError, first_line
 from .files import _host_tag, atomic_output, is_zarr, remove_stale_parts
 from .png import _CHANNELS, _COLOR_TYPE, _SIGNATURE, _chunk, _inflate_bounded, ICC_MAX_BYTES
 
@@ -155,14 +155,24 @@ def read_rows(path, rows_at_a_time=64):
 
 
 class RowWriter:
-    """A PNG written a block of rows at a time into the binary file ``f``."""
+    """A PNG written a block of rows at a time into the binary file ``f``.
 
-    def __init__(self, f, width, height, channels, depth, icc=None, dpi=None, level=6):
+    Each block's filtered rows are deflated on their own thread, primed with the last 32 KiB
+    before them and ended on a byte boundary (a sync flush), so the pieces join into one zlib
+    stream (as pigz makes them): several cores compress while the next strip is computed."""
+
+    def __init__(self, f, width, height, channels, depth, icc=None, dpi=None, level=6,
+                 threads=None):
+        from concurrent.futures import ThreadPoolExecutor
+
         self.f, self.stride = f, width * channels * depth // 8
-        self.bpp, self.depth = max(1, channels * depth // 8), depth
+        self.bpp, self.depth, self.level = max(1, channels * depth // 8), depth, level
         self.previous = bytes(self.stride)
-        self.deflate = zlib.compressobj(level)
         self.rows = 0
+        self.threads = max(1, threads or os.cpu_count() or 1)
+        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="resample-deflate")
+        self.pending = []
+        self.adler, self.tail, self.started = 1, b"", False
         f.write(_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth,
                                                          _COLOR_TYPE[channels], 0, 0, 0)))
         if icc:
@@ -179,12 +189,38 @@ class RowWriter:
         _core.png_filter(both, self.bpp, filtered)       # each row's filter sees the one above
         self.previous = rows[-1].tobytes()
         self.rows += len(block)
-        out = self.deflate.compress(filtered[1:].tobytes())
+        raw = filtered[1:].tobytes()
+        self.adler = zlib.adler32(raw, self.adler)
+        self.pending.append(self.pool.submit(_deflate_piece, raw, self.tail, self.level))
+        self.tail = raw[-32768:]
+        while len(self.pending) > self.threads:
+            self._write_next()
+
+    def _write_next(self):
+        out = self.pending.pop(0).result()
+        if not self.started:
+            out, self.started = b"\x78\x9c" + out, True        # the zlib header
         if out:
             self.f.write(_chunk(b"IDAT", out))
 
     def close(self):
-        self.f.write(_chunk(b"IDAT", self.deflate.flush()) + _chunk(b"IEND", b""))
+        try:
+            while self.pending:
+                self._write_next()
+        finally:
+            self.pool.shutdown()
+        end = zlib.compressobj(self.level, zlib.DEFLATED, -15).flush()   # the final block
+        if not self.started:
+            end = b"\x78\x9c" + end
+        self.f.write(_chunk(b"IDAT", end + struct.pack(">I", self.adler))
+                     + _chunk(b"IEND", b""))
+
+
+def _deflate_piece(data, before, level):
+    """Raw deflate of ``data`` primed with ``before``, ending on a byte boundary."""
+    c = zlib.compressobj(level, zlib.DEFLATED, -15, zdict=before) if before else \
+        zlib.compressobj(level, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
 
 
 # -- sources ----------------------------------------------------------------------------------
@@ -304,7 +340,11 @@ class TiffSource(Source):
         fh = self.tif.filehandle
 
         def decode(item):
-            return page.decode(*item, **decode_args)
+            try:
+                return page.decode(*item, **decode_args)
+            except Exception as exc:                # noqa: BLE001 (damaged data: one line)
+                raise ResampleError(f"{self.path}: damaged TIFF data ({first_line(exc)[:80]})") \
+                    from None
 
         with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
             for k in range(down):
@@ -313,10 +353,14 @@ class TiffSource(Source):
                                  page.samplesperpixel), self.dtype)
                 wanted = [p * down * across + k * across + j
                           for p in range(planes) for j in range(across)]
-                segments = [s for chunk in fh.read_segments(
-                    [page.dataoffsets[i] for i in wanted],
-                    [page.databytecounts[i] for i in wanted], wanted, sort=True, flat=False)
-                    for s in chunk]
+                try:
+                    segments = [s for chunk in fh.read_segments(
+                        [page.dataoffsets[i] for i in wanted],
+                        [page.databytecounts[i] for i in wanted], wanted, sort=True,
+                        flat=False) for s in chunk]
+                except (OSError, ValueError, IndexError) as exc:
+                    raise ResampleError(f"{self.path}: cannot read TIFF data "
+                                        f"({first_line(exc)[:80]})") from None
                 for data, (plane, _, row, col, _), _ in pool.map(decode, segments):
                     if data is None:
                         raise ResampleError(f"{self.path}: a strip or tile is missing")
@@ -374,7 +418,11 @@ class ZarrSource(Source):
 
     def bands(self):
         for r0 in range(0, self.height, self.band_rows):
-            band = np.asarray(self.array[r0:r0 + self.band_rows])
+            try:
+                band = np.asarray(self.array[r0:r0 + self.band_rows])
+            except Exception as exc:                # noqa: BLE001 (damaged data: one line)
+                raise ResampleError(f"{self.path}: damaged Zarr data "
+                                    f"({first_line(exc)[:80]})") from None
             yield band.reshape(band.shape[0], self.width, self.channels)
 
 
@@ -383,7 +431,7 @@ def _zarr():
         import zarr
     except ImportError:
         raise ResampleError("Zarr input and output need zarr: pip install "
-                            "'resample-images[dask]'") from None
+                            "'resample-images[zarr]'") from None
     return zarr
 
 
@@ -445,13 +493,6 @@ def streaming_memory(source, out_w, taps_r, taps_c, strip_rows):
             + rows_in * out_w * channels * 4 + 5 * strip_rows * out_w * channels * max(sample, 4))
 
 
-def memory_needed(width, height, channels, sample, out_w, out_h):
-    """Bytes an in-memory resize of such an image would take: the decoded image and its
-    copies, the output and the encoder's two copies (resample.convert.check_resize_fits
-    counts the same)."""
-    return 3 * width * height * channels * sample + 3 * out_w * out_h * channels * sample
-
-
 # -- the resize -------------------------------------------------------------------------------
 
 def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
@@ -494,23 +535,27 @@ class _Rows:
         self.bands = source.bands()
         self.buffer = np.empty((2 * most + source.band_rows, source.width, source.channels),
                                source.dtype)
-        self.base = 0            # the input row held at buffer[start]
-        self.start = self.end = 0
+        self.read = 0            # input rows read so far
+        self.start = self.end = 0   # the buffer's rows in use: the last ones read
 
     def window(self, lo, hi, keep):
         """Input rows [lo, hi), as a view; rows before ``keep`` are no longer wanted."""
-        if keep > self.base:
-            self.start += min(keep - self.base, self.end - self.start)
-            self.base = keep
-        while self.base + self.end - self.start < hi:
+        first = self.read - (self.end - self.start)         # the input row at start
+        self.start += min(max(0, keep - first), self.end - self.start)
+        while self.read < hi:
             band = next(self.bands)
+            r0, self.read = self.read, self.read + len(band)
+            if self.read <= keep:
+                continue                                    # rows no strip reads
+            band = band[max(0, keep - r0):]
             if self.end + len(band) > len(self.buffer):
                 held = self.end - self.start
                 self.buffer[:held] = self.buffer[self.start:self.end]
                 self.start, self.end = 0, held
             self.buffer[self.end:self.end + len(band)] = band
             self.end += len(band)
-        return self.buffer[self.start + lo - self.base:self.start + hi - self.base]
+        first = self.read - (self.end - self.start)
+        return self.buffer[self.start + lo - first:self.start + hi - first]
 
 
 @contextmanager
@@ -597,18 +642,26 @@ def write_tiff(f, strips, width, height, channels, dtype, icc=None, dpi=None, py
                     if levels:
                         levels[0].add(block)
                     yield from _tiles(block)
-            tif.write(level0(), shape=(height, width, channels), subifds=len(levels) or None,
+            tif.write(level0(), shape=_tiff_shape(height, width, channels),
+                      subifds=len(levels) or None,
                       extratags=[(34675, 7, len(icc), icc, True)] if icc else (), **common)
             for level in levels:
                 tif.write((t for block in level.bands() for t in _tiles(block)),
-                          shape=(level.height, level.width, channels), subfiletype=1,
+                          shape=_tiff_shape(level.height, level.width, channels), subfiletype=1,
                           **common)
     finally:
         for level in levels:
             level.close()
 
 
+def _tiff_shape(height, width, channels):
+    return (height, width, channels) if channels > 1 else (height, width)
+
+
 def _tiles(block):
+    """TILE-wide pieces of a strip, (rows, TILE) for one channel, else (rows, TILE, C)."""
+    if block.shape[2] == 1:
+        block = block[..., 0]
     for c0 in range(0, block.shape[1], TILE):
         yield block[:, c0:c0 + TILE]
 

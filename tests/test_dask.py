@@ -78,3 +78,16 @@ def test_bad_arguments():
         rdask.resize(x, scale=2, method="cubic-ish")
     with pytest.raises(resample.ResampleError, match="dtype"):
         rdask.resize(da.zeros((4, 4), dtype=bool, chunks=2), scale=2)
+
+
+def test_zarr_in_zarr_out(tmp_path):
+    """A Zarr array read lazily, resized block by block, written to Zarr: resize()'s pixels."""
+    zarr = pytest.importorskip("zarr")
+    photo = skimage_data.astronaut()
+    z = zarr.create_array(store=str(tmp_path / "in.zarr"), shape=photo.shape,
+                          chunks=(100, 128, 3), dtype=photo.dtype)
+    z[:] = photo
+    lazy = rdask.resize(da.from_zarr(str(tmp_path / "in.zarr")), scale=0.37, method="lanczos")
+    lazy.to_zarr(str(tmp_path / "out.zarr"))
+    got = np.asarray(zarr.open_array(str(tmp_path / "out.zarr"), mode="r"))
+    np.testing.assert_array_equal(got, resample.resize(photo, scale=0.37, method="lanczos"))

@@ -1,6 +1,7 @@
 """Streaming PNG resize (resample.stream): strip by strip, the same pixels as in memory, in
 bounded memory, chosen on its own when an image would not fit."""
 
+import struct
 import tracemalloc
 import zlib
 
@@ -72,6 +73,18 @@ def _big_png(path, tiles):
     return big
 
 
+def _idat_inflated(path):
+    """The PNG's pixel data inflated by zlib in one piece, which checks its Adler-32 (the
+    writer deflates blocks on several threads and joins them)."""
+    data, pos, idat = path.read_bytes(), 8, b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IDAT":
+            idat += data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    return zlib.decompress(idat)
+
+
 def _peak(capsys, *args):
     tracemalloc.start()
     code, _, err = run(capsys, *args)
@@ -87,6 +100,7 @@ def test_an_image_that_would_not_fit_streams_in_bounded_memory(tmp_path, capsys,
     same peak) and stay a fraction of its size; the pixels are the in-memory resize's."""
     big = _big_png(tmp_path / "big.png", 6)                           # 3072x2048, 18 MB
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "big.png")), big)
+    assert len(_idat_inflated(tmp_path / "big.png")) == 3072 * (2048 * 3 + 1)   # checksum
     _big_png(tmp_path / "taller.png", 12)                             # 6144x2048, 36 MB
     monkeypatch.setattr(devices, "available_memory", lambda: 40 << 20)
     peaks = [_peak(capsys, tmp_path / name, "-o", tmp_path / f"half-{name}", "--scale", "0.5",
@@ -115,3 +129,172 @@ def test_what_does_not_stream(tmp_path, capsys):
                        "--stream")
     assert code == 1 and "truncated PNG data" in err and not (tmp_path / "c.png").exists()
     assert [p for p in tmp_path.iterdir() if p.name.startswith(".resample-")] == []
+
+
+# --- TIFF and Zarr, in and out ------------------------------------------------------------------
+
+tifffile = pytest.importorskip("tifffile")
+
+
+def _tiff(path, a, layout, rng):
+    """``a`` (H, W, C) as a TIFF of one of several layouts."""
+    kw = dict(photometric="rgb" if a.shape[2] == 3 else "minisblack", metadata=None)
+    data = a if a.shape[2] == 3 else a[..., 0]
+    if layout == "tiled":
+        tifffile.imwrite(path, data, tile=(32, 48), compression="zlib", **kw)
+    elif layout == "striped":
+        tifffile.imwrite(path, data, rowsperstrip=int(rng.integers(1, 40)), **kw)
+    elif layout == "planar":
+        tifffile.imwrite(path, np.moveaxis(a, 2, 0) if a.shape[2] == 3 else data,
+                         planarconfig="separate", tile=(16, 32), **kw)
+    else:                                                   # BigTIFF, LZW strips
+        tifffile.imwrite(path, data, bigtiff=True, compression="lzw", rowsperstrip=7, **kw)
+
+
+def _read_any(path):
+    path = str(path)
+    if path.endswith(".zarr"):
+        import zarr
+
+        a = np.asarray(zarr.open_array(path, mode="r"))
+    elif path.endswith(".tif"):
+        a = tifffile.imread(path)
+    else:
+        a = _read(path)
+    return a if a.ndim == 3 else a[..., None]
+
+
+@pytest.mark.parametrize("layout", ["tiled", "striped", "planar", "bigtiff"])
+def test_tiff_streams_as_the_resize_in_memory(tmp_path, capsys, layout):
+    """Every TIFF layout, 8/16-bit and float samples, grey and RGB, into TIFF and PNG: the
+    streamed pixels are those of the in-memory resize of the same file, across strips."""
+    rng = np.random.default_rng(zlib.crc32(layout.encode()))
+    for k, (method, boundary, size) in enumerate([("lanczos", "truncate", "23%"),
+                                                  ("bicubic", "reflect", "310%"),
+                                                  ("gri", "edge", "301x517!"),
+                                                  ("box", "mirror", "1x1!"),
+                                                  ("mitchell", "constant", "77x3!")]):
+        h, w = (int(v) for v in rng.integers(1, 400, size=2))
+        kind = ["rgb8", "grey16", "rgb16", "grey8", "rgb8"][k]
+        a = _photo(kind, min(h, 512), min(w, 512), rng)
+        a = a if a.ndim == 3 else a[..., None]
+        if k == 4:
+            a = (a / 255.0 * 1.5 - 0.25).astype(np.float32)        # float, out of [0, 1]
+        _tiff(tmp_path / "in.tif", a, layout, rng)
+        args = [tmp_path / "in.tif", "--size", size, "-m", method, "--boundary", boundary]
+        code, _, err = run(capsys, *args, "-o", tmp_path / "mem.tif")
+        assert code == 0 and "streamed" not in err, err
+        outputs = ["str.tif"] + (["str.png"] if a.dtype != np.float32 else [])
+        for name in outputs:
+            code, _, err = run(capsys, *args, "-o", tmp_path / name, "--stream")
+            assert code == 0 and "streamed" in err, err
+            got, want = _read_any(tmp_path / name), _read_any(tmp_path / "mem.tif")
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want, err_msg=str((layout, k, h, w, name)))
+
+
+def test_zarr_in_and_out(tmp_path, capsys):
+    """Zarr arrays stream in and out (a grey one stays (H, W)); a group's array '0' is read
+    (OME-Zarr's full size); what cannot stream into Zarr is refused, saying why."""
+    zarr = pytest.importorskip("zarr")
+    photo = skimage_data.chelsea()                                  # 300x451 RGB
+    z = zarr.create_array(store=str(tmp_path / "in.zarr"), shape=photo.shape,
+                          chunks=(37, 100, 3), dtype=photo.dtype)
+    z[:] = photo
+    Image.fromarray(photo).save(tmp_path / "in.png")
+    for dst in ("out.zarr", "out.png", "out.tif"):
+        code, out, err = run(capsys, tmp_path / "in.zarr", "-o", tmp_path / dst, "--scale",
+                             "0.41", "-m", "lanczos")
+        assert code == 0 and "streamed" in err, err
+        code, _, _ = run(capsys, tmp_path / "in.png", "-o", tmp_path / "ref.png", "--scale",
+                         "0.41", "-m", "lanczos")
+        np.testing.assert_array_equal(_read_any(tmp_path / dst), _read_any(tmp_path / "ref.png"))
+    group = zarr.open_group(str(tmp_path / "ome.zarr"), mode="w")
+    group.create_array("0", shape=photo.shape[:2], chunks=(64, 64), dtype=np.uint8)[:] = \
+        photo[..., 1]
+    code, _, err = run(capsys, tmp_path / "ome.zarr", "-o", tmp_path / "grey.zarr", "--size",
+                       "100x70!")
+    assert code == 0, err
+    got = np.asarray(zarr.open_array(str(tmp_path / "grey.zarr"), mode="r"))
+    assert got.shape == (70, 100)
+    np.testing.assert_array_equal(got, resample_resize(photo[..., 1], (70, 100)))
+    code, _, err = run(capsys, tmp_path / "in.zarr", "-o", tmp_path / "x.zarr", "--scale", "2",
+                       "--linear")
+    assert code == 1 and "Zarr input needs a streamed resize, and --linear does not" in err
+    assert err.count("\n") == 1 and not (tmp_path / "x.zarr").exists()
+
+
+def resample_resize(a, shape):
+    import resample
+
+    return resample.resize(a, shape=shape, method="bilinear", boundary="truncate")
+
+
+def test_a_pyramid_of_2x2_means_and_reading_its_level(tmp_path, capsys):
+    """--pyramid: SubIFDs each half the last (2x2 means, rounded half up; an odd side's last
+    row or column repeated) down to one tile; reading it back for a small output picks the
+    smallest level that is still as large, and says so."""
+    rng = np.random.default_rng(5)
+    photo = np.tile(skimage_data.astronaut(), (2, 2, 1))[:1000, :777]
+    Image.fromarray(photo).save(tmp_path / "in.png")
+    code, _, err = run(capsys, tmp_path / "in.png", "-o", tmp_path / "pyr.tif", "--scale", "1",
+                       "--pyramid")
+    assert code == 0 and "streamed" in err, err
+    with tifffile.TiffFile(tmp_path / "pyr.tif") as tif:
+        levels = [level.asarray() for level in tif.series[0].levels]
+        assert tif.pages[0].is_tiled and tif.pages[0].tilewidth == 256
+    assert [lv.shape[:2] for lv in levels] == [(1000, 777), (500, 389), (250, 195)]
+    np.testing.assert_array_equal(levels[0], photo)
+    for above, level in zip(levels, levels[1:]):
+        a = above.astype(np.float64)
+        a = np.concatenate([a, a[:, -1:]], axis=1) if a.shape[1] % 2 else a
+        a = np.concatenate([a, a[-1:]], axis=0) if a.shape[0] % 2 else a
+        means = (a[0::2, 0::2] + a[0::2, 1::2] + a[1::2, 0::2] + a[1::2, 1::2]) / 4
+        np.testing.assert_array_equal(level, np.floor(means + 0.5).astype(np.uint8))
+    code, _, err = run(capsys, tmp_path / "pyr.tif", "-o", tmp_path / "small.png", "--size",
+                       "300x300!", "--stream")
+    assert code == 0 and "read the pyramid's 389x500 level" in err, err
+    Image.fromarray(levels[1]).save(tmp_path / "level.png")
+    code, _, _ = run(capsys, tmp_path / "level.png", "-o", tmp_path / "ref.png", "--size",
+                     "300x300!")
+    np.testing.assert_array_equal(_read(tmp_path / "small.png"), _read(tmp_path / "ref.png"))
+    code, _, err = run(capsys, tmp_path / "in.png", "-o", tmp_path / "p.png", "--scale", "1",
+                       "--pyramid")
+    assert code == 1 and "--pyramid is for TIFF outputs" in err
+    del rng
+
+
+def test_a_damaged_tiff_fails_in_one_line_and_leaves_nothing(tmp_path, capsys):
+    a = skimage_data.astronaut()[:300, :300]
+    tifffile.imwrite(tmp_path / "in.tif", a, tile=(64, 64), compression="zlib")
+    data = bytearray((tmp_path / "in.tif").read_bytes())
+    data[len(data) // 2:len(data) // 2 + 4000] = bytes(4000)       # zeros over some tiles
+    (tmp_path / "bad.tif").write_bytes(bytes(data))
+    code, _, err = run(capsys, tmp_path / "bad.tif", "-o", tmp_path / "o.tif", "--scale",
+                       "0.5", "--stream")
+    assert code == 1 and err.count("\n") == 1 and "bad.tif" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tif", "in.tif"]
+
+
+def test_over_the_default_bomb_limit_a_real_image_streams(tmp_path, capsys, monkeypatch):
+    """Pillow's default decompression-bomb limit refuses images that a stream holds in
+    bounded memory: those stream; a limit the user set applies to them too, and so does the
+    default to a file that would inflate more than a hundredfold."""
+    from PIL import Image as PILImage
+
+    from resample import images
+
+    photo = skimage_data.astronaut()[:300, :300]
+    Image.fromarray(photo).save(tmp_path / "in.png")
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 20000)       # refused above 40000
+    monkeypatch.setattr(images, "_limit_given", False)
+    code, _, err = run(capsys, tmp_path / "in.png", "-o", tmp_path / "o.png", "--scale", "0.5")
+    assert code == 0 and "streamed" in err, err
+    flat = np.zeros((300, 300, 3), np.uint8)                     # inflates 600-fold
+    Image.fromarray(flat).save(tmp_path / "flat.png")
+    code, _, err = run(capsys, tmp_path / "flat.png", "-o", tmp_path / "f.png", "--scale", "0.5")
+    assert code == 1 and "decompression-bomb limit" in err
+    code, _, err = run(capsys, tmp_path / "in.png", "-o", tmp_path / "o2.png", "--scale", "0.5",
+                       "--max-pixels", "50000")
+    assert code == 1 and "decompression-bomb limit of 50000" in err
+    assert not (tmp_path / "o2.png").exists()
