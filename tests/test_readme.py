@@ -42,6 +42,14 @@ def _scratch(folder, broken=False):
     Image.fromarray(photo).save(folder / "photo.png")
     Image.fromarray(photo).save(folder / "photo.jpg", quality=90)
     Image.fromarray(skimage_data.camera()[::2, ::2][:200, :300]).save(folder / "scan.tif")
+    try:
+        import zarr
+
+        scan = skimage_data.camera()[::2, ::2][:200, :300]
+        zarr.create_array(store=str(folder / "scan.zarr"), shape=scan.shape, chunks=(64, 64),
+                          dtype=scan.dtype)[:] = scan
+    except ImportError:
+        pass
     photos = folder / "photos"
     (photos / "trip").mkdir(parents=True)
     Image.fromarray(skimage_data.coffee()[::4, ::4]).save(photos / "coffee.jpg", quality=90)
