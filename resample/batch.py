@@ -252,6 +252,13 @@ class _Budget:
             self.cond.notify_all()
 
 
+def _streams(job, options):
+    """Whether this image job is resized strip by strip (resample.convert.streams)."""
+    from . import convert
+
+    return not is_points(job.src) and convert.streams(job.src, job.dst, options)
+
+
 def _nbytes(loaded):
     array = getattr(loaded, "array", None)
     return array.nbytes if array is not None else 0
@@ -380,7 +387,8 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
                 results.put((job, *decided))
             else:
                 os.makedirs(os.path.dirname(job.dst) or ".", exist_ok=True)
-                loaded = load_input(job.src)
+                # a file that streams is read by the encoder, strip by strip
+                loaded = None if _streams(job, options) else load_input(job.src)
                 held = _nbytes(loaded)
                 budget.charge(held)
                 try:

@@ -152,7 +152,8 @@ def streams(src, dst, options: Options):
         images.check_pixels(src, width, height, streamed=raw < 100 * os.path.getsize(src))
         return True
     out_w, out_h = options.output_size(width, height)
-    decoded = 2 * width * height * source.channels * source.dtype.itemsize   # and its buffer
+    sample = max(source.dtype.itemsize, 2 if source.kind == "PNG" else 1)   # as load counts
+    decoded = images.decode_memory(width, height, source.channels, sample)
     return decoded + resize_memory((height, width, source.channels), source.dtype, False,
                                    (out_h, out_w), options, images.output_format(dst)) \
         > available_memory()

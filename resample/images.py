@@ -303,8 +303,14 @@ def _check_decode_memory(im):
         sample = max(sample, (max(bits) if isinstance(bits, tuple) else int(bits)) // 8)
     elif im.format == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
         sample = 2                  # may be 16-bit colour, read by our own reader
-    pixels = width * height
-    check_memory(pixels * 4 + 2 * pixels * bands * sample, f"decoding a {width}x{height} image")
+    check_memory(decode_memory(width, height, bands, sample),
+                 f"decoding a {width}x{height} image")
+
+
+def decode_memory(width, height, bands, sample):
+    """Bytes decoding an image of ``bands`` samples of ``sample`` bytes a pixel takes:
+    Pillow's buffer (up to 4 bytes a pixel) and the arrays made from it."""
+    return width * height * 4 + 2 * width * height * bands * sample
 
 
 def _special_reader(path, im):

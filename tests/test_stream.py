@@ -298,3 +298,17 @@ def test_over_the_default_bomb_limit_a_real_image_streams(tmp_path, capsys, monk
                        "--max-pixels", "50000")
     assert code == 1 and "decompression-bomb limit of 50000" in err
     assert not (tmp_path / "o2.png").exists()
+
+
+def test_in_a_folder_a_file_too_big_for_memory_streams(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    big = _big_png(folder / "big.png", 6)                             # 3072x2048 RGB
+    Image.fromarray(skimage_data.coffee()).save(folder / "coffee.jpg")
+    code, _, err = run(capsys, folder / "big.png", "-o", tmp_path / "ref.png", "--scale", "0.5")
+    assert code == 0 and "streamed" not in err
+    monkeypatch.setattr(devices, "available_memory", lambda: 60 << 20)
+    code, _, err = run(capsys, folder, "-o", tmp_path / "out", "--scale", "0.5")
+    assert code == 0 and "streamed" in err, err
+    np.testing.assert_array_equal(_read(tmp_path / "out" / "big.png"), _read(tmp_path / "ref.png"))
+    assert (tmp_path / "out" / "coffee.jpg").exists() and big.shape == (3072, 2048, 3)
