@@ -226,9 +226,10 @@ def _deflate_piece(data, before, level):
 # -- sources ----------------------------------------------------------------------------------
 
 class Source:
-    """An image read from the top down: ``width``, ``height``, ``channels``, ``dtype``,
-    ``icc``, ``dpi``, ``band_rows`` (the most rows a band holds), ``notes``; :meth:`bands`
-    yields (n, W, C) arrays of ``dtype``, in order, ``height`` rows in all."""
+    """An image read from the top down, in bands of ``band_rows`` rows (the last may be
+    shorter): ``width``, ``height``, ``channels``, ``dtype``, ``icc``, ``dpi``, ``notes``.
+    :meth:`read_band` writes band ``k`` into an (n, W, C) array; bands are asked for in
+    increasing order, and those not asked for are never needed."""
 
     icc = dpi = None
     notes = ()
@@ -236,7 +237,7 @@ class Source:
     def choose_level(self, out_w, out_h):
         """Read the pyramid level best for an output of this size (sources with levels)."""
 
-    def bands(self):
+    def read_band(self, k, out):
         raise NotImplementedError
 
     def close(self):
@@ -263,8 +264,22 @@ class PngSource(Source):
             raise NotStreamable("a PNG with an EXIF orientation does not stream")
         self.dtype = np.dtype(np.uint16 if depth == 16 else np.uint8)
 
-    def bands(self):
-        return read_rows(self.path, self.band_rows)
+    def read_band(self, k, out):
+        """(Rows are inflated in order: bands before ``k`` not yet read are passed over.)"""
+        if not hasattr(self, "_rows"):
+            self._rows, self._left, self._next = read_rows(self.path, self.band_rows), None, 0
+        while self._next <= k:
+            n = min(self.band_rows, self.height - self._next * self.band_rows)
+            into = out if self._next == k else np.empty((n,) + out.shape[1:], out.dtype)
+            filled = 0
+            while filled < n:
+                if self._left is None:
+                    self._left = next(self._rows)
+                take = min(n - filled, len(self._left))
+                into[filled:filled + take] = self._left[:take]
+                self._left = self._left[take:] if take < len(self._left) else None
+                filled += take
+            self._next += 1
 
 
 class TiffSource(Source):
@@ -327,51 +342,77 @@ class TiffSource(Source):
             self.notes = list(self.notes) + [f"read the pyramid's {self.width}x{self.height} "
                                              "level, the smallest at least the output's size"]
 
-    def bands(self):
-        from concurrent.futures import ThreadPoolExecutor
-
+    def read_band(self, k, out):
         page = self.page
-        decode_args = {"_fullsize": page.is_tiled}
-        if page.compression in (6, 7, 34892, 33007):            # JPEG
-            decode_args.update(jpegtables=page.jpegtables, jpegheader=page.jpegheader)
         across = -(-page.imagewidth // page.tilewidth) if page.is_tiled else 1
         down = -(-page.imagelength // self.band_rows)
         planes = page.samplesperpixel if page.planarconfig == 2 else 1
-        fh = self.tif.filehandle
+        wanted = [p * down * across + k * across + j for p in range(planes)
+                  for j in range(across)]
+        offsets = [page.dataoffsets[i] for i in wanted]
+        counts = [page.databytecounts[i] for i in wanted]
+        if self._raw_band(k, out, offsets, counts, across):
+            return
+        try:
+            segments = [s for chunk in self.tif.filehandle.read_segments(
+                offsets, counts, wanted, sort=True, flat=False) for s in chunk]
+        except (OSError, ValueError, IndexError) as exc:
+            raise ResampleError(f"{self.path}: cannot read TIFF data "
+                                f"({first_line(exc)[:80]})") from None
+        for data, (plane, _, _, col, _), _ in self._pool().map(self._decode, segments):
+            if data is None:
+                raise ResampleError(f"{self.path}: a strip or tile is missing")
+            data = data[0, :out.shape[0], :out.shape[1] - col]
+            if planes > 1:
+                out[:, col:col + data.shape[1], plane] = data[..., 0]
+            else:
+                out[:, col:col + data.shape[1]] = data
 
-        def decode(item):
-            try:
-                return page.decode(*item, **decode_args)
-            except Exception as exc:                # noqa: BLE001 (damaged data: one line)
-                raise ResampleError(f"{self.path}: damaged TIFF data ({first_line(exc)[:80]})") \
-                    from None
+    def _raw_band(self, k, out, offsets, counts, across):
+        """Read an uncompressed band of chunky pixels whose tiles (or strip) lie one after
+        another in the file in one read, straight into ``out``; False where it cannot."""
+        page = self.page
+        tile_w = page.tilewidth if page.is_tiled else page.imagewidth
+        rows = self.band_rows if page.is_tiled else out.shape[0]
+        piece = rows * tile_w * self.channels * self.dtype.itemsize
+        if (page.compression != 1 or page.planarconfig == 2 or page.fillorder != 1
+                or self.tif.byteorder != ("<" if np.little_endian else ">")
+                or page.predictor not in (None, 1) or any(c != piece for c in counts)
+                or any(b != a + piece for a, b in zip(offsets, offsets[1:]))):
+            return False
+        raw = np.empty(across * piece, np.uint8)
+        f = self.tif.filehandle
+        f.seek(offsets[0])
+        if f.readinto(raw) != raw.size:
+            raise ResampleError(f"{self.path}: truncated TIFF data")
+        tiles = raw.view(self.dtype).reshape(across, rows, tile_w, self.channels)
+        n = out.shape[0]
+        for j in range(across):
+            c0 = j * tile_w
+            out[:, c0:c0 + tile_w] = tiles[j, :n, :self.width - c0]
+        return True
 
-        with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
-            for k in range(down):
-                r0 = k * self.band_rows
-                band = np.empty((min(self.band_rows, page.imagelength - r0), page.imagewidth,
-                                 page.samplesperpixel), self.dtype)
-                wanted = [p * down * across + k * across + j
-                          for p in range(planes) for j in range(across)]
-                try:
-                    segments = [s for chunk in fh.read_segments(
-                        [page.dataoffsets[i] for i in wanted],
-                        [page.databytecounts[i] for i in wanted], wanted, sort=True,
-                        flat=False) for s in chunk]
-                except (OSError, ValueError, IndexError) as exc:
-                    raise ResampleError(f"{self.path}: cannot read TIFF data "
-                                        f"({first_line(exc)[:80]})") from None
-                for data, (plane, _, row, col, _), _ in pool.map(decode, segments):
-                    if data is None:
-                        raise ResampleError(f"{self.path}: a strip or tile is missing")
-                    data = data[0, :band.shape[0], :band.shape[1] - col]
-                    if planes > 1:
-                        band[:, col:col + data.shape[1], plane] = data[..., 0]
-                    else:
-                        band[:, col:col + data.shape[1]] = data
-                yield band
+    def _decode(self, item):
+        page = self.page
+        args = {"_fullsize": page.is_tiled}
+        if page.compression in (6, 7, 34892, 33007):            # JPEG
+            args.update(jpegtables=page.jpegtables, jpegheader=page.jpegheader)
+        try:
+            return page.decode(*item, **args)
+        except Exception as exc:                    # noqa: BLE001 (damaged data: one line)
+            raise ResampleError(f"{self.path}: damaged TIFF data ({first_line(exc)[:80]})") \
+                from None
+
+    def _pool(self):
+        if getattr(self, "_threads", None) is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._threads = ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)))
+        return self._threads
 
     def close(self):
+        if getattr(self, "_threads", None) is not None:
+            self._threads.shutdown()
         self.tif.close()
 
 
@@ -401,7 +442,7 @@ class ZarrSource(Source):
             if "0" not in found:
                 raise ResampleError(f"{path}: a Zarr group with no array '0'")
             found = found["0"]
-        self.array = found
+        self.array, self.path = found, path
         shape = found.shape
         if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (1, 3)):
             raise ResampleError(f"{path}: a Zarr array of shape {shape[:5]}; (H, W), "
@@ -416,14 +457,14 @@ class ZarrSource(Source):
                                 "or float64 resize")
         self.band_rows = int(found.chunks[0])
 
-    def bands(self):
-        for r0 in range(0, self.height, self.band_rows):
-            try:
-                band = np.asarray(self.array[r0:r0 + self.band_rows])
-            except Exception as exc:                # noqa: BLE001 (damaged data: one line)
-                raise ResampleError(f"{self.path}: damaged Zarr data "
-                                    f"({first_line(exc)[:80]})") from None
-            yield band.reshape(band.shape[0], self.width, self.channels)
+    def read_band(self, k, out):
+        r0 = k * self.band_rows
+        try:
+            band = np.asarray(self.array[r0:r0 + len(out)])
+        except Exception as exc:                    # noqa: BLE001 (damaged data: one line)
+            raise ResampleError(f"{self.path}: damaged Zarr data "
+                                f"({first_line(exc)[:80]})") from None
+        out[:] = band.reshape(out.shape)
 
 
 def _zarr():
@@ -528,32 +569,44 @@ def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
 
 class _Rows:
     """The input rows that strips read, held in one buffer of twice the most a strip reads
-    (and a band): bands are copied in as they are read, and the rows still wanted moved to
-    its top when it fills (so each row is copied in once and moved about once)."""
+    (and a band): bands are read straight into it, and the rows still wanted moved to its
+    top before a strip's rows would not fit (when few are held: the overlap of two strips);
+    bands no strip reads are not read."""
 
     def __init__(self, source, most):
-        self.bands = source.bands()
-        self.buffer = np.empty((2 * most + source.band_rows, source.width, source.channels),
+        self.source, self.band = source, source.band_rows
+        self.buffer = np.empty((2 * most + self.band, source.width, source.channels),
                                source.dtype)
-        self.read = 0            # input rows read so far
+        self.read = 0            # input rows read (or passed over) so far
         self.start = self.end = 0   # the buffer's rows in use: the last ones read
+
+    def _drop_before(self, keep):
+        first = self.read - (self.end - self.start)         # the input row at start
+        self.start += min(max(0, keep - first), self.end - self.start)
+
+    def _compact(self):
+        held = self.end - self.start
+        self.buffer[:held] = self.buffer[self.start:self.end]
+        self.start, self.end = 0, held
 
     def window(self, lo, hi, keep):
         """Input rows [lo, hi), as a view; rows before ``keep`` are no longer wanted."""
-        first = self.read - (self.end - self.start)         # the input row at start
-        self.start += min(max(0, keep - first), self.end - self.start)
+        self._drop_before(keep)
+        wanted = -(-(hi - self.read) // self.band) * self.band
+        if self.end + wanted > len(self.buffer):            # move now, while few rows are held
+            self._compact()
         while self.read < hi:
-            band = next(self.bands)
-            r0, self.read = self.read, self.read + len(band)
-            if self.read <= keep:
-                continue                                    # rows no strip reads
-            band = band[max(0, keep - r0):]
-            if self.end + len(band) > len(self.buffer):
-                held = self.end - self.start
-                self.buffer[:held] = self.buffer[self.start:self.end]
-                self.start, self.end = 0, held
-            self.buffer[self.end:self.end + len(band)] = band
-            self.end += len(band)
+            k = self.read // self.band
+            n = min(self.band, self.source.height - self.read)
+            if self.read + n <= keep:                       # a band no strip reads
+                self.read += n
+                continue
+            if self.end + n > len(self.buffer):
+                self._compact()
+            self.source.read_band(k, self.buffer[self.end:self.end + n])
+            self.end += n
+            self.read += n
+            self._drop_before(keep)
         first = self.read - (self.end - self.start)
         return self.buffer[self.start + lo - first:self.start + hi - first]
 

@@ -312,3 +312,40 @@ def test_in_a_folder_a_file_too_big_for_memory_streams(tmp_path, capsys, monkeyp
     assert code == 0 and "streamed" in err, err
     np.testing.assert_array_equal(_read(tmp_path / "out" / "big.png"), _read(tmp_path / "ref.png"))
     assert (tmp_path / "out" / "coffee.jpg").exists() and big.shape == (3072, 2048, 3)
+
+
+def test_an_ome_tiff_pyramid(tmp_path, capsys):
+    """An OME-TIFF with a SubIFD pyramid: a large output streams from the full size, a small
+    one from the half-size level, each the in-memory resize of what it read."""
+    photo = skimage_data.astronaut()                                   # 512x512 RGB
+    with tifffile.TiffWriter(tmp_path / "slide.ome.tif", bigtiff=True, ome=True) as tif:
+        tif.write(photo, subifds=1, tile=(128, 128), photometric="rgb",
+                  metadata={"axes": "YXS"})
+        tif.write(photo[::2, ::2], subfiletype=1, tile=(128, 128), photometric="rgb")
+    for size, level in (("70%", photo), ("200x200!", photo[::2, ::2])):
+        code, _, err = run(capsys, tmp_path / "slide.ome.tif", "-o", tmp_path / "s.png",
+                           "--size", size, "--stream")
+        assert code == 0 and "streamed" in err, err
+        assert ("pyramid's 256x256 level" in err) == (level.shape[0] == 256)
+        Image.fromarray(level).save(tmp_path / "level.png")
+        code, _, _ = run(capsys, tmp_path / "level.png", "-o", tmp_path / "m.png", "--size",
+                         size)
+        np.testing.assert_array_equal(_read(tmp_path / "s.png"), _read(tmp_path / "m.png"))
+
+
+def test_a_bar_over_the_strips_on_a_terminal(tmp_path, monkeypatch):
+    import io
+    import sys
+
+    from resample.convert import Options
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    Image.fromarray(skimage_data.astronaut()).save(tmp_path / "in.png")
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    options = Options(scale=0.5, stream=True)
+    stream.resize_file(tmp_path / "in.png", tmp_path / "o.png", options, options.output_size,
+                       progress=True)
+    assert "0/4 [" in sys.stderr.getvalue() and "strip/s" in sys.stderr.getvalue()   # 4 strips
