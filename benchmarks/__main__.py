@@ -2,7 +2,8 @@
 
 import argparse
 
-from benchmarks import batch, cli_latency, cpu_resize, gmm_points, gri_claims, reconstruction
+from benchmarks import (batch, bigtiff, cli_latency, cluster, cpu_resize, gmm_points, gri_claims,
+                        reconstruction)
 
 
 def main():
@@ -10,6 +11,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--plot", default="docs/fit_loss.png",
                         help="where to draw the fitting loss curves")
+    parser.add_argument("--big", action="store_true",
+                        help="also the 30000x30000 TIFF (about 20 GB of disk, 4 minutes)")
     args = parser.parse_args()
     print("## CPU resize\n")
     print(cpu_resize.run(args.rounds))
@@ -23,6 +26,11 @@ def main():
     print(gmm_points.run(args.plot))
     print("\n## Folders\n")
     print(batch.run(max(1, min(args.rounds, 3))))
+    print("\n## Folders on a cluster\n")
+    print(cluster.run(max(1, min(args.rounds, 3))))
+    if args.big:
+        print("\n## Images bigger than memory\n")
+        print(bigtiff.run(max(1, min(args.rounds, 3))))
 
 
 if __name__ == "__main__":
