@@ -324,6 +324,12 @@ class TiffSource(Source):
             raise NotStreamable("a TIFF with an orientation tag does not stream")
         if page.imagelength * page.imagewidth == 0:
             raise NotStreamable("an empty TIFF")
+        across = -(-page.imagewidth // page.tilewidth) if page.is_tiled else 1
+        rows = page.tilelength if page.is_tiled else min(page.rowsperstrip, page.imagelength)
+        planes = page.samplesperpixel if page.planarconfig == 2 else 1
+        if rows < 1 or len(page.dataoffsets) != planes * across * -(-page.imagelength // rows) \
+                or len(page.databytecounts) != len(page.dataoffsets):
+            raise NotStreamable("a TIFF whose strips or tiles do not cover it")
         return page
 
     def _set_page(self, page):
@@ -343,6 +349,15 @@ class TiffSource(Source):
                                              "level, the smallest at least the output's size"]
 
     def read_band(self, k, out):
+        try:
+            self._read_band(k, out)
+        except ResampleError:
+            raise
+        except Exception as exc:                    # noqa: BLE001 (damaged data: one line)
+            raise ResampleError(f"{self.path}: damaged TIFF data ({first_line(exc)[:80]})") \
+                from None
+
+    def _read_band(self, k, out):
         page = self.page
         across = -(-page.imagewidth // page.tilewidth) if page.is_tiled else 1
         down = -(-page.imagelength // self.band_rows)
@@ -485,10 +500,18 @@ def open_source(path):
     with open(path, "rb") as f:
         head = f.read(8)
     if head == _SIGNATURE:
-        return PngSource(path)
-    if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
-        return TiffSource(path)
-    raise NotStreamable("only PNG, TIFF and Zarr inputs stream")
+        kind = PngSource
+    elif head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+        kind = TiffSource
+    else:
+        raise NotStreamable("only PNG, TIFF and Zarr inputs stream")
+    try:
+        return kind(path)
+    except (NotStreamable, ResampleError):
+        raise
+    except Exception as exc:                        # noqa: BLE001 (a damaged header)
+        raise ResampleError(f"{path}: cannot read its header ({first_line(exc)[:80]})") \
+            from None
 
 
 def why_not(path, dst, options):
