@@ -395,6 +395,9 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
     images_given = [j for j in todo if not is_points(j.rel)]
     if images_given and (options.scale is None) == (options.size is None):
         raise UsageError("give one of --scale or --size")
+    if options.pyramid and any(not j.dst.lower().endswith((".tif", ".tiff"))
+                               for j in images_given):
+        raise UsageError("--pyramid is for TIFF outputs (--format tif)")
     if not todo:
         if found and from_list is not None:
             raise ResampleError(f"nothing to convert: none of the {len(found)} listed paths "
