@@ -657,6 +657,8 @@ def resize_file(src, dst, options, output_size, progress=False):
     source = open_source(src)
     try:
         out_w, out_h = output_size(source.width, source.height)
+        check_disk(dst, out_w, out_h, source.channels, source.dtype.itemsize,
+                   getattr(options, "pyramid", False))
         full = (source.width, source.height)
         source.choose_level(out_w, out_h)
         icc, dpi = (None, None) if options.strip else (source.icc, source.dpi)
@@ -687,6 +689,30 @@ def resize_file(src, dst, options, output_size, progress=False):
     rows = STRIP_ROWS if lower.endswith(".png") else TILE
     return notes + [f"streamed: {source.width}x{source.height} {source.kind} resized {rows} "
                     "rows at a time"]
+
+
+def check_disk(dst, out_w, out_h, channels, sample, pyramid=False):
+    """Refuse, before any work, an output the disk cannot hold: a TIFF's exact size (its
+    pyramid a third more), and for PNG and Zarr a hundredth of their pixels' bytes (deflate
+    and zstd rarely shrink an image more than that)."""
+    raw = out_w * out_h * channels * sample
+    tiff = not os.fspath(dst).lower().rstrip("/\\").endswith((".png", ".zarr"))
+    need = raw * (4 / 3 if pyramid else 1) if tiff else raw / 100
+    folder = os.path.dirname(os.path.abspath(os.fspath(dst)))
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if need > free:
+        what = "" if tiff else f" (its pixels are {_bytes(raw)}; compression rarely " \
+                                "takes more than a hundredfold)"
+        raise ResampleError(f"a {out_w}x{out_h} output needs {'about ' * (not tiff)}"
+                            f"{_bytes(need)} of disk{what}, but {folder} has {_bytes(free)} "
+                            "free")
+
+
+def _bytes(n):
+    return f"{n / 1e9:.1f} GB" if n < 1e12 else f"{n / 1e12:.0f} TB"
 
 
 # -- sinks ------------------------------------------------------------------------------------

@@ -349,3 +349,28 @@ def test_a_bar_over_the_strips_on_a_terminal(tmp_path, monkeypatch):
     stream.resize_file(tmp_path / "in.png", tmp_path / "o.png", options, options.output_size,
                        progress=True)
     assert "0/4 [" in sys.stderr.getvalue() and "strip/s" in sys.stderr.getvalue()   # 4 strips
+
+
+def test_an_output_the_disk_cannot_hold_is_refused_before_any_work(tmp_path, capsys,
+                                                                   monkeypatch):
+    """A TIFF's exact size (and its pyramid's third) and a hundredth of a PNG's pixel bytes
+    are checked against the free space, before anything is computed or written."""
+    import shutil
+    from collections import namedtuple
+
+    Image.fromarray(skimage_data.astronaut()).save(tmp_path / "in.png")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10**9, 0, 50 * 10**6))
+    for name, size, extra, ok in (("a.tif", "4000x4000!", [], True),       # 48 MB
+                                  ("b.tif", "4000x4000!", ["--pyramid"], False),
+                                  ("c.tif", "5000x5000!", [], False),
+                                  ("d.png", "2000x2000!", [], True),
+                                  ("e.png", "41000x41000!", [], False)):   # 50.4 MB
+        code, _, err = run(capsys, tmp_path / "in.png", "-o", tmp_path / name, "--size", size,
+                           "--stream", *extra)
+        if ok:
+            assert "of disk" not in err
+            (tmp_path / name).unlink(missing_ok=True)
+            continue
+        assert code == 1 and "of disk" in err and err.count("\n") == 1, err
+        assert not (tmp_path / name).exists()
