@@ -58,21 +58,58 @@ __device__ __forceinline__ W apply_taps(const In* __restrict__ line, long long s
 #define TABLE_ROW(P, o) P##index + (o) * P##width, P##weight + (o) * P##width, P##count[o],    \
                         P##fill_weight[o]
 
-// The pass along columns: dst[r, o, c] from src[r, :, c].  One thread per output value
-// (r, o, c); consecutive threads write consecutive values.
+// Channels a thread holds in registers: a pixel's (up to RGBA) share its table row.
+#define PIXEL_CHANNELS 4
+
+// apply_taps for the channels c0 .. c0 + nc - 1 of a pixel at once (nc <= PIXEL_CHANNELS):
+// out[c] = sum_k w[k] * line[idx[k] * stride + c] (+ the fill term), each channel summed
+// relative to its own base exactly as apply_taps sums it; the table row is read once.
+template <typename In, typename W>
+__device__ __forceinline__ void apply_taps_pixel(
+        const In* __restrict__ line, long long stride, const int* __restrict__ idx,
+        const W* __restrict__ w, int count, W fill_weight, W fill, int nc, W* out) {
+    int k = 0;
+    while (k < count && w[k] == W(0)) ++k;
+    if (k == count) {
+#pragma unroll
+        for (int c = 0; c < PIXEL_CHANNELS; ++c) out[c] = fill_weight * fill;
+        return;
+    }
+    W base[PIXEL_CHANNELS];
+    const In* first = line + (long long)idx[k] * stride;
+#pragma unroll
+    for (int c = 0; c < PIXEL_CHANNELS; ++c) {
+        base[c] = c < nc ? sum_base<W>((W)first[c]) : W(0);
+        out[c] = base[c] + fill_term<W>(fill_weight, fill, base[c]);
+    }
+    for (; k < count; ++k) {
+        const In* px = line + (long long)idx[k] * stride;
+        W wk = w[k];
+#pragma unroll
+        for (int c = 0; c < PIXEL_CHANNELS; ++c)
+            if (c < nc) out[c] += tap_term<W>(wk, (W)px[c], base[c]);
+    }
+}
+
+// The pass along columns: dst[r, o, :] from src[r, :, :].  One thread per output pixel
+// (r, o), its channels in registers, PIXEL_CHANNELS at a time.
 template <typename In, typename Out, typename W>
 __device__ __forceinline__ void cols_pass(
         const In* __restrict__ src, Out* __restrict__ dst, long long n_rows,
         long long cols_in, long long cols_out, int n_ch, TABLE_PARAMS(W, ), W fill, W lo,
         W hi, int rounding) {
     long long q = thread_index();
-    if (q >= n_rows * cols_out * n_ch) return;
-    long long c, o, m;
-    long long r = divide(q, cols_out * n_ch, &m);
-    o = divide(m, n_ch, &c);
-    const In* line = src + r * cols_in * n_ch + c;
-    dst[q] = store_sample<Out, W>(apply_taps(line, n_ch, TABLE_ROW(, o), fill), lo, hi,
-                                  rounding);
+    if (q >= n_rows * cols_out) return;
+    long long o;
+    long long r = divide(q, cols_out, &o);
+    for (int c0 = 0; c0 < n_ch; c0 += PIXEL_CHANNELS) {
+        int nc = n_ch - c0 < PIXEL_CHANNELS ? n_ch - c0 : PIXEL_CHANNELS;
+        W v[PIXEL_CHANNELS];
+        apply_taps_pixel(src + r * cols_in * n_ch + c0, n_ch, TABLE_ROW(, o), fill, nc, v);
+#pragma unroll
+        for (int c = 0; c < PIXEL_CHANNELS; ++c)
+            if (c < nc) dst[q * n_ch + c0 + c] = store_sample<Out, W>(v[c], lo, hi, rounding);
+    }
 }
 
 // The pass along rows: dst[o, :] from rows of src, each row seen as row_size values.
@@ -89,39 +126,53 @@ __device__ __forceinline__ void rows_pass(
 }
 
 // Two tables at once: dst[p, c] = sum_a wy[a] (sum_b wx[b] src[iy[a], ix[b], c] + fx fill)
-// + fy fill, with the y table's row ty and the x table's row tx.  One thread per (p, c).
-// Point sampling: ty = tx = p.  A one-pass resize (a grid of cols_out > 0 columns):
-// ty = p / cols_out, tx = p % cols_out, with no intermediate image.
+// + fy fill, with the y table's row ty and the x table's row tx.  One thread per point p,
+// its channels in registers (PIXEL_CHANNELS at a time), so both table rows are read once a
+// pixel, not once a value.  Point sampling: ty = tx = p.  A one-pass resize (a grid of
+// cols_out > 0 columns): ty = p / cols_out, tx = p % cols_out, with no intermediate image.
 template <typename In, typename Out, typename W>
 __device__ __forceinline__ void gather_pass(
         const In* __restrict__ src, Out* __restrict__ dst, long long n_points,
         long long cols_out, long long cols, int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_),
         W fill, W lo, W hi, int rounding) {
-    long long q = thread_index();
-    if (q >= n_points * n_ch) return;
-    long long c, ty, tx;
-    long long p = divide(q, n_ch, &c);
+    long long p = thread_index();
+    if (p >= n_points) return;
+    long long ty, tx;
     if (cols_out > 0)
         ty = divide(p, cols_out, &tx);
     else
         ty = tx = p;
     const int* iy = y_index + ty * y_width;
     const W* wy = y_weight + ty * y_width;
-    const In* first_line = src + c;
-    W acc = y_fill_weight[ty] * fill, base = W(0);
-    bool first = true;                  // relative to a base, as apply_taps
-    for (int a = 0; a < y_count[ty]; ++a) {
-        if (wy[a] == W(0)) continue;
-        const In* line = first_line + (long long)iy[a] * cols * n_ch;
-        W row = apply_taps(line, n_ch, TABLE_ROW(x_, tx), fill);
-        if (first) {
-            base = sum_base<W>(row);
-            acc = base + fill_term<W>(y_fill_weight[ty], fill, base);
+    W y_fill = y_fill_weight[ty];
+    for (int c0 = 0; c0 < n_ch; c0 += PIXEL_CHANNELS) {
+        int nc = n_ch - c0 < PIXEL_CHANNELS ? n_ch - c0 : PIXEL_CHANNELS;
+        W acc[PIXEL_CHANNELS], base[PIXEL_CHANNELS];
+#pragma unroll
+        for (int c = 0; c < PIXEL_CHANNELS; ++c) {
+            acc[c] = y_fill * fill;
+            base[c] = W(0);
+        }
+        bool first = true;              // relative to a base, as apply_taps
+        for (int a = 0; a < y_count[ty]; ++a) {
+            if (wy[a] == W(0)) continue;
+            W row[PIXEL_CHANNELS];
+            apply_taps_pixel(src + (long long)iy[a] * cols * n_ch + c0, n_ch,
+                             TABLE_ROW(x_, tx), fill, nc, row);
+#pragma unroll
+            for (int c = 0; c < PIXEL_CHANNELS; ++c) {
+                if (first) {
+                    base[c] = sum_base<W>(row[c]);
+                    acc[c] = base[c] + fill_term<W>(y_fill, fill, base[c]);
+                }
+                acc[c] += tap_term<W>(wy[a], row[c], base[c]);
+            }
             first = false;
         }
-        acc += tap_term<W>(wy[a], row, base);
+#pragma unroll
+        for (int c = 0; c < PIXEL_CHANNELS; ++c)
+            if (c < nc) dst[p * n_ch + c0 + c] = store_sample<Out, W>(acc[c], lo, hi, rounding);
     }
-    dst[q] = store_sample<Out, W>(acc, lo, hi, rounding);
 }
 
 // extern "C" entry points, one per (input, output) type pair: NAME_IN_OUT.

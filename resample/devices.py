@@ -19,7 +19,8 @@ DEVICES = ("auto", "cpu", "gpu")
 
 @functools.lru_cache(maxsize=1)
 def gpu_reason():
-    """``None`` when a CUDA device is usable through CuPy, else why not (one line)."""
+    """``None`` when a CUDA device is usable through CuPy and the kernels compile for it
+    (resample.gpu.compile_reason), else why not (one line)."""
     try:
         import cupy
     except Exception:  # ImportError, or a broken CUDA install raising anything
@@ -27,9 +28,12 @@ def gpu_reason():
     try:
         if cupy.cuda.runtime.getDeviceCount() < 1:
             return "no CUDA device was found"
+        device = cupy.cuda.runtime.getDevice()
     except Exception as exc:
         return f"no usable CUDA device ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-    return None
+    from .gpu import compile_reason
+
+    return compile_reason(device)
 
 
 def select(device, on_device=False, cost=None):

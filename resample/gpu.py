@@ -10,6 +10,7 @@ Arrays are (rows, cols, channels), C-contiguous, as in the CPU engine.
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 import threading
@@ -17,7 +18,7 @@ import threading
 import numpy as np
 
 from .methods import taps_width
-from .taps import LRU, Taps
+from .taps import Taps
 
 BLOCK = 256                   # threads per block; every kernel runs on a 1-D grid
 KERNEL_TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16",
@@ -34,28 +35,57 @@ def kernel_path(name="resample.cu"):
     raise FileNotFoundError(f"CUDA source {name} not found beside the package")
 
 
+# Options NVRTC compiles the kernels with, after CuPy's own (which include -ftz=true):
+# float32 denormals are kept, as on the CPU.  tests/test_gpu_compile.py compiles with the same.
+NVRTC_OPTIONS = ("-std=c++17", "-ftz=false")
+
+
 class TableCache:
-    """Device copies of tap tables, kept for the last few tables used.
+    """Device copies of tap tables, kept for the last few tables used, per device.
 
     Host tables come from an LRU cache (taps.resize_taps), so a repeated resize finds its
-    tables here and uploads nothing.  Keyed by the table object's identity and the work dtype;
-    an entry holds the table, so an identity is not reused while it is cached."""
+    tables here and uploads nothing.  Keyed by the device, the table object's identity and
+    the work dtype; an entry holds the table, so an identity is not reused while it is
+    cached.  Each use records an event on the stream that will read the table; an entry
+    pushed out is kept until its last event has passed, so that its memory is never handed
+    to a new allocation while a kernel on another stream still reads it."""
 
     def __init__(self, size=32):
-        self.lru = LRU(size)
+        self.size = size
+        self.entries = collections.OrderedDict()   # key -> [taps, table, event]
+        self.retired = []                          # (table, event) still being read
+        self.lock = threading.Lock()
 
     def get(self, xp, taps: Taps, work):
-        key = (id(taps), np.dtype(work).str)
-        hit = self.lru.get(key)
-        if hit is not None and hit[0] is taps:
-            return hit[1]
-        table = _upload_table(xp, taps, work)
         cuda = getattr(xp, "cuda", None)
+        device = cuda.Device().id if cuda is not None else 0
+        key = (device, id(taps), np.dtype(work).str)
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None and hit[0] is taps:
+                self.entries.move_to_end(key)
+                hit[2] = _event(cuda)
+                return hit[1]
+        table = _upload_table(xp, taps, work)
         if cuda is not None:
             # Other threads' streams may read the table next: let the copy land first.
             cuda.get_current_stream().synchronize()
-        self.lru.put(key, (taps, table))
+        with self.lock:
+            self.entries[key] = [taps, table, _event(cuda)]
+            while len(self.entries) > self.size:
+                _, (_, old, event) = self.entries.popitem(last=False)
+                self.retired.append((old, event))
+            self.retired = [(t, e) for t, e in self.retired if e is not None and not e.done]
         return table
+
+
+def _event(cuda):
+    """An event recorded now on the current stream (None without CUDA)."""
+    if cuda is None:
+        return None
+    event = cuda.Event(block=False, disable_timing=True)
+    event.record()
+    return event
 
 
 class CupyBackend:
@@ -66,20 +96,43 @@ class CupyBackend:
 
         self.xp = cupy
         self.tables = TableCache()
+        self.functions = {}
         with open(kernel_path(), encoding="utf-8") as f:
             source = f.read()
         # resample.cu includes resample_math.h from its own folder.
-        self.module = cupy.RawModule(code=source, options=(
-            "-std=c++17", f"-I{os.path.dirname(kernel_path())}"))
+        self.module = cupy.RawModule(code=source, options=NVRTC_OPTIONS + (
+            f"-I{os.path.dirname(kernel_path())}",))
 
     def launch(self, name, n_threads, args):
         grid = ((n_threads + BLOCK - 1) // BLOCK,)
-        self.module.get_function(name)(grid, (BLOCK,), tuple(args))
+        key = (self.xp.cuda.Device().id, name)
+        function = self.functions.get(key)
+        if function is None:
+            function = self.functions[key] = self.module.get_function(name)
+        function(grid, (BLOCK,), tuple(args))
 
 
 @functools.lru_cache(maxsize=1)
 def cupy_backend():
     return CupyBackend()
+
+
+@functools.lru_cache(maxsize=None)
+def compile_reason(device_id):
+    """None when the kernels compile for the device ``device_id`` (once per device and
+    process), else why not, in one line: a GPU is chosen only after this."""
+    import cupy
+
+    try:
+        with cupy.cuda.Device(device_id):
+            cupy_backend().module.compile()
+    except Exception as exc:                    # noqa: BLE001 (any failure: the CPU, and why)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "nvrtc" in text.lower() and ("not found" in text.lower() or "libnvrtc" in text):
+            return ("CUDA's run-time compiler (NVRTC) is missing: pip install "
+                    "'resample-images[gpu]' installs it with CuPy")
+        return f"the CUDA kernels do not compile here ({text[:120]})"
+    return None
 
 
 _local = threading.local()
@@ -161,13 +214,13 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
     t_rows, t_cols = _table(backend, taps_rows, work), _table(backend, taps_cols, work)
     out = xp.empty((rows_out, cols_out, n_ch), kind)
     if (passes or plan_passes(taps_rows, taps_cols)) == 1:
-        backend.launch(f"gather_{s_in}_{s_in}", out.size,
+        backend.launch(f"gather_{s_in}_{s_in}", rows_out * cols_out,
                        [src, out, np.int64(rows_out * cols_out), np.int64(cols_out),
                         np.int64(n_cols), np.int32(n_ch), *t_rows, *t_cols, fill, lo, hi,
                         rounding])
     elif n_rows * cols_out <= rows_out * n_cols:
         tmp = xp.empty((n_rows, cols_out, n_ch), work)
-        backend.launch(f"cols_{s_in}_{s_work}", tmp.size,
+        backend.launch(f"cols_{s_in}_{s_work}", n_rows * cols_out,
                        [src, tmp, np.int64(n_rows), np.int64(n_cols), np.int64(cols_out),
                         np.int32(n_ch), *t_cols, fill, lo, hi, np.int32(0)])
         backend.launch(f"rows_{s_work}_{s_in}", out.size,
@@ -178,7 +231,7 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
         backend.launch(f"rows_{s_in}_{s_work}", tmp.size,
                        [src, tmp, np.int64(rows_out), np.int64(n_cols * n_ch), *t_rows, fill,
                         lo, hi, np.int32(0)])
-        backend.launch(f"cols_{s_work}_{s_in}", out.size,
+        backend.launch(f"cols_{s_work}_{s_in}", rows_out * cols_out,
                        [tmp, out, np.int64(rows_out), np.int64(n_cols), np.int64(cols_out),
                         np.int32(n_ch), *t_cols, fill, lo, hi, rounding])
     return _cast_out(xp, out, out_dtype, work)
@@ -194,7 +247,7 @@ def gather(backend, image, taps_y: Taps, taps_x: Taps, fill, work, out_dtype):
     n_ch = image.shape[2]
     out = xp.empty((taps_y.n_out, n_ch), kind)
     suffix = KERNEL_TYPES[kind]
-    backend.launch(f"gather_{suffix}_{suffix}", out.size,
+    backend.launch(f"gather_{suffix}_{suffix}", taps_y.n_out,
                    [src, out, np.int64(taps_y.n_out), np.int64(0), np.int64(image.shape[1]),
                     np.int32(n_ch), *_upload_table(xp, taps_y, work),
                     *_upload_table(xp, taps_x, work), work.type(fill), lo, hi, rounding])

@@ -181,6 +181,56 @@ def test_the_plan_takes_one_pass_for_few_taps_and_two_for_many(shim):
             assert len(shim.launched) == 2 and "gather_u8_u8" not in shim.launched
 
 
+class _FakeCuda:
+    """Just enough of cupy.cuda for TableCache: a device id, streams, and events whose
+    completion the test decides."""
+
+    def __init__(self):
+        self.device, self.events = 0, []
+        fake = self
+
+        class Device:
+            @property
+            def id(self):
+                return fake.device
+
+        class Event:
+            def __init__(self, block=False, disable_timing=True):
+                self.done = False
+                fake.events.append(self)
+
+            def record(self):
+                pass
+
+        class Stream:
+            def synchronize(self):
+                pass
+
+        self.Device, self.Event = Device, Event
+        self.get_current_stream = Stream
+
+
+def test_device_tables_are_per_device_and_outlive_the_kernels_that_read_them():
+    """A table pushed out of the cache stays referenced until the event recorded at its last
+    use has passed (a kernel on another stream may still read it); devices have their own."""
+    import types
+
+    cuda = _FakeCuda()
+    xp = types.SimpleNamespace(cuda=cuda, asarray=np.asarray,
+                               ascontiguousarray=np.ascontiguousarray)
+    m = get_method("bilinear")
+    tables = [resize_taps(10, n, m, "centers", "edge", True) for n in (30, 31, 32)]
+    cache = gpu.TableCache(size=1)
+    first = cache.get(xp, tables[0], np.float32)
+    cuda.device = 1
+    assert cache.get(xp, tables[0], np.float32) is not first         # another device's copy
+    assert any(t is first for t, _ in cache.retired)                 # still being read
+    for event in cuda.events:
+        event.done = True
+    cache.get(xp, tables[1], np.float32)
+    assert not any(t is first for t, _ in cache.retired)             # its kernels are done
+
+
 def test_device_tap_tables_are_cached_and_reused():
     m = get_method("bicubic")
     cache = gpu.TableCache(size=2)
@@ -190,7 +240,7 @@ def test_device_tap_tables_are_cached_and_reused():
     assert cache.get(np, tables[0], np.float64) is not first         # another work type
     cache.get(np, tables[1], np.float32)
     cache.get(np, tables[2], np.float32)
-    assert len(cache.lru.entries) == 2
+    assert len(cache.entries) == 2
     assert first[0].dtype == np.int32 and first[1].dtype == np.float32
     np.testing.assert_array_equal(first[0], tables[0].index)
     # the host tables of a repeated resize are the same objects, so the device copy is found

@@ -14,7 +14,7 @@ extern "C" void shim_cols_##SUFFIX(unsigned block, const IN* src, OUT* dst, long
         long long cols_in, long long cols_out, int n_ch, TABLE_PARAMS(W, ), W fill, W lo,      \
         W hi, int rounding) {                                                                  \
     dim3 b; b.x = block;                                                                       \
-    launch(grid_for(n_rows * cols_out * n_ch, block), b, [&] {                                 \
+    launch(grid_for(n_rows * cols_out, block), b, [&] {                                 \
         cols_##SUFFIX(src, dst, n_rows, cols_in, cols_out, n_ch, index, weight, count,         \
                       fill_weight, width, fill, lo, hi, rounding); });                         \
 }                                                                                              \
@@ -29,7 +29,7 @@ extern "C" void shim_gather_##SUFFIX(unsigned block, const IN* src, OUT* dst,   
         long long n_points, long long cols_out, long long cols, int n_ch,                      \
         TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_), W fill, W lo, W hi, int rounding) {          \
     dim3 b; b.x = block;                                                                       \
-    launch(grid_for(n_points * n_ch, block), b, [&] {                                          \
+    launch(grid_for(n_points, block), b, [&] {                                          \
         gather_##SUFFIX(src, dst, n_points, cols_out, cols, n_ch, y_index, y_weight, y_count,  \
                         y_fill_weight, y_width, x_index, x_weight, x_count, x_fill_weight,     \
                         x_width, fill, lo, hi, rounding); });                                  \

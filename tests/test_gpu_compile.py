@@ -1,0 +1,167 @@
+"""The CUDA kernels compiled for an H100 (sm_90) without a GPU, as run time compiles them: by
+NVRTC (the library CuPy calls, from the nvidia-cuda-nvrtc wheel, which needs no GPU) with
+CuPy's options and resample.gpu.NVRTC_OPTIONS, and by nvcc.  ptxas's report of each kernel's
+registers and spills is held to a budget (RESOURCES): no spills, no kernel past its budget
+with fewer threads an SM, and never half the occupancy: a change that spills or cuts
+occupancy fails here, before any GPU sees it (and one that is worth it updates the budget)."""
+
+import ctypes
+import glob
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from resample import gpu
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KERNELS = os.path.join(ROOT, "kernels")
+ARCH = "sm_90"
+# What cupy.RawModule adds before the caller's options (CuPy 13-14, NVRTC backend).
+CUPY_OPTIONS = ("-ftz=true", "--device-as-default-execution-space")
+
+# Registers a thread of each entry point uses today (sm_90, NVRTC 12.9).  A kernel may grow
+# within the same occupancy (see occupancy()); past it, or with any spill, the test fails:
+# look at the change, then update the number here on purpose.
+RESOURCES = {
+    "cols_u8_f32": 40, "cols_f32_u8": 48, "cols_u8_u8": 40, "cols_u16_f32": 40,
+    "cols_f32_u16": 48, "cols_u16_u16": 40, "cols_f32_f32": 48, "cols_f64_f64": 56,
+    "rows_u8_f32": 40, "rows_f32_u8": 40, "rows_u8_u8": 40, "rows_u16_f32": 40,
+    "rows_f32_u16": 40, "rows_u16_u16": 40, "rows_f32_f32": 40, "rows_f64_f64": 40,
+    "gather_u8_f32": 56, "gather_f32_u8": 64, "gather_u8_u8": 56, "gather_u16_f32": 56,
+    "gather_f32_u16": 64, "gather_u16_u16": 56, "gather_f32_f32": 64, "gather_f64_f64": 80,
+    "gmm_splat_f32": 72, "gmm_splat_f64": 72, "gmm_normalise_f32": 26,
+    "gmm_normalise_f64": 28, "gmm_vjp_f64": 96, "knn_grid": 48, "contrast_f32": 40,
+    "contrast_f64": 38, "nearest_columns": 32, "nearest_rows": 52, "taps_rows": 54,
+}
+BLOCK_THREADS = 256
+
+
+def occupancy(registers, threads=BLOCK_THREADS):
+    """Resident threads per SM of an sm_90 GPU for a kernel of ``registers`` per thread in
+    blocks of ``threads``: 64K registers an SM, allocated 256 a warp at a time (8 a thread),
+    at most 2048 threads and 32 blocks."""
+    per_warp = -(-max(registers, 1) // 8) * 8 * 32
+    warps = threads // 32
+    blocks = min(32, 65536 // (per_warp * warps), 2048 // threads)
+    return blocks * threads
+
+
+def parse_resources(log):
+    """{kernel: (registers, stack bytes, spill store bytes, spill load bytes)} from ptxas -v."""
+    found = {}
+    for m in re.finditer(r"Compiling entry function '(\w+)'.*?"
+                         r"(\d+) bytes stack frame, (\d+) bytes spill stores, "
+                         r"(\d+) bytes spill loads\s*\n.*?Used (\d+) registers", log, re.S):
+        name, stack, spill_st, spill_ld, regs = m.groups()
+        found[name] = (int(regs), int(stack), int(spill_st), int(spill_ld))
+    return found
+
+
+def check_resources(found):
+    assert set(found) == set(RESOURCES), (
+        f"entry points without a budget: {sorted(set(found) - set(RESOURCES))}; "
+        f"budgets of no entry point: {sorted(set(RESOURCES) - set(found))}")
+    for name, (regs, stack, spill_st, spill_ld) in found.items():
+        assert spill_st == spill_ld == 0, f"{name} spills ({spill_st}/{spill_ld} bytes)"
+        assert 2 * occupancy(regs) > occupancy(RESOURCES[name]), (
+            f"{name}: {regs} registers fit {occupancy(regs)} threads an SM, half or less of "
+            f"the {occupancy(RESOURCES[name])} of its budget ({RESOURCES[name]})")
+        assert regs <= RESOURCES[name] or occupancy(regs) == occupancy(RESOURCES[name]), (
+            f"{name}: {regs} registers, more than its budget of {RESOURCES[name]} and fewer "
+            "threads an SM: if that is the price of less traffic, update RESOURCES")
+
+
+def _nvrtc():
+    try:
+        import nvidia.cuda_nvrtc as wheel
+    except ImportError:
+        pytest.skip("the NVRTC wheel is not installed (pip install nvidia-cuda-nvrtc-cu12)")
+    paths = sorted(glob.glob(os.path.join(list(wheel.__path__)[0], "lib", "libnvrtc.so.*")))
+    if not paths:
+        pytest.skip("no libnvrtc in the NVRTC wheel")
+    return ctypes.CDLL(paths[0])
+
+
+def nvrtc_compile(lib, source, options):
+    """``(ok, log)`` of compiling ``source`` (bytes) with NVRTC and ``options``."""
+    prog = ctypes.c_void_p()
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), source, b"resample.cu", 0, None,
+                                  None) == 0
+    try:
+        opts = [o.encode() for o in options]
+        ok = lib.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
+        size = ctypes.c_size_t()
+        lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+        log = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetProgramLog(prog, log)
+        return ok == 0, log.value.decode(errors="replace")
+    finally:
+        lib.nvrtcDestroyProgram(ctypes.byref(prog))
+
+
+def test_nvrtc_compiles_every_kernel_as_run_time_does_within_budget():
+    lib = _nvrtc()
+    with open(gpu.kernel_path(), "rb") as f:
+        source = f.read()
+    options = CUPY_OPTIONS + gpu.NVRTC_OPTIONS + (f"-I{KERNELS}", f"-arch={ARCH}",
+                                                  "--ptxas-options=-v")
+    ok, log = nvrtc_compile(lib, source, options)
+    assert ok, log[-3000:]
+    assert "error" not in log.lower()
+    check_resources(parse_resources(log))
+
+
+def test_nvcc_compiles_every_kernel_within_budget(tmp_path):
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc is not installed")
+    done = subprocess.run([nvcc, f"-arch={ARCH}", "-std=c++17", "-cubin", "-Xptxas", "-v",
+                           "-o", str(tmp_path / "out.cubin"), gpu.kernel_path()],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = parse_resources(done.stderr)
+    for name, (regs, _, spill_st, spill_ld) in found.items():      # (another compiler:
+        assert spill_st == spill_ld == 0, name                      # no spills, and the
+        assert occupancy(regs) >= occupancy(RESOURCES[name]) // 2, (name, regs)  # same order)
+    assert set(found) == set(RESOURCES)
+
+
+def test_occupancy_model():
+    assert occupancy(32) == 2048 and occupancy(40) == 1536 and occupancy(64) == 1024
+    assert occupancy(72) == 768 and occupancy(128) == 512 and occupancy(255) == 256
+
+
+def test_a_gpu_that_cannot_compile_is_not_chosen(monkeypatch):
+    """Without NVRTC the kernels do not compile: the reason is one line naming the fix, and
+    it is found once per device."""
+    import sys
+    import types
+
+    class Module:
+        def compile(self):
+            raise RuntimeError("CuPy failed to load libnvrtc.so.12: OSError: libnvrtc.so.12: "
+                               "cannot open shared object file: No such file or directory")
+
+    class Device:
+        def __init__(self, n):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(Device=Device))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(gpu, "cupy_backend", lambda: types.SimpleNamespace(module=Module()))
+    gpu.compile_reason.cache_clear()
+    try:
+        why = gpu.compile_reason(0)
+        assert "NVRTC" in why and "resample-images[gpu]" in why and "\n" not in why
+        assert gpu.compile_reason.cache_info().currsize == 1
+    finally:
+        gpu.compile_reason.cache_clear()
