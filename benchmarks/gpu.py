@@ -99,7 +99,7 @@ def resize_table(cp, rounds, bandwidth):
             forced = [_timer(cp, lambda: gpu.resize(backend, src, tr, tc, 0.0, np.float32,
                                                     np.uint8, passes=p), rounds)
                       for p in (1, 2)]
-            cells = [f"{ours:.3f}", str(gpu.plan_passes(tr, tc)), f"{forced[0]:.3f}",
+            cells = [f"{ours:.3f}", str(gpu.plan_passes(src.shape, tr, tc)), f"{forced[0]:.3f}",
                      f"{forced[1]:.3f}", f"{100 * floor_ms / ours:.0f}%"]
             mode = TORCH_MODES.get(method)
             if torch is not None and mode is not None:

@@ -181,18 +181,47 @@ def kernel_dtype(dtype, work):
     return dtype if dtype in KERNEL_TYPES and (dtype.itemsize <= 2 or dtype == work) else work
 
 
-# One pass reads the image straight through both tables (taps_rows x taps_cols reads per
-# output value, mostly from cache) and writes nothing else; two passes read fewer taps but
-# write and read back a work-type intermediate.  Up to this many taps per output value, one
-# pass (bilinear, gri and bicubic enlarging, lanczos enlarging: 4, 9, 16, 36) is chosen.
-# An estimate from the traffic, to be checked by benchmarks/gpu.py, which times both.
-ONE_PASS_MAX_TAPS = 36
+# The one/two-pass choice: a model of the kernels on an H100 SXM (kernels/README.md).  A
+# kernel is bound by its thread-level load instructions (table entries and pixels; each
+# warp-wide load issues once, 32 thread loads an SM a clock) or by memory traffic, whichever
+# is slower; the two passes add up.  Measured on a GPU, these constants would be replaced.
+LOADS_PER_S = 132 * 32 * 1.98e9       # thread loads a second: SMs x a warp a clock x clock
+BYTES_PER_S = 3.35e12                 # HBM3
 
 
-def plan_passes(taps_rows: Taps, taps_cols: Taps):
-    """1 or 2: how many passes :func:`resize` makes for these tables."""
-    taps = taps_rows.index.shape[1] * taps_cols.index.shape[1]
-    return 1 if taps <= ONE_PASS_MAX_TAPS else 2
+def pass_times(in_shape, taps_rows: Taps, taps_cols: Taps, in_item, work_item):
+    """Predicted seconds of the one-pass and the two-pass resize of an image of ``in_shape``
+    (rows, cols, channels) with ``in_item``-byte samples (the output's alike) and a
+    ``work_item``-byte intermediate: ``{1: seconds, 2: seconds}``.
+
+    One pass (gather, a thread a pixel): Ty*Tx*C pixel loads and 2*(Ty + Tx) table loads an
+    output pixel.  Two passes, the cheaper order: the cols pass (a thread a pixel) makes
+    Tx*C + 2*Tx loads a pixel it writes, the rows pass (a thread a value) 3*Ty a value, and
+    the intermediate is written and read back."""
+    rows, cols, ch = in_shape
+    r_out, c_out = taps_rows.n_out, taps_cols.n_out
+    ty, tx = taps_rows.index.shape[1], taps_cols.index.shape[1]
+    io = (rows * cols + r_out * c_out) * ch * in_item
+
+    def time(loads, nbytes):
+        return max(loads / LOADS_PER_S, nbytes / BYTES_PER_S)
+
+    one = time(r_out * c_out * (ty * tx * ch + 2 * (ty + tx)), io)
+    src, dst = rows * cols * ch * in_item, r_out * c_out * ch * in_item
+    cols_first_mid = rows * c_out * ch * work_item
+    rows_first_mid = r_out * cols * ch * work_item
+    cols_first = (time(rows * c_out * (tx * ch + 2 * tx), src + cols_first_mid)
+                  + time(r_out * c_out * ch * 3 * ty, cols_first_mid + dst))
+    rows_first = (time(r_out * cols * ch * 3 * ty, src + rows_first_mid)
+                  + time(r_out * c_out * (tx * ch + 2 * tx), rows_first_mid + dst))
+    two = (cols_first, rows_first)
+    return {1: one, 2: min(two)}
+
+
+def plan_passes(in_shape, taps_rows: Taps, taps_cols: Taps, in_item=1, work_item=4):
+    """1 or 2: how many passes :func:`resize` makes (the faster in :func:`pass_times`)."""
+    times = pass_times(in_shape, taps_rows, taps_cols, in_item, work_item)
+    return 1 if times[1] <= times[2] else 2
 
 
 def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype,
@@ -213,7 +242,8 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
     s_in, s_work = KERNEL_TYPES[kind], KERNEL_TYPES[work]
     t_rows, t_cols = _table(backend, taps_rows, work), _table(backend, taps_cols, work)
     out = xp.empty((rows_out, cols_out, n_ch), kind)
-    if (passes or plan_passes(taps_rows, taps_cols)) == 1:
+    if (passes or plan_passes(image.shape, taps_rows, taps_cols, np.dtype(kind).itemsize,
+                              work.itemsize)) == 1:
         backend.launch(f"gather_{s_in}_{s_in}", rows_out * cols_out,
                        [src, out, np.int64(rows_out * cols_out), np.int64(cols_out),
                         np.int64(n_cols), np.int32(n_ch), *t_rows, *t_cols, fill, lo, hi,

@@ -164,21 +164,32 @@ def test_shim_resize_takes_both_pass_orders_and_no_antialias(shim):
     assert shim.launched[0].startswith("rows_")
 
 
-def test_the_plan_takes_one_pass_for_few_taps_and_two_for_many(shim):
+def test_the_plan_follows_the_model_and_the_engine_follows_the_plan(shim):
+    """plan_passes takes the pass count its traffic model (pass_times) predicts faster: one
+    pass for few taps (bilinear or gri enlarging), two where the taps per output value grow
+    (heavy shrinking, lanczos and bicubic enlarging); resize launches what it planned."""
     a = np.zeros((40, 60, 3), np.uint8)
-    for method, scale, passes in (("bilinear", 2, 1), ("bicubic", 3, 1), ("gri", 1.5, 1),
-                                  ("lanczos", 2, 1), ("lanczos", 0.25, 2), ("bicubic", 0.5, 2)):
+    for method, scale, passes in (("bilinear", 2, 1), ("gri", 1.5, 1), ("bicubic", 3, 2),
+                                  ("lanczos", 2, 2), ("lanczos", 0.25, 2), ("bicubic", 0.5, 2)):
         m = get_method(method)
         shape = (round(40 * scale), round(60 * scale))
         tr = resize_taps(40, shape[0], m, "centers", "edge", True)
         tc = resize_taps(60, shape[1], m, "centers", "edge", True)
-        assert gpu.plan_passes(tr, tc) == passes, (method, scale)
+        times = gpu.pass_times(a.shape, tr, tc, 1, 4)
+        assert gpu.plan_passes(a.shape, tr, tc) == passes == min(times, key=times.get), \
+            (method, scale, times)
         shim.launched.clear()
         _gpu_resize(shim, a, shape, method, "centers", "edge")
         if passes == 1:
             assert shim.launched == ["gather_u8_u8"]
         else:
             assert len(shim.launched) == 2 and "gather_u8_u8" not in shim.launched
+    # 4K to 8K bicubic: the model's numbers, which kernels/README.md quotes
+    m = get_method("bicubic")
+    tr = resize_taps(2160, 4320, m, "centers", "edge", True)
+    tc = resize_taps(3840, 7680, m, "centers", "edge", True)
+    times = gpu.pass_times((2160, 3840, 3), tr, tc, 1, 4)
+    assert 240e-6 < times[1] < 270e-6 and 150e-6 < times[2] < 170e-6
 
 
 class _FakeCuda:
