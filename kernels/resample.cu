@@ -18,6 +18,15 @@
 
 #include "resample_math.h"     // store_value, footprints, gradients, nearest points
 
+// Every kernel runs in blocks of BLOCK_THREADS (resample/gpu.py's BLOCK): ptxas may then
+// budget registers for exactly that.
+#define BLOCK_THREADS 256
+#ifdef __CUDACC__
+#define LAUNCH_BOUNDS __launch_bounds__(BLOCK_THREADS)
+#else
+#define LAUNCH_BOUNDS
+#endif
+
 // q / d, and q - (q / d) * d in *rem.  In 32 bits when both fit: a 64-bit division costs a
 // GPU many times more instructions, and every thread of every kernel here does one or two.
 __device__ __forceinline__ long long divide(long long q, long long d, long long* rem) {
@@ -177,19 +186,19 @@ __device__ __forceinline__ void gather_pass(
 
 // extern "C" entry points, one per (input, output) type pair: NAME_IN_OUT.
 #define RESAMPLE_ENTRY_POINTS(SUFFIX, IN, OUT, W)                                              \
-extern "C" __global__ void cols_##SUFFIX(                                                      \
+extern "C" __global__ void LAUNCH_BOUNDS cols_##SUFFIX(                                                      \
         const IN* src, OUT* dst, long long n_rows, long long cols_in, long long cols_out,      \
         int n_ch, TABLE_PARAMS(W, ), W fill, W lo, W hi, int rounding) {                       \
     cols_pass<IN, OUT, W>(src, dst, n_rows, cols_in, cols_out, n_ch, index, weight, count,    \
                           fill_weight, width, fill, lo, hi, rounding);                         \
 }                                                                                              \
-extern "C" __global__ void rows_##SUFFIX(                                                      \
+extern "C" __global__ void LAUNCH_BOUNDS rows_##SUFFIX(                                                      \
         const IN* src, OUT* dst, long long rows_out, long long row_size, TABLE_PARAMS(W, ),    \
         W fill, W lo, W hi, int rounding) {                                                    \
     rows_pass<IN, OUT, W>(src, dst, rows_out, row_size, index, weight, count, fill_weight,    \
                           width, fill, lo, hi, rounding);                                      \
 }                                                                                              \
-extern "C" __global__ void gather_##SUFFIX(                                                    \
+extern "C" __global__ void LAUNCH_BOUNDS gather_##SUFFIX(                                                    \
         const IN* src, OUT* dst, long long n_points, long long cols_out, long long cols,       \
         int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_), W fill, W lo, W hi,                \
         int rounding) {                                                                        \
@@ -246,14 +255,14 @@ __device__ __forceinline__ void gmm_splat_point(
 }
 
 #define GMM_ENTRY_POINTS(SUFFIX, W)                                                            \
-extern "C" __global__ void gmm_splat_##SUFFIX(                                                 \
+extern "C" __global__ void LAUNCH_BOUNDS gmm_splat_##SUFFIX(                                                 \
         const double* xy, const W* values, const double* sx, const double* sy,                 \
         const double* theta, long long n_points, int n_ch, double cutoff, W* acc, W* z,        \
         long long height, long long width) {                                                   \
     gmm_splat_point<W>(xy, values, sx, sy, theta, n_points, n_ch, cutoff, acc, z, height,      \
                        width);                                                                 \
 }                                                                                              \
-extern "C" __global__ void gmm_normalise_##SUFFIX(const W* acc, const W* z, W* out,           \
+extern "C" __global__ void LAUNCH_BOUNDS gmm_normalise_##SUFFIX(const W* acc, const W* z, W* out,           \
                                                   long long n_pixels, int n_ch) {              \
     long long q = thread_index();                                                              \
     if (q < n_pixels) gmm_normalise_one<W>(q, acc, z, out, n_pixels, n_ch);                    \
@@ -263,6 +272,7 @@ GMM_ENTRY_POINTS(f32, float)
 GMM_ENTRY_POINTS(f64, double)
 
 // Backward: one thread per point gathers over its footprint (resample_math.h).
+// (No launch bounds: with them ptxas squeezes it to spilling; see tests/test_gpu_compile.py.)
 extern "C" __global__ void gmm_vjp_f64(
         const double* xy, const double* values, const double* sx, const double* sy,
         const double* theta, long long n_points, int n_ch, double cutoff, const double* grad,
@@ -277,7 +287,7 @@ extern "C" __global__ void gmm_vjp_f64(
 
 // ---- Nearest points through resample/gmm.py's PointGrid (knn_one), and the contrast of a
 // point's values with its neighbours' (contrast_one): one thread per query or point.
-extern "C" __global__ void knn_grid(
+extern "C" __global__ void LAUNCH_BOUNDS knn_grid(
         const double* __restrict__ cell_xy, const long long* __restrict__ order,
         const long long* __restrict__ start, double x0, double y0, double cell, long long nx,
         long long ny, const double* __restrict__ queries, long long n_queries, int k,
@@ -290,7 +300,7 @@ extern "C" __global__ void knn_grid(
 
 // ---- Tap tables for sampling at positions on the device (taps_one of resample_math.h, one
 // thread a position; rows are not merged: the loops skip zero weights).
-extern "C" __global__ void taps_rows(const double* x, long long n_pos, long long n, int method,
+extern "C" __global__ void LAUNCH_BOUNDS taps_rows(const double* x, long long n_pos, long long n, int method,
                                      double support, double stretch, int boundary,
                                      long long width, long long* index, double* weight,
                                      double* fill) {
@@ -300,13 +310,13 @@ extern "C" __global__ void taps_rows(const double* x, long long n_pos, long long
                  weight + p * width, fill + p);
 }
 
-extern "C" __global__ void contrast_f32(const float* values, const long long* idx, long long n,
+extern "C" __global__ void LAUNCH_BOUNDS contrast_f32(const float* values, const long long* idx, long long n,
                                         int n_ch, int n_nb, double* e) {
     long long p = thread_index();
     if (p < n) contrast_one<float>(p, values, idx, n_ch, n_nb, e);
 }
 
-extern "C" __global__ void contrast_f64(const double* values, const long long* idx,
+extern "C" __global__ void LAUNCH_BOUNDS contrast_f64(const double* values, const long long* idx,
                                         long long n, int n_ch, int n_nb, double* e) {
     long long p = thread_index();
     if (p < n) contrast_one<double>(p, values, idx, n_ch, n_nb, e);
@@ -316,7 +326,7 @@ extern "C" __global__ void contrast_f64(const double* values, const long long* i
 // ---- Nearest point of every pixel: the distance transform of resample_math.h, one thread a
 // column (pass 1), then one thread a row (pass 2, scratch per thread: v, va, vf (width) and z
 // (width + 1)).
-extern "C" __global__ void nearest_columns(const double* __restrict__ xy,
+extern "C" __global__ void LAUNCH_BOUNDS nearest_columns(const double* __restrict__ xy,
                                            const long long* __restrict__ seeds,
                                            long long height, long long width,
                                            long long* __restrict__ best) {
@@ -324,7 +334,7 @@ extern "C" __global__ void nearest_columns(const double* __restrict__ xy,
     if (j < width) nearest_column_one(j, xy, seeds, height, width, best);
 }
 
-extern "C" __global__ void nearest_rows(const double* __restrict__ xy,
+extern "C" __global__ void LAUNCH_BOUNDS nearest_rows(const double* __restrict__ xy,
                                         const long long* __restrict__ best,
                                         long long height, long long width,
                                         long long* __restrict__ nearest,

@@ -30,11 +30,11 @@ RESOURCES = {
     "cols_f32_u16": 48, "cols_u16_u16": 40, "cols_f32_f32": 48, "cols_f64_f64": 56,
     "rows_u8_f32": 40, "rows_f32_u8": 40, "rows_u8_u8": 40, "rows_u16_f32": 40,
     "rows_f32_u16": 40, "rows_u16_u16": 40, "rows_f32_f32": 40, "rows_f64_f64": 40,
-    "gather_u8_f32": 56, "gather_f32_u8": 64, "gather_u8_u8": 56, "gather_u16_f32": 56,
-    "gather_f32_u16": 64, "gather_u16_u16": 56, "gather_f32_f32": 64, "gather_f64_f64": 80,
-    "gmm_splat_f32": 72, "gmm_splat_f64": 72, "gmm_normalise_f32": 26,
+    "gather_u8_f32": 48, "gather_f32_u8": 60, "gather_u8_u8": 48, "gather_u16_f32": 48,
+    "gather_f32_u16": 60, "gather_u16_u16": 48, "gather_f32_f32": 60, "gather_f64_f64": 80,
+    "gmm_splat_f32": 64, "gmm_splat_f64": 64, "gmm_normalise_f32": 26,
     "gmm_normalise_f64": 28, "gmm_vjp_f64": 96, "knn_grid": 48, "contrast_f32": 40,
-    "contrast_f64": 38, "nearest_columns": 32, "nearest_rows": 52, "taps_rows": 54,
+    "contrast_f64": 38, "nearest_columns": 31, "nearest_rows": 52, "taps_rows": 56,
 }
 BLOCK_THREADS = 256
 
