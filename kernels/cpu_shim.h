@@ -1,18 +1,47 @@
 // Runs CUDA kernels on the CPU, for testing their logic where there is no GPU.
 //
-// Compile a .cu as C++ with this header first (g++ -x c++ -include kernels/cpu_shim.h):
-// __global__ and __device__ disappear, and launch(grid, block, body) sets blockIdx and
-// threadIdx for every thread of every block in turn and runs body(), which calls the kernel.
-// Kernels must not rely on threads running at once (no __syncthreads, shared memory or warp
-// intrinsics), which is what kernels/*.cu promise.
+// Compile a .cu as C++ with this header first (g++ -x c++ -pthread -include
+// kernels/cpu_shim.h): __global__ and __device__ disappear, and launch(grid, block, body)
+// sets blockIdx and threadIdx for every thread of every block in turn and runs body(), which
+// calls the kernel.  Such kernels must not rely on threads running at once.  Kernels that
+// share memory within a block and wait for each other (__shared__, __syncthreads) run with
+// launch_block(grid, block, body) instead: one block at a time, each of its CUDA threads a
+// thread of its own, __syncthreads a barrier, __shared__ a static (one block's at a time).
 #pragma once
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 struct dim3 {
     unsigned x = 1, y = 1, z = 1;
 };
 
-inline dim3 blockIdx, threadIdx, blockDim, gridDim;
+inline thread_local dim3 blockIdx, threadIdx;
+inline dim3 blockDim, gridDim;
+
+// A barrier for the threads of one block.
+struct ShimBarrier {
+    std::mutex mutex;
+    std::condition_variable turned;
+    unsigned count, waiting = 0, generation = 0;
+    explicit ShimBarrier(unsigned n) : count(n) {}
+    void wait() {
+        std::unique_lock<std::mutex> lock(mutex);
+        unsigned gen = generation;
+        if (++waiting == count) {
+            waiting = 0;
+            ++generation;
+            turned.notify_all();
+        } else {
+            turned.wait(lock, [&] { return gen != generation; });
+        }
+    }
+};
+inline ShimBarrier* shim_barrier = nullptr;
+inline void __syncthreads() { shim_barrier->wait(); }
+#define __shared__ static
 
 #define __global__
 #define __device__
@@ -48,4 +77,25 @@ void launch(dim3 grid, dim3 block, Body body) {
                             threadIdx = {tx, ty, tz};
                             body();
                         }
+}
+
+// A kernel with __syncthreads and __shared__: the blocks one after another, the threads of a
+// block at once (see the top).
+template <typename Body>
+void launch_block(dim3 grid, dim3 block, Body body) {
+    gridDim = grid;
+    blockDim = block;
+    for (unsigned bx = 0; bx < grid.x; ++bx) {
+        ShimBarrier barrier(block.x);
+        shim_barrier = &barrier;
+        std::vector<std::thread> threads;
+        for (unsigned tx = 0; tx < block.x; ++tx)
+            threads.emplace_back([&, bx, tx] {
+                blockIdx = {bx, 0, 0};
+                threadIdx = {tx, 0, 0};
+                body();
+            });
+        for (auto& t : threads) t.join();
+        shim_barrier = nullptr;
+    }
 }

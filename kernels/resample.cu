@@ -12,9 +12,10 @@
 // float32 images, double for float64.  Integer outputs are rounded half up, floor(v + 0.5),
 // and clipped to [lo, hi], as the CPU engine's _store.
 //
-// Plain CUDA C++: no shared memory, no warp intrinsics and no __syncthreads, so that
-// kernels/cpu_shim.h can run the same source on the CPU (tests/test_kernels.py) by looping
-// over blocks and threads.  The entry points are extern "C" for cupy.RawModule.
+// Plain CUDA C++, so that kernels/cpu_shim.h can run the same source on the CPU
+// (tests/test_kernels.py): no warp intrinsics; shared memory and __syncthreads only in
+// tiled_pass, which the shim runs a block at a time with a thread per CUDA thread.  The
+// entry points are extern "C" for cupy.RawModule.
 
 #include "resample_math.h"     // store_value, footprints, gradients, nearest points
 
@@ -73,9 +74,10 @@ __device__ __forceinline__ W apply_taps(const In* __restrict__ line, long long s
 // apply_taps for the channels c0 .. c0 + nc - 1 of a pixel at once (nc <= PIXEL_CHANNELS):
 // out[c] = sum_k w[k] * line[idx[k] * stride + c] (+ the fill term), each channel summed
 // relative to its own base exactly as apply_taps sums it; the table row is read once.
+// Indices are taken less ``offset`` (a tile's first row or column; 0 for a whole line).
 template <typename In, typename W>
 __device__ __forceinline__ void apply_taps_pixel(
-        const In* __restrict__ line, long long stride, const int* __restrict__ idx,
+        const In* __restrict__ line, long long stride, const int* __restrict__ idx, int offset,
         const W* __restrict__ w, int count, W fill_weight, W fill, int nc, W* out) {
     int k = 0;
     while (k < count && w[k] == W(0)) ++k;
@@ -85,14 +87,14 @@ __device__ __forceinline__ void apply_taps_pixel(
         return;
     }
     W base[PIXEL_CHANNELS];
-    const In* first = line + (long long)idx[k] * stride;
+    const In* first = line + (long long)(idx[k] - offset) * stride;
 #pragma unroll
     for (int c = 0; c < PIXEL_CHANNELS; ++c) {
         base[c] = c < nc ? sum_base<W>((W)first[c]) : W(0);
         out[c] = base[c] + fill_term<W>(fill_weight, fill, base[c]);
     }
     for (; k < count; ++k) {
-        const In* px = line + (long long)idx[k] * stride;
+        const In* px = line + (long long)(idx[k] - offset) * stride;
         W wk = w[k];
 #pragma unroll
         for (int c = 0; c < PIXEL_CHANNELS; ++c)
@@ -114,7 +116,8 @@ __device__ __forceinline__ void cols_pass(
     for (int c0 = 0; c0 < n_ch; c0 += PIXEL_CHANNELS) {
         int nc = n_ch - c0 < PIXEL_CHANNELS ? n_ch - c0 : PIXEL_CHANNELS;
         W v[PIXEL_CHANNELS];
-        apply_taps_pixel(src + r * cols_in * n_ch + c0, n_ch, TABLE_ROW(, o), fill, nc, v);
+        apply_taps_pixel(src + r * cols_in * n_ch + c0, n_ch, index + o * width, 0,
+                         weight + o * width, count[o], fill_weight[o], fill, nc, v);
 #pragma unroll
         for (int c = 0; c < PIXEL_CHANNELS; ++c)
             if (c < nc) dst[q * n_ch + c0 + c] = store_sample<Out, W>(v[c], lo, hi, rounding);
@@ -135,22 +138,15 @@ __device__ __forceinline__ void rows_pass(
 }
 
 // Two tables at once: dst[p, c] = sum_a wy[a] (sum_b wx[b] src[iy[a], ix[b], c] + fx fill)
-// + fy fill, with the y table's row ty and the x table's row tx.  One thread per point p,
-// its channels in registers (PIXEL_CHANNELS at a time), so both table rows are read once a
-// pixel, not once a value.  Point sampling: ty = tx = p.  A one-pass resize (a grid of
-// cols_out > 0 columns): ty = p / cols_out, tx = p % cols_out, with no intermediate image.
+// + fy fill, with the y table's row ty and the x table's row tx, for the point p; its
+// channels in registers (PIXEL_CHANNELS at a time), so both table rows are read once a pixel,
+// not once a value.  The sums are those of the two passes (cols first), bit for bit: the x
+// sums of each y tap as the cols pass makes them, then the y taps over them as the rows pass.
 template <typename In, typename Out, typename W>
-__device__ __forceinline__ void gather_pass(
-        const In* __restrict__ src, Out* __restrict__ dst, long long n_points,
-        long long cols_out, long long cols, int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_),
+__device__ __forceinline__ void gather_pixel(
+        const In* __restrict__ src, Out* __restrict__ dst, long long p, long long ty,
+        long long tx, long long cols, int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_),
         W fill, W lo, W hi, int rounding) {
-    long long p = thread_index();
-    if (p >= n_points) return;
-    long long ty, tx;
-    if (cols_out > 0)
-        ty = divide(p, cols_out, &tx);
-    else
-        ty = tx = p;
     const int* iy = y_index + ty * y_width;
     const W* wy = y_weight + ty * y_width;
     W y_fill = y_fill_weight[ty];
@@ -167,7 +163,8 @@ __device__ __forceinline__ void gather_pass(
             if (wy[a] == W(0)) continue;
             W row[PIXEL_CHANNELS];
             apply_taps_pixel(src + (long long)iy[a] * cols * n_ch + c0, n_ch,
-                             TABLE_ROW(x_, tx), fill, nc, row);
+                             x_index + tx * x_width, 0, x_weight + tx * x_width, x_count[tx],
+                             x_fill_weight[tx], fill, nc, row);
 #pragma unroll
             for (int c = 0; c < PIXEL_CHANNELS; ++c) {
                 if (first) {
@@ -181,6 +178,101 @@ __device__ __forceinline__ void gather_pass(
 #pragma unroll
         for (int c = 0; c < PIXEL_CHANNELS; ++c)
             if (c < nc) dst[p * n_ch + c0 + c] = store_sample<Out, W>(acc[c], lo, hi, rounding);
+    }
+}
+
+// gather_pixel for a thread per point.  Point sampling: ty = tx = p.  A one-pass resize (a
+// grid of cols_out > 0 columns): ty = p / cols_out, tx = p % cols_out.
+template <typename In, typename Out, typename W>
+__device__ __forceinline__ void gather_pass(
+        const In* __restrict__ src, Out* __restrict__ dst, long long n_points,
+        long long cols_out, long long cols, int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_),
+        W fill, W lo, W hi, int rounding) {
+    long long p = thread_index();
+    if (p >= n_points) return;
+    long long ty, tx;
+    if (cols_out > 0)
+        ty = divide(p, cols_out, &tx);
+    else
+        ty = tx = p;
+    gather_pixel<In, Out, W>(src, dst, p, ty, tx, cols, n_ch, y_index, y_weight, y_count,
+                             y_fill_weight, y_width, x_index, x_weight, x_count, x_fill_weight,
+                             x_width, fill, lo, hi, rounding);
+}
+
+// A resize a tile of TILE x TILE output pixels a block, through shared memory: the tile's
+// input footprint (rows y_span[2 t] .. y_span[2 t + 1] of its tile row t, columns likewise
+// from x_span) is read from global memory once and converted once a sample; the x taps make
+// a work-type row a footprint row and output column, in shared memory; the y taps make the
+// outputs from them.  The same sums as the two passes (cols first) and gather_pixel, bit for
+// bit.  A tile whose footprint does not fit in TILE_BYTES is computed by gather_pixel.
+#define TILE 32
+#define TILE_BYTES 32768
+template <typename In, typename Out, typename W>
+__device__ __forceinline__ void tiled_pass(
+        const In* __restrict__ src, Out* __restrict__ dst, long long cols_in,
+        long long rows_out, long long cols_out, int n_ch, TABLE_PARAMS(W, y_),
+        TABLE_PARAMS(W, x_), const int* __restrict__ y_span, const int* __restrict__ x_span,
+        W fill, W lo, W hi, int rounding) {
+    __shared__ W smem[TILE_BYTES / sizeof(W)];
+    const long long words = TILE_BYTES / sizeof(W);
+    long long tj;
+    long long ti = divide(blockIdx.x, (cols_out + TILE - 1) / TILE, &tj);
+    int r_lo = y_span[2 * ti], nr = y_span[2 * ti + 1] - r_lo + 1;
+    int c_lo = x_span[2 * tj], nc = x_span[2 * tj + 1] - c_lo + 1;
+    long long r0 = ti * TILE, o0 = tj * TILE;
+    int n_r = (int)(rows_out - r0 < TILE ? rows_out - r0 : TILE);
+    int n_c = (int)(cols_out - o0 < TILE ? cols_out - o0 : TILE);
+    long long in_words = (long long)nr * nc * n_ch, row_words = (long long)n_c * n_ch;
+    if (in_words + nr * row_words > words) {            // the same for every thread
+        for (int k = threadIdx.x; k < n_r * n_c; k += blockDim.x) {
+            long long ty = r0 + k / n_c, tx = o0 + k % n_c;
+            gather_pixel<In, Out, W>(src, dst, ty * cols_out + tx, ty, tx, cols_in, n_ch,
+                                     y_index, y_weight, y_count, y_fill_weight, y_width,
+                                     x_index, x_weight, x_count, x_fill_weight, x_width, fill,
+                                     lo, hi, rounding);
+        }
+        return;
+    }
+    W* in_s = smem;
+    W* rows_s = smem + in_words;
+    long long line = (long long)nc * n_ch;
+    for (long long k = threadIdx.x; k < in_words; k += blockDim.x) {
+        long long rest;
+        long long rr = divide(k, line, &rest);
+        in_s[k] = (W)src[(r_lo + rr) * cols_in * n_ch + (long long)c_lo * n_ch + rest];
+    }
+    __syncthreads();
+    for (int k = threadIdx.x; k < nr * n_c; k += blockDim.x) {
+        int rr = k / n_c, oc = k - rr * n_c;
+        long long o = o0 + oc;
+        for (int c0 = 0; c0 < n_ch; c0 += PIXEL_CHANNELS) {
+            int ncs = n_ch - c0 < PIXEL_CHANNELS ? n_ch - c0 : PIXEL_CHANNELS;
+            W v[PIXEL_CHANNELS];
+            apply_taps_pixel(in_s + rr * line + c0, n_ch, x_index + o * x_width, c_lo,
+                             x_weight + o * x_width, x_count[o], x_fill_weight[o], fill, ncs,
+                             v);
+#pragma unroll
+            for (int c = 0; c < PIXEL_CHANNELS; ++c)
+                if (c < ncs) rows_s[rr * row_words + oc * n_ch + c0 + c] = v[c];
+        }
+    }
+    __syncthreads();
+    for (int k = threadIdx.x; k < n_r * n_c; k += blockDim.x) {
+        int orr = k / n_c, oc = k - orr * n_c;
+        long long o = r0 + orr;
+        for (int c0 = 0; c0 < n_ch; c0 += PIXEL_CHANNELS) {
+            int ncs = n_ch - c0 < PIXEL_CHANNELS ? n_ch - c0 : PIXEL_CHANNELS;
+            W v[PIXEL_CHANNELS];
+            apply_taps_pixel(rows_s + oc * n_ch + c0, row_words, y_index + o * y_width, r_lo,
+                             y_weight + o * y_width, y_count[o], y_fill_weight[o], fill, ncs,
+                             v);
+#pragma unroll
+            for (int c = 0; c < PIXEL_CHANNELS; ++c)
+                if (c < ncs)
+                    dst[(o * cols_out + o0 + oc) * n_ch + c0 + c] =
+                        store_sample<Out, W>(v[c], lo, hi, rounding);
+        }
     }
 }
 
@@ -206,6 +298,29 @@ extern "C" __global__ void LAUNCH_BOUNDS gather_##SUFFIX(                       
                             y_count, y_fill_weight, y_width, x_index, x_weight, x_count,       \
                             x_fill_weight, x_width, fill, lo, hi, rounding);                   \
 }
+
+// The tiled resize, from an image's type to itself.
+#define TILED_ENTRY_POINT(SUFFIX, T, W, MIN_BLOCKS)                                            \
+extern "C" __global__ void TILED_BOUNDS(MIN_BLOCKS) tiled_##SUFFIX(                            \
+        const T* src, T* dst, long long cols_in, long long rows_out, long long cols_out,       \
+        int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_), const int* y_span,                 \
+        const int* x_span, W fill, W lo, W hi, int rounding) {                                 \
+    tiled_pass<T, T, W>(src, dst, cols_in, rows_out, cols_out, n_ch, y_index, y_weight,       \
+                        y_count, y_fill_weight, y_width, x_index, x_weight, x_count,           \
+                        x_fill_weight, x_width, y_span, x_span, fill, lo, hi, rounding);       \
+}
+// (Bounds: 256 threads, and at least 4 blocks an SM for float work (64 registers; its
+// shared memory allows 7), 2 for double (128): ptxas, left to itself under
+// __launch_bounds__(256), spilled the float version; held to 64, the double one spills.)
+#ifdef __CUDACC__
+#define TILED_BOUNDS(MIN_BLOCKS) __launch_bounds__(BLOCK_THREADS, MIN_BLOCKS)
+#else
+#define TILED_BOUNDS(MIN_BLOCKS)
+#endif
+TILED_ENTRY_POINT(u8_u8, unsigned char, float, 4)
+TILED_ENTRY_POINT(u16_u16, unsigned short, float, 4)
+TILED_ENTRY_POINT(f32_f32, float, float, 4)
+TILED_ENTRY_POINT(f64_f64, double, double, 2)
 
 // First passes read the image's type into the work type; second passes store it back; the
 // one-pass resize and point sampling go from the image's type to itself.

@@ -165,6 +165,27 @@ def _upload_table(xp, taps: Taps, work):
             put(taps.fill_weight, work), np.int32(taps.index.shape[1]))
 
 
+TILE = 32                     # output pixels a side of a tiled_* block (resample.cu's TILE)
+TILE_BYTES = 32768            # its shared memory (resample.cu's TILE_BYTES)
+
+
+def tile_spans(taps: Taps, tile=TILE):
+    """(n_tiles, 2) int32, host: the first and last input index that the real taps of each
+    run of ``tile`` outputs read (0, 0 for a run with no taps)."""
+    index = np.asarray(taps.index)
+    count = np.asarray(taps.count)
+    real = np.arange(index.shape[1]) < count[:, None]
+    n_tiles = -(-taps.n_out // tile)
+    pad = n_tiles * tile - taps.n_out
+    big = np.iinfo(np.int64).max
+    lo = np.pad(np.where(real, index, big).min(axis=1), (0, pad), constant_values=big)
+    hi = np.pad(np.where(real, index, -1).max(axis=1), (0, pad), constant_values=-1)
+    lo, hi = lo.reshape(n_tiles, tile).min(axis=1), hi.reshape(n_tiles, tile).max(axis=1)
+    empty = hi < 0
+    lo[empty], hi[empty] = 0, 0
+    return np.stack([lo, hi], axis=1).astype(np.int32)
+
+
 def _table(backend, taps: Taps, work):
     """A tap table as the kernels take it: index (int32), weight, count (int32), fill weight,
     width; from the backend's cache if it has one."""
@@ -215,13 +236,36 @@ def pass_times(in_shape, taps_rows: Taps, taps_cols: Taps, in_item, work_item):
     rows_first = (time(r_out * cols * ch * 3 * ty, src + rows_first_mid)
                   + time(r_out * c_out * (tx * ch + 2 * tx), rows_first_mid + dst))
     two = (cols_first, rows_first)
-    return {1: one, 2: min(two)}
+    tiled = _tiled_time(in_shape, taps_rows, taps_cols, in_item, work_item, time)
+    return {1: one, 2: min(two), 3: tiled}
+
+
+def _tiled_time(in_shape, taps_rows, taps_cols, in_item, work_item, time):
+    """The tiled kernel: each tile's footprint loaded once (a load a sample), the x taps over
+    its rows (Tx C + 2 Tx loads a footprint row and output column), the y taps a pixel
+    (Ty C + 2 Ty); a tile whose footprint does not fit its shared memory, the gather's cost."""
+    rows, cols, ch = in_shape
+    ty, tx = taps_rows.index.shape[1], taps_cols.index.shape[1]
+    span_r, span_c = (np.diff(tile_spans(t), axis=1)[:, 0] + 1 for t in (taps_rows, taps_cols))
+    n_r = np.minimum(TILE, taps_rows.n_out - TILE * np.arange(len(span_r)))
+    n_c = np.minimum(TILE, taps_cols.n_out - TILE * np.arange(len(span_c)))
+    nr, nc = span_r[:, None].astype(np.float64), span_c[None, :].astype(np.float64)
+    pixels = n_r[:, None] * n_c[None, :]
+    fits = (nr * nc * ch + nr * n_c[None, :] * ch) * work_item <= TILE_BYTES
+    shared = (nr * nc * ch + nr * n_c[None, :] * (tx * ch + 2 * tx)
+              + pixels * (ty * ch + 2 * ty))
+    gathered = pixels * (ty * tx * ch + 2 * (ty + tx))
+    loads = float(np.where(fits, shared, gathered).sum())
+    nbytes = float(np.where(fits, nr * nc, 0).sum()) * ch * in_item \
+        + taps_rows.n_out * taps_cols.n_out * ch * in_item
+    return time(loads, nbytes)
 
 
 def plan_passes(in_shape, taps_rows: Taps, taps_cols: Taps, in_item=1, work_item=4):
-    """1 or 2: how many passes :func:`resize` makes (the faster in :func:`pass_times`)."""
+    """How :func:`resize` runs, the fastest in :func:`pass_times`: 1 (one pass, gather), 2
+    (two passes) or 3 (tiled, one pass through shared memory)."""
     times = pass_times(in_shape, taps_rows, taps_cols, in_item, work_item)
-    return 1 if times[1] <= times[2] else 2
+    return min(times, key=lambda k: (times[k], k))
 
 
 def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype,
@@ -230,7 +274,9 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
 
     ``passes`` (default :func:`plan_passes`): 1 reads the image through both tables at once;
     2 goes through a ``work`` intermediate, in the order with the smaller one (less memory
-    traffic): cols first stores R x C_out values, rows first R_out x C."""
+    traffic): cols first stores R x C_out values, rows first R_out x C; 3 computes a tile of
+    output pixels a block through shared memory.  1, 3 and 2 with cols first make the same
+    sums, bit for bit."""
     xp = backend.xp
     work = np.dtype(work)
     n_rows, n_cols, n_ch = image.shape
@@ -242,8 +288,15 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
     s_in, s_work = KERNEL_TYPES[kind], KERNEL_TYPES[work]
     t_rows, t_cols = _table(backend, taps_rows, work), _table(backend, taps_cols, work)
     out = xp.empty((rows_out, cols_out, n_ch), kind)
-    if (passes or plan_passes(image.shape, taps_rows, taps_cols, np.dtype(kind).itemsize,
-                              work.itemsize)) == 1:
+    plan = passes or plan_passes(image.shape, taps_rows, taps_cols, np.dtype(kind).itemsize,
+                                 work.itemsize)
+    if plan == 3:
+        spans = [xp.asarray(tile_spans(t)) for t in (taps_rows, taps_cols)]
+        tiles = len(spans[0]) * len(spans[1])
+        backend.launch(f"tiled_{s_in}_{s_in}", tiles * BLOCK,
+                       [src, out, np.int64(n_cols), np.int64(rows_out), np.int64(cols_out),
+                        np.int32(n_ch), *t_rows, *t_cols, *spans, fill, lo, hi, rounding])
+    elif plan == 1:
         backend.launch(f"gather_{s_in}_{s_in}", rows_out * cols_out,
                        [src, out, np.int64(rows_out * cols_out), np.int64(cols_out),
                         np.int64(n_cols), np.int32(n_ch), *t_rows, *t_cols, fill, lo, hi,

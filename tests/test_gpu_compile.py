@@ -35,6 +35,7 @@ RESOURCES = {
     "gmm_splat_f32": 64, "gmm_splat_f64": 64, "gmm_normalise_f32": 26,
     "gmm_normalise_f64": 28, "gmm_vjp_f64": 96, "knn_grid": 48, "contrast_f32": 40,
     "contrast_f64": 38, "nearest_columns": 31, "nearest_rows": 52, "taps_rows": 56,
+    "tiled_u8_u8": 64, "tiled_u16_u16": 64, "tiled_f32_f32": 64, "tiled_f64_f64": 118,
 }
 BLOCK_THREADS = 256
 

@@ -78,7 +78,7 @@ def shim(tmp_path_factory):
     if cxx is None:
         pytest.skip("no C++ compiler")
     library = str(tmp_path_factory.mktemp("shim") / "resample_shim.so")
-    subprocess.run([cxx, "-std=c++17", "-O1", "-shared", "-fPIC", "-include",
+    subprocess.run([cxx, "-std=c++17", "-O1", "-shared", "-fPIC", "-pthread", "-include",
                     os.path.join(ROOT, "kernels", "cpu_shim.h"), "-o", library,
                     os.path.join(ROOT, "tests", "shim", "resample_shim.cpp")], check=True)
     return ShimBackend(library)
@@ -165,31 +165,38 @@ def test_shim_resize_takes_both_pass_orders_and_no_antialias(shim):
 
 
 def test_the_plan_follows_the_model_and_the_engine_follows_the_plan(shim):
-    """plan_passes takes the pass count its traffic model (pass_times) predicts faster: one
-    pass for few taps (bilinear or gri enlarging), two where the taps per output value grow
-    (heavy shrinking, lanczos and bicubic enlarging); resize launches what it planned."""
-    a = np.zeros((40, 60, 3), np.uint8)
-    for method, scale, passes in (("bilinear", 2, 1), ("gri", 1.5, 1), ("bicubic", 3, 2),
-                                  ("lanczos", 2, 2), ("lanczos", 0.25, 2), ("bicubic", 0.5, 2)):
+    """plan_passes takes the plan its traffic model (pass_times) predicts fastest: the tiled
+    kernel when enlarging, two passes for heavy shrinking (the taps per output grow with the
+    square of the factor); resize launches what it planned."""
+    a = np.zeros((400, 600, 3), np.uint8)
+    kernels = {1: ["gather_u8_u8"], 3: ["tiled_u8_u8"]}
+    for method, scale, plan in (("bilinear", 2, 3), ("gri", 1.5, 3), ("bicubic", 3, 3),
+                                ("lanczos", 2, 3), ("lanczos", 0.25, 2), ("bicubic", 0.5, 2)):
         m = get_method(method)
-        shape = (round(40 * scale), round(60 * scale))
-        tr = resize_taps(40, shape[0], m, "centers", "edge", True)
-        tc = resize_taps(60, shape[1], m, "centers", "edge", True)
+        shape = (round(400 * scale), round(600 * scale))
+        tr = resize_taps(400, shape[0], m, "centers", "edge", True)
+        tc = resize_taps(600, shape[1], m, "centers", "edge", True)
         times = gpu.pass_times(a.shape, tr, tc, 1, 4)
-        assert gpu.plan_passes(a.shape, tr, tc) == passes == min(times, key=times.get), \
+        assert gpu.plan_passes(a.shape, tr, tc) == plan == min(times, key=times.get), \
             (method, scale, times)
         shim.launched.clear()
-        _gpu_resize(shim, a, shape, method, "centers", "edge")
-        if passes == 1:
-            assert shim.launched == ["gather_u8_u8"]
+        small = a[:40, :60]
+        out = gpu.resize(shim, small, resize_taps(40, 7, m, "centers", "edge", True),
+                         resize_taps(60, 9, m, "centers", "edge", True), 0.0, np.float32,
+                         np.uint8, passes=plan)
+        assert out.shape == (7, 9, 3)
+        if plan in kernels:
+            assert shim.launched == kernels[plan]
         else:
-            assert len(shim.launched) == 2 and "gather_u8_u8" not in shim.launched
+            assert len(shim.launched) == 2 and all(k.startswith(("cols_", "rows_"))
+                                                   for k in shim.launched)
     # 4K to 8K bicubic: the model's numbers, which kernels/README.md quotes
     m = get_method("bicubic")
     tr = resize_taps(2160, 4320, m, "centers", "edge", True)
     tc = resize_taps(3840, 7680, m, "centers", "edge", True)
     times = gpu.pass_times((2160, 3840, 3), tr, tc, 1, 4)
     assert 240e-6 < times[1] < 270e-6 and 150e-6 < times[2] < 170e-6
+    assert 125e-6 < times[3] < 140e-6
 
 
 class _FakeCuda:
@@ -532,3 +539,68 @@ def test_shim_reconstruct_runs_every_step_on_the_device(shim, sigma, holes, monk
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-10 * np.abs(w).max())
     with pytest.raises(resample.ResampleError, match="finite"):
         resample.reconstruct(np.array([[0.0, np.nan]]), np.ones(1), (4, 4))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32", "float64"])
+def test_shim_tiled_resize_is_the_gather_and_the_two_passes_bit_for_bit(shim, dtype):
+    """The tiled kernel (shared memory, __syncthreads: the shim runs a block's threads at
+    once) makes exactly the gather's and the cols-first two passes' sums, over random photo
+    crops, odd sizes, every boundary (wrap's edge tiles read across the image: too wide for
+    shared memory, they fall back to the gather) and heavy shrinks (every tile falls back)."""
+    from resample.api import _work_dtype
+
+    rng = np.random.default_rng(zlib.crc32(dtype.encode()))
+    photo = resample_photo()
+    for k, (method, boundary) in enumerate([("bicubic", "edge"), ("lanczos", "reflect"),
+                                            ("gri", "wrap"), ("bilinear", "constant"),
+                                            ("mitchell", "truncate"), ("box", "mirror")]):
+        h, w = (int(v) for v in rng.integers(1, 70, size=2)) if k % 2 == 0 else \
+            (int(v) for v in rng.integers(180, 260, size=2))       # shrunk 9x: too wide
+        r0, c0 = (int(v) for v in rng.integers(0, 512 - max(h, w), size=2))
+        a = photo[r0:r0 + h, c0:c0 + w].astype(dtype)
+        if dtype == "uint16":
+            a = a * 257
+        if k % 2:
+            a = a[..., :1]
+        shape = [(int(h * 2.3) + 1, int(w * 1.7) + 1), (max(1, h // 9), max(1, w // 7))][k % 2]
+        outs = [_gpu_resize(shim, a, shape, method, "centers", boundary, fill=3.0, passes=p)
+                for p in (3, 1, 2)]
+        np.testing.assert_array_equal(outs[0], outs[1], err_msg=str((method, boundary, shape)))
+        m = get_method(method)
+        tr = resize_taps(h, shape[0], m, "centers", boundary, True)
+        tc = resize_taps(w, shape[1], m, "centers", boundary, True)
+        if h * shape[1] <= shape[0] * w:                        # two passes took cols first
+            np.testing.assert_array_equal(outs[0], outs[2])
+        fits = _tiles_that_fit(tr, tc, a.shape[2] if a.ndim == 3 else 1,
+                               np.dtype(_work_dtype(np.dtype(dtype))).itemsize)
+        if k % 2:
+            assert not fits.any()                               # all through the gather
+        elif boundary == "wrap" and min(h, w) > 8:
+            assert fits.any() and not fits.all()                # edge tiles fall back
+        else:
+            assert fits.all()
+
+
+def _tiles_that_fit(tr, tc, ch, work_item):
+    """Which tiles the tiled kernel computes in shared memory (its own test, in Python)."""
+    span_r, span_c = (np.diff(gpu.tile_spans(t), axis=1)[:, 0] + 1 for t in (tr, tc))
+    n_c = np.minimum(gpu.TILE, tc.n_out - gpu.TILE * np.arange(len(span_c)))
+    nr, nc = span_r[:, None], span_c[None, :]
+    return (nr * nc * ch + nr * n_c[None, :] * ch) * work_item <= gpu.TILE_BYTES
+
+
+def resample_photo():
+    from skimage import data
+
+    return data.astronaut()
+
+
+def test_tile_spans():
+    m = get_method("bicubic")
+    t = resize_taps(100, 200, m, "centers", "edge", True)
+    spans = gpu.tile_spans(t)
+    assert spans.shape == (7, 2) and spans[0, 0] == 0 and spans[-1, 1] == 99
+    for i, (lo, hi) in enumerate(spans):
+        rows = slice(32 * i, min(200, 32 * i + 32))
+        real = np.arange(t.index.shape[1]) < t.count[rows, None]
+        assert lo == t.index[rows][real].min() and hi == t.index[rows][real].max()

@@ -44,6 +44,24 @@ SHIM_FUNCTIONS(u16_u16, unsigned short, unsigned short, float)
 SHIM_FUNCTIONS(f32_f32, float, float, float)
 SHIM_FUNCTIONS(f64_f64, double, double, double)
 
+#define SHIM_TILED(SUFFIX, T, W)                                                               \
+extern "C" void shim_tiled_##SUFFIX(unsigned block, const T* src, T* dst, long long cols_in,   \
+        long long rows_out, long long cols_out, int n_ch, TABLE_PARAMS(W, y_),                 \
+        TABLE_PARAMS(W, x_), const int* y_span, const int* x_span, W fill, W lo, W hi,         \
+        int rounding) {                                                                        \
+    dim3 b; b.x = block;                                                                       \
+    dim3 g; g.x = (unsigned)(((rows_out + TILE - 1) / TILE) * ((cols_out + TILE - 1) / TILE)); \
+    launch_block(g, b, [&] {                                                                   \
+        tiled_##SUFFIX(src, dst, cols_in, rows_out, cols_out, n_ch, y_index, y_weight,         \
+                       y_count, y_fill_weight, y_width, x_index, x_weight, x_count,            \
+                       x_fill_weight, x_width, y_span, x_span, fill, lo, hi, rounding); });    \
+}
+
+SHIM_TILED(u8_u8, unsigned char, float)
+SHIM_TILED(u16_u16, unsigned short, float)
+SHIM_TILED(f32_f32, float, float)
+SHIM_TILED(f64_f64, double, double)
+
 #define SHIM_GMM(SUFFIX, W)                                                                    \
 extern "C" void shim_gmm_splat_##SUFFIX(unsigned block, const double* xy, const W* values,     \
         const double* sx, const double* sy, const double* theta, long long n_points, int n_ch, \
