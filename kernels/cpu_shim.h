@@ -55,9 +55,11 @@ using std::fabs;
 using std::floor;
 using std::sqrt;
 
-// Threads run one at a time here, so an atomic add is a plain one.
+// An atomic add: under a lock, for launch_block's threads that run at once.
+inline std::mutex shim_atomics;
 template <typename T>
 T atomicAdd(T* address, T value) {
+    std::lock_guard<std::mutex> hold(shim_atomics);
     T old = *address;
     *address = old + value;
     return old;

@@ -24,8 +24,10 @@
 #define BLOCK_THREADS 256
 #ifdef __CUDACC__
 #define LAUNCH_BOUNDS __launch_bounds__(BLOCK_THREADS)
+#define LAUNCH_BOUNDS_2 __launch_bounds__(BLOCK_THREADS, 2)   // up to 128 registers
 #else
 #define LAUNCH_BOUNDS
+#define LAUNCH_BOUNDS_2
 #endif
 
 // q / d, and q - (q / d) * d in *rem.  In 32 bits when both fit: a 64-bit division costs a
@@ -338,9 +340,41 @@ RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double)
 // w_i(q) = exp(-r2 / 2) / (2 pi sx_i sy_i) where r2 = ((x - x_i)/sx_i)^2 + ((y - y_i)/sy_i)^2
 // <= cutoff^2, else 0.  Accumulators are planes: acc (C, H, W) and z (H, W).
 
-// Forward: one thread per point adds its footprint into the planes (atomically: footprints
-// overlap).  Steered Gaussians (theta, resample_math.h's footprint_steered): with theta = 0
+// Forward: point p adds its footprint, clipped to rows [r_lo, r_hi) and columns
+// [c_lo, c_hi), into planes (C of acc, then z) whose pixel (r, c) is at
+// (r - r_org) * row + (c - c_org), a plane apart: the whole image's planes in global
+// memory (one thread per point, atomically: footprints overlap), or a tile's in shared
+// memory.  Steered Gaussians (theta, resample_math.h's footprint_steered): with theta = 0
 // the weight is exp(-dy^2/2) for the row times exp(-dx^2/2) for the column.
+template <typename W>
+__device__ __forceinline__ void gmm_splat_clipped(
+        long long p, const double* __restrict__ xy, const W* __restrict__ values,
+        const double* __restrict__ sx, const double* __restrict__ sy,
+        const double* __restrict__ theta, int n_ch, double cutoff, long long height,
+        long long width, long long r_lo, long long r_hi, long long c_lo, long long c_hi,
+        W* acc, W* z, long long r_org, long long c_org, long long row, long long plane) {
+    double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p], th = theta[p];
+    double cs = th != 0.0 ? cos(th) : 1.0, sn = th != 0.0 ? sin(th) : 0.0;
+    double cut2 = cutoff * cutoff;
+    Footprint f = footprint_steered(x, y, ax, ay, cs, sn, cutoff, height, width);
+    long long r0 = f.r0 > r_lo ? f.r0 : r_lo, r1 = f.r1 < r_hi - 1 ? f.r1 : r_hi - 1;
+    long long c0 = f.c0 > c_lo ? f.c0 : c_lo, c1 = f.c1 < c_hi - 1 ? f.c1 : c_hi - 1;
+    for (long long r = r0; r <= r1; ++r) {
+        double dy = r - y;
+        for (long long c = c0; c <= c1; ++c) {
+            double dx = c - x;
+            double eu = (cs * dx + sn * dy) / ax, ev = (cs * dy - sn * dx) / ay;
+            double r2 = eu * eu + ev * ev;
+            if (r2 > cut2) continue;
+            W w = (W)(f.norm * exp(-0.5 * r2));
+            long long q = (r - r_org) * row + (c - c_org);
+            atomicAdd(z + q, w);
+            for (int ch = 0; ch < n_ch; ++ch) atomicAdd(acc + ch * plane + q, w * values[p * n_ch + ch]);
+        }
+    }
+}
+
+// The whole footprint of a thread's point into the image's planes.
 template <typename W>
 __device__ __forceinline__ void gmm_splat_point(
         const double* __restrict__ xy, const W* __restrict__ values,
@@ -349,33 +383,95 @@ __device__ __forceinline__ void gmm_splat_point(
         W* __restrict__ acc, W* __restrict__ z, long long height, long long width) {
     long long p = thread_index();
     if (p >= n_points) return;
-    double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p], th = theta[p];
+    gmm_splat_clipped<W>(p, xy, values, sx, sy, theta, n_ch, cutoff, height, width, 0, height,
+                         0, width, acc, z, 0, 0, width, height * width);
+}
+
+// Points binned by tile (SPLAT_TILE x SPLAT_TILE pixels): the tile of a point's centre
+// (clamped into the image), or n_tiles for a point whose footprint's box is wider or taller
+// than a tile (those are splatted by gmm_splat_*).  A box at most a tile wide lies within
+// the 3 x 3 tiles around its centre's.
+#define SPLAT_TILE 32
+__device__ __forceinline__ long long gmm_tile_of(
+        long long p, const double* __restrict__ xy, const double* __restrict__ sx,
+        const double* __restrict__ sy, const double* __restrict__ theta, double cutoff,
+        long long height, long long width) {
+    double x = xy[2 * p], y = xy[2 * p + 1], th = theta[p];
     double cs = th != 0.0 ? cos(th) : 1.0, sn = th != 0.0 ? sin(th) : 0.0;
-    double cut2 = cutoff * cutoff;
-    Footprint f = footprint_steered(x, y, ax, ay, cs, sn, cutoff, height, width);
-    long long plane = height * width;
-    for (long long r = f.r0; r <= f.r1; ++r) {
-        double dy = r - y;
-        for (long long c = f.c0; c <= f.c1; ++c) {
-            double dx = c - x;
-            double eu = (cs * dx + sn * dy) / ax, ev = (cs * dy - sn * dx) / ay;
-            double r2 = eu * eu + ev * ev;
-            if (r2 > cut2) continue;
-            W w = (W)(f.norm * exp(-0.5 * r2));
-            long long q = r * width + c;
-            atomicAdd(z + q, w);
-            for (int ch = 0; ch < n_ch; ++ch) atomicAdd(acc + ch * plane + q, w * values[p * n_ch + ch]);
+    Footprint f = footprint_steered(x, y, sx[p], sy[p], cs, sn, cutoff, height, width);
+    long long across = (width + SPLAT_TILE - 1) / SPLAT_TILE;
+    long long down = (height + SPLAT_TILE - 1) / SPLAT_TILE;
+    if (f.r1 - f.r0 >= SPLAT_TILE || f.c1 - f.c0 >= SPLAT_TILE) return across * down;
+    double tr = floor(y / SPLAT_TILE), tc = floor(x / SPLAT_TILE);
+    long long ti = (long long)fmin(fmax(tr, 0.0), (double)(down - 1));
+    long long tj = (long long)fmin(fmax(tc, 0.0), (double)(across - 1));
+    return ti * across + tj;
+}
+
+// A block per tile: the points of the 3 x 3 tiles around it (sorted by tile, ``start`` the
+// first of each tile's) add what of their footprints falls in this tile to its planes in
+// shared memory (SPLAT_TILE^2 pixels, n_ch + 1 <= 5 planes); then the block stores its tile,
+// which no other block writes (the wide points are added atomically afterwards).
+template <typename W>
+__device__ __forceinline__ void gmm_splat_tile(
+        const double* __restrict__ xy, const W* __restrict__ values,
+        const double* __restrict__ sx, const double* __restrict__ sy,
+        const double* __restrict__ theta, const long long* __restrict__ start, int n_ch,
+        double cutoff, W* __restrict__ acc, W* __restrict__ z, long long height,
+        long long width) {
+    const int pixels = SPLAT_TILE * SPLAT_TILE;
+    __shared__ W tile[5 * SPLAT_TILE * SPLAT_TILE];
+    long long across = (width + SPLAT_TILE - 1) / SPLAT_TILE;
+    long long down = (height + SPLAT_TILE - 1) / SPLAT_TILE;
+    long long tj;
+    long long ti = divide(blockIdx.x, across, &tj);
+    long long r_lo = ti * SPLAT_TILE, c_lo = tj * SPLAT_TILE;
+    long long r_hi = r_lo + SPLAT_TILE < height ? r_lo + SPLAT_TILE : height;
+    long long c_hi = c_lo + SPLAT_TILE < width ? c_lo + SPLAT_TILE : width;
+    for (int k = threadIdx.x; k < (n_ch + 1) * pixels; k += blockDim.x) tile[k] = W(0);
+    __syncthreads();
+    for (long long di = -1; di <= 1; ++di) {
+        for (long long dj = -1; dj <= 1; ++dj) {
+            long long ni = ti + di, nj = tj + dj;
+            if (ni < 0 || nj < 0 || ni >= down || nj >= across) continue;
+            long long t = ni * across + nj;
+            for (long long p = start[t] + threadIdx.x; p < start[t + 1]; p += blockDim.x)
+                gmm_splat_clipped<W>(p, xy, values, sx, sy, theta, n_ch, cutoff, height,
+                                     width, r_lo, r_hi, c_lo, c_hi, tile + pixels, tile, r_lo,
+                                     c_lo, SPLAT_TILE, pixels);
         }
+    }
+    __syncthreads();
+    long long plane = height * width;
+    int cols = (int)(c_hi - c_lo);
+    for (int k = threadIdx.x; k < (r_hi - r_lo) * cols; k += blockDim.x) {
+        int rr = k / cols, cc = k - rr * cols;
+        long long q = (r_lo + rr) * width + c_lo + cc, s = rr * SPLAT_TILE + cc;
+        z[q] = tile[s];
+        for (int ch = 0; ch < n_ch; ++ch) acc[ch * plane + q] = tile[pixels + ch * pixels + s];
     }
 }
 
+extern "C" __global__ void LAUNCH_BOUNDS gmm_bin(
+        const double* xy, const double* sx, const double* sy, const double* theta,
+        long long n_points, double cutoff, long long height, long long width, int* tile) {
+    long long p = thread_index();
+    if (p < n_points) tile[p] = (int)gmm_tile_of(p, xy, sx, sy, theta, cutoff, height, width);
+}
+
 #define GMM_ENTRY_POINTS(SUFFIX, W)                                                            \
-extern "C" __global__ void LAUNCH_BOUNDS gmm_splat_##SUFFIX(                                                 \
+extern "C" __global__ void LAUNCH_BOUNDS_2 gmm_splat_##SUFFIX(                                                 \
         const double* xy, const W* values, const double* sx, const double* sy,                 \
         const double* theta, long long n_points, int n_ch, double cutoff, W* acc, W* z,        \
         long long height, long long width) {                                                   \
     gmm_splat_point<W>(xy, values, sx, sy, theta, n_points, n_ch, cutoff, acc, z, height,      \
                        width);                                                                 \
+}                                                                                              \
+extern "C" __global__ void LAUNCH_BOUNDS_2 gmm_splat_tiles_##SUFFIX(                           \
+        const double* xy, const W* values, const double* sx, const double* sy,                 \
+        const double* theta, const long long* start, int n_ch, double cutoff, W* acc, W* z,    \
+        long long height, long long width) {                                                   \
+    gmm_splat_tile<W>(xy, values, sx, sy, theta, start, n_ch, cutoff, acc, z, height, width); \
 }                                                                                              \
 extern "C" __global__ void LAUNCH_BOUNDS gmm_normalise_##SUFFIX(const W* acc, const W* z, W* out,           \
                                                   long long n_pixels, int n_ch) {              \

@@ -166,6 +166,7 @@ def _upload_table(xp, taps: Taps, work):
 
 
 TILE = 32                     # output pixels a side of a tiled_* block (resample.cu's TILE)
+SPLAT_TILE = 32               # pixels a side of a gmm_splat_tiles_* block (SPLAT_TILE)
 TILE_BYTES = 32768            # its shared memory (resample.cu's TILE_BYTES)
 
 
@@ -429,7 +430,8 @@ def contrast(backend, values, idx):
 def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
     """As :func:`resample.gmm._forward`: ``(colour (H, W, C) with holes at 0, Z (H, W), number
     of holes)`` in the values' dtype (float32 or float64).  ``xy`` (N, 2) and the sigmas are
-    float64 (theta None: no rotation); every point adds its footprint atomically."""
+    float64 (theta None: no rotation).  Points no wider than a 32x32 tile are binned by tile
+    and added in shared memory, a block a tile; wider ones atomically into the planes."""
     xp = backend.xp
     height, width = shape
     n, n_ch = values.shape
@@ -439,10 +441,29 @@ def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
     z = xp.zeros((height, width), work)
     f64 = lambda a: xp.ascontiguousarray(xp.asarray(a, dtype=np.float64))   # noqa: E731
     rot = xp.zeros(n) if theta is None else f64(theta)
-    backend.launch(f"gmm_splat_{suffix}", n,
-                   [f64(xy), xp.ascontiguousarray(xp.asarray(values)), f64(sx), f64(sy), rot,
-                    np.int64(n), np.int32(n_ch), np.float64(cutoff), acc, z,
-                    np.int64(height), np.int64(width)])
+    xy, values, sx, sy = f64(xy), xp.ascontiguousarray(xp.asarray(values)), f64(sx), f64(sy)
+    wide = 0
+    if n_ch <= 4 and n and height * width:
+        # Points binned by 32x32 tile, a block a tile adding them in shared memory (each
+        # tile stored once); the points wider than a tile after, atomically.
+        tiles = -(-height // SPLAT_TILE) * -(-width // SPLAT_TILE)
+        key = xp.empty(n, np.int32)            # (a 32-bit sort: tiles < 2**31)
+        backend.launch("gmm_bin", n, [xy, sx, sy, rot, np.int64(n), np.float64(cutoff),
+                                      np.int64(height), np.int64(width), key])
+        order = xp.argsort(key, kind="stable")
+        key = key[order]
+        xy, values, sx, sy, rot = (xp.ascontiguousarray(a[order])
+                                   for a in (xy, values, sx, sy, rot))
+        start = xp.searchsorted(key, xp.arange(tiles + 1, dtype=np.int32)).astype(np.int64)
+        backend.launch(f"gmm_splat_tiles_{suffix}", tiles * BLOCK,
+                       [xy, values, sx, sy, rot, start, np.int32(n_ch), np.float64(cutoff),
+                        acc, z, np.int64(height), np.int64(width)])
+        wide = int(start[tiles])                 # the first point wider than a tile
+    if wide < n:
+        backend.launch(f"gmm_splat_{suffix}", n - wide,
+                       [xy[wide:], values[wide:], sx[wide:], sy[wide:], rot[wide:],
+                        np.int64(n - wide), np.int32(n_ch), np.float64(cutoff), acc, z,
+                        np.int64(height), np.int64(width)])
     out = xp.empty((height, width, n_ch), work)
     backend.launch(f"gmm_normalise_{suffix}", height * width,
                    [acc, z, out, np.int64(height * width), np.int32(n_ch)])

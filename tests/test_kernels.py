@@ -390,6 +390,33 @@ def test_shim_gmm_forward_matches_the_cpu_engine(shim, dtype):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shim_binned_splat_matches_the_cpu_engine(shim, dtype):
+    """Points binned by 32x32 tile and added in shared memory (a block a tile, its threads at
+    once in the shim) and the ones wider than a tile added atomically: the CPU engine's
+    image, with rotated Gaussians, points outside the image, tiles that are cut at the
+    border, and five channels (more than the shared planes hold: all atomically)."""
+    from resample import gmm
+
+    rng = np.random.default_rng(11)
+    for n, shape, channels in ((900, (70, 100), 3), (400, (33, 65), 1), (60, (40, 40), 5)):
+        xy = rng.uniform(-5, [shape[1] + 5, shape[0] + 5], (n, 2))     # some outside
+        values = rng.uniform(0, 1, (n, channels)).astype(dtype)
+        sx = rng.choice([0.6, 1.5, 3.0, 14.0], n)          # 14 * 2.5: wider than a tile
+        sy = sx * rng.uniform(0.4, 1.0, n)
+        theta = rng.uniform(-np.pi, np.pi, n)
+        want, want_z, want_holes = gmm._forward(xy, values, sx, sy, 2.5, shape, theta=theta)
+        want, want_z = want.copy(), want_z.copy()
+        shim.launched.clear()
+        got, z, holes = gpu.gmm_forward(shim, xy, values, sx, sy, 2.5, shape, theta=theta)
+        binned = "gmm_splat_tiles_f32" in shim.launched or "gmm_splat_tiles_f64" in shim.launched
+        assert binned == (channels <= 4) and any(k.startswith("gmm_splat_f") for k in shim.launched)
+        tol = 2e-5 if dtype == np.float32 else 1e-12
+        assert holes == want_holes
+        np.testing.assert_allclose(z, want_z, rtol=tol, atol=tol * want_z.max())
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
 def test_shim_gmm_vjp_matches_the_cpu_engine(shim):
     from resample import gmm
 
@@ -530,7 +557,7 @@ def test_shim_reconstruct_runs_every_step_on_the_device(shim, sigma, holes, monk
     got, z = resample.reconstruct(xy, values, shape, sigma=s, holes=holes, fill=-4.0,
                                   return_weights=True)
     got_vjp = resample.reconstruct_vjp(xy, values, shape, grad, sigma=s, holes=holes)
-    assert "gmm_splat_f32" in shim.launched and "gmm_vjp_f64" in shim.launched
+    assert "gmm_splat_tiles_f32" in shim.launched and "gmm_vjp_f64" in shim.launched
     assert ("knn_grid" in shim.launched) == (sigma == "auto")
     assert ("nearest_rows" in shim.launched) == (holes == "nearest" and (want_z == 0).any())
     np.testing.assert_allclose(z, want_z, rtol=1e-5, atol=1e-30)

@@ -72,6 +72,17 @@ extern "C" void shim_gmm_splat_##SUFFIX(unsigned block, const double* xy, const 
                            width);                                                             \
     });                                                                                        \
 }                                                                                              \
+extern "C" void shim_gmm_splat_tiles_##SUFFIX(unsigned block, const double* xy,                \
+        const W* values, const double* sx, const double* sy, const double* theta,              \
+        const long long* start, int n_ch, double cutoff, W* acc, W* z, long long height,       \
+        long long width) {                                                                     \
+    dim3 b; b.x = block;                                                                       \
+    dim3 g; g.x = (unsigned)(((height + SPLAT_TILE - 1) / SPLAT_TILE)                          \
+                             * ((width + SPLAT_TILE - 1) / SPLAT_TILE));                       \
+    launch_block(g, b, [&] {                                                                   \
+        gmm_splat_tiles_##SUFFIX(xy, values, sx, sy, theta, start, n_ch, cutoff, acc, z,       \
+                                 height, width); });                                           \
+}                                                                                              \
 extern "C" void shim_gmm_normalise_##SUFFIX(unsigned block, const W* acc, const W* z, W* out,  \
         long long n_pixels, int n_ch) {                                                        \
     dim3 b; b.x = block;                                                                       \
@@ -80,6 +91,14 @@ extern "C" void shim_gmm_normalise_##SUFFIX(unsigned block, const W* acc, const 
 
 SHIM_GMM(f32, float)
 SHIM_GMM(f64, double)
+
+extern "C" void shim_gmm_bin(unsigned block, const double* xy, const double* sx,
+        const double* sy, const double* theta, long long n_points, double cutoff,
+        long long height, long long width, int* tile) {
+    dim3 b; b.x = block;
+    launch(grid_for(n_points, block), b, [&] {
+        gmm_bin(xy, sx, sy, theta, n_points, cutoff, height, width, tile); });
+}
 
 extern "C" void shim_gmm_vjp_f64(unsigned block, const double* xy, const double* values,
         const double* sx, const double* sy, const double* theta, long long n_points, int n_ch,
