@@ -340,6 +340,8 @@ RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double)
 // w_i(q) = exp(-r2 / 2) / (2 pi sx_i sy_i) where r2 = ((x - x_i)/sx_i)^2 + ((y - y_i)/sy_i)^2
 // <= cutoff^2, else 0.  Accumulators are planes: acc (C, H, W) and z (H, W).
 
+#define SPLAT_TILE 32           // the binned splat's tiles: SPLAT_TILE x SPLAT_TILE pixels
+
 // Forward: point p adds its footprint, clipped to rows [r_lo, r_hi) and columns
 // [c_lo, c_hi), into planes (C of acc, then z) whose pixel (r, c) is at
 // (r - r_org) * row + (c - c_org), a plane apart: the whole image's planes in global
@@ -359,6 +361,29 @@ __device__ __forceinline__ void gmm_splat_clipped(
     Footprint f = footprint_steered(x, y, ax, ay, cs, sn, cutoff, height, width);
     long long r0 = f.r0 > r_lo ? f.r0 : r_lo, r1 = f.r1 < r_hi - 1 ? f.r1 : r_hi - 1;
     long long c0 = f.c0 > c_lo ? f.c0 : c_lo, c1 = f.c1 < c_hi - 1 ? f.c1 : c_hi - 1;
+    if (sn == 0.0 && cs == 1.0 && c1 - c0 < SPLAT_TILE) {
+        // Not rotated: the weight is a row's factor times a column's, exponentials in the
+        // work type, one a row and one a column (not one a pixel).
+        W ex[SPLAT_TILE];
+        for (long long c = c0; c <= c1; ++c) {
+            double ux = (c - x) / ax;
+            ex[c - c0] = exp(W(-0.5) * (W)(ux * ux));
+        }
+        for (long long r = r0; r <= r1; ++r) {
+            double uy = (r - y) / ay;
+            W ey = (W)f.norm * exp(W(-0.5) * (W)(uy * uy));
+            for (long long c = c0; c <= c1; ++c) {
+                double ux = (c - x) / ax;
+                if (ux * ux + uy * uy > cut2) continue;
+                W w = ey * ex[c - c0];
+                long long q = (r - r_org) * row + (c - c_org);
+                atomicAdd(z + q, w);
+                for (int ch = 0; ch < n_ch; ++ch)
+                    atomicAdd(acc + ch * plane + q, w * values[p * n_ch + ch]);
+            }
+        }
+        return;
+    }
     for (long long r = r0; r <= r1; ++r) {
         double dy = r - y;
         for (long long c = c0; c <= c1; ++c) {
@@ -391,7 +416,6 @@ __device__ __forceinline__ void gmm_splat_point(
 // (clamped into the image), or n_tiles for a point whose footprint's box is wider or taller
 // than a tile (those are splatted by gmm_splat_*).  A box at most a tile wide lies within
 // the 3 x 3 tiles around its centre's.
-#define SPLAT_TILE 32
 __device__ __forceinline__ long long gmm_tile_of(
         long long p, const double* __restrict__ xy, const double* __restrict__ sx,
         const double* __restrict__ sy, const double* __restrict__ theta, double cutoff,
