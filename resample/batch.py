@@ -388,7 +388,7 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
             else:
                 os.makedirs(os.path.dirname(job.dst) or ".", exist_ok=True)
                 # a file that streams is read by the encoder, strip by strip
-                loaded = None if _streams(job, options) else load_input(job.src)
+                loaded = None if _streams(job, options) else load_input(job.src, options)
                 held = _nbytes(loaded)
                 budget.charge(held)
                 try:

@@ -115,6 +115,10 @@ Folders:
 @click.option("--stream", is_flag=True, help="Resize strip by strip, in bounded memory (grey or "
               "RGB PNG, TIFF or Zarr into PNG, TIFF or Zarr; done anyway when the job would "
               "not fit in memory).")
+@click.option("--exact", is_flag=True, help="Decode every pixel: no JPEG decoded at 1/2 or "
+              "1/4 size for a large shrink, no smaller pyramid level (bit-exact work).")
+@click.option("--sharpen", is_flag=True, help="Sharpen the output mildly (a 3x3 unsharp "
+              "mask, as vipsthumbnail's mild): for web-size thumbnails.")
 @click.option("--pyramid", is_flag=True, help="TIFF output: add a pyramid of half-size levels "
               "(SubIFDs, down to one 256-pixel tile; the job streams).")
 @click.option("--max-pixels", "max_pixels", metavar="N",
@@ -170,7 +174,7 @@ Folders:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
-            linear, strip, stream, pyramid, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
+            linear, strip, stream, exact, sharpen, pyramid, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
             include, exclude, from_list, out_format, scheduler, suffix, jobs, shard, fail_fast,
             follow_links, overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
@@ -217,7 +221,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     options = Options(method=method, scale=scale, size=size, align=align.lower(),
                       boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
                       device=device.lower(), quality=quality, strip=strip, linear=linear, stream=stream,
-                      pyramid=pyramid,
+                      pyramid=pyramid, exact=exact, sharpen=sharpen,
                       sigma=_parse_sigma(sigma),
                       cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
     if batch:
@@ -467,7 +471,8 @@ def _check_output(output, input, overwrite):
 # Options that only a resize uses, and only a rebuild from points: given with the other kind of
 # input they would do nothing, so they are refused.
 RESIZE_ONLY = {"method": "--method", "align": "--align", "boundary": "--boundary",
-               "no_antialias": "--no-antialias", "linear": "--linear"}
+               "no_antialias": "--no-antialias", "linear": "--linear", "exact": "--exact",
+               "sharpen": "--sharpen", "pyramid": "--pyramid"}
 POINTS_ONLY = {"sigma": "--sigma", "cutoff": "--cutoff", "holes": "--holes",
                "coords": "--coords", "weights": "--weights"}
 

@@ -36,6 +36,8 @@ class Options:
     quality: int | None = None
     strip: bool = False           # write no metadata
     stream: bool = False          # resize strip by strip where the files allow (resample.stream)
+    exact: bool = False           # decode every pixel (no JPEG DCT scaling, no pyramid level)
+    sharpen: bool = False         # a mild sharpening of the output (images.sharpen_mild)
     pyramid: bool = False         # a TIFF output gets a pyramid (streams)
     linear: bool = False          # resample in linear light (sRGB decoded, then encoded)
     sigma: object = None          # None: the CSV's sigma columns, else "steered"
@@ -53,15 +55,26 @@ def is_points(path):
     return os.fspath(path).lower().endswith(POINT_EXTENSIONS)
 
 
-def load_input(src):
-    """Read ``src``: a :class:`images.Picture`, or a point cloud for a .csv/.tsv."""
+def load_input(src, options: Options | None = None):
+    """Read ``src``: a :class:`images.Picture`, or a point cloud for a .csv/.tsv.  With the
+    ``options`` of its resize, a JPEG is decoded smaller where the shrink allows (see
+    :func:`decode_target`)."""
     if is_points(src):
         from . import pointcloud
 
         return pointcloud.read_csv(src)
     from . import images
 
-    return images.load(src)
+    return images.load(src, decode_target(options))
+
+
+def decode_target(options: Options | None):
+    """The output size function that images.load may decode a JPEG smaller for, or None:
+    not with ``--exact``, nor ``--linear`` (DCT scaling averages in gamma-encoded values),
+    nor gmm (which resamples points, not a grid)."""
+    if options is None or options.exact or options.linear or options.method == "gmm":
+        return None
+    return options.output_size
 
 
 def convert_file(src, dst, options: Options, *, loaded=None, cancelled=None, compute=None):
@@ -85,7 +98,7 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
     zarr = is_zarr(src) or is_zarr(dst)
     if only_if(options.size) and not zarr:      # (Zarr: streamed as any size)
         if loaded is not None:
-            width, height, fmt = *loaded.size, loaded.format
+            width, height, fmt = *loaded.source_size, loaded.format
         else:
             width, height, fmt = peek(src)
         if options.output_size(width, height) == (width, height):
@@ -100,9 +113,8 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
         from .stream import resize_file
 
         return resize_file(src, dst, options, options.output_size, progress=progress)
-    pic = loaded if loaded is not None else images.load(src)
-    width, height = pic.size
-    out_w, out_h = options.output_size(width, height)
+    pic = loaded if loaded is not None else images.load(src, decode_target(options))
+    out_w, out_h = options.output_size(*pic.source_size)
     check_resize_fits(pic, (out_h, out_w), options, images.output_format(dst))
     if cancelled is not None and cancelled():
         return []
@@ -113,6 +125,8 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
                                        linear=options.linear, device=options.device)
     if cancelled is not None and cancelled():
         return []
+    if options.sharpen:
+        result = replace(result, array=images.sharpen_mild(result.array, result.alpha))
     notes = pic.notes + (images.linear_light_notes(pic) if options.linear else [])
     if options.stream:
         from .stream import why_not

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import ResampleError, first_line
+from .geometry import jpeg_draft_scale
 from .files import (DEFAULT_QUALITY, EIGHT_BIT_ONLY, FORMAT_MAX_SIDE,  # noqa: F401
                     atomic_output, check_size, output_format, pillow_save_options,
                     read_metadata)
@@ -38,11 +39,18 @@ class Picture:
     exif: bytes | None = None
     format: str | None = None
     notes: list = field(default_factory=list)
+    full_size: tuple | None = None   # (width, height) before a reduced decode (see load)
 
     @property
     def size(self):
         """(width, height)."""
         return self.array.shape[1], self.array.shape[0]
+
+    @property
+    def source_size(self):
+        """(width, height) of the image in its file (the EXIF orientation applied), whatever
+        size it was decoded at: what an output size is computed from."""
+        return self.full_size or self.size
 
 
 def _orient(a, orientation):
@@ -71,8 +79,13 @@ def _pillow_array(im, notes):
     return a, im.mode in _ALPHA_MODES
 
 
-def load(path) -> Picture:
-    """Read an image file.  Raises :class:`ResampleError` with one line on any failure."""
+def load(path, target=None) -> Picture:
+    """Read an image file.  Raises :class:`ResampleError` with one line on any failure.
+
+    ``target(width, height)``, if given, is the size the picture will be resized to (from
+    its size as displayed): a JPEG is then decoded smaller where the shrink allows
+    (:func:`resample.geometry.jpeg_draft_scale`), and ``full_size`` keeps its own size.
+    Without it every pixel is decoded."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ResampleError(f"{path}: no such file")
@@ -80,7 +93,7 @@ def load(path) -> Picture:
         raise ResampleError(f"{path}: is a folder")
     if os.path.getsize(path) == 0:
         raise ResampleError(f"{path}: file is empty")
-    return _guarded(path, _read, path)
+    return _guarded(path, _read, path, target)
 
 
 def peek(path):
@@ -136,7 +149,7 @@ def _guarded(path, read, *args):
         raise ResampleError(f"{path}: cannot read image ({first_line(exc)})") from None
 
 
-def _read(path) -> Picture:
+def _read(path, target=None) -> Picture:
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -155,8 +168,9 @@ def _read(path) -> Picture:
             notes.append(f"{frames} {kind}: only the first is converted (GIF, WebP, PNG and "
                          "TIFF outputs keep them all)")
         meta = read_metadata(path, im)
+        full_size = _draft(im, meta.orientation, target)
         array, alpha = _special_reader(path, im)
-        if array is None:
+        if array is None and full_size is None:
             array, alpha = _fast_decode(path, im)
         if array is None:
             im.load()
@@ -164,7 +178,29 @@ def _read(path) -> Picture:
     if meta.orientation != 1:
         notes.append(f"applied EXIF orientation {meta.orientation}")
     return Picture(_orient(array, meta.orientation), alpha=alpha, icc=meta.icc, dpi=meta.dpi,
-                   exif=meta.exif, format=fmt, notes=notes)
+                   exif=meta.exif, format=fmt, notes=notes, full_size=full_size)
+
+
+def _draft(im, orientation, target):
+    """Ask Pillow's JPEG decoder for a smaller image (DCT scaling) where ``target`` (the output
+    size from the displayed size) shrinks it enough; returns the displayed size it had, or
+    None where every pixel is decoded.  (No note: the short path, resample.quick, does the
+    same silently; --exact is the way to every pixel.)"""
+    if target is None or im.format not in ("JPEG", "MPO") or im.mode not in ("L", "RGB"):
+        return None
+    turned = orientation in (5, 6, 7, 8)                   # a quarter turn swaps the sides
+    width, height = im.size
+    shown = (height, width) if turned else (width, height)
+    out_w, out_h = target(*shown)
+    if turned:
+        out_w, out_h = out_h, out_w
+    scale = jpeg_draft_scale(width, height, out_w, out_h)
+    if scale == 1:
+        return None
+    im.draft(im.mode, (width // scale, height // scale))
+    if im.size == (width, height):
+        return None
+    return shown
 
 
 def _is_tiff(path):
@@ -415,7 +451,25 @@ def resize_picture(pic: Picture, **options) -> Picture:
     """Resize with :func:`resample.resize`; colour is premultiplied by alpha while resampling."""
     from .api import resize
 
-    return replace(pic, array=resize(pic.array, alpha=pic.alpha, **options), notes=[])
+    return replace(pic, array=resize(pic.array, alpha=pic.alpha, **options), notes=[],
+                   full_size=None)
+
+
+def sharpen_mild(a, alpha=False):
+    """``a`` (H, W) or (H, W, C) sharpened as vipsthumbnail's mild sharpening: the 3x3 mask
+    [-1 -1 -1; -1 32 -1; -1 -1 -1] / 24 over each colour channel, the border's pixels
+    repeated; an alpha channel (the last, where ``alpha``) is left as it is.  Integers are
+    rounded half up and clipped, as every output here."""
+    work = np.float32 if a.dtype.itemsize <= 2 and a.dtype.kind in "ui" else np.float64
+    x = a.astype(work)
+    colour = x[..., :-1] if alpha else x
+    p = np.pad(colour, ((1, 1), (1, 1)) + ((0, 0),) * (colour.ndim - 2), mode="edge")
+    rows = p[:-2] + p[1:-1] + p[2:]                       # 3x3 sums, separably
+    box = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
+    sharp = (33 * colour - box) / 24                       # (32 c - the 8 around) / 24
+    if alpha:
+        sharp = np.concatenate([sharp, x[..., -1:]], axis=-1)
+    return to_dtype(sharp, a.dtype) if a.dtype.kind in "ui" else sharp.astype(a.dtype)
 
 
 # --------------------------------------------------------------------------------------------

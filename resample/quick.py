@@ -172,6 +172,11 @@ def _resize(job):
                 or (os.path.exists(out_path) and os.path.samefile(out_path, path))):
             return None
         files.check_size(fmt, out_w, out_h)
+        if fmt_in == "JPEG":            # decoded smaller where the shrink allows, as load does
+            scale = geometry.jpeg_draft_scale(width, height, out_w, out_h)
+            if scale > 1:
+                im.draft(mode, (width // scale, height // scale))
+                width, height = im.size
         # An RGB JPEG is written from RGBX samples, which Pillow takes without a copy (its own
         # layout of RGB); so they are resampled as four channels.
         raw = "RGBX" if mode == "RGB" and fmt == "JPEG" else mode

@@ -660,7 +660,8 @@ def resize_file(src, dst, options, output_size, progress=False):
         check_disk(dst, out_w, out_h, source.channels, source.dtype.itemsize,
                    getattr(options, "pyramid", False))
         full = (source.width, source.height)
-        source.choose_level(out_w, out_h)
+        if not getattr(options, "exact", False):
+            source.choose_level(out_w, out_h)
         icc, dpi = (None, None) if options.strip else (source.icc, source.dpi)
         if dpi is not None and (source.width, source.height) != full:
             dpi = tuple(d * source.width / full[0] for d in dpi)

@@ -1,0 +1,151 @@
+"""Shrink-on-load: a JPEG shrunk a lot is decoded at 1/2 or 1/4 size (DCT scaling) and the rest
+resized, within a level of decoding every pixel; --exact decodes every pixel, bit for bit the
+full decode's resize; --sharpen is vipsthumbnail's mild 3x3 mask."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import resample
+from resample import convert, images
+from resample.cli import main
+from resample.geometry import jpeg_draft_scale
+
+skimage_data = pytest.importorskip("skimage.data")
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def camera_jpegs(tmp_path_factory):
+    """Real photos enlarged (Lanczos) to camera size, as JPEGs: 2400x1600 and 1600x2400."""
+    folder = tmp_path_factory.mktemp("jpegs")
+    paths = []
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        im = Image.fromarray(getattr(skimage_data, name)())
+        big = im.resize((2400, 1600), Image.Resampling.LANCZOS)
+        if name == "rocket":
+            big = big.transpose(Image.Transpose.ROTATE_90)
+        path = folder / f"{name}.jpg"
+        big.save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def test_the_decode_scale_rule():
+    assert jpeg_draft_scale(4000, 3000, 1600, 1200) == 1          # a 2.5x shrink: all
+    assert jpeg_draft_scale(4000, 3000, 1000, 750) == 2
+    assert jpeg_draft_scale(4000, 3000, 250, 187) == 4
+    assert jpeg_draft_scale(4000, 3000, 250, 188) == 2             # 3000 / 188 < 16
+    assert jpeg_draft_scale(4000, 3000, 100, 75) == 4              # never 1/8
+    assert jpeg_draft_scale(4000, 3000, 1000, 3000) == 1           # the least shrunk side
+
+
+def _full(path, shape):
+    """The reference: every pixel decoded, then the same resize."""
+    return resample.resize(images.load(path).array, shape=shape, method="lanczos",
+                           boundary="truncate")
+
+
+@pytest.mark.parametrize("width", [390, 140])
+def test_a_large_shrink_decodes_smaller_within_a_level(camera_jpegs, width):
+    for path in camera_jpegs:
+        options = convert.Options(method="lanczos", size=f"{width}x")
+        pic = convert.load_input(path, options)
+        assert pic.source_size == Image.open(path).size
+        out_w, out_h = options.output_size(*pic.source_size)
+        scale = jpeg_draft_scale(*pic.source_size, out_w, out_h)
+        assert scale > 1 and pic.size[0] == -(-pic.source_size[0] // scale)   # smaller
+        got = resample.resize(pic.array, shape=(out_h, out_w), method="lanczos",
+                              boundary="truncate")
+        want = _full(path, (out_h, out_w))
+        assert np.abs(got.astype(int) - want).mean() <= 1.0, path.name
+
+
+def test_exact_is_the_full_decode_bit_for_bit(tmp_path, capsys, camera_jpegs):
+    path = camera_jpegs[1]
+    for extra, same in (([], False), (["--exact"], True)):
+        code, _, err = run(capsys, path, "-o", tmp_path / "o.png", "--size", "300x", "-m",
+                           "lanczos", *extra)
+        assert code == 0, err
+        got = np.asarray(Image.open(tmp_path / "o.png"))
+        want = _full(path, got.shape[:2])
+        assert np.array_equal(got, want) == same
+        assert np.abs(got.astype(int) - want).mean() <= 1.0
+    pic = convert.load_input(path, convert.Options(size="300x", exact=True))
+    assert pic.size == pic.source_size == Image.open(path).size
+
+
+def test_the_short_path_and_the_full_path_decode_alike(tmp_path, camera_jpegs):
+    """A plain shrink goes through the command's short path (resample.quick); the full path
+    (here through a folder run) decodes the same smaller image and writes the same pixels."""
+    import subprocess
+    import sys
+
+    path = camera_jpegs[0]
+    subprocess.run([sys.executable, "-m", "resample", str(path), "-o", str(tmp_path / "q.png"),
+                    "--size", "20%"], check=True, capture_output=True)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / path.name).write_bytes(path.read_bytes())
+    assert main([str(folder), "-o", str(tmp_path / "out"), "--size", "20%", "--format",
+                 "png", "-q"]) == 0
+    a = np.asarray(Image.open(tmp_path / "q.png"))
+    b = np.asarray(Image.open(tmp_path / "out" / "astronaut.png"))
+    assert a.shape == (320, 480, 3)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_an_exif_turned_jpeg_is_shrunk_in_its_shown_geometry(tmp_path, capsys, camera_jpegs):
+    im = Image.open(camera_jpegs[1])                                 # 2400x1600
+    exif = Image.Exif()
+    exif[274] = 6                                                    # shown 1600x2400
+    im.save(tmp_path / "turned.jpg", quality=90, exif=exif.tobytes())
+    code, _, err = run(capsys, tmp_path / "turned.jpg", "-o", tmp_path / "o.png", "--size",
+                       "200x", "-m", "lanczos")
+    assert code == 0, err
+    got = np.asarray(Image.open(tmp_path / "o.png"))
+    assert got.shape == (300, 200, 3)
+    want = _full(tmp_path / "turned.jpg", (300, 200))
+    assert np.abs(got.astype(int) - want).mean() <= 1.0
+
+
+def _sharpen_reference(a):
+    """The 3x3 mask applied by plain loops in float64, edges repeated."""
+    x = a.astype(np.float64)
+    p = np.pad(x, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    out = np.zeros_like(x)
+    for dr in range(3):
+        for dc in range(3):
+            w = 32 if (dr, dc) == (1, 1) else -1
+            out += w * p[dr:dr + x.shape[0], dc:dc + x.shape[1]]
+    return out / 24
+
+
+def test_mild_sharpening_against_a_plain_reference(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    photo = skimage_data.chelsea()[:37, :53]
+    want = _sharpen_reference(photo)
+    got = images.sharpen_mild(photo)
+    np.testing.assert_array_equal(got, np.clip(np.floor(want + 0.5), 0, 255).astype(np.uint8))
+    f = rng.uniform(-1, 2, (5, 7, 2)).astype(np.float32)
+    np.testing.assert_allclose(images.sharpen_mild(f), _sharpen_reference(f), rtol=1e-5,
+                               atol=1e-5)
+    rgba = np.dstack([photo, np.full(photo.shape[:2], 77, np.uint8)])
+    sharp = images.sharpen_mild(rgba, alpha=True)
+    assert (sharp[..., 3] == 77).all()
+    np.testing.assert_array_equal(sharp[..., :3], got)
+    flat = np.full((4, 4, 3), 200, np.uint8)
+    np.testing.assert_array_equal(images.sharpen_mild(flat), flat)   # the mask sums to 1
+    Image.fromarray(skimage_data.coffee()).save(tmp_path / "c.png")
+    code, _, err = run(capsys, tmp_path / "c.png", "-o", tmp_path / "s.png", "--size", "50%",
+                       "--sharpen")
+    assert code == 0, err
+    code, _, _ = run(capsys, tmp_path / "c.png", "-o", tmp_path / "p.png", "--size", "50%")
+    plain = np.asarray(Image.open(tmp_path / "p.png"))
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "s.png")),
+                                  images.sharpen_mild(plain))
