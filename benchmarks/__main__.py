@@ -3,7 +3,7 @@
 import argparse
 
 from benchmarks import (batch, bigtiff, cli_latency, cluster, cpu_resize, gmm_points, gri_claims,
-                        reconstruction)
+                        reconstruction, web)
 
 
 def main():
@@ -26,6 +26,8 @@ def main():
     print(gmm_points.run(args.plot))
     print("\n## Folders\n")
     print(batch.run(max(1, min(args.rounds, 3))))
+    print("\n## Web sizes\n")
+    print(web.run(max(1, min(args.rounds, 3))))
     print("\n## Folders on a cluster\n")
     print(cluster.run(max(1, min(args.rounds, 3))))
     if args.big:

@@ -119,6 +119,8 @@ Folders:
               "1/4 size for a large shrink, no smaller pyramid level (bit-exact work).")
 @click.option("--sharpen", is_flag=True, help="Sharpen the output mildly (a 3x3 unsharp "
               "mask, as vipsthumbnail's mild): for web-size thumbnails.")
+@click.option("--srgb", is_flag=True, help="Convert to sRGB from the input's ICC profile "
+              "(8-bit RGB, when the profile is not sRGB) and tag the output sRGB.")
 @click.option("--pyramid", is_flag=True, help="TIFF output: add a pyramid of half-size levels "
               "(SubIFDs, down to one 256-pixel tile; the job streams).")
 @click.option("--max-pixels", "max_pixels", metavar="N",
@@ -174,7 +176,7 @@ Folders:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
-            linear, strip, stream, exact, sharpen, pyramid, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
+            linear, strip, stream, exact, sharpen, srgb, pyramid, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
             include, exclude, from_list, out_format, scheduler, suffix, jobs, shard, fail_fast,
             follow_links, overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
@@ -221,7 +223,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     options = Options(method=method, scale=scale, size=size, align=align.lower(),
                       boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
                       device=device.lower(), quality=quality, strip=strip, linear=linear, stream=stream,
-                      pyramid=pyramid, exact=exact, sharpen=sharpen,
+                      pyramid=pyramid, exact=exact, sharpen=sharpen, srgb=srgb,
                       sigma=_parse_sigma(sigma),
                       cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
     if batch:
@@ -472,7 +474,7 @@ def _check_output(output, input, overwrite):
 # input they would do nothing, so they are refused.
 RESIZE_ONLY = {"method": "--method", "align": "--align", "boundary": "--boundary",
                "no_antialias": "--no-antialias", "linear": "--linear", "exact": "--exact",
-               "sharpen": "--sharpen", "pyramid": "--pyramid"}
+               "sharpen": "--sharpen", "srgb": "--srgb", "pyramid": "--pyramid"}
 POINTS_ONLY = {"sigma": "--sigma", "cutoff": "--cutoff", "holes": "--holes",
                "coords": "--coords", "weights": "--weights"}
 

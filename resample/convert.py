@@ -38,6 +38,7 @@ class Options:
     stream: bool = False          # resize strip by strip where the files allow (resample.stream)
     exact: bool = False           # decode every pixel (no JPEG DCT scaling, no pyramid level)
     sharpen: bool = False         # a mild sharpening of the output (images.sharpen_mild)
+    srgb: bool = False            # convert to sRGB from the input's ICC profile (images.to_srgb)
     pyramid: bool = False         # a TIFF output gets a pyramid (streams)
     linear: bool = False          # resample in linear light (sRGB decoded, then encoded)
     sigma: object = None          # None: the CSV's sigma columns, else "steered"
@@ -128,6 +129,9 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
     if options.sharpen:
         result = replace(result, array=images.sharpen_mild(result.array, result.alpha))
     notes = pic.notes + (images.linear_light_notes(pic) if options.linear else [])
+    if options.srgb:
+        result, srgb_notes = images.to_srgb(result)
+        notes = notes + srgb_notes
     if options.stream:
         from .stream import why_not
 

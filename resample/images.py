@@ -429,11 +429,45 @@ def linear_light_notes(pic: Picture):
     """A note when ``--linear`` meets an ICC profile that is not sRGB: the sRGB curve is used
     (and the profile carried), which is right for profiles with sRGB's curve (Display P3)
     and approximate for others (Adobe RGB's is a 2.2 power)."""
-    if not pic.icc or b"sRGB" in pic.icc[:1024] or _icc_description(pic.icc).startswith("sRGB"):
+    if is_srgb(pic.icc):
         return []
     name = _icc_description(pic.icc) or "not sRGB"
     return [f"--linear: the image's ICC profile ({name[:40]}) is not sRGB; its colours were "
             "linearised with the sRGB curve all the same"]
+
+
+def is_srgb(icc):
+    """Whether an ICC profile (bytes) is sRGB by its name (None: no profile, taken as sRGB)."""
+    return not icc or b"sRGB" in icc[:1024] or _icc_description(icc).startswith("sRGB")
+
+
+def to_srgb(pic: Picture):
+    """``(picture, notes)``: an 8-bit grey or RGB(A) picture whose ICC profile is not sRGB,
+    converted to sRGB by LittleCMS (Pillow's ImageCms, perceptual intent) and tagged with
+    an sRGB profile; others as they are, with a note where a profile could not be used."""
+    import io
+
+    if is_srgb(pic.icc):
+        return pic, []
+    a = pic.array
+    if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] not in (3, 4):
+        return pic, [f"--srgb: {a.dtype} {a.shape[2] if a.ndim == 3 else 1}-channel samples "
+                     "are not converted (8-bit RGB only); the profile is carried"]
+    from PIL import Image, ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(pic.icc))
+        srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        im = Image.fromarray(np.ascontiguousarray(a[..., :3]))
+        out = np.asarray(ImageCms.profileToProfile(im, source, srgb, outputMode="RGB"))
+    except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+        return pic, [f"--srgb: the ICC profile cannot be used ({str(exc)[:60]}); "
+                     "not converted"]
+    if a.shape[2] == 4:
+        out = np.dstack([out, a[..., 3]])
+    name = _icc_description(pic.icc) or "the input's profile"
+    return replace(pic, array=out, icc=srgb.tobytes()), [
+        f"--srgb: converted from {name[:40]} to sRGB"]
 
 
 def _icc_description(icc):

@@ -11,7 +11,8 @@ on request, held in temporary files until the full-size image is written) and Za
 stays about a strip's input and output rows, whatever the image's size.
 
 Streams: grey or RGB samples (8- or 16-bit; TIFF and Zarr also 32-bit float), any method
-but gmm, any boundary but wrap (whose taps reach across the image), not ``--linear``.
+but gmm, any boundary but wrap (whose taps reach across the image), not ``--linear``,
+``--sharpen`` or ``--srgb``.
 Arrays are ``(rows, cols, channels)``; sizes are ``(width, height)``.
 """
 
@@ -522,6 +523,8 @@ def why_not(path, dst, options):
         return "method gmm does not stream"
     if options.linear:
         return "--linear does not stream"
+    if getattr(options, "sharpen", False) or getattr(options, "srgb", False):
+        return "--sharpen and --srgb do not stream"
     if options.boundary == "wrap":
         return "--boundary wrap does not stream (its taps reach across the image)"
     try:

@@ -67,10 +67,10 @@ def test_any_exception_in_one_file_is_that_files_failure(tmp_path, photo, monkey
         (src / name).write_bytes(photo.read_bytes())
     real = convert.load_input
 
-    def load(path):
+    def load(path, options=None):
         if path.endswith("b.png"):
             raise error
-        return real(path)
+        return real(path, options)
 
     monkeypatch.setattr(convert, "load_input", load)
     jobs = batch.plan_outputs(batch.find_inputs(str(src)), str(tmp_path / "out"))

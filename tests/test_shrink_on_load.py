@@ -149,3 +149,62 @@ def test_mild_sharpening_against_a_plain_reference(tmp_path, capsys):
     plain = np.asarray(Image.open(tmp_path / "p.png"))
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "s.png")),
                                   images.sharpen_mild(plain))
+
+
+def _matrix_profile(primaries, gamma, name=b"Wide test RGB"):
+    """A minimal ICC v2 display profile: three primaries (D50 XYZ columns) and one gamma."""
+    import struct
+
+    def s15(v):
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x, y, z):
+        return b"XYZ \0\0\0\0" + s15(x) + s15(y) + s15(z)
+
+    desc = (b"desc\0\0\0\0" + struct.pack(">I", len(name) + 1) + name + b"\0"
+            + b"\0" * 8 + b"\0\0\0" + b"\0" * 67)
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)), (b"rXYZ", xyz(*primaries[0])),
+            (b"gXYZ", xyz(*primaries[1])), (b"bXYZ", xyz(*primaries[2])), (b"rTRC", curve),
+            (b"gTRC", curve), (b"bTRC", curve), (b"cprt", b"text\0\0\0\0none\0\0\0\0")]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags:
+        data += b"\0" * (-len(data) % 4)
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    size = offset + len(body)
+    header = (struct.pack(">I", size) + b"\0" * 4 + bytes([2, 0x10, 0, 0]) + b"mntrRGB XYZ "
+              + b"\0" * 12 + b"acsp" + b"\0" * 24 + b"\0" * 4 + s15(0.9642) + s15(1.0)
+              + s15(0.8249) + b"\0" * 48)
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+ADOBE_D50 = [(0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446)]
+SRGB_D50 = [(0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)]
+
+
+def test_srgb_converts_a_wide_gamut_picture(tmp_path, capsys):
+    """--srgb: colours of an image tagged with a wide-gamut profile (Adobe RGB's primaries and
+    gamma) are converted as its primaries say (checked against the matrix arithmetic), and
+    the output is tagged sRGB; without --srgb the values and the profile are carried."""
+    icc = _matrix_profile(ADOBE_D50, 563 / 256)
+    rng = np.random.default_rng(0)
+    a = rng.integers(20, 236, (40, 60, 3), dtype=np.uint8)
+    a[:20] = (a[:20] // 40) * 40 + 20                                  # some flat patches
+    Image.fromarray(a).save(tmp_path / "wide.png", icc_profile=icc)
+    code, _, err = run(capsys, tmp_path / "wide.png", "-o", tmp_path / "s.png", "--scale", "1",
+                       "--srgb")
+    assert code == 0 and "converted from Wide test RGB to sRGB" in err, err
+    out = Image.open(tmp_path / "s.png")
+    assert images.is_srgb(out.info.get("icc_profile"))
+    linear = (a / 255.0) ** (563 / 256)
+    rgb = linear @ np.array(ADOBE_D50) @ np.linalg.inv(np.array(SRGB_D50))
+    rgb = np.clip(rgb, 0, 1)
+    want = np.where(rgb <= 0.0031308, 12.92 * rgb, 1.055 * rgb ** (1 / 2.4) - 0.055) * 255
+    got = np.asarray(out).astype(float)
+    assert np.abs(got - want).max() <= 2.5 and np.abs(got - a).mean() > 5
+    code, _, err = run(capsys, tmp_path / "wide.png", "-o", tmp_path / "p.png", "--scale", "1")
+    assert Image.open(tmp_path / "p.png").info.get("icc_profile") == icc
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "p.png")), a)
