@@ -64,13 +64,61 @@ def load_input(src, options: Options | None = None):
         from . import pointcloud
 
         return pointcloud.read_csv(src)
+    return load_image(src, options)
+
+
+def load_image(src, options: Options | None = None):
+    """An image file's Picture for a resize with ``options``: a JPEG decoded smaller, or a
+    TIFF pyramid's level read, where the shrink allows (:func:`decode_target`); else every
+    pixel."""
     from . import images
 
-    return images.load(src, decode_target(options))
+    target = decode_target(options)
+    if target is not None:
+        pic = _pyramid_level(src, target)
+        if pic is not None:
+            return pic
+    return images.load(src, target)
+
+
+def _pyramid_level(src, target):
+    """The Picture of a TIFF pyramid's level chosen by resample.geometry.pyramid_level for
+    the output ``target`` gives, or None (no pyramid, the full size chosen, or a TIFF that
+    the strip reader does not take: then the decoder reads it whole)."""
+    import numpy as np
+
+    from . import images, stream
+    from .devices import check_memory
+
+    try:
+        with open(src, "rb") as f:
+            if f.read(4) not in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+                return None
+        source = stream.open_source(src)
+    except (OSError, ResampleError, stream.NotStreamable):
+        return None
+    try:
+        if len(getattr(source, "levels", ())) < 2:
+            return None
+        full = (source.width, source.height)
+        source.choose_level(*target(*full))
+        if (source.width, source.height) == full:
+            return None
+        check_memory(2 * source.width * source.height * source.channels
+                     * source.dtype.itemsize, f"reading a {source.width}x{source.height} level")
+        array = np.empty((source.height, source.width, source.channels), source.dtype)
+        for k, r0 in enumerate(range(0, source.height, source.band_rows)):
+            source.read_band(k, array[r0:r0 + source.band_rows])
+    finally:
+        source.close()
+    return images.Picture(array if source.channels > 1 else array[..., 0], icc=source.icc,
+                          dpi=source.dpi, format="TIFF", notes=list(source.notes),
+                          full_size=full)
 
 
 def decode_target(options: Options | None):
-    """The output size function that images.load may decode a JPEG smaller for, or None:
+    """The output size function that a JPEG may be decoded smaller for (images.load), or a
+    TIFF pyramid's level chosen for (:func:`load_image`), or None:
     not with ``--exact``, nor ``--linear`` (DCT scaling averages in gamma-encoded values),
     nor gmm (which resamples points, not a grid)."""
     if options is None or options.exact or options.linear or options.method == "gmm":
@@ -114,7 +162,7 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
         from .stream import resize_file
 
         return resize_file(src, dst, options, options.output_size, progress=progress)
-    pic = loaded if loaded is not None else images.load(src, decode_target(options))
+    pic = loaded if loaded is not None else load_image(src, options)
     out_w, out_h = options.output_size(*pic.source_size)
     check_resize_fits(pic, (out_h, out_w), options, images.output_format(dst))
     if cancelled is not None and cancelled():

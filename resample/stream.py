@@ -339,15 +339,16 @@ class TiffSource(Source):
                                                                    page.imagelength)
 
     def choose_level(self, out_w, out_h):
-        """The smallest level of the pyramid that still has at least the output's pixels on
-        each side; the resize is then that level's."""
-        fits = [p for p in self.levels if p.imagewidth >= out_w and p.imagelength >= out_h]
-        page = min(fits, key=lambda p: p.imagewidth) if fits else self.levels[0]
+        """The pyramid level the resize reads (resample.geometry.pyramid_level)."""
+        from .geometry import pyramid_level
+
+        page = self.levels[pyramid_level([(p.imagewidth, p.imagelength) for p in self.levels],
+                                         out_w, out_h)]
         if page is not self.page:
             self._set_page(page)
             self.width, self.height = page.imagewidth, page.imagelength
             self.notes = list(self.notes) + [f"read the pyramid's {self.width}x{self.height} "
-                                             "level, the smallest at least the output's size"]
+                                             "level (--exact reads the full size)"]
 
     def read_band(self, k, out):
         try:

@@ -233,7 +233,8 @@ def resample_resize(a, shape):
 def test_a_pyramid_of_2x2_means_and_reading_its_level(tmp_path, capsys):
     """--pyramid: SubIFDs each half the last (2x2 means, rounded half up; an odd side's last
     row or column repeated) down to one tile; reading it back for a small output picks the
-    smallest level that is still as large, and says so."""
+    smallest level at least twice as large, streamed or in memory, and says so; --exact reads
+    the full size."""
     rng = np.random.default_rng(5)
     photo = np.tile(skimage_data.astronaut(), (2, 2, 1))[:1000, :777]
     Image.fromarray(photo).save(tmp_path / "in.png")
@@ -251,13 +252,18 @@ def test_a_pyramid_of_2x2_means_and_reading_its_level(tmp_path, capsys):
         a = np.concatenate([a, a[-1:]], axis=0) if a.shape[0] % 2 else a
         means = (a[0::2, 0::2] + a[0::2, 1::2] + a[1::2, 0::2] + a[1::2, 1::2]) / 4
         np.testing.assert_array_equal(level, np.floor(means + 0.5).astype(np.uint8))
-    code, _, err = run(capsys, tmp_path / "pyr.tif", "-o", tmp_path / "small.png", "--size",
-                       "300x300!", "--stream")
-    assert code == 0 and "read the pyramid's 389x500 level" in err, err
     Image.fromarray(levels[1]).save(tmp_path / "level.png")
     code, _, _ = run(capsys, tmp_path / "level.png", "-o", tmp_path / "ref.png", "--size",
-                     "300x300!")
-    np.testing.assert_array_equal(_read(tmp_path / "small.png"), _read(tmp_path / "ref.png"))
+                     "150x150!")
+    for extra in (["--stream"], []):                      # streamed, and in memory
+        code, _, err = run(capsys, tmp_path / "pyr.tif", "-o", tmp_path / "small.png",
+                           "--size", "150x150!", *extra)
+        assert code == 0 and "read the pyramid's 389x500 level" in err, err
+        np.testing.assert_array_equal(_read(tmp_path / "small.png"),
+                                      _read(tmp_path / "ref.png"))
+    code, _, err = run(capsys, tmp_path / "pyr.tif", "-o", tmp_path / "e.png", "--size",
+                       "150x150!", "--exact")
+    assert code == 0 and "pyramid" not in err                 # every pixel
     code, _, err = run(capsys, tmp_path / "in.png", "-o", tmp_path / "p.png", "--scale", "1",
                        "--pyramid")
     assert code == 1 and "--pyramid is for TIFF outputs" in err
@@ -316,13 +322,14 @@ def test_in_a_folder_a_file_too_big_for_memory_streams(tmp_path, capsys, monkeyp
 
 def test_an_ome_tiff_pyramid(tmp_path, capsys):
     """An OME-TIFF with a SubIFD pyramid: a large output streams from the full size, a small
-    one from the half-size level, each the in-memory resize of what it read."""
+    one (at most half the level's) from the half-size level, each the in-memory resize of
+    what it read."""
     photo = skimage_data.astronaut()                                   # 512x512 RGB
     with tifffile.TiffWriter(tmp_path / "slide.ome.tif", bigtiff=True, ome=True) as tif:
         tif.write(photo, subifds=1, tile=(128, 128), photometric="rgb",
                   metadata={"axes": "YXS"})
         tif.write(photo[::2, ::2], subfiletype=1, tile=(128, 128), photometric="rgb")
-    for size, level in (("70%", photo), ("200x200!", photo[::2, ::2])):
+    for size, level in (("70%", photo), ("100x100!", photo[::2, ::2])):
         code, _, err = run(capsys, tmp_path / "slide.ome.tif", "-o", tmp_path / "s.png",
                            "--size", size, "--stream")
         assert code == 0 and "streamed" in err, err
