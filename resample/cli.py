@@ -119,6 +119,9 @@ Folders:
               "1/4 size for a large shrink, no smaller pyramid level (bit-exact work).")
 @click.option("--sharpen", is_flag=True, help="Sharpen the output mildly (a 3x3 unsharp "
               "mask, as vipsthumbnail's mild): for web-size thumbnails.")
+@click.option("--exif-thumbnail", "exif_thumbnail", is_flag=True, help="JPEG: start from the "
+              "embedded EXIF thumbnail when it is at least twice the output a side (fast "
+              "tiny previews; the camera made it).")
 @click.option("--srgb", is_flag=True, help="Convert to sRGB from the input's ICC profile "
               "(8-bit RGB, when the profile is not sRGB) and tag the output sRGB.")
 @click.option("--pyramid", is_flag=True, help="TIFF output: add a pyramid of half-size levels "
@@ -176,7 +179,7 @@ Folders:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
-            linear, strip, stream, exact, sharpen, srgb, pyramid, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
+            linear, strip, stream, exact, sharpen, srgb, exif_thumbnail, pyramid, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
             include, exclude, from_list, out_format, scheduler, suffix, jobs, shard, fail_fast,
             follow_links, overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
@@ -224,6 +227,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
                       boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
                       device=device.lower(), quality=quality, strip=strip, linear=linear, stream=stream,
                       pyramid=pyramid, exact=exact, sharpen=sharpen, srgb=srgb,
+                      exif_thumbnail=exif_thumbnail,
                       sigma=_parse_sigma(sigma),
                       cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
     if batch:
@@ -474,7 +478,8 @@ def _check_output(output, input, overwrite):
 # input they would do nothing, so they are refused.
 RESIZE_ONLY = {"method": "--method", "align": "--align", "boundary": "--boundary",
                "no_antialias": "--no-antialias", "linear": "--linear", "exact": "--exact",
-               "sharpen": "--sharpen", "srgb": "--srgb", "pyramid": "--pyramid"}
+               "sharpen": "--sharpen", "srgb": "--srgb", "pyramid": "--pyramid",
+               "exif_thumbnail": "--exif-thumbnail"}
 POINTS_ONLY = {"sigma": "--sigma", "cutoff": "--cutoff", "holes": "--holes",
                "coords": "--coords", "weights": "--weights"}
 

@@ -39,6 +39,7 @@ class Options:
     exact: bool = False           # decode every pixel (no JPEG DCT scaling, no pyramid level)
     sharpen: bool = False         # a mild sharpening of the output (images.sharpen_mild)
     srgb: bool = False            # convert to sRGB from the input's ICC profile (images.to_srgb)
+    exif_thumbnail: bool = False  # start from a JPEG's EXIF thumbnail where it is big enough
     pyramid: bool = False         # a TIFF output gets a pyramid (streams)
     linear: bool = False          # resample in linear light (sRGB decoded, then encoded)
     sigma: object = None          # None: the CSV's sigma columns, else "steered"
@@ -78,7 +79,7 @@ def load_image(src, options: Options | None = None):
         pic = _pyramid_level(src, target)
         if pic is not None:
             return pic
-    return images.load(src, target)
+    return images.load(src, target, thumbnail=bool(options and options.exif_thumbnail))
 
 
 def _pyramid_level(src, target):

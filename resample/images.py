@@ -79,13 +79,15 @@ def _pillow_array(im, notes):
     return a, im.mode in _ALPHA_MODES
 
 
-def load(path, target=None) -> Picture:
+def load(path, target=None, thumbnail=False) -> Picture:
     """Read an image file.  Raises :class:`ResampleError` with one line on any failure.
 
     ``target(width, height)``, if given, is the size the picture will be resized to (from
     its size as displayed): a JPEG is then decoded smaller where the shrink allows
     (:func:`resample.geometry.jpeg_draft_scale`), and ``full_size`` keeps its own size.
-    Without it every pixel is decoded."""
+    Without it every pixel is decoded.  ``thumbnail``: a JPEG's embedded EXIF thumbnail is
+    the picture where it is at least twice the output on each side and of the same aspect
+    ratio (within 1%)."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ResampleError(f"{path}: no such file")
@@ -93,7 +95,7 @@ def load(path, target=None) -> Picture:
         raise ResampleError(f"{path}: is a folder")
     if os.path.getsize(path) == 0:
         raise ResampleError(f"{path}: file is empty")
-    return _guarded(path, _read, path, target)
+    return _guarded(path, _read, path, target, thumbnail)
 
 
 def peek(path):
@@ -149,7 +151,7 @@ def _guarded(path, read, *args):
         raise ResampleError(f"{path}: cannot read image ({first_line(exc)})") from None
 
 
-def _read(path, target=None) -> Picture:
+def _read(path, target=None, thumbnail=False) -> Picture:
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -168,8 +170,14 @@ def _read(path, target=None) -> Picture:
             notes.append(f"{frames} {kind}: only the first is converted (GIF, WebP, PNG and "
                          "TIFF outputs keep them all)")
         meta = read_metadata(path, im)
-        full_size = _draft(im, meta.orientation, target)
-        array, alpha = _special_reader(path, im)
+        array, full_size = _exif_thumbnail(im, meta.orientation, target) \
+            if thumbnail else (None, None)
+        alpha = False
+        if array is not None:
+            notes.append("started from the embedded EXIF thumbnail (--exif-thumbnail)")
+        else:
+            full_size = _draft(im, meta.orientation, target)
+            array, alpha = _special_reader(path, im)
         if array is None and full_size is None:
             array, alpha = _fast_decode(path, im)
         if array is None:
@@ -179,6 +187,40 @@ def _read(path, target=None) -> Picture:
         notes.append(f"applied EXIF orientation {meta.orientation}")
     return Picture(_orient(array, meta.orientation), alpha=alpha, icc=meta.icc, dpi=meta.dpi,
                    exif=meta.exif, format=fmt, notes=notes, full_size=full_size)
+
+
+def _exif_thumbnail(im, orientation, target):
+    """``(array, displayed full size)`` of a JPEG's EXIF thumbnail (IFD1's JPEG) when it fits
+    ``target`` (see :func:`load`), else ``(None, None)``."""
+    import io
+
+    from PIL import Image
+
+    raw = im.info.get("exif")
+    if target is None or im.format not in ("JPEG", "MPO") or not raw:
+        return None, None
+    try:
+        from PIL import ExifTags
+
+        ifd1 = im.getexif().get_ifd(ExifTags.IFD.IFD1)
+        start, length = int(ifd1[0x0201]), int(ifd1[0x0202])
+        base = 6 if raw.startswith(b"Exif\0\0") else 0
+        with Image.open(io.BytesIO(raw[base + start:base + start + length])) as thumb:
+            thumb = thumb.convert(im.mode if im.mode in ("L", "RGB") else "RGB")
+            array = np.asarray(thumb)
+    except Exception:       # noqa: BLE001 (no thumbnail, or a damaged one: the image itself)
+        return None, None
+    width, height = im.size
+    turned = orientation in (5, 6, 7, 8)
+    shown = (height, width) if turned else (width, height)
+    out_w, out_h = target(*shown)
+    if turned:
+        out_w, out_h = out_h, out_w
+    t_h, t_w = array.shape[:2]
+    if (t_w < 2 * out_w or t_h < 2 * out_h
+            or abs(t_w / t_h - width / height) > 0.01 * width / height):
+        return None, None
+    return array, shown
 
 
 def _draft(im, orientation, target):

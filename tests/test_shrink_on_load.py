@@ -208,3 +208,35 @@ def test_srgb_converts_a_wide_gamut_picture(tmp_path, capsys):
     code, _, err = run(capsys, tmp_path / "wide.png", "-o", tmp_path / "p.png", "--scale", "1")
     assert Image.open(tmp_path / "p.png").info.get("icc_profile") == icc
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "p.png")), a)
+
+
+def _jpeg_with_exif_thumbnail(path, photo, thumb):
+    """A JPEG of ``photo`` whose EXIF holds ``thumb`` as its IFD1 thumbnail."""
+    import io
+    import struct
+
+    buf = io.BytesIO()
+    Image.fromarray(thumb).save(buf, "JPEG", quality=90)
+    data = buf.getvalue()
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x0112, 3, 1, 1) + struct.pack("<I", 26)
+    ifd1 = (struct.pack("<H", 2) + struct.pack("<HHII", 0x0201, 4, 1, 56)
+            + struct.pack("<HHII", 0x0202, 4, 1, len(data)) + struct.pack("<I", 0))
+    tiff = b"II*\0" + struct.pack("<I", 8) + ifd0 + ifd1
+    assert len(tiff) == 56
+    Image.fromarray(photo).save(path, quality=90, exif=b"Exif\0\0" + tiff + data)
+
+
+def test_an_exif_thumbnail_only_on_request_and_only_when_big_enough(tmp_path, capsys):
+    photo = np.asarray(Image.fromarray(skimage_data.chelsea()).resize((1200, 800)))
+    thumb = 255 - np.asarray(Image.fromarray(photo).resize((160, 107)))   # told apart
+    _jpeg_with_exif_thumbnail(tmp_path / "cam.jpg", photo, thumb)
+    for size, extra, used in (("60x", ["--exif-thumbnail"], True), ("60x", [], False),
+                              ("100x", ["--exif-thumbnail"], False),
+                              ("60x", ["--exif-thumbnail", "--exact"], False)):
+        code, _, err = run(capsys, tmp_path / "cam.jpg", "-o", tmp_path / "o.png", "--size",
+                           size, *extra)
+        assert code == 0, err
+        got = np.asarray(Image.open(tmp_path / "o.png")).astype(int)
+        plain = resample.resize(photo, shape=got.shape[:2], boundary="truncate").astype(int)
+        assert (np.abs(got - plain).mean() > 60) == used, (size, extra)
+        assert ("EXIF thumbnail" in err) == used
