@@ -189,6 +189,16 @@ def _read(path, target=None, thumbnail=False) -> Picture:
                    exif=meta.exif, format=fmt, notes=notes, full_size=full_size)
 
 
+def _stored_target(im, orientation, target):
+    """``(shown size, output size as stored)``: ``target`` gives the output from the size as
+    displayed; a quarter turn (EXIF orientation 5-8) swaps the sides of both."""
+    width, height = im.size
+    turned = orientation in (5, 6, 7, 8)
+    shown = (height, width) if turned else (width, height)
+    out_w, out_h = target(*shown)
+    return shown, ((out_h, out_w) if turned else (out_w, out_h))
+
+
 def _exif_thumbnail(im, orientation, target):
     """``(array, displayed full size)`` of a JPEG's EXIF thumbnail (IFD1's JPEG) when it fits
     ``target`` (see :func:`load`), else ``(None, None)``."""
@@ -211,11 +221,7 @@ def _exif_thumbnail(im, orientation, target):
     except Exception:       # noqa: BLE001 (no thumbnail, or a damaged one: the image itself)
         return None, None
     width, height = im.size
-    turned = orientation in (5, 6, 7, 8)
-    shown = (height, width) if turned else (width, height)
-    out_w, out_h = target(*shown)
-    if turned:
-        out_w, out_h = out_h, out_w
+    shown, (out_w, out_h) = _stored_target(im, orientation, target)
     t_h, t_w = array.shape[:2]
     if (t_w < 2 * out_w or t_h < 2 * out_h
             or abs(t_w / t_h - width / height) > 0.01 * width / height):
@@ -230,12 +236,8 @@ def _draft(im, orientation, target):
     same silently; --exact is the way to every pixel.)"""
     if target is None or im.format not in ("JPEG", "MPO") or im.mode not in ("L", "RGB"):
         return None
-    turned = orientation in (5, 6, 7, 8)                   # a quarter turn swaps the sides
     width, height = im.size
-    shown = (height, width) if turned else (width, height)
-    out_w, out_h = target(*shown)
-    if turned:
-        out_w, out_h = out_h, out_w
+    shown, (out_w, out_h) = _stored_target(im, orientation, target)
     scale = jpeg_draft_scale(width, height, out_w, out_h)
     if scale == 1:
         return None
