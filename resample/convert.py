@@ -201,7 +201,7 @@ def streams(src, dst, options: Options):
 
     if options.pyramid and images.output_format(dst) != "TIFF":
         raise ResampleError(f"{dst}: --pyramid is for TIFF outputs")
-    why = stream.why_not(src, dst, options)
+    source, why = stream.probe(src, dst, options)
     if why is not None:
         for asked, flag in ((is_zarr(src), "Zarr input"), (is_zarr(dst), "Zarr output"),
                             (options.pyramid, "--pyramid")):
@@ -210,8 +210,6 @@ def streams(src, dst, options: Options):
         return False
     if options.stream or options.pyramid or is_zarr(src) or is_zarr(dst):
         return True
-    source = stream.open_source(src)
-    source.close()
     width, height = source.width, source.height
     if width * height > (images.pixel_limit() or float("inf")):
         # a file that inflates more than a hundredfold is refused as a bomb all the same

@@ -516,33 +516,35 @@ def open_source(path):
             from None
 
 
-def why_not(path, dst, options):
-    """Why ``path`` -> ``dst`` cannot stream with ``options`` (a phrase), or None if it can."""
+def probe(path, dst, options):
+    """``(source, why)``: the input's Source, read from its header and closed (its size,
+    channels and dtype stay), and why ``path`` -> ``dst`` cannot stream with ``options`` (a
+    phrase), or None if it can; ``source`` is None where the input was not opened."""
     if not os.fspath(dst).lower().rstrip("/\\").endswith(OUTPUTS):
-        return "only PNG, TIFF and Zarr outputs stream"
+        return None, "only PNG, TIFF and Zarr outputs stream"
     if options.method == "gmm":
-        return "method gmm does not stream"
+        return None, "method gmm does not stream"
     if options.linear:
-        return "--linear does not stream"
+        return None, "--linear does not stream"
     if getattr(options, "sharpen", False) or getattr(options, "srgb", False):
-        return "--sharpen and --srgb do not stream"
+        return None, "--sharpen and --srgb do not stream"
     if options.boundary == "wrap":
-        return "--boundary wrap does not stream (its taps reach across the image)"
+        return None, "--boundary wrap does not stream (its taps reach across the image)"
     try:
         source = open_source(path)
     except NotStreamable as exc:
-        return str(exc)
+        return None, str(exc)
     except (OSError, ResampleError):
-        return "the input cannot be read"
+        return None, "the input cannot be read"
     source.close()
     if os.fspath(dst).lower().endswith(".png") and source.dtype not in (np.uint8, np.uint16):
-        return f"{source.dtype} samples do not fit a PNG"
-    return None
+        return source, f"{source.dtype} samples do not fit a PNG"
+    return source, None
 
 
-def streamable(path, dst, options):
-    """Whether ``path`` -> ``dst`` can stream with ``options`` (see the module's docstring)."""
-    return why_not(path, dst, options) is None
+def why_not(path, dst, options):
+    """Why ``path`` -> ``dst`` cannot stream with ``options`` (a phrase), or None if it can."""
+    return probe(path, dst, options)[1]
 
 
 # -- memory -----------------------------------------------------------------------------------
