@@ -179,15 +179,17 @@ Folders:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
 def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
-            linear, strip, stream, exact, sharpen, srgb, exif_thumbnail, pyramid, max_pixels, quality, sigma, cutoff, holes, coords, weights, recursive,
-            include, exclude, from_list, out_format, scheduler, suffix, jobs, shard, fail_fast,
-            follow_links, overwrite, threads, quiet):
+            linear, strip, stream, exact, sharpen, srgb, exif_thumbnail, pyramid, max_pixels,
+            quality, sigma, cutoff, holes, coords, weights, recursive, include, exclude,
+            from_list, out_format, scheduler, suffix, jobs, shard, fail_fast, follow_links,
+            overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
     image of a folder.
 
-    INPUT is an image (PNG, JPEG, TIFF, WebP, BMP, ..., or a Zarr array).  8-bit, 16-bit and 32-bit float
-    images keep their depth where the output format allows; alpha is premultiplied while
-    resampling; EXIF orientation is applied; ICC profile and DPI are carried over.
+    INPUT is an image (PNG, JPEG, TIFF, WebP, BMP, ..., or a Zarr array).  8-bit, 16-bit
+    and 32-bit float images keep their depth where the output format allows; alpha is
+    premultiplied while resampling; EXIF orientation is applied; ICC profile and DPI are
+    carried over.
 
     INPUT may also be a .csv/.tsv of points (x, y, then v, r,g,b or r,g,b,a, optionally
     sigma): every point is a 2-D Gaussian and a pixel is their weighted mean (method gmm).
@@ -225,9 +227,9 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     method = ALIASES.get(method.lower(), method.lower())
     options = Options(method=method, scale=scale, size=size, align=align.lower(),
                       boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
-                      device=device.lower(), quality=quality, strip=strip, linear=linear, stream=stream,
-                      pyramid=pyramid, exact=exact, sharpen=sharpen, srgb=srgb,
-                      exif_thumbnail=exif_thumbnail,
+                      device=device.lower(), quality=quality, strip=strip, linear=linear,
+                      stream=stream, pyramid=pyramid, exact=exact, sharpen=sharpen,
+                      srgb=srgb, exif_thumbnail=exif_thumbnail,
                       sigma=_parse_sigma(sigma),
                       cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
     if batch:
