@@ -9,6 +9,7 @@
 // thread of its own, __syncthreads a barrier, __shared__ a static (one block's at a time).
 #pragma once
 #include <cmath>
+#include <cstring>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -42,6 +43,7 @@ struct ShimBarrier {
 inline ShimBarrier* shim_barrier = nullptr;
 inline void __syncthreads() { shim_barrier->wait(); }
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
 
 #define __global__
 #define __device__
@@ -54,6 +56,36 @@ using std::exp;
 using std::fabs;
 using std::floor;
 using std::sqrt;
+using std::fma;
+using std::fmaf;
+
+// CUDA's bit casts and an addition rounded toward zero (for the non-negative sums the kernels
+// give it; the exact sum is rounded to the nearer float, then stepped toward zero if that
+// overshot: the exact sum of two floats of the kernels' magnitudes fits a double).
+inline unsigned __float_as_uint(float f) {
+    unsigned u;
+    std::memcpy(&u, &f, sizeof u);
+    return u;
+}
+inline float __uint_as_float(unsigned u) {
+    float f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+}
+// Bytes of x (0-3) and y (4-7) picked by the selector's nibbles (the low 3 bits of each).
+inline unsigned __byte_perm(unsigned x, unsigned y, unsigned s) {
+    unsigned long long both = ((unsigned long long)y << 32) | x;
+    unsigned r = 0;
+    for (int i = 0; i < 4; ++i)
+        r |= (unsigned)((both >> (8 * ((s >> (4 * i)) & 7))) & 0xff) << (8 * i);
+    return r;
+}
+inline float __fadd_rz(float a, float b) {
+    double exact = (double)a + (double)b;
+    float r = (float)exact;
+    if (std::fabs((double)r) > std::fabs(exact)) r = std::nextafter(r, 0.0f);
+    return r;
+}
 
 // An atomic add: under a lock, for launch_block's threads that run at once.
 inline std::mutex shim_atomics;

@@ -25,7 +25,9 @@
 #ifdef __CUDACC__
 #define LAUNCH_BOUNDS __launch_bounds__(BLOCK_THREADS)
 #define LAUNCH_BOUNDS_2 __launch_bounds__(BLOCK_THREADS, 2)   // up to 128 registers
+#define BLOCKS_BOUNDS(MIN_BLOCKS) __launch_bounds__(BLOCK_THREADS, MIN_BLOCKS)
 #else
+#define BLOCKS_BOUNDS(MIN_BLOCKS)
 #define LAUNCH_BOUNDS
 #define LAUNCH_BOUNDS_2
 #endif
@@ -47,9 +49,35 @@ __device__ __forceinline__ long long thread_index() {
     return (long long)blockIdx.x * blockDim.x + threadIdx.x;
 }
 
+// A tap added to a sum: acc + w (v - base) (resample_math.h's tap_term), with one rounding: a
+// fused multiply-add, one instruction on a GPU.  Every kernel here sums so (the shim computes
+// the same fused result), so the one-pass, two-pass and tiled resizes agree bit for bit; the
+// CPU engine rounds the product first, and the engines may differ in a sum's last bit.
+__device__ __forceinline__ float fused(float a, float b, float c) { return fmaf(a, b, c); }
+__device__ __forceinline__ double fused(double a, double b, double c) { return fma(a, b, c); }
+template <typename W>
+__device__ __forceinline__ W tap_add(W acc, W w, W v, W base) {
+    return w != W(0) ? fused(w, v - base, acc) : acc;
+}
+
+// store_sample (resample_math.h) as the kernels store: for 8/16-bit outputs (0 <= lo and
+// hi < 2^23) the floor of the clamped v + 0.5 is the low bits of the mantissa of
+// v + 2^23 added rounding toward zero: one full-rate addition, where a float-to-integer
+// conversion runs at an eighth of the FP32 rate on sm_90.  The same value.
+template <typename T, typename W>
+__device__ __forceinline__ T store_out(W v, W lo, W hi, int rounding) {
+    if (sizeof(T) <= 2 && sizeof(W) == 4 && rounding && lo >= W(0) && hi < W(8388608)) {
+        v = v + W(0.5);
+        v = v >= lo ? v : lo;
+        v = v <= hi ? v : hi;
+        return (T)__float_as_uint(__fadd_rz((float)v, 8388608.0f));
+    }
+    return store_sample<T, W>(v, lo, hi, rounding);
+}
+
 // One output value from a tap table row: sum_k w[k] * line[idx[k] * stride] (+ the fill term),
 // relative to the base of the first tap of nonzero weight, as the CPU engine sums
-// (resample_math.h: sum_base, tap_term, fill_term).  A tap of weight 0 is skipped.
+// (resample_math.h: sum_base, fill_term; tap_add above).  A tap of weight 0 is skipped.
 template <typename In, typename W>
 __device__ __forceinline__ W apply_taps(const In* __restrict__ line, long long stride,
                                         const int* __restrict__ idx, const W* __restrict__ w,
@@ -59,7 +87,7 @@ __device__ __forceinline__ W apply_taps(const In* __restrict__ line, long long s
     if (k == count) return fill_weight * fill;
     W base = sum_base<W>((W)line[idx[k] * stride]);
     W acc = base + fill_term<W>(fill_weight, fill, base);
-    for (; k < count; ++k) acc += tap_term<W>(w[k], (W)line[idx[k] * stride], base);
+    for (; k < count; ++k) acc = tap_add<W>(acc, w[k], (W)line[idx[k] * stride], base);
     return acc;
 }
 
@@ -100,7 +128,7 @@ __device__ __forceinline__ void apply_taps_pixel(
         W wk = w[k];
 #pragma unroll
         for (int c = 0; c < PIXEL_CHANNELS; ++c)
-            if (c < nc) out[c] += tap_term<W>(wk, (W)px[c], base[c]);
+            if (c < nc) out[c] = tap_add<W>(out[c], wk, (W)px[c], base[c]);
     }
 }
 
@@ -122,7 +150,7 @@ __device__ __forceinline__ void cols_pass(
                          weight + o * width, count[o], fill_weight[o], fill, nc, v);
 #pragma unroll
         for (int c = 0; c < PIXEL_CHANNELS; ++c)
-            if (c < nc) dst[q * n_ch + c0 + c] = store_sample<Out, W>(v[c], lo, hi, rounding);
+            if (c < nc) dst[q * n_ch + c0 + c] = store_out<Out, W>(v[c], lo, hi, rounding);
     }
 }
 
@@ -135,7 +163,7 @@ __device__ __forceinline__ void rows_pass(
     if (q >= rows_out * row_size) return;
     long long m;
     long long o = divide(q, row_size, &m);
-    dst[q] = store_sample<Out, W>(apply_taps(src + m, row_size, TABLE_ROW(, o), fill), lo, hi,
+    dst[q] = store_out<Out, W>(apply_taps(src + m, row_size, TABLE_ROW(, o), fill), lo, hi,
                                   rounding);
 }
 
@@ -173,13 +201,13 @@ __device__ __forceinline__ void gather_pixel(
                     base[c] = sum_base<W>(row[c]);
                     acc[c] = base[c] + fill_term<W>(y_fill, fill, base[c]);
                 }
-                acc[c] += tap_term<W>(wy[a], row[c], base[c]);
+                acc[c] = tap_add<W>(acc[c], wy[a], row[c], base[c]);
             }
             first = false;
         }
 #pragma unroll
         for (int c = 0; c < PIXEL_CHANNELS; ++c)
-            if (c < nc) dst[p * n_ch + c0 + c] = store_sample<Out, W>(acc[c], lo, hi, rounding);
+            if (c < nc) dst[p * n_ch + c0 + c] = store_out<Out, W>(acc[c], lo, hi, rounding);
     }
 }
 
@@ -204,54 +232,357 @@ __device__ __forceinline__ void gather_pass(
 
 // A resize a tile of TILE x TILE output pixels a block, through shared memory: the tile's
 // input footprint (rows y_span[2 t] .. y_span[2 t + 1] of its tile row t, columns likewise
-// from x_span) is read from global memory once and converted once a sample; the x taps make
-// a work-type row a footprint row and output column, in shared memory; the y taps make the
-// outputs from them.  The same sums as the two passes (cols first) and gather_pixel, bit for
-// bit.  A tile whose footprint does not fit in TILE_BYTES is computed by gather_pixel.
+// from x_span) is read from global memory once; the x taps make a work-type row a footprint
+// row and output column, in shared memory; the y taps make the outputs from them.  The same
+// sums as the two passes (cols first) and gather_pixel, bit for bit.  Two ways:
+// - tiled_fast (8/16-bit images, float work, at most 4 channels and TILE_TAPS taps an axis,
+//   tables without zero weights: the host says so in ``fast``): the footprint kept in the image's type,
+//   a pixel one padded vector (RGB 8-bit: one 32-bit word); the y table rows of the tile in
+//   shared memory, a tap an 8-byte (index, weight) pair; a thread a fixed output column in
+//   the x pass, its taps in registers; 8/16-bit samples lifted to float by their bits.
+// - tiled_general (any type and channel count): samples converted to the work type in shared
+//   memory, tables read from global memory a tap at a time.
+// A tile whose footprint does not fit in TILE_BYTES is computed by gather_pixel.
 #define TILE 32
 #define TILE_BYTES 32768
-template <typename In, typename Out, typename W>
-__device__ __forceinline__ void tiled_pass(
-        const In* __restrict__ src, Out* __restrict__ dst, long long cols_in,
-        long long rows_out, long long cols_out, int n_ch, TABLE_PARAMS(W, y_),
-        TABLE_PARAMS(W, x_), const int* __restrict__ y_span, const int* __restrict__ x_span,
-        W fill, W lo, W hi, int rounding) {
-    __shared__ W smem[TILE_BYTES / sizeof(W)];
-    const long long words = TILE_BYTES / sizeof(W);
+#define TILE_TAPS 8                        // the most taps an axis tiled_fast holds
+#define TILE_ROWS (BLOCK_THREADS / TILE)   // rows a block's threads cover at once
+
+// Where a block's tile lies: output rows r0 .. r0 + n_r - 1 and columns o0 .. o0 + n_c - 1,
+// reading input rows r_lo .. r_lo + nr - 1 and columns c_lo .. c_lo + nc - 1.
+struct TileGeometry {
+    long long r0, o0;
+    int n_r, n_c, r_lo, nr, c_lo, nc;
+};
+
+__device__ __forceinline__ TileGeometry tile_geometry(long long rows_out, long long cols_out,
+                                                      const int* __restrict__ y_span,
+                                                      const int* __restrict__ x_span) {
+    TileGeometry g;
     long long tj;
     long long ti = divide(blockIdx.x, (cols_out + TILE - 1) / TILE, &tj);
-    int r_lo = y_span[2 * ti], nr = y_span[2 * ti + 1] - r_lo + 1;
-    int c_lo = x_span[2 * tj], nc = x_span[2 * tj + 1] - c_lo + 1;
-    long long r0 = ti * TILE, o0 = tj * TILE;
-    int n_r = (int)(rows_out - r0 < TILE ? rows_out - r0 : TILE);
-    int n_c = (int)(cols_out - o0 < TILE ? cols_out - o0 : TILE);
-    long long in_words = (long long)nr * nc * n_ch, row_words = (long long)n_c * n_ch;
-    if (in_words + nr * row_words > words) {            // the same for every thread
-        for (int k = threadIdx.x; k < n_r * n_c; k += blockDim.x) {
-            long long ty = r0 + k / n_c, tx = o0 + k % n_c;
-            gather_pixel<In, Out, W>(src, dst, ty * cols_out + tx, ty, tx, cols_in, n_ch,
-                                     y_index, y_weight, y_count, y_fill_weight, y_width,
-                                     x_index, x_weight, x_count, x_fill_weight, x_width, fill,
-                                     lo, hi, rounding);
-        }
-        return;
+    g.r0 = ti * TILE;
+    g.o0 = tj * TILE;
+    g.n_r = (int)(rows_out - g.r0 < TILE ? rows_out - g.r0 : TILE);
+    g.n_c = (int)(cols_out - g.o0 < TILE ? cols_out - g.o0 : TILE);
+    g.r_lo = y_span[2 * ti];
+    g.nr = y_span[2 * ti + 1] - g.r_lo + 1;
+    g.c_lo = x_span[2 * tj];
+    g.nc = x_span[2 * tj + 1] - g.c_lo + 1;
+    return g;
+}
+
+// A pixel of N samples of T as one aligned vector (one shared-memory load or store).
+template <typename T, int N>
+struct alignas(sizeof(T) * N) Vec {
+    T c[N];
+};
+// Samples a pixel of NC channels is padded to: a vector load is of 1, 2 or 4 elements.
+template <int NC>
+struct Padded {
+    enum { n = NC == 3 ? 4 : NC };
+};
+
+// A sample in float, offset so that differences are exact and cheap: 8/16-bit samples as
+// 2^23 + v (their bits below the exponent of 2^23: an OR, where a conversion runs at an
+// eighth of the FP32 rate), float ones as they are.  lift(v) - lift(b) is (float)v - b.
+template <typename In>
+struct Lift {
+    static __device__ __forceinline__ float of(In v) { return (float)v; }
+    static constexpr float offset = 0.0f;
+};
+template <>
+struct Lift<unsigned char> {
+    static __device__ __forceinline__ float of(unsigned char v) {
+        return __uint_as_float(0x4B000000u | v);
     }
+    static constexpr float offset = 8388608.0f;
+};
+template <>
+struct Lift<unsigned short> {
+    static __device__ __forceinline__ float of(unsigned short v) {
+        return __uint_as_float(0x4B000000u | v);
+    }
+    static constexpr float offset = 8388608.0f;
+};
+
+// The NC samples of a pixel, lifted (Lift): 8/16-bit ones straight from the pixel's words,
+// one byte permutation a sample (the sample's bytes under the exponent byte of 2^23).
+template <typename In, int NC>
+__device__ __forceinline__ void lift_pixel(const Vec<In, Padded<NC>::n>& p, float* out) {
+    typedef Vec<In, Padded<NC>::n> Pixel;
+    if constexpr (sizeof(In) == 1 || sizeof(In) == 2) {
+        unsigned words[(sizeof(Pixel) + 3) / 4];
+        if constexpr (sizeof(Pixel) == 1) words[0] = *(const unsigned char*)&p;
+        else if constexpr (sizeof(Pixel) == 2) words[0] = *(const unsigned short*)&p;
+        else {
+#pragma unroll
+            for (int i = 0; i < (int)(sizeof(Pixel) / 4); ++i)
+                words[i] = ((const unsigned*)&p)[i];
+        }
+#pragma unroll
+        for (int c = 0; c < NC; ++c) {
+            unsigned select = sizeof(In) == 1 ? 0x7440u | c
+                                              : 0x7400u | (c % 2 * 2) | ((c % 2 * 2 + 1) << 4);
+            unsigned word = words[sizeof(In) == 1 ? 0 : c / 2];
+            out[c] = __uint_as_float(__byte_perm(word, 0x4B000000u, select));
+        }
+    } else {
+#pragma unroll
+        for (int c = 0; c < NC; ++c) out[c] = Lift<In>::of(p.c[c]);
+    }
+}
+
+// A tap of a table row in shared memory: the input index less the tile's first, its weight.
+struct TileTap {
+    int index;
+    float weight;
+};
+
+// Shared memory tiled_fast needs: the y table rows and pair shifts, the footprint, the x
+// pass's rows (a row TILE pixels of Padded<NC> floats).
+#define FAST_TABLE_BYTES (TILE * TILE_TAPS * 8 + TILE * 4 + TILE / 2 * 4)
+template <typename In, int NC>
+__device__ __forceinline__ long long fast_tile_bytes(const TileGeometry& g) {
+    long long in = ((long long)g.nr * g.nc * sizeof(Vec<In, Padded<NC>::n>) + 15) / 16 * 16;
+    return FAST_TABLE_BYTES + in + (long long)g.nr * TILE * sizeof(Vec<float, Padded<NC>::n>);
+}
+
+// An 8/16-bit output sample from a sum: floor(v + 0.5) clipped to [0, 2^bits - 1], NaN to 0,
+// as store_sample with lo = 0 and hi the type's largest: one saturating conversion
+// (F2I.U8/U16.FLOOR) on the GPU.
+template <typename Out>
+__device__ __forceinline__ Out store_saturated(float v) {
+    v = v + 0.5f;
+#ifdef __CUDA_ARCH__
+    unsigned r;                         // (a 32-bit register: no masking before the store)
+    if (sizeof(Out) == 1)
+        asm("cvt.rmi.sat.u8.f32 %0, %1;" : "=r"(r) : "f"(v));
+    else
+        asm("cvt.rmi.sat.u16.f32 %0, %1;" : "=r"(r) : "f"(v));
+    return (Out)r;
+#else
+    const float hi = sizeof(Out) == 1 ? 255.0f : 65535.0f;
+    v = v >= 0.0f ? v : 0.0f;
+    v = v <= hi ? v : hi;
+    return (Out)(int)v;
+#endif
+}
+
+template <typename Out, int NC>
+__device__ __forceinline__ void store_pixel(Out* q, const float* acc) {
+#pragma unroll
+    for (int c = 0; c < NC; ++c) q[c] = store_saturated<Out>(acc[c]);
+}
+
+// A pixel of the x pass's rows at a byte offset (a tap's ``index``) from a column's base.
+template <int NC>
+__device__ __forceinline__ Vec<float, Padded<NC>::n> mid_at(const unsigned char* base, int off) {
+    return *(const Vec<float, Padded<NC>::n>*)(base + off);
+}
+
+// The x pass for one output column and the footprint rows row0, row0 + TILE_ROWS, ...: N
+// taps (byte offsets into a footprint row, weights) in registers.  The sum starts at the
+// first tap's sample (8/16-bit: a float exactly, never -0, always a sum_base; no fill term
+// in tiled_fast), so its own term, w (v - base) = 0, is left out: the same value.
+template <typename In, int NC, int N>
+__device__ __forceinline__ void x_rows(const unsigned char* line, int line_bytes, int rows,
+                                       int row0, const int* index, const float* weight,
+                                       int first, unsigned char* mid_col) {
+    typedef Vec<In, Padded<NC>::n> InPixel;
+    typedef Vec<float, Padded<NC>::n> MidPixel;
+    int off[N];
+    float w[N];
+#pragma unroll
+    for (int k = 0; k < N; ++k) {
+        off[k] = (index[k] - first) * (int)sizeof(InPixel);
+        w[k] = weight[k];
+    }
+    line += row0 * line_bytes;
+    mid_col += row0 * TILE * sizeof(MidPixel);
+    for (int rr = row0; rr < rows; rr += TILE_ROWS) {
+        float ref[NC], acc[NC];
+        lift_pixel<In, NC>(*(const InPixel*)(line + off[0]), ref);
+#pragma unroll
+        for (int c = 0; c < NC; ++c) acc[c] = ref[c] - Lift<In>::offset;
+#pragma unroll
+        for (int k = 1; k < N; ++k) {
+            float v[NC];
+            lift_pixel<In, NC>(*(const InPixel*)(line + off[k]), v);
+#pragma unroll
+            for (int c = 0; c < NC; ++c) acc[c] = fused(w[k], v[c] - ref[c], acc[c]);
+        }
+        MidPixel m;
+#pragma unroll
+        for (int c = 0; c < Padded<NC>::n; ++c) m.c[c] = c < NC ? acc[c] : 0.0f;
+        *(MidPixel*)mid_col = m;
+        line += TILE_ROWS * line_bytes;
+        mid_col += TILE_ROWS * TILE * sizeof(MidPixel);
+    }
+}
+
+// One output pixel of the y pass from a table row in shared memory, any count.
+template <int NC>
+__device__ __forceinline__ void y_one(const unsigned char* mid_col, const TileTap* taps,
+                                      int count, float* acc) {
+    Vec<float, Padded<NC>::n> p0 = mid_at<NC>(mid_col, taps[0].index);
+    float base[NC];
+#pragma unroll
+    for (int c = 0; c < NC; ++c) acc[c] = base[c] = p0.c[c];
+    for (int k = 1; k < count; ++k) {
+        TileTap e = taps[k];
+        Vec<float, Padded<NC>::n> p = mid_at<NC>(mid_col, e.index);
+#pragma unroll
+        for (int c = 0; c < NC; ++c) acc[c] = fused(e.weight, p.c[c] - base[c], acc[c]);
+    }
+}
+
+// Two output rows at once, N taps each, where the second's taps are the first's shifted by
+// S rows (index1[k] = index0[k + S]): the N + S rows they read are each loaded once and
+// added to both sums as they come, each sum in its own taps' order.
+template <int NC, int N, int S>
+__device__ __forceinline__ void y_pair(const unsigned char* mid_col, const TileTap* t0,
+                                       const TileTap* t1, float* acc0, float* acc1) {
+    float base0[NC], base1[NC];
+#pragma unroll
+    for (int r = 0; r < N + S; ++r) {
+        Vec<float, Padded<NC>::n> p = mid_at<NC>(mid_col, r < N ? t0[r].index : t1[r - S].index);
+#pragma unroll
+        for (int c = 0; c < NC; ++c) {
+            if (r == 0) acc0[c] = base0[c] = p.c[c];
+            else if (r < N) acc0[c] = fused(t0[r].weight, p.c[c] - base0[c], acc0[c]);
+            if (r == S) acc1[c] = base1[c] = p.c[c];
+            else if (r > S) acc1[c] = fused(t1[r - S].weight, p.c[c] - base1[c], acc1[c]);
+        }
+    }
+}
+
+template <typename In, typename Out, int NC>
+__device__ __forceinline__ void tiled_fast(
+        const In* __restrict__ src, Out* __restrict__ dst, long long cols_in,
+        long long cols_out, TABLE_PARAMS(float, y_), TABLE_PARAMS(float, x_),
+        const TileGeometry& g, unsigned char* smem) {
+    typedef Vec<In, Padded<NC>::n> InPixel;
+    typedef Vec<float, Padded<NC>::n> MidPixel;
+    TileTap* y_taps = (TileTap*)smem;                      // [TILE][TILE_TAPS]
+    int* y_counts = (int*)(y_taps + TILE * TILE_TAPS);     // [TILE]
+    int* y_shift = y_counts + TILE;                        // [TILE / 2]: -1, or S of y_pair
+    InPixel* in_s = (InPixel*)(smem + FAST_TABLE_BYTES);   // [nr][nc]
+    unsigned char* mid = smem + fast_tile_bytes<In, NC>(g)
+                         - (long long)g.nr * TILE * sizeof(MidPixel);   // [nr][TILE]
+    const int t = threadIdx.x, lane = t % TILE, row0 = t / TILE;
+    const int mid_row = TILE * sizeof(MidPixel);
+
+    // The tile's y table rows (indices as byte offsets of x-pass rows), which pairs of rows
+    // y_pair can take, and the footprint: a warp a row, a thread a pixel.
+    if (t < g.n_r) {
+        long long o = g.r0 + t;
+        int count = y_count[o];
+        y_counts[t] = count;
+#pragma unroll
+        for (int k = 0; k < TILE_TAPS; ++k) {
+            TileTap e = {0, 0.0f};
+            if (k < count)
+                e = {(y_index[o * y_width + k] - g.r_lo) * mid_row, y_weight[o * y_width + k]};
+            y_taps[t * TILE_TAPS + k] = e;
+        }
+    } else if (t >= TILE && t < TILE + TILE / 2) {
+        int pair = t - TILE, shift = -1;
+        long long o = g.r0 + 2 * pair;
+        if (2 * pair + 1 < g.n_r && y_count[o] == y_count[o + 1]) {
+            int n = y_count[o];
+            const int* i0 = y_index + o * y_width;
+            const int* i1 = i0 + y_width;
+            for (int s = 0; s <= 1 && shift < 0; ++s) {
+                bool same = n == 2 || n == 3 || n == 4 || n == 6;
+                for (int k = 0; k + s < n && same; ++k) same = i1[k] == i0[k + s];
+                if (same) shift = s;
+            }
+        }
+        y_shift[pair] = shift;
+    }
+    for (int rr = row0; rr < g.nr; rr += TILE_ROWS) {
+        const In* line = src + ((long long)(g.r_lo + rr) * cols_in + g.c_lo) * NC;
+        for (int cc = lane; cc < g.nc; cc += TILE) {
+            InPixel v;
+#pragma unroll
+            for (int c = 0; c < Padded<NC>::n; ++c) v.c[c] = c < NC ? line[cc * NC + c] : In(0);
+            in_s[rr * g.nc + cc] = v;
+        }
+    }
+    __syncthreads();
+
+    // The x pass: the thread's output column down the footprint rows.
+    unsigned char* mid_col = mid + lane * sizeof(MidPixel);
+    if (lane < g.n_c) {
+        long long o = g.o0 + lane;
+        int count = x_count[o];
+        const unsigned char* line = (const unsigned char*)in_s;
+        int line_bytes = g.nc * (int)sizeof(InPixel);
+#define X_ROWS(N) x_rows<In, NC, N>(line, line_bytes, g.nr, row0, x_index + o * x_width,     \
+                                    x_weight + o * x_width, g.c_lo, mid_col)
+        switch (count) {
+            case 1: X_ROWS(1); break;
+            case 2: X_ROWS(2); break;
+            case 3: X_ROWS(3); break;
+            case 4: X_ROWS(4); break;
+            case 5: X_ROWS(5); break;
+            case 6: X_ROWS(6); break;
+            case 7: X_ROWS(7); break;
+            default: X_ROWS(8); break;
+        }
+#undef X_ROWS
+    }
+    __syncthreads();
+
+    // The y pass: a warp a pair of output rows (their table rows broadcast), a thread a
+    // column.
+    if (lane >= g.n_c) return;
+    Out* q = dst + ((g.r0 + 2 * row0) * cols_out + g.o0 + lane) * NC;
+    const long long pair_step = 2 * TILE_ROWS * cols_out * NC;
+    for (int pair = row0; 2 * pair < g.n_r; pair += TILE_ROWS, q += pair_step) {
+        const TileTap* t0 = y_taps + 2 * pair * TILE_TAPS;
+        const TileTap* t1 = t0 + TILE_TAPS;
+        float acc0[NC], acc1[NC];
+        int shift = y_shift[pair];
+        int key = shift < 0 ? 0 : y_counts[2 * pair] * 2 + shift;
+#define Y_PAIR(N, S) case N * 2 + S: y_pair<NC, N, S>(mid_col, t0, t1, acc0, acc1); break;
+        switch (key) {
+            Y_PAIR(2, 0) Y_PAIR(2, 1) Y_PAIR(3, 0) Y_PAIR(3, 1)
+            Y_PAIR(4, 0) Y_PAIR(4, 1) Y_PAIR(6, 0) Y_PAIR(6, 1)
+            default:
+                y_one<NC>(mid_col, t0, y_counts[2 * pair], acc0);
+                if (2 * pair + 1 < g.n_r) y_one<NC>(mid_col, t1, y_counts[2 * pair + 1], acc1);
+        }
+#undef Y_PAIR
+        store_pixel<Out, NC>(q, acc0);
+        if (2 * pair + 1 < g.n_r) store_pixel<Out, NC>(q + cols_out * NC, acc1);
+    }
+}
+
+// Any type and channel count: the footprint in the work type, tables from global memory.
+template <typename In, typename Out, typename W>
+__device__ __forceinline__ void tiled_general(
+        const In* __restrict__ src, Out* __restrict__ dst, long long cols_in,
+        long long cols_out, int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_),
+        const TileGeometry& g, W fill, W lo, W hi, int rounding, W* smem) {
+    long long in_words = (long long)g.nr * g.nc * n_ch, row_words = (long long)g.n_c * n_ch;
     W* in_s = smem;
     W* rows_s = smem + in_words;
-    long long line = (long long)nc * n_ch;
+    long long line = (long long)g.nc * n_ch;
     for (long long k = threadIdx.x; k < in_words; k += blockDim.x) {
         long long rest;
         long long rr = divide(k, line, &rest);
-        in_s[k] = (W)src[(r_lo + rr) * cols_in * n_ch + (long long)c_lo * n_ch + rest];
+        in_s[k] = (W)src[(g.r_lo + rr) * cols_in * n_ch + (long long)g.c_lo * n_ch + rest];
     }
     __syncthreads();
-    for (int k = threadIdx.x; k < nr * n_c; k += blockDim.x) {
-        int rr = k / n_c, oc = k - rr * n_c;
-        long long o = o0 + oc;
+    for (int k = threadIdx.x; k < g.nr * g.n_c; k += blockDim.x) {
+        int rr = k / g.n_c, oc = k - rr * g.n_c;
+        long long o = g.o0 + oc;
         for (int c0 = 0; c0 < n_ch; c0 += PIXEL_CHANNELS) {
             int ncs = n_ch - c0 < PIXEL_CHANNELS ? n_ch - c0 : PIXEL_CHANNELS;
             W v[PIXEL_CHANNELS];
-            apply_taps_pixel(in_s + rr * line + c0, n_ch, x_index + o * x_width, c_lo,
+            apply_taps_pixel(in_s + rr * line + c0, n_ch, x_index + o * x_width, g.c_lo,
                              x_weight + o * x_width, x_count[o], x_fill_weight[o], fill, ncs,
                              v);
 #pragma unroll
@@ -260,26 +591,65 @@ __device__ __forceinline__ void tiled_pass(
         }
     }
     __syncthreads();
-    for (int k = threadIdx.x; k < n_r * n_c; k += blockDim.x) {
-        int orr = k / n_c, oc = k - orr * n_c;
-        long long o = r0 + orr;
+    for (int k = threadIdx.x; k < g.n_r * g.n_c; k += blockDim.x) {
+        int orr = k / g.n_c, oc = k - orr * g.n_c;
+        long long o = g.r0 + orr;
         for (int c0 = 0; c0 < n_ch; c0 += PIXEL_CHANNELS) {
             int ncs = n_ch - c0 < PIXEL_CHANNELS ? n_ch - c0 : PIXEL_CHANNELS;
             W v[PIXEL_CHANNELS];
-            apply_taps_pixel(rows_s + oc * n_ch + c0, row_words, y_index + o * y_width, r_lo,
+            apply_taps_pixel(rows_s + oc * n_ch + c0, row_words, y_index + o * y_width, g.r_lo,
                              y_weight + o * y_width, y_count[o], y_fill_weight[o], fill, ncs,
                              v);
 #pragma unroll
             for (int c = 0; c < PIXEL_CHANNELS; ++c)
                 if (c < ncs)
-                    dst[(o * cols_out + o0 + oc) * n_ch + c0 + c] =
-                        store_sample<Out, W>(v[c], lo, hi, rounding);
+                    dst[(o * cols_out + g.o0 + oc) * n_ch + c0 + c] =
+                        store_out<Out, W>(v[c], lo, hi, rounding);
         }
     }
 }
 
+template <typename In, typename Out, typename W>
+__device__ __forceinline__ void tiled_pass(
+        const In* __restrict__ src, Out* __restrict__ dst, long long cols_in,
+        long long rows_out, long long cols_out, int n_ch, TABLE_PARAMS(W, y_),
+        TABLE_PARAMS(W, x_), const int* __restrict__ y_span, const int* __restrict__ x_span,
+        W fill, W lo, W hi, int rounding, int fast) {
+    __shared__ __align__(16) unsigned char smem[TILE_BYTES];
+    TileGeometry g = tile_geometry(rows_out, cols_out, y_span, x_span);
+    if constexpr (sizeof(W) == 4 && sizeof(In) <= 2) {     // (float images spill with it)
+#define TILED_FAST(NC)                                                                         \
+        if (n_ch == NC && fast_tile_bytes<In, NC>(g) <= TILE_BYTES) {                          \
+            tiled_fast<In, Out, NC>(src, dst, cols_in, cols_out, y_index, y_weight, y_count,   \
+                                    y_fill_weight, y_width, x_index, x_weight, x_count,        \
+                                    x_fill_weight, x_width, g, smem);                          \
+            return;                                                                            \
+        }
+        if (fast) {
+            TILED_FAST(1)
+            TILED_FAST(2)
+            TILED_FAST(3)
+            TILED_FAST(4)
+        }
+#undef TILED_FAST
+    }
+    long long in_words = (long long)g.nr * g.nc * n_ch, row_words = (long long)g.n_c * n_ch;
+    if ((in_words + g.nr * row_words) * (long long)sizeof(W) <= TILE_BYTES) {
+        tiled_general<In, Out, W>(src, dst, cols_in, cols_out, n_ch, y_index, y_weight,
+                                  y_count, y_fill_weight, y_width, x_index, x_weight, x_count,
+                                  x_fill_weight, x_width, g, fill, lo, hi, rounding, (W*)smem);
+        return;
+    }
+    for (int k = threadIdx.x; k < g.n_r * g.n_c; k += blockDim.x) {   // too wide: gather
+        long long ty = g.r0 + k / g.n_c, tx = g.o0 + k % g.n_c;
+        gather_pixel<In, Out, W>(src, dst, ty * cols_out + tx, ty, tx, cols_in, n_ch, y_index,
+                                 y_weight, y_count, y_fill_weight, y_width, x_index, x_weight,
+                                 x_count, x_fill_weight, x_width, fill, lo, hi, rounding);
+    }
+}
+
 // extern "C" entry points, one per (input, output) type pair: NAME_IN_OUT.
-#define RESAMPLE_ENTRY_POINTS(SUFFIX, IN, OUT, W)                                              \
+#define RESAMPLE_ENTRY_POINTS(SUFFIX, IN, OUT, W, GATHER_BLOCKS)                               \
 extern "C" __global__ void LAUNCH_BOUNDS cols_##SUFFIX(                                                      \
         const IN* src, OUT* dst, long long n_rows, long long cols_in, long long cols_out,      \
         int n_ch, TABLE_PARAMS(W, ), W fill, W lo, W hi, int rounding) {                       \
@@ -292,7 +662,7 @@ extern "C" __global__ void LAUNCH_BOUNDS rows_##SUFFIX(                         
     rows_pass<IN, OUT, W>(src, dst, rows_out, row_size, index, weight, count, fill_weight,    \
                           width, fill, lo, hi, rounding);                                      \
 }                                                                                              \
-extern "C" __global__ void LAUNCH_BOUNDS gather_##SUFFIX(                                                    \
+extern "C" __global__ void BLOCKS_BOUNDS(GATHER_BLOCKS) gather_##SUFFIX(                                   \
         const IN* src, OUT* dst, long long n_points, long long cols_out, long long cols,       \
         int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_), W fill, W lo, W hi,                \
         int rounding) {                                                                        \
@@ -303,37 +673,35 @@ extern "C" __global__ void LAUNCH_BOUNDS gather_##SUFFIX(                       
 
 // The tiled resize, from an image's type to itself.
 #define TILED_ENTRY_POINT(SUFFIX, T, W, MIN_BLOCKS)                                            \
-extern "C" __global__ void TILED_BOUNDS(MIN_BLOCKS) tiled_##SUFFIX(                            \
+extern "C" __global__ void BLOCKS_BOUNDS(MIN_BLOCKS) tiled_##SUFFIX(                           \
         const T* src, T* dst, long long cols_in, long long rows_out, long long cols_out,       \
         int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_), const int* y_span,                 \
-        const int* x_span, W fill, W lo, W hi, int rounding) {                                 \
+        const int* x_span, W fill, W lo, W hi, int rounding, int fast) {                       \
     tiled_pass<T, T, W>(src, dst, cols_in, rows_out, cols_out, n_ch, y_index, y_weight,       \
                         y_count, y_fill_weight, y_width, x_index, x_weight, x_count,           \
-                        x_fill_weight, x_width, y_span, x_span, fill, lo, hi, rounding);       \
+                        x_fill_weight, x_width, y_span, x_span, fill, lo, hi, rounding, fast); \
 }
-// (Bounds: 256 threads, and at least 4 blocks an SM for float work (64 registers; its
-// shared memory allows 7), 2 for double (128): ptxas, left to itself under
-// __launch_bounds__(256), spilled the float version; held to 64, the double one spills.)
-#ifdef __CUDACC__
-#define TILED_BOUNDS(MIN_BLOCKS) __launch_bounds__(BLOCK_THREADS, MIN_BLOCKS)
-#else
-#define TILED_BOUNDS(MIN_BLOCKS)
-#endif
-TILED_ENTRY_POINT(u8_u8, unsigned char, float, 4)
-TILED_ENTRY_POINT(u16_u16, unsigned short, float, 4)
+// (Bounds: 256 threads, and at least 3 blocks an SM for 8/16-bit images (80 registers:
+// tiled_fast's unrolled sums spill at 64), 4 for float ones (64) and 2 for double (128):
+// ptxas, left to itself under __launch_bounds__(256), spilled the float version; held to
+// 64, the double one spills.)
+TILED_ENTRY_POINT(u8_u8, unsigned char, float, 3)
+TILED_ENTRY_POINT(u16_u16, unsigned short, float, 3)
 TILED_ENTRY_POINT(f32_f32, float, float, 4)
 TILED_ENTRY_POINT(f64_f64, double, double, 2)
 
+// (The gathers of float work are held to at least 4 blocks an SM, 64 registers: left to
+// itself ptxas kept the 16-bit ones at 48 registers and spilled.)
 // First passes read the image's type into the work type; second passes store it back; the
 // one-pass resize and point sampling go from the image's type to itself.
-RESAMPLE_ENTRY_POINTS(u8_f32, unsigned char, float, float)
-RESAMPLE_ENTRY_POINTS(f32_u8, float, unsigned char, float)
-RESAMPLE_ENTRY_POINTS(u8_u8, unsigned char, unsigned char, float)
-RESAMPLE_ENTRY_POINTS(u16_f32, unsigned short, float, float)
-RESAMPLE_ENTRY_POINTS(f32_u16, float, unsigned short, float)
-RESAMPLE_ENTRY_POINTS(u16_u16, unsigned short, unsigned short, float)
-RESAMPLE_ENTRY_POINTS(f32_f32, float, float, float)
-RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double)
+RESAMPLE_ENTRY_POINTS(u8_f32, unsigned char, float, float, 4)
+RESAMPLE_ENTRY_POINTS(f32_u8, float, unsigned char, float, 4)
+RESAMPLE_ENTRY_POINTS(u8_u8, unsigned char, unsigned char, float, 4)
+RESAMPLE_ENTRY_POINTS(u16_f32, unsigned short, float, float, 4)
+RESAMPLE_ENTRY_POINTS(f32_u16, float, unsigned short, float, 4)
+RESAMPLE_ENTRY_POINTS(u16_u16, unsigned short, unsigned short, float, 4)
+RESAMPLE_ENTRY_POINTS(f32_f32, float, float, float, 4)
+RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double, 1)
 
 // ---- Gaussian mixtures (DESIGN.md): every point i is a Gaussian of sigma (sx_i, sy_i);
 // pixel q (x = column, y = row) is sum_i w_i(q) v_i / sum_i w_i(q), with

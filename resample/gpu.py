@@ -187,6 +187,47 @@ def tile_spans(taps: Taps, tile=TILE):
     return np.stack([lo, hi], axis=1).astype(np.int32)
 
 
+TILE_TAPS = 8                 # the most taps an axis tiled_fast holds (resample.cu)
+
+
+def fast_tiles(taps_rows: Taps, taps_cols: Taps, n_ch, kind, work):
+    """Whether the tiled kernel may take its fast way (``tiled_fast`` of resample.cu): 8/16-bit
+    images in float work with at most 4 channels, at most TILE_TAPS taps an axis, no weight
+    zero in float (host tables drop zero weights, but one could underflow as float32) and no
+    fill weight (the constant boundary takes the general way)."""
+    if np.dtype(work) != np.float32 or np.dtype(kind).itemsize > 2 or n_ch > 4:
+        return False
+    for taps in (taps_rows, taps_cols):
+        index = np.asarray(taps.index)
+        if index.shape[1] > TILE_TAPS or np.any(np.asarray(taps.fill_weight) != 0):
+            return False
+        real = np.arange(index.shape[1]) < np.asarray(taps.count)[:, None]
+        if np.any((np.asarray(taps.weight).astype(np.float32) == 0) & real):
+            return False
+    return True
+
+
+FAST_TABLE_BYTES = TILE * TILE_TAPS * 8 + TILE * 4 + TILE // 2 * 4   # resample.cu's
+
+
+def tile_ways(taps_rows: Taps, taps_cols: Taps, n_ch, in_item, work_item, fast):
+    """How the tiled kernel computes each tile (tile rows, tile columns): 3 ``tiled_fast``
+    (when ``fast``, :func:`fast_tiles`, and its footprint fits), 2 ``tiled_general``, 1 the
+    gather's code (a footprint too wide for TILE_BYTES).  resample.cu's choice, in Python."""
+    span_r, span_c = (np.diff(tile_spans(t), axis=1)[:, 0] + 1 for t in (taps_rows, taps_cols))
+    n_c = np.minimum(TILE, taps_cols.n_out - TILE * np.arange(len(span_c)))
+    nr = span_r[:, None].astype(np.int64)
+    nc = span_c[None, :].astype(np.int64)
+    general = (nr * nc * n_ch + nr * n_c[None, :] * n_ch) * work_item <= TILE_BYTES
+    ways = np.where(general, 2, 1)
+    if fast:
+        pad = 4 if n_ch == 3 else n_ch
+        in_bytes = (nr * nc * pad * in_item + 15) // 16 * 16
+        fits = FAST_TABLE_BYTES + in_bytes + nr * TILE * pad * 4 <= TILE_BYTES
+        ways = np.where(fits, 3, ways)
+    return ways
+
+
 def _table(backend, taps: Taps, work):
     """A tap table as the kernels take it: index (int32), weight, count (int32), fill weight,
     width; from the backend's cache if it has one."""
@@ -294,9 +335,11 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
     if plan == 3:
         spans = [xp.asarray(tile_spans(t)) for t in (taps_rows, taps_cols)]
         tiles = len(spans[0]) * len(spans[1])
+        fast = np.int32(fast_tiles(taps_rows, taps_cols, n_ch, kind, work))
         backend.launch(f"tiled_{s_in}_{s_in}", tiles * BLOCK,
                        [src, out, np.int64(n_cols), np.int64(rows_out), np.int64(cols_out),
-                        np.int32(n_ch), *t_rows, *t_cols, *spans, fill, lo, hi, rounding])
+                        np.int32(n_ch), *t_rows, *t_cols, *spans, fill, lo, hi, rounding,
+                        fast])
     elif plan == 1:
         backend.launch(f"gather_{s_in}_{s_in}", rows_out * cols_out,
                        [src, out, np.int64(rows_out * cols_out), np.int64(cols_out),

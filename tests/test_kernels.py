@@ -598,8 +598,9 @@ def test_shim_tiled_resize_is_the_gather_and_the_two_passes_bit_for_bit(shim, dt
         tc = resize_taps(w, shape[1], m, "centers", boundary, True)
         if h * shape[1] <= shape[0] * w:                        # two passes took cols first
             np.testing.assert_array_equal(outs[0], outs[2])
-        fits = _tiles_that_fit(tr, tc, a.shape[2] if a.ndim == 3 else 1,
-                               np.dtype(_work_dtype(np.dtype(dtype))).itemsize)
+        ch, work = a.shape[2] if a.ndim == 3 else 1, _work_dtype(np.dtype(dtype))
+        fits = gpu.tile_ways(tr, tc, ch, np.dtype(dtype).itemsize, np.dtype(work).itemsize,
+                             False) >= 2
         if k % 2:
             assert not fits.any()                               # all through the gather
         elif boundary == "wrap" and min(h, w) > 8:
@@ -608,12 +609,73 @@ def test_shim_tiled_resize_is_the_gather_and_the_two_passes_bit_for_bit(shim, dt
             assert fits.all()
 
 
-def _tiles_that_fit(tr, tc, ch, work_item):
-    """Which tiles the tiled kernel computes in shared memory (its own test, in Python)."""
-    span_r, span_c = (np.diff(gpu.tile_spans(t), axis=1)[:, 0] + 1 for t in (tr, tc))
-    n_c = np.minimum(gpu.TILE, tc.n_out - gpu.TILE * np.arange(len(span_c)))
-    nr, nc = span_r[:, None], span_c[None, :]
-    return (nr * nc * ch + nr * n_c[None, :] * ch) * work_item <= gpu.TILE_BYTES
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_shim_fast_tiles_are_the_gather_and_the_two_passes_bit_for_bit(shim, dtype):
+    """tiled_fast (8/16-bit pictures of 1 to 4 channels: footprints kept packed, x taps in
+    registers, two output rows a thread where their taps are shifts of each other) makes the
+    gather's sums exactly, and the cols-first two passes' where that order ran: every tap
+    count 2 to 8, pairs shifted by 0 and 1 and pairs it cannot share, over photo crops
+    and a flat-colour chart."""
+    from resample.api import _work_dtype
+
+    rng = np.random.default_rng(zlib.crc32(b"fast" + dtype.encode()))
+    photo = resample_photo()
+    chart = np.zeros((90, 90, 4), np.uint8)                    # flat colours, sharp edges
+    chart[:, :45] = (200, 30, 30, 255)
+    chart[20:70, 30:80] = (20, 20, 220, 128)
+    chart[::9] = (255, 255, 255, 0)
+    cases = [("bilinear", 2.0), ("gri", 1.5), ("bicubic", 2.3), ("lanczos", 3.4),
+             ("lanczos", 0.8), ("lanczos", 1.0), ("mitchell", 0.55), ("box", 1.7)]
+    seen = set()
+    for k, (method, scale) in enumerate(cases):
+        ch = 1 + k % 4
+        if k % 3 == 2:
+            a = chart[: int(rng.integers(20, 90)), : int(rng.integers(20, 90)), :ch]
+        else:
+            h, w = (int(v) for v in rng.integers(9, 60, size=2))
+            r0, c0 = (int(v) for v in rng.integers(0, 400, size=2))
+            a = np.dstack([photo, photo[..., :1]])[r0:r0 + h, c0:c0 + w, :ch]
+        if dtype == "uint16":
+            a = a.astype(np.uint16) * 257 + rng.integers(0, 257, a.shape).astype(np.uint16)
+        a = np.ascontiguousarray(a.astype(dtype))
+        shape = (max(1, round(a.shape[0] * scale)), max(1, round(a.shape[1] * scale * 1.1)))
+        boundary = ["edge", "reflect", "mirror", "truncate"][k % 4]
+        outs = [_gpu_resize(shim, a, shape, method, "centers", boundary, passes=p)
+                for p in (3, 1, 2)]
+        np.testing.assert_array_equal(outs[0], outs[1], err_msg=str((method, scale, ch)))
+        m = get_method(method)
+        tr = resize_taps(a.shape[0], shape[0], m, "centers", boundary, True)
+        tc = resize_taps(a.shape[1], shape[1], m, "centers", boundary, True)
+        if a.shape[0] * shape[1] <= shape[0] * a.shape[1]:
+            np.testing.assert_array_equal(outs[0], outs[2])
+        assert gpu.fast_tiles(tr, tc, ch, np.dtype(dtype), np.float32)
+        ways = gpu.tile_ways(tr, tc, ch, np.dtype(dtype).itemsize, 4, True)
+        assert (ways == 3).any(), (method, scale)
+        seen.update(int(c) for c in np.unique(np.concatenate([tr.count, tc.count])))
+        for o in range(0, tr.n_out - 1, 2):                    # the pairs y_pair can share
+            n = tr.count[o]
+            for s in (0, 1):
+                if tr.count[o + 1] == n and n in (2, 3, 4, 6) and np.array_equal(
+                        tr.index[o + 1, :n - s], tr.index[o, s:n]):
+                    seen.add(("pair", s))
+                    break
+    assert set(range(2, 9)) <= seen and {("pair", 0), ("pair", 1)} <= seen, seen
+
+
+def test_the_fast_tiles_take_only_what_they_can():
+    """No fast way for a constant boundary (its fill term), float pictures, more than four
+    channels or more than TILE_TAPS taps (a strong shrink)."""
+    m = get_method("bicubic")
+    up = resize_taps(40, 90, m, "centers", "edge", True)
+    assert gpu.fast_tiles(up, up, 3, np.dtype(np.uint8), np.float32)
+    const = resize_taps(40, 90, m, "centers", "constant", True)
+    assert not gpu.fast_tiles(const, up, 3, np.dtype(np.uint8), np.float32)
+    assert not gpu.fast_tiles(up, up, 3, np.dtype(np.float32), np.float32)
+    assert not gpu.fast_tiles(up, up, 5, np.dtype(np.uint8), np.float32)
+    assert not gpu.fast_tiles(up, up, 3, np.dtype(np.uint8), np.float64)
+    shrink = resize_taps(90, 20, m, "centers", "edge", True)
+    assert shrink.index.shape[1] > gpu.TILE_TAPS
+    assert not gpu.fast_tiles(shrink, up, 3, np.dtype(np.uint8), np.float32)
 
 
 def resample_photo():
