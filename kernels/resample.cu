@@ -26,8 +26,10 @@
 #define LAUNCH_BOUNDS __launch_bounds__(BLOCK_THREADS)
 #define LAUNCH_BOUNDS_2 __launch_bounds__(BLOCK_THREADS, 2)   // up to 128 registers
 #define BLOCKS_BOUNDS(MIN_BLOCKS) __launch_bounds__(BLOCK_THREADS, MIN_BLOCKS)
+#define TILED_BOUNDS(MIN_BLOCKS) __launch_bounds__(TILED_THREADS, MIN_BLOCKS)
 #else
 #define BLOCKS_BOUNDS(MIN_BLOCKS)
+#define TILED_BOUNDS(MIN_BLOCKS)
 #define LAUNCH_BOUNDS
 #define LAUNCH_BOUNDS_2
 #endif
@@ -246,7 +248,8 @@ __device__ __forceinline__ void gather_pass(
 #define TILE 32
 #define TILE_BYTES 32768
 #define TILE_TAPS 8                        // the most taps an axis tiled_fast holds
-#define TILE_ROWS (BLOCK_THREADS / TILE)   // rows a block's threads cover at once
+#define TILED_THREADS 128                  // a tiled_* block's threads (resample/gpu.py's)
+#define TILE_ROWS (TILED_THREADS / TILE)   // rows a block's threads cover at once
 
 // Where a block's tile lies: output rows r0 .. r0 + n_r - 1 and columns o0 .. o0 + n_c - 1,
 // reading input rows r_lo .. r_lo + nr - 1 and columns c_lo .. c_lo + nc - 1.
@@ -316,9 +319,8 @@ __device__ __forceinline__ void lift_pixel(const Vec<In, Padded<NC>::n>& p, floa
         if constexpr (sizeof(Pixel) == 1) words[0] = *(const unsigned char*)&p;
         else if constexpr (sizeof(Pixel) == 2) words[0] = *(const unsigned short*)&p;
         else {
-#pragma unroll
-            for (int i = 0; i < (int)(sizeof(Pixel) / 4); ++i)
-                words[i] = ((const unsigned*)&p)[i];
+            words[0] = ((const unsigned*)&p)[0];
+            if constexpr (sizeof(Pixel) == 8) words[1] = ((const unsigned*)&p)[1];
         }
 #pragma unroll
         for (int c = 0; c < NC; ++c) {
@@ -673,7 +675,7 @@ extern "C" __global__ void BLOCKS_BOUNDS(GATHER_BLOCKS) gather_##SUFFIX(        
 
 // The tiled resize, from an image's type to itself.
 #define TILED_ENTRY_POINT(SUFFIX, T, W, MIN_BLOCKS)                                            \
-extern "C" __global__ void BLOCKS_BOUNDS(MIN_BLOCKS) tiled_##SUFFIX(                           \
+extern "C" __global__ void TILED_BOUNDS(MIN_BLOCKS) tiled_##SUFFIX(                           \
         const T* src, T* dst, long long cols_in, long long rows_out, long long cols_out,       \
         int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_), const int* y_span,                 \
         const int* x_span, W fill, W lo, W hi, int rounding, int fast) {                       \
@@ -681,14 +683,13 @@ extern "C" __global__ void BLOCKS_BOUNDS(MIN_BLOCKS) tiled_##SUFFIX(            
                         y_count, y_fill_weight, y_width, x_index, x_weight, x_count,           \
                         x_fill_weight, x_width, y_span, x_span, fill, lo, hi, rounding, fast); \
 }
-// (Bounds: 256 threads, and at least 3 blocks an SM for 8/16-bit images (80 registers:
-// tiled_fast's unrolled sums spill at 64), 4 for float ones (64) and 2 for double (128):
-// ptxas, left to itself under __launch_bounds__(256), spilled the float version; held to
-// 64, the double one spills.)
-TILED_ENTRY_POINT(u8_u8, unsigned char, float, 3)
-TILED_ENTRY_POINT(u16_u16, unsigned short, float, 3)
-TILED_ENTRY_POINT(f32_f32, float, float, 4)
-TILED_ENTRY_POINT(f64_f64, double, double, 2)
+// (Bounds: TILED_THREADS (128) threads, and at least 6 blocks an SM for 8/16-bit images (80
+// registers: tiled_fast's unrolled sums spill at 64), 7 for float ones (73; shared memory
+// allows 7) and 4 for double (128).)
+TILED_ENTRY_POINT(u8_u8, unsigned char, float, 6)
+TILED_ENTRY_POINT(u16_u16, unsigned short, float, 6)
+TILED_ENTRY_POINT(f32_f32, float, float, 7)
+TILED_ENTRY_POINT(f64_f64, double, double, 4)
 
 // (The gathers of float work are held to at least 4 blocks an SM, 64 registers: left to
 // itself ptxas kept the 16-bit ones at 48 registers and spilled.)

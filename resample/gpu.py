@@ -103,13 +103,13 @@ class CupyBackend:
         self.module = cupy.RawModule(code=source, options=NVRTC_OPTIONS + (
             f"-I{os.path.dirname(kernel_path())}",))
 
-    def launch(self, name, n_threads, args):
-        grid = ((n_threads + BLOCK - 1) // BLOCK,)
+    def launch(self, name, n_threads, args, block=BLOCK):
+        grid = ((n_threads + block - 1) // block,)
         key = (self.xp.cuda.Device().id, name)
         function = self.functions.get(key)
         if function is None:
             function = self.functions[key] = self.module.get_function(name)
-        function(grid, (BLOCK,), tuple(args))
+        function(grid, (block,), tuple(args))
 
 
 @functools.lru_cache(maxsize=1)
@@ -166,6 +166,7 @@ def _upload_table(xp, taps: Taps, work):
 
 
 TILE = 32                     # output pixels a side of a tiled_* block (resample.cu's TILE)
+TILED_BLOCK = 128             # its threads (TILED_THREADS)
 SPLAT_TILE = 32               # pixels a side of a gmm_splat_tiles_* block (SPLAT_TILE)
 TILE_BYTES = 32768            # its shared memory (resample.cu's TILE_BYTES)
 
@@ -336,10 +337,10 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
         spans = [xp.asarray(tile_spans(t)) for t in (taps_rows, taps_cols)]
         tiles = len(spans[0]) * len(spans[1])
         fast = np.int32(fast_tiles(taps_rows, taps_cols, n_ch, kind, work))
-        backend.launch(f"tiled_{s_in}_{s_in}", tiles * BLOCK,
+        backend.launch(f"tiled_{s_in}_{s_in}", tiles * TILED_BLOCK,
                        [src, out, np.int64(n_cols), np.int64(rows_out), np.int64(cols_out),
                         np.int32(n_ch), *t_rows, *t_cols, *spans, fill, lo, hi, rounding,
-                        fast])
+                        fast], block=TILED_BLOCK)
     elif plan == 1:
         backend.launch(f"gather_{s_in}_{s_in}", rows_out * cols_out,
                        [src, out, np.int64(rows_out * cols_out), np.int64(cols_out),

@@ -49,10 +49,10 @@ class ShimBackend:
         self.lib = ctypes.CDLL(library)
         self.launched = []
 
-    def launch(self, name, n_threads, args):
+    def launch(self, name, n_threads, args, block=gpu.BLOCK):
         fn = getattr(self.lib, f"shim_{name}")
         fn.restype = None
-        values = [ctypes.c_uint(gpu.BLOCK)]
+        values = [ctypes.c_uint(block)]
         for a in args:
             if isinstance(a, np.ndarray):
                 assert a.flags.c_contiguous
