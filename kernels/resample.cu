@@ -250,6 +250,7 @@ __device__ __forceinline__ void gather_pass(
 #define TILE_TAPS 8                        // the most taps an axis tiled_fast holds
 #define TILED_THREADS 128                  // a tiled_* block's threads (resample/gpu.py's)
 #define TILE_ROWS (TILED_THREADS / TILE)   // rows a block's threads cover at once
+#define TILE_ROWS_MAX 64                   // a tile's rows: TILE, or up to this (``tile_rows``)
 
 // Where a block's tile lies: output rows r0 .. r0 + n_r - 1 and columns o0 .. o0 + n_c - 1,
 // reading input rows r_lo .. r_lo + nr - 1 and columns c_lo .. c_lo + nc - 1.
@@ -259,14 +260,15 @@ struct TileGeometry {
 };
 
 __device__ __forceinline__ TileGeometry tile_geometry(long long rows_out, long long cols_out,
+                                                      int tile_rows,
                                                       const int* __restrict__ y_span,
                                                       const int* __restrict__ x_span) {
     TileGeometry g;
     long long tj;
     long long ti = divide(blockIdx.x, (cols_out + TILE - 1) / TILE, &tj);
-    g.r0 = ti * TILE;
+    g.r0 = ti * tile_rows;
     g.o0 = tj * TILE;
-    g.n_r = (int)(rows_out - g.r0 < TILE ? rows_out - g.r0 : TILE);
+    g.n_r = (int)(rows_out - g.r0 < tile_rows ? rows_out - g.r0 : tile_rows);
     g.n_c = (int)(cols_out - g.o0 < TILE ? cols_out - g.o0 : TILE);
     g.r_lo = y_span[2 * ti];
     g.nr = y_span[2 * ti + 1] - g.r_lo + 1;
@@ -343,7 +345,7 @@ struct TileTap {
 
 // Shared memory tiled_fast needs: the y table rows and pair shifts, the footprint, the x
 // pass's rows (a row TILE pixels of Padded<NC> floats).
-#define FAST_TABLE_BYTES (TILE * TILE_TAPS * 8 + TILE * 4 + TILE / 2 * 4)
+#define FAST_TABLE_BYTES (TILE_ROWS_MAX * TILE_TAPS * 8 + TILE_ROWS_MAX * 4 + TILE_ROWS_MAX / 2 * 4)
 template <typename In, int NC>
 __device__ __forceinline__ long long fast_tile_bytes(const TileGeometry& g) {
     long long in = ((long long)g.nr * g.nc * sizeof(Vec<In, Padded<NC>::n>) + 15) / 16 * 16;
@@ -466,9 +468,9 @@ __device__ __forceinline__ void tiled_fast(
         const TileGeometry& g, unsigned char* smem) {
     typedef Vec<In, Padded<NC>::n> InPixel;
     typedef Vec<float, Padded<NC>::n> MidPixel;
-    TileTap* y_taps = (TileTap*)smem;                      // [TILE][TILE_TAPS]
-    int* y_counts = (int*)(y_taps + TILE * TILE_TAPS);     // [TILE]
-    int* y_shift = y_counts + TILE;                        // [TILE / 2]: -1, or S of y_pair
+    TileTap* y_taps = (TileTap*)smem;                      // [TILE_ROWS_MAX][TILE_TAPS]
+    int* y_counts = (int*)(y_taps + TILE_ROWS_MAX * TILE_TAPS);    // [TILE_ROWS_MAX]
+    int* y_shift = y_counts + TILE_ROWS_MAX;               // [TILE_ROWS_MAX / 2]: -1 or S
     InPixel* in_s = (InPixel*)(smem + FAST_TABLE_BYTES);   // [nr][nc]
     unsigned char* mid = smem + fast_tile_bytes<In, NC>(g)
                          - (long long)g.nr * TILE * sizeof(MidPixel);   // [nr][TILE]
@@ -488,8 +490,8 @@ __device__ __forceinline__ void tiled_fast(
                 e = {(y_index[o * y_width + k] - g.r_lo) * mid_row, y_weight[o * y_width + k]};
             y_taps[t * TILE_TAPS + k] = e;
         }
-    } else if (t >= TILE && t < TILE + TILE / 2) {
-        int pair = t - TILE, shift = -1;
+    } else if (t >= TILE_ROWS_MAX && t < TILE_ROWS_MAX + TILE_ROWS_MAX / 2) {
+        int pair = t - TILE_ROWS_MAX, shift = -1;
         long long o = g.r0 + 2 * pair;
         if (2 * pair + 1 < g.n_r && y_count[o] == y_count[o + 1]) {
             int n = y_count[o];
@@ -616,9 +618,9 @@ __device__ __forceinline__ void tiled_pass(
         const In* __restrict__ src, Out* __restrict__ dst, long long cols_in,
         long long rows_out, long long cols_out, int n_ch, TABLE_PARAMS(W, y_),
         TABLE_PARAMS(W, x_), const int* __restrict__ y_span, const int* __restrict__ x_span,
-        W fill, W lo, W hi, int rounding, int fast) {
+        W fill, W lo, W hi, int rounding, int fast, int tile_rows) {
     __shared__ __align__(16) unsigned char smem[TILE_BYTES];
-    TileGeometry g = tile_geometry(rows_out, cols_out, y_span, x_span);
+    TileGeometry g = tile_geometry(rows_out, cols_out, tile_rows, y_span, x_span);
     if constexpr (sizeof(W) == 4 && sizeof(In) <= 2) {     // (float images spill with it)
 #define TILED_FAST(NC)                                                                         \
         if (n_ch == NC && fast_tile_bytes<In, NC>(g) <= TILE_BYTES) {                          \
@@ -678,10 +680,11 @@ extern "C" __global__ void BLOCKS_BOUNDS(GATHER_BLOCKS) gather_##SUFFIX(        
 extern "C" __global__ void TILED_BOUNDS(MIN_BLOCKS) tiled_##SUFFIX(                           \
         const T* src, T* dst, long long cols_in, long long rows_out, long long cols_out,       \
         int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_), const int* y_span,                 \
-        const int* x_span, W fill, W lo, W hi, int rounding, int fast) {                       \
+        const int* x_span, W fill, W lo, W hi, int rounding, int fast, int tile_rows) {        \
     tiled_pass<T, T, W>(src, dst, cols_in, rows_out, cols_out, n_ch, y_index, y_weight,       \
                         y_count, y_fill_weight, y_width, x_index, x_weight, x_count,           \
-                        x_fill_weight, x_width, y_span, x_span, fill, lo, hi, rounding, fast); \
+                        x_fill_weight, x_width, y_span, x_span, fill, lo, hi, rounding, fast,  \
+                        tile_rows);                                                            \
 }
 // (Bounds: TILED_THREADS (128) threads, and at least 6 blocks an SM for 8/16-bit images (80
 // registers: tiled_fast's unrolled sums spill at 64), 7 for float ones (73; shared memory

@@ -208,14 +208,17 @@ def fast_tiles(taps_rows: Taps, taps_cols: Taps, n_ch, kind, work):
     return True
 
 
-FAST_TABLE_BYTES = TILE * TILE_TAPS * 8 + TILE * 4 + TILE // 2 * 4   # resample.cu's
+TILE_ROWS_MAX = 64            # the tallest tile (resample.cu's TILE_ROWS_MAX)
+FAST_TABLE_BYTES = TILE_ROWS_MAX * TILE_TAPS * 8 + TILE_ROWS_MAX * 4 + TILE_ROWS_MAX // 2 * 4
 
 
-def tile_ways(taps_rows: Taps, taps_cols: Taps, n_ch, in_item, work_item, fast):
-    """How the tiled kernel computes each tile (tile rows, tile columns): 3 ``tiled_fast``
-    (when ``fast``, :func:`fast_tiles`, and its footprint fits), 2 ``tiled_general``, 1 the
-    gather's code (a footprint too wide for TILE_BYTES).  resample.cu's choice, in Python."""
-    span_r, span_c = (np.diff(tile_spans(t), axis=1)[:, 0] + 1 for t in (taps_rows, taps_cols))
+def tile_ways(taps_rows: Taps, taps_cols: Taps, n_ch, in_item, work_item, fast, rows=TILE):
+    """How the tiled kernel computes each tile of ``rows`` x TILE outputs (an array: tile
+    rows, tile columns): 3 ``tiled_fast`` (when ``fast``, :func:`fast_tiles`, and its
+    footprint fits), 2 ``tiled_general``, 1 the gather's code (a footprint too wide for
+    TILE_BYTES).  resample.cu's choice, in Python."""
+    span_r = np.diff(tile_spans(taps_rows, rows), axis=1)[:, 0] + 1
+    span_c = np.diff(tile_spans(taps_cols), axis=1)[:, 0] + 1
     n_c = np.minimum(TILE, taps_cols.n_out - TILE * np.arange(len(span_c)))
     nr = span_r[:, None].astype(np.int64)
     nc = span_c[None, :].astype(np.int64)
@@ -227,6 +230,15 @@ def tile_ways(taps_rows: Taps, taps_cols: Taps, n_ch, in_item, work_item, fast):
         fits = FAST_TABLE_BYTES + in_bytes + nr * TILE * pad * 4 <= TILE_BYTES
         ways = np.where(fits, 3, ways)
     return ways
+
+
+def tile_rows(taps_rows: Taps, taps_cols: Taps, n_ch, in_item, fast):
+    """The tiles' height: TILE_ROWS_MAX where the fast way takes every such tile (a tile's
+    setup and its footprint's overlap shared by twice the pixels), else TILE."""
+    if fast and (tile_ways(taps_rows, taps_cols, n_ch, in_item, 4, True,
+                           TILE_ROWS_MAX) == 3).all():
+        return TILE_ROWS_MAX
+    return TILE
 
 
 def _table(backend, taps: Taps, work):
@@ -283,11 +295,113 @@ def pass_times(in_shape, taps_rows: Taps, taps_cols: Taps, in_item, work_item):
     return {1: one, 2: min(two), 3: tiled}
 
 
-def _tiled_time(in_shape, taps_rows, taps_cols, in_item, work_item, time):
-    """The tiled kernel: each tile's footprint loaded once (a load a sample), the x taps over
-    its rows (Tx C + 2 Tx loads a footprint row and output column), the y taps a pixel
-    (Ty C + 2 Ty); a tile whose footprint does not fit its shared memory, the gather's cost."""
+# The tiled kernel's fast way (tiled_fast) is modelled in the instructions a thread runs,
+# counted in its compiled code (SASS, sm_90; tests/test_gpu_compile.py holds these formulas
+# to what NVRTC makes of resample.cu), and in shared-memory wavefronts (128 bytes a clock an
+# SM); the slowest of issue, shared memory, conversions and memory traffic bounds it.
+ISSUE_PER_S = 132 * 128 * 1.98e9      # thread instructions: 4 warp instructions an SM a clock
+WAVEFRONTS_PER_S = 132 * 1.98e9       # shared-memory wavefronts: one an SM a clock
+CONVERSIONS_PER_S = 132 * 16 * 1.98e9  # float-to-integer conversions: 16 an SM a clock
+TILE_SETUP = 100                      # a thread's instructions a tile outside the loops (estimate)
+
+
+def fast_x_item(taps, ch):
+    """Instructions of tiled_fast's x pass for one footprint row and output column: a tap a
+    byte permutation, a subtraction and a fused multiply-add a channel, an address and a
+    load."""
+    return taps * (3 * ch + 2.5)
+
+
+def fast_y_pair(taps, shift, ch):
+    """Instructions of y_pair and its stores, for two output pixels: (taps - 1) fused
+    multiply-adds and subtractions a channel for each, taps + shift rows loaded once (an
+    address and a load each), a table load a tap, three instructions a stored sample."""
+    return 4 * ch * (taps - 1) + 2 * (taps + shift) + taps + 6 * ch + 15
+
+
+def fast_y_one(taps, ch):
+    """Instructions of y_one and its stores, for one output pixel (a loop over the taps)."""
+    return (taps - 1) * (2 * ch + 3) + 3 * ch + 15
+
+
+def fast_footprint(ch):
+    """Instructions to load and store one footprint pixel of ``ch`` samples."""
+    return 3 + 2.7 * ch
+
+
+def _pair_costs(taps: Taps, ch, rows):
+    """Per tile row (``rows`` output rows): the instructions of tiled_fast's y pass for one output
+    column, and its shared-memory wavefronts for a warp (32 columns), as y_pair or y_one
+    takes each pair of rows."""
+    count, index = np.asarray(taps.count), np.asarray(taps.index)
+    n_out = taps.n_out
+    mid = 16 if ch >= 3 else 4 * ch               # a padded float pixel's bytes
+    per_row_issue, per_row_waves = [], []
+    for r0 in range(0, n_out, rows):
+        issue = waves = 0.0
+        end = min(r0 + rows, n_out)
+        for o in range(r0, end, 2):
+            n = int(count[o])
+            shift = None
+            if o + 1 < end and count[o + 1] == n and n in (2, 3, 4, 6):
+                for s in (0, 1):
+                    if np.array_equal(index[o + 1, :n - s], index[o, s:n]):
+                        shift = s
+                        break
+            if shift is None:
+                single = [o] + ([o + 1] if o + 1 < end else [])
+                issue += sum(fast_y_one(int(count[q]), ch) for q in single)
+                waves += sum(int(count[q]) * (mid * 32 // 128 + 1) for q in single)
+            else:
+                issue += fast_y_pair(n, shift, ch)
+                waves += (n + shift) * (mid * 32 // 128) + n
+        per_row_issue.append(issue)
+        per_row_waves.append(waves)
+    return np.array(per_row_issue), np.array(per_row_waves)
+
+
+def tiled_fast_times(in_shape, taps_rows: Taps, taps_cols: Taps, in_item):
+    """Predicted seconds of the tiled kernel's fast way over the whole image, bound by each
+    resource: ``{"issue", "shared", "convert", "memory"}`` (8/16-bit samples of ``in_item``
+    bytes; every tile taken the fast way)."""
     rows, cols, ch = in_shape
+    tall = tile_rows(taps_rows, taps_cols, ch, in_item, True)
+    span_r = np.diff(tile_spans(taps_rows, tall), axis=1)[:, 0] + 1
+    span_c = np.diff(tile_spans(taps_cols), axis=1)[:, 0] + 1
+    n_c = np.minimum(TILE, taps_cols.n_out - TILE * np.arange(len(span_c)))
+    counts = np.asarray(taps_cols.count)
+    x_cols = np.array([fast_x_item(int(counts[c]), ch) for c in range(taps_cols.n_out)])
+    x_per_tile = np.add.reduceat(x_cols, np.arange(0, taps_cols.n_out, TILE))
+    y_issue, y_waves = _pair_costs(taps_rows, ch, tall)
+    pixel = (4 if ch >= 3 else ch) * in_item       # a packed footprint pixel's bytes
+    mid = 16 if ch >= 3 else 4 * ch
+    nr, nc = span_r[:, None], span_c[None, :]
+    issue = (TILE_SETUP * TILED_BLOCK + nr * nc * fast_footprint(ch)
+             + nr * x_per_tile[None, :] + y_issue[:, None] * n_c[None, :])
+    x_loads = np.add.reduceat(counts, np.arange(0, taps_cols.n_out, TILE))
+    waves = (nr * nc * pixel / 128                                  # footprint stores
+             + nr * (x_loads[None, :] * max(1, pixel * 32 // 128) / 32     # x loads
+                     + n_c[None, :] * mid / 128)                    # x pass stores
+             + y_waves[:, None] * n_c[None, :] / 32)                # y pass, a warp a pair
+    io = (rows * cols + taps_rows.n_out * taps_cols.n_out) * ch * in_item
+    return {"issue": float(issue.sum()) / ISSUE_PER_S,
+            "shared": float(waves.sum()) / WAVEFRONTS_PER_S,
+            "convert": taps_rows.n_out * taps_cols.n_out * ch / CONVERSIONS_PER_S,
+            "memory": io / BYTES_PER_S}
+
+
+def _tiled_time(in_shape, taps_rows, taps_cols, in_item, work_item, time):
+    """The tiled kernel: the fast way (tiled_fast_times) where it takes every tile; else each
+    tile's footprint loaded once (a load a sample), the x taps over its rows (Tx C + 2 Tx
+    loads a footprint row and output column), the y taps a pixel (Ty C + 2 Ty); a tile whose
+    footprint does not fit its shared memory, the gather's cost."""
+    rows, cols, ch = in_shape
+    kind = {1: np.uint8, 2: np.uint16}.get(in_item, np.float32)
+    work = np.float32 if work_item == 4 else np.float64
+    fast = fast_tiles(taps_rows, taps_cols, ch, np.dtype(kind), work)
+    if fast and (tile_ways(taps_rows, taps_cols, ch, in_item, work_item, True) == 3).all():
+        return max(tiled_fast_times(in_shape, taps_rows, taps_cols, in_item).values())
+
     ty, tx = taps_rows.index.shape[1], taps_cols.index.shape[1]
     span_r, span_c = (np.diff(tile_spans(t), axis=1)[:, 0] + 1 for t in (taps_rows, taps_cols))
     n_r = np.minimum(TILE, taps_rows.n_out - TILE * np.arange(len(span_r)))
@@ -334,13 +448,14 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
     plan = passes or plan_passes(image.shape, taps_rows, taps_cols, np.dtype(kind).itemsize,
                                  work.itemsize)
     if plan == 3:
-        spans = [xp.asarray(tile_spans(t)) for t in (taps_rows, taps_cols)]
+        fast = fast_tiles(taps_rows, taps_cols, n_ch, kind, work)
+        tall = tile_rows(taps_rows, taps_cols, n_ch, np.dtype(kind).itemsize, fast)
+        spans = [xp.asarray(tile_spans(taps_rows, tall)), xp.asarray(tile_spans(taps_cols))]
         tiles = len(spans[0]) * len(spans[1])
-        fast = np.int32(fast_tiles(taps_rows, taps_cols, n_ch, kind, work))
         backend.launch(f"tiled_{s_in}_{s_in}", tiles * TILED_BLOCK,
                        [src, out, np.int64(n_cols), np.int64(rows_out), np.int64(cols_out),
                         np.int32(n_ch), *t_rows, *t_cols, *spans, fill, lo, hi, rounding,
-                        fast], block=TILED_BLOCK)
+                        np.int32(fast), np.int32(tall)], block=TILED_BLOCK)
     elif plan == 1:
         backend.launch(f"gather_{s_in}_{s_in}", rows_out * cols_out,
                        [src, out, np.int64(rows_out * cols_out), np.int64(cols_out),

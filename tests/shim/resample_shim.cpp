@@ -48,13 +48,15 @@ SHIM_FUNCTIONS(f64_f64, double, double, double)
 extern "C" void shim_tiled_##SUFFIX(unsigned block, const T* src, T* dst, long long cols_in,   \
         long long rows_out, long long cols_out, int n_ch, TABLE_PARAMS(W, y_),                 \
         TABLE_PARAMS(W, x_), const int* y_span, const int* x_span, W fill, W lo, W hi,         \
-        int rounding, int fast) {                                                              \
+        int rounding, int fast, int tile_rows) {                                               \
     dim3 b; b.x = block;                                                                       \
-    dim3 g; g.x = (unsigned)(((rows_out + TILE - 1) / TILE) * ((cols_out + TILE - 1) / TILE)); \
+    dim3 g; g.x = (unsigned)(((rows_out + tile_rows - 1) / tile_rows)                      \
+                          * ((cols_out + TILE - 1) / TILE));                                   \
     launch_block(g, b, [&] {                                                                   \
         tiled_##SUFFIX(src, dst, cols_in, rows_out, cols_out, n_ch, y_index, y_weight,         \
                        y_count, y_fill_weight, y_width, x_index, x_weight, x_count,            \
-                       x_fill_weight, x_width, y_span, x_span, fill, lo, hi, rounding, fast); });\
+                       x_fill_weight, x_width, y_span, x_span, fill, lo, hi, rounding, fast,      \
+                       tile_rows); });                                                         \
 }
 
 SHIM_TILED(u8_u8, unsigned char, float)
