@@ -58,6 +58,7 @@ using std::floor;
 using std::sqrt;
 using std::fma;
 using std::fmaf;
+using std::min;
 
 // CUDA's bit casts and an addition rounded toward zero (for the non-negative sums the kernels
 // give it; the exact sum is rounded to the nearer float, then stepped toward zero if that

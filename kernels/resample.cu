@@ -253,10 +253,11 @@ __device__ __forceinline__ void gather_pass(
 #define TILE_ROWS_MAX 64                   // a tile's rows: TILE, or up to this (``tile_rows``)
 
 // Where a block's tile lies: output rows r0 .. r0 + n_r - 1 and columns o0 .. o0 + n_c - 1,
-// reading input rows r_lo .. r_lo + nr - 1 and columns c_lo .. c_lo + nc - 1.
+// reading input rows r_lo .. r_lo + nr - 1 and columns c_lo .. c_lo + nc - 1.  In 32 bits
+// (the host takes the tiled kernel only for sides below 2^31): a 64-bit division and the
+// 64-bit clamps cost every thread of every tile some 50 instructions more.
 struct TileGeometry {
-    long long r0, o0;
-    int n_r, n_c, r_lo, nr, c_lo, nc;
+    int r0, o0, n_r, n_c, r_lo, nr, c_lo, nc;
 };
 
 __device__ __forceinline__ TileGeometry tile_geometry(long long rows_out, long long cols_out,
@@ -264,12 +265,12 @@ __device__ __forceinline__ TileGeometry tile_geometry(long long rows_out, long l
                                                       const int* __restrict__ y_span,
                                                       const int* __restrict__ x_span) {
     TileGeometry g;
-    long long tj;
-    long long ti = divide(blockIdx.x, (cols_out + TILE - 1) / TILE, &tj);
-    g.r0 = ti * tile_rows;
-    g.o0 = tj * TILE;
-    g.n_r = (int)(rows_out - g.r0 < tile_rows ? rows_out - g.r0 : tile_rows);
-    g.n_c = (int)(cols_out - g.o0 < TILE ? cols_out - g.o0 : TILE);
+    unsigned across = ((unsigned)cols_out + TILE - 1) / TILE;
+    unsigned ti = blockIdx.x / across, tj = blockIdx.x - ti * across;
+    g.r0 = (int)ti * tile_rows;
+    g.o0 = (int)tj * TILE;
+    g.n_r = min((int)rows_out - g.r0, tile_rows);
+    g.n_c = min((int)cols_out - g.o0, TILE);
     g.r_lo = y_span[2 * ti];
     g.nr = y_span[2 * ti + 1] - g.r_lo + 1;
     g.c_lo = x_span[2 * tj];
@@ -389,30 +390,29 @@ __device__ __forceinline__ Vec<float, Padded<NC>::n> mid_at(const unsigned char*
 // taps (byte offsets into a footprint row, weights) in registers.  The sum starts at the
 // first tap's sample (8/16-bit: a float exactly, never -0, always a sum_base; no fill term
 // in tiled_fast), so its own term, w (v - base) = 0, is left out: the same value.
+// The column's taps read N consecutive footprint pixels from index[0] (the usual case:
+// other columns take x_rows_any), so their addresses are the first's plus constants.
 template <typename In, int NC, int N>
 __device__ __forceinline__ void x_rows(const unsigned char* line, int line_bytes, int rows,
                                        int row0, const int* index, const float* weight,
                                        int first, unsigned char* mid_col) {
     typedef Vec<In, Padded<NC>::n> InPixel;
     typedef Vec<float, Padded<NC>::n> MidPixel;
-    int off[N];
     float w[N];
 #pragma unroll
-    for (int k = 0; k < N; ++k) {
-        off[k] = (index[k] - first) * (int)sizeof(InPixel);
-        w[k] = weight[k];
-    }
-    line += row0 * line_bytes;
+    for (int k = 0; k < N; ++k) w[k] = weight[k];
+    line += row0 * line_bytes + (index[0] - first) * (int)sizeof(InPixel);
     mid_col += row0 * TILE * sizeof(MidPixel);
     for (int rr = row0; rr < rows; rr += TILE_ROWS) {
+        const InPixel* px = (const InPixel*)line;
         float ref[NC], acc[NC];
-        lift_pixel<In, NC>(*(const InPixel*)(line + off[0]), ref);
+        lift_pixel<In, NC>(px[0], ref);
 #pragma unroll
         for (int c = 0; c < NC; ++c) acc[c] = ref[c] - Lift<In>::offset;
 #pragma unroll
         for (int k = 1; k < N; ++k) {
             float v[NC];
-            lift_pixel<In, NC>(*(const InPixel*)(line + off[k]), v);
+            lift_pixel<In, NC>(px[k], v);
 #pragma unroll
             for (int c = 0; c < NC; ++c) acc[c] = fused(w[k], v[c] - ref[c], acc[c]);
         }
@@ -422,6 +422,34 @@ __device__ __forceinline__ void x_rows(const unsigned char* line, int line_bytes
         *(MidPixel*)mid_col = m;
         line += TILE_ROWS * line_bytes;
         mid_col += TILE_ROWS * TILE * sizeof(MidPixel);
+    }
+}
+
+// x_rows for any taps (a loop over them, from the table in global memory): columns whose
+// taps are not consecutive (merged at an edge) or more than TILE_TAPS.
+template <typename In, int NC>
+__device__ __forceinline__ void x_rows_any(const unsigned char* line, int line_bytes,
+                                           int rows, int row0, const int* index,
+                                           const float* weight, int count, int first,
+                                           unsigned char* mid_col) {
+    typedef Vec<In, Padded<NC>::n> InPixel;
+    typedef Vec<float, Padded<NC>::n> MidPixel;
+    for (int rr = row0; rr < rows; rr += TILE_ROWS) {
+        const InPixel* px = (const InPixel*)(line + rr * line_bytes);
+        float ref[NC], acc[NC];
+        lift_pixel<In, NC>(px[index[0] - first], ref);
+#pragma unroll
+        for (int c = 0; c < NC; ++c) acc[c] = ref[c] - Lift<In>::offset;
+        for (int k = 1; k < count; ++k) {
+            float v[NC];
+            lift_pixel<In, NC>(px[index[k] - first], v);
+#pragma unroll
+            for (int c = 0; c < NC; ++c) acc[c] = fused(weight[k], v[c] - ref[c], acc[c]);
+        }
+        MidPixel m;
+#pragma unroll
+        for (int c = 0; c < Padded<NC>::n; ++c) m.c[c] = c < NC ? acc[c] : 0.0f;
+        *(MidPixel*)(mid_col + rr * TILE * sizeof(MidPixel)) = m;
     }
 }
 
@@ -441,16 +469,18 @@ __device__ __forceinline__ void y_one(const unsigned char* mid_col, const TileTa
     }
 }
 
-// Two output rows at once, N taps each, where the second's taps are the first's shifted by
-// S rows (index1[k] = index0[k + S]): the N + S rows they read are each loaded once and
-// added to both sums as they come, each sum in its own taps' order.
+// Two output rows at once, N taps each on consecutive rows, the second's S rows below the
+// first's (index1[k] = index0[k + S] = index0[0] + k + S): the N + S rows they read are each
+// loaded once (at the first's address plus constants) and added to both sums as they come,
+// each sum in its own taps' order.
 template <int NC, int N, int S>
 __device__ __forceinline__ void y_pair(const unsigned char* mid_col, const TileTap* t0,
                                        const TileTap* t1, float* acc0, float* acc1) {
     float base0[NC], base1[NC];
+    const unsigned char* first = mid_col + t0[0].index;
 #pragma unroll
     for (int r = 0; r < N + S; ++r) {
-        Vec<float, Padded<NC>::n> p = mid_at<NC>(mid_col, r < N ? t0[r].index : t1[r - S].index);
+        Vec<float, Padded<NC>::n> p = mid_at<NC>(first, r * TILE * (int)sizeof(p));
 #pragma unroll
         for (int c = 0; c < NC; ++c) {
             if (r == 0) acc0[c] = base0[c] = p.c[c];
@@ -497,11 +527,10 @@ __device__ __forceinline__ void tiled_fast(
             int n = y_count[o];
             const int* i0 = y_index + o * y_width;
             const int* i1 = i0 + y_width;
-            for (int s = 0; s <= 1 && shift < 0; ++s) {
-                bool same = n == 2 || n == 3 || n == 4 || n == 6;
-                for (int k = 0; k + s < n && same; ++k) same = i1[k] == i0[k + s];
-                if (same) shift = s;
-            }
+            bool runs = n == 2 || n == 3 || n == 4 || n == 6;    // consecutive rows
+            for (int k = 1; k < n && runs; ++k) runs = i0[k] == i0[0] + k && i1[k] == i1[0] + k;
+            for (int s = 0; s <= 1 && runs && shift < 0; ++s)
+                if (i1[0] == i0[0] + s) shift = s;
         }
         y_shift[pair] = shift;
     }
@@ -521,11 +550,14 @@ __device__ __forceinline__ void tiled_fast(
     if (lane < g.n_c) {
         long long o = g.o0 + lane;
         int count = x_count[o];
+        const int* index = x_index + o * x_width;
+        bool runs = true;                               // consecutive pixels
+        for (int k = 1; k < count && runs; ++k) runs = index[k] == index[0] + k;
         const unsigned char* line = (const unsigned char*)in_s;
         int line_bytes = g.nc * (int)sizeof(InPixel);
 #define X_ROWS(N) x_rows<In, NC, N>(line, line_bytes, g.nr, row0, x_index + o * x_width,     \
                                     x_weight + o * x_width, g.c_lo, mid_col)
-        switch (count) {
+        switch (runs ? count : 0) {
             case 1: X_ROWS(1); break;
             case 2: X_ROWS(2); break;
             case 3: X_ROWS(3); break;
@@ -533,7 +565,10 @@ __device__ __forceinline__ void tiled_fast(
             case 5: X_ROWS(5); break;
             case 6: X_ROWS(6); break;
             case 7: X_ROWS(7); break;
-            default: X_ROWS(8); break;
+            case 8: X_ROWS(8); break;
+            default:
+                x_rows_any<In, NC>(line, line_bytes, g.nr, row0, index, x_weight + o * x_width,
+                                   count, g.c_lo, mid_col);
         }
 #undef X_ROWS
     }

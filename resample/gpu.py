@@ -302,21 +302,22 @@ def pass_times(in_shape, taps_rows: Taps, taps_cols: Taps, in_item, work_item):
 ISSUE_PER_S = 132 * 128 * 1.98e9      # thread instructions: 4 warp instructions an SM a clock
 WAVEFRONTS_PER_S = 132 * 1.98e9       # shared-memory wavefronts: one an SM a clock
 CONVERSIONS_PER_S = 132 * 16 * 1.98e9  # float-to-integer conversions: 16 an SM a clock
-TILE_SETUP = 100                      # a thread's instructions a tile outside the loops (estimate)
+TILE_SETUP = 120        # a thread's instructions a tile outside the loops: in the SASS of
+                        # tiled_u8_u8, 60 to place the tile and choose the way, about 60 in
+                        # the set-ups of the passes
 
 
 def fast_x_item(taps, ch):
-    """Instructions of tiled_fast's x pass for one footprint row and output column: a tap a
-    byte permutation, a subtraction and a fused multiply-add a channel, an address and a
-    load."""
-    return taps * (3 * ch + 2.5)
+    """Instructions of tiled_fast's x pass (x_rows) for one footprint row and output column:
+    a tap a byte permutation, a subtraction and a fused multiply-add a channel, and a load."""
+    return taps * (3 * ch + 1.5) + 2
 
 
 def fast_y_pair(taps, shift, ch):
     """Instructions of y_pair and its stores, for two output pixels: (taps - 1) fused
-    multiply-adds and subtractions a channel for each, taps + shift rows loaded once (an
-    address and a load each), a table load a tap, three instructions a stored sample."""
-    return 4 * ch * (taps - 1) + 2 * (taps + shift) + taps + 6 * ch + 15
+    multiply-adds and subtractions a channel for each, taps + shift rows loaded once, a
+    table load a tap, three instructions a stored sample, and the switch on (taps, shift)."""
+    return 4 * ch * (taps - 1) + (taps + shift) + taps + 6 * ch + 22
 
 
 def fast_y_one(taps, ch):
@@ -343,11 +344,10 @@ def _pair_costs(taps: Taps, ch, rows):
         for o in range(r0, end, 2):
             n = int(count[o])
             shift = None
-            if o + 1 < end and count[o + 1] == n and n in (2, 3, 4, 6):
-                for s in (0, 1):
-                    if np.array_equal(index[o + 1, :n - s], index[o, s:n]):
-                        shift = s
-                        break
+            runs = n in (2, 3, 4, 6) and o + 1 < end and count[o + 1] == n and all(
+                np.array_equal(np.diff(index[q, :n]), np.ones(n - 1)) for q in (o, o + 1))
+            if runs and index[o + 1, 0] - index[o, 0] in (0, 1):
+                shift = int(index[o + 1, 0] - index[o, 0])
             if shift is None:
                 single = [o] + ([o + 1] if o + 1 < end else [])
                 issue += sum(fast_y_one(int(count[q]), ch) for q in single)
@@ -422,6 +422,8 @@ def plan_passes(in_shape, taps_rows: Taps, taps_cols: Taps, in_item=1, work_item
     """How :func:`resize` runs, the fastest in :func:`pass_times`: 1 (one pass, gather), 2
     (two passes) or 3 (tiled, one pass through shared memory)."""
     times = pass_times(in_shape, taps_rows, taps_cols, in_item, work_item)
+    if max(taps_rows.n_out, taps_cols.n_out, *in_shape[:2]) >= 2**31:
+        del times[3]                      # the tiled kernel places its tiles in 32 bits
     return min(times, key=lambda k: (times[k], k))
 
 

@@ -626,7 +626,7 @@ def test_shim_fast_tiles_are_the_gather_and_the_two_passes_bit_for_bit(shim, dty
     chart[::9] = (255, 255, 255, 0)
     cases = [("bilinear", 2.0, 2.2), ("gri", 1.5, 1.65), ("bicubic", 2.3, 2.5),
              ("lanczos", 3.4, 3.7), ("lanczos", 2.0, 0.8), ("mitchell", 1.7, 0.55),
-             ("lanczos", 1.05, 1.0), ("box", 1.7, 1.9)]
+             ("lanczos", 1.05, 1.0), ("box", 1.7, 1.9), ("bicubic", 3.0, 2.6)]
     seen = set()
     for k, (method, scale, scale_x) in enumerate(cases):
         ch = 1 + k % 4
@@ -636,13 +636,15 @@ def test_shim_fast_tiles_are_the_gather_and_the_two_passes_bit_for_bit(shim, dty
             h, w = (int(v) for v in rng.integers(9, 60, size=2))
             if method == "lanczos" and scale < 1.5:
                 h = 100                           # tiles of 64 rows too tall: 32 rows
+            if k == 8:
+                h, w = 7, 6                       # wrapped taps: not consecutive
             r0, c0 = (int(v) for v in rng.integers(0, 400, size=2))
             a = np.dstack([photo, photo[..., :1]])[r0:r0 + h, c0:c0 + w, :ch]
         if dtype == "uint16":
             a = a.astype(np.uint16) * 257 + rng.integers(0, 257, a.shape).astype(np.uint16)
         a = np.ascontiguousarray(a.astype(dtype))
         shape = (max(1, round(a.shape[0] * scale)), max(1, round(a.shape[1] * scale_x)))
-        boundary = ["edge", "reflect", "mirror", "truncate"][k % 4]
+        boundary = ["edge", "reflect", "mirror", "truncate"][k % 4] if k < 8 else "wrap"
         outs = [_gpu_resize(shim, a, shape, method, "centers", boundary, passes=p)
                 for p in (3, 1, 2)]
         np.testing.assert_array_equal(outs[0], outs[1], err_msg=str((method, scale, ch)))
@@ -659,13 +661,15 @@ def test_shim_fast_tiles_are_the_gather_and_the_two_passes_bit_for_bit(shim, dty
         seen.update(int(c) for c in np.unique(np.concatenate([tr.count, tc.count])))
         for o in range(0, tr.n_out - 1, 2):                    # the pairs y_pair can share
             n = tr.count[o]
-            for s in (0, 1):
-                if tr.count[o + 1] == n and n in (2, 3, 4, 6) and np.array_equal(
-                        tr.index[o + 1, :n - s], tr.index[o, s:n]):
-                    seen.add(("pair", s))
-                    break
+            runs = n in (2, 3, 4, 6) and tr.count[o + 1] == n and all(
+                (np.diff(tr.index[q, :n]) == 1).all() for q in (o, o + 1))
+            if runs and tr.index[o + 1, 0] - tr.index[o, 0] in (0, 1):
+                seen.add(("pair", int(tr.index[o + 1, 0] - tr.index[o, 0])))
+        seen.update(("x runs", bool((np.diff(tc.index[c, :tc.count[c]]) == 1).all()))
+                    for c in range(tc.n_out))
     assert set(range(2, 9)) <= seen and {("pair", 0), ("pair", 1)} <= seen, seen
     assert {("rows", gpu.TILE), ("rows", gpu.TILE_ROWS_MAX)} <= seen, seen
+    assert {("x runs", True), ("x runs", False)} <= seen, seen
 
 
 def test_the_fast_tiles_take_only_what_they_can():
