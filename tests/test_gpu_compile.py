@@ -3,7 +3,9 @@ NVRTC (the library CuPy calls, from the nvidia-cuda-nvrtc wheel, which needs no 
 CuPy's options and resample.gpu.NVRTC_OPTIONS, and by nvcc.  ptxas's report of each kernel's
 registers and spills is held to a budget (RESOURCES): no spills, no kernel past its budget
 with fewer threads an SM, and never half the occupancy: a change that spills or cuts
-occupancy fails here, before any GPU sees it (and one that is worth it updates the budget)."""
+occupancy fails here, before any GPU sees it (and one that is worth it updates the budget).
+The tiled kernel's performance model is held to the instructions NVRTC makes of its loops
+(disassembled by nvdisasm)."""
 
 import ctypes
 import glob
@@ -96,11 +98,12 @@ def _nvrtc():
     return ctypes.CDLL(paths[0])
 
 
-def nvrtc_compile(lib, source, options):
-    """``(ok, log)`` of compiling ``source`` (bytes) with NVRTC and ``options``."""
+def nvrtc_compile(lib, source, options, cubin=None, name=b"resample.cu"):
+    """``(ok, log)`` of compiling ``source`` (bytes; the file ``name``) with NVRTC and
+    ``options``; the machine code (a cubin, for a real -arch) written to the path ``cubin``
+    if given."""
     prog = ctypes.c_void_p()
-    assert lib.nvrtcCreateProgram(ctypes.byref(prog), source, b"resample.cu", 0, None,
-                                  None) == 0
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), source, name, 0, None, None) == 0
     try:
         opts = [o.encode() for o in options]
         ok = lib.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
@@ -108,6 +111,12 @@ def nvrtc_compile(lib, source, options):
         lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
         log = ctypes.create_string_buffer(size.value)
         lib.nvrtcGetProgramLog(prog, log)
+        if ok == 0 and cubin is not None:
+            lib.nvrtcGetCUBINSize(prog, ctypes.byref(size))
+            code = ctypes.create_string_buffer(size.value)
+            assert lib.nvrtcGetCUBIN(prog, code) == 0
+            with open(cubin, "wb") as f:
+                f.write(code.raw)
         return ok == 0, log.value.decode(errors="replace")
     finally:
         lib.nvrtcDestroyProgram(ctypes.byref(prog))
@@ -178,3 +187,103 @@ def test_a_gpu_that_cannot_compile_is_not_chosen(monkeypatch):
         assert gpu.compile_reason.cache_info().currsize == 1
     finally:
         gpu.compile_reason.cache_clear()
+
+
+# ---- The tiled kernel's model (resample.gpu.tiled_fast_times) counts the instructions of
+# tiled_fast's loops with small formulas (fast_x_item, fast_y_pair).  Here they are held to
+# the machine code NVRTC makes of those loops, disassembled by nvdisasm (the
+# nvidia-cuda-nvdisasm wheel, in the test extra; no GPU needed), within a quarter.
+PROBES = """
+#include "resample.cu"
+#define X_PROBE(T, NAME, NC, N)                                                              \\
+extern "C" __global__ void x_##NAME##_##NC##_##N(const int* index, const float* weight,     \\
+                                                  int rows, int nc) {                       \\
+    extern __shared__ __align__(16) unsigned char sm[];                                     \\
+    x_rows<T, NC, N>(sm, nc * 16, rows, threadIdx.x / 32, index, weight, 0,                 \\
+                     sm + 16384 + threadIdx.x % 32 * 16);                                   \\
+}
+#define Y_PROBE(NC, N, S)                                                                    \\
+extern "C" __global__ void y_##NC##_##N##_##S(unsigned char* dst, long long cols, int n) {   \\
+    extern __shared__ __align__(16) unsigned char sm[];                                     \\
+    const TileTap* taps = (const TileTap*)(sm + 20480);                                     \\
+    unsigned char* q = dst + threadIdx.x * NC;                                              \\
+    for (int i = threadIdx.x / 32; i < n; i += 4, q += 8 * cols * NC) {                     \\
+        float a0[NC], a1[NC];                                                               \\
+        y_pair<NC, N, S>(sm + threadIdx.x % 32 * 16, taps + 16 * i, taps + 16 * i + 8, a0, a1); \\
+        store_pixel<unsigned char, NC>(q, a0);                                              \\
+        store_pixel<unsigned char, NC>(q + cols * NC, a1);                                  \\
+    }                                                                                       \\
+}
+"""
+X_CASES = [("u8", "unsigned char", nc, n) for nc, n in ((1, 2), (3, 4), (4, 6), (3, 8))] + [
+    ("u16", "unsigned short", 2, 3)]
+Y_CASES = [(3, 2, 1), (3, 4, 0), (3, 4, 1), (4, 6, 1)]
+
+
+def _nvdisasm():
+    found = shutil.which("nvdisasm")
+    try:
+        import nvidia
+
+        for folder in nvidia.__path__:
+            found = found or next(iter(glob.glob(os.path.join(folder, "cu1*", "bin",
+                                                              "nvdisasm"))), None)
+    except ImportError:
+        pass
+    if found is None:
+        pytest.skip("nvdisasm is not installed (pip install nvidia-cuda-nvdisasm)")
+    return found
+
+
+def loop_sizes(sass):
+    """{function: (instructions of its longest loop, the loop's instructions)} from the
+    text nvdisasm prints (branch targets as labels)."""
+    sizes = {}
+    for part in re.split(r"\n\s*\.text\.", sass)[1:]:
+        name = part.split(":", 1)[0]
+        labels, code, pending = {}, [], []
+        for line in part.splitlines():
+            label = re.match(r"\s*(\.L_x_\d+):", line)
+            if label:
+                pending.append(label.group(1))
+                continue
+            m = re.match(r"\s*/\*([0-9a-f]{4,})\*/\s+(.*?)\s*;", line)
+            if m:
+                address = int(m.group(1), 16)
+                for label_name in pending:
+                    labels[label_name] = address
+                pending = []
+                code.append((address, m.group(2)))
+        best = (0, [])
+        for address, text in code:
+            target = re.search(r"BRA\s+`\((\.L_x_\d+)\)", text)
+            if target and labels.get(target.group(1), address + 1) <= address:
+                body = [t for a, t in code if labels[target.group(1)] <= a <= address]
+                best = max(best, (len(body), body), key=lambda b: b[0])
+        sizes[name] = best
+    return sizes
+
+
+def test_the_tiled_model_counts_the_compiled_instructions(tmp_path):
+    lib, nvdisasm = _nvrtc(), _nvdisasm()
+    source = PROBES + "".join(f"X_PROBE({t}, {name}, {nc}, {n})\n"
+                              for name, t, nc, n in X_CASES)
+    source += "".join(f"Y_PROBE({nc}, {n}, {s})\n" for nc, n, s in Y_CASES)
+    options = CUPY_OPTIONS + gpu.NVRTC_OPTIONS + (f"-I{KERNELS}", f"-arch={ARCH}")
+    ok, log = nvrtc_compile(lib, source.encode(), options, cubin=tmp_path / "probes.cubin",
+                            name=b"probes.cu")
+    assert ok, log[-3000:]
+    sass = subprocess.run([nvdisasm, "-c", str(tmp_path / "probes.cubin")],
+                          capture_output=True, text=True, check=True).stdout
+    sizes = loop_sizes(sass)
+    for name, _, nc, n in X_CASES:
+        size, body = sizes[f"x_{name}_{nc}_{n}"]
+        items = sum("STS" in t for t in body)             # a row's sums stored once
+        measured, model = size / items, gpu.fast_x_item(n, nc)
+        assert abs(model - measured) <= 0.25 * measured, (name, nc, n, measured, model)
+    for nc, n, s in Y_CASES:
+        size, body = sizes[f"y_{nc}_{n}_{s}"]
+        pairs = sum("STG" in t for t in body) / (2 * nc)
+        measured = size / pairs + 6                       # and the switch on (taps, shift)
+        model = gpu.fast_y_pair(n, s, nc)
+        assert abs(model - measured) <= 0.25 * measured, (nc, n, s, measured, model)
