@@ -18,7 +18,7 @@ import threading
 import numpy as np
 
 from .methods import taps_width
-from .taps import Taps
+from .taps import LRU, Taps
 
 BLOCK = 256                   # threads per block; every kernel runs on a 1-D grid
 KERNEL_TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16",
@@ -57,21 +57,26 @@ class TableCache:
         self.lock = threading.Lock()
 
     def get(self, xp, taps: Taps, work):
+        return self.fetch(xp, taps, np.dtype(work).str, lambda: _upload_table(xp, taps, work))
+
+    def fetch(self, xp, owner, kind, upload):
+        """The device copy ``upload()`` makes of what ``owner`` (a host object, held while
+        cached) gives for ``kind``: a tap table, or the tiled kernel's tile spans."""
         cuda = getattr(xp, "cuda", None)
         device = cuda.Device().id if cuda is not None else 0
-        key = (device, id(taps), np.dtype(work).str)
+        key = (device, id(owner), kind)
         with self.lock:
             hit = self.entries.get(key)
-            if hit is not None and hit[0] is taps:
+            if hit is not None and hit[0] is owner:
                 self.entries.move_to_end(key)
                 hit[2] = _event(cuda)
                 return hit[1]
-        table = _upload_table(xp, taps, work)
+        table = upload()
         if cuda is not None:
             # Other threads' streams may read the table next: let the copy land first.
             cuda.get_current_stream().synchronize()
         with self.lock:
-            self.entries[key] = [taps, table, _event(cuda)]
+            self.entries[key] = [owner, table, _event(cuda)]
             while len(self.entries) > self.size:
                 _, (_, old, event) = self.entries.popitem(last=False)
                 self.retired.append((old, event))
@@ -239,6 +244,32 @@ def tile_rows(taps_rows: Taps, taps_cols: Taps, n_ch, in_item, fast):
                            TILE_ROWS_MAX) == 3).all():
         return TILE_ROWS_MAX
     return TILE
+
+
+_TILED = LRU(64)              # host: the tiled kernel's choices for a pair of tables
+_PLANS = LRU(256)             # host: plan_passes's answers
+
+
+def _tiled_choices(taps_rows: Taps, taps_cols: Taps, n_ch, kind, work):
+    """(fast, tile rows, (row spans, column spans)) of the tiled kernel for these tables, from
+    a cache (the tables come from resize_taps's: a repeated size finds them here)."""
+    key = (id(taps_rows), id(taps_cols), n_ch, np.dtype(kind).str, np.dtype(work).str)
+    hit = _TILED.get(key)
+    if hit is not None and hit[0] is taps_rows and hit[1] is taps_cols:
+        return hit[2]
+    fast = fast_tiles(taps_rows, taps_cols, n_ch, kind, work)
+    tall = tile_rows(taps_rows, taps_cols, n_ch, np.dtype(kind).itemsize, fast)
+    choices = (fast, tall, (tile_spans(taps_rows, tall), tile_spans(taps_cols)))
+    _TILED.put(key, (taps_rows, taps_cols, choices))
+    return choices
+
+
+def _device_copy(backend, owner, kind, host):
+    """``host`` on the backend's device, cached beside the tap tables when it caches them."""
+    cache = getattr(backend, "tables", None)
+    if cache is None:
+        return backend.xp.asarray(host)
+    return cache.fetch(backend.xp, owner, kind, lambda: backend.xp.asarray(host))
 
 
 def _table(backend, taps: Taps, work):
@@ -420,7 +451,18 @@ def _tiled_time(in_shape, taps_rows, taps_cols, in_item, work_item, time):
 
 def plan_passes(in_shape, taps_rows: Taps, taps_cols: Taps, in_item=1, work_item=4):
     """How :func:`resize` runs, the fastest in :func:`pass_times`: 1 (one pass, gather), 2
-    (two passes) or 3 (tiled, one pass through shared memory)."""
+    (two passes) or 3 (tiled, one pass through shared memory).  Cached for the tables (the
+    model takes some milliseconds on the host; a kernel of 4K to 8K, a tenth of one)."""
+    key = (tuple(in_shape), id(taps_rows), id(taps_cols), in_item, work_item)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is taps_rows and hit[1] is taps_cols:
+        return hit[2]
+    plan = _plan(in_shape, taps_rows, taps_cols, in_item, work_item)
+    _PLANS.put(key, (taps_rows, taps_cols, plan))
+    return plan
+
+
+def _plan(in_shape, taps_rows, taps_cols, in_item, work_item):
     times = pass_times(in_shape, taps_rows, taps_cols, in_item, work_item)
     if max(taps_rows.n_out, taps_cols.n_out, *in_shape[:2]) >= 2**31:
         del times[3]                      # the tiled kernel places its tiles in 32 bits
@@ -450,9 +492,9 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
     plan = passes or plan_passes(image.shape, taps_rows, taps_cols, np.dtype(kind).itemsize,
                                  work.itemsize)
     if plan == 3:
-        fast = fast_tiles(taps_rows, taps_cols, n_ch, kind, work)
-        tall = tile_rows(taps_rows, taps_cols, n_ch, np.dtype(kind).itemsize, fast)
-        spans = [xp.asarray(tile_spans(taps_rows, tall)), xp.asarray(tile_spans(taps_cols))]
+        fast, tall, host_spans = _tiled_choices(taps_rows, taps_cols, n_ch, kind, work)
+        spans = [_device_copy(backend, taps, ("spans", rows), host)
+                 for taps, rows, host in zip((taps_rows, taps_cols), (tall, TILE), host_spans)]
         tiles = len(spans[0]) * len(spans[1])
         backend.launch(f"tiled_{s_in}_{s_in}", tiles * TILED_BLOCK,
                        [src, out, np.int64(n_cols), np.int64(rows_out), np.int64(cols_out),

@@ -199,6 +199,28 @@ def test_the_plan_follows_the_model_and_the_engine_follows_the_plan(shim):
     assert 70e-6 < times[3] < 85e-6
 
 
+def test_the_plan_and_the_tiles_are_worked_out_once_for_a_size(monkeypatch):
+    """The model takes milliseconds on the host, a 4K to 8K kernel a tenth of one: a
+    repeated size (the same tables, from resize_taps's cache) asks neither again."""
+    m = get_method("bicubic")
+    tr = resize_taps(216, 432, m, "centers", "edge", True)
+    tc = resize_taps(384, 768, m, "centers", "edge", True)
+    plan = gpu.plan_passes((216, 384, 3), tr, tc, 1, 4)
+    choices = gpu._tiled_choices(tr, tc, 3, np.dtype(np.uint8), np.dtype(np.float32))
+
+    def fail(*args):
+        raise AssertionError("worked out again")
+
+    monkeypatch.setattr(gpu, "pass_times", fail)
+    monkeypatch.setattr(gpu, "tile_spans", fail)
+    assert gpu.plan_passes((216, 384, 3), tr, tc, 1, 4) == plan == 3
+    assert gpu._tiled_choices(tr, tc, 3, np.dtype(np.uint8), np.dtype(np.float32)) is choices
+    assert choices[:2] == (True, gpu.TILE_ROWS_MAX)
+    other = resize_taps(216, 433, m, "centers", "edge", True)     # another size: worked out
+    with pytest.raises(AssertionError, match="again"):
+        gpu.plan_passes((216, 384, 3), other, tc, 1, 4)
+
+
 class _FakeCuda:
     """Just enough of cupy.cuda for TableCache: a device id, streams, and events whose
     completion the test decides."""
