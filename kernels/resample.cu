@@ -755,53 +755,59 @@ RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double, 1)
 // memory (one thread per point, atomically: footprints overlap), or a tile's in shared
 // memory.  Steered Gaussians (theta, resample_math.h's footprint_steered): with theta = 0
 // the weight is exp(-dy^2/2) for the row times exp(-dx^2/2) for the column.
-template <typename W>
+template <typename W, typename I>
 __device__ __forceinline__ void gmm_splat_clipped(
         long long p, const double* __restrict__ xy, const W* __restrict__ values,
         const double* __restrict__ sx, const double* __restrict__ sy,
         const double* __restrict__ theta, int n_ch, double cutoff, long long height,
         long long width, long long r_lo, long long r_hi, long long c_lo, long long c_hi,
-        W* acc, W* z, long long r_org, long long c_org, long long row, long long plane) {
+        W* acc, W* z, long long r_org, long long c_org, I row, I plane) {
+    // I: the type of offsets into the planes (int for a tile's in shared memory).
     double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p], th = theta[p];
     double cs = th != 0.0 ? cos(th) : 1.0, sn = th != 0.0 ? sin(th) : 0.0;
     double cut2 = cutoff * cutoff;
     Footprint f = footprint_steered(x, y, ax, ay, cs, sn, cutoff, height, width);
     long long r0 = f.r0 > r_lo ? f.r0 : r_lo, r1 = f.r1 < r_hi - 1 ? f.r1 : r_hi - 1;
     long long c0 = f.c0 > c_lo ? f.c0 : c_lo, c1 = f.c1 < c_hi - 1 ? f.c1 : c_hi - 1;
-    if (sn == 0.0 && cs == 1.0 && c1 - c0 < SPLAT_TILE) {
+    if (r1 < r0 || c1 < c0) return;
+    // The footprint's first pixel and its size, as offsets of type I.
+    W* z0 = z + ((I)(r0 - r_org) * row + (I)(c0 - c_org));
+    W* acc0 = acc + ((I)(r0 - r_org) * row + (I)(c0 - c_org));
+    const int rows = (int)(r1 - r0), cols = (int)(c1 - c0);
+    if (sn == 0.0 && cs == 1.0 && cols < SPLAT_TILE) {
         // Not rotated: the weight is a row's factor times a column's, exponentials in the
         // work type, one a row and one a column (not one a pixel).
         W ex[SPLAT_TILE];
-        for (long long c = c0; c <= c1; ++c) {
-            double ux = (c - x) / ax;
-            ex[c - c0] = exp(W(-0.5) * (W)(ux * ux));
+        for (int j = 0; j <= cols; ++j) {
+            double ux = ((double)(c0 + j) - x) / ax;
+            ex[j] = exp(W(-0.5) * (W)(ux * ux));
         }
-        for (long long r = r0; r <= r1; ++r) {
-            double uy = (r - y) / ay;
+        for (int i = 0; i <= rows; ++i) {
+            double uy = ((double)(r0 + i) - y) / ay;
             W ey = (W)f.norm * exp(W(-0.5) * (W)(uy * uy));
-            for (long long c = c0; c <= c1; ++c) {
-                double ux = (c - x) / ax;
+            for (int j = 0; j <= cols; ++j) {
+                double ux = ((double)(c0 + j) - x) / ax;
                 if (ux * ux + uy * uy > cut2) continue;
-                W w = ey * ex[c - c0];
-                long long q = (r - r_org) * row + (c - c_org);
-                atomicAdd(z + q, w);
+                W w = ey * ex[j];
+                I q = (I)i * row + j;
+                atomicAdd(z0 + q, w);
                 for (int ch = 0; ch < n_ch; ++ch)
-                    atomicAdd(acc + ch * plane + q, w * values[p * n_ch + ch]);
+                    atomicAdd(acc0 + ch * plane + q, w * values[p * n_ch + ch]);
             }
         }
         return;
     }
-    for (long long r = r0; r <= r1; ++r) {
-        double dy = r - y;
-        for (long long c = c0; c <= c1; ++c) {
-            double dx = c - x;
+    for (int i = 0; i <= rows; ++i) {
+        double dy = (double)(r0 + i) - y;
+        for (int j = 0; j <= cols; ++j) {
+            double dx = (double)(c0 + j) - x;
             double eu = (cs * dx + sn * dy) / ax, ev = (cs * dy - sn * dx) / ay;
             double r2 = eu * eu + ev * ev;
             if (r2 > cut2) continue;
             W w = (W)(f.norm * exp(-0.5 * r2));
-            long long q = (r - r_org) * row + (c - c_org);
-            atomicAdd(z + q, w);
-            for (int ch = 0; ch < n_ch; ++ch) atomicAdd(acc + ch * plane + q, w * values[p * n_ch + ch]);
+            I q = (I)i * row + j;
+            atomicAdd(z0 + q, w);
+            for (int ch = 0; ch < n_ch; ++ch) atomicAdd(acc0 + ch * plane + q, w * values[p * n_ch + ch]);
         }
     }
 }
@@ -815,8 +821,8 @@ __device__ __forceinline__ void gmm_splat_point(
         W* __restrict__ acc, W* __restrict__ z, long long height, long long width) {
     long long p = thread_index();
     if (p >= n_points) return;
-    gmm_splat_clipped<W>(p, xy, values, sx, sy, theta, n_ch, cutoff, height, width, 0, height,
-                         0, width, acc, z, 0, 0, width, height * width);
+    gmm_splat_clipped<W, long long>(p, xy, values, sx, sy, theta, n_ch, cutoff, height, width,
+                                    0, height, 0, width, acc, z, 0, 0, width, height * width);
 }
 
 // Points binned by tile (SPLAT_TILE x SPLAT_TILE pixels): the tile of a point's centre
@@ -867,7 +873,7 @@ __device__ __forceinline__ void gmm_splat_tile(
             if (ni < 0 || nj < 0 || ni >= down || nj >= across) continue;
             long long t = ni * across + nj;
             for (long long p = start[t] + threadIdx.x; p < start[t + 1]; p += blockDim.x)
-                gmm_splat_clipped<W>(p, xy, values, sx, sy, theta, n_ch, cutoff, height,
+                gmm_splat_clipped<W, int>(p, xy, values, sx, sy, theta, n_ch, cutoff, height,
                                      width, r_lo, r_hi, c_lo, c_hi, tile + pixels, tile, r_lo,
                                      c_lo, SPLAT_TILE, pixels);
         }
@@ -898,7 +904,7 @@ extern "C" __global__ void LAUNCH_BOUNDS_2 gmm_splat_##SUFFIX(                  
     gmm_splat_point<W>(xy, values, sx, sy, theta, n_points, n_ch, cutoff, acc, z, height,      \
                        width);                                                                 \
 }                                                                                              \
-extern "C" __global__ void LAUNCH_BOUNDS_2 gmm_splat_tiles_##SUFFIX(                           \
+extern "C" __global__ void BLOCKS_BOUNDS(3) gmm_splat_tiles_##SUFFIX(                             \
         const double* xy, const W* values, const double* sx, const double* sy,                 \
         const double* theta, const long long* start, int n_ch, double cutoff, W* acc, W* z,    \
         long long height, long long width) {                                                   \

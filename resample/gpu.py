@@ -650,11 +650,7 @@ def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
         # Points binned by 32x32 tile, a block a tile adding them in shared memory (each
         # tile stored once); the points wider than a tile after, atomically.
         tiles = -(-height // SPLAT_TILE) * -(-width // SPLAT_TILE)
-        key = xp.empty(n, np.int32)            # (a 32-bit sort: tiles < 2**31)
-        backend.launch("gmm_bin", n, [xy, sx, sy, rot, np.int64(n), np.float64(cutoff),
-                                      np.int64(height), np.int64(width), key])
-        order = xp.argsort(key, kind="stable")
-        key = key[order]
+        order, key = _tile_order(backend, xy, sx, sy, rot, cutoff, height, width)
         xy, values, sx, sy, rot = (xp.ascontiguousarray(a[order])
                                    for a in (xy, values, sx, sy, rot))
         start = xp.searchsorted(key, xp.arange(tiles + 1, dtype=np.int32)).astype(np.int64)
@@ -673,9 +669,30 @@ def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
     return out, z, int((z <= 0).sum())
 
 
+def _tile_order(backend, xy, sx, sy, rot, cutoff, height, width):
+    """The points' order by the SPLAT_TILE tile of their centre, the points wider than a tile
+    last (gmm_bin): ``(order, sorted keys)``, int32 keys (tiles < 2**31)."""
+    xp = backend.xp
+    n = len(xy)
+    key = xp.empty(n, np.int32)
+    backend.launch("gmm_bin", n, [xy, sx, sy, rot, np.int64(n), np.float64(cutoff),
+                                  np.int64(height), np.int64(width), key])
+    order = xp.argsort(key, kind="stable")
+    return order, key[order]
+
+
+VJP_SORTED = 1 << 16          # from this many points the gradients gather in tile order
+
+
 def gmm_vjp(backend, xy, values, sx, sy, cutoff, grad, colour, z, theta=None):
     """As :func:`resample.gmm.vjp_from_forward`'s gathers, in float64:
-    ``(d_xy, d_values, d_sx, d_sy, d_theta)``, d_theta None when theta is None."""
+    ``(d_xy, d_values, d_sx, d_sy, d_theta)``, d_theta None when theta is None.
+
+    A thread a point reads its footprint of grad, colour and Z (H, W planes far larger than
+    L2 for big pictures): in the points' own order neighbouring threads read far-apart
+    footprints, every one from memory (about 3 KB a point of sigma 1).  From VJP_SORTED
+    points on, they are taken in the splat's tile order, so that a warp's footprints
+    overlap and hit the caches; the gradients are put back in the points' order."""
     xp = backend.xp
     n, n_ch = values.shape
     height, width = z.shape
@@ -683,8 +700,17 @@ def gmm_vjp(backend, xy, values, sx, sy, cutoff, grad, colour, z, theta=None):
     d_xy, d_values = xp.empty((n, 2)), xp.empty((n, n_ch))
     d_sx, d_sy, d_theta = xp.empty(n), xp.empty(n), xp.empty(n)
     rot = xp.zeros(n) if theta is None else f64(theta)
+    xy, values, sx, sy = f64(xy), f64(values), f64(sx), f64(sy)
+    order = None
+    if n >= VJP_SORTED and height * width:
+        order, _ = _tile_order(backend, xy, sx, sy, rot, cutoff, height, width)
+        xy, values, sx, sy, rot = (xp.ascontiguousarray(a[order])
+                                   for a in (xy, values, sx, sy, rot))
     backend.launch("gmm_vjp_f64", n,
-                   [f64(xy), f64(values), f64(sx), f64(sy), rot, np.int64(n), np.int32(n_ch),
+                   [xy, values, sx, sy, rot, np.int64(n), np.int32(n_ch),
                     np.float64(cutoff), f64(grad), f64(colour), f64(z), np.int64(height),
                     np.int64(width), d_xy, d_values, d_sx, d_sy, d_theta])
+    if order is not None:
+        for a in (d_xy, d_values, d_sx, d_sy, d_theta):
+            a[order] = a.copy()
     return d_xy, d_values, d_sx, d_sy, (None if theta is None else d_theta)

@@ -36,10 +36,11 @@ RESOURCES = {
     # spilled; now at most 64, __launch_bounds__(256, 4))
     "gather_u8_f32": 56, "gather_f32_u8": 60, "gather_u8_u8": 56, "gather_u16_f32": 56,
     "gather_f32_u16": 60, "gather_u16_u16": 56, "gather_f32_f32": 60, "gather_f64_f64": 80,
-    # (the global splat, now only for points wider than a 32x32 tile, and the binned one
-    # take up to 128 registers: __launch_bounds__(256, 2); held to 64 they spilled)
-    "gmm_splat_f32": 93, "gmm_splat_f64": 106, "gmm_splat_tiles_f32": 98,
-    "gmm_splat_tiles_f64": 98, "gmm_bin": 32, "gmm_normalise_f32": 26,
+    # (the global splat, now only for points wider than a 32x32 tile, takes up to 128
+    # registers: __launch_bounds__(256, 2); held to 64 it spilled.  The binned one, its
+    # offsets in a tile 32-bit, fits 80: 3 blocks an SM)
+    "gmm_splat_f32": 72, "gmm_splat_f64": 72, "gmm_splat_tiles_f32": 80,
+    "gmm_splat_tiles_f64": 80, "gmm_bin": 32, "gmm_normalise_f32": 26,
     "gmm_normalise_f64": 28, "gmm_vjp_f64": 96, "knn_grid": 48, "contrast_f32": 40,
     "contrast_f64": 38, "nearest_columns": 31, "nearest_rows": 52, "taps_rows": 56,
     # (blocks of 128 threads; tiled_fast's unrolled sums of 8/16-bit images spill at 64: 80,

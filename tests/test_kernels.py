@@ -439,9 +439,13 @@ def test_shim_binned_splat_matches_the_cpu_engine(shim, dtype):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
 
 
-def test_shim_gmm_vjp_matches_the_cpu_engine(shim):
+@pytest.mark.parametrize("sorted_from", [gpu.VJP_SORTED, 1])
+def test_shim_gmm_vjp_matches_the_cpu_engine(shim, sorted_from, monkeypatch):
+    """The gradients on the shim, the points in their own order or (from VJP_SORTED points
+    on, here from one) gathered in the splat's tile order and put back."""
     from resample import gmm
 
+    monkeypatch.setattr(gpu, "VJP_SORTED", sorted_from)
     rng = np.random.default_rng(8)
     for n, shape, channels in ((40, (17, 23), 3), (200, (12, 31), 1)):
         xy, values, sx, sy = _gmm_problem(rng, n, shape, channels)
