@@ -447,7 +447,7 @@ def test_shim_gmm_vjp_matches_the_cpu_engine(shim, sorted_from, monkeypatch):
 
     monkeypatch.setattr(gpu, "VJP_SORTED", sorted_from)
     rng = np.random.default_rng(8)
-    for n, shape, channels in ((40, (17, 23), 3), (200, (12, 31), 1)):
+    for n, shape, channels in ((40, (17, 23), 3), (200, (12, 31), 1), (300, (70, 99), 2)):
         xy, values, sx, sy = _gmm_problem(rng, n, shape, channels)
         colour, z, _ = gmm._forward(xy, values, sx, sy, 3.0, shape)
         colour, z = colour.copy(), z.copy()
