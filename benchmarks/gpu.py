@@ -69,8 +69,9 @@ def check(cp):
 
 
 def resize_table(cp, rounds, bandwidth):
-    """3840x2160 uint8 RGB (a real photo) to 7680x4320 and 1920x1080: ours as planned, and
-    forced to one and two passes; the fraction of the bandwidth floor of ours as planned;
+    """3840x2160 uint8 RGB (a real photo) to 7680x4320 and 1920x1080: ours as planned (and
+    what kernels/README.md's model predicted for that plan), and forced to one pass, two
+    passes and tiled; the fraction of the bandwidth floor of ours as planned;
     torch interpolate (float32: its CUDA kernels take no uint8) and cupyx zoom."""
     import importlib
 
@@ -87,8 +88,9 @@ def resize_table(cp, rounds, bandwidth):
 
     backend = gpu.cupy_backend()
     src = cp.asarray(photo_4k())
-    rows = ["| resize | method | ours ms | passes | 1 pass ms | 2 passes ms | % of floor "
-            "| torch AA ms | torch ms | cupyx zoom ms |", "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| resize | method | ours ms | plan | model ms | 1 pass ms | 2 passes ms | tiled ms "
+            "| % of floor | torch AA ms | torch ms | cupyx zoom ms |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for shape in ((4320, 7680), (1080, 1920)):
         floor_ms = (src.nbytes + shape[0] * shape[1] * 3) / bandwidth * 1e3
         for method in RESIZE_METHODS:
@@ -98,9 +100,11 @@ def resize_table(cp, rounds, bandwidth):
             ours = _timer(cp, lambda: resample.resize(src, shape=shape, method=method), rounds)
             forced = [_timer(cp, lambda: gpu.resize(backend, src, tr, tc, 0.0, np.float32,
                                                     np.uint8, passes=p), rounds)
-                      for p in (1, 2)]
-            cells = [f"{ours:.3f}", str(gpu.plan_passes(src.shape, tr, tc)), f"{forced[0]:.3f}",
-                     f"{forced[1]:.3f}", f"{100 * floor_ms / ours:.0f}%"]
+                      for p in (1, 2, 3)]
+            model = gpu.pass_times(src.shape, tr, tc, 1, 4)       # the model, to be checked
+            plan = gpu.plan_passes(src.shape, tr, tc)
+            cells = [f"{ours:.3f}", str(plan), f"{model[plan] * 1e3:.3f}",
+                     *(f"{t:.3f}" for t in forced), f"{100 * floor_ms / ours:.0f}%"]
             mode = TORCH_MODES.get(method)
             if torch is not None and mode is not None:
                 t = torch.as_tensor(src, device="cuda").permute(2, 0, 1)[None].float()

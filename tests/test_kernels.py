@@ -640,10 +640,9 @@ def test_shim_fast_tiles_are_the_gather_and_the_two_passes_bit_for_bit(shim, dty
     """tiled_fast (8/16-bit pictures of 1 to 4 channels: footprints kept packed, x taps in
     registers, two output rows a thread where their taps are shifts of each other) makes the
     gather's sums exactly, and the cols-first two passes' where that order ran: every tap
-    count 2 to 8, pairs shifted by 0 and 1 and pairs it cannot share, over photo crops
-    and a flat-colour chart."""
-    from resample.api import _work_dtype
-
+    count 2 to 8, pairs shifted by 0 and 1 and pairs it cannot share, columns of
+    consecutive taps and not (wrapped), tiles of 32 and 64 rows, over photo crops and a
+    flat-colour chart."""
     rng = np.random.default_rng(zlib.crc32(b"fast" + dtype.encode()))
     photo = resample_photo()
     chart = np.zeros((90, 90, 4), np.uint8)                    # flat colours, sharp edges
