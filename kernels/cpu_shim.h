@@ -60,14 +60,7 @@ using std::fma;
 using std::fmaf;
 using std::min;
 
-// CUDA's bit casts and an addition rounded toward zero (for the non-negative sums the kernels
-// give it; the exact sum is rounded to the nearer float, then stepped toward zero if that
-// overshot: the exact sum of two floats of the kernels' magnitudes fits a double).
-inline unsigned __float_as_uint(float f) {
-    unsigned u;
-    std::memcpy(&u, &f, sizeof u);
-    return u;
-}
+// CUDA's bit cast and byte permutation.
 inline float __uint_as_float(unsigned u) {
     float f;
     std::memcpy(&f, &u, sizeof f);
@@ -79,12 +72,6 @@ inline unsigned __byte_perm(unsigned x, unsigned y, unsigned s) {
     unsigned r = 0;
     for (int i = 0; i < 4; ++i)
         r |= (unsigned)((both >> (8 * ((s >> (4 * i)) & 7))) & 0xff) << (8 * i);
-    return r;
-}
-inline float __fadd_rz(float a, float b) {
-    double exact = (double)a + (double)b;
-    float r = (float)exact;
-    if (std::fabs((double)r) > std::fabs(exact)) r = std::nextafter(r, 0.0f);
     return r;
 }
 

@@ -62,18 +62,34 @@ __device__ __forceinline__ W tap_add(W acc, W w, W v, W base) {
     return w != W(0) ? fused(w, v - base, acc) : acc;
 }
 
-// store_sample (resample_math.h) as the kernels store: for 8/16-bit outputs (0 <= lo and
-// hi < 2^23) the floor of the clamped v + 0.5 is the low bits of the mantissa of
-// v + 2^23 added rounding toward zero: one full-rate addition, where a float-to-integer
-// conversion runs at an eighth of the FP32 rate on sm_90.  The same value.
+// An 8/16-bit output sample from a sum: floor(v + 0.5) clipped to [0, 2^bits - 1], NaN to 0,
+// as store_sample with lo = 0 and hi the type's largest: one saturating conversion
+// (F2I.U8/U16.FLOOR) on the GPU, where store_sample takes two conversions and six more.
+template <typename Out>
+__device__ __forceinline__ Out store_saturated(float v) {
+    v = v + 0.5f;
+#ifdef __CUDA_ARCH__
+    unsigned r;                         // (a 32-bit register: no masking before the store)
+    if (sizeof(Out) == 1)
+        asm("cvt.rmi.sat.u8.f32 %0, %1;" : "=r"(r) : "f"(v));
+    else
+        asm("cvt.rmi.sat.u16.f32 %0, %1;" : "=r"(r) : "f"(v));
+    return (Out)r;
+#else
+    const float hi = sizeof(Out) == 1 ? 255.0f : 65535.0f;
+    v = v >= 0.0f ? v : 0.0f;
+    v = v <= hi ? v : hi;
+    return (Out)(int)v;
+#endif
+}
+
+// store_sample (resample_math.h) as the kernels store: store_saturated where the clip is an
+// 8/16-bit type's whole range (the same value).
 template <typename T, typename W>
 __device__ __forceinline__ T store_out(W v, W lo, W hi, int rounding) {
-    if (sizeof(T) <= 2 && sizeof(W) == 4 && rounding && lo >= W(0) && hi < W(8388608)) {
-        v = v + W(0.5);
-        v = v >= lo ? v : lo;
-        v = v <= hi ? v : hi;
-        return (T)__float_as_uint(__fadd_rz((float)v, 8388608.0f));
-    }
+    if (sizeof(T) <= 2 && sizeof(W) == 4 && rounding && lo == W(0)
+        && hi == W(sizeof(T) == 1 ? 255 : 65535))
+        return store_saturated<T>((float)v);
     return store_sample<T, W>(v, lo, hi, rounding);
 }
 
@@ -232,16 +248,18 @@ __device__ __forceinline__ void gather_pass(
                              x_width, fill, lo, hi, rounding);
 }
 
-// A resize a tile of TILE x TILE output pixels a block, through shared memory: the tile's
-// input footprint (rows y_span[2 t] .. y_span[2 t + 1] of its tile row t, columns likewise
-// from x_span) is read from global memory once; the x taps make a work-type row a footprint
-// row and output column, in shared memory; the y taps make the outputs from them.  The same
-// sums as the two passes (cols first) and gather_pixel, bit for bit.  Two ways:
-// - tiled_fast (8/16-bit images, float work, at most 4 channels and TILE_TAPS taps an axis,
-//   tables without zero weights: the host says so in ``fast``): the footprint kept in the image's type,
-//   a pixel one padded vector (RGB 8-bit: one 32-bit word); the y table rows of the tile in
-//   shared memory, a tap an 8-byte (index, weight) pair; a thread a fixed output column in
-//   the x pass, its taps in registers; 8/16-bit samples lifted to float by their bits.
+// A resize a tile of tile_rows x TILE output pixels a block (tile_rows: TILE, or
+// TILE_ROWS_MAX where the host finds every tile fits tiled_fast so), through shared memory:
+// the tile's input footprint (rows y_span[2 t] .. y_span[2 t + 1] of its tile row t, columns
+// likewise from x_span) is read from global memory once; the x taps make a float row a
+// footprint row and output column, in shared memory; the y taps make the outputs from them.
+// The same sums as the two passes (cols first) and gather_pixel, bit for bit.  Two ways:
+// - tiled_fast (8/16-bit pictures of at most 4 channels in float work, at most TILE_TAPS
+//   taps an axis, no zero weight and no fill term: the host says so in ``fast``): the
+//   footprint kept packed (RGB 8-bit: a 32-bit word a pixel) and lifted to float by its
+//   bits; a thread a fixed output column in the x pass, its taps in registers; the tile's
+//   y table rows in shared memory; two output rows a thread where their taps are shifts of
+//   each other (y_pair), each row they read loaded once for both.
 // - tiled_general (any type and channel count): samples converted to the work type in shared
 //   memory, tables read from global memory a tap at a time.
 // A tile whose footprint does not fit in TILE_BYTES is computed by gather_pixel.
@@ -289,35 +307,18 @@ struct Padded {
     enum { n = NC == 3 ? 4 : NC };
 };
 
-// A sample in float, offset so that differences are exact and cheap: 8/16-bit samples as
-// 2^23 + v (their bits below the exponent of 2^23: an OR, where a conversion runs at an
-// eighth of the FP32 rate), float ones as they are.  lift(v) - lift(b) is (float)v - b.
-template <typename In>
-struct Lift {
-    static __device__ __forceinline__ float of(In v) { return (float)v; }
-    static constexpr float offset = 0.0f;
-};
-template <>
-struct Lift<unsigned char> {
-    static __device__ __forceinline__ float of(unsigned char v) {
-        return __uint_as_float(0x4B000000u | v);
-    }
-    static constexpr float offset = 8388608.0f;
-};
-template <>
-struct Lift<unsigned short> {
-    static __device__ __forceinline__ float of(unsigned short v) {
-        return __uint_as_float(0x4B000000u | v);
-    }
-    static constexpr float offset = 8388608.0f;
-};
+// Samples in float, offset so that differences are exact and cheap: 8/16-bit samples as
+// 2^23 + v (their bits under the exponent byte of 2^23: one byte permutation, where a
+// conversion runs at an eighth of the FP32 rate), so lift(v) - lift(b) is (float)v - b and
+// lift(v) - LIFT is v.
+#define LIFT 8388608.0f
 
-// The NC samples of a pixel, lifted (Lift): 8/16-bit ones straight from the pixel's words,
-// one byte permutation a sample (the sample's bytes under the exponent byte of 2^23).
+// The NC 8/16-bit samples of a pixel, lifted (LIFT) straight from the pixel's words.
 template <typename In, int NC>
 __device__ __forceinline__ void lift_pixel(const Vec<In, Padded<NC>::n>& p, float* out) {
     typedef Vec<In, Padded<NC>::n> Pixel;
-    if constexpr (sizeof(In) == 1 || sizeof(In) == 2) {
+    static_assert(sizeof(In) <= 2, "tiled_fast lifts 8/16-bit samples");
+    {
         unsigned words[(sizeof(Pixel) + 3) / 4];
         if constexpr (sizeof(Pixel) == 1) words[0] = *(const unsigned char*)&p;
         else if constexpr (sizeof(Pixel) == 2) words[0] = *(const unsigned short*)&p;
@@ -332,9 +333,6 @@ __device__ __forceinline__ void lift_pixel(const Vec<In, Padded<NC>::n>& p, floa
             unsigned word = words[sizeof(In) == 1 ? 0 : c / 2];
             out[c] = __uint_as_float(__byte_perm(word, 0x4B000000u, select));
         }
-    } else {
-#pragma unroll
-        for (int c = 0; c < NC; ++c) out[c] = Lift<In>::of(p.c[c]);
     }
 }
 
@@ -346,32 +344,12 @@ struct TileTap {
 
 // Shared memory tiled_fast needs: the y table rows and pair shifts, the footprint, the x
 // pass's rows (a row TILE pixels of Padded<NC> floats).
-#define FAST_TABLE_BYTES (TILE_ROWS_MAX * TILE_TAPS * 8 + TILE_ROWS_MAX * 4 + TILE_ROWS_MAX / 2 * 4)
+#define FAST_TABLE_BYTES                                                                      \
+    (TILE_ROWS_MAX * TILE_TAPS * 8 + TILE_ROWS_MAX * 4 + TILE_ROWS_MAX / 2 * 4)
 template <typename In, int NC>
 __device__ __forceinline__ long long fast_tile_bytes(const TileGeometry& g) {
     long long in = ((long long)g.nr * g.nc * sizeof(Vec<In, Padded<NC>::n>) + 15) / 16 * 16;
     return FAST_TABLE_BYTES + in + (long long)g.nr * TILE * sizeof(Vec<float, Padded<NC>::n>);
-}
-
-// An 8/16-bit output sample from a sum: floor(v + 0.5) clipped to [0, 2^bits - 1], NaN to 0,
-// as store_sample with lo = 0 and hi the type's largest: one saturating conversion
-// (F2I.U8/U16.FLOOR) on the GPU.
-template <typename Out>
-__device__ __forceinline__ Out store_saturated(float v) {
-    v = v + 0.5f;
-#ifdef __CUDA_ARCH__
-    unsigned r;                         // (a 32-bit register: no masking before the store)
-    if (sizeof(Out) == 1)
-        asm("cvt.rmi.sat.u8.f32 %0, %1;" : "=r"(r) : "f"(v));
-    else
-        asm("cvt.rmi.sat.u16.f32 %0, %1;" : "=r"(r) : "f"(v));
-    return (Out)r;
-#else
-    const float hi = sizeof(Out) == 1 ? 255.0f : 65535.0f;
-    v = v >= 0.0f ? v : 0.0f;
-    v = v <= hi ? v : hi;
-    return (Out)(int)v;
-#endif
 }
 
 template <typename Out, int NC>
@@ -408,7 +386,7 @@ __device__ __forceinline__ void x_rows(const unsigned char* line, int line_bytes
         float ref[NC], acc[NC];
         lift_pixel<In, NC>(px[0], ref);
 #pragma unroll
-        for (int c = 0; c < NC; ++c) acc[c] = ref[c] - Lift<In>::offset;
+        for (int c = 0; c < NC; ++c) acc[c] = ref[c] - LIFT;
 #pragma unroll
         for (int k = 1; k < N; ++k) {
             float v[NC];
@@ -439,7 +417,7 @@ __device__ __forceinline__ void x_rows_any(const unsigned char* line, int line_b
         float ref[NC], acc[NC];
         lift_pixel<In, NC>(px[index[0] - first], ref);
 #pragma unroll
-        for (int c = 0; c < NC; ++c) acc[c] = ref[c] - Lift<In>::offset;
+        for (int c = 0; c < NC; ++c) acc[c] = ref[c] - LIFT;
         for (int k = 1; k < count; ++k) {
             float v[NC];
             lift_pixel<In, NC>(px[index[k] - first], v);

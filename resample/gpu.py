@@ -201,7 +201,11 @@ def fast_tiles(taps_rows: Taps, taps_cols: Taps, n_ch, kind, work):
     images in float work with at most 4 channels, at most TILE_TAPS taps an axis, no weight
     zero in float (host tables drop zero weights, but one could underflow as float32) and no
     fill weight (the constant boundary takes the general way)."""
-    if np.dtype(work) != np.float32 or np.dtype(kind).itemsize > 2 or n_ch > 4:
+    kind = np.dtype(kind)
+    if np.dtype(work) != np.float32 or kind.kind != "u" or kind.itemsize > 2 or n_ch > 4:
+        return False
+    lo, hi, rounding = _store_args(kind, np.dtype(work))
+    if (lo, hi, rounding) != (0, np.iinfo(kind).max, 1):      # (tiled_fast stores saturated)
         return False
     for taps in (taps_rows, taps_cols):
         index = np.asarray(taps.index)
