@@ -533,8 +533,8 @@ __device__ __forceinline__ void tiled_fast(
         for (int k = 1; k < count && runs; ++k) runs = index[k] == index[0] + k;
         const unsigned char* line = (const unsigned char*)in_s;
         int line_bytes = g.nc * (int)sizeof(InPixel);
-#define X_ROWS(N) x_rows<In, NC, N>(line, line_bytes, g.nr, row0, x_index + o * x_width,     \
-                                    x_weight + o * x_width, g.c_lo, mid_col)
+        const float* weight = x_weight + o * x_width;
+#define X_ROWS(N) x_rows<In, NC, N>(line, line_bytes, g.nr, row0, index, weight, g.c_lo, mid_col)
         switch (runs ? count : 0) {
             case 1: X_ROWS(1); break;
             case 2: X_ROWS(2); break;
@@ -545,8 +545,8 @@ __device__ __forceinline__ void tiled_fast(
             case 7: X_ROWS(7); break;
             case 8: X_ROWS(8); break;
             default:
-                x_rows_any<In, NC>(line, line_bytes, g.nr, row0, index, x_weight + o * x_width,
-                                   count, g.c_lo, mid_col);
+                x_rows_any<In, NC>(line, line_bytes, g.nr, row0, index, weight, count, g.c_lo,
+                                   mid_col);
         }
 #undef X_ROWS
     }
