@@ -75,13 +75,35 @@ inline unsigned __byte_perm(unsigned x, unsigned y, unsigned s) {
     return r;
 }
 
-// An atomic add: under a lock, for launch_block's threads that run at once.
+// An atomic add: under a lock, for launch_block's threads that run at once; sm_90's vector
+// adds of float2 and float4 (RESAMPLE_SHIM lets the kernels take them here too).
+#define RESAMPLE_SHIM 1
+struct float2 {
+    float x, y;
+};
+struct float4 {
+    float x, y, z, w;
+};
+inline float2 make_float2(float x, float y) { return {x, y}; }
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
 inline std::mutex shim_atomics;
 template <typename T>
 T atomicAdd(T* address, T value) {
     std::lock_guard<std::mutex> hold(shim_atomics);
     T old = *address;
     *address = old + value;
+    return old;
+}
+inline float2 atomicAdd(float2* address, float2 value) {
+    std::lock_guard<std::mutex> hold(shim_atomics);
+    float2 old = *address;
+    *address = {old.x + value.x, old.y + value.y};
+    return old;
+}
+inline float4 atomicAdd(float4* address, float4 value) {
+    std::lock_guard<std::mutex> hold(shim_atomics);
+    float4 old = *address;
+    *address = {old.x + value.x, old.y + value.y, old.z + value.z, old.w + value.w};
     return old;
 }
 

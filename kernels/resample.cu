@@ -727,20 +727,57 @@ RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double, 1)
 
 #define SPLAT_TILE 32           // the binned splat's tiles: SPLAT_TILE x SPLAT_TILE pixels
 
+// Adds a weight w of a point of values v at pixel q: to z and w v to the channels, in planes
+// (packed == 0: z[q] and acc[c * plane + q]; a tile's in shared memory, or the image's for
+// more than 3 channels) or packed (acc[q * packed + c] for the channels, then the weight at
+// c = n_ch, packed = 2 or 4: one vector atomic a pixel for float32 on sm_90, where planes
+// take n_ch + 1).
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 || defined(RESAMPLE_SHIM)
+#define VECTOR_ATOMICS 1
+#else
+#define VECTOR_ATOMICS 0
+#endif
+template <typename W, typename I, bool PACKED>
+__device__ __forceinline__ void splat_add(W* acc, W* z, I q, I plane, int packed, int n_ch, W w,
+                                          const W* __restrict__ v) {
+    if constexpr (!PACKED) {
+        atomicAdd(z + q, w);
+        for (int ch = 0; ch < n_ch; ++ch) atomicAdd(acc + ch * plane + q, w * v[ch]);
+    } else {
+        W* px = acc + q * packed;
+#if VECTOR_ATOMICS
+        if constexpr (sizeof(W) == 4) {
+            float first = w * v[0];             // (the parts by selects: no local array)
+            if (packed == 2) {
+                atomicAdd((float2*)px, make_float2(first, w));
+            } else {
+                float second = w * v[1], third = n_ch == 3 ? w * v[2] : w;
+                atomicAdd((float4*)px, make_float4(first, second, third, n_ch == 3 ? w : 0.0f));
+            }
+        } else
+#endif
+        {
+            for (int ch = 0; ch < n_ch; ++ch) atomicAdd(px + ch, w * v[ch]);
+            atomicAdd(px + n_ch, w);
+        }
+    }
+}
+
 // Forward: point p adds its footprint, clipped to rows [r_lo, r_hi) and columns
 // [c_lo, c_hi), into planes (C of acc, then z) whose pixel (r, c) is at
 // (r - r_org) * row + (c - c_org), a plane apart: the whole image's planes in global
 // memory (one thread per point, atomically: footprints overlap), or a tile's in shared
 // memory.  Steered Gaussians (theta, resample_math.h's footprint_steered): with theta = 0
 // the weight is exp(-dy^2/2) for the row times exp(-dx^2/2) for the column.
-template <typename W, typename I>
+template <typename W, typename I, bool PACKED>
 __device__ __forceinline__ void gmm_splat_clipped(
         long long p, const double* __restrict__ xy, const W* __restrict__ values,
         const double* __restrict__ sx, const double* __restrict__ sy,
         const double* __restrict__ theta, int n_ch, double cutoff, long long height,
         long long width, long long r_lo, long long r_hi, long long c_lo, long long c_hi,
-        W* acc, W* z, long long r_org, long long c_org, I row, I plane) {
-    // I: the type of offsets into the planes (int for a tile's in shared memory).
+        W* acc, W* z, long long r_org, long long c_org, I row, I plane, int packed) {
+    // I: the type of offsets into the planes (int for a tile's in shared memory); packed:
+    // the layout of acc and z (splat_add).
     double x = xy[2 * p], y = xy[2 * p + 1], ax = sx[p], ay = sy[p], th = theta[p];
     double cs = th != 0.0 ? cos(th) : 1.0, sn = th != 0.0 ? sin(th) : 0.0;
     double cut2 = cutoff * cutoff;
@@ -749,8 +786,8 @@ __device__ __forceinline__ void gmm_splat_clipped(
     long long c0 = f.c0 > c_lo ? f.c0 : c_lo, c1 = f.c1 < c_hi - 1 ? f.c1 : c_hi - 1;
     if (r1 < r0 || c1 < c0) return;
     // The footprint's first pixel and its size, as offsets of type I.
-    W* z0 = z + ((I)(r0 - r_org) * row + (I)(c0 - c_org));
-    W* acc0 = acc + ((I)(r0 - r_org) * row + (I)(c0 - c_org));
+    const I q0 = (I)(r0 - r_org) * row + (I)(c0 - c_org);
+    const W* v = values + p * n_ch;
     const int rows = (int)(r1 - r0), cols = (int)(c1 - c0);
     if (sn == 0.0 && cs == 1.0 && cols < SPLAT_TILE) {
         // Not rotated: the weight is a row's factor times a column's, exponentials in the
@@ -766,11 +803,8 @@ __device__ __forceinline__ void gmm_splat_clipped(
             for (int j = 0; j <= cols; ++j) {
                 double ux = ((double)(c0 + j) - x) / ax;
                 if (ux * ux + uy * uy > cut2) continue;
-                W w = ey * ex[j];
-                I q = (I)i * row + j;
-                atomicAdd(z0 + q, w);
-                for (int ch = 0; ch < n_ch; ++ch)
-                    atomicAdd(acc0 + ch * plane + q, w * values[p * n_ch + ch]);
+                splat_add<W, I, PACKED>(acc, z, q0 + (I)i * row + j, plane, packed, n_ch, ey * ex[j],
+                                        v);
             }
         }
         return;
@@ -782,10 +816,8 @@ __device__ __forceinline__ void gmm_splat_clipped(
             double eu = (cs * dx + sn * dy) / ax, ev = (cs * dy - sn * dx) / ay;
             double r2 = eu * eu + ev * ev;
             if (r2 > cut2) continue;
-            W w = (W)(f.norm * exp(-0.5 * r2));
-            I q = (I)i * row + j;
-            atomicAdd(z0 + q, w);
-            for (int ch = 0; ch < n_ch; ++ch) atomicAdd(acc0 + ch * plane + q, w * values[p * n_ch + ch]);
+            splat_add<W, I, PACKED>(acc, z, q0 + (I)i * row + j, plane, packed, n_ch,
+                                    (W)(f.norm * exp(-0.5 * r2)), v);
         }
     }
 }
@@ -796,11 +828,17 @@ __device__ __forceinline__ void gmm_splat_point(
         const double* __restrict__ xy, const W* __restrict__ values,
         const double* __restrict__ sx, const double* __restrict__ sy,
         const double* __restrict__ theta, long long n_points, int n_ch, double cutoff,
-        W* __restrict__ acc, W* __restrict__ z, long long height, long long width) {
+        W* __restrict__ acc, W* __restrict__ z, long long height, long long width, int packed) {
     long long p = thread_index();
     if (p >= n_points) return;
-    gmm_splat_clipped<W, long long>(p, xy, values, sx, sy, theta, n_ch, cutoff, height, width,
-                                    0, height, 0, width, acc, z, 0, 0, width, height * width);
+    if (packed)
+        gmm_splat_clipped<W, long long, true>(p, xy, values, sx, sy, theta, n_ch, cutoff,
+                                              height, width, 0, height, 0, width, acc, z, 0, 0,
+                                              width, height * width, packed);
+    else
+        gmm_splat_clipped<W, long long, false>(p, xy, values, sx, sy, theta, n_ch, cutoff,
+                                               height, width, 0, height, 0, width, acc, z, 0,
+                                               0, width, height * width, 0);
 }
 
 // Points binned by tile (SPLAT_TILE x SPLAT_TILE pixels): the tile of a point's centre
@@ -825,15 +863,16 @@ __device__ __forceinline__ long long gmm_tile_of(
 
 // A block per tile: the points of the 3 x 3 tiles around it (sorted by tile, ``start`` the
 // first of each tile's) add what of their footprints falls in this tile to its planes in
-// shared memory (SPLAT_TILE^2 pixels, n_ch + 1 <= 5 planes); then the block stores its tile,
-// which no other block writes (the wide points are added atomically afterwards).
+// shared memory (SPLAT_TILE^2 pixels, n_ch + 1 <= 5 planes); then the block stores its tile
+// in the image's layout (splat_add's packed), which no other block writes (the wide points
+// are added atomically afterwards).
 template <typename W>
 __device__ __forceinline__ void gmm_splat_tile(
         const double* __restrict__ xy, const W* __restrict__ values,
         const double* __restrict__ sx, const double* __restrict__ sy,
         const double* __restrict__ theta, const long long* __restrict__ start, int n_ch,
         double cutoff, W* __restrict__ acc, W* __restrict__ z, long long height,
-        long long width) {
+        long long width, int packed) {
     const int pixels = SPLAT_TILE * SPLAT_TILE;
     __shared__ W tile[5 * SPLAT_TILE * SPLAT_TILE];
     long long across = (width + SPLAT_TILE - 1) / SPLAT_TILE;
@@ -851,9 +890,10 @@ __device__ __forceinline__ void gmm_splat_tile(
             if (ni < 0 || nj < 0 || ni >= down || nj >= across) continue;
             long long t = ni * across + nj;
             for (long long p = start[t] + threadIdx.x; p < start[t + 1]; p += blockDim.x)
-                gmm_splat_clipped<W, int>(p, xy, values, sx, sy, theta, n_ch, cutoff, height,
-                                     width, r_lo, r_hi, c_lo, c_hi, tile + pixels, tile, r_lo,
-                                     c_lo, SPLAT_TILE, pixels);
+                gmm_splat_clipped<W, int, false>(p, xy, values, sx, sy, theta, n_ch, cutoff,
+                                                 height, width, r_lo, r_hi, c_lo, c_hi,
+                                                 tile + pixels, tile, r_lo, c_lo, SPLAT_TILE,
+                                                 pixels, 0);
         }
     }
     __syncthreads();
@@ -862,8 +902,13 @@ __device__ __forceinline__ void gmm_splat_tile(
     for (int k = threadIdx.x; k < (r_hi - r_lo) * cols; k += blockDim.x) {
         int rr = k / cols, cc = k - rr * cols;
         long long q = (r_lo + rr) * width + c_lo + cc, s = rr * SPLAT_TILE + cc;
-        z[q] = tile[s];
-        for (int ch = 0; ch < n_ch; ++ch) acc[ch * plane + q] = tile[pixels + ch * pixels + s];
+        if (packed) {
+            for (int ch = 0; ch < n_ch; ++ch) acc[q * packed + ch] = tile[pixels + ch * pixels + s];
+            acc[q * packed + n_ch] = tile[s];
+        } else {
+            z[q] = tile[s];
+            for (int ch = 0; ch < n_ch; ++ch) acc[ch * plane + q] = tile[pixels + ch * pixels + s];
+        }
     }
 }
 
@@ -878,20 +923,28 @@ extern "C" __global__ void LAUNCH_BOUNDS gmm_bin(
 extern "C" __global__ void LAUNCH_BOUNDS_2 gmm_splat_##SUFFIX(                                                 \
         const double* xy, const W* values, const double* sx, const double* sy,                 \
         const double* theta, long long n_points, int n_ch, double cutoff, W* acc, W* z,        \
-        long long height, long long width) {                                                   \
+        long long height, long long width, int packed) {                                       \
     gmm_splat_point<W>(xy, values, sx, sy, theta, n_points, n_ch, cutoff, acc, z, height,      \
-                       width);                                                                 \
+                       width, packed);                                                         \
 }                                                                                              \
 extern "C" __global__ void BLOCKS_BOUNDS(3) gmm_splat_tiles_##SUFFIX(                             \
         const double* xy, const W* values, const double* sx, const double* sy,                 \
         const double* theta, const long long* start, int n_ch, double cutoff, W* acc, W* z,    \
-        long long height, long long width) {                                                   \
-    gmm_splat_tile<W>(xy, values, sx, sy, theta, start, n_ch, cutoff, acc, z, height, width); \
+        long long height, long long width, int packed) {                                       \
+    gmm_splat_tile<W>(xy, values, sx, sy, theta, start, n_ch, cutoff, acc, z, height, width,  \
+                      packed);                                                                 \
 }                                                                                              \
-extern "C" __global__ void LAUNCH_BOUNDS gmm_normalise_##SUFFIX(const W* acc, const W* z, W* out,           \
-                                                  long long n_pixels, int n_ch) {              \
+extern "C" __global__ void LAUNCH_BOUNDS gmm_normalise_##SUFFIX(                               \
+        const W* acc, const W* z, W* out, long long n_pixels, int n_ch) {                      \
     long long q = thread_index();                                                              \
     if (q < n_pixels) gmm_normalise_one<W>(q, acc, z, out, n_pixels, n_ch);                    \
+}                                                                                              \
+extern "C" __global__ void LAUNCH_BOUNDS gmm_normalise_packed_##SUFFIX(                        \
+        const W* acc, W* z, W* out, long long n_pixels, int n_ch, int packed) {                \
+    long long q = thread_index();                                                              \
+    if (q >= n_pixels) return;                                                                 \
+    z[q] = acc[q * packed + n_ch];                                                             \
+    gmm_normalise_at<W>(z[q], acc + q * packed, 1, out + q * n_ch, n_ch);                      \
 }
 
 GMM_ENTRY_POINTS(f32, float)

@@ -447,13 +447,18 @@ RESAMPLE_HD void steer_one(long long p, const double* tensor, const double* size
     out[3 * p + 2] = across + 1.57079632679489661923;
 }
 
+// A pixel's colour from its sums: out[c] = sum[c * step] / zq where zq > 0, else 0.
+template <typename W>
+RESAMPLE_HD void gmm_normalise_at(W zq, const W* sum, long long step, W* out, int n_ch) {
+    W inv = zq > W(0) ? W(1) / zq : W(0);
+    for (int ch = 0; ch < n_ch; ++ch) out[ch] = sum[ch * step] * inv;
+}
+
 // out[q, :] = acc[:, q] / z[q] where z > 0, else 0 (acc: C planes of n_pixels).
 template <typename W>
 RESAMPLE_HD void gmm_normalise_one(long long q, const W* acc, const W* z, W* out,
                                    long long n_pixels, int n_ch) {
-    W zq = z[q];
-    W inv = zq > W(0) ? W(1) / zq : W(0);
-    for (int ch = 0; ch < n_ch; ++ch) out[q * n_ch + ch] = acc[ch * n_pixels + q] * inv;
+    gmm_normalise_at<W>(z[q], acc + q, n_pixels, out + q * n_ch, n_ch);
 }
 
 // ---- Nearest points, through a uniform grid of square cells (resample/gmm.py's PointGrid):

@@ -638,14 +638,18 @@ def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
     """As :func:`resample.gmm._forward`: ``(colour (H, W, C) with holes at 0, Z (H, W), number
     of holes)`` in the values' dtype (float32 or float64).  ``xy`` (N, 2) and the sigmas are
     float64 (theta None: no rotation).  Points no wider than a 32x32 tile are binned by tile
-    and added in shared memory, a block a tile; wider ones atomically into the planes."""
+    and added in shared memory, a block a tile; wider ones atomically into the sums (a
+    vector atomic a pixel for up to 3 channels in float32: splat_add of resample.cu)."""
     xp = backend.xp
     height, width = shape
     n, n_ch = values.shape
     work = np.dtype(values.dtype)
     suffix = KERNEL_TYPES[work]
-    acc = xp.zeros((n_ch, height, width), work)
-    z = xp.zeros((height, width), work)
+    # Up to 3 channels the sums are packed a pixel at a time, the weight after the channels
+    # (2 or 4 values: one vector atomic a pixel for float32 on sm_90); more in planes.
+    packed = np.int32(2 if n_ch == 1 else 4 if n_ch <= 3 else 0)
+    acc = xp.zeros((height, width, packed) if packed else (n_ch, height, width), work)
+    z = (xp.empty if packed else xp.zeros)((height, width), work)
     f64 = lambda a: xp.ascontiguousarray(xp.asarray(a, dtype=np.float64))   # noqa: E731
     rot = xp.zeros(n) if theta is None else f64(theta)
     xy, values, sx, sy = f64(xy), xp.ascontiguousarray(xp.asarray(values)), f64(sx), f64(sy)
@@ -660,16 +664,20 @@ def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
         start = xp.searchsorted(key, xp.arange(tiles + 1, dtype=np.int32)).astype(np.int64)
         backend.launch(f"gmm_splat_tiles_{suffix}", tiles * BLOCK,
                        [xy, values, sx, sy, rot, start, np.int32(n_ch), np.float64(cutoff),
-                        acc, z, np.int64(height), np.int64(width)])
+                        acc, z, np.int64(height), np.int64(width), packed])
         wide = int(start[tiles])                 # the first point wider than a tile
     if wide < n:
         backend.launch(f"gmm_splat_{suffix}", n - wide,
                        [xy[wide:], values[wide:], sx[wide:], sy[wide:], rot[wide:],
                         np.int64(n - wide), np.int32(n_ch), np.float64(cutoff), acc, z,
-                        np.int64(height), np.int64(width)])
+                        np.int64(height), np.int64(width), packed])
     out = xp.empty((height, width, n_ch), work)
-    backend.launch(f"gmm_normalise_{suffix}", height * width,
-                   [acc, z, out, np.int64(height * width), np.int32(n_ch)])
+    if packed:                                   # (and the weights' plane, Z, out of acc)
+        backend.launch(f"gmm_normalise_packed_{suffix}", height * width,
+                       [acc, z, out, np.int64(height * width), np.int32(n_ch), packed])
+    else:
+        backend.launch(f"gmm_normalise_{suffix}", height * width,
+                       [acc, z, out, np.int64(height * width), np.int32(n_ch)])
     return out, z, int((z <= 0).sum())
 
 

@@ -41,7 +41,8 @@ RESOURCES = {
     # offsets in a tile 32-bit, fits 80: 3 blocks an SM)
     "gmm_splat_f32": 72, "gmm_splat_f64": 72, "gmm_splat_tiles_f32": 80,
     "gmm_splat_tiles_f64": 80, "gmm_bin": 32, "gmm_normalise_f32": 26,
-    "gmm_normalise_f64": 28, "gmm_vjp_f64": 96, "knn_grid": 48, "contrast_f32": 40,
+    "gmm_normalise_f64": 28, "gmm_normalise_packed_f32": 26, "gmm_normalise_packed_f64": 28,
+    "gmm_vjp_f64": 96, "knn_grid": 48, "contrast_f32": 40,
     "contrast_f64": 38, "nearest_columns": 31, "nearest_rows": 52, "taps_rows": 56,
     # (blocks of 128 threads; tiled_fast's unrolled sums of 8/16-bit images spill at 64: 80,
     # 6 blocks an SM)

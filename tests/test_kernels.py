@@ -417,11 +417,14 @@ def test_shim_binned_splat_matches_the_cpu_engine(shim, dtype):
     """Points binned by 32x32 tile and added in shared memory (a block a tile, its threads at
     once in the shim) and the ones wider than a tile added atomically: the CPU engine's
     image, with rotated Gaussians, points outside the image, tiles that are cut at the
-    border, and five channels (more than the shared planes hold: all atomically)."""
+    border, and five channels (more than the shared planes hold: all atomically).  Up to 3
+    channels the sums are packed a pixel at a time (the wide points' adds: vector atomics),
+    4 and 5 in planes."""
     from resample import gmm
 
     rng = np.random.default_rng(11)
-    for n, shape, channels in ((900, (70, 100), 3), (400, (33, 65), 1), (60, (40, 40), 5)):
+    for n, shape, channels in ((900, (70, 100), 3), (400, (33, 65), 1), (60, (40, 40), 5),
+                               (300, (50, 70), 2), (200, (45, 60), 4)):
         xy = rng.uniform(-5, [shape[1] + 5, shape[0] + 5], (n, 2))     # some outside
         values = rng.uniform(0, 1, (n, channels)).astype(dtype)
         sx = rng.choice([0.6, 1.5, 3.0, 14.0], n)          # 14 * 2.5: wider than a tile
@@ -433,6 +436,8 @@ def test_shim_binned_splat_matches_the_cpu_engine(shim, dtype):
         got, z, holes = gpu.gmm_forward(shim, xy, values, sx, sy, 2.5, shape, theta=theta)
         binned = "gmm_splat_tiles_f32" in shim.launched or "gmm_splat_tiles_f64" in shim.launched
         assert binned == (channels <= 4) and any(k.startswith("gmm_splat_f") for k in shim.launched)
+        assert any(k.startswith("gmm_normalise_packed") for k in shim.launched) == (
+            channels <= 3)
         tol = 2e-5 if dtype == np.float32 else 1e-12
         assert holes == want_holes
         np.testing.assert_allclose(z, want_z, rtol=tol, atol=tol * want_z.max())

@@ -67,28 +67,34 @@ SHIM_TILED(f64_f64, double, double)
 #define SHIM_GMM(SUFFIX, W)                                                                    \
 extern "C" void shim_gmm_splat_##SUFFIX(unsigned block, const double* xy, const W* values,     \
         const double* sx, const double* sy, const double* theta, long long n_points, int n_ch, \
-        double cutoff, W* acc, W* z, long long height, long long width) {                      \
+        double cutoff, W* acc, W* z, long long height, long long width, int packed) {          \
     dim3 b; b.x = block;                                                                       \
     launch(grid_for(n_points, block), b, [&] {                                                 \
         gmm_splat_##SUFFIX(xy, values, sx, sy, theta, n_points, n_ch, cutoff, acc, z, height,  \
-                           width);                                                             \
+                           width, packed);                                                     \
     });                                                                                        \
 }                                                                                              \
 extern "C" void shim_gmm_splat_tiles_##SUFFIX(unsigned block, const double* xy,                \
         const W* values, const double* sx, const double* sy, const double* theta,              \
         const long long* start, int n_ch, double cutoff, W* acc, W* z, long long height,       \
-        long long width) {                                                                     \
+        long long width, int packed) {                                                         \
     dim3 b; b.x = block;                                                                       \
     dim3 g; g.x = (unsigned)(((height + SPLAT_TILE - 1) / SPLAT_TILE)                          \
                              * ((width + SPLAT_TILE - 1) / SPLAT_TILE));                       \
     launch_block(g, b, [&] {                                                                   \
         gmm_splat_tiles_##SUFFIX(xy, values, sx, sy, theta, start, n_ch, cutoff, acc, z,       \
-                                 height, width); });                                           \
+                                 height, width, packed); });                                   \
 }                                                                                              \
 extern "C" void shim_gmm_normalise_##SUFFIX(unsigned block, const W* acc, const W* z, W* out,  \
         long long n_pixels, int n_ch) {                                                        \
     dim3 b; b.x = block;                                                                       \
     launch(grid_for(n_pixels, block), b, [&] { gmm_normalise_##SUFFIX(acc, z, out, n_pixels, n_ch); }); \
+}                                                                                              \
+extern "C" void shim_gmm_normalise_packed_##SUFFIX(unsigned block, const W* acc, W* z, W* out, \
+        long long n_pixels, int n_ch, int packed) {                                            \
+    dim3 b; b.x = block;                                                                       \
+    launch(grid_for(n_pixels, block), b, [&] {                                                 \
+        gmm_normalise_packed_##SUFFIX(acc, z, out, n_pixels, n_ch, packed); });                \
 }
 
 SHIM_GMM(f32, float)
