@@ -450,21 +450,30 @@ __device__ __forceinline__ void y_one(const unsigned char* mid_col, const TileTa
 // Two output rows at once, N taps each on consecutive rows, the second's S rows below the
 // first's (index1[k] = index0[k + S] = index0[0] + k + S): the N + S rows they read are each
 // loaded once (at the first's address plus constants) and added to both sums as they come,
-// each sum in its own taps' order.
+// each sum in its own taps' order.  In the columns of mid_col and Y_COLUMN_STEP bytes on
+// (the thread's two columns: the table rows and the addresses serve both): acc[column][row].
+#define Y_COLUMN_STEP (TILE / 2)                // the second column of a y-pass thread
 template <int NC, int N, int S>
 __device__ __forceinline__ void y_pair(const unsigned char* mid_col, const TileTap* t0,
-                                       const TileTap* t1, float* acc0, float* acc1) {
-    float base0[NC], base1[NC];
+                                       const TileTap* t1, float (*acc)[2][NC]) {
+    float base[2][2][NC];
     const unsigned char* first = mid_col + t0[0].index;
+    const int pixel = (int)sizeof(Vec<float, Padded<NC>::n>);
 #pragma unroll
     for (int r = 0; r < N + S; ++r) {
-        Vec<float, Padded<NC>::n> p = mid_at<NC>(first, r * TILE * (int)sizeof(p));
 #pragma unroll
-        for (int c = 0; c < NC; ++c) {
-            if (r == 0) acc0[c] = base0[c] = p.c[c];
-            else if (r < N) acc0[c] = fused(t0[r].weight, p.c[c] - base0[c], acc0[c]);
-            if (r == S) acc1[c] = base1[c] = p.c[c];
-            else if (r > S) acc1[c] = fused(t1[r - S].weight, p.c[c] - base1[c], acc1[c]);
+        for (int col = 0; col < 2; ++col) {
+            Vec<float, Padded<NC>::n> p =
+                mid_at<NC>(first, r * TILE * pixel + col * Y_COLUMN_STEP * pixel);
+            float* a0 = acc[col][0];
+            float* a1 = acc[col][1];
+#pragma unroll
+            for (int c = 0; c < NC; ++c) {
+                if (r == 0) a0[c] = base[col][0][c] = p.c[c];
+                else if (r < N) a0[c] = fused(t0[r].weight, p.c[c] - base[col][0][c], a0[c]);
+                if (r == S) a1[c] = base[col][1][c] = p.c[c];
+                else if (r > S) a1[c] = fused(t1[r - S].weight, p.c[c] - base[col][1][c], a1[c]);
+            }
         }
     }
 }
@@ -552,28 +561,41 @@ __device__ __forceinline__ void tiled_fast(
     }
     __syncthreads();
 
-    // The y pass: a warp a pair of output rows (their table rows broadcast), a thread a
-    // column.
-    if (lane >= g.n_c) return;
-    Out* q = dst + ((g.r0 + 2 * row0) * cols_out + g.o0 + lane) * NC;
-    const long long pair_step = 2 * TILE_ROWS * cols_out * NC;
-    for (int pair = row0; 2 * pair < g.n_r; pair += TILE_ROWS, q += pair_step) {
+    // The y pass: a thread a pair of output rows in two columns, lane and lane + 16 (the
+    // table rows broadcast to the 16 threads of a pair; two pairs a warp).
+    const int half = t % Y_COLUMN_STEP, group = t / Y_COLUMN_STEP;
+    const int groups = TILED_THREADS / Y_COLUMN_STEP;
+    if (half >= g.n_c) return;
+    const bool second = half + Y_COLUMN_STEP < g.n_c;
+    const unsigned char* y_col = mid + half * sizeof(MidPixel);
+    Out* q = dst + ((long long)(g.r0 + 2 * group) * cols_out + g.o0 + half) * NC;
+    const long long pair_step = 2 * groups * cols_out * NC;
+    for (int pair = group; 2 * pair < g.n_r; pair += groups, q += pair_step) {
         const TileTap* t0 = y_taps + 2 * pair * TILE_TAPS;
         const TileTap* t1 = t0 + TILE_TAPS;
-        float acc0[NC], acc1[NC];
+        const bool both = 2 * pair + 1 < g.n_r;
+        float acc[2][2][NC];
         int shift = y_shift[pair];
         int key = shift < 0 ? 0 : y_counts[2 * pair] * 2 + shift;
-#define Y_PAIR(N, S) case N * 2 + S: y_pair<NC, N, S>(mid_col, t0, t1, acc0, acc1); break;
+#define Y_PAIR(N, S) case N * 2 + S: y_pair<NC, N, S>(y_col, t0, t1, acc); break;
         switch (key) {
             Y_PAIR(2, 0) Y_PAIR(2, 1) Y_PAIR(3, 0) Y_PAIR(3, 1)
             Y_PAIR(4, 0) Y_PAIR(4, 1) Y_PAIR(6, 0) Y_PAIR(6, 1)
             default:
-                y_one<NC>(mid_col, t0, y_counts[2 * pair], acc0);
-                if (2 * pair + 1 < g.n_r) y_one<NC>(mid_col, t1, y_counts[2 * pair + 1], acc1);
+#pragma unroll
+                for (int col = 0; col < 2; ++col) {
+                    const unsigned char* at = y_col + col * Y_COLUMN_STEP * sizeof(MidPixel);
+                    y_one<NC>(at, t0, y_counts[2 * pair], acc[col][0]);
+                    if (both) y_one<NC>(at, t1, y_counts[2 * pair + 1], acc[col][1]);
+                }
         }
 #undef Y_PAIR
-        store_pixel<Out, NC>(q, acc0);
-        if (2 * pair + 1 < g.n_r) store_pixel<Out, NC>(q + cols_out * NC, acc1);
+        store_pixel<Out, NC>(q, acc[0][0]);
+        if (both) store_pixel<Out, NC>(q + cols_out * NC, acc[0][1]);
+        if (second) {
+            store_pixel<Out, NC>(q + Y_COLUMN_STEP * NC, acc[1][0]);
+            if (both) store_pixel<Out, NC>(q + cols_out * NC + Y_COLUMN_STEP * NC, acc[1][1]);
+        }
     }
 }
 
@@ -699,11 +721,11 @@ extern "C" __global__ void TILED_BOUNDS(MIN_BLOCKS) tiled_##SUFFIX(             
                         x_fill_weight, x_width, y_span, x_span, fill, lo, hi, rounding, fast,  \
                         tile_rows);                                                            \
 }
-// (Bounds: TILED_THREADS (128) threads, and at least 6 blocks an SM for 8/16-bit images (80
-// registers: tiled_fast's unrolled sums spill at 64), 7 for float ones (73; shared memory
-// allows 7) and 4 for double (128).)
-TILED_ENTRY_POINT(u8_u8, unsigned char, float, 6)
-TILED_ENTRY_POINT(u16_u16, unsigned short, float, 6)
+// (Bounds: TILED_THREADS (128) threads, and at least 5 blocks an SM for 8/16-bit images (96
+// registers: tiled_fast's unrolled sums of two rows in two columns spill at 80), 7 for float
+// ones (73; shared memory allows 7) and 4 for double (128).)
+TILED_ENTRY_POINT(u8_u8, unsigned char, float, 5)
+TILED_ENTRY_POINT(u16_u16, unsigned short, float, 5)
 TILED_ENTRY_POINT(f32_f32, float, float, 7)
 TILED_ENTRY_POINT(f64_f64, double, double, 4)
 

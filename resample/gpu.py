@@ -349,10 +349,11 @@ def fast_x_item(taps, ch):
 
 
 def fast_y_pair(taps, shift, ch):
-    """Instructions of y_pair and its stores, for two output pixels: (taps - 1) fused
-    multiply-adds and subtractions a channel for each, taps + shift rows loaded once, a
-    table load a tap, three instructions a stored sample, and the switch on (taps, shift)."""
-    return 4 * ch * (taps - 1) + (taps + shift) + taps + 6 * ch + 22
+    """Instructions of y_pair and its stores, for four output pixels (two rows in two
+    columns): (taps - 1) fused multiply-adds and subtractions a channel for each, taps +
+    shift rows loaded once a column, three instructions a stored sample; a table load a tap
+    and the switch on (taps, shift) for all four."""
+    return 2 * (4 * ch * (taps - 1) + taps + shift + 6 * ch) + taps + 22
 
 
 def fast_y_one(taps, ch):
@@ -366,9 +367,9 @@ def fast_footprint(ch):
 
 
 def _pair_costs(taps: Taps, ch, rows):
-    """Per tile row (``rows`` output rows): the instructions of tiled_fast's y pass for one output
-    column, and its shared-memory wavefronts for a warp (32 columns), as y_pair or y_one
-    takes each pair of rows."""
+    """Per tile row (``rows`` output rows): the instructions of tiled_fast's y pass for one
+    output column, and its shared-memory wavefronts for 32 columns, as y_pair or y_one takes
+    each pair of rows."""
     count, index = np.asarray(taps.count), np.asarray(taps.index)
     n_out = taps.n_out
     mid = 16 if ch >= 3 else 4 * ch               # a padded float pixel's bytes
@@ -388,7 +389,7 @@ def _pair_costs(taps: Taps, ch, rows):
                 issue += sum(fast_y_one(int(count[q]), ch) for q in single)
                 waves += sum(int(count[q]) * (mid * 32 // 128 + 1) for q in single)
             else:
-                issue += fast_y_pair(n, shift, ch)
+                issue += fast_y_pair(n, shift, ch) / 2            # (a thread: two columns)
                 waves += (n + shift) * (mid * 32 // 128) + n
         per_row_issue.append(issue)
         per_row_waves.append(waves)
