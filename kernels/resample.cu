@@ -813,21 +813,27 @@ __device__ __forceinline__ void gmm_splat_clipped(
     const int rows = (int)(r1 - r0), cols = (int)(c1 - c0);
     if (sn == 0.0 && cs == 1.0 && cols < SPLAT_TILE) {
         // Not rotated: the weight is a row's factor times a column's, exponentials in the
-        // work type, one a row and one a column (not one a pixel).
+        // work type, one a row and one a column (not one a pixel).  A row's pixels within the
+        // cutoff (ux^2 + uy^2 <= cutoff^2, each square rounded once, the sum once: the same
+        // test on every device) are a run, as ux^2 falls then rises along the row: its ends
+        // are found by that test, and the pixels between take no test and no FP64.
         W ex[SPLAT_TILE];
+        double ux2[SPLAT_TILE];
         for (int j = 0; j <= cols; ++j) {
             double ux = ((double)(c0 + j) - x) / ax;
-            ex[j] = exp(W(-0.5) * (W)(ux * ux));
+            ux2[j] = ux * ux;
+            ex[j] = exp(W(-0.5) * (W)ux2[j]);
         }
         for (int i = 0; i <= rows; ++i) {
             double uy = ((double)(r0 + i) - y) / ay;
-            W ey = (W)f.norm * exp(W(-0.5) * (W)(uy * uy));
-            for (int j = 0; j <= cols; ++j) {
-                double ux = ((double)(c0 + j) - x) / ax;
-                if (ux * ux + uy * uy > cut2) continue;
-                splat_add<W, I, PACKED>(acc, z, q0 + (I)i * row + j, plane, packed, n_ch, ey * ex[j],
-                                        v);
-            }
+            double uy2 = uy * uy;
+            W ey = (W)f.norm * exp(W(-0.5) * (W)uy2);
+            int lo = 0, hi = cols;
+            while (lo <= hi && ux2[lo] + uy2 > cut2) ++lo;
+            while (hi >= lo && ux2[hi] + uy2 > cut2) --hi;
+            for (int j = lo; j <= hi; ++j)
+                splat_add<W, I, PACKED>(acc, z, q0 + (I)i * row + j, plane, packed, n_ch,
+                                        ey * ex[j], v);
         }
         return;
     }

@@ -38,8 +38,9 @@ RESOURCES = {
     "gather_f32_u16": 60, "gather_u16_u16": 56, "gather_f32_f32": 60, "gather_f64_f64": 80,
     # (the global splat, now only for points wider than a 32x32 tile, takes up to 128
     # registers: __launch_bounds__(256, 2); held to 64 it spilled.  The binned one, its
-    # offsets in a tile 32-bit, fits 80: 3 blocks an SM)
-    "gmm_splat_f32": 72, "gmm_splat_f64": 72, "gmm_splat_tiles_f32": 80,
+    # offsets in a tile 32-bit, fits 80: 3 blocks an SM; both hold a footprint's column
+    # terms in local memory)
+    "gmm_splat_f32": 80, "gmm_splat_f64": 80, "gmm_splat_tiles_f32": 80,
     "gmm_splat_tiles_f64": 80, "gmm_bin": 32, "gmm_normalise_f32": 26,
     "gmm_normalise_f64": 28, "gmm_normalise_packed_f32": 26, "gmm_normalise_packed_f64": 28,
     "gmm_vjp_f64": 96, "knn_grid": 48, "contrast_f32": 40,
