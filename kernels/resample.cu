@@ -688,20 +688,20 @@ __device__ __forceinline__ void tiled_pass(
 }
 
 // extern "C" entry points, one per (input, output) type pair: NAME_IN_OUT.
-#define RESAMPLE_ENTRY_POINTS(SUFFIX, IN, OUT, W, GATHER_BLOCKS)                               \
-extern "C" __global__ void LAUNCH_BOUNDS cols_##SUFFIX(                                                      \
+#define RESAMPLE_ENTRY_POINTS(SUFFIX, IN, OUT, W, MIN_BLOCKS)                                  \
+extern "C" __global__ void BLOCKS_BOUNDS(MIN_BLOCKS) cols_##SUFFIX(                             \
         const IN* src, OUT* dst, long long n_rows, long long cols_in, long long cols_out,      \
         int n_ch, TABLE_PARAMS(W, ), W fill, W lo, W hi, int rounding) {                       \
     cols_pass<IN, OUT, W>(src, dst, n_rows, cols_in, cols_out, n_ch, index, weight, count,    \
                           fill_weight, width, fill, lo, hi, rounding);                         \
 }                                                                                              \
-extern "C" __global__ void LAUNCH_BOUNDS rows_##SUFFIX(                                                      \
+extern "C" __global__ void LAUNCH_BOUNDS rows_##SUFFIX(                                         \
         const IN* src, OUT* dst, long long rows_out, long long row_size, TABLE_PARAMS(W, ),    \
         W fill, W lo, W hi, int rounding) {                                                    \
     rows_pass<IN, OUT, W>(src, dst, rows_out, row_size, index, weight, count, fill_weight,    \
                           width, fill, lo, hi, rounding);                                      \
 }                                                                                              \
-extern "C" __global__ void BLOCKS_BOUNDS(GATHER_BLOCKS) gather_##SUFFIX(                                   \
+extern "C" __global__ void BLOCKS_BOUNDS(MIN_BLOCKS) gather_##SUFFIX(                           \
         const IN* src, OUT* dst, long long n_points, long long cols_out, long long cols,       \
         int n_ch, TABLE_PARAMS(W, y_), TABLE_PARAMS(W, x_), W fill, W lo, W hi,                \
         int rounding) {                                                                        \
@@ -729,8 +729,8 @@ TILED_ENTRY_POINT(u16_u16, unsigned short, float, 5)
 TILED_ENTRY_POINT(f32_f32, float, float, 7)
 TILED_ENTRY_POINT(f64_f64, double, double, 4)
 
-// (The gathers of float work are held to at least 4 blocks an SM, 64 registers: left to
-// itself ptxas kept the 16-bit ones at 48 registers and spilled.)
+// (The gathers and column passes of float work are held to at least 4 blocks an SM, 64
+// registers: left to itself ptxas kept some at 48 or 40 registers and spilled.)
 // First passes read the image's type into the work type; second passes store it back; the
 // one-pass resize and point sampling go from the image's type to itself.
 RESAMPLE_ENTRY_POINTS(u8_f32, unsigned char, float, float, 4)
@@ -754,7 +754,9 @@ RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double, 1)
 // more than 3 channels) or packed (acc[q * packed + c] for the channels, then the weight at
 // c = n_ch, packed = 2 or 4: one vector atomic a pixel for float32 on sm_90, where planes
 // take n_ch + 1).
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 || defined(RESAMPLE_SHIM)
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && \
+    (__CUDACC_VER_MAJOR__ > 12 || __CUDACC_VER_MAJOR__ == 12 && __CUDACC_VER_MINOR__ >= 1) || \
+    defined(RESAMPLE_SHIM)                       // (NVRTC 12.0 declares no vector atomics)
 #define VECTOR_ATOMICS 1
 #else
 #define VECTOR_ATOMICS 0
@@ -948,7 +950,7 @@ extern "C" __global__ void LAUNCH_BOUNDS gmm_bin(
 }
 
 #define GMM_ENTRY_POINTS(SUFFIX, W)                                                            \
-extern "C" __global__ void LAUNCH_BOUNDS_2 gmm_splat_##SUFFIX(                                                 \
+extern "C" __global__ void LAUNCH_BOUNDS_2 gmm_splat_##SUFFIX(                                  \
         const double* xy, const W* values, const double* sx, const double* sy,                 \
         const double* theta, long long n_points, int n_ch, double cutoff, W* acc, W* z,        \
         long long height, long long width, int packed) {                                       \

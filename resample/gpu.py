@@ -35,9 +35,11 @@ def kernel_path(name="resample.cu"):
     raise FileNotFoundError(f"CUDA source {name} not found beside the package")
 
 
-# Options NVRTC compiles the kernels with, after CuPy's own (which include -ftz=true):
-# float32 denormals are kept, as on the CPU.  tests/test_gpu_compile.py compiles with the same.
-NVRTC_OPTIONS = ("-std=c++17", "-ftz=false")
+# Options NVRTC compiles the kernels with.  CuPy appends its own after them, -ftz=true among
+# them: the last of a repeated flag wins, and NVRTC 12.0 to 12.4 refuse one repeated, so no
+# -ftz here (float32 denormals flush on the GPU; the float32 work there is 8/16-bit pictures'
+# sums and the splat, far from 1e-38).  tests/test_gpu_compile.py compiles as CuPy does.
+NVRTC_OPTIONS = ("-std=c++17",)
 
 
 class TableCache:

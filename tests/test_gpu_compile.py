@@ -21,19 +21,26 @@ from resample import gpu
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNELS = os.path.join(ROOT, "kernels")
 ARCH = "sm_90"
-# What cupy.RawModule adds before the caller's options (CuPy 13-14, NVRTC backend).
-CUPY_OPTIONS = ("-ftz=true", "--device-as-default-execution-space")
+# What cupy.RawModule adds to the caller's options (CuPy 13-14, NVRTC backend), after them:
+# compile_with_cache appends -ftz=true.
+CUPY_OPTIONS = ("--device-as-default-execution-space", "-ftz=true")
+
+
+def runtime_options(*extra):
+    """The options NVRTC gets at run time: ours, the include folder and ``extra``, then
+    CuPy's appended (where a flag is repeated the last wins)."""
+    return gpu.NVRTC_OPTIONS + (f"-I{KERNELS}",) + extra + CUPY_OPTIONS
 
 # Registers a thread of each entry point uses today (sm_90, NVRTC 12.9).  A kernel may grow
 # within the same occupancy (see occupancy()); past it, or with any spill, the test fails:
 # look at the change, then update the number here on purpose.
 RESOURCES = {
     "cols_u8_f32": 40, "cols_f32_u8": 48, "cols_u8_u8": 40, "cols_u16_f32": 40,
-    "cols_f32_u16": 48, "cols_u16_u16": 40, "cols_f32_f32": 48, "cols_f64_f64": 56,
+    "cols_f32_u16": 48, "cols_u16_u16": 40, "cols_f32_f32": 48, "cols_f64_f64": 64,
     "rows_u8_f32": 40, "rows_f32_u8": 40, "rows_u8_u8": 40, "rows_u16_f32": 40,
     "rows_f32_u16": 40, "rows_u16_u16": 40, "rows_f32_f32": 40, "rows_f64_f64": 40,
-    # (the gathers sum with fused multiply-adds: held at 48 registers, the 16-bit ones
-    # spilled; now at most 64, __launch_bounds__(256, 4))
+    # (the gathers and column passes sum with fused multiply-adds: left at 48 or 40
+    # registers some spilled; now at most 64, __launch_bounds__(256, 4))
     "gather_u8_f32": 56, "gather_f32_u8": 60, "gather_u8_u8": 56, "gather_u16_f32": 56,
     "gather_f32_u16": 60, "gather_u16_u16": 56, "gather_f32_f32": 60, "gather_f64_f64": 80,
     # (the global splat, now only for points wider than a 32x32 tile, takes up to 128
@@ -129,8 +136,7 @@ def test_nvrtc_compiles_every_kernel_as_run_time_does_within_budget():
     lib = _nvrtc()
     with open(gpu.kernel_path(), "rb") as f:
         source = f.read()
-    options = CUPY_OPTIONS + gpu.NVRTC_OPTIONS + (f"-I{KERNELS}", f"-arch={ARCH}",
-                                                  "--ptxas-options=-v")
+    options = runtime_options(f"-arch={ARCH}", "--ptxas-options=-v")
     ok, log = nvrtc_compile(lib, source, options)
     assert ok, log[-3000:]
     assert "error" not in log.lower()
@@ -152,6 +158,15 @@ def test_nvcc_compiles_every_kernel_within_budget(tmp_path):
         assert occupancy(regs, threads) >= occupancy(RESOURCES[name], threads) // 2, (  # order)
             name, regs)
     assert set(found) == set(RESOURCES)
+
+
+def test_our_options_repeat_none_of_cupys():
+    """CuPy appends its options after ours: a flag of ours that it repeats would be
+    overridden where NVRTC takes the last one (12.5 on) and refused outright by NVRTC 12.0
+    to 12.4 ("defined more than once": the GPU would never be chosen)."""
+    ours = {o.split("=")[0].lstrip("-") for o in gpu.NVRTC_OPTIONS}
+    theirs = {o.split("=")[0].lstrip("-") for o in CUPY_OPTIONS}
+    assert not ours & theirs
 
 
 def test_occupancy_model():
@@ -274,7 +289,7 @@ def test_the_tiled_model_counts_the_compiled_instructions(tmp_path):
     source = PROBES + "".join(f"X_PROBE({t}, {name}, {nc}, {n})\n"
                               for name, t, nc, n in X_CASES)
     source += "".join(f"Y_PROBE({nc}, {n}, {s})\n" for nc, n, s in Y_CASES)
-    options = CUPY_OPTIONS + gpu.NVRTC_OPTIONS + (f"-I{KERNELS}", f"-arch={ARCH}")
+    options = runtime_options(f"-arch={ARCH}")
     ok, log = nvrtc_compile(lib, source.encode(), options, cubin=tmp_path / "probes.cubin",
                             name=b"probes.cu")
     assert ok, log[-3000:]
