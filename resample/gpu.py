@@ -219,6 +219,13 @@ def fast_tiles(taps_rows: Taps, taps_cols: Taps, n_ch, kind, work):
     return True
 
 
+def tile_sizes(taps: Taps, tile=TILE):
+    """Per run of ``tile`` outputs (a tile row or column): the input samples its footprint
+    spans (tile_spans) and the outputs it holds (``tile``, fewer in the last)."""
+    span = np.diff(tile_spans(taps, tile), axis=1)[:, 0] + 1
+    return span, np.minimum(tile, taps.n_out - tile * np.arange(len(span)))
+
+
 TILE_ROWS_MAX = 64            # the tallest tile (resample.cu's TILE_ROWS_MAX)
 FAST_TABLE_BYTES = TILE_ROWS_MAX * TILE_TAPS * 8 + TILE_ROWS_MAX * 4 + TILE_ROWS_MAX // 2 * 4
 
@@ -228,9 +235,8 @@ def tile_ways(taps_rows: Taps, taps_cols: Taps, n_ch, in_item, work_item, fast, 
     rows, tile columns): 3 ``tiled_fast`` (when ``fast``, :func:`fast_tiles`, and its
     footprint fits), 2 ``tiled_general``, 1 the gather's code (a footprint too wide for
     TILE_BYTES).  resample.cu's choice, in Python."""
-    span_r = np.diff(tile_spans(taps_rows, rows), axis=1)[:, 0] + 1
-    span_c = np.diff(tile_spans(taps_cols), axis=1)[:, 0] + 1
-    n_c = np.minimum(TILE, taps_cols.n_out - TILE * np.arange(len(span_c)))
+    span_r, _ = tile_sizes(taps_rows, rows)
+    span_c, n_c = tile_sizes(taps_cols)
     nr = span_r[:, None].astype(np.int64)
     nc = span_c[None, :].astype(np.int64)
     general = (nr * nc * n_ch + nr * n_c[None, :] * n_ch) * work_item <= TILE_BYTES
@@ -404,9 +410,8 @@ def tiled_fast_times(in_shape, taps_rows: Taps, taps_cols: Taps, in_item):
     bytes; every tile taken the fast way)."""
     rows, cols, ch = in_shape
     tall = tile_rows(taps_rows, taps_cols, ch, in_item, True)
-    span_r = np.diff(tile_spans(taps_rows, tall), axis=1)[:, 0] + 1
-    span_c = np.diff(tile_spans(taps_cols), axis=1)[:, 0] + 1
-    n_c = np.minimum(TILE, taps_cols.n_out - TILE * np.arange(len(span_c)))
+    span_r, _ = tile_sizes(taps_rows, tall)
+    span_c, n_c = tile_sizes(taps_cols)
     counts = np.asarray(taps_cols.count)
     x_cols = np.array([fast_x_item(int(counts[c]), ch) for c in range(taps_cols.n_out)])
     x_per_tile = np.add.reduceat(x_cols, np.arange(0, taps_cols.n_out, TILE))
@@ -441,9 +446,7 @@ def _tiled_time(in_shape, taps_rows, taps_cols, in_item, work_item, time):
         return max(tiled_fast_times(in_shape, taps_rows, taps_cols, in_item).values())
 
     ty, tx = taps_rows.index.shape[1], taps_cols.index.shape[1]
-    span_r, span_c = (np.diff(tile_spans(t), axis=1)[:, 0] + 1 for t in (taps_rows, taps_cols))
-    n_r = np.minimum(TILE, taps_rows.n_out - TILE * np.arange(len(span_r)))
-    n_c = np.minimum(TILE, taps_cols.n_out - TILE * np.arange(len(span_c)))
+    (span_r, n_r), (span_c, n_c) = tile_sizes(taps_rows), tile_sizes(taps_cols)
     nr, nc = span_r[:, None].astype(np.float64), span_c[None, :].astype(np.float64)
     pixels = n_r[:, None] * n_c[None, :]
     fits = (nr * nc * ch + nr * n_c[None, :] * ch) * work_item <= TILE_BYTES
