@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .convert import POINT_EXTENSIONS, Options, convert_file, is_points, sigterm_as_interrupt
 from .errors import ResampleError, excerpt, first_line
@@ -347,6 +347,7 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
     half-written, and ``Summary.interrupted`` is set."""
     from . import convert as _convert
     load_input = _convert.load_input
+    options = replace(options, overwrite=options.overwrite or overwrite)
 
     cores = _cores() or 1
     workers = max(1, workers or cores)
@@ -478,6 +479,7 @@ def run_on_cluster(jobs, options: Options, address, *, overwrite=False, fail_fas
     except ImportError:
         raise ResampleError("--scheduler needs dask.distributed: pip install "
                             "'resample-images[dask]'") from None
+    options = replace(options, overwrite=options.overwrite or overwrite)
     summary = Summary()
     bar = _bar(progress, len(jobs))
     stop = threading.Event()

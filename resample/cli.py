@@ -231,7 +231,8 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
                       stream=stream, pyramid=pyramid, exact=exact, sharpen=sharpen,
                       srgb=srgb, exif_thumbnail=exif_thumbnail,
                       sigma=_parse_sigma(sigma),
-                      cutoff=cutoff, holes=holes.lower(), coords=coords.lower())
+                      cutoff=cutoff, holes=holes.lower(), coords=coords.lower(),
+                      overwrite=overwrite)
     if batch:
         return _batch(input, from_list, output, options, weights, recursive, include, exclude,
                       out_format, suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet,
@@ -367,8 +368,14 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
 
     if output is None:
         raise UsageError("a folder or a list needs -o OUTDIR (the output folder)")
+    if output == "-":
+        raise UsageError("-o -: a folder or a list is converted into a folder; give -o OUTDIR")
     if os.path.exists(output) and not os.path.isdir(output):
         raise UsageError(f"{output}: exists and is not a folder")
+    if not os.path.isdir(output) and (is_zarr_name(output) or os.path.splitext(
+            output.rstrip("/\\"))[1].lower() in batch.IMAGE_EXTENSIONS + batch.POINT_EXTENSIONS):
+        raise UsageError(f"-o {excerpt(output)}: a folder or a list is converted into a folder, "
+                         "and this names a file; give -o OUTDIR")
     if weights is not None:
         raise UsageError("--weights applies to one point cloud, not to a folder")
     if (options.scale is not None) and (options.size is not None):
@@ -472,8 +479,20 @@ def _check_output(output, input, overwrite):
         images.output_format(output)        # an unknown extension fails before any work
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
-    if os.path.exists(output) and os.path.samefile(output, input) and not overwrite:
+    if is_zarr_name(output):
+        from .files import check_zarr_output
+
+        try:
+            check_zarr_output(output, input, overwrite)
+        except ResampleError as exc:
+            raise UsageError(str(exc)) from None
+    elif os.path.exists(output) and os.path.samefile(output, input) and not overwrite:
         raise UsageError(f"{output}: is the input; pass --overwrite to replace it")
+
+
+def is_zarr_name(path):
+    """An output named as a Zarr store (``NAME.zarr``, with or without a trailing slash)."""
+    return os.fspath(path).rstrip("/\\").lower().endswith(".zarr")
 
 
 # Options that only a resize uses, and only a rebuild from points: given with the other kind of

@@ -46,6 +46,7 @@ class Options:
     cutoff: float = 3.0
     holes: str = "nearest"
     coords: str = "pixel"
+    overwrite: bool = False       # an existing output folder (a Zarr store) may be replaced
 
     def output_size(self, width, height):
         if self.size is not None:

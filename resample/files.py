@@ -22,17 +22,58 @@ EIGHT_BIT_ONLY = ("JPEG", "WEBP", "BMP", "GIF", "TGA")
 DEFAULT_QUALITY = 95
 
 
+ZARR_METADATA = ("zarr.json", ".zarray", ".zgroup")
+
+
 def is_zarr(path):
     """A Zarr store (a folder named .zarr, or holding Zarr's metadata)."""
     path = os.fspath(path)
-    return path.rstrip("/\\").lower().endswith(".zarr") or (
-        os.path.isdir(path) and any(os.path.exists(os.path.join(path, name))
-                                    for name in ("zarr.json", ".zarray", ".zgroup")))
+    return path.rstrip("/\\").lower().endswith(".zarr") or holds_zarr_metadata(path)
+
+
+def holds_zarr_metadata(path):
+    """Whether the folder ``path`` is a Zarr store: Zarr's metadata at its top."""
+    return os.path.isdir(path) and any(os.path.isfile(os.path.join(path, name))
+                                       for name in ZARR_METADATA)
+
+
+def check_zarr_output(dst, src=None, overwrite=False):
+    """Refuse, before any work, a Zarr output that would replace what the user did not name
+    for replacement: an existing output is replaced only with ``overwrite``, only when it is
+    a Zarr store itself (never a folder of other files), and never when it holds the input
+    ``src``.  (The new store is written beside it and swapped in only once complete.)"""
+    path = os.path.abspath(os.fspath(dst)).rstrip("/\\")
+    if not os.path.lexists(path):
+        return
+    if src is not None and _within(os.path.abspath(os.fspath(src)), path):
+        raise ResampleError(f"{dst}: holds the input; write the Zarr output elsewhere")
+    if not os.path.isdir(path) or os.path.islink(path):
+        kind = "a file" if os.path.isfile(path) else "not a folder"
+        raise ResampleError(f"{dst}: exists and is {kind}, not a Zarr store; not replaced")
+    if not holds_zarr_metadata(path):
+        raise ResampleError(f"{dst}: exists and is a folder that is not a Zarr store; not "
+                            "replaced (even with --overwrite)")
+    if not overwrite:
+        raise ResampleError(f"{dst}: exists (a Zarr store); pass --overwrite to replace it")
+
+
+def _within(path, folder):
+    """Whether ``path`` lies in ``folder`` (both absolute), by their real paths."""
+    real, top = os.path.realpath(path), os.path.realpath(folder)
+    try:
+        return os.path.commonpath([real, top]) == top
+    except ValueError:                 # different drives
+        return False
 
 
 def output_format(path):
-    """The file format for an output path, from its extension."""
-    ext = os.path.splitext(os.fspath(path))[1].lower()
+    """The file format for an output path, from its extension (a Zarr store's name may end
+    in a folder separator)."""
+    path = os.fspath(path)
+    stripped = path.rstrip("/\\")
+    if stripped.lower().endswith(".zarr"):
+        path = stripped
+    ext = os.path.splitext(path)[1].lower()
     if ext not in _FORMATS:
         raise ResampleError(f"{path}: unknown output format {ext or '(no extension)'!r}; "
                             f"use one of: {', '.join(sorted(_FORMATS))}")
@@ -148,10 +189,12 @@ def atomic_output(path, binary=True):
     """Write ``path`` all at once: yields a file object for a new temporary file in its
     folder (locked while written); when the block ends it replaces ``path``, and on any
     failure or interruption it is removed.  Stale temporary files of dead processes in that
-    folder are removed first (once per folder and process)."""
+    folder are removed first (once per folder and process).  A full disk (or a file too
+    large for the file system) is a one-line ResampleError."""
     folder = os.path.dirname(os.path.abspath(path))
     remove_stale_parts(folder)
     fd, tmp = _new_part(folder)
+    _active_parts.add(tmp)
     try:
         _lock(fd)                   # held on this descriptor until the rename is done
         # Opened again by name: some writers (tifffile) want a file object with a name.
@@ -159,11 +202,71 @@ def atomic_output(path, binary=True):
             yield f
         os.fchmod(fd, file_mode())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         _unlink(tmp)
+        full = disk_full(exc)
+        if full:
+            raise ResampleError(f"{path}: {full}") from None
         raise
     finally:
+        _active_parts.discard(tmp)
         os.close(fd)
+
+
+_FULL = {28: "no space left on the device", 27: "the file is too large for the file system",
+         122: "the disk quota is exceeded"}          # ENOSPC, EFBIG, EDQUOT (Linux numbers)
+
+
+def disk_full(exc):
+    """What a write error says of the disk ("no space left on the device", ...), or None
+    where ``exc`` is no such error (the errno names are read from the platform's table)."""
+    import errno
+
+    if not isinstance(exc, OSError):
+        return None
+    names = {getattr(errno, "ENOSPC", 28): _FULL[28], getattr(errno, "EFBIG", 27): _FULL[27],
+             getattr(errno, "EDQUOT", 122): _FULL[122]}
+    return names.get(exc.errno)
+
+
+# The temporary files and folders this process is writing now: an exit that cannot wait for
+# a writer (resample.console.exit_now) removes them.
+_active_parts = set()
+
+
+def remove_active_parts():
+    """Remove the temporary outputs this process is writing (for an exit that cannot wait)."""
+    import shutil
+
+    for path in list(_active_parts):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            _unlink(path)
+
+
+def new_part_folder(folder):
+    """A new temporary folder in ``folder``, named as the temporary files and locked (flock on
+    the folder itself) while this process lives: ``(descriptor, path)``.  Close the
+    descriptor when the folder is renamed or removed."""
+    prefix = f".resample-{_host_tag()}-{os.getpid()}-"
+    for _ in range(100):
+        path = os.path.join(folder, prefix + os.urandom(6).hex() + ".part")
+        try:
+            os.mkdir(path, folder_mode())
+        except FileExistsError:
+            continue
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        _lock(fd)
+        _active_parts.add(path)
+        return fd, path
+    raise FileExistsError(f"no free temporary name in {folder}")
+
+
+def end_part_folder(fd, path):
+    """Forget the temporary folder ``path`` (renamed or removed) and close its lock."""
+    _active_parts.discard(path)
+    os.close(fd)
 
 
 def _new_part(folder):
@@ -201,15 +304,20 @@ def remove_stale_parts(folder):
 
 
 def _remove_if_unlocked(path):
-    """Remove a temporary file unless a process holds its lock (a writer in another pid
-    namespace of the same host looks dead to kill(pid, 0), but still holds its lock)."""
+    """Remove a temporary file or folder unless a process holds its lock (a writer in another
+    pid namespace of the same host looks dead to kill(pid, 0), but still holds its lock)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:
         if _lock(fd, blocking=False):
-            _unlink(path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                import shutil
+
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                _unlink(path)
     finally:
         os.close(fd)
 
@@ -248,9 +356,15 @@ def _read_umask():
     return mask
 
 
-_FILE_MODE = 0o666 & ~_read_umask()
+_UMASK = _read_umask()
+_FILE_MODE = 0o666 & ~_UMASK
 
 
 def file_mode():
     """The mode of a new file under this process's umask."""
     return _FILE_MODE
+
+
+def folder_mode():
+    """The mode of a new folder under this process's umask."""
+    return 0o777 & ~_UMASK

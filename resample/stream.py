@@ -30,7 +30,8 @@ import numpy as np
 from .compiled import core as _core
 from .devices import check_memory
 from .errors import ResampleError, first_line
-from .files import _host_tag, atomic_output, is_zarr, remove_stale_parts
+from .files import (atomic_output, check_zarr_output, disk_full, end_part_folder, is_zarr,
+                    new_part_folder, remove_stale_parts)
 from .png import _CHANNELS, _COLOR_TYPE, _SIGNATURE, _chunk, _inflate_bounded, ICC_MAX_BYTES
 
 STRIP_ROWS = 64             # output rows a strip (PNG output)
@@ -684,7 +685,8 @@ def resize_file(src, dst, options, output_size, progress=False):
                 writer.close()
         elif lower.endswith(".zarr"):
             strips = resized_strips(source, out_w, out_h, options, TILE, progress)
-            write_zarr(dst, strips, out_w, out_h, source.channels, source.dtype)
+            write_zarr(dst, strips, out_w, out_h, source.channels, source.dtype,
+                       overwrite=getattr(options, "overwrite", False), src=src)
         else:
             strips = resized_strips(source, out_w, out_h, options, TILE, progress)
             with atomic_output(dst) as f:
@@ -823,15 +825,18 @@ def _half(block, dtype):
     return (s * 0.25).astype(dtype) if dtype.kind == "f" else ((s + 2) // 4).astype(dtype)
 
 
-def write_zarr(path, strips, width, height, channels, dtype):
+def write_zarr(path, strips, width, height, channels, dtype, overwrite=False, src=None):
     """A Zarr array (H, W) for one channel, else (H, W, C), in TILE x TILE chunks, written
-    into a temporary folder beside ``path`` and renamed when complete."""
+    into a temporary folder beside ``path`` and swapped in when complete.  An existing
+    ``path`` is replaced only as :func:`resample.files.check_zarr_output` allows (with
+    ``overwrite``, a Zarr store that does not hold the input ``src``), and only once the new
+    store is whole: the old one is renamed aside, the new one renamed in, the old removed."""
     zarr = _zarr()
     path = os.path.abspath(os.fspath(path)).rstrip("/\\")
+    check_zarr_output(path, src, overwrite)
     folder = os.path.dirname(path)
     remove_stale_parts(folder)
-    tmp = tempfile.mkdtemp(dir=folder, suffix=".part",
-                           prefix=f".resample-{_host_tag()}-{os.getpid()}-")
+    fd, tmp = new_part_folder(folder)
     try:
         shape = (height, width) if channels == 1 else (height, width, channels)
         chunks = (TILE, TILE) if channels == 1 else (TILE, TILE, channels)
@@ -840,11 +845,38 @@ def write_zarr(path, strips, width, height, channels, dtype):
         for block in strips:
             z[r0:r0 + len(block)] = block if channels > 1 else block[..., 0]
             r0 += len(block)
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        elif os.path.exists(path):
-            os.unlink(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        check_zarr_output(path, src, overwrite)          # (as it is now, not as it was)
+        if os.path.lexists(path):
+            old = tmp[:-len(".part")] + ".old.part"      # removed as a stale part if left
+            os.replace(path, old)
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                os.replace(old, path)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException as exc:
+        _remove_tree(tmp)
+        full = disk_full(exc) or (disk_full(exc.__cause__) if exc.__cause__ else None)
+        if full:
+            raise ResampleError(f"{path}: {full}") from None
+        if isinstance(exc, OSError) and not isinstance(exc, ResampleError):
+            raise ResampleError(f"{path}: cannot write the Zarr store "
+                                f"({exc.strerror or first_line(exc)})") from None
         raise
+    finally:
+        end_part_folder(fd, tmp)
+
+
+def _remove_tree(path):
+    """Remove a temporary folder that a library's writer threads may still be filling: again
+    until it stays gone (briefly)."""
+    import time
+
+    for _ in range(20):
+        shutil.rmtree(path, ignore_errors=True)
+        time.sleep(0.05)
+        if not os.path.lexists(path):
+            return
