@@ -18,7 +18,7 @@ import queue
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
 from .convert import POINT_EXTENSIONS, Options, convert_file, is_points, sigterm_as_interrupt
@@ -26,6 +26,7 @@ from .errors import ResampleError, excerpt, first_line
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp", ".gif",
                     ".ppm", ".pgm", ".pbm", ".pnm", ".tga")
+STOP_SECONDS = 5.0          # after Ctrl-C or SIGTERM, files being written get this long to end
 FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp", "tif": ".tif",
            "tiff": ".tif"}
 
@@ -79,12 +80,14 @@ def _inside(path, folder):
         return False
 
 
-def find_inputs(folder, *, recursive=False, follow_links=False, skip_dir=None):
+def find_inputs(folder, *, recursive=False, follow_links=False, skip_dir=None, not_files=None):
     """Jobs for the image and CSV files of ``folder``, sorted by relative path.
 
     Hidden names (starting with ".") and other files are skipped quietly.  Symbolic links that
     lead out of ``folder`` are skipped unless ``follow_links``; ``skip_dir`` (the output folder)
-    is never entered."""
+    is never entered.  Entries named as images that are not regular files (FIFOs, devices,
+    sockets, broken links: reading them could block or never end) are skipped, and their
+    paths appended to the list ``not_files`` if one is given."""
     root = os.path.realpath(folder)
     skip = os.path.realpath(skip_dir) if skip_dir else None
     jobs, seen = [], {root}
@@ -104,7 +107,9 @@ def find_inputs(folder, *, recursive=False, follow_links=False, skip_dir=None):
                 continue
             path = os.path.join(here, name)
             if not os.path.isfile(path):
-                continue                  # a broken link, a socket, ...
+                if not_files is not None:
+                    not_files.append(path)
+                continue                  # a broken link, a FIFO, a socket, ...
             if not follow_links and not _inside(os.path.realpath(path), root):
                 continue
             jobs.append(Job(path, os.path.relpath(path, folder).replace(os.sep, "/")))
@@ -323,9 +328,13 @@ def _failure(exc):
 
 def _decide(job, overwrite):
     """``(status, reason)`` for a job that is not to be converted (failed, or skipped: its
-    output exists), else None."""
+    output exists), else None.  An input that is not a regular file (a FIFO, a device, a
+    socket: a list may name one) fails before it is opened."""
     if job.error:
         return "failed", job.error
+    why = not_a_file(job.src)
+    if why:
+        return "failed", why
     if os.path.exists(job.dst) and not overwrite:
         if os.path.samefile(job.dst, job.src):
             return "failed", "the output would replace it (pass --overwrite)"
@@ -357,6 +366,7 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
 
     budget = _Budget(4 * workers + 4, min(1 << 30, available_memory() // 4))
     results = queue.SimpleQueue()                            # (job, status, reason)
+    handed_to = []                                           # the encoders' futures
     decoders = ThreadPoolExecutor(workers, thread_name_prefix="resample-decode")
     encoders = ThreadPoolExecutor(workers, thread_name_prefix="resample-encode")
 
@@ -393,7 +403,7 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
                 held = _nbytes(loaded)
                 budget.charge(held)
                 try:
-                    encoders.submit(finish, job, loaded)
+                    handed_to.append(encoders.submit(finish, job, loaded))
                     handed = True
                 except RuntimeError:      # the encoders were shut down: the run is stopping
                     results.put((job, "cancelled", None))
@@ -407,7 +417,7 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
     bar = _bar(progress, len(jobs))
     record = _recorder(summary, bar, on_failure, stop if fail_fast else None)
     t0 = time.perf_counter()
-    futures = []
+    futures, handed = [], handed_to
     with sigterm_as_interrupt():          # SIGTERM stops a run as Ctrl-C does
         try:
             for job in sorted(jobs, key=_size, reverse=True):
@@ -423,8 +433,12 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
             stop.set()
             for fut in futures:
                 fut.cancel()
-            decoders.shutdown(wait=True)
-            encoders.shutdown(wait=True)  # the files being written finish, or are dropped
+            if summary.interrupted:       # a reader blocked in the system is not waited for
+                decoders.shutdown(wait=False, cancel_futures=True)
+                encoders.shutdown(wait=False, cancel_futures=True)
+                wait(futures + handed, timeout=STOP_SECONDS)
+            decoders.shutdown(wait=not summary.interrupted)
+            encoders.shutdown(wait=not summary.interrupted)   # writers finish, or are dropped
             while not results.empty():
                 record(*results.get())
             bar.close()
@@ -534,6 +548,22 @@ def _convert_on_worker(src, dst, options):
         return "converted", convert_file(src, dst, options)
     except Exception as exc:              # noqa: BLE001 (any error is this file's failure)
         return "failed", _failure(exc)
+
+
+def not_a_file(path):
+    """Why ``path`` is not to be opened as an input file (it is missing, a folder, a FIFO, a
+    device or a socket), or None for a regular file (through its links)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return exc.strerror or "cannot be read"
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device")
+    return f"not a regular file ({kind})"
 
 
 def _size(job):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sys
 
 import click
@@ -296,10 +297,9 @@ def _piped(input, output, options, out_format, quiet):
     output, in ``--format`` or else the input's format.  Both go through a private temporary
     folder, so every reader and encoder is the one files use; the image is written to standard
     output only once it is whole, and notes and errors go to standard error."""
-    import shutil
     import tempfile
 
-    from . import convert, images
+    from . import convert, files, images
 
     if output is None:
         raise UsageError("reading standard input needs -o FILE (or -o - for standard output)")
@@ -314,31 +314,29 @@ def _piped(input, output, options, out_format, quiet):
     if output != "-":
         _check_output(output, input, False)
     work = tempfile.mkdtemp(prefix="resample-pipe-")
+    files.hold_temporary(work)              # removed by an exit that cannot wait, too
     src = os.path.join(work, "stdin") if input == "-" else input
     dst = output
     try:
-        if input == "-":
-            with open(src, "wb") as f:
-                shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
-            if os.path.getsize(src) == 0:
-                raise ResampleError(f"{src}: empty, no image")
-        if output == "-":
-            if out_format is not None:
-                from .batch import FORMATS
+        try:
+            if input == "-":
+                spool_stdin(sys.stdin.buffer, src)
+            if output == "-":
+                if out_format is not None:
+                    from .batch import FORMATS
 
-                ext = FORMATS[out_format.lower()]
-            else:
-                ext = PIPE_EXTENSIONS.get(images.peek(src)[2], ".png")
-            dst = os.path.join(work, "stdout" + ext)
-        notes = _quality_note(options.quality, dst) + convert.resize_image(src, dst, options)
-    except ResampleError as exc:                 # name the pipes, not the temporary files
-        text = str(exc)
-        for path, name in ((src, "standard input"), (dst, "standard output")):
-            if path not in (input, output):
-                text = text.replace(f"{path}: {path}: ", f"{name}: ").replace(path, name)
-        shutil.rmtree(work, ignore_errors=True)
-        raise ResampleError(text) from None
-    try:
+                    ext = FORMATS[out_format.lower()]
+                else:
+                    ext = PIPE_EXTENSIONS.get(images.peek(src)[2], ".png")
+                dst = os.path.join(work, "stdout" + ext)
+            notes = _quality_note(options.quality, dst) + convert.resize_image(src, dst,
+                                                                               options)
+        except ResampleError as exc:                 # name the pipes, not the temporary files
+            text = str(exc)
+            for path, name in ((src, "standard input"), (dst, "standard output")):
+                if path not in (input, output):
+                    text = text.replace(f"{path}: {path}: ", f"{name}: ").replace(path, name)
+            raise ResampleError(text) from None
         for n in notes if not quiet else ():
             note(n)
         if output == "-":
@@ -349,6 +347,66 @@ def _piped(input, output, options, out_format, quiet):
             click.echo(output)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        files.release_temporary(work)
+
+
+# The first bytes of each format the command reads (TGA has none: its header is checked).
+SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\0",
+              b"MM\0*", b"II+\0", b"MM\0+", b"BM", b"P1", b"P2", b"P3", b"P4", b"P5", b"P6")
+
+
+def looks_like_an_image(head):
+    """Whether the first bytes of a stream may begin an image the command reads."""
+    if head.startswith(SIGNATURES):
+        return head[:2] != b"BM" or len(head) >= 14
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    # TGA: colour-map type 0 or 1, an image type Pillow reads, 8-32 bits a pixel
+    return (len(head) >= 18 and head[1] in (0, 1) and head[2] in (1, 2, 3, 9, 10, 11)
+            and head[16] in (1, 8, 15, 16, 24, 32))
+
+
+def spool_stdin(stream, path):
+    """Copy standard input into ``path``: refused at once when its first bytes begin no
+    image, and stopped, with nothing kept, past the most bytes an image within the pixel
+    limit can take (16 bytes a pixel, float RGBA, and 16 MiB of metadata) or what the disk
+    can hold."""
+    from . import images
+
+    head = b""
+    while len(head) < 32:
+        more = stream.read(32 - len(head))
+        if not more:
+            break
+        head += more
+    if not head:
+        raise ResampleError("standard input: empty, no image")
+    if not looks_like_an_image(head):
+        raise ResampleError(f"standard input: not an image (it begins {excerpt(head[:16])})")
+    limit = images.pixel_limit()
+    most = None if limit is None else int(limit) * 16 + (16 << 20)
+    free = shutil.disk_usage(os.path.dirname(path)).free
+    room = free - (64 << 20)
+    total = len(head)
+    with open(path, "wb") as f:
+        f.write(head)
+        while True:
+            data = stream.read(1 << 20)
+            if not data:
+                return
+            total += len(data)
+            if most is not None and total > most:
+                raise ResampleError(f"standard input: more than {most >> 20} MiB, more than an "
+                                    f"image within the pixel limit ({int(limit)}) can take; "
+                                    "--max-pixels raises it")
+            if total > room:
+                raise ResampleError(f"standard input: more than the {room >> 20} MiB free "
+                                    f"in {os.path.dirname(os.path.dirname(path))}")
+            try:
+                f.write(data)
+            except OSError as exc:
+                raise ResampleError(f"standard input: cannot keep a copy "
+                                    f"({exc.strerror or exc})") from None
 
 
 def _quality_note(quality, out_path):
@@ -403,8 +461,14 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
         unknown = [j for j in found if not batch.is_input_name(j.rel.rsplit("/", 1)[-1])]
     else:
         _check_not_into_itself(input, output, suffix, out_format, overwrite)
+        not_files = []
         found = batch.find_inputs(input, recursive=recursive, follow_links=follow_links,
-                                  skip_dir=output)
+                                  skip_dir=output, not_files=not_files)
+        if not_files and not quiet:
+            note(f"skipped {len(not_files)} entr{'ies' if len(not_files) > 1 else 'y'} named "
+                 f"as images that {'are' if len(not_files) > 1 else 'is'} not a regular file "
+                 f"(a FIFO, device, socket or broken link): {excerpt(not_files[0])}"
+                 + (", ..." if len(not_files) > 1 else ""))
     for job in unknown:
         click.echo(f"resample: error: {job.src}: not an image or CSV name "
                    f"({', '.join(batch.IMAGE_EXTENSIONS + batch.POINT_EXTENSIONS)})", err=True)
@@ -711,8 +775,12 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     from .console import sigterm_as_interrupt   # light: no NumPy
 
+    from .console import exit_if_stuck
+
     with sigterm_as_interrupt(), quiet_libraries():   # SIGTERM acts as Ctrl-C
-        return _main(argv)
+        code = _main(argv)
+    exit_if_stuck(code)
+    return code
 
 
 def _main(argv):

@@ -82,3 +82,31 @@ def sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+def busy_threads():
+    """Threads other than the main one that an exit would wait for (not daemons)."""
+    return [t for t in threading.enumerate()
+            if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+
+
+def exit_if_stuck(code, seconds=2.0):
+    """Before the interpreter exits (which joins every worker thread): where a worker is
+    still blocked in the system (a reader on a FIFO that never opens), remove this process's
+    temporary outputs and exit at once with ``code``, rather than wait for ever."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    for t in busy_threads():
+        t.join(max(0.0, deadline - time.monotonic()))
+    if not busy_threads():
+        return
+    from .files import remove_active_parts
+
+    remove_active_parts()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

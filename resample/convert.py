@@ -209,14 +209,12 @@ def streams(src, dst, options: Options):
             if asked:
                 raise ResampleError(f"{src}: {flag} needs a streamed resize, and {why}")
         return False
+    stream.check_limits(source, src)            # every stream answers to the pixel limit
     if options.stream or options.pyramid or is_zarr(src) or is_zarr(dst):
         return True
     width, height = source.width, source.height
     if width * height > (images.pixel_limit() or float("inf")):
-        # a file that inflates more than a hundredfold is refused as a bomb all the same
-        raw = width * height * source.channels * source.dtype.itemsize
-        images.check_pixels(src, width, height, streamed=raw < 100 * os.path.getsize(src))
-        return True
+        return True                               # passed as a stream (check_limits)
     out_w, out_h = options.output_size(width, height)
     sample = max(source.dtype.itemsize, 2 if source.kind == "PNG" else 1)   # as load counts
     decoded = images.decode_memory(width, height, source.channels, sample)

@@ -245,6 +245,16 @@ def remove_active_parts():
             _unlink(path)
 
 
+def hold_temporary(path):
+    """Note a temporary file or folder of this process's, removed by an exit that cannot wait
+    (:func:`remove_active_parts`) as well as by its owner."""
+    _active_parts.add(path)
+
+
+def release_temporary(path):
+    _active_parts.discard(path)
+
+
 def new_part_folder(folder):
     """A new temporary folder in ``folder``, named as the temporary files and locked (flock on
     the folder itself) while this process lives: ``(descriptor, path)``.  Close the

@@ -38,93 +38,173 @@ def keeps_frames(src, dst):
     return output_format(dst) in FRAME_FORMATS and frame_count(src) > 1
 
 
-def read_frames(path):
-    """``(frames, info)``: the frames as arrays, and ``info`` with ``format``, ``alpha``,
-    ``durations`` (ms, one a frame), ``loop`` (None: the file says nothing), ``icc``."""
-    from PIL import Image
+def frame_layout(im):
+    """``[(width, height, bands, sample bytes)]`` of every frame of an open Pillow image, from
+    its headers (no frame is decoded): an animation's frames are its canvas, composited as
+    RGBA; a TIFF's pages have their own sizes and samples."""
+    fmt = im.format
+    n = int(getattr(im, "n_frames", 1))
+    if fmt in ANIMATIONS:
+        return [(im.width, im.height, 4, 1)] * n
+    layout = []
+    for i in range(n):
+        im.seek(i)
+        bits = im.tag_v2.get(258, 8) if hasattr(im, "tag_v2") else 8
+        bits = max(bits) if isinstance(bits, tuple) else int(bits)
+        layout.append((im.width, im.height, max(len(im.getbands()), 1), max(1, bits // 8)))
+    im.seek(0)
+    return layout
 
-    with Image.open(path) as im:
-        fmt = im.format
-        info = {"format": fmt, "durations": [], "loop": im.info.get("loop"),
-                "icc": im.info.get("icc_profile")}
-        frames = []
-        for i in range(im.n_frames):
-            im.seek(i)
-            if fmt in ANIMATIONS:
-                frame = im.convert("RGBA")
-            elif im.mode in ("L", "RGB", "RGBA", "LA", "I;16"):
-                frame = im
-            else:
-                frame = im.convert("RGBA" if "A" in im.getbands() else "RGB")
-            frames.append(np.array(frame))
-            info["durations"].append(int(im.info.get("duration", 0) or 0))   # (once loaded)
-    alpha = [a.ndim == 3 and a.shape[2] in (2, 4) for a in frames]
-    if fmt in ANIMATIONS and all(alpha) and all((a[..., 3] == 255).all() for a in frames):
-        frames = [a[..., :3] for a in frames]                  # opaque: RGB
-        alpha = [False] * len(frames)
-    info["alpha"] = alpha
-    return frames, info
+
+def check_frames(path, im, layout, sizes, fmt, options):
+    """Refuse, before the first frame is decoded, frames whose pixels all together pass the
+    pixel limit (as a stream: the default limit is passed only by frames whose pixels' bytes
+    are under a hundred times the file's size, a limit the user set never) or whose work does
+    not fit in memory: one frame decoded and resized at a time, and the outputs an animation's
+    encoder holds until the end (a TIFF's pages are written one by one)."""
+    import os
+
+    from . import api, images
+    from .devices import check_memory
+    from .methods import get_method
+    from .stream import BOMB_RATIO
+
+    pixels = sum(w * h for w, h, _, _ in layout)
+    raw = sum(w * h * b * s for w, h, b, s in layout)
+    kind = "pages" if im.format == "TIFF" else "frames"
+    widest = (max(w for w, _, _, _ in layout), max(h for _, h, _, _ in layout))
+    what = f"{len(layout)} {kind} of up to {widest[0]}x{widest[1]}"
+    images.check_pixel_count(path, pixels, what,
+                             streamed=raw < BOMB_RATIO * os.path.getsize(path))
+    method = get_method("nearest" if options.method == "gmm" else options.method)
+    one = max(w * h * (4 + 2 * b * s) + api.resize_memory(
+        (h, w, b), (oh, ow), np.float32 if b in (2, 4) else np.uint8, method,
+        options.antialias, options.align, options.boundary)
+        for (w, h, b, s), (ow, oh) in zip(layout, sizes))
+    held = 0 if fmt == "TIFF" else sum(2 * ow * oh * 4 for ow, oh in sizes)
+    check_memory(one + held, f"{what} into {fmt}")
+
+
+def iter_frames(im):
+    """Every frame of an open Pillow image as ``(array, alpha, duration in ms)``, one at a
+    time: an animation's composited as a viewer shows it (RGBA), a TIFF's pages as they are
+    (grey, RGB, RGBA, 16-bit)."""
+    fmt = im.format
+    for i in range(int(getattr(im, "n_frames", 1))):
+        im.seek(i)
+        if fmt in ANIMATIONS:
+            frame = im.convert("RGBA")
+        elif im.mode in ("L", "RGB", "RGBA", "LA", "I;16"):
+            frame = im
+        else:
+            frame = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+        a = np.array(frame)
+        alpha = a.ndim == 3 and a.shape[2] in (2, 4)
+        yield a, alpha, int(im.info.get("duration", 0) or 0)       # (once loaded)
 
 
 def resize_frames(src, dst, options, output_size):
-    """Resize every frame of ``src`` into ``dst`` (a format of FRAME_FORMATS); returns the
-    notes.  ``output_size(width, height)`` gives a frame's output (width, height)."""
+    """Resize every frame of ``src`` into ``dst`` (a format of FRAME_FORMATS), one frame at a
+    time; returns the notes.  ``output_size(width, height)`` gives a frame's output (width,
+    height).  The frames' pixels and memory are checked before the first is decoded
+    (:func:`check_frames`).  An animation whose every frame is opaque is written as RGB."""
+    from PIL import Image
+
     from .api import resize
 
-    from .devices import check_memory
-
-    frames, info = read_frames(src)
     fmt = output_format(dst)
-    sizes = [output_size(a.shape[1], a.shape[0]) for a in frames]
-    check_memory(sum(w * h * 4 * 8 for w, h in sizes),          # float work and the output
-                 f"{len(frames)} frames of up to {max(w for w, _ in sizes)}x"
-                 f"{max(h for _, h in sizes)}")
-    out = []
-    for a, alpha in zip(frames, info["alpha"]):
-        w, h = output_size(a.shape[1], a.shape[0])
-        out.append(resize(a, shape=(h, w), method=options.method, align=options.align,
-                          boundary=options.boundary, fill=options.fill,
-                          antialias=options.antialias, alpha=alpha, linear=options.linear,
-                          device=options.device))
-    _write_frames(out, dst, fmt, info, options)
+    with Image.open(src) as im:
+        layout = frame_layout(im)
+        sizes = [output_size(w, h) for w, h, _, _ in layout]
+        check_frames(src, im, layout, sizes, fmt, options)
+        info = {"format": im.format, "loop": im.info.get("loop"),
+                "icc": im.info.get("icc_profile"), "durations": []}
+
+        def resized():
+            for (a, alpha, duration), (w, h) in zip(iter_frames(im), sizes):
+                info["durations"].append(duration)
+                opaque = alpha and info["format"] in ANIMATIONS and (a[..., 3] == 255).all()
+                work = a[..., :3] if opaque else a
+                out = resize(work, shape=(h, w), method=options.method, align=options.align,
+                             boundary=options.boundary, fill=options.fill,
+                             antialias=options.antialias, alpha=alpha and not opaque,
+                             linear=options.linear, device=options.device)
+                if opaque:
+                    out = np.dstack([out, np.full(out.shape[:2], 255, out.dtype)])
+                yield out, opaque or not alpha
+
+        if fmt == "TIFF":
+            count = _write_pages(resized(), dst, info, options)
+        else:
+            frames = list(resized())
+            if all(opaque for _, opaque in frames) and info["format"] in ANIMATIONS:
+                arrays = [a[..., :3] for a, _ in frames]          # opaque: RGB
+            else:
+                arrays = [a for a, _ in frames]
+            del frames
+            count = len(arrays)
+            _write_frames(arrays, dst, fmt, info, options)
     kind = "pages" if info["format"] == "TIFF" else "frames"
-    return [f"{len(out)} {kind} resized"]
+    return [f"{count} {kind} resized"]
+
+
+def _write_pages(frames, dst, info, options):
+    """A multi-page TIFF (deflate), written a page at a time as the frames come, in time linear
+    in the pages (tifffile appends each page's directory once); returns the page count."""
+    import tifffile
+
+    icc = info["icc"] if not options.strip else None
+    count = 0
+    try:
+        with atomic_output(dst) as f, tifffile.TiffWriter(f) as tif:
+            for a, _ in frames:
+                channels = a.shape[2] if a.ndim == 3 else 1
+                if channels == 1 and a.ndim == 3:
+                    a = a[..., 0]
+                tif.write(a, photometric="rgb" if channels >= 3 else "minisblack",
+                          extrasamples=("unassalpha",) if channels in (2, 4) else None,
+                          compression="zlib", metadata=None, contiguous=False,
+                          extratags=[(34675, 7, len(icc), icc, True)] if icc else ())
+                count += 1
+    except ResampleError:
+        raise
+    except MemoryError:
+        raise ResampleError(f"{dst}: not enough memory to encode it") from None
+    except Exception as exc:        # noqa: BLE001 (an encoder fails in any way)
+        raise ResampleError(f"{dst}: cannot write {count + 1} pages as TIFF "
+                            f"({str(exc)[:80]})") from None
+    return count
 
 
 def _write_frames(arrays, dst, fmt, info, options):
     from PIL import Image
 
-    if fmt != "TIFF" and any(a.dtype != np.uint8 for a in arrays):
+    if any(a.dtype != np.uint8 for a in arrays):
         arrays = [(a.astype(np.float64) / np.iinfo(a.dtype).max * 255 + 0.5).astype(np.uint8)
                   if a.dtype != np.uint8 else a for a in arrays]
     images = [Image.fromarray(a) for a in arrays]
     kwargs = {"save_all": True, "append_images": images[1:]}
-    if fmt in ANIMATIONS:
-        if info["format"] not in ANIMATIONS:            # TIFF pages into an animation
-            kwargs["duration"] = 100
-        else:
-            kwargs["duration"] = info["durations"]
-        if info["loop"] is not None:
-            kwargs["loop"] = info["loop"]
+    if info["format"] not in ANIMATIONS:            # TIFF pages into an animation
+        kwargs["duration"] = 100
+    else:
+        kwargs["duration"] = info["durations"]
+    if info["loop"] is not None:
+        kwargs["loop"] = info["loop"]
     if fmt == "GIF":
         kwargs["disposal"] = 2
     elif fmt == "PNG":
         kwargs.update(disposal=0, blend=0)              # APNG: each frame replaces the last
     elif fmt == "WEBP":
         kwargs.update(quality=95 if options.quality is None else options.quality)
-    elif fmt == "TIFF":
-        kwargs["compression"] = "tiff_adobe_deflate"
-    if info["icc"] and fmt in ("PNG", "WEBP", "TIFF") and not options.strip:
+    if info["icc"] and fmt in ("PNG", "WEBP") and not options.strip:
         kwargs["icc_profile"] = info["icc"]
-    import io
-
     try:
-        buffer = io.BytesIO()           # (Pillow's multi-page TIFF writer reads back its file)
-        images[0].save(buffer, format=fmt, **kwargs)
         with atomic_output(dst) as f:
-            f.write(buffer.getbuffer())
+            images[0].save(f, format=fmt, **kwargs)
     except ResampleError:
         raise
+    except MemoryError:
+        raise ResampleError(f"{dst}: not enough memory to encode it") from None
     except Exception as exc:        # noqa: BLE001 (an encoder fails in any way)
-        raise ResampleError(f"{dst}: cannot write {len(images)} frames as {fmt} ({exc})") \
-            from None
+        raise ResampleError(f"{dst}: cannot write {len(images)} frames as {fmt} "
+                            f"({str(exc)[:80]})") from None

@@ -144,11 +144,17 @@ def _guarded(path, read, *args):
                             f"{int(_pixel_limit() or 0)}; --max-pixels N or {MAX_PIXELS_ENV} "
                             "raises it for a file you trust") from None
     except ResampleError as exc:
-        raise ResampleError(f"{path}: {exc}") from None
+        raise ResampleError(named(path, exc)) from None
     except MemoryError:
         raise ResampleError(f"{path}: not enough memory to decode it") from None
     except Exception as exc:        # noqa: BLE001
         raise ResampleError(f"{path}: cannot read image ({first_line(exc)})") from None
+
+
+def named(path, exc):
+    """An error's message naming ``path`` once."""
+    text = str(exc)
+    return text if text.startswith(f"{path}: ") else f"{path}: {text}"
 
 
 def _read(path, target=None, thumbnail=False) -> Picture:
@@ -260,7 +266,7 @@ def _load_tiff(path) -> Picture:
 
     from .devices import check_memory
 
-    with tifffile.TiffFile(path) as tif:
+    with tifffile.TiffFile(path, is_ome=False) as tif:       # (no OME series: one page)
         page = tif.pages.first
         pages = len(tif.pages)
         shape, dtype = tuple(page.shape), np.dtype(page.dtype)
@@ -351,9 +357,16 @@ def check_pixels(path, width, height, streamed=False):
     """Refuse a ``width`` x ``height`` image over the decompression-bomb limit, as decoding
     it would.  ``streamed``: it is read in bounded memory, so only a limit a user set
     (``--max-pixels``, RESAMPLE_MAX_PIXELS) applies, not Pillow's default."""
+    check_pixel_count(path, width * height, None, streamed)
+
+
+def check_pixel_count(path, pixels, what=None, streamed=False):
+    """Refuse ``pixels`` (of one image, or ``what``: all the frames or pages of a file) over
+    the decompression-bomb limit; ``streamed`` as in :func:`check_pixels`."""
     limit = pixel_limit()
-    if limit is not None and width * height > limit and (_limit_given or not streamed):
-        raise ResampleError(f"{path}: {width * height} pixels, more than the "
+    if limit is not None and pixels > limit and (_limit_given or not streamed):
+        whose = f" ({what})" if what else ""
+        raise ResampleError(f"{path}: {pixels} pixels{whose}, more than the "
                             f"decompression-bomb limit of {int(limit)}; --max-pixels N or "
                             f"{MAX_PIXELS_ENV} raises it for a file you trust")
 
@@ -410,7 +423,7 @@ def _special_reader(path, im):
         if samples > 1 and (max(bits) > 8 or float_samples):
             import tifffile
 
-            array = tifffile.imread(path)
+            array = tifffile.imread(path, key=0, is_ome=False)   # the first page alone
             if array.ndim == 3 and array.shape[0] == samples and array.shape[2] != samples:
                 array = np.moveaxis(array, 0, -1)
             extra = tags.get(338, ())

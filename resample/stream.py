@@ -257,6 +257,9 @@ class PngSource(Source):
         self.path = path
         self.width, self.height, self.channels, depth, interlaced, self.icc, self.dpi, \
             orientation = head
+        if self.width == 0 or self.height == 0:
+            raise ResampleError(f"{path}: not an image (its header declares "
+                                f"{self.width}x{self.height} pixels)")
         if self.channels not in (1, 3):
             raise NotStreamable("PNGs with alpha or a palette do not stream")
         if depth not in (8, 16) or interlaced:
@@ -548,6 +551,44 @@ def why_not(path, dst, options):
     return probe(path, dst, options)[1]
 
 
+# -- limits -----------------------------------------------------------------------------------
+
+BOMB_RATIO = 100            # a stream inflating its stored bytes more than this is a bomb
+
+
+def check_limits(source, path):
+    """Refuse a streamed input over the pixel limit (resample.images.check_pixels) unless
+    streaming may pass it: a limit the user set (``--max-pixels``, RESAMPLE_MAX_PIXELS)
+    always applies; the default one is passed only by an input whose pixels' bytes are less
+    than BOMB_RATIO times the bytes it stores (a file's size, a Zarr store's files), as real
+    images are; an input declaring far more pixels than it holds is a decompression bomb."""
+    from . import images
+
+    raw = source.width * source.height * source.channels * source.dtype.itemsize
+    limit = images.pixel_limit()
+    if limit is None or source.width * source.height <= limit:
+        return
+    images.check_pixels(path, source.width, source.height,
+                        streamed=raw < BOMB_RATIO * stored_bytes(path, raw // BOMB_RATIO))
+
+
+def stored_bytes(path, enough=None):
+    """The bytes ``path`` stores: a file's size, or the sizes of a folder's files (the walk
+    stops once ``enough`` is reached)."""
+    if not os.path.isdir(path):
+        return os.path.getsize(path)
+    total = 0
+    for here, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(here, name)).st_size
+            except OSError:
+                continue
+            if enough is not None and total > enough:
+                return total
+    return total
+
+
 # -- memory -----------------------------------------------------------------------------------
 
 def streaming_memory(source, out_w, taps_r, taps_c, strip_rows):
@@ -572,9 +613,15 @@ def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
     from . import cpu
     from .api import _compute_dtype, _work_dtype
     from .methods import get_method
-    from .taps import resize_taps, sub_table
+    from .taps import resize_taps, sub_table, table_width
 
     method = get_method(options.method)
+    widths = [table_width(n, m, method, options.align, options.boundary, options.antialias)
+              for n, m in ((source.height, out_h), (source.width, out_w))]
+    check_memory(2 * 24 * (out_h * widths[0] + out_w * widths[1])
+                 + 2 * min(source.height, int(strip_rows * source.height / out_h) + widths[0])
+                 * source.width * source.channels * 4,
+                 f"streaming a {out_w}x{out_h} output")         # before the tables are built
     taps_r = resize_taps(source.height, out_h, method, options.align, options.boundary,
                          options.antialias)
     taps_c = resize_taps(source.width, out_w, method, options.align, options.boundary,
@@ -663,6 +710,7 @@ def resize_file(src, dst, options, output_size, progress=False):
     full size."""
     source = open_source(src)
     try:
+        check_limits(source, src)
         out_w, out_h = output_size(source.width, source.height)
         check_disk(dst, out_w, out_h, source.channels, source.dtype.itemsize,
                    getattr(options, "pyramid", False))

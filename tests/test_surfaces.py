@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import hostile
+
 skimage_data = pytest.importorskip("skimage.data")
 
 GB = 1 << 30
@@ -117,3 +119,124 @@ def test_folder_outputs_that_name_a_file_are_usage_errors(tmp_path, photo):
     for out in (tmp_path / "one.png", "-", tmp_path / "x.zarr"):
         one_line_error(command(folder, "-o", out, "--scale", "0.5", cwd=tmp_path), 2)
         assert not os.path.exists(tmp_path / "one.png") and not os.path.exists(tmp_path / "-")
+
+
+# --- tiny files that declare huge images ---------------------------------------------------
+
+def shared_chunk_tiff(path, width, height, *, tile=None, pages=1, bits=8, samples=1):
+    """A little-endian TIFF of ``pages`` pages of ``width`` x ``height``, every strip (or tile,
+    ``tile`` pixels square) of every page pointing at ONE shared deflated chunk of zeros:
+    a few KB that declare any number of pixels."""
+    import struct
+    import zlib
+
+    rows = tile or height
+    across = -(-width // tile) if tile else 1
+    down = -(-height // rows)
+    chunk_w = tile or width
+    chunk = zlib.compress(bytes(rows * chunk_w * samples * bits // 8), 9)
+    n = across * down
+    out = bytearray(b"II*\0" + struct.pack("<I", 0))
+    data_at = len(out)
+    out += chunk
+    arrays_at = len(out)
+    out += struct.pack(f"<{n}I", *([data_at] * n)) + struct.pack(f"<{n}I", *([len(chunk)] * n))
+    first = len(out)
+    struct.pack_into("<I", out, 4, first)
+    for p in range(pages):
+        tags = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, bits), (259, 3, 1, 8),
+                (262, 3, 1, 1 if samples == 1 else 2), (277, 3, 1, samples)]
+        if tile:
+            tags += [(322, 3, 1, tile), (323, 3, 1, tile), (324, 4, n, arrays_at),
+                     (325, 4, n, arrays_at + 4 * n)]
+        else:
+            tags += [(273, 4, n, arrays_at if n > 1 else data_at), (278, 4, 1, rows),
+                     (279, 4, n, arrays_at + 4 * n if n > 1 else len(chunk))]
+        tags.sort()
+        here = len(out)
+        nxt = here + 2 + 12 * len(tags) + 4 if p + 1 < pages else 0
+        out += struct.pack("<H", len(tags))
+        for tag, kind, count, value in tags:
+            out += struct.pack("<HHI", tag, kind, count) + (
+                struct.pack("<HH", value, 0) if kind == 3 and count == 1 else
+                struct.pack("<I", value))
+        out += struct.pack("<I", nxt)
+    path.write_bytes(bytes(out))
+    return path
+
+
+@pytest.mark.parametrize("extra", [("--stream",), ("--pyramid",), ("--max-pixels", "1M"), ()])
+def test_a_streamed_tiff_bomb_is_refused_at_once(tmp_path, extra):
+    """A few KB declaring 100000x100000 pixels: refused with --stream, --pyramid and
+    --max-pixels alike, under 4 GB of address space, before anything is decoded."""
+    src = shared_chunk_tiff(tmp_path / "bomb.tif", 100000, 100000, tile=4096)
+    result = command(src, "-o", tmp_path / "out.tif", "--scale", "0.01", *extra,
+                     limit_bytes=4 * GB)
+    err = one_line_error(result, 1)
+    assert "decompression-bomb limit" in err
+    assert os.listdir(tmp_path) == ["bomb.tif"]
+
+
+@pytest.mark.parametrize("name,side,count", [("anim.gif", 10000, 60), ("anim.png", 10000, 40),
+                                             ("anim.webp", 8000, 30)])
+def test_a_frame_bomb_is_refused_before_any_frame_is_composited(tmp_path, name, side, count):
+    """A small animation of a huge canvas and many tiny frames: all its frames' pixels count
+    against the pixel limit before the first is composited; refused in one line under 4 GB."""
+    make = {".gif": hostile.make_gif_frame_bomb, ".png": hostile.make_apng_frame_bomb,
+            ".webp": hostile.make_webp_frame_bomb}[os.path.splitext(name)[1]]
+    src = tmp_path / name
+    make(src, side, count)
+    assert os.path.getsize(src) < 200_000
+    result = command(src, "-o", tmp_path / f"out{src.suffix}", "--scale", "0.5",
+                     limit_bytes=4 * GB)
+    err = one_line_error(result, 1)
+    assert f"{count} frames of up to {side}x{side}" in err and "decompression-bomb" in err
+    assert sorted(os.listdir(tmp_path)) == [name]
+
+
+def test_frames_past_memory_are_refused_before_any_is_composited(tmp_path):
+    """With the pixel limit lifted, the outputs an animation's encoder holds still count
+    against memory first: refused in one line, not killed."""
+    src = hostile.make_gif_frame_bomb(tmp_path / "anim.gif", 10000, 60)
+    result = command(src, "-o", tmp_path / "out.gif", "--scale", "0.5", "--max-pixels", "none",
+                     limit_bytes=4 * GB)
+    err = one_line_error(result, 1)
+    assert "60 frames of up to 10000x10000 into GIF needs" in err and "of memory" in err
+
+
+def test_a_page_bomb_is_refused_and_pages_stream_into_a_tiff(tmp_path):
+    """400 pages of 4000x4000 sharing one deflated strip: refused as a bomb before any page is
+    decoded; with the limit lifted, the pages go one at a time into the TIFF output, in
+    bounded memory."""
+    src = shared_chunk_tiff(tmp_path / "pages.tif", 4000, 4000, pages=400)
+    err = one_line_error(command(src, "-o", tmp_path / "o.tif", "--scale", "0.5",
+                                 limit_bytes=4 * GB), 1)
+    assert "400 pages of up to 4000x4000" in err
+    src = shared_chunk_tiff(tmp_path / "few.tif", 2000, 2000, pages=12)
+    result = command(src, "-o", tmp_path / "o.tif", "--scale", "0.5", "--max-pixels", "none",
+                     limit_bytes=1 * GB)
+    assert result.returncode == 0, result.stderr
+    import tifffile
+
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:
+        assert len(tif.pages) == 12 and tif.pages[11].shape == (1000, 1000)
+
+
+def test_a_two_page_16_bit_rgb_tiff_into_jpeg_takes_its_first_page(tmp_path):
+    """A valid 2-page 16-bit RGB TIFF without tifffile's shape metadata: the first page alone
+    is read (it was refused as 'image must be 2-D' after reading both)."""
+    import tifffile
+
+    photo = skimage_data.astronaut()[::8, ::8].astype(np.uint16) * 257
+    with tifffile.TiffWriter(tmp_path / "two.tif") as tif:
+        for page in (photo, photo[::-1]):
+            tif.write(page, photometric="rgb", metadata=None, contiguous=False)
+    assert tifffile.imread(tmp_path / "two.tif").shape == (2, 64, 64, 3)
+    result = command(tmp_path / "two.tif", "-o", tmp_path / "o.jpg", "--scale", "0.5")
+    assert result.returncode == 0, result.stderr
+    assert "2 pages: only the first" in result.stderr.decode()
+    got = np.asarray(Image.open(tmp_path / "o.jpg")).astype(int)
+    import resample
+
+    want = resample.resize(photo, scale=0.5, boundary="truncate") / 257
+    assert got.shape == want.shape and np.abs(got - want).mean() < 8      # JPEG at 95
