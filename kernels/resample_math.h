@@ -502,6 +502,7 @@ RESAMPLE_HD void knn_one(long long p, const double* cell_xy, const long long* or
                     }
                     best_d[m] = d;
                     best_i[m] = t;
+                    if (found == k && best_d[k - 1] <= 0.0) return;   // none can be nearer
                 }
             }
         }

@@ -54,6 +54,7 @@ def grid_layout(lo, hi, n):
 ROBUST_QUANTILE = 1e-3     # the grid spans the points between these quantiles ...
 CELL_CROWD = 4             # ... in cells halved until the occupied ones hold this many ...
 CELL_BUDGET = 4            # ... while there are at most this many cells a point
+CROWDED_CELL = 64          # a cell holding more: the k-d tree searches (PointGrid.knn)
 
 
 def bucket_order(keys, n_buckets):
@@ -99,6 +100,9 @@ class PointGrid:
             self.start[1:] = xp.cumsum(counts)
         self.xy, self.lo, self.cell, self.shape = xy, lo, cell, (nx, ny)
         self.cell_xy = xp.ascontiguousarray(xy[self.order])      # the points, cell by cell
+        # Points crowding a cell (coincident, or clustered finer than the cells go) would be
+        # scanned by every query near it: such clouds are searched through a k-d tree.
+        self.crowded = bool(counts.size) and int(counts.max()) > CROWDED_CELL
 
     @staticmethod
     def _keys(xy, lo, cell, nx, ny, xp):
@@ -112,6 +116,9 @@ class PointGrid:
         k = min(k, len(self.xy) - (1 if exclude_self else 0))
         d2 = np.empty((len(q), k))
         idx = np.empty((len(q), k), np.int64)
+        if self.crowded:
+            _core.kd_knn(self.xy, q, bool(exclude_self), d2, idx)
+            return d2, idx
         nx, ny = self.shape
         visit, _ = bucket_order(self._keys(q, self.lo, self.cell, nx, ny, np), nx * ny)
         _core.knn(self.cell_xy, self.order, self.start, float(self.lo[0]), float(self.lo[1]),

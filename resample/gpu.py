@@ -573,6 +573,9 @@ def knn(backend, xy, queries, k, exclude_self=False):
 
     xp = backend.xp
     grid = PointGrid(xy, xp)
+    if grid.crowded:          # coincident or clustered points: the host's k-d tree
+        d2, idx = PointGrid(xp.asnumpy(grid.xy)).knn(xp.asnumpy(queries), k, exclude_self)
+        return xp.asarray(d2), xp.asarray(idx)
     queries = xp.ascontiguousarray(queries, dtype=np.float64)
     k = min(k, len(grid.xy) - (1 if exclude_self else 0))
     d2 = xp.empty((len(queries), k))

@@ -240,3 +240,50 @@ def test_a_two_page_16_bit_rgb_tiff_into_jpeg_takes_its_first_page(tmp_path):
 
     want = resample.resize(photo, scale=0.5, boundary="truncate") / 257
     assert got.shape == want.shape and np.abs(got - want).mean() < 8      # JPEG at 95
+
+
+# --- 11: the k-nearest search whatever the layout -------------------------------------------
+
+def _brute_knn(xy, queries, k, exclude_self):
+    d = ((queries[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    if exclude_self:
+        np.fill_diagonal(d, np.inf)
+    return np.sort(d, axis=1)[:, :k]
+
+
+@pytest.mark.parametrize("layout", ["uniform", "coincident", "clustered", "one point"])
+@pytest.mark.parametrize("exclude_self", [False, True])
+def test_k_nearest_equals_brute_force_whatever_the_layout(layout, exclude_self):
+    """Coincident and clustered clouds go through the k-d tree (a crowded grid cell would be
+    scanned by every query near it: O(N^2)); every layout gives the brute force's distances,
+    and indices whose distances they are (never the query itself with exclude_self)."""
+    from resample import gmm
+
+    rng = np.random.default_rng(3)
+    xy = {"uniform": rng.random((2000, 2)) * 50,
+          "coincident": np.repeat(rng.random((20, 2)) * 50, 100, axis=0),
+          "clustered": np.concatenate([5 + 1e-9 * rng.random((1000, 2)),
+                                       50 * rng.random((1000, 2))]),
+          "one point": np.full((3000, 2), 7.25)}[layout]
+    grid = gmm.PointGrid(xy)
+    assert grid.crowded == (layout != "uniform")
+    queries = xy if exclude_self else np.concatenate([xy[::7], 60 * rng.random((300, 2)) - 5])
+    d2, idx = grid.knn(queries, 9, exclude_self)
+    # (the engine may fuse a multiply-add: the last bit of a distance may differ)
+    np.testing.assert_allclose(d2, _brute_knn(xy, queries, 9, exclude_self), rtol=1e-12,
+                               atol=1e-300)
+    np.testing.assert_allclose(((xy[idx] - queries[:, None]) ** 2).sum(-1), d2, rtol=1e-12,
+                               atol=1e-300)
+    if exclude_self:
+        assert not (idx == np.arange(len(xy))[:, None]).any()
+
+
+def test_a_csv_of_one_repeated_row_rebuilds_like_one_point(tmp_path):
+    """200k copies of one point (the O(N^2) case): the steered rule takes the k-d tree, and
+    the picture is that point's colour everywhere."""
+    rows = "x,y,r,g,b\n" + "10.5,7.25,200,30,40\n" * 200_000
+    (tmp_path / "same.csv").write_text("# frame: 32x24\n" + rows)
+    result = command(tmp_path / "same.csv", "-o", tmp_path / "o.png", timeout=300)
+    assert result.returncode == 0, result.stderr
+    got = np.asarray(Image.open(tmp_path / "o.png"))
+    assert got.shape == (24, 32, 3) and (got == [200, 30, 40]).all()

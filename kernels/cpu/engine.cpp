@@ -21,6 +21,78 @@
 #include "../resample_math.h"
 
 namespace nb = nanobind;
+
+// ---- k nearest points through a k-d tree: for points that crowd a grid's cells (coincident
+// or clustered), where the grid's search (resample_math.h's knn_one) would scan a crowded cell
+// for every query.  Built in O(N log N) by median splits along the wider side (nth_element),
+// leaves of at most KD_LEAF points; a query descends to its leaf and visits the far side of a
+// split only while the split's plane is strictly nearer than the k-th best, so coincident
+// points cost O(log N) a query.  Ties: in the order the leaves are visited.
+namespace kd {
+
+constexpr long long KD_LEAF = 16;
+
+struct Tree {
+    const double* xy;
+    std::vector<long long> perm;      // the points, leaf by leaf
+    std::vector<double> split;        // per node (heap numbering from 1): split coordinate
+    std::vector<unsigned char> axis;  // and its axis (0: x, 1: y)
+};
+
+static void build(Tree& t, long long node, long long lo, long long hi) {
+    if (hi - lo <= KD_LEAF) return;
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (long long s = lo; s < hi; ++s) {
+        const double* p = t.xy + 2 * t.perm[s];
+        x0 = std::min(x0, p[0]); x1 = std::max(x1, p[0]);
+        y0 = std::min(y0, p[1]); y1 = std::max(y1, p[1]);
+    }
+    int a = (x1 - x0) >= (y1 - y0) ? 0 : 1;
+    long long mid = lo + (hi - lo) / 2;
+    const double* xy = t.xy;
+    std::nth_element(t.perm.begin() + lo, t.perm.begin() + mid, t.perm.begin() + hi,
+                     [xy, a](long long u, long long v) { return xy[2 * u + a] < xy[2 * v + a]; });
+    t.split[node] = xy[2 * t.perm[mid] + a];
+    t.axis[node] = (unsigned char)a;
+    build(t, 2 * node, lo, mid);
+    build(t, 2 * node + 1, mid, hi);
+}
+
+static void insert(double d, long long i, int k, int& found, double* best_d, long long* best_i) {
+    if (found == k && !(d < best_d[k - 1])) return;
+    int m = found < k ? found++ : k - 1;
+    while (m > 0 && best_d[m - 1] > d) {
+        best_d[m] = best_d[m - 1];
+        best_i[m] = best_i[m - 1];
+        --m;
+    }
+    best_d[m] = d;
+    best_i[m] = i;
+}
+
+static void search(const Tree& t, long long node, long long lo, long long hi, double qx,
+                   double qy, long long self, int k, int& found, double* best_d,
+                   long long* best_i) {
+    if (hi - lo <= KD_LEAF) {
+        for (long long s = lo; s < hi; ++s) {
+            long long i = t.perm[s];
+            if (i == self) continue;
+            double dx = t.xy[2 * i] - qx, dy = t.xy[2 * i + 1] - qy;
+            insert(dx * dx + dy * dy, i, k, found, best_d, best_i);
+        }
+        return;
+    }
+    long long mid = lo + (hi - lo) / 2;
+    double off = (t.axis[node] == 0 ? qx : qy) - t.split[node];
+    bool left_first = off < 0;
+    if (left_first) search(t, 2 * node, lo, mid, qx, qy, self, k, found, best_d, best_i);
+    else search(t, 2 * node + 1, mid, hi, qx, qy, self, k, found, best_d, best_i);
+    if (found == k && !(off * off < best_d[k - 1])) return;
+    if (left_first) search(t, 2 * node + 1, mid, hi, qx, qy, self, k, found, best_d, best_i);
+    else search(t, 2 * node, lo, mid, qx, qy, self, k, found, best_d, best_i);
+}
+
+}  // namespace kd
 using resample_cpu::Array;
 
 template <typename T>
@@ -250,6 +322,28 @@ NB_MODULE(_core, m) {
                     long long nx, long long ny, A q, A q_order, bool self, A d2, A idx) {
         k.knn(cell_xy, order, start, x0, y0, cell, nx, ny, q, q_order, self, d2, idx);
     }, nogil);
+    m.def("kd_knn", [](A xy, A q, bool self, A d2, A idx) {
+        long long n = xy.shape(0), n_q = q.shape(0);
+        int kk = (int)d2.shape(1);
+        if (kk == 0 || n == 0) return;
+        kd::Tree t{ptr<double>(xy), std::vector<long long>(n), {}, {}};
+        std::iota(t.perm.begin(), t.perm.end(), 0LL);
+        long long nodes = 4;
+        while (nodes < 4 * (n / kd::KD_LEAF + 1)) nodes *= 2;
+        t.split.assign(2 * nodes, 0.0);
+        t.axis.assign(2 * nodes, 0);
+        kd::build(t, 1, 0, n);
+        const double* qs = ptr<double>(q);
+        double* bd = ptr<double>(d2);
+        long long* bi = ptr<long long>(idx);
+#pragma omp parallel for num_threads(resample_cpu::threads()) schedule(dynamic, 256)
+        for (long long p = 0; p < n_q; ++p) {
+            int found = 0;
+            kd::search(t, 1, 0, n, qs[2 * p], qs[2 * p + 1], self ? p : -1, kk, found,
+                       bd + p * kk, bi + p * kk);
+        }
+    }, nogil, "xy (N, 2), queries (Q, 2) float64: the k nearest points' squared distances and "
+              "indices (Q, k), ascending, through a k-d tree; self: query p is point p, skipped.");
     m.def("contrast", [](A v, A idx, A e) { k.contrast(v, idx, e); }, nogil);
     m.def("nearest_map", [](A xy, A seeds, A out) { k.nearest_map(xy, seeds, out); }, nogil);
     m.def("png_filter", [](A rows, long long bpp, A out) { k.png_filter(rows, bpp, out); }, nogil);
