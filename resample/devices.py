@@ -140,22 +140,59 @@ def _status(name):
     return _proc_field("/proc/self/status", name)
 
 
-def _cgroup_room():
-    """memory.max - memory.current of this process's cgroup (v2), or None without a limit."""
+def _cgroup_room(proc="/proc/self/cgroup", root="/sys/fs/cgroup"):
+    """What this process's memory cgroups still allow (limit - usage, the least over its
+    cgroup and the ones above it), or None without a limit.  cgroup v2 (memory.max,
+    memory.current) and v1 (the memory controller's memory.limit_in_bytes,
+    memory.usage_in_bytes, as older Docker and Slurm set) alike.  A container sees its own
+    cgroup at the root of the mount, whatever /proc says its path is: both are read."""
     try:
-        with open("/proc/self/cgroup") as f:
-            rel = next((line.strip().split(":", 2)[2] for line in f
-                        if line.startswith("0::")), None)
-        if rel is None:
-            return None
-        base = os.path.join("/sys/fs/cgroup", rel.lstrip("/"))
-        with open(os.path.join(base, "memory.max")) as f:
+        with open(proc) as f:
+            lines = [line.rstrip("\n").split(":", 2) for line in f]
+    except OSError:
+        return None
+    rooms = []
+    for hid, controllers, rel in (parts for parts in lines if len(parts) == 3):
+        if hid == "0" and controllers == "":
+            base, files = root, ("memory.max", "memory.current")
+        elif "memory" in controllers.split(","):
+            base, files = os.path.join(root, "memory"), ("memory.limit_in_bytes",
+                                                         "memory.usage_in_bytes")
+        else:
+            continue
+        for folder in _cgroup_folders(base, rel):
+            room = _cgroup_folder_room(folder, *files)
+            if room is not None:
+                rooms.append(room)
+    return min(rooms) if rooms else None
+
+
+def _cgroup_folders(base, rel):
+    """The folders of a cgroup and of those above it, up to the mount's root (and the root
+    alone where the path is not visible, as in a container)."""
+    here = os.path.join(base, rel.strip("/")) if rel.strip("/") else base
+    if not os.path.isdir(here):
+        return [base]
+    found = []
+    while True:
+        found.append(here)
+        if os.path.normpath(here) == os.path.normpath(base):
+            return found
+        here = os.path.dirname(here)
+
+
+NO_LIMIT = 1 << 60          # cgroup v1 writes a page-aligned 2^63 - 1 for "no limit"
+
+
+def _cgroup_folder_room(folder, limit_name, usage_name):
+    try:
+        with open(os.path.join(folder, limit_name)) as f:
             top = f.read().strip()
-        if top == "max":
+        if top == "max" or int(top) >= NO_LIMIT:
             return None
-        with open(os.path.join(base, "memory.current")) as f:
+        with open(os.path.join(folder, usage_name)) as f:
             return int(top) - int(f.read().strip())
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError):
         return None
 
 

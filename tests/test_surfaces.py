@@ -287,3 +287,35 @@ def test_a_csv_of_one_repeated_row_rebuilds_like_one_point(tmp_path):
     assert result.returncode == 0, result.stderr
     got = np.asarray(Image.open(tmp_path / "o.png"))
     assert got.shape == (24, 32, 3) and (got == [200, 30, 40]).all()
+
+
+# --- 13: cgroup v1 and v2 memory limits --------------------------------------------------------
+
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("visible", [True, False])
+def test_a_cgroup_memory_limit_counts_in_v1_and_v2(tmp_path, version, visible):
+    """The least room of the process's cgroup and those above it, whichever cgroup version
+    (v1: older Docker, Slurm), and in a container that sees its cgroup at the mount's root."""
+    from resample import devices
+
+    rel = "/job/step"
+    proc = tmp_path / "cgroup"
+    if version == 1:
+        proc.write_text(f"9:cpu,cpuacct:{rel}\n4:memory:{rel}\n0::/\n")
+        base, limit_name, usage_name, unlimited = (tmp_path / "memory", "memory.limit_in_bytes",
+                                                   "memory.usage_in_bytes", str(2**63 - 4096))
+    else:
+        proc.write_text(f"0::{rel}\n")
+        base, limit_name, usage_name, unlimited = tmp_path, "memory.max", "memory.current", "max"
+    leaf = base / "job" / "step" if visible else base
+    parent = base / "job"
+    for folder, limit, used in ((base, unlimited, "5"), (parent, str(3 << 30), str(1 << 30)),
+                                (leaf, str(8 << 30), str(2 << 30))):
+        if folder == leaf or visible:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / limit_name).write_text(limit + "\n")
+            (folder / usage_name).write_text(used + "\n")
+    room = devices._cgroup_room(str(proc), str(tmp_path))
+    assert room == ((2 << 30) if visible else (6 << 30))     # the parent's 3 - 1 GiB binds
+    (leaf / limit_name).write_text(unlimited + "\n")
+    assert devices._cgroup_room(str(proc), str(tmp_path)) == ((2 << 30) if visible else None)
