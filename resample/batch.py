@@ -482,31 +482,35 @@ def _recorder(summary, bar, on_failure, stop_on_failure):
     return record
 
 
+CONNECT_SECONDS = 10.0      # a scheduler's connection and handshake, all told
+LOST_SECONDS = 30.0         # a cluster whose client is not running this long is lost
+
+
 def run_on_cluster(jobs, options: Options, address, *, overwrite=False, fail_fast=False,
                    progress=True, on_failure=None):
     """Convert ``jobs`` on the ``dask.distributed`` cluster whose scheduler is at ``address``:
     each file one task, written atomically where the workers run (the paths must be the same
     there: a shared file system); outputs that exist are skipped, so a rerun resumes.  Returns
-    a :class:`Summary`; Ctrl-C or SIGTERM cancels the tasks not finished."""
+    a :class:`Summary`, as :func:`run` does, whatever the cluster does: a file whose task
+    fails, whose worker dies (killed, or out of memory) or that a lost scheduler leaves
+    undone is named as failed with its reason.  Connecting, handshake included, is bounded
+    by CONNECT_SECONDS; Ctrl-C or SIGTERM cancels the tasks not finished.  The library's log
+    lines are kept off the standard error (RESAMPLE_DEBUG=1 keeps them)."""
     try:
-        from distributed import Client, as_completed
+        import distributed
     except ImportError:
         raise ResampleError("--scheduler needs dask.distributed: pip install "
                             "'resample-images[dask]'") from None
+    _quiet_cluster_logs()
     options = replace(options, overwrite=options.overwrite or overwrite)
     summary = Summary()
     bar = _bar(progress, len(jobs))
     stop = threading.Event()
     record = _recorder(summary, bar, on_failure, stop if fail_fast else None)
     t0 = time.perf_counter()
-    try:
-        _reachable(address)
-        client = Client(address, timeout="20s")
-    except Exception as exc:              # noqa: BLE001 (unreachable, refused, bad address)
-        raise ResampleError(f"--scheduler {address}: cannot connect ({first_line(exc)})") \
-            from None
+    client = _connect(address)
     futures = {}
-    with client, sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         try:
             for job in sorted(jobs, key=_size, reverse=True):
                 decided = _decide(job, overwrite)
@@ -515,39 +519,216 @@ def run_on_cluster(jobs, options: Options, address, *, overwrite=False, fail_fas
                 else:
                     futures[client.submit(_convert_on_worker, job.src, job.dst, options,
                                           pure=False)] = job
-            for future in as_completed(list(futures)):
-                record(futures[future], *future.result())
-                if stop.is_set():
-                    break
+            _collect(client, futures, record, stop, time.time())
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
-            client.cancel([f for f in futures if not f.done()])
+            try:
+                if client.status == "running":
+                    client.cancel([f for f in futures if not f.done()])
+            except Exception:                 # noqa: BLE001 (a lost cluster: nothing to cancel)
+                pass
+            _close(client)
             bar.close()
     summary.not_started = len(jobs) - summary.converted - summary.skipped - summary.failed
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
-def _reachable(address, seconds=3.0):
-    """Fail at once where nothing listens at a tcp:// address (the client would wait for its
-    whole timeout)."""
+def _collect(client, futures, record, stop, started):
+    """Record each task's outcome as it ends; a task that fails in the cluster (its worker
+    killed, the scheduler lost) is its file's failure, unless its worker wrote the output
+    (atomically, since ``started``) before the answer was lost.  No wait is unbounded: the
+    client is looked at every second, and a client not running for LOST_SECONDS fails what
+    is left."""
+    from distributed import wait
+
+    def outcome(future):
+        status, reason = _outcome(future)
+        if status == "failed" and _written_since(futures[future].dst, started):
+            return "converted", []
+        return status, reason
+
+    pending = set(futures)
+    lost_since = None
+    while pending and not stop.is_set():
+        try:
+            done, pending = wait(pending, timeout=1.0, return_when="FIRST_COMPLETED")
+        except TimeoutError:                  # none ended within the second
+            done = ()
+        except Exception:                     # noqa: BLE001 (cancelled: the scheduler is lost)
+            done = {f for f in pending if f.done()}
+            pending -= done
+        for future in done:
+            record(futures[future], *outcome(future))
+            if stop.is_set():
+                return
+        if client.status == "running":
+            lost_since = None
+        elif lost_since is None:
+            lost_since = time.monotonic()
+        elif time.monotonic() - lost_since > LOST_SECONDS:
+            for future in pending:
+                if _written_since(futures[future].dst, started):
+                    record(futures[future], "converted", [])
+                else:
+                    record(futures[future], "failed", "not converted: the connection to the "
+                           f"scheduler was lost ({client.status})")
+            return
+
+
+def _written_since(path, started):
+    """Whether ``path`` exists, written at or after the time ``started``."""
+    try:
+        return os.stat(path).st_mtime >= started - 1.0
+    except OSError:
+        return False
+
+
+def _outcome(future):
+    """``(status, notes or reason)`` of a finished task."""
+    from distributed import CancelledError
+
+    try:
+        return future.result(timeout=LOST_SECONDS)
+    except CancelledError:
+        return "failed", "not converted: the scheduler was lost (its tasks were cancelled)"
+    except Exception as exc:          # noqa: BLE001 (KilledWorker, a lost connection, ...)
+        if type(exc).__name__ == "KilledWorker":
+            return "failed", ("not converted: the workers that ran it died (killed, or over "
+                              "their memory limit)")
+        return "failed", f"not converted: {type(exc).__name__}: {first_line(exc)}"
+
+
+def _connect(address):
+    """A client of the scheduler at ``address``, or a one-line error within CONNECT_SECONDS
+    (the client's own timeout covers the TCP connection, not the handshake after it)."""
+    from distributed import Client
+
+    try:
+        _handshake(address, CONNECT_SECONDS / 2)
+    except OSError as exc:
+        raise ResampleError(f"--scheduler {excerpt(address)}: cannot connect "
+                            f"({exc.strerror or first_line(exc)})") from None
+    box = {}
+
+    def connect():
+        try:
+            box["client"] = Client(address, timeout=f"{CONNECT_SECONDS / 2}s")
+        except BaseException as exc:          # noqa: BLE001 (reported by the caller)
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="resample-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS)
+    if "client" in box:
+        return box["client"]
+    reason = first_line(box["error"]) if "error" in box else \
+        f"no answer in {CONNECT_SECONDS:g} s"
+    raise ResampleError(f"--scheduler {excerpt(address)}: cannot connect ({reason})")
+
+
+def _handshake(address, seconds):
+    """Fail within ``seconds`` unless a Dask scheduler answers at a tcp:// address: it sends
+    its handshake (a length, a frame count) as soon as it accepts, before the client speaks.
+    Another service, or one that accepts and says nothing, is refused here; other schemes
+    (tls://, inproc://) are left to the client."""
     import socket
+    import struct
     from urllib.parse import urlsplit
 
-    if str(address).startswith("tcp://"):
-        parts = urlsplit(str(address))
-        with socket.create_connection((parts.hostname, parts.port or 8786), timeout=seconds):
-            pass
+    text = str(address)
+    if "://" in text and not text.startswith("tcp://"):
+        return
+    parts = urlsplit(text if "://" in text else "tcp://" + text)
+    deadline = time.monotonic() + seconds
+    with socket.create_connection((parts.hostname, parts.port or 8786), timeout=seconds) as s:
+        head = b""
+        while len(head) < 16:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ConnectionError(f"it accepted but did not answer as a Dask scheduler "
+                                      f"within {seconds:g} s")
+            s.settimeout(left)
+            try:
+                more = s.recv(16 - len(head))
+            except socket.timeout:
+                continue
+            if not more:
+                raise ConnectionError("it closed the connection: not a Dask scheduler")
+            head += more
+    total, frames = struct.unpack("<QQ", head)
+    if not (0 < total < 1 << 20 and 0 < frames < 64):
+        raise ConnectionError("it does not answer as a Dask scheduler")
+
+
+def _close(client):
+    """Close the client in a bounded time, whatever state the cluster is in."""
+    thread = threading.Thread(target=_close_quietly, args=(client,), daemon=True,
+                              name="resample-disconnect")
+    thread.start()
+    thread.join(CONNECT_SECONDS)
+
+
+def _close_quietly(client):
+    try:
+        client.close(timeout=CONNECT_SECONDS / 2)
+    except Exception:                 # noqa: BLE001 (a lost cluster: nothing to close)
+        pass
+
+
+def _quiet_cluster_logs():
+    """dask.distributed (and tornado, bokeh) log to the standard error through handlers of
+    their own: for the command's user, the summary says what happened, so they are dropped
+    (RESAMPLE_DEBUG=1 keeps them)."""
+    import logging
+
+    if os.environ.get("RESAMPLE_DEBUG"):
+        return
+    families = ("distributed", "tornado", "bokeh")
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in families:
+            logger = logging.getLogger(name)
+            logger.handlers.clear()
+            logger.propagate = True
+    for name in families:
+        logger = logging.getLogger(name)
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
 
 
 def _convert_on_worker(src, dst, options):
-    """One file on a cluster's worker: ``(status, notes or the reason it failed)``."""
+    """One file on a cluster's worker: ``(status, notes or the reason it failed)``.  The
+    worker's memory limit (its share for one task thread) bounds the job as the machine's
+    would: a file too big for it streams where it can, and is refused with its reason where
+    it cannot."""
+    from .devices import memory_cap
+
     try:
         os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
-        return "converted", convert_file(src, dst, options)
+        with memory_cap(_worker_room()):
+            return "converted", convert_file(src, dst, options)
     except Exception as exc:              # noqa: BLE001 (any error is this file's failure)
         return "failed", _failure(exc)
+
+
+def _worker_room():
+    """Bytes one task may still take under its worker's memory limit (the part below the
+    point where the worker pauses, less what the process holds, shared by its threads), or
+    None outside a worker or without a limit."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        manager = worker.memory_manager
+        limit = manager.memory_limit
+        if not limit:
+            return None
+        fraction = manager.memory_pause_fraction or manager.memory_target_fraction or 0.8
+        used = worker.monitor.get_process_memory()
+        return max(0, int((limit * fraction - used) / max(1, worker.state.nthreads)))
+    except Exception:                     # noqa: BLE001 (not on a worker, or another version)
+        return None
 
 
 def not_a_file(path):

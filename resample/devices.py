@@ -8,9 +8,11 @@ a usable device is a clear error.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
+import threading
 
 from .errors import ResampleError, excerpt
 
@@ -111,6 +113,7 @@ def available_memory():
     except (ImportError, OSError, ValueError):
         pass
     limits.append(_cgroup_room())
+    limits.append(getattr(_cap, "bytes", None))
     known = [n for n in limits if n is not None]
     if not known:
         try:
@@ -118,6 +121,22 @@ def available_memory():
         except (ValueError, OSError, AttributeError):
             return 1 << 62
     return max(0, min(known))
+
+
+_cap = threading.local()
+
+
+@contextlib.contextmanager
+def memory_cap(nbytes):
+    """Within the block, this thread may allocate at most ``nbytes`` more (None: no cap):
+    a cluster worker's share of its memory limit, which the machine's own limits do not
+    show (resample.batch)."""
+    old = getattr(_cap, "bytes", None)
+    _cap.bytes = nbytes if old is None or nbytes is None else min(old, nbytes)
+    try:
+        yield
+    finally:
+        _cap.bytes = old
 
 
 def _proc_field(path, name):

@@ -319,3 +319,92 @@ def test_a_cgroup_memory_limit_counts_in_v1_and_v2(tmp_path, version, visible):
     assert room == ((2 << 30) if visible else (6 << 30))     # the parent's 3 - 1 GiB binds
     (leaf / limit_name).write_text(unlimited + "\n")
     assert devices._cgroup_room(str(proc), str(tmp_path)) == ((2 << 30) if visible else None)
+
+
+# --- 6, 7: clusters that do not answer, lose their scheduler, or lose workers -----------------
+
+def test_a_scheduler_that_accepts_and_never_speaks_is_refused_in_bounded_time(tmp_path, photo):
+    """A port that accepts and says nothing (a wrong service, a wedged scheduler): one line,
+    within the connection's bound (the process's timeout here only guards the suite)."""
+    pytest.importorskip("distributed")
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+    threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(photo.read_bytes())
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    result = command(folder, "-o", tmp_path / "out", "--scale", "0.5", "--scheduler", address,
+                     timeout=60)
+    server.close()
+    err = one_line_error(result, 1)
+    assert "cannot connect" in err and "did not answer as a Dask scheduler" in err
+
+
+def test_a_cluster_that_loses_its_scheduler_ends_with_the_summary(tmp_path, capsys):
+    """The scheduler closes while files are converting: every file not converted is named
+    with its reason, the summary is the local run's, exit 1, and no library log or traceback
+    reaches the standard error."""
+    distributed = pytest.importorskip("distributed")
+    import threading
+    import time
+
+    from resample.cli import main
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    big = np.tile(skimage_data.astronaut(), (5, 5, 1))                  # 2560x2560 RGB
+    for i in range(10):
+        Image.fromarray(np.roll(big, 7 * i, axis=1)).save(folder / f"p{i}.png",
+                                                         compress_level=0)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+
+    def close_at_first_output():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (out.exists() and any(
+                not n.startswith(".") for n in os.listdir(out))):
+            time.sleep(0.01)
+        cluster.close()
+
+    closer = threading.Thread(target=close_at_first_output, daemon=True)
+    closer.start()
+    code = main([str(folder), "-o", str(out), "--scale", "0.37", "-m", "lanczos",
+                 "--scheduler", cluster.scheduler_address])
+    closer.join(30)
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert code == 1, err
+    assert all(line.startswith("resample: ") for line in lines), err
+    failed = [line for line in lines if "not converted" in line]
+    summary = lines[-1]
+    done = len([n for n in os.listdir(out) if not n.startswith(".")])
+    assert 1 <= done < 10 and f"{done} converted" in summary, err
+    assert f"{10 - done} failed" in summary and len(failed) == 10 - done, err
+    assert all("scheduler" in line for line in failed), err
+
+
+def test_a_task_whose_worker_dies_is_that_file_s_failure(monkeypatch):
+    """What the cluster raises for a task (its workers killed, its scheduler lost) becomes
+    that file's one-line reason."""
+    distributed = pytest.importorskip("distributed")
+    from distributed.scheduler import KilledWorker
+
+    from resample import batch
+
+    class Done:
+        def __init__(self, exc):
+            self.exc = exc
+
+        def result(self, timeout=None):
+            raise self.exc
+
+    status, reason = batch._outcome(Done(KilledWorker("k", None, 3)))
+    assert status == "failed" and "workers that ran it died" in reason
+    status, reason = batch._outcome(Done(distributed.client.FutureCancelledError("k", "lost")))
+    assert status == "failed" and "scheduler was lost" in reason
