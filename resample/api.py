@@ -36,6 +36,11 @@ def _as_image(image):
     if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer)
                                    or np.issubdtype(a.dtype, np.floating)):
         raise ResampleError(f"unsupported image dtype {a.dtype}; use an integer or float array")
+    copies = not on_device and (not a.dtype.isnative or not a.flags.c_contiguous)
+    if copies:                  # a view (transposed, strided, broadcast) is copied: counted first
+        devices.check_memory(a.size * a.dtype.itemsize,
+                             f"a contiguous copy of the {'x'.join(map(str, a.shape))} image "
+                             "(a view of other memory)")
     if not on_device and not a.dtype.isnative:        # big-endian data: same values, native
         a = a.astype(a.dtype.newbyteorder("="))
     was_2d = a.ndim == 2

@@ -216,7 +216,8 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         except ResampleError as exc:
             raise UsageError(f"--max-pixels: {exc}") from None
     if input is not None and input != "-" and not os.path.lexists(input):
-        raise ResampleError(f"{input}: no such file or folder")
+        raise ResampleError(f"{input if len(input) < 256 else excerpt(input)}: no such file "
+                            "or folder")
     batch = from_list is not None or (input is not None and os.path.isdir(input)
                                        and not is_zarr(input))
     if input is None and from_list is None:

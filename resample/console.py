@@ -52,8 +52,9 @@ def c_stderr_silenced():
     old.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
-    sys.stderr = open(saved, "w", buffering=1, encoding=old.encoding,
-                      errors=old.errors or "backslashreplace", closefd=False)
+    sys.stderr = _WithoutLibraryLines(open(saved, "w", buffering=1, encoding=old.encoding,
+                                           errors=old.errors or "backslashreplace",
+                                           closefd=False))
     os.dup2(devnull, 2)
     try:
         yield
@@ -63,6 +64,25 @@ def c_stderr_silenced():
         sys.stderr = old
         os.close(saved)
         os.close(devnull)
+
+
+class _WithoutLibraryLines:
+    """The standard error as Python code writes to it, less the lines that C libraries send
+    through Python's own stream (libpng's warnings, by imagecodecs) rather than file
+    descriptor 2."""
+
+    PREFIXES = ("PNG warning: ", "libpng warning: ")
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        if text.startswith(self.PREFIXES):
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 @contextlib.contextmanager
@@ -85,17 +105,20 @@ def sigterm_as_interrupt():
 
 
 def busy_threads():
-    """Threads other than the main one that an exit would wait for (not daemons)."""
+    """This package's worker threads (named resample-...) that an exit would wait for."""
     return [t for t in threading.enumerate()
-            if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+            if t.name.startswith("resample-") and not t.daemon and t.is_alive()]
 
 
 def exit_if_stuck(code, seconds=2.0):
-    """Before the interpreter exits (which joins every worker thread): where a worker is
-    still blocked in the system (a reader on a FIFO that never opens), remove this process's
-    temporary outputs and exit at once with ``code``, rather than wait for ever."""
+    """After an interrupted run (``code`` 130), before the interpreter exits (which joins
+    every worker thread): where one of our workers is still blocked in the system (a reader
+    on a file that never opens), remove this process's temporary outputs and exit at once
+    with ``code``, rather than wait for ever."""
     import time
 
+    if code != 130:
+        return
     deadline = time.monotonic() + seconds
     for t in busy_threads():
         t.join(max(0.0, deadline - time.monotonic()))

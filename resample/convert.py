@@ -232,6 +232,8 @@ def peek(path):
     try:
         source = stream.open_source(path)
     except (stream.NotStreamable, ResampleError, OSError):
+        if is_zarr(path) and os.path.isdir(path):
+            raise                           # a Zarr store's own reason, not "is a folder"
         return images.peek(path)
     source.close()
     return source.width, source.height, source.kind.upper()

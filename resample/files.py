@@ -224,6 +224,9 @@ def disk_full(exc):
 
     if not isinstance(exc, OSError):
         return None
+    if exc.errno is None and "requested and" in str(exc) and "written" in str(exc):
+        return ("it could not be written whole (the disk is full, or a file size limit was "
+                "reached)")                   # a short write, as tifffile reports it
     names = {getattr(errno, "ENOSPC", 28): _FULL[28], getattr(errno, "EFBIG", 27): _FULL[27],
              getattr(errno, "EDQUOT", 122): _FULL[122]}
     return names.get(exc.errno)

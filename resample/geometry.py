@@ -49,6 +49,11 @@ def parse_geometry(text, width, height):
             or ("<" in flags and ">" in flags)):
         raise ResampleError(f"--size {excerpt(text)} is not {GEOMETRY_FORMS}")
     w, h = m.group("w"), m.group("h")
+    if len(w or "") > 15 or len(h or "") > 15:    # (beyond any side, and any int() to parse)
+        raise ResampleError(f"--size {excerpt(text)}: a side may be at most {MAX_SIDE} "
+                            "pixels")
+    if width < 1 or height < 1:
+        raise ResampleError(f"an image of {width}x{height} pixels has nothing to resize")
     if m.group("wp") or m.group("hp"):             # percentages: N%, W%xH%, WxH%
         if (w is None) or (h is None and m.group("hp")) or ("!" in flags or "^" in flags):
             raise ResampleError(f"--size {excerpt(text)} is not {GEOMETRY_FORMS}")

@@ -22,7 +22,7 @@ import threading
 import numpy as np
 
 from .compiled import core as _core
-from .errors import ResampleError, excerpt
+from .errors import ResampleError, excerpt, first_line
 from .taps import validate_fill
 
 BAND_ROWS = 16
@@ -186,10 +186,16 @@ def nearest_map(xy, shape, backend=None):
 def _points(xy, values, xp=np):
     """Checked ``(xy (N, 2) float64, values (N, C) float32/64, values were 1-D)``, as arrays of
     ``xp`` (NumPy, or CuPy: the checks then run on the device)."""
-    xy = _as(xp, xy, np.float64)
+    try:
+        xy = _as(xp, xy, np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ResampleError(f"xy must be numbers of shape (N, 2) ({first_line(exc)[:60]})") \
+            from None
     if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0:
         raise ResampleError(f"xy must have shape (N, 2) with N >= 1, got {xy.shape}")
     v = _as(xp, values)
+    if v.dtype.kind not in "iuf":
+        raise ResampleError(f"values must be integers or floats, got dtype {v.dtype}")
     if v.shape[:1] != xy.shape[:1] or v.ndim not in (1, 2):
         raise ResampleError(f"values must have shape (N,) or (N, C) with N = {len(xy)}, "
                             f"got {v.shape}")

@@ -569,12 +569,12 @@ def knn(backend, xy, queries, k, exclude_self=False):
     indices (Q, k) of the ``k`` nearest of the points ``xy`` (N, 2) to each query (Q, 2),
     ascending.  The grid is PointGrid's, built on the device, so the answers (ties included)
     are the same."""
-    from .gmm import PointGrid
+    from .gmm import PointGrid, _host
 
     xp = backend.xp
     grid = PointGrid(xy, xp)
     if grid.crowded:          # coincident or clustered points: the host's k-d tree
-        d2, idx = PointGrid(xp.asnumpy(grid.xy)).knn(xp.asnumpy(queries), k, exclude_self)
+        d2, idx = PointGrid(_host(grid.xy)).knn(_host(queries), k, exclude_self)
         return xp.asarray(d2), xp.asarray(idx)
     queries = xp.ascontiguousarray(queries, dtype=np.float64)
     k = min(k, len(grid.xy) - (1 if exclude_self else 0))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .errors import ResampleError, first_line
+from .errors import ResampleError, excerpt, first_line
 from .geometry import jpeg_draft_scale
 from .files import (DEFAULT_QUALITY, EIGHT_BIT_ONLY, FORMAT_MAX_SIDE,  # noqa: F401
                     atomic_output, check_size, output_format, pillow_save_options,
@@ -189,7 +189,9 @@ def _read(path, target=None, thumbnail=False) -> Picture:
         if array is None:
             im.load()
             array, alpha = _pillow_array(im, notes)
-    if meta.orientation != 1:
+    if meta.orientation not in range(1, 9):
+        notes.append(f"ignored an EXIF orientation of {excerpt(meta.orientation)} (not 1-8)")
+    elif meta.orientation != 1:
         notes.append(f"applied EXIF orientation {meta.orientation}")
     return Picture(_orient(array, meta.orientation), alpha=alpha, icc=meta.icc, dpi=meta.dpi,
                    exif=meta.exif, format=fmt, notes=notes, full_size=full_size)
@@ -207,14 +209,20 @@ def _stored_target(im, orientation, target):
 
 def _exif_thumbnail(im, orientation, target):
     """``(array, displayed full size)`` of a JPEG's EXIF thumbnail (IFD1's JPEG) when it fits
-    ``target`` (see :func:`load`), else ``(None, None)``."""
+    ``target`` (see :func:`load`), else ``(None, None)``.  Its declared size is weighed
+    before it is decoded: a thumbnail no smaller than the image itself is not one (a file
+    may claim anything), and its decoding must fit in memory."""
     import io
 
     from PIL import Image
 
+    from .devices import check_memory
+
     raw = im.info.get("exif")
     if target is None or im.format not in ("JPEG", "MPO") or not raw:
         return None, None
+    width, height = im.size
+    shown, (out_w, out_h) = _stored_target(im, orientation, target)
     try:
         from PIL import ExifTags
 
@@ -222,15 +230,18 @@ def _exif_thumbnail(im, orientation, target):
         start, length = int(ifd1[0x0201]), int(ifd1[0x0202])
         base = 6 if raw.startswith(b"Exif\0\0") else 0
         with Image.open(io.BytesIO(raw[base + start:base + start + length])) as thumb:
+            t_w, t_h = thumb.size
+            if (t_w >= width or t_h >= height or t_w < 2 * out_w or t_h < 2 * out_h
+                    or abs(t_w / t_h - width / height) > 0.01 * width / height):
+                return None, None
+            check_memory(decode_memory(t_w, t_h, 3, 1), f"decoding a {t_w}x{t_h} thumbnail")
             thumb = thumb.convert(im.mode if im.mode in ("L", "RGB") else "RGB")
             array = np.asarray(thumb)
+    except ResampleError:
+        return None, None
     except Exception:       # noqa: BLE001 (no thumbnail, or a damaged one: the image itself)
         return None, None
-    width, height = im.size
-    shown, (out_w, out_h) = _stored_target(im, orientation, target)
-    t_h, t_w = array.shape[:2]
-    if (t_w < 2 * out_w or t_h < 2 * out_h
-            or abs(t_w / t_h - width / height) > 0.01 * width / height):
+    if array.shape[:2] != (t_h, t_w):
         return None, None
     return array, shown
 

@@ -297,6 +297,12 @@ class TiffSource(Source):
 
         try:
             self.tif = tifffile.TiffFile(path)
+            ome_notes = _check_ome(self.tif)
+            if ome_notes:
+                self.tif.close()
+                self.tif = tifffile.TiffFile(path, is_ome=False)
+        except ResampleError:
+            raise
         except Exception as exc:        # noqa: BLE001 (any damage: one line)
             raise ResampleError(f"{path}: cannot read TIFF ({str(exc)[:80]})") from None
         self.path = path
@@ -314,8 +320,8 @@ class TiffSource(Source):
         self.dtype = np.dtype(self.page.dtype)
         self.icc = self.page.tags.valueof(34675)
         self.dpi = _tiff_dpi(self.page)
-        self.notes = [f"OME-TIFF: its first image, {self.width}x{self.height}"] \
-            if self.tif.is_ome and len(self.tif.series) > 1 else []
+        self.notes = ome_notes or ([f"OME-TIFF: its first image, {self.width}x{self.height}"]
+                                   if self.tif.is_ome and len(self.tif.series) > 1 else [])
         self._set_page(self.page)
 
     def _check(self, page):
@@ -437,6 +443,28 @@ class TiffSource(Source):
         self.tif.close()
 
 
+def _check_ome(tif):
+    """An OME-TIFF's XML can declare any number of planes, for which tifffile makes tables
+    before reading a page: ``[note]`` where it declares more planes than the file has pages
+    (its OME metadata is then not used: the file is read as a plain TIFF), else ``[]``."""
+    import re
+
+    if not tif.is_ome:
+        return []
+    xml = tif.pages.first.description or ""
+    planes = 0
+    for pixels in re.finditer(r"<(?:\w+:)?Pixels\b[^>]*>", xml[:1 << 22]):
+        sizes = [int(m.group(1)) if m else 1 for m in
+                 (re.search(rf'\b{name}="(\d+)"', pixels.group(0))
+                  for name in ("SizeZ", "SizeC", "SizeT"))]
+        planes += sizes[0] * sizes[1] * sizes[2]
+    pages = len(tif.pages)                      # (the IFDs' offsets, read without pages)
+    if planes <= max(pages, 1) * 4:            # (C samples may share a page)
+        return []
+    return [f"its OME metadata declares {planes} planes for {pages} pages: read as a plain "
+            "TIFF"]
+
+
 def _tiff_dpi(page):
     try:
         x, y = page.get_resolution()
@@ -457,14 +485,20 @@ class ZarrSource(Source):
         zarr = _zarr()
         try:
             found = zarr.open(path, mode="r")
-        except Exception as exc:        # noqa: BLE001
-            raise ResampleError(f"{path}: cannot read Zarr ({str(exc)[:80]})") from None
-        if isinstance(found, zarr.Group):
-            if "0" not in found:
-                raise ResampleError(f"{path}: a Zarr group with no array '0'")
-            found = found["0"]
+            if isinstance(found, zarr.Group):
+                if "0" not in found:
+                    raise ResampleError(f"{path}: a Zarr group with no array '0'")
+                found = found["0"]
+                if not isinstance(found, zarr.Array):
+                    raise ResampleError(f"{path}: its '0' is a group, not an array")
+            shape, chunks = tuple(found.shape), tuple(found.chunks)
+        except ResampleError:
+            raise
+        except Exception as exc:        # noqa: BLE001 (damaged metadata: one line)
+            raise ResampleError(f"{path}: cannot read Zarr ({first_line(exc)[:80]})") from None
+        if not chunks or min(chunks) < 1:
+            raise ResampleError(f"{path}: a Zarr array whose chunks are {chunks[:5]}")
         self.array, self.path = found, path
-        shape = found.shape
         if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (1, 3)):
             raise ResampleError(f"{path}: a Zarr array of shape {shape[:5]}; (H, W), "
                                 "(H, W, 1) or (H, W, 3) resize")

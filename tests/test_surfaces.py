@@ -408,3 +408,264 @@ def test_a_task_whose_worker_dies_is_that_file_s_failure(monkeypatch):
     assert status == "failed" and "workers that ran it died" in reason
     status, reason = batch._outcome(Done(distributed.client.FutureCancelledError("k", "lost")))
     assert status == "failed" and "scheduler was lost" in reason
+
+
+# --- 8, 9: standard input ----------------------------------------------------------------------
+
+def _tmpdir_env(tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    return tmp, {**os.environ, "TMPDIR": str(tmp)}
+
+
+def test_endless_garbage_on_standard_input_is_refused_from_its_first_bytes(tmp_path):
+    """`yes | resample - -o -`: refused at once from the first bytes, nothing spooled."""
+    tmp, env = _tmpdir_env(tmp_path)
+    yes = subprocess.Popen(["yes"], stdout=subprocess.PIPE)
+    try:
+        result = subprocess.run([sys.executable, "-m", "resample", "-", "-o", "-", "--format",
+                                 "png", "--scale", "0.5"], stdin=yes.stdout,
+                                capture_output=True, timeout=60, env=env)
+    finally:
+        yes.kill()
+        yes.wait()
+    err = one_line_error(result, 1)
+    assert "standard input: not an image" in err and result.stdout == b""
+    assert os.listdir(tmp) == []
+
+
+def test_standard_input_is_bounded_by_the_pixel_limit(tmp_path, photo):
+    """A PNG's first bytes and then endless data: stopped past what an image within the pixel
+    limit can take, and its copy removed."""
+    tmp, env = _tmpdir_env(tmp_path)
+    env["RESAMPLE_MAX_PIXELS"] = "1M"
+    feeder = subprocess.Popen([sys.executable, "-c", "import sys\n"
+                               f"sys.stdout.buffer.write(open({str(photo)!r}, 'rb').read())\n"
+                               "while True: sys.stdout.buffer.write(bytes(1 << 20))"],
+                              stdout=subprocess.PIPE)
+    try:
+        result = subprocess.run([sys.executable, "-m", "resample", "-", "-o",
+                                 tmp_path / "o.png", "--scale", "0.5"], stdin=feeder.stdout,
+                                capture_output=True, timeout=120, env=env)
+    finally:
+        feeder.kill()
+        feeder.wait()
+    err = one_line_error(result, 1)
+    assert "more than an image within the pixel limit" in err
+    assert os.listdir(tmp) == [] and not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_while_reading_standard_input_leaves_no_copy(tmp_path, photo, sig):
+    """SIGTERM or Ctrl-C while the image is still arriving: exit 130, no copy left."""
+    import signal
+    import time
+
+    tmp, env = _tmpdir_env(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "resample", "-", "-o", tmp_path / "o.png",
+                             "--scale", "0.5"], stdin=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdin.write(photo.read_bytes()[:2000])
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not os.listdir(tmp) and time.monotonic() < deadline:      # the copy has begun
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(getattr(signal, sig))
+    try:
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, proc.stderr.read()
+    assert os.listdir(tmp) == [] and not (tmp_path / "o.png").exists()
+
+
+# --- 10: what is not a regular file -------------------------------------------------------------
+
+def test_a_fifo_is_refused_in_a_list_and_skipped_with_a_note_in_a_folder(tmp_path, photo):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(photo.read_bytes())
+    os.mkfifo(folder / "b.png")
+    listed = tmp_path / "list.txt"
+    listed.write_text(f"{folder / 'b.png'}\n{folder / 'a.png'}\n")
+    result = command("--from-list", listed, "-o", tmp_path / "out1", "--scale", "0.5",
+                     timeout=60)
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "b.png: not a regular file (a FIFO)" in err, err
+    assert "1 converted" in err and (tmp_path / "out1" / "a.png").exists()
+    result = command(folder, "-o", tmp_path / "out2", "--scale", "0.5", timeout=60)
+    err = result.stderr.decode()
+    assert result.returncode == 0 and "not a regular file" in err and "1 converted" in err, err
+
+
+def test_an_interrupted_run_does_not_wait_for_a_reader_blocked_in_the_system(tmp_path):
+    """A worker blocked in open() on a FIFO cannot be interrupted: after an interrupted run
+    the process exits at once all the same, and removes the temporary outputs it held."""
+    import time
+
+    os.mkfifo(tmp_path / "never")
+    part = tmp_path / ".resample-x-1-y.part"
+    script = f"""
+import threading
+from resample import console, files
+threading.Thread(target=lambda: open({str(tmp_path / 'never')!r}), name="resample-decode-0").start()
+open({str(part)!r}, "w").close()
+files.hold_temporary({str(part)!r})
+console.exit_if_stuck(130, seconds=0.5)
+print("not reached")
+"""
+    t0 = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert result.returncode == 130 and b"not reached" not in result.stdout
+    assert not part.exists() and time.monotonic() - t0 < 60
+
+
+# --- 14, 16: metadata that declares too much ----------------------------------------------------
+
+def test_an_ome_header_declaring_1e8_planes_is_read_as_a_plain_tiff(tmp_path):
+    src = hostile.make_ome_plane_bomb(tmp_path / "bomb.ome.tif")
+    result = command(src, "-o", tmp_path / "o.png", "--scale", "2", "--stream",
+                     limit_bytes=2 * GB, timeout=120)
+    err = result.stderr.decode()
+    assert result.returncode == 0, err
+    assert "declares 100000000 planes for 1 pages: read as a plain TIFF" in err
+
+
+def test_an_exif_thumbnail_larger_than_its_image_is_not_used(tmp_path):
+    """IFD1 claims a 12000x9000 thumbnail in a 640x480 JPEG: the image itself is resized."""
+    src = hostile.make_exif_thumbnail_bomb(tmp_path / "t.jpg")
+    result = command(src, "-o", tmp_path / "o.png", "--size", "64x", "--exif-thumbnail",
+                     limit_bytes=2 * GB)
+    assert result.returncode == 0, result.stderr
+    assert b"thumbnail" not in result.stderr
+    assert Image.open(tmp_path / "o.png").size == (64, 48)
+
+
+# --- 18: full disks and leftovers -----------------------------------------------------------------
+
+@pytest.mark.parametrize("out", ["o.png", "o.tif", "o.zarr"])
+def test_a_write_past_the_file_size_limit_is_one_clear_line_and_leaves_nothing(tmp_path, out):
+    """A streamed output that cannot be written whole (EFBIG here, as ENOSPC would be): one
+    line saying why, no temporary file or folder left."""
+    if out.endswith(".zarr"):
+        pytest.importorskip("zarr")
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (600, 600, 3), np.uint8)          # does not compress
+    Image.fromarray(noise).save(tmp_path / "in.png", compress_level=0)
+    (tmp_path / "w").mkdir()
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, 150_000))
+
+    result = subprocess.run([sys.executable, "-m", "resample", tmp_path / "in.png", "-o",
+                             tmp_path / "w" / out, "--scale", "1.5", "--stream"],
+                            capture_output=True, timeout=120, preexec_fn=small_files)
+    err = one_line_error(result, 1)
+    assert any(why in err for why in ("too large for the file system", "no space left",
+                                      "could not be written whole")), err
+    assert os.listdir(tmp_path / "w") == []
+
+
+def test_a_killed_zarr_write_is_removed_by_the_next_write(tmp_path, photo):
+    """kill -9 leaves a locked temporary folder; once its process is gone the next write
+    into that folder removes it."""
+    pytest.importorskip("zarr")
+    from resample import files
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    left = tmp_path / f".resample-{files._host_tag()}-{dead}-abcdef.part"
+    (left / "c").mkdir(parents=True)
+    (left / "zarr.json").write_text("{}")
+    result = command(photo, "-o", tmp_path / "new.zarr", "--scale", "0.5")
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(tmp_path)) == sorted([photo.name, "new.zarr"]) or \
+        not left.exists()
+    assert not left.exists()
+
+
+# --- 19: arrays given to the API --------------------------------------------------------------
+
+def test_a_view_is_counted_before_it_is_copied(tmp_path):
+    """A transposed 1.2 GB view under a 2.3 GB address-space limit: a ResampleError saying
+    what the copy needs, not NumPy's raw MemoryError."""
+    script = """
+import resource, numpy as np, resample
+a = np.zeros((20000, 20000, 3), np.uint8)
+resource.setrlimit(resource.RLIMIT_AS, (int(2.3 * 2**30), int(2.3 * 2**30)))
+try:
+    resample.resize(a.transpose(1, 0, 2), shape=(10, 10))
+except resample.ResampleError as exc:
+    print("refused:", exc)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "refused: a contiguous copy of the 20000x20000x3 image" in result.stdout
+
+
+def test_object_and_text_values_are_refused_in_one_line():
+    import resample
+
+    with pytest.raises(resample.ResampleError, match="values must be integers or floats"):
+        resample.reconstruct(np.array([[1.0, 2.0]]), np.array([object()], dtype=object),
+                             (4, 4))
+    with pytest.raises(resample.ResampleError, match="xy must be numbers"):
+        resample.reconstruct(np.array([["a", "b"]]), np.array([1.0]), (4, 4))
+
+
+# --- 20, 21: clear errors where internal ones were ----------------------------------------------
+
+def test_damaged_headers_and_arguments_get_their_own_one_line_errors(tmp_path, photo):
+    zarr = pytest.importorskip("zarr")
+    zero = hostile.make_png_width_zero(tmp_path / "zero.png")
+    for extra in (("--size", "64x64"), ("--scale", "2", "--stream")):
+        err = one_line_error(command(zero, "-o", tmp_path / "o.png", *extra), 1)
+        assert err.count("zero.png") == 1 and "not an image" in err
+    err = one_line_error(command(photo, "-o", tmp_path / "o.png", "--size", "9" * 5000), 2)
+    assert "a side may be at most" in err and len(err) < 200
+    group = zarr.open_group(str(tmp_path / "g.zarr"), mode="w")
+    group.create_group("0")
+    err = one_line_error(command(tmp_path / "g.zarr", "-o", tmp_path / "o.png", "--scale",
+                                 "0.5"), 1)
+    assert "its '0' is a group" in err
+    (tmp_path / "junk.zarr").mkdir()
+    (tmp_path / "junk.zarr" / "zarr.json").write_text("{")
+    err = one_line_error(command(tmp_path / "junk.zarr", "-o", tmp_path / "o.png", "--scale",
+                                 "0.5"), 1)
+    assert "cannot read Zarr" in err and "is a folder" not in err
+    (tmp_path / "notimg.png").write_text("hello")
+    err = one_line_error(command(tmp_path / "notimg.png", "-o", tmp_path / "o.png",
+                                 "--scale", "0.5"), 1)
+    assert err.count("notimg.png") == 1
+
+
+def test_an_out_of_range_exif_orientation_is_ignored_with_a_true_note(tmp_path, photo):
+    exif = Image.Exif()
+    exif[0x0112] = 65535
+    Image.open(photo).save(tmp_path / "o65535.jpg", exif=exif.tobytes())
+    result = command(tmp_path / "o65535.jpg", "-o", tmp_path / "o.png", "--scale", "0.5")
+    err = result.stderr.decode()
+    assert result.returncode == 0 and "ignored an EXIF orientation of 65535" in err, err
+    assert "applied" not in err and Image.open(tmp_path / "o.png").size == (64, 64)
+
+
+def test_libpng_warnings_stay_off_stderr(tmp_path):
+    """An unusual iCCP chunk and extra compressed data: libpng warns (through Python's own
+    stream); the command says nothing."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+    raw = b"".join(b"\0" + bytes(range(48)) for _ in range(16))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0))
+           + chunk(b"iCCP", b"foo\0\0" + zlib.compress(b"not a profile" * 10))
+           + chunk(b"IDAT", zlib.compress(raw) + b"extra") + chunk(b"IEND", b""))
+    (tmp_path / "warn.png").write_bytes(png)
+    for extra in ((), ("--strip",)):
+        result = command(tmp_path / "warn.png", "-o", tmp_path / "o.png", "--size", "20x20",
+                         *extra)
+        assert result.returncode == 0 and result.stderr == b"", result.stderr
