@@ -295,6 +295,7 @@ class TiffSource(Source):
     def __init__(self, path):
         import tifffile
 
+        _check_chunks(path)
         try:
             self.tif = tifffile.TiffFile(path)
             ome_notes = _check_ome(self.tif)
@@ -386,14 +387,75 @@ class TiffSource(Source):
         except (OSError, ValueError, IndexError) as exc:
             raise ResampleError(f"{self.path}: cannot read TIFF data "
                                 f"({first_line(exc)[:80]})") from None
-        for data, (plane, _, _, col, _), _ in self._pool().map(self._decode, segments):
+        # Decoded in a few runs of segments, one a thread, each written straight into its
+        # place in ``out``: a tiny tile costs one codec call, not a task and a copy.
+        runs = max(1, min(len(segments), self._threads_wanted(),
+                          sum(len(d or b"") for d, _ in segments) // (64 << 10) + 1))
+        step = -(-len(segments) // runs)
+        groups = [segments[i:i + step] for i in range(0, len(segments), step)]
+        if len(groups) == 1:
+            self._place(groups[0], out, planes)
+        else:
+            for _ in self._pool().map(lambda g: self._place(g, out, planes), groups):
+                pass
+
+    def _place(self, segments, out, planes):
+        """Decode ``segments`` ((data, index) of the band's strips or tiles) into ``out``."""
+        page = self.page
+        width = page.tilewidth if page.is_tiled else page.imagewidth
+        across = -(-page.imagewidth // width)
+        for data, index in segments:
             if data is None:
                 raise ResampleError(f"{self.path}: a strip or tile is missing")
-            data = data[0, :out.shape[0], :out.shape[1] - col]
+            plane = index // (across * -(-page.imagelength // self.band_rows))
+            col = (index % across) * width
+            tile = self._decode_fast(data, out.shape[0], width, planes)
+            if tile is None:
+                decoded, _, _ = self._decode((data, index))
+                tile = decoded[0]
+            tile = tile[:out.shape[0], :out.shape[1] - col]
             if planes > 1:
-                out[:, col:col + data.shape[1], plane] = data[..., 0]
+                out[:, col:col + tile.shape[1], plane] = tile[..., 0]
             else:
-                out[:, col:col + data.shape[1]] = data
+                out[:, col:col + tile.shape[1]] = tile
+
+    _CODECS = {1: None, 5: "lzw_decode", 8: "zlib_decode", 32946: "zlib_decode",
+               50000: "zstd_decode"}
+
+    def _decode_fast(self, data, rows, width, planes):
+        """A strip or tile ``(rows, width, samples)`` decoded by one imagecodecs call (no
+        compression, LZW, deflate or Zstandard; no predictor or horizontal differencing),
+        or None where tifffile's own decoder is needed."""
+        page = self.page
+        name = self._CODECS.get(int(page.compression), False)
+        if name is False or page.predictor not in (1, 2) or page.fillorder != 1 \
+                or page.bitspersample != 8 * self.dtype.itemsize:
+            return None
+        samples = 1 if planes > 1 else self.channels
+        rows_held = page.tilelength if page.is_tiled else rows
+        try:
+            if name is not None:
+                import imagecodecs
+
+                data = getattr(imagecodecs, name)(data)
+            want = rows_held * width * samples * self.dtype.itemsize
+            if len(data) < want:
+                return None                           # short: tifffile decides and reports
+            tile = np.frombuffer(data, self.dtype.newbyteorder(self.tif.byteorder), want //
+                                 self.dtype.itemsize).reshape(rows_held, width, samples)
+            if not tile.dtype.isnative:
+                tile = tile.astype(self.dtype)
+            if page.predictor == 2:
+                import imagecodecs
+
+                tile = imagecodecs.delta_decode(np.array(tile), axis=-2)
+        except Exception as exc:                    # noqa: BLE001 (damaged data: one line)
+            raise ResampleError(f"{self.path}: damaged TIFF data ({first_line(exc)[:80]})") \
+                from None
+        return tile
+
+    def _threads_wanted(self):
+        return max(1, min(4, os.cpu_count() or 1))
 
     def _raw_band(self, k, out, offsets, counts, across):
         """Read an uncompressed band of chunky pixels whose tiles (or strip) lie one after
@@ -441,6 +503,64 @@ class TiffSource(Source):
         if getattr(self, "_threads", None) is not None:
             self._threads.shutdown()
         self.tif.close()
+
+
+CHUNK_OBJECT_BYTES = 160        # tifffile's offset and count of a strip or tile, as objects
+SMALLEST_TILE = 256             # pixels: smaller tiles (under 16x16) do not stream
+
+
+def first_ifd(path):
+    """``{tag: first value}`` of a TIFF's first directory (classic or BigTIFF), read with a
+    few small reads before tifffile parses it (its offset tables become objects, one a strip
+    or tile): {} where it cannot be read."""
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+            order = "<" if head[:2] == b"II" else ">"
+            big = struct.unpack(order + "H", head[2:4])[0] == 43
+            if big:
+                f.seek(struct.unpack(order + "Q", head[8:16])[0])
+                count = struct.unpack(order + "Q", f.read(8))[0]
+                size, fmt = 20, "HHQ8s"
+            else:
+                f.seek(struct.unpack(order + "I", head[4:8])[0])
+                count = struct.unpack(order + "H", f.read(2))[0]
+                size, fmt = 12, "HHI4s"
+            table = f.read(min(count, 4096) * size)
+    except (OSError, struct.error):
+        return {}
+    kinds = {3: "H", 4: "I", 16: "Q"}
+    tags = {}
+    for i in range(len(table) // size):
+        tag, kind, n, value = struct.unpack(order + fmt, table[i * size:(i + 1) * size])
+        if kind in kinds and n >= 1:
+            width = struct.calcsize(kinds[kind])
+            if width <= len(value):
+                tags[tag] = struct.unpack(order + kinds[kind], value[:width])[0]
+    return tags
+
+
+def _check_chunks(path):
+    """Count a TIFF's strips or tiles before tifffile makes an object of each: tiles under
+    16x16 pixels do not stream (each costs a decoder call), and the objects must fit in
+    memory."""
+    tags = first_ifd(path)
+    width, height = tags.get(256, 0), tags.get(257, 0)
+    if not (width and height):
+        return
+    if 322 in tags and 323 in tags:
+        tile_w, tile_h = max(1, tags[322]), max(1, tags[323])
+        if tile_w * tile_h < SMALLEST_TILE:
+            raise NotStreamable(f"a TIFF of {tile_w}x{tile_h} tiles does not stream (under "
+                                "16x16 pixels)")
+        chunks = -(-width // tile_w) * -(-height // tile_h)
+    else:
+        chunks = -(-height // max(1, min(tags.get(278, height), height)))
+    chunks *= tags.get(277, 1) if tags.get(284, 1) == 2 else 1
+    check_memory(chunks * CHUNK_OBJECT_BYTES, f"reading the {chunks} strips or tiles of "
+                 f"{path}")
 
 
 def _check_ome(tif):

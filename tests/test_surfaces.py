@@ -669,3 +669,68 @@ def test_libpng_warnings_stay_off_stderr(tmp_path):
         result = command(tmp_path / "warn.png", "-o", tmp_path / "o.png", "--size", "20x20",
                          *extra)
         assert result.returncode == 0 and result.stderr == b"", result.stderr
+
+
+# --- 15, 17: costs per tile and per page ---------------------------------------------------------
+
+def test_tiny_tiles_stream_by_runs_of_tiles(tmp_path):
+    """16x16 tiles (the smallest TIFF allows) stream, decoded a codec call a tile into their
+    place (deflate, LZW, Zstandard or none; with or without differencing), equal to the
+    whole image's resize."""
+    import tifffile
+
+    import resample
+
+    ramp = (np.add.outer(np.arange(300), np.arange(310)) % 256).astype(np.uint8)
+    rgb = np.dstack([ramp, ramp[::-1], ramp[:, ::-1]])
+    want = resample.resize(rgb, scale=0.5, boundary="truncate")
+    for tile, predictor, compression in ((16, None, "zlib"), (16, 2, "zlib"), (32, None, "lzw"),
+                                         (16, None, None), (16, 2, "zstd")):
+        path = tmp_path / f"t{tile}-{predictor}-{compression}.tif"
+        tifffile.imwrite(path, rgb, tile=(tile, tile), compression=compression,
+                         predictor=predictor, photometric="rgb")
+        result = command(path, "-o", tmp_path / "o.tif", "--scale", "0.5", "--stream")
+        assert result.returncode == 0 and b"streamed" in result.stderr, result.stderr
+        np.testing.assert_array_equal(tifffile.imread(tmp_path / "o.tif"), want)
+
+
+def test_tiles_smaller_than_16x16_are_refused_by_the_streaming_reader(tmp_path):
+    """Counted from the first directory before tifffile makes an object of every tile."""
+    from resample import stream
+
+    path = shared_chunk_tiff(tmp_path / "t.tif", 64, 64, tile=16)
+    data = bytearray(path.read_bytes())
+    for tag in (322, 323):                     # make the tiles 8x8 in the directory
+        import struct
+
+        at = data.index(struct.pack("<HHI", tag, 3, 1))
+        struct.pack_into("<H", data, at + 8, 8)
+    path.write_bytes(bytes(data))
+    with pytest.raises(stream.NotStreamable, match="8x8 tiles"):
+        stream.open_source(path)
+
+
+def test_pages_are_written_page_by_page_into_a_tiff(tmp_path, monkeypatch):
+    """Many pages go into a TIFF through tifffile's writer, a page at a time (Pillow's
+    appending writer re-reads every directory for each page: quadratic), each page right."""
+    import tifffile
+    from PIL import TiffImagePlugin
+
+    from resample.cli import main
+
+    pages = [np.full((3, 4), i, np.uint16) for i in range(300)]
+    with tifffile.TiffWriter(tmp_path / "many.tif") as tif:
+        for page in pages:
+            tif.write(page, metadata=None, contiguous=False)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("Pillow's TIFF writer was used")
+
+    monkeypatch.setattr(TiffImagePlugin, "_save_all", refused)
+    monkeypatch.setattr(TiffImagePlugin, "_save", refused)
+    assert main([str(tmp_path / "many.tif"), "-o", str(tmp_path / "o.tif"), "--scale", "2",
+                 "-q"]) == 0
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:
+        assert len(tif.pages) == 300
+        for i in (0, 1, 150, 299):
+            assert (tif.pages[i].asarray() == i).all() and tif.pages[i].shape == (6, 8)
