@@ -734,3 +734,30 @@ def test_pages_are_written_page_by_page_into_a_tiff(tmp_path, monkeypatch):
         assert len(tif.pages) == 300
         for i in (0, 1, 150, 299):
             assert (tif.pages[i].asarray() == i).all() and tif.pages[i].shape == (6, 8)
+
+
+def test_a_file_too_big_for_a_worker_streams_there_or_is_refused_with_its_reason(tmp_path,
+                                                                                capsys):
+    """A worker's memory limit bounds its tasks as a machine's memory does: a PNG that would
+    not fit in memory there streams, a JPEG (which cannot stream) is refused with its reason;
+    the nanny never has to kill the worker."""
+    distributed = pytest.importorskip("distributed")
+    from resample.cli import main
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    big = np.tile(skimage_data.astronaut(), (8, 8, 1))                 # 4096x4096 RGB
+    Image.fromarray(big).save(folder / "big.png", compress_level=1)
+    Image.fromarray(big).save(folder / "big.jpg", quality=80)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  memory_limit="700MB", dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            before = client.run(os.getpid)
+            code = main([str(folder), "-o", str(out), "--scale", "2", "--scheduler",
+                         cluster.scheduler_address])
+            after = client.run(os.getpid)
+        err = capsys.readouterr().err
+    assert code == 1, err
+    assert "big.jpg" in err and "of memory" in err and "1 converted" in err, err
+    assert "streamed" in err and list(before.values()) == list(after.values())  # no restart
+    assert Image.open(out / "big.png").size == (8192, 8192)
