@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ResampleError
+from .errors import ResampleError, first_line
 from .files import atomic_output, output_format
 
 FRAME_FORMATS = ("GIF", "WEBP", "PNG", "TIFF")      # output formats that hold frames
@@ -85,22 +85,30 @@ def check_frames(path, im, layout, sizes, fmt, options):
     check_memory(one + held, f"{what} into {fmt}")
 
 
-def iter_frames(im):
+def iter_frames(im, path):
     """Every frame of an open Pillow image as ``(array, alpha, duration in ms)``, one at a
     time: an animation's composited as a viewer shows it (RGBA), a TIFF's pages as they are
-    (grey, RGB, RGBA, 16-bit)."""
+    (grey, RGB, RGBA, 16-bit).  A damaged frame is a ResampleError naming ``path``."""
     fmt = im.format
     for i in range(int(getattr(im, "n_frames", 1))):
-        im.seek(i)
-        if fmt in ANIMATIONS:
-            frame = im.convert("RGBA")
-        elif im.mode in ("L", "RGB", "RGBA", "LA", "I;16"):
-            frame = im
-        else:
-            frame = im.convert("RGBA" if "A" in im.getbands() else "RGB")
-        a = np.array(frame)
+        try:
+            im.seek(i)
+            if fmt in ANIMATIONS:
+                frame = im.convert("RGBA")
+            elif im.mode in ("L", "RGB", "RGBA", "LA", "I;16"):
+                frame = im
+            else:
+                frame = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+            a = np.array(frame)
+            duration = int(im.info.get("duration", 0) or 0)      # (once loaded)
+        except MemoryError:
+            raise ResampleError(f"{path}: not enough memory to decode frame {i + 1}") \
+                from None
+        except Exception as exc:    # noqa: BLE001 (a damaged frame: one line)
+            raise ResampleError(f"{path}: cannot read frame {i + 1} "
+                                f"({first_line(exc)[:80]})") from None
         alpha = a.ndim == 3 and a.shape[2] in (2, 4)
-        yield a, alpha, int(im.info.get("duration", 0) or 0)       # (once loaded)
+        yield a, alpha, duration
 
 
 def resize_frames(src, dst, options, output_size):
@@ -114,14 +122,18 @@ def resize_frames(src, dst, options, output_size):
 
     fmt = output_format(dst)
     with Image.open(src) as im:
-        layout = frame_layout(im)
+        try:
+            layout = frame_layout(im)
+        except Exception as exc:    # noqa: BLE001 (a damaged header: one line)
+            raise ResampleError(f"{src}: cannot read its frames ({first_line(exc)[:80]})") \
+                from None
         sizes = [output_size(w, h) for w, h, _, _ in layout]
         check_frames(src, im, layout, sizes, fmt, options)
         info = {"format": im.format, "loop": im.info.get("loop"),
                 "icc": im.info.get("icc_profile"), "durations": []}
 
         def resized():
-            for (a, alpha, duration), (w, h) in zip(iter_frames(im), sizes):
+            for (a, alpha, duration), (w, h) in zip(iter_frames(im, src), sizes):
                 info["durations"].append(duration)
                 opaque = alpha and info["format"] in ANIMATIONS and (a[..., 3] == 255).all()
                 work = a[..., :3] if opaque else a

@@ -416,3 +416,131 @@ def test_folder_of_damaged_files(corpus, tmp_path):
     stray = [line for line in lines if not line.startswith("resample: ")]
     assert not stray, (f"{len(stray)} lines on stderr that are not resample's:\n"
                        + "\n".join(f"  {line[:150]}" for line in stray[:15]))
+
+
+# --------------------------------------------------------------------------------------------
+# The newer surfaces: frames, pages, tiles (streamed) and Zarr metadata.
+
+_SURFACE_MUTANTS = 14
+
+
+def _surface_sources():
+    """{name: (extension, bytes, output format: the input's)}: animations of 3 frames, a
+    TIFF of 3 pages and a tiled TIFF read by the streaming reader."""
+    frames = [_shrink(a) for a in (skimage_data.astronaut(), skimage_data.coffee(),
+                                   skimage_data.chelsea())]
+    ims = [Image.fromarray(a) for a in frames]
+
+    def animation(fmt, **kwargs):
+        buf = io.BytesIO()
+        ims[0].save(buf, format=fmt, save_all=True, append_images=ims[1:],
+                    duration=[50, 60, 70], loop=0, **kwargs)
+        return buf.getvalue()
+
+    pages = io.BytesIO()
+    with tifffile.TiffWriter(pages) as tif:
+        for a in frames:
+            tif.write(a, photometric="rgb", compression="zlib", metadata=None,
+                      contiguous=False)
+    return {
+        "gif3": (".gif", animation("GIF"), "gif"),
+        "apng3": (".png", animation("PNG"), "png"),
+        "webp3": (".webp", animation("WEBP", lossless=True), "webp"),
+        "tiff3": (".tif", pages.getvalue(), "tif"),
+        "tiff_tiled_stream": (".tif", _tiff_bytes(frames[0], tile=(16, 16), photometric="rgb",
+                                                  compression="zlib"), "tif"),
+    }
+
+
+def test_damaged_frames_pages_and_tiles_fail_cleanly(tmp_path):
+    """Mutated animations, multi-page TIFFs and tiled TIFFs (streamed), a folder run a
+    source under a 4 GB address-space limit: each file converts or fails on one line of its
+    own, nothing else reaches stderr, and the run ends (frame and page counts, canvases and
+    tile sizes a header may declare are bounded before anything is decoded)."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    for name, (ext, data, fmt) in _surface_sources().items():
+        folder, out = tmp_path / name, tmp_path / f"{name}-out"
+        folder.mkdir()
+        (folder / f"good{ext}").write_bytes(data)
+        for i, (kind, damaged) in enumerate(_mutants(name, data, _SURFACE_MUTANTS)):
+            (folder / f"{i:02d}-{kind}{ext}").write_bytes(damaged)
+        extra = ["--stream"] if name.endswith("_stream") else []
+        try:
+            proc = subprocess.run([sys.executable, "-m", "resample", str(folder), "-o",
+                                   str(out), "--scale", "0.5", "-q", *extra],
+                                  capture_output=True, text=True, timeout=300,
+                                  preexec_fn=limit)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{name}: a folder of damaged files did not finish in 300 s")
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert proc.returncode in (0, 1), (name, proc.stderr[-2000:])
+        assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, \
+            (name, proc.stderr[-2000:])
+        assert all(line.startswith("resample: ") for line in lines), (name, lines[:10])
+        assert (out / f"good.{fmt}").exists(), (name, proc.stderr[-2000:])
+
+
+def test_damaged_zarr_metadata_fails_cleanly(tmp_path):
+    """A Zarr array's zarr.json with its numbers, shapes and names damaged: the resize
+    succeeds or raises ResampleError, never anything else, and no huge allocation (numbers
+    up to 2^62 are tried)."""
+    zarr = pytest.importorskip("zarr")
+    import json
+
+    from resample import convert
+
+    good = tmp_path / "good.zarr"
+    z = zarr.create_array(store=str(good), shape=(41, 47, 3), chunks=(16, 16, 3),
+                          dtype=np.uint8)
+    z[:] = _shrink(skimage_data.astronaut())
+    meta = json.loads((good / "zarr.json").read_text())
+    rng = random.Random(SEED)
+    values = (0, -1, 1, 2**31, 2**62, 3.5, "x", None, [], {})
+
+    def paths_of(node, path=()):
+        items = node.items() if isinstance(node, dict) else enumerate(node) \
+            if isinstance(node, list) else ()
+        for key, value in items:
+            yield [*path, key]
+            yield from paths_of(value, (*path, key))
+
+    def damaged(doc):
+        doc = json.loads(json.dumps(doc))
+        for _ in range(rng.randint(1, 3)):
+            paths = list(paths_of(doc))
+            if not paths:
+                break
+            path = rng.choice(paths)
+            node = doc
+            for key in path[:-1]:
+                node = node[key]
+            if rng.random() < 0.2 and isinstance(node, dict):
+                node.pop(path[-1], None)
+            else:
+                try:
+                    node[path[-1]] = rng.choice(values)
+                except (IndexError, KeyError, TypeError):
+                    pass
+        return doc
+
+    failures = []
+    for i in range(60):
+        store = tmp_path / f"m{i:02d}.zarr"
+        import shutil
+
+        shutil.copytree(good, store)
+        text = json.dumps(damaged(meta)) if i % 6 else (good / "zarr.json").read_text()[
+            :rng.randrange(1, 200)]
+        (store / "zarr.json").write_text(text)
+        try:
+            convert.convert_file(str(store), str(tmp_path / f"o{i:02d}.png"),
+                                 convert.Options(scale=0.5))
+        except ResampleError:
+            pass
+        except Exception as exc:   # noqa: BLE001 (anything else is the finding)
+            failures.append(f"{store.name}: {type(exc).__name__}: {str(exc)[:120]}")
+    assert not failures, "\n".join(failures)
