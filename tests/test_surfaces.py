@@ -761,3 +761,31 @@ def test_a_file_too_big_for_a_worker_streams_there_or_is_refused_with_its_reason
     assert "big.jpg" in err and "of memory" in err and "1 converted" in err, err
     assert "streamed" in err and list(before.values()) == list(after.values())  # no restart
     assert Image.open(out / "big.png").size == (8192, 8192)
+
+
+# --- 3, 12: Zarr inputs and tap tables answer to the limits --------------------------------------
+
+def test_zarr_inputs_answer_to_the_pixel_limit(tmp_path):
+    """A 1e6 x 1e6 array with no chunks stored is a bomb (refused by the default limit); a
+    20000x20000 one is refused by an explicit --max-pixels 1M, which streaming never passes."""
+    zarr = pytest.importorskip("zarr")
+    zarr.create_array(store=str(tmp_path / "huge.zarr"), shape=(10**6, 10**6),
+                      chunks=(256, 256), dtype=np.uint8)
+    zarr.create_array(store=str(tmp_path / "mid.zarr"), shape=(20000, 20000),
+                      chunks=(2048, 2048), dtype=np.uint8)
+    err = one_line_error(command(tmp_path / "huge.zarr", "-o", tmp_path / "o.png", "--size",
+                                 "100x", limit_bytes=4 * GB), 1)
+    assert "1000000000000 pixels" in err and "decompression-bomb limit" in err
+    err = one_line_error(command(tmp_path / "mid.zarr", "-o", tmp_path / "o.png", "--size",
+                                 "100x", "--max-pixels", "1M", limit_bytes=4 * GB), 1)
+    assert "limit of 1000000" in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_tap_tables_are_counted_before_they_are_built(tmp_path):
+    """1 x 200,000,000 grey pixels shrunk to 64x64 (the pixel limit lifted): the tables would
+    take gigabytes, and the job is refused in one line under 4 GB before they are built."""
+    src = hostile.make_png_long_row(tmp_path / "row.png")
+    err = one_line_error(command(src, "-o", tmp_path / "o.png", "--size", "64x64",
+                                 "--max-pixels", "none", limit_bytes=4 * GB), 1)
+    assert "of memory" in err and not (tmp_path / "o.png").exists()
