@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from fractions import Fraction
 
 from .errors import ResampleError, excerpt
 
@@ -57,11 +58,11 @@ def parse_geometry(text, width, height):
     if m.group("wp") or m.group("hp"):             # percentages: N%, W%xH%, WxH%
         if (w is None) or (h is None and m.group("hp")) or ("!" in flags or "^" in flags):
             raise ResampleError(f"--size {excerpt(text)} is not {GEOMETRY_FORMS}")
-        sx = float(w) / 100.0
-        sy = float(h) / 100.0 if h is not None else sx
-        if sx <= 0 or sy <= 0:
+        px = Fraction(w)
+        py = Fraction(h) if h is not None else px
+        if px <= 0 or py <= 0:
             raise ResampleError(f"--size {excerpt(text)} must be above 0%")
-        out = scaled_side(width, sx), scaled_side(height, sy)
+        out = percent_side(width, px, text), percent_side(height, py, text)
     else:
         if (w and "." in w) or (h and "." in h):
             raise ResampleError(f"--size {excerpt(text)}: sizes are whole pixels")
@@ -72,6 +73,9 @@ def parse_geometry(text, width, height):
         if (w or 0) > MAX_SIDE or (h or 0) > MAX_SIDE:
             raise ResampleError(f"--size {excerpt(text)}: a side may be at most {MAX_SIDE} "
                                 "pixels")
+        if ("!" in flags or "^" in flags) and not (w and h):
+            raise ResampleError(f"--size {excerpt(text)}: ! and ^ need both sides "
+                                "(WxH! or WxH^)")
         if w and h:
             if "!" in flags:
                 out = w, h
@@ -89,6 +93,18 @@ def parse_geometry(text, width, height):
     if "<" in flags:
         out = max(out[0], width), max(out[1], height)
     return out
+
+
+def percent_side(n, percent, text=None):
+    """``percent`` (a Fraction) of a side of ``n`` pixels, in exact arithmetic, halves
+    rounded up, at least 1: ``29%`` of 50 is 14.5, so 15 (as ImageMagick's
+    ``floor(p * n / 100 + 0.5)``; ``50 * 0.29`` in floating point is 14.499999999999998)."""
+    x = percent * n / 100
+    side = math.floor(x + Fraction(1, 2))
+    if side > MAX_SIDE:
+        raise ResampleError(f"--size {excerpt(text)} makes a side of {float(x):.3g} pixels, "
+                            f"more than {MAX_SIDE}")
+    return max(1, side)
 
 
 def only_if(text):
