@@ -497,7 +497,7 @@ def run_on_cluster(jobs, options: Options, address, *, overwrite=False, fail_fas
     by CONNECT_SECONDS; Ctrl-C or SIGTERM cancels the tasks not finished.  The library's log
     lines are kept off the standard error (RESAMPLE_DEBUG=1 keeps them)."""
     try:
-        import distributed
+        import distributed  # noqa: F401 (is it installed?)
     except ImportError:
         raise ResampleError("--scheduler needs dask.distributed: pip install "
                             "'resample-images[dask]'") from None

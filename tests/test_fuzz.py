@@ -13,9 +13,10 @@ Why: a damaged file must be reported as bad input, one line naming the file, wha
 decoder underneath (Pillow, imagecodecs, tifffile, the project's own PNG reader) does with it.
 
 * In process, ``images.load`` must return a Picture or raise ``ResampleError``; a Picture
-  that loads must also resize or raise ``ResampleError``.  Any other exception, or a file that
-  takes more than a few seconds, is a failure; all failures are collected and reported by
-  exception type, with the format and damage of one example each.
+  that loads must also resize or raise ``ResampleError``.  Any other exception is a
+  failure; all failures are collected and reported by
+  exception type, with the format and damage of one example each.  (A hang shows as a run
+  that never ends: the command-line runs below are bounded by their process timeouts.)
 * On the command line, a folder of damaged files must convert what it can, name every file
   that failed on a ``resample: error:`` line, print no traceback or "internal error", start
   every file, exit with 1, write only outputs that open (with Pillow; float TIFF with
@@ -31,7 +32,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 import zlib
 from collections import defaultdict
 
@@ -46,7 +46,6 @@ tifffile = pytest.importorskip("tifffile")
 
 SEED = 20240607
 MUTANTS_PER_SOURCE = 80
-SLOW_SECONDS = 15.0   # a hang, not a speed goal: generous for a loaded CI machine
 ODD_HEIGHT, ODD_WIDTH = 41, 47  # about 48 x 40, odd: even sizes hide off-by-one errors
 
 
@@ -304,14 +303,9 @@ def test_damaged_files_load_or_fail_cleanly(corpus):
                              f"{type(exc).__name__}: {exc}"))
 
     for fmt, kind, path in corpus["mutants"]:
-        t0 = time.perf_counter()
         found = _check_one(path)
-        seconds = time.perf_counter() - t0
         if found is not None:
             failures.append((fmt, kind, path) + found)
-        if seconds > SLOW_SECONDS:      # no signals: a hang shows as a test that never ends
-            failures.append((fmt, kind, path, f"slower than {SLOW_SECONDS:g} s",
-                             f"took {seconds:.1f} s"))
     assert not failures, _report(failures, len(corpus["mutants"]))
 
 

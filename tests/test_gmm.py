@@ -117,15 +117,12 @@ def test_nearest_map_bound_on_scattered_points():
 
 def test_nearest_holes_do_not_depend_on_the_cloud_layout():
     """Filling holes was a ring search per hole: 71 s for 20k clustered points in a 1024x1024
-    frame, 235 s for 40k.  The distance transform does it in O(H x W)."""
-    import time
-
+    frame, 235 s for 40k.  The distance transform does it in O(H x W) (its speed is
+    measured in benchmarks, not here)."""
     rng = np.random.default_rng(4)
     xy = np.concatenate([rng.normal(300, 2, (40000, 2)), [[1000.0, 1000.0]]])
     values = rng.uniform(0, 255, len(xy))
-    t0 = time.perf_counter()
     out, z = reconstruct(xy, values, (1024, 1024), sigma=0.7, return_weights=True)
-    assert time.perf_counter() - t0 < 30       # generous: a hang, not a speed goal
     assert (z == 0).mean() > 0.9
     assert out[1023, 1023] == values[-1] and out[0, 0] in values[:-1]
 

@@ -502,8 +502,6 @@ def test_a_fifo_is_refused_in_a_list_and_skipped_with_a_note_in_a_folder(tmp_pat
 def test_an_interrupted_run_does_not_wait_for_a_reader_blocked_in_the_system(tmp_path):
     """A worker blocked in open() on a FIFO cannot be interrupted: after an interrupted run
     the process exits at once all the same, and removes the temporary outputs it held."""
-    import time
-
     os.mkfifo(tmp_path / "never")
     part = tmp_path / ".resample-x-1-y.part"
     script = f"""
@@ -515,10 +513,9 @@ files.hold_temporary({str(part)!r})
 console.exit_if_stuck(130, seconds=0.5)
 print("not reached")
 """
-    t0 = time.monotonic()
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert result.returncode == 130 and b"not reached" not in result.stdout
-    assert not part.exists() and time.monotonic() - t0 < 60
+    assert not part.exists()
 
 
 # --- 14, 16: metadata that declares too much ----------------------------------------------------
