@@ -111,7 +111,7 @@ def output_shape(in_shape, scale=None, shape=None):
 
 
 def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
-           boundary="edge", fill=0.0, antialias=True, alpha=False, linear=False,
+           boundary="truncate", fill=0.0, antialias=True, alpha=False, linear=False,
            device="auto"):
     """Resize an image.
 
@@ -126,8 +126,9 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
                (Pillow, OpenCV, torch ``align_corners=False``); ``corners``:
                ``x = j * (W_in - 1) / (W_out - 1)`` (torch ``align_corners=True``).
     boundary:  edge, reflect, mirror, wrap, constant (the value ``fill``), extrapolate, or
-               truncate (taps outside dropped and the rest renormalised, as Pillow and torch
-               ``antialias=True``; the command's default).  Default here: edge.
+               truncate (the default, as the command's: taps outside dropped and the rest
+               renormalised, as Pillow and torch ``antialias=True``, so a plain resize
+               equals Pillow's over the whole image, borders included).
     antialias: when shrinking, stretch the kernel by the shrink factor (Pillow, torch
                ``antialias=True``); ``False`` samples the kernel at the output positions only.
     alpha:     the last channel is alpha (straight, not premultiplied; ``(H, W, 2)`` grey or
@@ -284,7 +285,7 @@ def _given_dtype(image, a):
 
 
 def resize_memory(in_shape, out_shape, dtype, method, antialias, align="centers",
-                  boundary="edge"):
+                  boundary="truncate"):
     """Bytes of host memory that resizing an ``in_shape`` (H, W, C) array of ``dtype`` to
     ``out_shape`` (rows, cols) allocates, at most: the tap tables of both axes (as they are
     built, then compacted, and the columns' table interleaved per channel), the input in the

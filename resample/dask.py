@@ -16,7 +16,7 @@ DEFAULT_BLOCK = 2048        # output block side when the input's chunks give no 
 
 
 def resize(array, *, scale=None, shape=None, method="bilinear", align="centers",
-           boundary="edge", fill=0.0, antialias=True, chunks=None):
+           boundary="truncate", fill=0.0, antialias=True, chunks=None):
     """A lazy Dask array: ``array`` resized as :func:`resample.resize` would (same arguments;
     nearest, bilinear, bicubic, mitchell, lanczos, gri, box).
 

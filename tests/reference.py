@@ -139,9 +139,10 @@ def resize_axis(a, n_out, axis, method, align, mode, fill, antialias, nudge=0.0)
     return np.moveaxis(out, 0, axis)
 
 
-def ref_resize(img, shape, method="bilinear", align="centers", boundary="edge", fill=0.0,
+def ref_resize(img, shape, method="bilinear", align="centers", boundary="truncate", fill=0.0,
                antialias=True, nudge=0.0):
-    """float64 result of resizing ``img`` (H, W[, C]) to ``shape`` = (H, W).
+    """float64 result of resizing ``img`` (H, W[, C]) to ``shape`` = (H, W).  The default
+    boundary is resample.resize's, truncate (it was edge before the API took the command's).
 
     ``nudge`` moves every sample position by that many input pixels (a number, or a pair for
     rows and columns): ``nearest`` breaks an exact tie between two pixels either way (Pillow's
