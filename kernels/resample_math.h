@@ -84,9 +84,10 @@ RESAMPLE_HD W fill_term(W fw, W fill, W base) {
 // ---- Methods and tap tables (resample/methods.py names them; resample/taps.py documents the
 // conventions).  A method is a 1-D kernel K(u), u in input pixels after antialias stretching,
 // zero for |u| >= its support.  Ids: 0 nearest, 1 bilinear (triangle), 2 bicubic (Keys,
-// a = -0.5), 3 lanczos (3 lobes), 4 gri (the 3x3 quartic of DESIGN.md).
+// a = -0.5), 3 lanczos (3 lobes), 4 gri (the 3x3 quartic of DESIGN.md), 5 mitchell, 6 box,
+// 7 sharpcubic (Keys, a = -0.75: OpenCV's INTER_CUBIC).
 enum { METHOD_NEAREST = 0, METHOD_BILINEAR, METHOD_BICUBIC, METHOD_LANCZOS, METHOD_GRI,
-       METHOD_MITCHELL, METHOD_BOX };
+       METHOD_MITCHELL, METHOD_BOX, METHOD_SHARPCUBIC };
 
 // Boundaries: how a tap beyond the axis [0, n) reads.
 enum { BOUNDARY_EDGE = 0, BOUNDARY_REFLECT, BOUNDARY_MIRROR, BOUNDARY_WRAP, BOUNDARY_CONSTANT,
@@ -102,8 +103,8 @@ RESAMPLE_HD double method_weight(int method, double u) {
         return (u > -0.5 && u <= 0.5) ? 1.0 : 0.0;
     double a = fabs(u);
     if (method == METHOD_BILINEAR) return a < 1.0 ? 1.0 - a : 0.0;
-    if (method == METHOD_BICUBIC) {
-        const double k = -0.5;
+    if (method == METHOD_BICUBIC || method == METHOD_SHARPCUBIC) {   // Keys' cubic
+        const double k = method == METHOD_BICUBIC ? -0.5 : -0.75;
         if (a < 1.0) return ((k + 2.0) * a - (k + 3.0)) * a * a + 1.0;
         if (a < 2.0) return (((a - 5.0) * a + 8.0) * a - 4.0) * k;
         return 0.0;

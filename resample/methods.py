@@ -55,6 +55,9 @@ METHODS: dict[str, Method] = {
         Method("mitchell", 5, 2.0,
                description="Mitchell-Netravali cubic, B = C = 1/3, support 2 (ImageMagick's "
                            "Mitchell): blurs a little, rings less than bicubic"),
+        Method("sharpcubic", 7, 2.0,
+               description="Keys cubic, a = -0.75, support 2: OpenCV's INTER_CUBIC; sharper "
+                           "than bicubic, and rings more"),
         Method("box", 6, 0.5,
                description="box: when shrinking, the mean of the input pixels whose centres "
                            "fall in the output pixel (an exact area average for integer "

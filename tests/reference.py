@@ -59,7 +59,8 @@ def k_mitchell(u, b=1 / 3, c=1 / 3):
 
 KERNELS = {"nearest": (k_nearest, 0.5), "box": (k_nearest, 0.5), "mitchell": (k_mitchell, 2.0),
            "bilinear": (k_bilinear, 1.0),
-           "bicubic": (k_bicubic, 2.0), "lanczos": (k_lanczos, 3.0), "gri": (k_gri, 1.5)}
+           "bicubic": (k_bicubic, 2.0), "lanczos": (k_lanczos, 3.0), "gri": (k_gri, 1.5),
+           "sharpcubic": (lambda u: k_bicubic(u, -0.75), 2.0)}
 
 # --- boundaries -------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ da = pytest.importorskip("dask.array")
 rdask = pytest.importorskip("resample.dask")
 skimage_data = pytest.importorskip("skimage.data")
 
-METHODS = ["nearest", "bilinear", "bicubic", "mitchell", "lanczos", "gri", "box"]
+METHODS = list(resample.METHODS)                # every method the package has
 BOUNDARIES = ["edge", "reflect", "mirror", "wrap", "constant", "extrapolate", "truncate"]
 
 

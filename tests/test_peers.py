@@ -372,3 +372,23 @@ def test_a_plain_api_resize_equals_pillow_over_the_whole_image(grey_photo):
             pil = np.asarray(Image.fromarray(img, "F").resize(shape[::-1], PILLOW[method]))
             np.testing.assert_allclose(ours, pil, rtol=0, atol=2e-3, err_msg=str((method,
                                                                                  shape)))
+
+
+@pytest.mark.parametrize("shape", [(150, 225), (71, 303), (600, 900), (7, 5), (1, 1),
+                                   (299, 452), (333, 97)])
+def test_sharpcubic_equals_opencv_inter_cubic_over_the_whole_image(grey_photo, shape):
+    """sharpcubic is Keys' cubic with a = -0.75, OpenCV's INTER_CUBIC: with OpenCV's own
+    conventions (its border replicated: edge; no antialiasing when shrinking) it equals
+    cv2.resize on float images over the whole image, borders included (OpenCV computes its
+    weights in float32)."""
+    cv2 = pytest.importorskip("cv2")
+    img = grey_photo[:97, :131].astype(np.float32)
+    ours = resample.resize(img, shape=shape, method="sharpcubic", boundary="edge",
+                           antialias=False)
+    theirs = cv2.resize(img, shape[::-1], interpolation=cv2.INTER_CUBIC)
+    np.testing.assert_allclose(ours, theirs.reshape(ours.shape), rtol=0, atol=2e-4)
+    u8 = np.round(grey_photo[:97, :131]).astype(np.uint8)
+    ours8 = resample.resize(u8, shape=shape, method="sharpcubic", boundary="edge",
+                            antialias=False).astype(int)
+    theirs8 = cv2.resize(u8, shape[::-1], interpolation=cv2.INTER_CUBIC).reshape(ours8.shape)
+    assert np.abs(ours8 - theirs8.astype(int)).max() <= 1      # OpenCV's fixed point rounds

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 import resample
 
-METHODS = ["nearest", "bilinear", "bicubic", "lanczos", "gri", "gmm"]
-BOUNDARIES = ["edge", "reflect", "mirror", "wrap", "constant", "extrapolate", "truncate"]
+METHODS = [*resample.METHODS, "gmm"]            # every method, and pixels as points
+BOUNDARIES = list(resample.BOUNDARIES)           # every boundary the package has
 DTYPES = [np.uint8, np.uint16, np.int16, np.int32, np.float16, np.float32, np.float64]
 MAX_SIDE = 160          # keeps every example small: the properties do not depend on size
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
