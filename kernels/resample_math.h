@@ -172,24 +172,27 @@ RESAMPLE_HD long long taps_width(double support, double stretch, int boundary) {
 // antialias=True): taps outside are dropped and the rest reweighted, a sample with none
 // inside takes the fill; constant: taps outside read the fill; extrapolate: linear through the
 // two edge samples, a[-d] = (1 + d) a[0] - d a[1]; the rest remap indices (map_index).
-RESAMPLE_HD void taps_one(double x, long long n, int method, double support, double stretch,
-                          int boundary, long long* index, double* weight, double* fill) {
-    double reach = support * stretch;
+// The window of the taps of the sample at x: returns the position folded near the axis, and
+// sets the first tap *i0 and the footprint [*first, *end) of the taps that may weigh (as
+// Pillow's precompute_coeffs: only the taps in [floor(c - reach + 0.5), floor(c + reach + 0.5))
+// with c = x + 0.5 the output's centre; for the continuous kernels the taps outside weigh 0
+// anyway; for box, exact ties (a tap centre on the footprint's edge) fall as in Pillow BOX).
+RESAMPLE_HD double taps_window(double x, long long n, double reach, int boundary,
+                               long long* i0, double* first, double* end) {
     x = fold_position(x, n, reach, boundary);
-    long long width = (long long)ceil(2.0 * reach) + 2;
-    long long i0 = (long long)floor(x - reach);
-    // As Pillow's precompute_coeffs: u = (i - x) times 1 / stretch, and only the taps in
-    // [floor(c - reach + 0.5), floor(c + reach + 0.5)) with c = x + 0.5 the output's centre.
-    // For the continuous kernels the taps outside weigh 0 anyway; for box, exact ties (a tap
-    // centre on the footprint's edge) fall as in Pillow BOX.
-    double total = 0.0, inverse = 1.0 / stretch, centre = x + 0.5;
-    double first = floor(centre - reach + 0.5), end = floor(centre + reach + 0.5);
-    for (long long k = 0; k < width; ++k) {
-        index[k] = i0 + k;
-        double i = (double)(i0 + k);
-        weight[k] = (i >= first && i < end) ? method_weight(method, (i - x) * inverse) : 0.0;
-        total += weight[k];
-    }
+    *i0 = (long long)floor(x - reach);
+    double centre = x + 0.5;
+    *first = floor(centre - reach + 0.5);
+    *end = floor(centre + reach + 0.5);
+    return x;
+}
+
+// The raw weights of the taps index[k] = i0 + k (k < width) normalised to sum 1 and the
+// boundary applied (see taps_one); index and weight hold taps_width entries.
+RESAMPLE_HD void taps_finish(long long n, long long width, int boundary, long long* index,
+                             double* weight, double* fill) {
+    double total = 0.0;
+    for (long long k = 0; k < width; ++k) total += weight[k];
     if (total != 0.0)
         for (long long k = 0; k < width; ++k) weight[k] /= total;
     *fill = 0.0;
@@ -230,6 +233,21 @@ RESAMPLE_HD void taps_one(double x, long long n, int method, double support, dou
                 weight[width + k] = 0.0;
             }
     }
+}
+
+RESAMPLE_HD void taps_one(double x, long long n, int method, double support, double stretch,
+                          int boundary, long long* index, double* weight, double* fill) {
+    double reach = support * stretch, first, end;
+    long long i0;
+    x = taps_window(x, n, reach, boundary, &i0, &first, &end);
+    long long width = (long long)ceil(2.0 * reach) + 2;
+    double inverse = 1.0 / stretch;       // u = (i - x) times 1 / stretch, as Pillow
+    for (long long k = 0; k < width; ++k) {
+        index[k] = i0 + k;
+        double i = (double)(i0 + k);
+        weight[k] = (i >= first && i < end) ? method_weight(method, (i - x) * inverse) : 0.0;
+    }
+    taps_finish(n, width, boundary, index, weight, fill);
 }
 
 // ---- 8-bit images in fixed point (as Pillow-SIMD and OpenCV): weights are integers,

@@ -1,18 +1,19 @@
 """resample: resize images and rebuild images from scattered points, on the CPU or the GPU.
 
-The API (``resize``, ``sample``, ``gri1d``, ``reconstruct``, ``reconstruct_vjp``) is imported lazily, so that ``import resample`` and
-the command line's ``--help`` stay fast.
+The API (``resize``, ``sample``, ``gri1d``, ``reconstruct``, ``reconstruct_vjp``, ``Method``
+for kernels of one's own) is imported lazily, so that ``import resample`` and the command
+line's ``--help`` stay fast.
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["resize", "sample", "gri1d", "reconstruct", "reconstruct_vjp", "METHODS",
+__all__ = ["resize", "sample", "gri1d", "reconstruct", "reconstruct_vjp", "Method", "METHODS",
            "BOUNDARIES", "ALIGNS", "ResampleError"]
 
 _LAZY = {
     "resize": "api", "sample": "api", "gri1d": "api",
     "reconstruct": "gmm", "reconstruct_vjp": "gmm",
-    "METHODS": "methods", "BOUNDARIES": "taps", "ALIGNS": "taps",
+    "Method": "methods", "METHODS": "methods", "BOUNDARIES": "taps", "ALIGNS": "taps",
 }
 
 from .errors import ResampleError  # noqa: E402  (light: no NumPy)

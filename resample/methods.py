@@ -16,24 +16,36 @@ from typing import NamedTuple
 class Method(NamedTuple):
     """A separable resampling method.
 
-    id:        the kernel's number in resample_math.h (METHOD_NEAREST ... METHOD_GRI).
+    id:        the kernel's number in resample_math.h (METHOD_NEAREST ... METHOD_SHARPCUBIC),
+               or a Python function ``K(u)`` (a float64 array of distances in input pixels
+               in, an array of weights out) for a kernel of one's own:
+               ``Method("keys75", my_kernel, 2.0)``.  Its tap tables come from the function
+               (:func:`resample.taps.compute_taps`); every engine then runs as usual.
     support:   the radius beyond which ``K`` is zero, in input pixels (before stretching).
     antialias: whether the kernel is stretched when shrinking (``False`` means point sampling).
     """
 
     name: str
-    id: int
+    id: object
     support: float
     antialias: bool = True
     description: str = ""
 
+    @property
+    def custom(self):
+        """Whether the kernel is a Python function (else a kernel of resample_math.h)."""
+        return callable(self.id)
+
     def kernel(self, u):
-        """``K(u)`` for a float64 array ``u`` (the compiled engine's, resample_math.h)."""
+        """``K(u)`` for a float64 array ``u`` (the compiled engine's, resample_math.h, or the
+        method's own function)."""
         import numpy as np
 
+        u = np.ascontiguousarray(u, dtype=np.float64)
+        if self.custom:
+            return np.asarray(self.id(u), dtype=np.float64)
         from .compiled import core
 
-        u = np.ascontiguousarray(u, dtype=np.float64)
         out = np.empty_like(u)
         core.method_weights(self.id, u, out)
         return out
@@ -65,6 +77,8 @@ METHODS: dict[str, Method] = {
     )
 }
 
+KERNEL_IDS = {m.id for m in METHODS.values()}
+
 # Other names for the same kernels (ImageMagick's and OpenCV's).
 ALIASES = {"catrom": "bicubic", "area": "box"}
 
@@ -87,6 +101,12 @@ def get_method(name: str) -> Method:
     from .errors import ResampleError, excerpt
 
     if isinstance(name, Method):
+        if not (isinstance(name.support, (int, float)) and 0 < name.support < 1e6):
+            raise ResampleError(f"method {excerpt(name.name)}: support must be a number "
+                                f"above 0, got {excerpt(name.support)}")
+        if not (name.custom or name.id in KERNEL_IDS):
+            raise ResampleError(f"method {excerpt(name.name)}: its kernel must be a function "
+                                f"K(u) or one of the ids {sorted(KERNEL_IDS)}")
         return name
     key = str(name).lower()
     try:

@@ -111,6 +111,11 @@ def compute_taps(x, n, method: Method, stretch, boundary, xp=np):
     if xp is not np:
         from . import gpu
 
+        if method.custom:             # a Python kernel: its table on the host, then uploaded
+            host = compute_taps(gpu.cupy_backend().xp.asnumpy(x), n, method, stretch,
+                                boundary)
+            return Taps(*(xp.asarray(a) for a in (host.index, host.weight, host.count,
+                                                   host.fill_weight)))
         return gpu.taps(gpu.cupy_backend(), x, n, method, stretch, boundary_id)
     x = np.ascontiguousarray(x, dtype=np.float64).ravel()
     width = taps_width(method.support, stretch, boundary_id)
@@ -118,11 +123,37 @@ def compute_taps(x, n, method: Method, stretch, boundary, xp=np):
     weight = np.empty((len(x), width), np.float64)
     count = np.empty(len(x), np.int64)
     fill_weight = np.empty(len(x), np.float64)
-    widest = max(1, _core.taps(x, n, method.id, method.support, stretch, boundary_id, index,
-                               weight, count, fill_weight))
+    if method.custom:
+        widest = max(1, _custom_taps(x, n, method, stretch, boundary_id, index, weight, count,
+                                     fill_weight))
+    else:
+        widest = max(1, _core.taps(x, n, method.id, method.support, stretch, boundary_id,
+                                   index, weight, count, fill_weight))
     if widest < width:
         index, weight = index[:, :widest].copy(), weight[:, :widest].copy()
     return Taps(index, weight, count, fill_weight)
+
+
+def _custom_taps(x, n, method, stretch, boundary_id, index, weight, count, fill_weight):
+    """The merged table of a kernel that is a Python function: the engine gives each tap's
+    argument (resample_math.h's window, as for its own kernels), the function weighs them,
+    and the engine normalises, applies the boundary and merges."""
+    window = int(np.ceil(2.0 * method.support * stretch)) + 2
+    u = np.empty((len(x), window))
+    _core.tap_arguments(x, n, float(method.support), float(stretch), boundary_id, u)
+    inside = np.isfinite(u)
+    raw = np.zeros_like(u)
+    try:
+        values = np.asarray(method.id(u[inside]), dtype=np.float64)
+    except Exception as exc:          # noqa: BLE001 (the user's function failed: one line)
+        raise ResampleError(f"method {excerpt(method.name)}: its kernel failed on an array "
+                            f"({type(exc).__name__}: {str(exc)[:60]})") from None
+    if values.shape != (int(inside.sum()),) or not np.isfinite(values).all():
+        raise ResampleError(f"method {excerpt(method.name)}: its kernel must return one finite "
+                            f"weight per argument (a float64 array of the same shape)")
+    raw[inside] = values
+    return _core.taps_weighted(x, n, float(method.support), float(stretch), boundary_id, raw,
+                               index, weight, count, fill_weight)
 
 
 class LRU:

@@ -303,3 +303,68 @@ def test_linear_light_checkerboard_and_bad_input():
     assert 186 <= resample.resize(board, scale=0.5, linear=True)[10, 10] <= 190
     with pytest.raises(ResampleError, match="unsigned"):
         resample.resize(board.astype(np.int16), scale=0.5, linear=True)
+
+
+# --- kernels of one's own: resample.Method(name, K, support) ----------------------------------
+
+def _keys(a):
+    """Keys' cubic with parameter ``a``, vectorised (a user's own kernel function)."""
+    def k(u):
+        x = np.abs(u)
+        return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                        np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+    return k
+
+
+@pytest.mark.parametrize("boundary", list(resample.BOUNDARIES))
+def test_a_python_kernel_equals_the_same_kernel_built_in(boundary):
+    """A Python function K(u) gives the tap tables the built-in kernel gives: Keys a = -0.5
+    as a function equals bicubic for every boundary, both ways, with and without
+    antialiasing, 1-pixel images included; and it equals the float64 reference."""
+    rng = np.random.default_rng(30)
+    img = rng.random((37, 53, 3))
+    mine = resample.Method("mykeys", _keys(-0.5), 2.0)
+    for shape in [(80, 20), (10, 111), (37, 53), (1, 1), (3, 200)]:
+        for antialias in (True, False):
+            got = resample.resize(img, shape=shape, method=mine, boundary=boundary,
+                                  antialias=antialias, fill=0.25)
+            want = resample.resize(img, shape=shape, method="bicubic", boundary=boundary,
+                                   antialias=antialias, fill=0.25)
+            np.testing.assert_array_equal(got, want)
+    if boundary not in ("extrapolate", "constant"):          # a 1-pixel image stays flat
+        np.testing.assert_allclose(resample.resize(img[:1, :1], shape=(3, 4), method=mine,
+                                                   boundary=boundary), np.broadcast_to(
+            img[:1, :1], (3, 4, 3)), atol=1e-12)
+    np.testing.assert_allclose(resample.resize(img, shape=(23, 90), method=mine,
+                                               boundary=boundary),
+                               ref_resize(img, (23, 90), "bicubic", boundary=boundary),
+                               atol=1e-12)
+
+
+def test_a_python_kernel_samples_and_equals_opencv():
+    """resample.sample takes it too; OpenCV's own bicubic (Keys, a = -0.75), given as a
+    function, equals cv2.resize INTER_CUBIC with OpenCV's conventions."""
+    rng = np.random.default_rng(31)
+    img = rng.random((41, 29)).astype(np.float32)
+    xy = rng.uniform(-3, 45, (200, 2))
+    mine = resample.Method("mykeys", _keys(-0.5), 2.0)
+    np.testing.assert_array_equal(resample.sample(img, xy, method=mine),
+                                  resample.sample(img, xy, method="bicubic"))
+    cv2 = pytest.importorskip("cv2")
+    opencv = resample.Method("opencv_cubic", _keys(-0.75), 2.0)
+    for shape in [(90, 70), (20, 11)]:
+        ours = resample.resize(img, shape=shape, method=opencv, boundary="edge",
+                               antialias=False)
+        np.testing.assert_allclose(ours, cv2.resize(img, shape[::-1],
+                                                    interpolation=cv2.INTER_CUBIC), atol=2e-4)
+
+
+def test_a_bad_kernel_is_one_line():
+    img = np.zeros((8, 8))
+    for method, message in [(resample.Method("short", lambda u: u[:1], 2.0), "one finite"),
+                            (resample.Method("nan", lambda u: u * np.nan, 2.0), "one finite"),
+                            (resample.Method("raises", lambda u: 1 / 0, 2.0), "failed"),
+                            (resample.Method("nosupport", _keys(-0.5), -1.0), "support"),
+                            (resample.Method("noid", 99, 2.0), "kernel must be")]:
+        with pytest.raises(ResampleError, match=message):
+            resample.resize(img, scale=2, method=method)

@@ -198,6 +198,61 @@ static long long taps(const Array& x, long long n, int method, double support, d
     return widest;
 }
 
+// ---- tap tables of a kernel given as numbers (a Python function's, resample.methods.Method):
+// tap_arguments gives, for each position x[o] and tap k of its window (taps_window), the
+// kernel's argument u = (i - x) / stretch, or NaN for a tap outside the footprint; the caller
+// evaluates its kernel there; taps_weighted normalises those raw weights, applies the boundary
+// (taps_finish) and merges each row as taps() does.
+static void tap_arguments(const Array& x, long long n, double support, double stretch,
+                          int boundary, const Array& u_a) {
+    long long n_out = x.shape(0), width = u_a.shape(1);
+    double reach = support * stretch, inverse = 1.0 / stretch;
+    if (width != (long long)ceil(2.0 * reach) + 2)
+        throw std::invalid_argument("tap_arguments: the table's width is not the window's");
+    const double* pos = ptr<double>(x);
+    double* u = ptr<double>(u_a);
+    for (long long o = 0; o < n_out; ++o) {
+        long long i0;
+        double first, end;
+        double xf = taps_window(pos[o], n, reach, boundary, &i0, &first, &end);
+        for (long long k = 0; k < width; ++k) {
+            double i = (double)(i0 + k);
+            u[o * width + k] = (i >= first && i < end) ? (i - xf) * inverse : NAN;
+        }
+    }
+}
+
+static long long taps_weighted(const Array& x, long long n, double support, double stretch,
+                               int boundary, const Array& raw_a, const Array& index,
+                               const Array& weight, const Array& count, const Array& fill) {
+    long long n_out = x.shape(0), width = index.shape(1), window = raw_a.shape(1);
+    double reach = support * stretch;
+    if (width != taps_width(support, stretch, boundary) ||
+        window != (long long)ceil(2.0 * reach) + 2)
+        throw std::invalid_argument("taps_weighted: the tables' widths do not match");
+    const double* pos = ptr<double>(x);
+    const double* raw = ptr<double>(raw_a);
+    long long widest = 0;
+    std::vector<long long> order(width), ri(width);
+    std::vector<double> rw(width);
+    for (long long o = 0; o < n_out; ++o) {
+        long long i0;
+        double first, end;
+        taps_window(pos[o], n, reach, boundary, &i0, &first, &end);
+        for (long long k = 0; k < window; ++k) {
+            ri[k] = i0 + k;
+            double w = raw[o * window + k];
+            rw[k] = std::isfinite(w) ? w : 0.0;
+        }
+        taps_finish(n, window, boundary, ri.data(), rw.data(), ptr<double>(fill) + o);
+        ptr<long long>(count)[o] = merge_row(ri.data(), rw.data(), width, order.data(),
+                                             ptr<long long>(index) + o * width,
+                                             ptr<double>(weight) + o * width);
+        widest = std::max(widest, ptr<long long>(count)[o]);
+    }
+    return widest;
+}
+
 // ---- output positions ------------------------------------------------------------------------
 // out[j] = the input position of output sample j of an axis resized from n_in to len(out)
 // samples, align centers, as Pillow computes the centres (less a half): accumulated in float64
@@ -298,6 +353,14 @@ NB_MODULE(_core, m) {
                      A index, A weight, A count, A fill) {
         return taps(x, n, method, support, stretch, boundary, index, weight, count, fill);
     }, nogil, "The merged tap table of sampling an axis at positions x (resample_math.h).");
+    m.def("tap_arguments", [](A x, long long n, double support, double stretch, int boundary,
+                              A u) { tap_arguments(x, n, support, stretch, boundary, u); },
+          nogil, "u (N, ceil(2 support stretch) + 2): a custom kernel's arguments per tap, "
+                 "NaN outside the footprint.");
+    m.def("taps_weighted", [](A x, long long n, double support, double stretch, int boundary,
+                              A raw, A index, A weight, A count, A fill) {
+        return taps_weighted(x, n, support, stretch, boundary, raw, index, weight, count, fill);
+    }, nogil, "The merged tap table of a kernel given as its raw weights at tap_arguments.");
     m.def("centre_positions",
           [](long long n_in, A out, bool accumulate) { centre_positions(n_in, out, accumulate); },
           nogil,
