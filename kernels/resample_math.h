@@ -187,12 +187,10 @@ RESAMPLE_HD double taps_window(double x, long long n, double reach, int boundary
     return x;
 }
 
-// The raw weights of the taps index[k] = i0 + k (k < width) normalised to sum 1 and the
-// boundary applied (see taps_one); index and weight hold taps_width entries.
-RESAMPLE_HD void taps_finish(long long n, long long width, int boundary, long long* index,
-                             double* weight, double* fill) {
-    double total = 0.0;
-    for (long long k = 0; k < width; ++k) total += weight[k];
+// The raw weights of the taps index[k] = i0 + k (k < width), which sum to total, normalised
+// to sum 1 and the boundary applied (see taps_one); index and weight hold taps_width entries.
+RESAMPLE_HD void taps_finish(long long n, long long width, int boundary, double total,
+                             long long* index, double* weight, double* fill) {
     if (total != 0.0)
         for (long long k = 0; k < width; ++k) weight[k] /= total;
     *fill = 0.0;
@@ -241,13 +239,14 @@ RESAMPLE_HD void taps_one(double x, long long n, int method, double support, dou
     long long i0;
     x = taps_window(x, n, reach, boundary, &i0, &first, &end);
     long long width = (long long)ceil(2.0 * reach) + 2;
-    double inverse = 1.0 / stretch;       // u = (i - x) times 1 / stretch, as Pillow
+    double total = 0.0, inverse = 1.0 / stretch;   // u = (i - x) times 1 / stretch, as Pillow
     for (long long k = 0; k < width; ++k) {
         index[k] = i0 + k;
         double i = (double)(i0 + k);
         weight[k] = (i >= first && i < end) ? method_weight(method, (i - x) * inverse) : 0.0;
+        total += weight[k];
     }
-    taps_finish(n, width, boundary, index, weight, fill);
+    taps_finish(n, width, boundary, total, index, weight, fill);
 }
 
 // ---- 8-bit images in fixed point (as Pillow-SIMD and OpenCV): weights are integers,

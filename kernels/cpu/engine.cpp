@@ -239,12 +239,14 @@ static long long taps_weighted(const Array& x, long long n, double support, doub
         long long i0;
         double first, end;
         taps_window(pos[o], n, reach, boundary, &i0, &first, &end);
+        double total = 0.0;
         for (long long k = 0; k < window; ++k) {
             ri[k] = i0 + k;
             double w = raw[o * window + k];
             rw[k] = std::isfinite(w) ? w : 0.0;
+            total += rw[k];
         }
-        taps_finish(n, window, boundary, ri.data(), rw.data(), ptr<double>(fill) + o);
+        taps_finish(n, window, boundary, total, ri.data(), rw.data(), ptr<double>(fill) + o);
         ptr<long long>(count)[o] = merge_row(ri.data(), rw.data(), width, order.data(),
                                              ptr<long long>(index) + o * width,
                                              ptr<double>(weight) + o * width);
