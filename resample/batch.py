@@ -117,13 +117,28 @@ def find_inputs(folder, *, recursive=False, follow_links=False, skip_dir=None, n
     return jobs
 
 
+LIST_LINE = 64 << 10        # a listed path longer than this is no path
+LIST_JOB_BYTES = 1024       # what a listed path holds in memory, counted as the list grows
+
+
 def read_list(stream):
     """Jobs for the paths in ``stream``, one per line (blank lines skipped; spaces around a
     name are dropped when only the name without them exists).  A relative path
     keeps its folders in the output folder; an absolute one, or one that climbs out with
-    "..", keeps only its name."""
+    "..", keeps only its name.  A line longer than LIST_LINE is refused, and the list's
+    memory is counted as it grows: an endless or binary stream ends in one line."""
+    from .devices import check_memory
+
     jobs = []
-    for line in stream:
+    while True:
+        line = stream.readline(LIST_LINE + 1)
+        if not line:
+            break
+        if len(line) > LIST_LINE:
+            raise ResampleError(f"the list has a line of more than {LIST_LINE} characters "
+                                f"(line {len(jobs) + 1}): not a list of paths")
+        if len(jobs) % 65536 == 65535:
+            check_memory(65536 * LIST_JOB_BYTES, f"a list of more than {len(jobs)} paths")
         path = line.rstrip("\r\n")
         if not path.strip():
             continue
@@ -517,8 +532,9 @@ def run_on_cluster(jobs, options: Options, address, *, overwrite=False, fail_fas
                 if decided is not None:
                     record(job, *decided)
                 else:
-                    futures[client.submit(_convert_on_worker, job.src, job.dst, options,
-                                          pure=False)] = job
+                    # (absolute: a worker's working folder is its own)
+                    futures[client.submit(_convert_on_worker, os.path.abspath(job.src),
+                                          os.path.abspath(job.dst), options, pure=False)] = job
             _collect(client, futures, record, stop, time.time())
         except KeyboardInterrupt:
             summary.interrupted = True
@@ -541,13 +557,35 @@ def _collect(client, futures, record, stop, started):
     (atomically, since ``started``) before the answer was lost.  No wait is unbounded: the
     client is looked at every second, and a client not running for LOST_SECONDS fails what
     is left."""
-    from distributed import wait
+    lost = []                 # failed in the cluster: decided at the end (a worker may have
+                              # written the output just before its answer was lost)
 
     def outcome(future):
         status, reason = _outcome(future)
-        if status == "failed" and _written_since(futures[future].dst, started):
-            return "converted", []
+        if status == "failed" and reason.startswith("not converted:"):
+            lost.append((future, reason))
+            return None
         return status, reason
+
+    try:
+        _collect_until_done(client, futures, record, stop, outcome, lost)
+    finally:
+        if lost:
+            time.sleep(LOST_GRACE)
+        for future, reason in lost:
+            if _written_since(futures[future].dst, started):
+                record(futures[future], "converted", [])
+            else:
+                record(futures[future], "failed", reason)
+
+
+LOST_GRACE = 1.0           # seconds a lost task's worker gets to finish renaming its output
+
+
+def _collect_until_done(client, futures, record, stop, outcome, lost):
+    """Record what ``outcome`` decides of each task as it ends, waking every second; tasks
+    left when the client has not been running for LOST_SECONDS go to ``lost``."""
+    from distributed import wait
 
     pending = set(futures)
     lost_since = None
@@ -560,7 +598,9 @@ def _collect(client, futures, record, stop, started):
             done = {f for f in pending if f.done()}
             pending -= done
         for future in done:
-            record(futures[future], *outcome(future))
+            decided = outcome(future)
+            if decided is not None:
+                record(futures[future], *decided)
             if stop.is_set():
                 return
         if client.status == "running":
@@ -569,11 +609,8 @@ def _collect(client, futures, record, stop, started):
             lost_since = time.monotonic()
         elif time.monotonic() - lost_since > LOST_SECONDS:
             for future in pending:
-                if _written_since(futures[future].dst, started):
-                    record(futures[future], "converted", [])
-                else:
-                    record(futures[future], "failed", "not converted: the connection to the "
-                           f"scheduler was lost ({client.status})")
+                lost.append((future, "not converted: the connection to the scheduler was "
+                                     f"lost ({client.status})"))
             return
 
 
@@ -605,27 +642,46 @@ def _connect(address):
     (the client's own timeout covers the TCP connection, not the handshake after it)."""
     from distributed import Client
 
+    deadline = time.monotonic() + CONNECT_SECONDS
     try:
         _handshake(address, CONNECT_SECONDS / 2)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise ResampleError(f"--scheduler {excerpt(address)}: cannot connect "
-                            f"({exc.strerror or first_line(exc)})") from None
+                            f"({getattr(exc, 'strerror', None) or first_line(exc)})") from None
     box = {}
+    left = max(1.0, deadline - time.monotonic())
 
     def connect():
         try:
-            box["client"] = Client(address, timeout=f"{CONNECT_SECONDS / 2}s")
+            box["client"] = Client(address, timeout=f"{left:.1f}s")
         except BaseException as exc:          # noqa: BLE001 (reported by the caller)
             box["error"] = exc
 
     thread = threading.Thread(target=connect, name="resample-connect", daemon=True)
     thread.start()
-    thread.join(CONNECT_SECONDS)
+    thread.join(left)
     if "client" in box:
         return box["client"]
     reason = first_line(box["error"]) if "error" in box else \
         f"no answer in {CONNECT_SECONDS:g} s"
     raise ResampleError(f"--scheduler {excerpt(address)}: cannot connect ({reason})")
+
+
+def check_address(address):
+    """Refuse a scheduler address that names no host and port: ``tcp://HOST:PORT`` (or
+    ``HOST:PORT``, or another scheme the client takes: tls://, inproc://)."""
+    from urllib.parse import urlsplit
+
+    text = str(address)
+    try:
+        parts = urlsplit(text if "://" in text else "tcp://" + text)
+        port = parts.port
+        if parts.scheme == "tcp" and not parts.hostname:
+            raise ValueError("no host")
+    except ValueError as exc:
+        raise ResampleError(f"--scheduler {excerpt(address)} is not an address such as "
+                            f"tcp://HOST:8786 ({first_line(exc)})") from None
+    return port
 
 
 def _handshake(address, seconds):

@@ -175,7 +175,7 @@ Folders:
               help="Folders: follow symbolic links that lead out of the folder.")
 @click.option("--overwrite", is_flag=True, help="Allow the output to replace the input file; "
               "for folders, also convert again the outputs that exist.")
-@click.option("--threads", type=click.IntRange(min=1), metavar="N",
+@click.option("--threads", type=click.IntRange(min=1, max=1024), metavar="N",
               help="CPU threads in all (also RESAMPLE_THREADS).  [default: every core]")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(package_name="resample-images", prog_name="resample")
@@ -204,10 +204,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     """
     from .convert import Options, is_points, is_zarr
 
-    if threads is not None:
-        from . import cpu
-
-        cpu.set_default_threads(threads)
+    _set_threads(threads, quiet)
     if max_pixels is not None:
         from . import images
 
@@ -321,6 +318,8 @@ def _piped(input, output, options, out_format, quiet):
     try:
         try:
             if input == "-":
+                if sys.stdin is None:
+                    raise ResampleError("standard input: closed")
                 spool_stdin(sys.stdin.buffer, src)
             if output == "-":
                 if out_format is not None:
@@ -341,6 +340,8 @@ def _piped(input, output, options, out_format, quiet):
         for n in notes if not quiet else ():
             note(n)
         if output == "-":
+            if sys.stdout is None:
+                raise ResampleError("standard output: closed")
             with open(dst, "rb") as f:
                 shutil.copyfileobj(f, sys.stdout.buffer, 1 << 20)
             sys.stdout.buffer.flush()
@@ -367,6 +368,19 @@ def looks_like_an_image(head):
             and head[16] in (1, 8, 15, 16, 24, 32))
 
 
+def png_stream_bound(head):
+    """The most bytes a PNG whose first bytes are ``head`` can take: its IHDR's pixels at 8
+    bytes a pixel (16-bit RGBA), deflate's worst case and 16 MiB of other chunks; None for
+    another format."""
+    import struct
+
+    if not head.startswith(b"\x89PNG\r\n\x1a\n") or head[12:16] != b"IHDR" or len(head) < 24:
+        return None
+    width, height = struct.unpack(">II", head[16:24])
+    raw = height * (width * 8 + 1)
+    return raw + raw // 1000 + (16 << 20)
+
+
 def spool_stdin(stream, path):
     """Copy standard input into ``path``: refused at once when its first bytes begin no
     image, and stopped, with nothing kept, past the most bytes an image within the pixel
@@ -386,6 +400,9 @@ def spool_stdin(stream, path):
         raise ResampleError(f"standard input: not an image (it begins {excerpt(head[:16])})")
     limit = images.pixel_limit()
     most = None if limit is None else int(limit) * 16 + (16 << 20)
+    declared = png_stream_bound(head)
+    if declared is not None:
+        most = declared if most is None else min(most, declared)
     free = shutil.disk_usage(os.path.dirname(path)).free
     room = free - (64 << 20)
     total = len(head)
@@ -397,9 +414,12 @@ def spool_stdin(stream, path):
                 return
             total += len(data)
             if most is not None and total > most:
-                raise ResampleError(f"standard input: more than {most >> 20} MiB, more than an "
-                                    f"image within the pixel limit ({int(limit)}) can take; "
-                                    "--max-pixels raises it")
+                why = (f"the pixel limit ({int(limit)}); --max-pixels raises it"
+                       if declared is None or (limit is not None and declared >
+                                               int(limit) * 16 + (16 << 20))
+                       else "the size its PNG header declares")
+                raise ResampleError(f"standard input: more than {most >> 20} MiB, more than "
+                                    f"an image within {why} can take")
             if total > room:
                 raise ResampleError(f"standard input: more than the {room >> 20} MiB free "
                                     f"in {os.path.dirname(os.path.dirname(path))}")
@@ -447,14 +467,24 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
         part = batch.parse_shard(shard) if shard is not None else None
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
+    if scheduler is not None:
+        try:
+            batch.check_address(scheduler)
+        except ResampleError as exc:
+            raise UsageError(str(exc)) from None
     devices.select(options.device)
     batch.warm_up(options.device)
     unknown = []                         # listed names that are no image or CSV name
     if from_list is not None:
         try:
             if from_list == "-":
+                if sys.stdin is None:
+                    raise ResampleError("--from-list -: standard input is closed")
                 found = batch.read_list(sys.stdin)
             else:
+                why = batch.not_a_file(from_list)
+                if why and "FIFO" not in why:               # (a pipe, <(find ...), is a list)
+                    raise ResampleError(f"--from-list {excerpt(from_list)}: {why}")
                 with open(from_list, encoding="utf-8", errors="surrogateescape") as f:
                     found = batch.read_list(f)
         except OSError as exc:
@@ -515,6 +545,22 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
         raise click.exceptions.Exit(130)
     if summary.failed or unknown:
         raise click.exceptions.Exit(1)
+
+
+def _set_threads(threads, quiet):
+    """--threads (or RESAMPLE_THREADS): no more threads than the address space holds (each
+    reserves its stack), which a thread library would otherwise fail to start mid-run."""
+    from . import compiled, devices
+
+    if threads is None and not os.environ.get("RESAMPLE_THREADS"):
+        return
+    wanted = threads if threads is not None else compiled.default_threads()
+    room = devices.threads_that_fit()
+    if wanted > room:
+        if not quiet:
+            note(f"{wanted} threads do not fit in the memory available: {room} are used")
+        wanted = room
+    compiled.set_default_threads(wanted)
 
 
 def _check_not_into_itself(folder, output, suffix, out_format, overwrite):
@@ -824,7 +870,11 @@ def _main(argv):
 
 
 def _exit(code):
-    sys.stdout.flush()
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError:                 # a closed pipe: nothing more reaches it
+        pass
     return code
 
 

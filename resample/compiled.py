@@ -15,12 +15,15 @@ except ImportError as exc:                      # pragma: no cover - depends on 
     ) from exc
 
 
+MAX_THREADS = 1024          # more threads than any machine's cores: refused (--threads)
+
+
 def threads_from_environment():
     """``RESAMPLE_THREADS`` if set (a whole number >= 1), else the cores this process may use."""
     text = os.environ.get("RESAMPLE_THREADS", "").strip()
     if text:
         try:
-            return max(1, int(text))
+            return min(MAX_THREADS, max(1, int(text)))
         except ValueError:
             pass
     try:
@@ -41,5 +44,5 @@ def default_threads():
 def set_default_threads(n):
     """Threads for every kernel of this process (``--threads``)."""
     global _default_threads
-    _default_threads = max(1, int(n))
+    _default_threads = min(MAX_THREADS, max(1, int(n)))
     core.set_default_threads(_default_threads)

@@ -215,6 +215,15 @@ def _cgroup_folder_room(folder, limit_name, usage_name):
         return None
 
 
+THREAD_STACK = 16 << 20     # address space a worker thread may take (its stack, its arenas)
+
+
+def threads_that_fit():
+    """The most worker threads the address space available holds (each reserves its stack):
+    a thread library asked for more fails to start them mid-run."""
+    return max(1, available_memory() // THREAD_STACK)
+
+
 def check_device_memory(nbytes, what):
     """As :func:`check_memory`, for the current CUDA device."""
     import cupy

@@ -12,7 +12,7 @@ import re
 import threading
 from typing import NamedTuple, Optional
 
-from .errors import ResampleError
+from .errors import ResampleError, excerpt
 
 EXIF_ORIENTATION = 0x0112
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
@@ -48,13 +48,33 @@ def check_zarr_output(dst, src=None, overwrite=False):
     if src is not None and _within(os.path.abspath(os.fspath(src)), path):
         raise ResampleError(f"{dst}: holds the input; write the Zarr output elsewhere")
     if not os.path.isdir(path) or os.path.islink(path):
-        kind = "a file" if os.path.isfile(path) else "not a folder"
+        kind = ("a symbolic link" if os.path.islink(path) else "a file"
+                if os.path.isfile(path) else "not a folder")
         raise ResampleError(f"{dst}: exists and is {kind}, not a Zarr store; not replaced")
     if not holds_zarr_metadata(path):
         raise ResampleError(f"{dst}: exists and is a folder that is not a Zarr store; not "
                             "replaced (even with --overwrite)")
+    other = _not_zarr_entries(path)
+    if other:
+        raise ResampleError(f"{dst}: a Zarr store that also holds {excerpt(other[0])}, which "
+                            "is not Zarr's; not replaced (even with --overwrite)")
     if not overwrite:
         raise ResampleError(f"{dst}: exists (a Zarr store); pass --overwrite to replace it")
+
+
+_ZARR_NAMES = re.compile(r"^(zarr\.json|\.zarray|\.zgroup|\.zattrs|\.zmetadata|"
+                         r"[0-9]+([./][0-9]+)*)$")
+
+
+def _not_zarr_entries(path):
+    """The entries at the top of a Zarr store that Zarr did not make (a user's file beside
+    the arrays): not metadata, not a chunk (digits and separators), not a folder."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return []
+    return sorted(e.name for e in entries if not e.name.startswith(".resample-")
+                  and not e.is_dir(follow_symlinks=False) and not _ZARR_NAMES.match(e.name))
 
 
 def _within(path, folder):

@@ -38,12 +38,23 @@ def keeps_frames(src, dst):
     return output_format(dst) in FRAME_FORMATS and frame_count(src) > 1
 
 
-def frame_layout(im):
+FRAME_BYTES = 16            # a frame takes at least this many bytes of its file, any format
+
+
+def frame_layout(im, path):
     """``[(width, height, bands, sample bytes)]`` of every frame of an open Pillow image, from
     its headers (no frame is decoded): an animation's frames are its canvas, composited as
-    RGBA; a TIFF's pages have their own sizes and samples."""
+    RGBA; a TIFF's pages have their own sizes and samples.  A header that claims more frames
+    than the file's bytes could hold (an APNG's frame count is the file's word) is refused
+    before any list of them is made."""
+    import os
+
     fmt = im.format
     n = int(getattr(im, "n_frames", 1))
+    most = max(1, os.path.getsize(path) // FRAME_BYTES)
+    if n > most:
+        raise ResampleError(f"{path}: declares {n} frames, more than its "
+                            f"{os.path.getsize(path)} bytes can hold")
     if fmt in ANIMATIONS:
         return [(im.width, im.height, 4, 1)] * n
     layout = []
@@ -62,12 +73,10 @@ def check_frames(path, im, layout, sizes, fmt, options):
     are under a hundred times the file's size, a limit the user set never) or whose work does
     not fit in memory: one frame decoded and resized at a time, and the outputs an animation's
     encoder holds until the end (a TIFF's pages are written one by one)."""
-    import os
-
     from . import api, images
     from .devices import check_memory
     from .methods import get_method
-    from .stream import BOMB_RATIO
+    from .stream import BOMB_RATIO, stored_bytes
 
     pixels = sum(w * h for w, h, _, _ in layout)
     raw = sum(w * h * b * s for w, h, b, s in layout)
@@ -75,7 +84,7 @@ def check_frames(path, im, layout, sizes, fmt, options):
     widest = (max(w for w, _, _, _ in layout), max(h for _, h, _, _ in layout))
     what = f"{len(layout)} {kind} of up to {widest[0]}x{widest[1]}"
     images.check_pixel_count(path, pixels, what,
-                             streamed=raw < BOMB_RATIO * os.path.getsize(path))
+                             streamed=raw < BOMB_RATIO * stored_bytes(path))
     method = get_method("nearest" if options.method == "gmm" else options.method)
     one = max(w * h * (4 + 2 * b * s) + api.resize_memory(
         (h, w, b), (oh, ow), np.float32 if b in (2, 4) else np.uint8, method,
@@ -123,7 +132,9 @@ def resize_frames(src, dst, options, output_size):
     fmt = output_format(dst)
     with Image.open(src) as im:
         try:
-            layout = frame_layout(im)
+            layout = frame_layout(im, src)
+        except ResampleError:
+            raise
         except Exception as exc:    # noqa: BLE001 (a damaged header: one line)
             raise ResampleError(f"{src}: cannot read its frames ({first_line(exc)[:80]})") \
                 from None

@@ -94,6 +94,10 @@ def load(path, target=None, thumbnail=False) -> Picture:
     if os.path.isdir(path):
         raise ResampleError(f"{path}: is a folder")
     if os.path.getsize(path) == 0:
+        import stat
+
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ResampleError(f"{path}: not a regular file (a device or a pipe)")
         raise ResampleError(f"{path}: file is empty")
     return _guarded(path, _read, path, target, thumbnail)
 
@@ -333,8 +337,8 @@ def parse_pixels(text):
     except ValueError:
         n = float("nan")
     if not (n >= 1 and math.isfinite(n)):
-        raise ResampleError(f"a pixel count must be a number above 0 (250M, 1.5G) or none, "
-                            f"got {str(text)[:40]!r}")
+        raise ResampleError(f"a pixel count must be a number above 0 (250M, 1.5G), or none "
+                            f"(or 0) for no limit, got {str(text)[:40]!r}")
     return int(n)
 
 

@@ -99,12 +99,20 @@ def read_csv(path) -> PointCloud:
     MAX_LINE is read into an error."""
     from .devices import check_memory
 
+    import stat
+
     path = os.fspath(path)
     try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):          # a device or pipe: no size to check it by
+            kind = "a folder" if stat.S_ISDIR(mode) else "a device or a pipe"
+            raise ResampleError(f"{path}: not a regular file ({kind})")
         size = os.path.getsize(path)
         check_memory(2 * size, f"reading {path}")
         with open(path, "rb") as f:
-            raw = f.read()
+            raw = f.read(size + 1)
+        if len(raw) > size:
+            raise ResampleError(f"{path}: it grew while it was read")
     except FileNotFoundError:
         raise ResampleError(f"{path}: no such file") from None
     except OSError as exc:

@@ -33,7 +33,8 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     code = short_path(argv)
     if code is not None:
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
         return code
     from .cli import main as full_command
 
@@ -118,7 +119,7 @@ def _parse(argv):
             return None
         if "quality" in job and not 1 <= int(job["quality"]) <= 100:
             return None
-        if "threads" in job and int(job["threads"]) < 1:
+        if "threads" in job and not 1 <= int(job["threads"]) <= 1024:
             return None
     except ValueError:
         return None
@@ -188,6 +189,8 @@ def _resize(job):
         im.load()
         pixels = _pixels(im, raw, width * height * n_ch)
     if "threads" in job:
+        if int(job["threads"]) > devices.threads_that_fit():
+            return None                   # more than fit: the full command says so
         compiled.set_default_threads(int(job["threads"]))
     out = _resize_pixels(pixels, (height, width, n_ch), (out_h, out_w), job["method"])
     if out is None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import zlib
 from contextlib import contextmanager
@@ -308,6 +309,9 @@ class TiffSource(Source):
             raise ResampleError(f"{path}: cannot read TIFF ({str(exc)[:80]})") from None
         self.path = path
         try:
+            pages = len(self.tif.pages)           # (the IFDs' offsets, read without pages)
+            if pages > PAGES_STREAMED and not self.tif.is_ome:
+                raise NotStreamable(f"a TIFF of {pages} pages does not stream")
             series = self.tif.series[0]
             if len(series.pages) != 1:
                 raise NotStreamable("multi-page TIFF images do not stream")
@@ -505,6 +509,8 @@ class TiffSource(Source):
         self.tif.close()
 
 
+PAGES_STREAMED = 64             # more pages: not a pyramid (tifffile's series detection is
+                                # quadratic in the pages), so not streamed
 CHUNK_OBJECT_BYTES = 160        # tifffile's offset and count of a strip or tile, as objects
 SMALLEST_TILE = 256             # pixels: smaller tiles (under 16x16) do not stream
 
@@ -727,20 +733,28 @@ def check_limits(source, path):
 
 
 def stored_bytes(path, enough=None):
-    """The bytes ``path`` stores: a file's size, or the sizes of a folder's files (the walk
-    stops once ``enough`` is reached)."""
+    """The bytes ``path`` stores on its disk: a file's, or a folder's files' (the walk stops
+    once ``enough`` is reached).  A sparse file counts the blocks it holds, not the size it
+    claims (``truncate -s 40M`` stores nothing)."""
     if not os.path.isdir(path):
-        return os.path.getsize(path)
+        return _held(os.stat(path))
     total = 0
     for here, _, names in os.walk(path):
         for name in names:
             try:
-                total += os.lstat(os.path.join(here, name)).st_size
+                total += _held(os.lstat(os.path.join(here, name)))
             except OSError:
                 continue
             if enough is not None and total > enough:
                 return total
     return total
+
+
+def _held(st):
+    """The bytes a file holds: its size, or less where it is sparse (st_blocks, where the
+    platform has it)."""
+    blocks = getattr(st, "st_blocks", None)
+    return st.st_size if blocks is None else min(st.st_size, 512 * blocks)
 
 
 # -- memory -----------------------------------------------------------------------------------
@@ -1049,14 +1063,17 @@ def write_zarr(path, strips, width, height, channels, dtype, overwrite=False, sr
             r0 += len(block)
         check_zarr_output(path, src, overwrite)          # (as it is now, not as it was)
         if os.path.lexists(path):
-            old = tmp[:-len(".part")] + ".old.part"      # removed as a stale part if left
-            os.replace(path, old)
-            try:
-                os.replace(tmp, path)
-            except BaseException:
-                os.replace(old, path)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
+            if _exchange(tmp, path):                     # one atomic step: old <-> new
+                _remove_tree(tmp)                        # (tmp now holds the old store)
+            else:
+                old = tmp[:-len(".part")] + ".old.part"  # removed as a stale part if left
+                os.replace(path, old)
+                try:
+                    os.replace(tmp, path)
+                except BaseException:
+                    os.replace(old, path)
+                    raise
+                shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
     except BaseException as exc:
@@ -1070,6 +1087,25 @@ def write_zarr(path, strips, width, height, channels, dtype, overwrite=False, sr
         raise
     finally:
         end_part_folder(fd, tmp)
+
+
+def _exchange(a, b):
+    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE): True if done, False
+    where the system cannot (then the caller renames twice)."""
+    import ctypes
+    import ctypes.util
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    at_cwd, exchange = -100, 2
+    return renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), exchange) == 0
 
 
 def _remove_tree(path):
