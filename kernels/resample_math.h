@@ -487,6 +487,21 @@ RESAMPLE_HD void gmm_normalise_one(long long q, const W* acc, const W* z, W* out
 // query's cell until no unvisited cell can hold a nearer point.  exclude_self: query p is
 // point p, which is skipped.  k is at most the number of points (less one with
 // exclude_self).  The output rows d2[p], idx[p] are the working lists.
+// Candidate i at squared distance d into the k best so far (best_d ascending, *found of
+// them): kept where fewer than k are found or it is nearer than the k-th.
+RESAMPLE_HD void knn_insert(double d, long long i, int k, int* found, double* best_d,
+                            long long* best_i) {
+    if (*found == k && !(d < best_d[k - 1])) return;
+    int m = *found < k ? (*found)++ : k - 1;
+    while (m > 0 && best_d[m - 1] > d) {
+        best_d[m] = best_d[m - 1];
+        best_i[m] = best_i[m - 1];
+        --m;
+    }
+    best_d[m] = d;
+    best_i[m] = i;
+}
+
 RESAMPLE_HD void knn_one(long long p, const double* cell_xy, const long long* order,
                          const long long* start, double x0, double y0, double cell,
                          long long nx, long long ny, const double* queries, int k,
@@ -510,16 +525,7 @@ RESAMPLE_HD void knn_one(long long p, const double* cell_xy, const long long* or
                     long long t = order[s];
                     if (exclude_self && t == p) continue;
                     double dx = cell_xy[2 * s] - qx, dy = cell_xy[2 * s + 1] - qy;
-                    double d = dx * dx + dy * dy;
-                    if (found == k && !(d < best_d[k - 1])) continue;
-                    int m = found < k ? found++ : k - 1;
-                    while (m > 0 && best_d[m - 1] > d) {
-                        best_d[m] = best_d[m - 1];
-                        best_i[m] = best_i[m - 1];
-                        --m;
-                    }
-                    best_d[m] = d;
-                    best_i[m] = t;
+                    knn_insert(dx * dx + dy * dy, t, k, &found, best_d, best_i);
                     if (found == k && best_d[k - 1] <= 0.0) return;   // none can be nearer
                 }
             }

@@ -11,6 +11,8 @@ options (a page of another size gets its own output size).  Arrays are (rows, co
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from .errors import ResampleError, first_line
@@ -178,7 +180,7 @@ def _write_pages(frames, dst, info, options):
 
     icc = info["icc"] if not options.strip else None
     count = 0
-    try:
+    with _encoding(dst, lambda: f"{count + 1} pages as TIFF"):
         with atomic_output(dst) as f, tifffile.TiffWriter(f) as tif:
             for a, _ in frames:
                 channels = a.shape[2] if a.ndim == 3 else 1
@@ -189,14 +191,21 @@ def _write_pages(frames, dst, info, options):
                           compression="zlib", metadata=None, contiguous=False,
                           extratags=[(34675, 7, len(icc), icc, True)] if icc else ())
                 count += 1
+    return count
+
+
+@contextmanager
+def _encoding(dst, what):
+    """An encoder's failure, whatever it raises, as one line naming ``dst`` and ``what()``
+    was being written (a ResampleError, from a frame being read, passes as it is)."""
+    try:
+        yield
     except ResampleError:
         raise
     except MemoryError:
         raise ResampleError(f"{dst}: not enough memory to encode it") from None
     except Exception as exc:        # noqa: BLE001 (an encoder fails in any way)
-        raise ResampleError(f"{dst}: cannot write {count + 1} pages as TIFF "
-                            f"({str(exc)[:80]})") from None
-    return count
+        raise ResampleError(f"{dst}: cannot write {what()} ({str(exc)[:80]})") from None
 
 
 def _write_frames(arrays, dst, fmt, info, options):
@@ -221,13 +230,6 @@ def _write_frames(arrays, dst, fmt, info, options):
         kwargs.update(quality=95 if options.quality is None else options.quality)
     if info["icc"] and fmt in ("PNG", "WEBP") and not options.strip:
         kwargs["icc_profile"] = info["icc"]
-    try:
+    with _encoding(dst, lambda: f"{len(images)} frames as {fmt}"):
         with atomic_output(dst) as f:
             images[0].save(f, format=fmt, **kwargs)
-    except ResampleError:
-        raise
-    except MemoryError:
-        raise ResampleError(f"{dst}: not enough memory to encode it") from None
-    except Exception as exc:        # noqa: BLE001 (an encoder fails in any way)
-        raise ResampleError(f"{dst}: cannot write {len(images)} frames as {fmt} "
-                            f"({str(exc)[:80]})") from None

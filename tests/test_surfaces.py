@@ -412,6 +412,14 @@ def test_a_task_whose_worker_dies_is_that_file_s_failure(monkeypatch):
 
 # --- 8, 9: standard input ----------------------------------------------------------------------
 
+def _photo_then_zeros(photo):
+    """A process writing ``photo``'s bytes, then zeros without end, to its stdout."""
+    return subprocess.Popen([sys.executable, "-c", "import sys\n"
+                             f"sys.stdout.buffer.write(open({str(photo)!r}, 'rb').read())\n"
+                             "while True: sys.stdout.buffer.write(bytes(1 << 20))"],
+                            stdout=subprocess.PIPE)
+
+
 def _tmpdir_env(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
@@ -439,10 +447,7 @@ def test_standard_input_is_bounded_by_the_pixel_limit(tmp_path, photo):
     limit can take, and its copy removed."""
     tmp, env = _tmpdir_env(tmp_path)
     env["RESAMPLE_MAX_PIXELS"] = "1M"
-    feeder = subprocess.Popen([sys.executable, "-c", "import sys\n"
-                               f"sys.stdout.buffer.write(open({str(photo)!r}, 'rb').read())\n"
-                               "while True: sys.stdout.buffer.write(bytes(1 << 20))"],
-                              stdout=subprocess.PIPE)
+    feeder = _photo_then_zeros(photo)
     try:
         result = subprocess.run([sys.executable, "-m", "resample", "-", "-o",
                                  tmp_path / "o.png", "--scale", "0.5"], stdin=feeder.stdout,
@@ -902,10 +907,7 @@ def test_a_png_on_standard_input_is_bounded_by_its_header(tmp_path, photo):
     """A PNG header followed by endless zeros: stopped past what its IHDR can take (it was
     spooled to the pixel limit's bound, 2.7 GB)."""
     tmp, env = _tmpdir_env(tmp_path)
-    feeder = subprocess.Popen([sys.executable, "-c", "import sys\n"
-                               f"sys.stdout.buffer.write(open({str(photo)!r}, 'rb').read())\n"
-                               "while True: sys.stdout.buffer.write(bytes(1 << 20))"],
-                              stdout=subprocess.PIPE)
+    feeder = _photo_then_zeros(photo)
     try:
         result = subprocess.run([sys.executable, "-m", "resample", "-", "-o",
                                  tmp_path / "o.png", "--scale", "0.5"], stdin=feeder.stdout,

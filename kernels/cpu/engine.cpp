@@ -58,18 +58,6 @@ static void build(Tree& t, long long node, long long lo, long long hi) {
     build(t, 2 * node + 1, mid, hi);
 }
 
-static void insert(double d, long long i, int k, int& found, double* best_d, long long* best_i) {
-    if (found == k && !(d < best_d[k - 1])) return;
-    int m = found < k ? found++ : k - 1;
-    while (m > 0 && best_d[m - 1] > d) {
-        best_d[m] = best_d[m - 1];
-        best_i[m] = best_i[m - 1];
-        --m;
-    }
-    best_d[m] = d;
-    best_i[m] = i;
-}
-
 static void search(const Tree& t, long long node, long long lo, long long hi, double qx,
                    double qy, long long self, int k, int& found, double* best_d,
                    long long* best_i) {
@@ -78,7 +66,7 @@ static void search(const Tree& t, long long node, long long lo, long long hi, do
             long long i = t.perm[s];
             if (i == self) continue;
             double dx = t.xy[2 * i] - qx, dy = t.xy[2 * i + 1] - qy;
-            insert(dx * dx + dy * dy, i, k, found, best_d, best_i);
+            knn_insert(dx * dx + dy * dy, i, k, &found, best_d, best_i);   // resample_math.h
         }
         return;
     }
