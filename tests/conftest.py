@@ -1,9 +1,8 @@
 """Every test runs in its own temporary folder.
 
 Tests start commands as ``python -m resample``, which puts the current folder first on the
-module path: run from the repository's root, that would import the source tree's ``resample``
-(which has no compiled engine unless installed in editable mode) instead of the installed
-package.  A temporary folder also keeps stray outputs out of the repository."""
+module path; the package's source lives in ``src/``, so no folder shadows the installed
+package, and a temporary folder keeps stray outputs out of the repository."""
 
 import pytest
 

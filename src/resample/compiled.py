@@ -10,7 +10,7 @@ except ImportError as exc:                      # pragma: no cover - depends on 
     here = os.path.dirname(os.path.abspath(__file__))
     raise ImportError(
         f"resample's compiled engine (resample._core) is not built in {here}: this looks like "
-        "the source tree shadowing the installed package (run from another folder), or an "
+        "a copy of the source tree shadowing the installed package (run from another folder), or an "
         "install without its build (pip install . , or pip install -e . for development)"
     ) from exc
 
