@@ -281,6 +281,7 @@ def _many_photos(root, n=24):
         Image.fromarray(np.tile(a, (2, 2, 1))).save(os.path.join(root, f"p{i:02d}.png"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_leaves_only_complete_files_and_resumes(tmp_path, sig):
     src, out = str(tmp_path / "in"), str(tmp_path / "out")
@@ -313,6 +314,7 @@ def test_an_interrupted_run_leaves_only_complete_files_and_resumes(tmp_path, sig
     assert sorted(os.listdir(out)) == sorted(os.listdir(src))
 
 
+@pytest.mark.slow
 def test_a_folder_on_a_dask_cluster(tree, tmp_path, capsys):
     """--scheduler ADDRESS: each file a task on a dask.distributed cluster (a LocalCluster of
     two worker processes here): the same outputs as a local run, the corrupt file reported

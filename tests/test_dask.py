@@ -56,6 +56,7 @@ def test_a_real_photo_on_threads_and_processes_with_channel_chunks():
     np.testing.assert_array_equal(up.compute(), resample.resize(photo, scale=2.5, method="gri"))
 
 
+@pytest.mark.slow
 def test_on_a_local_cluster():
     distributed = pytest.importorskip("distributed")
     photo = skimage_data.camera()

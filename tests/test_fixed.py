@@ -58,7 +58,8 @@ SHAPES = [lambda h, w: (2 * h + 1, 2 * w + 3),       # enlarge, odd
           lambda h, w: (1, 1)]
 
 
-@pytest.mark.parametrize("method", ["bilinear", "bicubic", "lanczos", "gri", "mitchell", "box"])
+@pytest.mark.slow
+@pytest.mark.parametrize("method", [m for m in resample.METHODS if m != "nearest"])
 def test_fixed_point_stays_within_a_level_of_the_float64_reference(method, fixed_calls):
     for name, img in _crops().items():
         for boundary in ("edge", "reflect", "truncate", "constant"):

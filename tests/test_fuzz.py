@@ -41,6 +41,8 @@ from PIL import Image
 
 from resample import ResampleError, images, png
 
+pytestmark = pytest.mark.slow      # (see pyproject.toml's markers)
+
 skimage_data = pytest.importorskip("skimage.data")
 tifffile = pytest.importorskip("tifffile")
 

@@ -18,6 +18,8 @@ import pytest
 
 from resample import gpu
 
+pytestmark = pytest.mark.slow      # (see pyproject.toml's markers)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNELS = os.path.join(ROOT, "kernels")
 ARCH = "sm_90"

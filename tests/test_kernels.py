@@ -24,6 +24,7 @@ _CTYPES = {np.dtype(np.int64): ctypes.c_longlong, np.dtype(np.int32): ctypes.c_i
            np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", SOURCES, ids=os.path.basename)
 def test_every_kernel_source_compiles_for_sm_90(tmp_path, source):
     nvcc = shutil.which("nvcc")
@@ -703,6 +704,7 @@ def test_shim_fast_tiles_are_the_gather_and_the_two_passes_bit_for_bit(shim, dty
     assert {("x runs", True), ("x runs", False)} <= seen, seen
 
 
+@pytest.mark.slow
 def test_shim_tiled_resize_random_sweep(shim):
     """Random sizes, scales (0.4x to 5x, each axis its own), methods, boundaries, channels
     and 8/16-bit photo crops: the tiled kernel (whichever way each tile takes) is the

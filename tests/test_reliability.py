@@ -198,6 +198,7 @@ def test_a_job_that_cannot_fit_is_refused_at_once(tmp_path, photo, size):
     assert os.listdir(tmp_path) == []                 # nothing written, no .part file
 
 
+@pytest.mark.slow
 def test_a_job_too_big_for_memory_streams_and_what_cannot_stream_is_refused(tmp_path, photo):
     """Under a 600 MB address-space limit (where the process itself takes about 300 MB), a
     7000x7000 RGB PNG output (147 MB, about 600 MB to resize and encode in memory) streams

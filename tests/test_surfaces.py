@@ -323,6 +323,7 @@ def test_a_cgroup_memory_limit_counts_in_v1_and_v2(tmp_path, version, visible):
 
 # --- 6, 7: clusters that do not answer, lose their scheduler, or lose workers -----------------
 
+@pytest.mark.slow
 def test_a_scheduler_that_accepts_and_never_speaks_is_refused_in_bounded_time(tmp_path, photo):
     """A port that accepts and says nothing (a wrong service, a wedged scheduler): one line,
     within the connection's bound (the process's timeout here only guards the suite)."""
@@ -346,6 +347,7 @@ def test_a_scheduler_that_accepts_and_never_speaks_is_refused_in_bounded_time(tm
     assert "cannot connect" in err and "did not answer as a Dask scheduler" in err
 
 
+@pytest.mark.slow
 def test_a_cluster_that_loses_its_scheduler_ends_with_the_summary(tmp_path, capsys):
     """The scheduler closes while files are converting: every file not converted is named
     with its reason, the summary is the local run's, exit 1, and no library log or traceback
@@ -738,6 +740,7 @@ def test_pages_are_written_page_by_page_into_a_tiff(tmp_path, monkeypatch):
             assert (tif.pages[i].asarray() == i).all() and tif.pages[i].shape == (6, 8)
 
 
+@pytest.mark.slow
 def test_a_file_too_big_for_a_worker_streams_there_or_is_refused_with_its_reason(tmp_path,
                                                                                 capsys):
     """A worker's memory limit bounds its tasks as a machine's memory does: a PNG that would

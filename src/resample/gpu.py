@@ -26,9 +26,11 @@ KERNEL_TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16",
 
 
 def kernel_path(name="resample.cu"):
-    """The CUDA source ``name``: inside the installed package, or in the source tree."""
+    """The CUDA source ``name``: inside the installed package, or in the source tree (whose
+    kernels/ is beside src/)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    for folder in (os.path.join(here, "kernels"), os.path.join(os.path.dirname(here), "kernels")):
+    root = os.path.dirname(os.path.dirname(here))
+    for folder in (os.path.join(here, "kernels"), os.path.join(root, "kernels")):
         path = os.path.join(folder, name)
         if os.path.exists(path):
             return path
