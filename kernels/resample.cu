@@ -742,7 +742,7 @@ RESAMPLE_ENTRY_POINTS(u16_u16, unsigned short, unsigned short, float, 4)
 RESAMPLE_ENTRY_POINTS(f32_f32, float, float, float, 4)
 RESAMPLE_ENTRY_POINTS(f64_f64, double, double, double, 1)
 
-// ---- Gaussian mixtures (DESIGN.md): every point i is a Gaussian of sigma (sx_i, sy_i);
+// ---- Gaussian mixtures (docs/conventions.md): every point i is a Gaussian of sigma (sx_i, sy_i);
 // pixel q (x = column, y = row) is sum_i w_i(q) v_i / sum_i w_i(q), with
 // w_i(q) = exp(-r2 / 2) / (2 pi sx_i sy_i) where r2 = ((x - x_i)/sx_i)^2 + ((y - y_i)/sy_i)^2
 // <= cutoff^2, else 0.  Accumulators are planes: acc (C, H, W) and z (H, W).

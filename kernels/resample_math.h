@@ -84,7 +84,7 @@ RESAMPLE_HD W fill_term(W fw, W fill, W base) {
 // ---- Methods and tap tables (resample/methods.py names them; resample/taps.py documents the
 // conventions).  A method is a 1-D kernel K(u), u in input pixels after antialias stretching,
 // zero for |u| >= its support.  Ids: 0 nearest, 1 bilinear (triangle), 2 bicubic (Keys,
-// a = -0.5), 3 lanczos (3 lobes), 4 gri (the 3x3 quartic of DESIGN.md), 5 mitchell, 6 box,
+// a = -0.5), 3 lanczos (3 lobes), 4 gri (the 3x3 quartic of docs/conventions.md), 5 mitchell, 6 box,
 // 7 sharpcubic (Keys, a = -0.75: OpenCV's INTER_CUBIC).
 enum { METHOD_NEAREST = 0, METHOD_BILINEAR, METHOD_BICUBIC, METHOD_LANCZOS, METHOD_GRI,
        METHOD_MITCHELL, METHOD_BOX, METHOD_SHARPCUBIC };
@@ -293,7 +293,7 @@ RESAMPLE_HD double fixed_weights(const double* w, int n, int* q, double* gain) {
     return fmax(up, down) + fabs(up - down);
 }
 
-// ---- Gaussian mixtures (DESIGN.md): point i is a Gaussian of sigma (sx_i, sy_i); pixel q
+// ---- Gaussian mixtures (docs/conventions.md): point i is a Gaussian of sigma (sx_i, sy_i); pixel q
 // (x = column, y = row) gets w_i(q) = exp(-r2 / 2) / (2 pi sx_i sy_i) where
 // r2 = ((x - x_i)/sx_i)^2 + ((y - y_i)/sy_i)^2 <= cutoff^2, else 0.
 
@@ -316,7 +316,7 @@ RESAMPLE_HD Footprint footprint(double x, double y, double ax, double ay, double
     return f;
 }
 
-// A steered Gaussian (DESIGN.md): axes sx, sy rotated by theta (cos c, sin s) from the x axis
+// A steered Gaussian (docs/conventions.md): axes sx, sy rotated by theta (cos c, sin s) from the x axis
 // towards y.  With d = q - mu: u = c dx + s dy, v = -s dx + c dy, r2 = (u/sx)^2 + (v/sy)^2.
 // Its footprint is the bounding box of the cutoff ellipse; the normaliser stays
 // 1 / (2 pi sx sy).  theta = 0 gives footprint() exactly.
@@ -331,7 +331,7 @@ RESAMPLE_HD Footprint footprint_steered(double x, double y, double sx, double sy
     return f;
 }
 
-// Backward (DESIGN.md's exact gradients) for point p, gathered over its footprint:
+// Backward (docs/conventions.md's exact gradients) for point p, gathered over its footprint:
 // dL/dv_p = sum_q g(q) w_p / z, and with t = <g(q), v_p - c(q)> w_p / z:
 // dL/dtheta_p = sum t dlog(w_p)/dtheta for theta = x, y, sx, sy and the rotation (below).
 // Arrays: xy (N, 2), values (N, C), grad and colour (H, W, C), z (H, W).

@@ -1,4 +1,4 @@
-"""Slow, obvious float64 references, written from DESIGN.md without the package's tap tables.
+"""Slow, obvious float64 references, written from docs/conventions.md without the package's tap tables.
 
 Everything here loops over output samples in plain Python; keep the inputs small.
 """
@@ -178,7 +178,7 @@ def round_to(x, dtype):
 
 
 def ref_gmm(xy, values, shape, sx, sy, cutoff=3.0, holes="nearest", fill=0.0, theta=None):
-    """Brute force O(N x H x W) float64: (image (H, W, C), Z (H, W)), straight from DESIGN.md;
+    """Brute force O(N x H x W) float64: (image (H, W, C), Z (H, W)), straight from docs/conventions.md;
     ``theta`` rotates each Gaussian (steered): r2 = d^T R diag(1/sx^2, 1/sy^2) R^T d."""
     xy = np.asarray(xy, np.float64)
     v = np.asarray(values, np.float64).reshape(len(xy), -1)
@@ -246,7 +246,7 @@ def check_nearest_holes(out, z, xy, values, slack=np.sqrt(2)):
 
 
 def ref_steered_sigma(xy, values, size, idx, d2, alpha, max_stretch):
-    """sigma="steered" in float64 NumPy, from DESIGN.md's steering idea as resample/gmm.py
+    """sigma="steered" in float64 NumPy, from docs/conventions.md's steering idea as resample/gmm.py
     documents it: (N, 3) as (sx, sy, theta), for each point's neighbours idx, d2 (N, k) and its
     isotropic size (N,)."""
     v = np.asarray(values, np.float64).reshape(len(xy), -1).mean(axis=1)

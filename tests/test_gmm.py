@@ -258,7 +258,7 @@ def test_gmm_resize_treats_nan_pixels_as_missing():
 
 def test_steered_gaussians_equal_the_brute_force_reference():
     """sigma (N, 3) = (sx, sy, theta): both engines' splat (rotated, not separable) against
-    DESIGN.md's formula, holes included; theta = 0 is the axis-aligned Gaussian exactly."""
+    docs/conventions.md's formula, holes included; theta = 0 is the axis-aligned Gaussian exactly."""
     rng = np.random.default_rng(21)
     for shape, n in (((19, 27), 30), ((1, 9), 4), ((40, 33), 200)):
         h, w = shape

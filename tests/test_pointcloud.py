@@ -171,7 +171,7 @@ def test_points_usage(tmp_path, capsys):
         assert code == 2 and err.startswith("resample: error:"), (args, err)
 
 
-# --- the frame (DESIGN.md: "# frame: WxH") -------------------------------------------------
+# --- the frame (docs/conventions.md: "# frame: WxH") -------------------------------------------------
 
 def test_the_frame_is_read_and_written(tmp_path):
     cloud = read_csv(_write(tmp_path, "# made by hand\n#Frame : 64 X 32\nx,y,v\n1,2,3\n"))

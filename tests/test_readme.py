@@ -1,5 +1,5 @@
-"""Every code block of the README runs as written, in a scratch folder holding the files the
-blocks name (photo.png, photo.jpg, scan.tif, photos/, clouds/, ...).
+"""Every code block of the README and of docs/ runs as written, in a scratch folder holding
+the files the blocks name (photo.png, photo.jpg, scan.tif, photos/, clouds/, ...).
 
 A block may be marked by an HTML comment on the line before it, ``<!-- test: MARKS -->``:
 ``installs`` (its ``pip install ... &&`` prefixes are dropped: the project is installed
@@ -24,13 +24,20 @@ FENCE = re.compile(r"(?:<!-- test: (?P<marks>[^>]*?) -->\n)?```(?P<lang>\w*)\n(?
 skimage_data = pytest.importorskip("skimage.data")
 
 
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
 def readme_blocks():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The code blocks of the README and of every page of docs/, each with its marks."""
     out = []
-    for m in FENCE.finditer(text):
-        line = text[:m.start("lang")].count("\n") + 1
-        marks = set((m.group("marks") or "").replace(",", " ").split())
-        out.append(pytest.param(m.group("lang"), m.group("body"), marks, id=f"line{line}"))
+    for path in DOCUMENTS:
+        text = path.read_text(encoding="utf-8")
+        page = "" if path.name == "README.md" else f"{path.stem}-"
+        for m in FENCE.finditer(text):
+            line = text[:m.start("lang")].count("\n") + 1
+            marks = set((m.group("marks") or "").replace(",", " ").split())
+            out.append(pytest.param(m.group("lang"), m.group("body"), marks,
+                                    id=f"{page}line{line}"))
     return out
 
 
@@ -115,6 +122,9 @@ def test_readme_block_runs_as_written(lang, body, marks, tmp_path):
 
 
 def test_every_block_is_found():
-    """The fences the README has are the blocks this module runs (none left out)."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert len(readme_blocks()) == text.count("```") // 2 >= 8
+    """The fences the README and docs/ have are the blocks this module runs (none left
+    out), and the README keeps its two set-up commands and its examples."""
+    fences = sum(p.read_text(encoding="utf-8").count("```") // 2 for p in DOCUMENTS)
+    assert len(readme_blocks()) == fences >= 12
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme.count("```") // 2 >= 3 and len(readme.splitlines()) <= 160

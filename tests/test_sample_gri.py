@@ -102,7 +102,7 @@ def test_gri_kernel_is_the_local_quartic_and_c1():
 # --- gri1d -------------------------------------------------------------------------------------
 
 def _solve_5x5(x, y, i, q):
-    """The quartic of DESIGN.md for query q around sample i, by solving its 5x5 system."""
+    """The quartic of docs/conventions.md for query q around sample i, by solving its 5x5 system."""
     xl, x0, xr = x[i - 1], x[i], x[i + 1]
     yl, y0, yr = y[i - 1], y[i], y[i + 1]
     ml, mr = (xl - x0) / 2, (xr - x0) / 2

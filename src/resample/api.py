@@ -1,6 +1,6 @@
 """The Python API: ``resize``, ``sample`` and ``gri1d``.
 
-Conventions (see DESIGN.md): images are ``(H, W)`` or ``(H, W, C)`` arrays; shapes and scales
+Conventions (see docs/conventions.md): images are ``(H, W)`` or ``(H, W, C)`` arrays; shapes and scales
 are ``(rows, cols)``; point coordinates are ``(x, y)`` = (column, row) in pixel units, with the
 centre of pixel ``[i, j]`` at ``x = j, y = i``.  The output dtype is the input dtype; integer
 outputs are rounded and clipped, float outputs are not clipped.
@@ -397,7 +397,7 @@ def gri1d(x, y, xq):
     x:  ``(n,)`` sample positions.  y: ``(n,)`` or ``(n, ...)`` values.  xq: query positions (any shape).
     Each query uses its nearest sample ``i``: a quartic in ``(x - x_i)`` through ``y_i`` that
     passes through the midpoints of the segments to ``i - 1`` and ``i + 1`` with their slopes
-    there (the 5x5 system of DESIGN.md).  The ends have a linearly extrapolated ghost sample,
+    there (the 5x5 system of docs/conventions.md).  The ends have a linearly extrapolated ghost sample,
     and queries beyond ``[x_0, x_{n-1}]`` continue along the end tangent.  On uniform ``x``
     this is the ``gri`` kernel.  Returns ``xq.shape + y.shape[1:]`` in float64.
     """

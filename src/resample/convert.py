@@ -306,7 +306,7 @@ def resize_memory(shape, dtype, alpha, out_shape, options: Options, fmt):
 
 def points_frame(cloud, options: Options):
     """Where a point cloud's points land in the output: ``(W, H, xy, sigma, notes)``, xy and
-    the CSV's sigma in output pixels (DESIGN.md).  The frame is the CSV's ``# frame: WxH``;
+    the CSV's sigma in output pixels (docs/conventions.md).  The frame is the CSV's ``# frame: WxH``;
     without one, the size that ``--coords unit`` or ``normalized`` are given (``--size WxH``),
     else the smallest that holds every point (and a note says so).  ``--size`` (geometry) or
     ``--scale`` map the frame onto the output as a resize would; with neither the output is

@@ -2,7 +2,7 @@
 
 Parameters: positions (x, y) in pixels, values (in the image's units), per-point anisotropic
 sigma (optimised as log sigma, so it stays positive), and the rotation of each Gaussian
-(steered Gaussians, DESIGN.md; radians, from 0).  The points start on a
+(steered Gaussians, docs/conventions.md; radians, from 0).  The points start on a
 regular grid of cells, each at its cell's centre with the image's value there, and sigma
 ``GRID_FACTOR`` times the grid spacing: the same start as ``resample points --pattern grid``.
 """

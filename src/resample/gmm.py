@@ -1,5 +1,5 @@
 """Gaussian-mixture reconstruction (``gmm``): every point is a 2-D Gaussian, and a pixel is the
-Gaussian-weighted mean of the points near it (DESIGN.md).
+Gaussian-weighted mean of the points near it (docs/conventions.md).
 
 Points are ``(x, y)`` = (column, row) in output pixels; pixel ``[i, j]`` has its centre at
 ``x = j, y = i``.  For a pixel centre ``q``::
@@ -457,7 +457,7 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
              "auto" (isotropic, the same size: :func:`auto_sigma`; faster, and smoother across
              edges), (N,), (N, 2) as (sx, sy), or (N, 3) as (sx, sy, theta): steered
              Gaussians, the axes rotated by theta radians from the x axis towards y
-             (DESIGN.md).
+             (docs/conventions.md).
     cutoff:  a point reaches pixels with r2 <= cutoff^2 (in units of its sigma).
     holes:   pixels no point reaches: "nearest" takes the nearest point's value, "constant" fill.
     return_weights: also return the weight map Z (H, W), a confidence (0 in holes).
@@ -644,7 +644,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     inputs (``d_sigma`` a float for a scalar sigma; (N, 3) as d(sx, sy, theta) for steered
     Gaussians).  With ``holes="nearest"``, a hole pixel's
     gradient goes to its nearest point's value; a hole moves no point.  ``sigma="auto"`` is
-    treated as fixed, and ``d_sigma`` then has shape (N,).  The formulas (DESIGN.md) keep the
+    treated as fixed, and ``d_sigma`` then has shape (N,).  The formulas (docs/conventions.md) keep the
     ``c_i - c(q)`` term, so they match finite differences.  With CuPy inputs the passes run on
     the GPU; the gradients come back as NumPy arrays.
     """

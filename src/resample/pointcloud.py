@@ -1,4 +1,4 @@
-"""Point-cloud CSV files (DESIGN.md): ``x, y``, then 1, 3 or 4 values, then optional sigma.
+"""Point-cloud CSV files (docs/conventions.md): ``x, y``, then 1, 3 or 4 values, then optional sigma.
 
 - Comma or tab separated; a line starting with ``#`` is a comment; blank lines are skipped.
 - An optional header names the columns: ``x,y`` first, then ``v`` or ``r,g,b`` or ``r,g,b,a``,
