@@ -184,7 +184,7 @@ def test_declared_size_is_checked_before_decoding(tmp_path):
 # --- 4: memory is checked before the big allocation, within RLIMIT_AS ---------------------------
 
 @pytest.mark.parametrize("size", ["--size=40000000x1!", "--scale=1e6", "--size=99999999x1!",
-                                  "--size=1000000000%"])
+                                  "--size=1000000000%", "--size=2147483647x1!"])
 def test_a_job_that_cannot_fit_is_refused_at_once(tmp_path, photo, size):
     """Outputs whose tap tables alone exceed memory, or that no disk holds: neither in
     memory nor streamed, and refused before the tables are built (the process's peak

@@ -777,7 +777,9 @@ def streaming_memory(source, out_w, taps_r, taps_c, strip_rows):
 
 def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
     """The output of resizing ``source`` to ``out_w`` x ``out_h``, strips of ``strip_rows``
-    rows (the last may be shorter), top down, in the source's dtype."""
+    rows (the last may be shorter), top down, in the source's dtype.  The memory is checked
+    and the tables built here, before the caller opens its output (a generator's body would
+    wait for its first strip)."""
     from . import cpu
     from .api import _compute_dtype, _work_dtype
     from .methods import get_method
@@ -804,12 +806,16 @@ def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
               for r0 in range(0, out_h, strip_rows)]
     keep_from = np.minimum.accumulate([lo for _, lo, _ in strips][::-1])[::-1]
     rows = _Rows(source, max(hi - keep for (_, _, hi), keep in zip(strips, keep_from)))
-    with _bar(len(strips), progress) as bar:
-        for (sub, lo, hi), keep in zip(strips, keep_from):
-            window = rows.window(lo, hi, keep)
-            out = cpu.resize(window, sub, taps_c, options.fill, work, out_dtype, how)
-            yield out.astype(dtype, copy=False)
-            bar.update(1)
+
+    def computed():
+        with _bar(len(strips), progress) as bar:
+            for (sub, lo, hi), keep in zip(strips, keep_from):
+                window = rows.window(lo, hi, keep)
+                out = cpu.resize(window, sub, taps_c, options.fill, work, out_dtype, how)
+                yield out.astype(dtype, copy=False)
+                bar.update(1)
+
+    return computed()
 
 
 class _Rows:

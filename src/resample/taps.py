@@ -200,12 +200,14 @@ TAPS_CHUNK = 1 << 16         # outputs whose taps are computed at once (bounds t
 
 
 def _resize_taps(n_in, n_out, method: Method, align, boundary, antialias):
-    x, step = output_positions(n_in, n_out, align, accumulate=method.name == "nearest")
+    step = output_step(n_in, n_out, align)
     stretch = max(1.0, step) if (antialias and method.antialias) else 1.0
     width = taps_width(method.support, stretch, BOUNDARY_IDS[boundary])
-    # int64 indices and float64 weights: a chunk's as computed and compacted, and the whole
-    check_memory(16 * width * (n_out + 2 * min(n_out, TAPS_CHUNK)),
+    # the positions; int64 indices and float64 weights: a chunk's as computed and compacted,
+    # and the whole table
+    check_memory(8 * n_out + 16 * width * (n_out + 2 * min(n_out, TAPS_CHUNK)),
                  f"the tap tables of {n_in} -> {n_out} samples ({width} taps each)")
+    x, _ = output_positions(n_in, n_out, align, accumulate=method.name == "nearest")
     if n_out <= TAPS_CHUNK:
         return compute_taps(x, n_in, method, stretch, boundary)
     # In chunks: the temporaries of compute_taps are several times the table's size.
