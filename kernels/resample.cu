@@ -12,7 +12,7 @@
 // float32 images, double for float64.  Integer outputs are rounded half up, floor(v + 0.5),
 // and clipped to [lo, hi], as the CPU engine's _store.
 //
-// Plain CUDA C++, so that kernels/cpu_shim.h can run the same source on the CPU
+// Plain CUDA C++, so that tests/shim/cpu_shim.h can run the same source on the CPU
 // (tests/test_kernels.py): no warp intrinsics; shared memory and __syncthreads only in
 // tiled_pass, which the shim runs a block at a time with a thread per CUDA thread.  The
 // entry points are extern "C" for cupy.RawModule.

@@ -1,5 +1,5 @@
 """The CUDA kernels without a GPU: every .cu compiles with nvcc for sm_90, and the GPU engine's
-logic (resample/gpu.py) runs the kernels compiled as C++ through kernels/cpu_shim.h and
+logic (resample/gpu.py) runs the kernels compiled as C++ through tests/shim/cpu_shim.h and
 matches the CPU engine.  On a machine with CuPy and a GPU, test_gpu.py does the same on the
 device."""
 
@@ -80,7 +80,7 @@ def shim(tmp_path_factory):
         pytest.skip("no C++ compiler")
     library = str(tmp_path_factory.mktemp("shim") / "resample_shim.so")
     subprocess.run([cxx, "-std=c++17", "-O1", "-shared", "-fPIC", "-pthread", "-include",
-                    os.path.join(ROOT, "kernels", "cpu_shim.h"), "-o", library,
+                    os.path.join(ROOT, "tests", "shim", "cpu_shim.h"), "-o", library,
                     os.path.join(ROOT, "tests", "shim", "resample_shim.cpp")], check=True)
     return ShimBackend(library)
 

@@ -21,3 +21,32 @@ def test_python_m_benchmarks_runs_from_the_repository_root():
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "benchmarks" in result.stdout.lower(), result.stderr
+
+
+HEADERS = ["kernels/resample_math.h", "kernels/cpu/kernels.h", "kernels/cpu/isa.h",
+           "kernels/cpu/fixed8.h", "kernels/cpu/engine_impl.h"]
+
+
+def test_every_engine_header_compiles_on_its_own():
+    """Each header includes what it uses (fixed8.h used engine_impl.h's helpers: an include
+    cycle); the per-instruction-set ones with RESAMPLE_ISA defined, as their .cpp files do."""
+    import shutil
+    import sysconfig
+
+    import pytest
+
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    nanobind = pytest.importorskip("nanobind")
+    found = sorted(os.path.relpath(os.path.join(here, name), ROOT)
+                   for here, _, names in os.walk(os.path.join(ROOT, "kernels"))
+                   for name in names if name.endswith(".h"))
+    assert found == sorted(HEADERS), found                 # a new header is listed here
+    for header in HEADERS:
+        done = subprocess.run([cxx, "-std=c++17", "-fsyntax-only", "-fopenmp",
+                               "-DRESAMPLE_ISA=base", "-I", nanobind.include_dir(), "-I",
+                               sysconfig.get_paths()["include"], "-x", "c++",
+                               os.path.join(ROOT, header)], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, (header, done.stderr[-2000:])

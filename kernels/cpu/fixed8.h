@@ -1,5 +1,5 @@
-// 8-bit images in fixed point, as Pillow-SIMD and OpenCV do.  Included by engine_impl.h inside
-// namespace RESAMPLE_ISA.  resample/cpu.py calls resize_fixed8 first for uint8 images; it
+// 8-bit images in fixed point, as Pillow-SIMD and OpenCV do, in namespace RESAMPLE_ISA (isa.h;
+// engine_impl.h includes this header).  resample/cpu.py calls resize_fixed8 first for uint8 images; it
 // declines (returns false) where the integers cannot hold the sums or their rounding could move
 // a result by more than FIXED_MAX_ERROR of a level from the exact sum, and the float loops run.
 //
@@ -9,6 +9,12 @@
 // output row sums its cached rows with 16-bit weights (w * 2^FIXED_BITS, resample_math.h's
 // fixed_weights) in 32 bits, rounds half up and clips to 0..255.  The AVX2 loops compute the
 // same integers as the scalar loops, so both instruction sets give identical images.
+
+#pragma once
+
+#include "isa.h"
+
+namespace RESAMPLE_ISA {
 
 // A bound, in levels, on how far the integer rounding may move a result from the exact sum;
 // the result then stays within 1 level of the float64 reference.
@@ -328,3 +334,5 @@ static bool resize_fixed8(const Array& src, const Array& yi, const Array& yw, co
     }
     return true;
 }
+
+}  // namespace RESAMPLE_ISA

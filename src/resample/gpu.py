@@ -3,7 +3,7 @@
 The engine's logic (which kernels, in which order, on which tap tables) is written once
 against a small backend: an array module and a launcher.  ``CupyBackend`` runs it on a GPU;
 the tests run the very same logic on the CPU with NumPy and the kernels compiled as C++
-through ``kernels/cpu_shim.h`` (tests/test_kernels.py).
+through ``tests/shim/cpu_shim.h`` (tests/test_kernels.py).
 
 Arrays are (rows, cols, channels), C-contiguous, as in the CPU engine.
 """

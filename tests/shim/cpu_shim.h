@@ -1,7 +1,7 @@
 // Runs CUDA kernels on the CPU, for testing their logic where there is no GPU.
 //
 // Compile a .cu as C++ with this header first (g++ -x c++ -pthread -include
-// kernels/cpu_shim.h): __global__ and __device__ disappear, and launch(grid, block, body)
+// tests/shim/cpu_shim.h): __global__ and __device__ disappear, and launch(grid, block, body)
 // sets blockIdx and threadIdx for every thread of every block in turn and runs body(), which
 // calls the kernel.  Such kernels must not rely on threads running at once.  Kernels that
 // share memory within a block and wait for each other (__shared__, __syncthreads) run with
