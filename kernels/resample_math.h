@@ -93,6 +93,19 @@ enum { METHOD_NEAREST = 0, METHOD_BILINEAR, METHOD_BICUBIC, METHOD_LANCZOS, METH
 enum { BOUNDARY_EDGE = 0, BOUNDARY_REFLECT, BOUNDARY_MIRROR, BOUNDARY_WRAP, BOUNDARY_CONSTANT,
        BOUNDARY_EXTRAPOLATE, BOUNDARY_TRUNCATE };
 
+#if !defined(__CUDACC__)
+// The names of the methods and boundaries above, in the order of their numbers: the one list
+// resample/methods.py takes them from (through resample._core).
+static const char* const METHOD_NAMES[] = {"nearest", "bilinear", "bicubic", "lanczos", "gri",
+                                           "mitchell", "box", "sharpcubic"};
+static const char* const BOUNDARY_NAMES[] = {"edge", "reflect", "mirror", "wrap", "constant",
+                                             "extrapolate", "truncate"};
+static_assert(sizeof(METHOD_NAMES) / sizeof(METHOD_NAMES[0]) == METHOD_SHARPCUBIC + 1,
+              "a method without a name");
+static_assert(sizeof(BOUNDARY_NAMES) / sizeof(BOUNDARY_NAMES[0]) == BOUNDARY_TRUNCATE + 1,
+              "a boundary without a name");
+#endif
+
 RESAMPLE_HD double sinc_pi(double u) {
     double y = 3.14159265358979323846 * u;
     return sin(y) / y;

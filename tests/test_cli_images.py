@@ -307,8 +307,10 @@ def test_input_is_never_overwritten_without_asking(tmp_path, capsys, photo):
 
 
 def test_help_is_light_and_has_examples():
+    # (The compiled engine is imported: it holds the one list of the methods' and boundaries'
+    # names, resample_math.h's; about 2 ms.  NumPy is not.)
     code = ("import sys, resample.cli; "
-            "assert 'numpy' not in sys.modules and 'resample._core' not in sys.modules, sorted(sys.modules)")
+            "assert 'numpy' not in sys.modules, sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
     out = subprocess.run([sys.executable, "-m", "resample.cli", "--help"], check=True,
                          capture_output=True, text=True).stdout

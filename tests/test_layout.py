@@ -50,3 +50,22 @@ def test_every_engine_header_compiles_on_its_own():
                                os.path.join(ROOT, header)], capture_output=True, text=True,
                               timeout=300)
         assert done.returncode == 0, (header, done.stderr[-2000:])
+
+
+def test_the_methods_and_boundaries_are_numbered_from_the_kernel_header():
+    """resample_math.h's METHOD_NAMES and BOUNDARY_NAMES, in the order of its enums, are the
+    one list: the package's methods and boundaries are numbered from it."""
+    import re
+
+    import resample
+    from resample import _core
+    from resample.methods import BOUNDARY_IDS
+
+    header = open(os.path.join(ROOT, "kernels", "resample_math.h"), encoding="utf-8").read()
+    enum = re.search(r"enum \{ (METHOD_NEAREST = 0,[^}]*)\}", header).group(1)
+    numbered = re.findall(r"METHOD_([A-Z0-9]+)", enum)
+    assert [n.lower() for n in numbered] == list(_core.method_names())
+    assert {m.name: m.id for m in resample.METHODS.values()} == {
+        name: i for i, name in enumerate(_core.method_names())}
+    assert BOUNDARY_IDS == {name: i for i, name in enumerate(_core.boundary_names())}
+    assert tuple(resample.BOUNDARIES) == tuple(_core.boundary_names())

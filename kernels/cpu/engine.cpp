@@ -351,6 +351,16 @@ NB_MODULE(_core, m) {
                               A raw, A index, A weight, A count, A fill) {
         return taps_weighted(x, n, support, stretch, boundary, raw, index, weight, count, fill);
     }, nogil, "The merged tap table of a kernel given as its raw weights at tap_arguments.");
+    m.def("method_names", []() {
+        nb::list out;
+        for (const char* name : METHOD_NAMES) out.append(name);
+        return out;
+    }, "The methods' names in the order of their numbers (resample_math.h).");
+    m.def("boundary_names", []() {
+        nb::list out;
+        for (const char* name : BOUNDARY_NAMES) out.append(name);
+        return out;
+    }, "The boundaries' names in the order of their numbers (resample_math.h).");
     m.def("centre_positions",
           [](long long n_in, A out, bool accumulate) { centre_positions(n_in, out, accumulate); },
           nogil,

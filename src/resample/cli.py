@@ -18,11 +18,11 @@ from .console import note, quiet_libraries
 from .errors import ResampleError, excerpt
 from .files import output_format as images_output_format
 from .geometry import default_output
-from .methods import ALIASES, METHODS
+from .methods import ALIASES, BOUNDARY_IDS, METHODS
 
 METHOD_NAMES = (*METHODS, *ALIASES, "gmm")
 FORMAT_NAMES = ("png", "jpg", "jpeg", "webp", "tif", "tiff")    # as batch.FORMATS
-BOUNDARY_NAMES = ("truncate", "edge", "reflect", "mirror", "wrap", "constant", "extrapolate")
+BOUNDARY_NAMES = ("truncate", *(b for b in BOUNDARY_IDS if b != "truncate"))   # default first
 
 EPILOG = """\b
 Examples:

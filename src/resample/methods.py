@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from .compiled import core as _core
+
 
 class Method(NamedTuple):
     """A separable resampling method.
@@ -44,49 +46,55 @@ class Method(NamedTuple):
         u = np.ascontiguousarray(u, dtype=np.float64)
         if self.custom:
             return np.asarray(self.id(u), dtype=np.float64)
-        from .compiled import core
-
         out = np.empty_like(u)
-        core.method_weights(self.id, u, out)
+        _core.method_weights(self.id, u, out)
         return out
+
+
+# The kernels' and boundaries' numbers come from the shared kernel header's one list of names
+# (resample_math.h's METHOD_NAMES and BOUNDARY_NAMES, through the compiled engine).
+_KERNEL_IDS = {name: i for i, name in enumerate(_core.method_names())}
+BOUNDARY_IDS = {name: i for i, name in enumerate(_core.boundary_names())}
+
+
+def _builtin(name, support, **kwargs):
+    return Method(name, _KERNEL_IDS[name], support, **kwargs)
 
 
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("nearest", 0, 0.5, antialias=False,
+        _builtin("nearest", 0.5, antialias=False,
                description="nearest pixel, floor(x + 0.5); equals Pillow NEAREST"),
-        Method("bilinear", 1, 1.0, description="triangle kernel, support 1"),
-        Method("bicubic", 2, 2.0, description="Keys cubic, a = -0.5, support 2 (Pillow)"),
-        Method("lanczos", 3, 3.0, description="Lanczos, 3 lobes, support 3; exactly 0 at "
+        _builtin("bilinear", 1.0, description="triangle kernel, support 1"),
+        _builtin("bicubic", 2.0, description="Keys cubic, a = -0.5, support 2 (Pillow)"),
+        _builtin("lanczos", 3.0, description="Lanczos, 3 lobes, support 3; exactly 0 at "
                                               "non-zero integers (an unchanged size is an "
                                               "identity)"),
-        Method("gri", 4, 1.5,
+        _builtin("gri", 1.5,
                description="3x3 quartic through segment midpoints, support 3/2; "
                            "rings less than bicubic, faster on float images"),
-        Method("mitchell", 5, 2.0,
+        _builtin("mitchell", 2.0,
                description="Mitchell-Netravali cubic, B = C = 1/3, support 2 (ImageMagick's "
                            "Mitchell): blurs a little, rings less than bicubic"),
-        Method("sharpcubic", 7, 2.0,
+        _builtin("sharpcubic", 2.0,
                description="Keys cubic, a = -0.75, support 2: OpenCV's INTER_CUBIC; sharper "
                            "than bicubic, and rings more"),
-        Method("box", 6, 0.5,
+        _builtin("box", 0.5,
                description="box: when shrinking, the mean of the input pixels whose centres "
                            "fall in the output pixel (an exact area average for integer "
                            "factors; Pillow BOX); when enlarging, nearest"),
     )
 }
 
-KERNEL_IDS = {m.id for m in METHODS.values()}
+KERNEL_IDS = set(_KERNEL_IDS.values())
+assert set(_KERNEL_IDS) == set(METHODS), "resample_math.h and METHODS name other methods"
 
 # Other names for the same kernels (ImageMagick's and OpenCV's).
 ALIASES = {"catrom": "bicubic", "area": "box"}
 
 
-# The boundaries' numbers in the shared kernel header (resample_math.h, BOUNDARY_*); what each
-# does is documented in resample/taps.py.
-BOUNDARY_IDS = {"edge": 0, "reflect": 1, "mirror": 2, "wrap": 3, "constant": 4,
-                "extrapolate": 5, "truncate": 6}
+# (What each boundary does is documented in resample/taps.py.)
 
 
 def taps_width(support, stretch, boundary_id):

@@ -19,7 +19,7 @@ from .errors import ResampleError, excerpt
 from .methods import BOUNDARY_IDS, Method, taps_width
 
 ALIGNS = ("centers", "corners")
-BOUNDARIES = ("edge", "reflect", "mirror", "wrap", "constant", "extrapolate", "truncate")
+BOUNDARIES = tuple(BOUNDARY_IDS)       # (resample_math.h's names, in their numbers' order)
 
 
 def check_choice(value, choices, what):
