@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 
 from resample import png
-from resample.cli import main, parse_geometry, UsageError
+from resample import ResampleError
+from resample.cli import main
+from resample.geometry import parse_geometry
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -72,8 +74,10 @@ def test_percentages_round_as_imagemagick_does():
                                   # ! and ^ on one side: refused, not silently ignored
                                   "100x^", "x100^", "100!", "x100!", "100^"])
 def test_bad_geometry(size):
-    with pytest.raises(UsageError):
+    with pytest.raises(ResampleError):
         parse_geometry(size, 200, 100)
+    Image.new("RGB", (20, 10)).save("in.png")                       # the command: exit 2
+    assert main(["in.png", "-o", "o.png", "--size", size]) == 2
 
 
 @pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from . import devices
-from .convert import MAX_SIDE, scaled_side
+from .geometry import MAX_SIDE, scaled_side
 from .errors import ResampleError, excerpt
 from .methods import get_method
 from .taps import (ALIGNS, BOUNDARIES, TAPS_CHUNK, check_choice, compute_taps,

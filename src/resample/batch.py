@@ -21,7 +21,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
-from .convert import POINT_EXTENSIONS, Options, convert_file, is_points, sigterm_as_interrupt
+from .console import sigterm_as_interrupt
+from .convert import POINT_EXTENSIONS, Options, convert_file, is_points
 from .errors import ResampleError, excerpt, first_line
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp", ".gif",

@@ -45,16 +45,6 @@ class UsageError(click.UsageError):
     pass
 
 
-def parse_geometry(text, width, height):
-    """Output (width, height) for ImageMagick geometry ``text``; a usage error if malformed."""
-    from .geometry import parse_geometry as parse
-
-    try:
-        return parse(text, width, height)
-    except ResampleError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def _parse_scale(ctx, param, value):
     if value is None:
         return None
@@ -224,14 +214,17 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     if not (cutoff > 0 and math.isfinite(cutoff)):
         raise UsageError(f"--cutoff must be a finite number above 0, got {cutoff}")
     method = ALIASES.get(method.lower(), method.lower())
-    options = Options(method=method, scale=scale, size=size, align=align.lower(),
-                      boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
-                      device=device.lower(), quality=quality, strip=strip, linear=linear,
-                      stream=stream, pyramid=pyramid, exact=exact, sharpen=sharpen,
-                      srgb=srgb, exif_thumbnail=exif_thumbnail,
-                      sigma=_parse_sigma(sigma),
-                      cutoff=cutoff, holes=holes.lower(), coords=coords.lower(),
-                      overwrite=overwrite)
+    try:                        # every parameter parsed once, into the spec handed down
+        options = Options(method=method, scale=scale, size=size, align=align.lower(),
+                          boundary=boundary.lower(), fill=fill, antialias=not no_antialias,
+                          device=device.lower(), quality=quality, strip=strip, linear=linear,
+                          stream=stream, pyramid=pyramid, exact=exact, sharpen=sharpen,
+                          srgb=srgb, exif_thumbnail=exif_thumbnail,
+                          sigma=_parse_sigma(sigma),
+                          cutoff=cutoff, holes=holes.lower(), coords=coords.lower(),
+                          overwrite=overwrite)
+    except ResampleError as exc:
+        raise UsageError(str(exc)) from None
     if batch:
         return _batch(input, from_list, output, options, weights, recursive, include, exclude,
                       out_format, suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet,
@@ -256,8 +249,6 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         raise UsageError(f"{', '.join(given)}: for point-cloud CSV input only")
     if _given({"fill": "--fill"}) and options.boundary != "constant":
         raise UsageError("--fill applies with --boundary constant")
-    if size is not None:
-        parse_geometry(size, 1, 1)                  # a malformed size fails before any work
 
     from . import convert, devices, images
 
@@ -305,8 +296,6 @@ def _piped(input, output, options, out_format, quiet):
         raise UsageError("-o -: point clouds are rebuilt into files; give -o FILE")
     if (options.scale is None) == (options.size is None):
         raise UsageError("give one of --scale or --size")
-    if options.size is not None:
-        parse_geometry(options.size, 1, 1)
     if out_format is not None and output != "-":
         raise UsageError("--format: for -o - and folders only (a file's extension is its format)")
     if output != "-":
@@ -459,8 +448,6 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
         raise UsageError("--weights applies to one point cloud, not to a folder")
     if (options.scale is not None) and (options.size is not None):
         raise UsageError("give one of --scale or --size")
-    if options.size is not None:
-        parse_geometry(options.size, 1, 1)
     if "/" in suffix or os.sep in suffix:
         raise UsageError(f"--suffix {excerpt(suffix)} must not hold a folder separator")
     try:
@@ -658,8 +645,6 @@ def _reconstruct_csv(input, output, options, weights, overwrite, quiet):
         _check_output(weights, input, overwrite)
     from . import convert, devices
 
-    if options.size is not None:
-        parse_geometry(options.size, 1, 1)          # a malformed size fails before any work
     devices.select(options.device)
     notes = (_quality_note(options.quality, output)
              + convert.rebuild_points(input, output, options, weights=weights))

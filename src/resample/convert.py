@@ -11,17 +11,16 @@ import os
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
-from .console import sigterm_as_interrupt  # noqa: F401 (the command and batch use it here)
 from .errors import ResampleError
 from .files import is_zarr
-from .geometry import (MAX_SIDE, default_output, exact_size, only_if,  # noqa: F401
-                       parse_geometry, round_half_up, scaled_side)
+from .geometry import Geometry, exact_size, only_if, scaled_side
 
 POINT_EXTENSIONS = (".csv", ".tsv")
 
 @dataclass(frozen=True)
 class Options:
-    """What to do to each file.  Images: ``scale`` or ``size`` (geometry text).  Point clouds:
+    """What to do to each file: the job's spec, its parameters parsed once.  Images: ``scale``
+    or ``size`` (geometry text, parsed into a :class:`resample.geometry.Geometry`).  Point clouds:
     ``size`` as plain WxH, or None for the size their coordinates need.  ``quality`` is for
     JPEG and WebP output (1-100; None: 95)."""
 
@@ -48,9 +47,15 @@ class Options:
     coords: str = "pixel"
     overwrite: bool = False       # an existing output folder (a Zarr store) may be replaced
 
+    def __post_init__(self):
+        # --size is parsed once, here: below, ``size`` is a Geometry (or None)
+        if self.size is not None and not isinstance(self.size, Geometry):
+            object.__setattr__(self, "size", Geometry.parse(self.size))
+
     def output_size(self, width, height):
+        """The output (width, height) of an image of ``width`` x ``height``."""
         if self.size is not None:
-            return parse_geometry(self.size, width, height)
+            return self.size.size(width, height)
         return tuple(scaled_side(n, self.scale) for n in (width, height))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import ResampleError, excerpt
@@ -14,7 +15,6 @@ _NUMBER = r"\d+(?:\.\d*)?"
 _GEOMETRY = re.compile(rf"^\s*(?P<w>{_NUMBER})?(?P<wp>%)?(?:x(?P<h>{_NUMBER})?(?P<hp>%)?)?"
                        r"(?P<flags>[!^<>]*)\s*$", re.IGNORECASE)
 GEOMETRY_FORMS = "WxH, WxH!, WxH^, WxH>, WxH<, Wx, xH, N% or W%xH%"
-_EXACT = re.compile(r"^\s*(\d+)x(\d+)!?\s*$")
 
 
 MAX_SIDE = 2**31 - 1      # the longest side of an image, in pixels
@@ -34,36 +34,45 @@ def scaled_side(n, s):
     return max(1, round_half_up(x))
 
 
-def parse_geometry(text, width, height):
-    """Output (width, height) for ImageMagick geometry ``text`` and an input of width x height.
+@dataclass(frozen=True)
+class Geometry:
+    """``--size``, parsed once (:meth:`parse`): ImageMagick geometry.  ``WxH`` fits inside
+    (aspect kept), ``WxH^`` fills it (aspect kept, both sides at least W and H), ``WxH!`` is
+    exact, ``Wx``/``W`` and ``xH`` set one side, ``N%`` scales both sides, ``W%xH%`` (or
+    ``WxH%``) each.  Then ``>`` only shrinks (a side larger than the computed one is
+    reduced; an image already within it is left as it is) and ``<`` only enlarges, per side,
+    as ImageMagick's ParseMetaGeometry does.  Sides are (width, height)."""
 
-    ``WxH`` fits inside (aspect kept), ``WxH^`` fills it (aspect kept, both sides at least W
-    and H), ``WxH!`` is exact, ``Wx``/``W`` and ``xH`` set one side, ``N%`` scales both sides,
-    ``W%xH%`` (or ``WxH%``) each.  Then ``>`` only shrinks (a side larger than the computed
-    one is reduced; an image already within it is left as it is) and ``<`` only enlarges, per
-    side, as ImageMagick's ParseMetaGeometry does.
-    """
-    m = _GEOMETRY.match(text or "")
-    flags = m.group("flags") if m else ""
-    if (not m or not (m.group("w") or m.group("h"))
-            or len(flags) != len(set(flags)) or ("!" in flags and "^" in flags)
-            or ("<" in flags and ">" in flags)):
-        raise ResampleError(f"--size {excerpt(text)} is not {GEOMETRY_FORMS}")
-    w, h = m.group("w"), m.group("h")
-    if len(w or "") > 15 or len(h or "") > 15:    # (beyond any side, and any int() to parse)
-        raise ResampleError(f"--size {excerpt(text)}: a side may be at most {MAX_SIDE} "
-                            "pixels")
-    if width < 1 or height < 1:
-        raise ResampleError(f"an image of {width}x{height} pixels has nothing to resize")
-    if m.group("wp") or m.group("hp"):             # percentages: N%, W%xH%, WxH%
-        if (w is None) or (h is None and m.group("hp")) or ("!" in flags or "^" in flags):
+    text: str
+    width: object = None           # int pixels, or a Fraction percent when ``percent``
+    height: object = None
+    percent: bool = False
+    flags: str = ""
+
+    @classmethod
+    def parse(cls, text):
+        """The geometry ``text`` means, or a one-line ResampleError: everything that does not
+        depend on an image's size is checked here, once."""
+        if isinstance(text, Geometry):
+            return text
+        m = _GEOMETRY.match(text or "")
+        flags = m.group("flags") if m else ""
+        if (not m or not (m.group("w") or m.group("h"))
+                or len(flags) != len(set(flags)) or ("!" in flags and "^" in flags)
+                or ("<" in flags and ">" in flags)):
             raise ResampleError(f"--size {excerpt(text)} is not {GEOMETRY_FORMS}")
-        px = Fraction(w)
-        py = Fraction(h) if h is not None else px
-        if px <= 0 or py <= 0:
-            raise ResampleError(f"--size {excerpt(text)} must be above 0%")
-        out = percent_side(width, px, text), percent_side(height, py, text)
-    else:
+        w, h = m.group("w"), m.group("h")
+        if len(w or "") > 15 or len(h or "") > 15:    # (beyond any side, and any int())
+            raise ResampleError(f"--size {excerpt(text)}: a side may be at most {MAX_SIDE} "
+                                "pixels")
+        if m.group("wp") or m.group("hp"):             # percentages: N%, W%xH%, WxH%
+            if (w is None) or (h is None and m.group("hp")) or ("!" in flags or "^" in flags):
+                raise ResampleError(f"--size {excerpt(text)} is not {GEOMETRY_FORMS}")
+            px = Fraction(w)
+            py = Fraction(h) if h is not None else px
+            if px <= 0 or py <= 0:
+                raise ResampleError(f"--size {excerpt(text)} must be above 0%")
+            return cls(text, px, py, True, flags)
         if (w and "." in w) or (h and "." in h):
             raise ResampleError(f"--size {excerpt(text)}: sizes are whole pixels")
         w = int(w) if w else None
@@ -76,7 +85,32 @@ def parse_geometry(text, width, height):
         if ("!" in flags or "^" in flags) and not (w and h):
             raise ResampleError(f"--size {excerpt(text)}: ! and ^ need both sides "
                                 "(WxH! or WxH^)")
-        if w and h:
+        return cls(text, w, h, False, flags)
+
+    def __str__(self):
+        return self.text
+
+    @property
+    def only_if(self):
+        """True when it may leave an image as it is (``>`` or ``<``)."""
+        return ">" in self.flags or "<" in self.flags
+
+    @property
+    def exact(self):
+        """(width, height) for a plain ``WxH`` or ``WxH!`` (the size a point cloud is rebuilt
+        at), else None."""
+        if self.percent or not (self.width and self.height) or self.flags not in ("", "!"):
+            return None
+        return self.width, self.height
+
+    def size(self, width, height):
+        """The output (width, height) of an input of ``width`` x ``height``."""
+        if width < 1 or height < 1:
+            raise ResampleError(f"an image of {width}x{height} pixels has nothing to resize")
+        w, h, flags = self.width, self.height, self.flags
+        if self.percent:
+            out = percent_side(width, w, self.text), percent_side(height, h, self.text)
+        elif w and h:
             if "!" in flags:
                 out = w, h
             else:
@@ -88,11 +122,17 @@ def parse_geometry(text, width, height):
             out = w, scaled_side(height, w / width)
         else:
             out = scaled_side(width, h / height), h
-    if ">" in flags:
-        out = min(out[0], width), min(out[1], height)
-    if "<" in flags:
-        out = max(out[0], width), max(out[1], height)
-    return out
+        if ">" in flags:
+            out = min(out[0], width), min(out[1], height)
+        if "<" in flags:
+            out = max(out[0], width), max(out[1], height)
+        return out
+
+
+def parse_geometry(text, width, height):
+    """Output (width, height) for ImageMagick geometry ``text`` (see :class:`Geometry`) and an
+    input of width x height."""
+    return Geometry.parse(text).size(width, height)
 
 
 def percent_side(n, percent, text=None):
@@ -107,9 +147,9 @@ def percent_side(n, percent, text=None):
     return max(1, side)
 
 
-def only_if(text):
-    """True when geometry ``text`` may leave an image as it is (``>`` or ``<``)."""
-    return bool(text) and (">" in text or "<" in text)
+def only_if(size):
+    """True when geometry ``size`` (text or :class:`Geometry`) may leave an image as it is."""
+    return bool(size) and Geometry.parse(size).only_if
 
 
 def default_output(path, method, size):
@@ -118,12 +158,14 @@ def default_output(path, method, size):
     return f"{stem}-{method}-{size[0]}x{size[1]}{ext}"
 
 
-def exact_size(text):
-    """(width, height) for a plain ``WxH`` (the size a point cloud is rebuilt at), else None."""
-    m = _EXACT.match(text or "")
-    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+def exact_size(size):
+    """(width, height) for a plain ``WxH`` (text or :class:`Geometry`), else None."""
+    if not size:
         return None
-    return int(m.group(1)), int(m.group(2))
+    try:
+        return Geometry.parse(size).exact
+    except ResampleError:
+        return None
 
 
 def jpeg_draft_scale(width, height, out_w, out_h):
