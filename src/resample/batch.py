@@ -15,13 +15,12 @@ import fnmatch
 import hashlib
 import os
 import queue
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
-from .console import sigterm_as_interrupt
+from .console import progress_bar, sigterm_as_interrupt
 from .convert import POINT_EXTENSIONS, Options, convert_file, is_points
 from .errors import ResampleError, excerpt, first_line
 
@@ -308,29 +307,6 @@ def warm_up(device="auto"):
     return thread
 
 
-class _NoBar:
-    """What the folder run asks of a progress bar, when none is shown."""
-
-    def clear(self):
-        pass
-
-    def update(self, n):
-        pass
-
-    def set_postfix_str(self, text, refresh=True):
-        pass
-
-    def close(self):
-        pass
-
-
-def _is_terminal(stream):
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def _failure(exc):
     """One line naming what went wrong with a file, whatever was raised."""
     if isinstance(exc, ResampleError):
@@ -430,7 +406,7 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
                 budget.release(held)
 
     summary = Summary()
-    bar = _bar(progress, len(jobs))
+    bar = progress_bar(len(jobs), "file", progress)
     record = _recorder(summary, bar, on_failure, stop if fail_fast else None)
     t0 = time.perf_counter()
     futures, handed = [], handed_to
@@ -461,16 +437,6 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
     summary.not_started = len(jobs) - summary.converted - summary.skipped - summary.failed
     summary.seconds = time.perf_counter() - t0
     return summary
-
-
-def _bar(progress, total):
-    """A tqdm bar on stderr (None: only when stderr is a terminal), or one that shows nothing."""
-    if progress is False or (progress is None and not _is_terminal(sys.stderr)):
-        return _NoBar()                   # (tqdm's import is not paid for a bar not shown)
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="file", file=sys.stderr, leave=False,
-                disable=None if progress is None else not progress, dynamic_ncols=True)
 
 
 def _recorder(summary, bar, on_failure, stop_on_failure):
@@ -520,7 +486,7 @@ def run_on_cluster(jobs, options: Options, address, *, overwrite=False, fail_fas
     _quiet_cluster_logs()
     options = replace(options, overwrite=options.overwrite or overwrite)
     summary = Summary()
-    bar = _bar(progress, len(jobs))
+    bar = progress_bar(len(jobs), "file", progress)
     stop = threading.Event()
     record = _recorder(summary, bar, on_failure, stop if fail_fast else None)
     t0 = time.perf_counter()

@@ -10,6 +10,48 @@ import sys
 import threading
 
 
+class NoBar:
+    """What the runs ask of a progress bar, when none is shown."""
+
+    def clear(self):
+        pass
+
+    def update(self, n=1):
+        pass
+
+    def set_postfix_str(self, text, refresh=True):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def progress_bar(total, unit, progress=None, desc=None):
+    """A tqdm bar on the standard error counting ``total`` ``unit``s, or one that shows
+    nothing: ``progress`` False, or None where the standard error is no terminal, or a total
+    under 2.  (tqdm is imported only for a bar that shows.)  A context manager too."""
+    if progress is False or total < 2 or (progress is None and not is_terminal(sys.stderr)):
+        return NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, leave=False,
+                disable=None if progress is None else not progress, dynamic_ncols=True)
+
+
+def is_terminal(stream):
+    """Whether ``stream`` is a terminal (False for a closed or replaced one)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def note(msg):
     """A note on the standard error: something the user may want to know, not a failure."""
     print(f"resample: note: {msg}", file=sys.stderr)

@@ -24,11 +24,11 @@ import struct
 import sys
 import tempfile
 import zlib
-from contextlib import contextmanager
 
 import numpy as np
 
 from .compiled import core as _core
+from .console import progress_bar
 from .devices import check_memory
 from .errors import ResampleError, first_line
 from .files import (atomic_output, check_zarr_output, disk_full, end_part_folder, is_zarr,
@@ -808,7 +808,8 @@ def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
     rows = _Rows(source, max(hi - keep for (_, _, hi), keep in zip(strips, keep_from)))
 
     def computed():
-        with _bar(len(strips), progress) as bar:
+        with progress_bar(len(strips), "strip", None if progress else False,
+                          desc="resize") as bar:
             for (sub, lo, hi), keep in zip(strips, keep_from):
                 window = rows.window(lo, hi, keep)
                 out = cpu.resize(window, sub, taps_c, options.fill, work, out_dtype, how)
@@ -860,22 +861,6 @@ class _Rows:
             self._drop_before(keep)
         first = self.read - (self.end - self.start)
         return self.buffer[self.start + lo - first:self.start + hi - first]
-
-
-@contextmanager
-def _bar(total, progress):
-    if not progress or total < 2:
-        yield _NoBar()
-        return
-    from tqdm import tqdm
-
-    with tqdm(total=total, unit="strip", desc="resize", leave=False, disable=None) as bar:
-        yield bar
-
-
-class _NoBar:
-    def update(self, n):
-        pass
 
 
 def resize_file(src, dst, options, output_size, progress=False):
