@@ -223,7 +223,7 @@ def streams(src, dst, options: Options):
     out_w, out_h = options.output_size(width, height)
     sample = max(source.dtype.itemsize, 2 if source.kind == "PNG" else 1)   # as load counts
     decoded = images.decode_memory(width, height, source.channels, sample)
-    return decoded + resize_memory((height, width, source.channels), source.dtype, False,
+    return decoded + job_memory((height, width, source.channels), source.dtype, False,
                                    (out_h, out_w), options, images.output_format(dst)) \
         > available_memory()
 
@@ -275,7 +275,7 @@ def keep_as_is(src, dst, options: Options, fmt, loaded=None):
 
 def check_resize_fits(pic, out_shape, options: Options, fmt):
     """Refuse, before any large allocation, a resize whose output the format ``fmt`` cannot
-    hold, or that would not fit in memory (:func:`resize_memory`)."""
+    hold, or that would not fit in memory (:func:`job_memory`)."""
     from . import devices, images
 
     rows, cols = out_shape
@@ -284,13 +284,14 @@ def check_resize_fits(pic, out_shape, options: Options, fmt):
         return                    # resize_as_points checks its own points and output
     a = pic.array
     shape = a.shape if a.ndim == 3 else a.shape + (1,)
-    devices.check_memory(resize_memory(shape, a.dtype, pic.alpha, out_shape, options, fmt),
+    devices.check_memory(job_memory(shape, a.dtype, pic.alpha, out_shape, options, fmt),
                          f"a {cols}x{rows} {fmt} output")
 
 
-def resize_memory(shape, dtype, alpha, out_shape, options: Options, fmt):
-    """Bytes an in-memory resize of a decoded image of ``shape`` (rows, cols, channels) takes:
-    the engine's tables and output, the float copies made while alpha is premultiplied, and
+def job_memory(shape, dtype, alpha, out_shape, options: Options, fmt):
+    """Bytes a file's in-memory job takes beyond its decoded image of ``shape`` (rows, cols,
+    channels): the resize's (the one estimator, :func:`resample.api.resize_memory`: tables,
+    the engine's copies and output), the float copies made while alpha is premultiplied, and
     the encoder's buffers (a PNG is filtered into a second copy and compressed into a third;
     other encoders copy the pixels once)."""
     import numpy as np
