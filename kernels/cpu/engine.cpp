@@ -330,27 +330,34 @@ NB_MODULE(_core, m) {
     m.def("resize", [](A s, A yi, A yw, A yc, A yf, A xi, A xw, A xf, double fill, A dst,
                        double lo, double hi, int rounding, bool rows_first, long long bands) {
         k.resize(s, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, rounding, rows_first, bands);
-    }, nogil);
+    }, nb::arg("src"), nb::arg("rows_index"), nb::arg("rows_weight"), nb::arg("rows_count"), nb::arg("rows_fill"), nb::arg("cols_index"), nb::arg("cols_weight"), nb::arg("cols_fill"), nb::arg("fill"), nb::arg("dst"), nb::arg("lo"), nb::arg("hi"), nb::arg("rounding"), nb::arg("rows_first"), nb::arg("bands"),
+          nogil);
     m.def("resize_fixed8", [](A s, A yi, A yw, A yc, A xi, A xw, A xc, A dst, long long bands) {
         return k.resize_fixed8(s, yi, yw, yc, xi, xw, xc, dst, bands);
-    }, nogil, "8-bit images in fixed point; false where it declines (the float loops apply).");
-    m.def("select", [](A s, A r, A c, A d) { k.select(s, r, c, d); }, nogil);
+    }, nb::arg("src"), nb::arg("rows_index"), nb::arg("rows_weight"), nb::arg("rows_count"), nb::arg("cols_index"), nb::arg("cols_weight"), nb::arg("cols_count"), nb::arg("dst"), nb::arg("bands"),
+          nogil, "8-bit images in fixed point; false where it declines (the float loops apply).");
+    m.def("select", [](A s, A r, A c, A d) { k.select(s, r, c, d); }, nb::arg("src"), nb::arg("rows"), nb::arg("cols"), nb::arg("dst"),
+          nogil);
     m.def("gather", [](A s, A iy, A wy, A cy, A fy, A ix, A wx, A cx, A fx, double fill, A d,
                        double lo, double hi, int rounding) {
         k.gather(s, iy, wy, cy, fy, ix, wx, cx, fx, fill, d, lo, hi, rounding);
-    }, nogil);
+    }, nb::arg("src"), nb::arg("rows_index"), nb::arg("rows_weight"), nb::arg("rows_count"), nb::arg("rows_fill"), nb::arg("cols_index"), nb::arg("cols_weight"), nb::arg("cols_count"), nb::arg("cols_fill"), nb::arg("fill"), nb::arg("dst"), nb::arg("lo"), nb::arg("hi"), nb::arg("rounding"),
+          nogil);
     m.def("taps", [](A x, long long n, int method, double support, double stretch, int boundary,
                      A index, A weight, A count, A fill) {
         return taps(x, n, method, support, stretch, boundary, index, weight, count, fill);
-    }, nogil, "The merged tap table of sampling an axis at positions x (resample_math.h).");
+    }, nb::arg("x"), nb::arg("n"), nb::arg("method"), nb::arg("support"), nb::arg("stretch"), nb::arg("boundary"), nb::arg("index"), nb::arg("weight"), nb::arg("count"), nb::arg("fill"),
+          nogil, "The merged tap table of sampling an axis at positions x (resample_math.h).");
     m.def("tap_arguments", [](A x, long long n, double support, double stretch, int boundary,
                               A u) { tap_arguments(x, n, support, stretch, boundary, u); },
+          nb::arg("x"), nb::arg("n"), nb::arg("support"), nb::arg("stretch"), nb::arg("boundary"), nb::arg("u"),
           nogil, "u (N, ceil(2 support stretch) + 2): a custom kernel's arguments per tap, "
                  "NaN outside the footprint.");
     m.def("taps_weighted", [](A x, long long n, double support, double stretch, int boundary,
                               A raw, A index, A weight, A count, A fill) {
         return taps_weighted(x, n, support, stretch, boundary, raw, index, weight, count, fill);
-    }, nogil, "The merged tap table of a kernel given as its raw weights at tap_arguments.");
+    }, nb::arg("x"), nb::arg("n"), nb::arg("support"), nb::arg("stretch"), nb::arg("boundary"), nb::arg("raw"), nb::arg("index"), nb::arg("weight"), nb::arg("count"), nb::arg("fill"),
+          nogil, "The merged tap table of a kernel given as its raw weights at tap_arguments.");
     m.def("method_names", []() {
         nb::list out;
         for (const char* name : METHOD_NAMES) out.append(name);
@@ -363,28 +370,37 @@ NB_MODULE(_core, m) {
     }, "The boundaries' names in the order of their numbers (resample_math.h).");
     m.def("centre_positions",
           [](long long n_in, A out, bool accumulate) { centre_positions(n_in, out, accumulate); },
+          nb::arg("n_in"), nb::arg("out"), nb::arg("accumulate"),
           nogil,
           "Input positions of an axis's outputs, align centers (as Pillow computes them).");
     m.def("bucket_order", [](A keys, A order, A start) { bucket_order(keys, order, start); },
+          nb::arg("keys"), nb::arg("order"), nb::arg("start"),
           nogil, "A stable counting sort of keys in [0, len(start) - 1).");
-    m.def("holes", [](A z, A rows, A cols) { holes(z, rows, cols); }, nogil);
+    m.def("holes", [](A z, A rows, A cols) { holes(z, rows, cols); }, nb::arg("z"), nb::arg("rows"), nb::arg("cols"),
+          nogil);
     m.def("method_weights", [](int method, A u, A out) { method_weights(method, u, out); },
+          nb::arg("method"), nb::arg("u"), nb::arg("out"),
           nogil);
     m.def("gmm_splat", [](A xy, A v, A sx, A sy, A theta, double cut, A st, A mem, long long rows,
                           A acc, A z) { k.gmm_splat(xy, v, sx, sy, theta, cut, st, mem, rows, acc, z); },
+          nb::arg("xy"), nb::arg("values"), nb::arg("sx"), nb::arg("sy"), nb::arg("theta"), nb::arg("cutoff"), nb::arg("band_start"), nb::arg("members"), nb::arg("band_rows"), nb::arg("acc"), nb::arg("z"),
           nogil);
-    m.def("gmm_normalise", [](A acc, A z, A out) { return k.gmm_normalise(acc, z, out); }, nogil);
+    m.def("gmm_normalise", [](A acc, A z, A out) { return k.gmm_normalise(acc, z, out); }, nb::arg("acc"), nb::arg("z"), nb::arg("out"),
+          nogil);
     m.def("gmm_vjp", [](A xy, A v, A sx, A sy, A theta, double cut, A g, A col, A z, A dxy, A dv,
                         A dsx, A dsy, A dtheta) {
         k.gmm_vjp(xy, v, sx, sy, theta, cut, g, col, z, dxy, dv, dsx, dsy, dtheta);
-    }, nogil);
+    }, nb::arg("xy"), nb::arg("values"), nb::arg("sx"), nb::arg("sy"), nb::arg("theta"), nb::arg("cutoff"), nb::arg("grad"), nb::arg("colour"), nb::arg("z"), nb::arg("d_xy"), nb::arg("d_values"), nb::arg("d_sx"), nb::arg("d_sy"), nb::arg("d_theta"),
+          nogil);
     m.def("steer", [](A xy, A v, A idx, A d2, A size, double alpha, double max_stretch, A out) {
         k.steer(xy, v, idx, d2, size, alpha, max_stretch, out);
-    }, nogil, "sigma=\"steered\": each point's (sx, sy, theta) from its neighbours' values.");
+    }, nb::arg("xy"), nb::arg("values"), nb::arg("neighbours"), nb::arg("d2"), nb::arg("size"), nb::arg("alpha"), nb::arg("max_stretch"), nb::arg("out"),
+          nogil, "sigma=\"steered\": each point's (sx, sy, theta) from its neighbours' values.");
     m.def("knn", [](A cell_xy, A order, A start, double x0, double y0, double cell,
                     long long nx, long long ny, A q, A q_order, bool self, A d2, A idx) {
         k.knn(cell_xy, order, start, x0, y0, cell, nx, ny, q, q_order, self, d2, idx);
-    }, nogil);
+    }, nb::arg("cell_xy"), nb::arg("order"), nb::arg("start"), nb::arg("x0"), nb::arg("y0"), nb::arg("cell"), nb::arg("nx"), nb::arg("ny"), nb::arg("queries"), nb::arg("query_order"), nb::arg("exclude_self"), nb::arg("d2"), nb::arg("idx"),
+          nogil);
     m.def("kd_knn", [](A xy, A q, bool self, A d2, A idx) {
         long long n = xy.shape(0), n_q = q.shape(0);
         int kk = (int)d2.shape(1);
@@ -405,11 +421,16 @@ NB_MODULE(_core, m) {
             kd::search(t, 1, 0, n, qs[2 * p], qs[2 * p + 1], self ? p : -1, kk, found,
                        bd + p * kk, bi + p * kk);
         }
-    }, nogil, "xy (N, 2), queries (Q, 2) float64: the k nearest points' squared distances and "
+    }, nb::arg("xy"), nb::arg("queries"), nb::arg("exclude_self"), nb::arg("d2"), nb::arg("idx"),
+          nogil, "xy (N, 2), queries (Q, 2) float64: the k nearest points' squared distances and "
               "indices (Q, k), ascending, through a k-d tree; self: query p is point p, skipped.");
-    m.def("contrast", [](A v, A idx, A e) { k.contrast(v, idx, e); }, nogil);
-    m.def("nearest_map", [](A xy, A seeds, A out) { k.nearest_map(xy, seeds, out); }, nogil);
-    m.def("png_filter", [](A rows, long long bpp, A out) { k.png_filter(rows, bpp, out); }, nogil);
+    m.def("contrast", [](A v, A idx, A e) { k.contrast(v, idx, e); }, nb::arg("values"), nb::arg("neighbours"), nb::arg("e"),
+          nogil);
+    m.def("nearest_map", [](A xy, A seeds, A out) { k.nearest_map(xy, seeds, out); }, nb::arg("xy"), nb::arg("seeds"), nb::arg("out"),
+          nogil);
+    m.def("png_filter", [](A rows, long long bpp, A out) { k.png_filter(rows, bpp, out); }, nb::arg("rows"), nb::arg("bpp"), nb::arg("out"),
+          nogil);
     m.def("png_unfilter", [](A raw, long long bpp, A out) { return k.png_unfilter(raw, bpp, out); },
+          nb::arg("raw"), nb::arg("bpp"), nb::arg("out"),
           nogil);
 }
