@@ -213,7 +213,6 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         raise UsageError("give an INPUT or --from-list, not both")
     if not (cutoff > 0 and math.isfinite(cutoff)):
         raise UsageError(f"--cutoff must be a finite number above 0, got {cutoff}")
-    method = ALIASES.get(method.lower(), method.lower())
     try:                        # every parameter parsed once, into the spec handed down
         options = Options(method=method, scale=scale, size=size, align=align.lower(),
                           boundary=boundary.lower(), fill=fill, antialias=not no_antialias,

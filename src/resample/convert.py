@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from .errors import ResampleError
 from .files import is_zarr
 from .geometry import Geometry, exact_size, only_if, scaled_side
+from .methods import Method, get_method
 
 POINT_EXTENSIONS = (".csv", ".tsv")
 
@@ -24,7 +25,7 @@ class Options:
     ``size`` as plain WxH, or None for the size their coordinates need.  ``quality`` is for
     JPEG and WebP output (1-100; None: 95)."""
 
-    method: str = "bilinear"
+    method: Method | str = "bilinear"
     scale: float | None = None
     size: str | None = None
     align: str = "centers"
@@ -48,9 +49,14 @@ class Options:
     overwrite: bool = False       # an existing output folder (a Zarr store) may be replaced
 
     def __post_init__(self):
-        # --size is parsed once, here: below, ``size`` is a Geometry (or None)
+        # parsed once, here: below, ``size`` is a Geometry (or None), ``method`` a Method
+        # (or "gmm", pixels rebuilt as points, which is no kernel)
         if self.size is not None and not isinstance(self.size, Geometry):
             object.__setattr__(self, "size", Geometry.parse(self.size))
+        if not (isinstance(self.method, str) and self.method.lower() == "gmm"):
+            object.__setattr__(self, "method", get_method(self.method))
+        else:
+            object.__setattr__(self, "method", "gmm")
 
     def output_size(self, width, height):
         """The output (width, height) of an image of ``width`` x ``height``."""
@@ -297,7 +303,6 @@ def job_memory(shape, dtype, alpha, out_shape, options: Options, fmt):
     import numpy as np
 
     from . import api
-    from .methods import get_method
 
     rows, cols = out_shape
     dtype = np.dtype(dtype)
@@ -305,7 +310,7 @@ def job_memory(shape, dtype, alpha, out_shape, options: Options, fmt):
     if alpha:                     # premultiplied work copies of the input and the output
         work = np.dtype(np.float64 if dtype.itemsize > 2 else np.float32)
         need += int(np.prod(shape)) * work.itemsize + 2 * rows * cols * shape[2] * work.itemsize
-    need += api.resize_memory(shape, out_shape, work, get_method(options.method),
+    need += api.resize_memory(shape, out_shape, work, options.method,
                               options.antialias, options.align, options.boundary)
     return need + (3 if fmt == "PNG" else 2) * rows * cols * shape[2] * dtype.itemsize
 

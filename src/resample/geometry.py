@@ -153,9 +153,10 @@ def only_if(size):
 
 
 def default_output(path, method, size):
-    """The output beside ``path`` when none is given: ``INPUT-METHOD-WxH.EXT``."""
+    """The output beside ``path`` when none is given: ``INPUT-METHOD-WxH.EXT`` (``method``: a
+    name, or a Method)."""
     stem, ext = os.path.splitext(path)
-    return f"{stem}-{method}-{size[0]}x{size[1]}{ext}"
+    return f"{stem}-{getattr(method, 'name', method)}-{size[0]}x{size[1]}{ext}"
 
 
 def exact_size(size):
