@@ -1037,7 +1037,8 @@ def write_zarr(path, strips, width, height, channels, dtype, overwrite=False, sr
     into a temporary folder beside ``path`` and swapped in when complete.  An existing
     ``path`` is replaced only as :func:`resample.files.check_zarr_output` allows (with
     ``overwrite``, a Zarr store that does not hold the input ``src``), and only once the new
-    store is whole: the old one is renamed aside, the new one renamed in, the old removed."""
+    store is whole: the two are exchanged in one atomic step where the system allows it
+    (else the old one is renamed aside and the new one in), then the old is removed."""
     zarr = _zarr()
     path = os.path.abspath(os.fspath(path)).rstrip("/\\")
     check_zarr_output(path, src, overwrite)
@@ -1055,7 +1056,7 @@ def write_zarr(path, strips, width, height, channels, dtype, overwrite=False, sr
         check_zarr_output(path, src, overwrite)          # (as it is now, not as it was)
         if os.path.lexists(path):
             if _exchange(tmp, path):                     # one atomic step: old <-> new
-                _remove_tree(tmp)                        # (tmp now holds the old store)
+                shutil.rmtree(tmp, ignore_errors=True)   # (tmp now holds the old store)
             else:
                 old = tmp[:-len(".part")] + ".old.part"  # removed as a stale part if left
                 os.replace(path, old)
