@@ -269,10 +269,7 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         raise UsageError(f"{out_path}: is the input; pass --overwrite to replace it")
     notes = _quality_note(quality, out_path) + convert.resize_image(input, out_path, options,
                                                                    progress=not quiet)
-    if not quiet:
-        for n in notes:
-            note(n)
-        click.echo(out_path)
+    _report(notes, out_path, quiet)
 
 
 # Extensions for the formats Pillow reports, for an output that has no name to go by.
@@ -416,6 +413,15 @@ def spool_stdin(stream, path):
             except OSError as exc:
                 raise ResampleError(f"standard input: cannot keep a copy "
                                     f"({exc.strerror or exc})") from None
+
+
+def _report(notes, path, quiet):
+    """A finished job: its notes on the standard error, then the output's path on the
+    standard output (nothing with -q)."""
+    if not quiet:
+        for n in notes:
+            note(n)
+        click.echo(path)
 
 
 def _quality_note(quality, out_path):
@@ -647,10 +653,7 @@ def _reconstruct_csv(input, output, options, weights, overwrite, quiet):
     devices.select(options.device)
     notes = (_quality_note(options.quality, output)
              + convert.rebuild_points(input, output, options, weights=weights))
-    if not quiet:
-        for n in notes:
-            note(n)
-        click.echo(output)
+    _report(notes, output, quiet)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]},
@@ -714,10 +717,7 @@ def points_command(image, output, count, fraction, pattern, seed, quiet):
             if len(xy) == 0:
                 raise ResampleError(f"{image}: every grid point fell on a missing pixel")
     pointcloud.write_csv(output, xy, values, frame=(width, height))
-    if not quiet:
-        for n in notes:
-            note(n)
-        click.echo(output)
+    _report(notes, output, quiet)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]},
