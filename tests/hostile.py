@@ -2,7 +2,7 @@
 
 Every ``make_X(path, ...)`` writes ONE small file (or Zarr folder) to *path*
 and returns *path*.  They are meant as fixtures for tests: each runs in well
-under a second (see REPORT.md for measured times) and produces a file of at
+under a second and produces a file of at
 most ~300 KB, yet most of them *declare* an enormous amount of pixels, pages
 or frames, so that a careless reader allocates gigabytes or loops for ages.
 
@@ -253,7 +253,7 @@ def make_webp_frame_bomb(path, side: int = 8000, frames: int = 30,
     method='pillow': Pillow's own writer, save_all with lossless=True, of
     *frames* side x side flat images that differ only in pixel (0, 0), so
     libwebp's WebPAnimEncoder emits tiny sub-frames.  Works, but needs
-    several 4*side*side buffers and is slow (see REPORT.md), so it is not the
+    several 4*side*side buffers and is slow, so it is not the
     default.
 
     The bomb: Pillow's WebP reader (libwebp WebPAnimDecoder) composites
