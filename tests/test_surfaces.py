@@ -414,12 +414,20 @@ def test_a_task_whose_worker_dies_is_that_file_s_failure(monkeypatch):
 
 # --- 8, 9: standard input ----------------------------------------------------------------------
 
-def _photo_then_zeros(photo):
-    """A process writing ``photo``'s bytes, then zeros without end, to its stdout."""
-    return subprocess.Popen([sys.executable, "-c", "import sys\n"
-                             f"sys.stdout.buffer.write(open({str(photo)!r}, 'rb').read())\n"
-                             "while True: sys.stdout.buffer.write(bytes(1 << 20))"],
-                            stdout=subprocess.PIPE)
+def _resample_photo_then_zeros(photo, out, env):
+    """``resample - -o out --scale 0.5`` reading ``photo``'s bytes and then zeros without end
+    from its standard input (another process writes them)."""
+    feeder = subprocess.Popen([sys.executable, "-c", "import sys\n"
+                               f"sys.stdout.buffer.write(open({str(photo)!r}, 'rb').read())\n"
+                               "while True: sys.stdout.buffer.write(bytes(1 << 20))"],
+                              stdout=subprocess.PIPE)
+    try:
+        return subprocess.run([sys.executable, "-m", "resample", "-", "-o", out, "--scale",
+                               "0.5"], stdin=feeder.stdout, capture_output=True, timeout=120,
+                              env=env)
+    finally:
+        feeder.kill()
+        feeder.wait()
 
 
 def _tmpdir_env(tmp_path):
@@ -449,14 +457,7 @@ def test_standard_input_is_bounded_by_the_pixel_limit(tmp_path, photo):
     limit can take, and its copy removed."""
     tmp, env = _tmpdir_env(tmp_path)
     env["RESAMPLE_MAX_PIXELS"] = "1M"
-    feeder = _photo_then_zeros(photo)
-    try:
-        result = subprocess.run([sys.executable, "-m", "resample", "-", "-o",
-                                 tmp_path / "o.png", "--scale", "0.5"], stdin=feeder.stdout,
-                                capture_output=True, timeout=120, env=env)
-    finally:
-        feeder.kill()
-        feeder.wait()
+    result = _resample_photo_then_zeros(photo, tmp_path / "o.png", env)
     err = one_line_error(result, 1)
     assert "more than an image within" in err
     assert os.listdir(tmp) == [] and not (tmp_path / "o.png").exists()
@@ -910,13 +911,6 @@ def test_a_png_on_standard_input_is_bounded_by_its_header(tmp_path, photo):
     """A PNG header followed by endless zeros: stopped past what its IHDR can take (it was
     spooled to the pixel limit's bound, 2.7 GB)."""
     tmp, env = _tmpdir_env(tmp_path)
-    feeder = _photo_then_zeros(photo)
-    try:
-        result = subprocess.run([sys.executable, "-m", "resample", "-", "-o",
-                                 tmp_path / "o.png", "--scale", "0.5"], stdin=feeder.stdout,
-                                capture_output=True, timeout=120, env=env)
-    finally:
-        feeder.kill()
-        feeder.wait()
+    result = _resample_photo_then_zeros(photo, tmp_path / "o.png", env)
     assert "the size its PNG header declares" in one_line_error(result, 1)
     assert os.listdir(tmp) == []

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from .console import progress_bar, sigterm_as_interrupt
 from .convert import POINT_EXTENSIONS, Options, convert_file, is_points
 from .errors import ResampleError, excerpt, first_line
+from .files import not_a_file
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp", ".gif",
                     ".ppm", ".pgm", ".pbm", ".pnm", ".tga")
@@ -752,22 +753,6 @@ def _worker_room():
         return max(0, int((limit * fraction - used) / max(1, worker.state.nthreads)))
     except Exception:                     # noqa: BLE001 (not on a worker, or another version)
         return None
-
-
-def not_a_file(path):
-    """Why ``path`` is not to be opened as an input file (it is missing, a folder, a FIFO, a
-    device or a socket), or None for a regular file (through its links)."""
-    import stat
-
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        return exc.strerror or "cannot be read"
-    if stat.S_ISREG(mode):
-        return None
-    kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
-            else "a socket" if stat.S_ISSOCK(mode) else "a device")
-    return f"not a regular file ({kind})"
 
 
 def _size(job):

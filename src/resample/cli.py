@@ -16,7 +16,7 @@ import click
 
 from .console import note, quiet_libraries
 from .errors import ResampleError, excerpt
-from .files import output_format as images_output_format
+from .files import not_a_file, output_format as images_output_format
 from .geometry import default_output
 from .methods import ALIASES, BOUNDARY_IDS, METHODS
 
@@ -474,7 +474,7 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
                     raise ResampleError("--from-list -: standard input is closed")
                 found = batch.read_list(sys.stdin)
             else:
-                why = batch.not_a_file(from_list)
+                why = not_a_file(from_list)
                 if why and "FIFO" not in why:               # (a pipe, <(find ...), is a list)
                     raise ResampleError(f"--from-list {excerpt(from_list)}: {why}")
                 with open(from_list, encoding="utf-8", errors="surrogateescape") as f:

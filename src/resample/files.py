@@ -9,6 +9,7 @@ import contextlib
 import functools
 import os
 import re
+import stat
 import threading
 from typing import NamedTuple, Optional
 
@@ -84,6 +85,21 @@ def _within(path, folder):
         return os.path.commonpath([real, top]) == top
     except ValueError:                 # different drives
         return False
+
+
+def not_a_file(path):
+    """Why ``path`` is not to be opened as an input file (it is missing, a folder, a FIFO, a
+    device or a socket: reading one could block, or never end), or None for a regular file
+    (through its links)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return exc.strerror or "cannot be read"
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device")
+    return f"not a regular file ({kind})"
 
 
 def output_format(path):

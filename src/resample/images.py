@@ -18,7 +18,8 @@ import numpy as np
 from .errors import ResampleError, excerpt, first_line
 from .geometry import jpeg_draft_scale
 from .files import (DEFAULT_QUALITY, EIGHT_BIT_ONLY, FORMAT_MAX_SIDE,  # noqa: F401
-                    atomic_output, check_size, output_format, pillow_save_options,
+                    atomic_output, check_size, not_a_file, output_format,
+                    pillow_save_options,
                     read_metadata)
 
 # Pillow modes that are converted on reading, to what, and why.
@@ -94,11 +95,7 @@ def load(path, target=None, thumbnail=False) -> Picture:
     if os.path.isdir(path):
         raise ResampleError(f"{path}: is a folder")
     if os.path.getsize(path) == 0:
-        import stat
-
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise ResampleError(f"{path}: not a regular file (a device or a pipe)")
-        raise ResampleError(f"{path}: file is empty")
+        raise ResampleError(f"{path}: {not_a_file(path) or 'file is empty'}")
     return _guarded(path, _read, path, target, thumbnail)
 
 

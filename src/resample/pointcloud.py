@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ResampleError, excerpt
+from .files import not_a_file
 
 VALUE_HEADERS = {1: ("v",), 3: ("r", "g", "b"), 4: ("r", "g", "b", "a")}
 SIGMA_HEADERS = {0: (), 1: ("sigma",), 2: ("sigma_x", "sigma_y"),
@@ -99,14 +100,11 @@ def read_csv(path) -> PointCloud:
     MAX_LINE is read into an error."""
     from .devices import check_memory
 
-    import stat
-
     path = os.fspath(path)
     try:
-        mode = os.stat(path).st_mode
-        if not stat.S_ISREG(mode):          # a device or pipe: no size to check it by
-            kind = "a folder" if stat.S_ISDIR(mode) else "a device or a pipe"
-            raise ResampleError(f"{path}: not a regular file ({kind})")
+        why = not_a_file(path)              # a device or pipe: no size to check it by
+        if why and os.path.exists(path):
+            raise ResampleError(f"{path}: {why}")
         size = os.path.getsize(path)
         check_memory(2 * size, f"reading {path}")
         with open(path, "rb") as f:
