@@ -17,8 +17,8 @@ import numpy as np
 
 import resample
 from benchmarks.common import machine
-from resample import gmm
-from resample.fit import fit
+from resample.ops import gmm
+from resample.ops.fit import fit
 
 FRACTIONS = (0.01, 0.05, 0.2)
 

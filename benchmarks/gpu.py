@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 import resample
-from resample import devices
+from resample.engines import devices
 
 RESIZE_METHODS = ("bilinear", "bicubic", "gri", "lanczos")
 TORCH_MODES = {"bilinear": "bilinear", "bicubic": "bicubic"}
@@ -75,9 +75,9 @@ def resize_table(cp, rounds, bandwidth):
     torch interpolate (float32: its CUDA kernels take no uint8) and cupyx zoom."""
     import importlib
 
-    from resample import gpu
-    from resample.methods import get_method
-    from resample.taps import resize_taps
+    from resample.engines import gpu
+    from resample.spec.methods import get_method
+    from resample.spec.taps import resize_taps
 
     from .common import photo_4k
 
@@ -192,7 +192,7 @@ def end_to_end(cp, rounds):
     import tempfile
     import time
 
-    from resample import images
+    from resample.formats import images
 
     from .common import photo_4k
 

@@ -10,7 +10,7 @@ batches): ours at most libvips' time, within a level of the full decode.
 The folder is benchmarks.batch's "camera" one: 12 real photos (scikit-image's) enlarged to a
 long side of 4000 pixels, each four ways (as is, mirrored, turned, both), JPEG quality 90.
 A 4000-pixel-wide photo to 1600 is a 2.5x shrink, a turned one (2667 to 3000 wide) less:
-neither decodes smaller (resample.geometry.jpeg_draft_scale, and libvips' own rule,
+neither decodes smaller (resample.spec.geometry.jpeg_draft_scale, and libvips' own rule,
 decode smaller only from a 4x shrink); `--width 400` shows the other case.
 """
 
@@ -82,7 +82,7 @@ def _quality(src, out, width):
     from PIL import Image
 
     import resample
-    from resample import images
+    from resample.formats import images
 
     diffs, matched = [], 0
     for name in sorted(os.listdir(src)):

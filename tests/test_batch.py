@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 import resample
-from resample import batch, images
-from resample.cli import main
+from resample.jobs import batch
+from resample.formats import images
+from resample.cli.command import main
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resample import png
+from resample.formats import png
 from resample import ResampleError
-from resample.cli import main
-from resample.geometry import parse_geometry
+from resample.cli.command import main
+from resample.spec.geometry import parse_geometry
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -58,7 +58,7 @@ def test_percentages_round_as_imagemagick_does():
     """N% of a side is ImageMagick's floor(N * side / 100 + 0.5) in exact arithmetic, for every
     integer percent 1-1000 over many sides (in floating point, 50 * 0.29 is 14.499999999999998
     and 29% of 50 came out 14); decimal percents are exact too."""
-    from resample.geometry import parse_geometry as parse
+    from resample.spec.geometry import parse_geometry as parse
 
     sides = list(range(1, 257)) + [333, 999, 1000, 1001, 4096, 4999, 5000]
     for p in range(1, 1001):
@@ -313,10 +313,10 @@ def test_input_is_never_overwritten_without_asking(tmp_path, capsys, photo):
 def test_help_is_light_and_has_examples():
     # (The compiled engine is imported: it holds the one list of the methods' and boundaries'
     # names, resample_math.h's; about 2 ms.  NumPy is not.)
-    code = ("import sys, resample.cli; "
+    code = ("import sys, resample.cli.command; "
             "assert 'numpy' not in sys.modules, sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
-    out = subprocess.run([sys.executable, "-m", "resample.cli", "--help"], check=True,
+    out = subprocess.run([sys.executable, "-m", "resample", "--help"], check=True,
                          capture_output=True, text=True).stdout
     assert "Examples:" in out and "--method gri --scale 2" in out
 
@@ -491,7 +491,7 @@ def test_strip_max_pixels_tiff_exif_and_frames(tmp_path, capsys, photo, monkeypa
     """--strip writes no metadata; a TIFF output keeps EXIF tags such as Make; --max-pixels and
     RESAMPLE_MAX_PIXELS move the decompression-bomb limit (one line naming both when hit); a
     multi-frame input into a format of one frame says that only its first is converted."""
-    from resample import images
+    from resample.formats import images
 
     src = tmp_path / "in.jpg"
     exif = Image.Exif()

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resample import ResampleError, images
+from resample import ResampleError
+from resample.formats import images
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -83,7 +84,7 @@ def test_png_exif_after_the_pixels_is_found(tmp_path):
 def test_png_writer_round_trips_through_independent_decoders(tmp_path, mode):
     import imagecodecs
 
-    from resample import png
+    from resample.formats import png
 
     base = _photo(mode.rstrip("16"))
     a = base.astype(np.uint16) * 257 + 3 if mode.endswith("16") else base
@@ -102,7 +103,7 @@ def test_png_writer_round_trips_through_independent_decoders(tmp_path, mode):
 def test_png_writer_filters_adaptively_and_compresses_like_pillow(tmp_path):
     import io
 
-    from resample import png
+    from resample.formats import png
 
     a = skimage_data.astronaut()
     ours, theirs = io.BytesIO(), io.BytesIO()

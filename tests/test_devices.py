@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import resample
-from resample import devices
+from resample.engines import devices
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from PIL import Image
 
 import resample
 from resample import ResampleError
-from resample.cli import main
-from resample.fit import fit, parse_learn
-from resample.pointcloud import read_csv
+from resample.cli.command import main
+from resample.ops.fit import fit, parse_learn
+from resample.formats.pointcloud import read_csv
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import resample
-from resample import cpu
+from resample.engines import cpu
 from reference import ref_resize, round_to
 
 skimage_data = pytest.importorskip("skimage.data")

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import resample
-from resample.cli import main
+from resample.cli.command import main
 
 skimage_data = pytest.importorskip("skimage.data")
 

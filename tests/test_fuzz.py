@@ -39,7 +39,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resample import ResampleError, images, png
+from resample import ResampleError
+from resample.formats import images, png
 
 pytestmark = pytest.mark.slow      # (see pyproject.toml's markers)
 
@@ -487,7 +488,7 @@ def test_damaged_zarr_metadata_fails_cleanly(tmp_path):
     zarr = pytest.importorskip("zarr")
     import json
 
-    from resample import convert
+    from resample.jobs import convert
 
     good = tmp_path / "good.zarr"
     z = zarr.create_array(store=str(good), shape=(41, 47, 3), chunks=(16, 16, 3),

@@ -4,8 +4,11 @@ differences."""
 import numpy as np
 import pytest
 
-from resample import ResampleError, gmm, pointcloud, resize
-from resample.gmm import PointGrid, reconstruct, reconstruct_vjp
+from resample import ResampleError, resize
+from resample.ops import gmm
+from resample.formats import pointcloud
+from resample.ops.fit import grid_points
+from resample.ops.gmm import PointGrid, reconstruct, reconstruct_vjp
 from reference import (check_nearest_holes, ref_auto_sigma, ref_gmm, ref_nearest_distance,
                        ref_steered_sigma)
 
@@ -88,7 +91,7 @@ def test_nearest_map_is_exact_on_pixel_grids(layout):
             pick = rng.choice(h * w, size=max(1, h * w // 9), replace=False)
             xy = np.stack([pick % w, pick // w], axis=1).astype(float)
         elif layout == "grid":                   # `resample points --pattern grid` cells
-            xy = pointcloud.grid_points(np.zeros((h, w)), max(1, h * w // 20))[0]
+            xy = grid_points(np.zeros((h, w)), max(1, h * w // 20))[0]
         elif layout == "one pixel":
             xy = np.array([[rng.uniform(-0.5, w - 0.5), rng.uniform(-0.5, h - 0.5)]])
         else:

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import resample
-from resample import ResampleError, devices
+from resample import ResampleError
+from resample.engines import devices
 
 if devices.gpu_reason() is not None:
     pytest.skip(f"no GPU: {devices.gpu_reason()}", allow_module_level=True)
@@ -44,9 +45,9 @@ def test_gpu_plans_agree_bit_for_bit(dtype):
     """On the device, as on the shim: the tiled kernel (its fast way with the saturating
     stores and byte permutations, its general way, and its gather fallback) makes the
     gather's sums exactly, and the cols-first two passes' where that order ran."""
-    from resample import gpu
-    from resample.methods import get_method
-    from resample.taps import resize_taps
+    from resample.engines import gpu
+    from resample.spec.methods import get_method
+    from resample.spec.taps import resize_taps
 
     skimage_data = pytest.importorskip("skimage.data")
     photo = skimage_data.astronaut().astype(dtype) * (257 if dtype == np.uint16 else 1)

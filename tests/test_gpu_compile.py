@@ -1,6 +1,6 @@
 """The CUDA kernels compiled for an H100 (sm_90) without a GPU, as run time compiles them: by
 NVRTC (the library CuPy calls, from the nvidia-cuda-nvrtc wheel, which needs no GPU) with
-CuPy's options and resample.gpu.NVRTC_OPTIONS, and by nvcc.  ptxas's report of each kernel's
+CuPy's options and resample.engines.gpu.NVRTC_OPTIONS, and by nvcc.  ptxas's report of each kernel's
 registers and spills is held to a budget (RESOURCES): no spills, no kernel past its budget
 with fewer threads an SM, and never half the occupancy: a change that spills or cuts
 occupancy fails here, before any GPU sees it (and one that is worth it updates the budget).
@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from resample import gpu
+from resample.engines import gpu
 
 pytestmark = pytest.mark.slow      # (see pyproject.toml's markers)
 
@@ -209,7 +209,7 @@ def test_a_gpu_that_cannot_compile_is_not_chosen(monkeypatch):
         gpu.compile_reason.cache_clear()
 
 
-# ---- The tiled kernel's model (resample.gpu.tiled_fast_times) counts the instructions of
+# ---- The tiled kernel's model (resample.engines.gpu.tiled_fast_times) counts the instructions of
 # tiled_fast's loops with small formulas (fast_x_item, fast_y_pair).  Here they are held to
 # the machine code NVRTC makes of those loops, disassembled by nvdisasm (the
 # nvidia-cuda-nvdisasm wheel, in the test extra; no GPU needed), within a quarter.

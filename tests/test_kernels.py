@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import resample
-from resample import gpu
-from resample.methods import METHODS, get_method
-from resample.taps import BOUNDARIES, compute_taps, resize_taps
+from resample.engines import gpu
+from resample.spec.methods import METHODS, get_method
+from resample.spec.taps import BOUNDARIES, compute_taps, resize_taps
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCES = sorted(glob.glob(os.path.join(ROOT, "kernels", "*.cu")))
@@ -68,7 +68,7 @@ class ShimBackend:
 def float_cpu_loops(monkeypatch):
     """The CUDA loops sum 8-bit images in float32: compare them with the CPU's float loops (the
     CPU's fixed-point path is tested against the float64 reference in test_fixed.py)."""
-    from resample import cpu
+    from resample.engines import cpu
 
     monkeypatch.setattr(cpu, "FIXED", False)
 
@@ -95,14 +95,14 @@ def _image(rng, shape, dtype):
 def _gpu_resize(shim, a, shape, method, align, boundary, fill=0.0, antialias=True,
                 passes=None):
     """gpu.resize with the API's choices of tables and dtypes, on the shim."""
-    from resample.api import _compute_dtype, _work_dtype
+    from resample.spec.dtypes import compute_dtype, work_dtype
 
     a3 = a[..., None] if a.ndim == 2 else a
     m = get_method(method)
     taps_r = resize_taps(a3.shape[0], shape[0], m, align, boundary, antialias)
     taps_c = resize_taps(a3.shape[1], shape[1], m, align, boundary, antialias)
-    out = gpu.resize(shim, a3, taps_r, taps_c, fill, _work_dtype(a.dtype),
-                     _compute_dtype(a.dtype), passes)
+    out = gpu.resize(shim, a3, taps_r, taps_c, fill, work_dtype(a.dtype),
+                     compute_dtype(a.dtype), passes)
     out = out.astype(a.dtype, copy=False)
     return out[..., 0] if a.ndim == 2 else out
 
@@ -313,7 +313,7 @@ def test_shim_nan_fill_stays_out_of_in_range_samples(shim):
 
 @pytest.mark.parametrize("method", METHOD_NAMES)
 def test_shim_sample_matches_the_cpu_engine(shim, method):
-    from resample.api import _compute_dtype, _work_dtype
+    from resample.spec.dtypes import compute_dtype, work_dtype
 
     rng = np.random.default_rng(METHOD_NAMES.index(method))
     for dtype, shape in ((np.uint8, (9, 14, 3)), (np.float32, (1, 1)), (np.float64, (17, 6, 2))):
@@ -326,8 +326,8 @@ def test_shim_sample_matches_the_cpu_engine(shim, method):
             m = get_method(method)
             ty = compute_taps(xy[:, 1], h, m, 1.0, boundary)
             tx = compute_taps(xy[:, 0], w, m, 1.0, boundary)
-            got = gpu.gather(shim, a3, ty, tx, -2.0, _work_dtype(a.dtype),
-                             _compute_dtype(a.dtype)).astype(a.dtype)
+            got = gpu.gather(shim, a3, ty, tx, -2.0, work_dtype(a.dtype),
+                             compute_dtype(a.dtype)).astype(a.dtype)
             _assert_close(got.reshape(want.shape), want)
 
 
@@ -337,8 +337,8 @@ def test_shim_sample_with_full_width_tables_as_made_on_a_device(shim, method):
     """Tables made by the coordinates' array module (CuPy coordinates on a GPU) are not
     compacted: duplicate indices and zero-weight taps stay, and the kernels must skip the
     zeros (a NaN pixel must not leak into samples that give it weight 0)."""
-    from resample.api import _compute_dtype, _work_dtype
-    from resample.taps import BOUNDARY_IDS
+    from resample.spec.dtypes import compute_dtype, work_dtype
+    from resample.spec.taps import BOUNDARY_IDS
 
     rng = np.random.default_rng(31 + METHOD_NAMES.index(method))
     a = _image(rng, (11, 13, 3), np.float32)
@@ -348,10 +348,10 @@ def test_shim_sample_with_full_width_tables_as_made_on_a_device(shim, method):
     m = get_method(method)
     for boundary in BOUNDARIES:
         want = resample.sample(a, xy, method=method, boundary=boundary, fill=-2.0)
-        ty = gpu.taps(shim, xy[:, 1], 11, m, 1.0, BOUNDARY_IDS[boundary])
-        tx = gpu.taps(shim, xy[:, 0], 13, m, 1.0, BOUNDARY_IDS[boundary])
+        ty = gpu.taps(shim, xy[:, 1], 11, m, 1.0, boundary)
+        tx = gpu.taps(shim, xy[:, 0], 13, m, 1.0, boundary)
         assert np.all(ty.count == ty.index.shape[1])             # full width, not compacted
-        got = gpu.gather(shim, a, ty, tx, -2.0, _work_dtype(a.dtype), _compute_dtype(a.dtype))
+        got = gpu.gather(shim, a, ty, tx, -2.0, work_dtype(a.dtype), compute_dtype(a.dtype))
         np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
         _assert_close(np.nan_to_num(got), np.nan_to_num(want))
 
@@ -360,14 +360,14 @@ def test_shim_sample_with_full_width_tables_as_made_on_a_device(shim, method):
 def test_shim_tables_are_the_cpu_tables_unmerged(shim, boundary):
     """The device's tap tables (taps_rows) and the CPU's (compute_taps) come from the same
     header function: per row, the weights summed per index are the same."""
-    from resample.taps import BOUNDARY_IDS
+    from resample.spec.taps import BOUNDARY_IDS
 
     rng = np.random.default_rng(7)
     x = np.concatenate([rng.uniform(-9, 20, 300), np.arange(-3.0, 15.0, 0.5)])
     for name in METHOD_NAMES:
         m = get_method(name)
         for n, stretch in ((11, 1.0), (1, 1.0), (11, 2.7)):
-            full = gpu.taps(shim, x, n, m, stretch, BOUNDARY_IDS[boundary])
+            full = gpu.taps(shim, x, n, m, stretch, boundary)
             merged = compute_taps(x, n, m, stretch, boundary)
             np.testing.assert_allclose(full.fill_weight, merged.fill_weight, rtol=0, atol=1e-14)
             for o in range(len(x)):
@@ -398,7 +398,7 @@ def _gmm_problem(rng, n, shape, channels):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_shim_gmm_forward_matches_the_cpu_engine(shim, dtype):
-    from resample import gmm
+    from resample.ops import gmm
 
     rng = np.random.default_rng(5)
     for n, shape, channels in ((1, (1, 1), 1), (40, (17, 23), 3), (300, (30, 9), 4),
@@ -422,7 +422,7 @@ def test_shim_binned_splat_matches_the_cpu_engine(shim, dtype):
     border, and five channels (more than the shared planes hold: all atomically).  Up to 3
     channels the sums are packed a pixel at a time (the wide points' adds: vector atomics),
     4 and 5 in planes."""
-    from resample import gmm
+    from resample.ops import gmm
 
     rng = np.random.default_rng(11)
     for n, shape, channels in ((900, (70, 100), 3), (400, (33, 65), 1), (60, (40, 40), 5),
@@ -450,7 +450,7 @@ def test_shim_binned_splat_matches_the_cpu_engine(shim, dtype):
 def test_shim_gmm_vjp_matches_the_cpu_engine(shim, sorted_from, monkeypatch):
     """The gradients on the shim, the points in their own order or (from VJP_SORTED points
     on, here from one) gathered in the splat's tile order and put back."""
-    from resample import gmm
+    from resample.ops import gmm
 
     monkeypatch.setattr(gpu, "VJP_SORTED", sorted_from)
     rng = np.random.default_rng(8)
@@ -481,7 +481,7 @@ def test_shim_gmm_vjp_matches_the_cpu_engine(shim, sorted_from, monkeypatch):
 @pytest.mark.parametrize("holes", ["nearest", "constant"])
 def test_shim_reconstruction_with_holes_matches_the_cpu_engine(shim, holes):
     """gmm.forward_with_holes with the GPU backend: kernels for the splat, holes on the host."""
-    from resample import gmm
+    from resample.ops import gmm
 
     rng = np.random.default_rng(13)
     xy, values, sx, sy = _gmm_problem(rng, 30, (40, 50), 3)
@@ -503,7 +503,7 @@ def test_shim_reconstruction_with_holes_matches_the_cpu_engine(shim, holes):
 
 def test_shim_vjp_with_holes_matches_the_cpu_engine(shim):
     """gmm.vjp_from_forward with the GPU backend, holes included, against the CPU engine."""
-    from resample import gmm
+    from resample.ops import gmm
 
     rng = np.random.default_rng(17)
     xy, values, sx, sy = _gmm_problem(rng, 25, (20, 30), 2)
@@ -530,7 +530,7 @@ def _points_with_ties(rng):
 
 
 def test_shim_nearest_points_match_the_point_grid(shim):
-    from resample import gmm
+    from resample.ops import gmm
 
     rng = np.random.default_rng(21)
     xy = _points_with_ties(rng)
@@ -554,7 +554,7 @@ def test_shim_nearest_points_match_the_point_grid(shim):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_shim_auto_sigma_matches_the_cpu_engine(shim, dtype):
-    from resample import gmm
+    from resample.ops import gmm
 
     rng = np.random.default_rng(22)
     xy = _points_with_ties(rng)
@@ -580,7 +580,8 @@ def test_shim_reconstruct_runs_every_step_on_the_device(shim, sigma, holes, monk
                                         return_weights=True)
     want_vjp = resample.reconstruct_vjp(xy, values, shape, grad, sigma=s, holes=holes)
     assert (want_z == 0).sum() > (20 if sigma != "auto" else -1)   # holes to fill
-    from resample import devices, gmm
+    from resample.engines import devices
+    from resample.ops import gmm
 
     monkeypatch.setattr(devices, "gpu_reason", lambda: None)
     monkeypatch.setattr(devices, "is_device_array", lambda a: isinstance(a, np.ndarray))
@@ -607,7 +608,7 @@ def test_shim_tiled_resize_is_the_gather_and_the_two_passes_bit_for_bit(shim, dt
     once) makes exactly the gather's and the cols-first two passes' sums, over random photo
     crops, odd sizes, every boundary (wrap's edge tiles read across the image: too wide for
     shared memory, they fall back to the gather) and heavy shrinks (every tile falls back)."""
-    from resample.api import _work_dtype
+    from resample.spec.dtypes import work_dtype
 
     rng = np.random.default_rng(zlib.crc32(dtype.encode()))
     photo = resample_photo()
@@ -631,7 +632,7 @@ def test_shim_tiled_resize_is_the_gather_and_the_two_passes_bit_for_bit(shim, dt
         tc = resize_taps(w, shape[1], m, "centers", boundary, True)
         if h * shape[1] <= shape[0] * w:                        # two passes took cols first
             np.testing.assert_array_equal(outs[0], outs[2])
-        ch, work = a.shape[2] if a.ndim == 3 else 1, _work_dtype(np.dtype(dtype))
+        ch, work = a.shape[2] if a.ndim == 3 else 1, work_dtype(np.dtype(dtype))
         fits = gpu.tile_ways(tr, tc, ch, np.dtype(dtype).itemsize, np.dtype(work).itemsize,
                              False) >= 2
         if k % 2:

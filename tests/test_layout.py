@@ -59,7 +59,7 @@ def test_the_methods_and_boundaries_are_numbered_from_the_kernel_header():
 
     import resample
     from resample import _core
-    from resample.methods import BOUNDARY_IDS
+    from resample.spec.methods import BOUNDARY_IDS
 
     header = open(os.path.join(ROOT, "kernels", "resample_math.h"), encoding="utf-8").read()
     enum = re.search(r"enum \{ (METHOD_NEAREST = 0,[^}]*)\}", header).group(1)

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 import resample
-from resample.taps import output_positions
+from resample.spec.taps import output_positions
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -168,7 +168,7 @@ def test_the_command_equals_pillow_on_files_borders_included(photo, tmp_path):
     whole image: bilinear within one level (Pillow rounds its 8-bit intermediate; ours stays
     float); with negative lobes Pillow also clips that intermediate, which moves a few
     samples beside strong edges further."""
-    from resample.cli import main
+    from resample.cli.command import main
 
     Image.fromarray(photo).save(tmp_path / "in.png")
     for method, size in [("bilinear", (330, 200)), ("bilinear", (1024, 777)),

@@ -8,8 +8,8 @@ from PIL import Image
 
 import resample
 from resample import ResampleError
-from resample.cli import main
-from resample.pointcloud import read_csv, to_pixels, write_csv
+from resample.cli.command import main
+from resample.formats.pointcloud import read_csv, to_pixels, write_csv
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -194,7 +194,7 @@ def test_a_bad_frame_names_its_line(tmp_path, text, match):
 
 
 def test_points_map_onto_the_output_as_a_resize_maps_pixels():
-    from resample.pointcloud import onto_output
+    from resample.formats.pointcloud import onto_output
 
     xy = np.array([[0.0, 0.0], [9.0, 4.0], [-0.5, -0.5]])
     out, sigma = onto_output(xy, np.array([1.0, 2.0, 3.0]), (10, 5), (20, 5))
@@ -269,7 +269,7 @@ def test_options_of_the_other_kind_of_input_are_refused(tmp_path, capsys):
 def test_steered_sigma_in_the_csv(tmp_path, capsys):
     """sigma_x,sigma_y,theta columns: read, written, and scaled with the frame (the covariance
     S Sigma S of an anisotropic scale, taken apart again)."""
-    from resample.pointcloud import onto_output
+    from resample.formats.pointcloud import onto_output
 
     rng = np.random.default_rng(3)
     xy, values = rng.uniform(0, 20, (25, 2)), rng.uniform(0, 255, (25, 1))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resample import cli, quick
+from resample.cli import command as cli, quick
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -122,7 +122,7 @@ def test_the_short_path_names_the_output_as_the_full_command(tmp_path, full_path
 
 def test_the_short_path_imports_neither_numpy_nor_click(tmp_path):
     src = _inputs(str(tmp_path))["photo.jpg"]
-    code = ("import sys; from resample.quick import main; "
+    code = ("import sys; from resample.cli.quick import main; "
             f"assert main([{src!r}, '-o', {str(tmp_path / 'o.png')!r}, '--scale', '0.5']) == 0; "
             "assert 'numpy' not in sys.modules and 'click' not in sys.modules, 'imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)

@@ -20,15 +20,18 @@ import pytest
 from PIL import Image
 
 import resample
-from resample import ResampleError, batch, convert, files, gmm, images, png, pointcloud
-from resample.cli import main
+from resample import ResampleError
+from resample.jobs import batch, convert
+from resample.formats import files, images, png, pointcloud
+from resample.ops import gmm
+from resample.cli.command import main
 
 skimage_data = pytest.importorskip("skimage.data")
 tifffile = pytest.importorskip("tifffile")
 
 
 # The command, then its peak resident memory (bytes) on a last line of its own.
-_PEAK = ("import resource, sys\nfrom resample.quick import main\ncode = main(sys.argv[1:])\n"
+_PEAK = ("import resource, sys\nfrom resample.cli.quick import main\ncode = main(sys.argv[1:])\n"
          "sys.stdout.flush()\nsys.stderr.write('peak %d\\n' % (1024 * resource.getrusage("
          "resource.RUSAGE_SELF).ru_maxrss))\nsys.exit(code)")
 
@@ -207,7 +210,7 @@ def test_a_job_too_big_for_memory_streams_and_what_cannot_stream_is_refused(tmp_
     out = tmp_path / "big.png"
     done = command(photo, "-o", out, "--size=7000x7000", limit_bytes=600 << 20)
     assert done.returncode == 0 and "streamed" in done.stderr, done.stderr
-    from resample import stream
+    from resample.jobs import stream
 
     blocks, n = [], 0
     for block in stream.read_rows(out, 500):                        # its first 1000 rows
@@ -230,17 +233,17 @@ def test_a_job_too_big_for_memory_streams_and_what_cannot_stream_is_refused(tmp_
 
 def test_the_api_checks_memory_before_building_tables(monkeypatch):
     """A (128, 128) array asked for (1000, 1073741826) hit NumPy's MemoryError first."""
-    from resample import devices
+    from resample.spec import memory
 
-    monkeypatch.setattr(devices, "available_memory", lambda: 1 << 30)
+    monkeypatch.setattr(memory, "available_memory", lambda: 1 << 30)
     with pytest.raises(ResampleError, match="of memory"):
         resample.resize(np.zeros((128, 128), np.uint8), shape=(1000, 1073741826))
 
 
 def test_available_memory_counts_the_address_space_limit():
-    code = ("import resource; from resample import devices; "
+    code = ("import resource; from resample.spec import memory; "
             "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
-            "print(devices.available_memory())")
+            "print(memory.available_memory())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert 0 < int(out.stdout) < 2 << 30
 

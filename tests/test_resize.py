@@ -180,7 +180,7 @@ def test_bad_images_raise():
 
 
 def test_gpu_without_gpu_is_a_clear_error():
-    from resample import devices
+    from resample.engines import devices
 
     if devices.gpu_reason() is None:
         pytest.skip("a GPU is present")

@@ -7,8 +7,8 @@ import pytest
 
 import resample
 from resample import ResampleError
-from resample.methods import METHODS
-from resample.taps import output_positions
+from resample.spec.methods import METHODS
+from resample.spec.taps import output_positions
 from reference import KERNELS, ref_sample
 
 BOUNDARIES = ["edge", "reflect", "mirror", "wrap", "constant", "extrapolate"]

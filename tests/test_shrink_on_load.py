@@ -7,9 +7,10 @@ import pytest
 from PIL import Image
 
 import resample
-from resample import convert, images
-from resample.cli import main
-from resample.geometry import jpeg_draft_scale
+from resample.jobs import convert
+from resample.formats import images
+from resample.cli.command import main
+from resample.spec.geometry import jpeg_draft_scale
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -81,7 +82,7 @@ def test_exact_is_the_full_decode_bit_for_bit(tmp_path, capsys, camera_jpegs):
 
 
 def test_the_short_path_and_the_full_path_decode_alike(tmp_path, camera_jpegs):
-    """A plain shrink goes through the command's short path (resample.quick); the full path
+    """A plain shrink goes through the command's short path (resample.cli.quick); the full path
     (here through a folder run) decodes the same smaller image and writes the same pixels."""
     import subprocess
     import sys

@@ -1,4 +1,4 @@
-"""Streaming PNG resize (resample.stream): strip by strip, the same pixels as in memory, in
+"""Streaming PNG resize (resample.jobs.stream): strip by strip, the same pixels as in memory, in
 bounded memory, chosen on its own when an image would not fit."""
 
 import struct
@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resample import devices, png, stream
-from resample.cli import main
+from resample.spec import memory
+from resample.formats import png
+from resample.jobs import stream
+from resample.cli.command import main
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -102,7 +104,7 @@ def test_an_image_that_would_not_fit_streams_in_bounded_memory(tmp_path, capsys,
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "big.png")), big)
     assert len(_idat_inflated(tmp_path / "big.png")) == 3072 * (2048 * 3 + 1)   # checksum
     _big_png(tmp_path / "taller.png", 12)                             # 6144x2048, 36 MB
-    monkeypatch.setattr(devices, "available_memory", lambda: 40 << 20)
+    monkeypatch.setattr(memory, "available_memory", lambda: 40 << 20)
     peaks = [_peak(capsys, tmp_path / name, "-o", tmp_path / f"half-{name}", "--scale", "0.5",
                    "-m", "lanczos") for name in ("big.png", "taller.png")]
     assert peaks[1] < 1.25 * peaks[0] and peaks[0] < 0.5 * big.nbytes, peaks
@@ -288,7 +290,7 @@ def test_over_the_default_bomb_limit_a_real_image_streams(tmp_path, capsys, monk
     default to a file that would inflate more than a hundredfold."""
     from PIL import Image as PILImage
 
-    from resample import images
+    from resample.formats import images
 
     photo = skimage_data.astronaut()[:300, :300]
     Image.fromarray(photo).save(tmp_path / "in.png")
@@ -313,7 +315,7 @@ def test_in_a_folder_a_file_too_big_for_memory_streams(tmp_path, capsys, monkeyp
     Image.fromarray(skimage_data.coffee()).save(folder / "coffee.jpg")
     code, _, err = run(capsys, folder / "big.png", "-o", tmp_path / "ref.png", "--scale", "0.5")
     assert code == 0 and "streamed" not in err
-    monkeypatch.setattr(devices, "available_memory", lambda: 60 << 20)
+    monkeypatch.setattr(memory, "available_memory", lambda: 60 << 20)
     code, _, err = run(capsys, folder, "-o", tmp_path / "out", "--scale", "0.5")
     assert code == 0 and "streamed" in err, err
     np.testing.assert_array_equal(_read(tmp_path / "out" / "big.png"), _read(tmp_path / "ref.png"))
@@ -344,7 +346,7 @@ def test_a_bar_over_the_strips_on_a_terminal(tmp_path, monkeypatch):
     import io
     import sys
 
-    from resample.convert import Options
+    from resample.jobs.convert import Options
 
     class Terminal(io.StringIO):
         def isatty(self):

@@ -94,7 +94,8 @@ def test_overwrite_replaces_a_zarr_store_only_once_the_new_one_is_whole(tmp_path
 def test_the_zarr_writer_itself_refuses_to_replace(tmp_path):
     """The rule is the writer's, not only the command's: the library refuses too."""
     pytest.importorskip("zarr")
-    from resample import ResampleError, stream
+    from resample import ResampleError
+    from resample.jobs import stream
 
     mine = tmp_path / "mine.zarr"
     mine.mkdir()
@@ -257,7 +258,7 @@ def test_k_nearest_equals_brute_force_whatever_the_layout(layout, exclude_self):
     """Coincident and clustered clouds go through the k-d tree (a crowded grid cell would be
     scanned by every query near it: O(N^2)); every layout gives the brute force's distances,
     and indices whose distances they are (never the query itself with exclude_self)."""
-    from resample import gmm
+    from resample.ops import gmm
 
     rng = np.random.default_rng(3)
     xy = {"uniform": rng.random((2000, 2)) * 50,
@@ -296,7 +297,7 @@ def test_a_csv_of_one_repeated_row_rebuilds_like_one_point(tmp_path):
 def test_a_cgroup_memory_limit_counts_in_v1_and_v2(tmp_path, version, visible):
     """The least room of the process's cgroup and those above it, whichever cgroup version
     (v1: older Docker, Slurm), and in a container that sees its cgroup at the mount's root."""
-    from resample import devices
+    from resample.spec import memory
 
     rel = "/job/step"
     proc = tmp_path / "cgroup"
@@ -315,10 +316,10 @@ def test_a_cgroup_memory_limit_counts_in_v1_and_v2(tmp_path, version, visible):
             folder.mkdir(parents=True, exist_ok=True)
             (folder / limit_name).write_text(limit + "\n")
             (folder / usage_name).write_text(used + "\n")
-    room = devices._cgroup_room(str(proc), str(tmp_path))
+    room = memory._cgroup_room(str(proc), str(tmp_path))
     assert room == ((2 << 30) if visible else (6 << 30))     # the parent's 3 - 1 GiB binds
     (leaf / limit_name).write_text(unlimited + "\n")
-    assert devices._cgroup_room(str(proc), str(tmp_path)) == ((2 << 30) if visible else None)
+    assert memory._cgroup_room(str(proc), str(tmp_path)) == ((2 << 30) if visible else None)
 
 
 # --- 6, 7: clusters that do not answer, lose their scheduler, or lose workers -----------------
@@ -356,7 +357,7 @@ def test_a_cluster_that_loses_its_scheduler_ends_with_the_summary(tmp_path, caps
     import threading
     import time
 
-    from resample.cli import main
+    from resample.cli.command import main
 
     folder, out = tmp_path / "in", tmp_path / "out"
     folder.mkdir()
@@ -397,7 +398,7 @@ def test_a_task_whose_worker_dies_is_that_file_s_failure(monkeypatch):
     distributed = pytest.importorskip("distributed")
     from distributed.scheduler import KilledWorker
 
-    from resample import batch
+    from resample.jobs import batch
 
     class Done:
         def __init__(self, exc):
@@ -514,7 +515,8 @@ def test_an_interrupted_run_does_not_wait_for_a_reader_blocked_in_the_system(tmp
     part = tmp_path / ".resample-x-1-y.part"
     script = f"""
 import threading
-from resample import console, files
+from resample.jobs import console
+from resample.formats import files
 threading.Thread(target=lambda: open({str(tmp_path / 'never')!r}), name="resample-decode-0").start()
 open({str(part)!r}, "w").close()
 files.hold_temporary({str(part)!r})
@@ -576,7 +578,7 @@ def test_a_killed_zarr_write_is_removed_by_the_next_write(tmp_path, photo):
     """kill -9 leaves a locked temporary folder; once its process is gone the next write
     into that folder removes it."""
     pytest.importorskip("zarr")
-    from resample import files
+    from resample.formats import files
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
@@ -701,7 +703,7 @@ def test_tiny_tiles_stream_by_runs_of_tiles(tmp_path):
 
 def test_tiles_smaller_than_16x16_are_refused_by_the_streaming_reader(tmp_path):
     """Counted from the first directory before tifffile makes an object of every tile."""
-    from resample import stream
+    from resample.jobs import stream
 
     path = shared_chunk_tiff(tmp_path / "t.tif", 64, 64, tile=16)
     data = bytearray(path.read_bytes())
@@ -721,7 +723,7 @@ def test_pages_are_written_page_by_page_into_a_tiff(tmp_path, monkeypatch):
     import tifffile
     from PIL import TiffImagePlugin
 
-    from resample.cli import main
+    from resample.cli.command import main
 
     pages = [np.full((3, 4), i, np.uint16) for i in range(300)]
     with tifffile.TiffWriter(tmp_path / "many.tif") as tif:
@@ -748,7 +750,7 @@ def test_a_file_too_big_for_a_worker_streams_there_or_is_refused_with_its_reason
     not fit in memory there streams, a JPEG (which cannot stream) is refused with its reason;
     the nanny never has to kill the worker."""
     distributed = pytest.importorskip("distributed")
-    from resample.cli import main
+    from resample.cli.command import main
 
     folder, out = tmp_path / "in", tmp_path / "out"
     folder.mkdir()
@@ -822,7 +824,7 @@ def test_a_tiff_of_many_pages_is_not_searched_for_a_pyramid(tmp_path, monkeypatc
     JPEG): a TIFF of more than 64 pages is not streamed, and its series never asked for."""
     import tifffile
 
-    from resample import stream
+    from resample.jobs import stream
 
     with tifffile.TiffWriter(tmp_path / "many.tif") as tif:
         for i in range(100):
@@ -834,7 +836,7 @@ def test_a_tiff_of_many_pages_is_not_searched_for_a_pyramid(tmp_path, monkeypatc
     monkeypatch.setattr(tifffile.TiffFile, "series", property(refused))
     with pytest.raises(stream.NotStreamable, match="100 pages"):
         stream.open_source(tmp_path / "many.tif")
-    from resample.cli import main
+    from resample.cli.command import main
 
     assert main([str(tmp_path / "many.tif"), "-o", str(tmp_path / "o.jpg"), "--scale", "2",
                  "-q"]) == 0

@@ -11,9 +11,10 @@ __all__ = ["resize", "sample", "gri1d", "reconstruct", "reconstruct_vjp", "Metho
            "BOUNDARIES", "ALIGNS", "ResampleError"]
 
 _LAZY = {
-    "resize": "api", "sample": "api", "gri1d": "api",
-    "reconstruct": "gmm", "reconstruct_vjp": "gmm",
-    "Method": "methods", "METHODS": "methods", "BOUNDARIES": "taps", "ALIGNS": "taps",
+    "resize": "ops.resize", "sample": "ops.resize", "gri1d": "ops.resize",
+    "reconstruct": "ops.gmm", "reconstruct_vjp": "ops.gmm",
+    "Method": "spec.methods", "METHODS": "spec.methods", "BOUNDARIES": "spec.taps",
+    "ALIGNS": "spec.taps",
 }
 
 from .errors import ResampleError  # noqa: E402  (light: no NumPy)

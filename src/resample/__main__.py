@@ -2,6 +2,6 @@
 
 import sys
 
-from .quick import main
+from .cli.quick import main
 
 sys.exit(main())

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from ..formats.files import remove_active_parts
 
 
 class NoBar:
@@ -166,7 +167,6 @@ def exit_if_stuck(code, seconds=2.0):
         t.join(max(0.0, deadline - time.monotonic()))
     if not busy_threads():
         return
-    from .files import remove_active_parts
 
     remove_active_parts()
     for stream in (sys.stdout, sys.stderr):

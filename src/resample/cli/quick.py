@@ -36,7 +36,7 @@ def main(argv=None):
         if sys.stdout is not None:
             sys.stdout.flush()
         return code
-    from .cli import main as full_command
+    from .command import main as full_command
 
     return full_command(argv)
 
@@ -46,7 +46,7 @@ def short_path(argv):
     job = _parse(argv)
     if job is None:
         return None
-    from .console import quiet_libraries, sigterm_as_interrupt
+    from ..jobs.console import quiet_libraries, sigterm_as_interrupt
 
     try:
         with sigterm_as_interrupt(), quiet_libraries():
@@ -111,7 +111,7 @@ def _parse(argv):
             job["scale"] = float(job["scale"])
             if not (0 < job["scale"] < float("inf")):
                 return None
-        from .methods import ALIASES, METHODS
+        from ..spec.methods import ALIASES, METHODS
 
         job["method"] = job.get("method", "bilinear").lower()
         job["method"] = ALIASES.get(job["method"], job["method"])
@@ -146,7 +146,10 @@ def _resize(job):
     path (nothing written)."""
     from PIL import Image
 
-    from . import compiled, devices, files, geometry
+    from .. import compiled
+    from ..spec import memory
+    from ..formats import files
+    from ..spec import geometry
 
     path = job["input"]
     with Image.open(path) as im:
@@ -184,12 +187,12 @@ def _resize(job):
         n_ch = len(raw)
         # Pillow's buffer and our copy of it, the output, PNG's filtered and compressed copies
         # (the compressor's buffer is as large as its input), and the imports still to come
-        devices.check_memory(width * height * (4 + n_ch) + 4 * out_w * out_h * n_ch
+        memory.check_memory(width * height * (4 + n_ch) + 4 * out_w * out_h * n_ch
                              + 64 * (out_w + out_h) * 16 + (64 << 20), "the short path")
         im.load()
         pixels = _pixels(im, raw, width * height * n_ch)
     if "threads" in job:
-        if int(job["threads"]) > devices.threads_that_fit():
+        if int(job["threads"]) > memory.threads_that_fit():
             return None                   # more than fit: the full command says so
         compiled.set_default_threads(int(job["threads"]))
     out = _resize_pixels(pixels, (height, width, n_ch), (out_h, out_w), job["method"])
@@ -198,7 +201,7 @@ def _resize(job):
     rows = memoryview(out).cast("B", (out_h, out_w * n_ch))
     with files.atomic_output(out_path) as f:
         if fmt == "PNG":
-            from . import png
+            from ..formats import png
 
             png.write_rows(f, rows, out_w, n_ch, 8, icc=meta.icc, dpi=meta.dpi,
                            exif=meta.exif, zlib_below=ZLIB_BELOW)
@@ -234,8 +237,8 @@ def _table(n_in, n_out, method):
     it (align centers, boundary truncate, antialiased), in flat arrays of the full width."""
     from array import array
 
-    from .compiled import core
-    from .methods import BOUNDARY_IDS, taps_width
+    from ..compiled import core
+    from ..spec.methods import BOUNDARY_IDS, taps_width
 
     step = n_in / n_out
     positions = array("d", bytes(8 * n_out))
@@ -255,9 +258,9 @@ def _table(n_in, n_out, method):
 def _resize_pixels(pixels, shape, out_shape, method_name):
     """The resized pixels (a bytearray), or None where the fixed-point loops decline (the full
     path then runs the float loops): the same decisions as resample.cpu.resize."""
-    from .compiled import core
-    from .methods import METHODS
-    from .passes import fixed_order_ok, pass_costs
+    from ..compiled import core
+    from ..spec.methods import METHODS
+    from ..engines.passes import fixed_order_ok, pass_costs
 
     (height, width, n_ch), (out_h, out_w) = shape, out_shape
     method = METHODS[method_name]

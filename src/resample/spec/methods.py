@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from .compiled import core as _core
+from ..compiled import core as _core
+from ..errors import ResampleError, excerpt
 
 
 class Method(NamedTuple):
@@ -106,7 +107,6 @@ def taps_width(support, stretch, boundary_id):
 
 def get_method(name: str) -> Method:
     """Look a method up by name; raise :class:`ResampleError` with the valid names if unknown."""
-    from .errors import ResampleError, excerpt
 
     if isinstance(name, Method):
         if not (isinstance(name.support, (int, float)) and 0 < name.support < 1e6):

@@ -27,13 +27,20 @@ import zlib
 
 import numpy as np
 
-from .compiled import core as _core
+from ..compiled import core as _core
+from ..engines import cpu
+from ..errors import ResampleError, first_line
+from ..formats import images
+from ..formats.files import (atomic_output, check_zarr_output, disk_full, end_part_folder,
+    is_zarr, new_part_folder, remove_stale_parts)
+from ..formats.png import (ICC_MAX_BYTES, _CHANNELS, _COLOR_TYPE, _SIGNATURE, _chunk,
+    _inflate_bounded)
+from ..spec.dtypes import compute_dtype, work_dtype
+from ..spec.geometry import pyramid_level
+from ..spec.memory import check_memory
+from ..spec.methods import get_method
+from ..spec.taps import resize_taps, sub_table, table_width
 from .console import progress_bar
-from .devices import check_memory
-from .errors import ResampleError, first_line
-from .files import (atomic_output, check_zarr_output, disk_full, end_part_folder, is_zarr,
-                    new_part_folder, remove_stale_parts)
-from .png import _CHANNELS, _COLOR_TYPE, _SIGNATURE, _chunk, _inflate_bounded, ICC_MAX_BYTES
 
 STRIP_ROWS = 64             # output rows a strip (PNG output)
 TILE = 256                  # a TIFF output's tiles and a Zarr output's chunks; their strips
@@ -44,7 +51,6 @@ OUTPUTS = (".png", ".tif", ".tiff", ".zarr")
 
 class NotStreamable(Exception):
     """Why an input cannot be read by rows (a short phrase)."""
-
 
 # -- PNG ------------------------------------------------------------------------------------
 
@@ -355,7 +361,6 @@ class TiffSource(Source):
 
     def choose_level(self, out_w, out_h):
         """The pyramid level the resize reads (resample.geometry.pyramid_level)."""
-        from .geometry import pyramid_level
 
         page = self.levels[pyramid_level([(p.imagewidth, p.imagelength) for p in self.levels],
                                          out_w, out_h)]
@@ -722,7 +727,6 @@ def check_limits(source, path):
     always applies; the default one is passed only by an input whose pixels' bytes are less
     than BOMB_RATIO times the bytes it stores (a file's size, a Zarr store's files), as real
     images are; an input declaring far more pixels than it holds is a decompression bomb."""
-    from . import images
 
     raw = source.width * source.height * source.channels * source.dtype.itemsize
     limit = images.pixel_limit()
@@ -780,10 +784,6 @@ def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
     rows (the last may be shorter), top down, in the source's dtype.  The memory is checked
     and the tables built here, before the caller opens its output (a generator's body would
     wait for its first strip)."""
-    from . import cpu
-    from .api import _compute_dtype, _work_dtype
-    from .methods import get_method
-    from .taps import resize_taps, sub_table, table_width
 
     method = get_method(options.method)
     widths = [table_width(n, m, method, options.align, options.boundary, options.antialias)
@@ -797,7 +797,7 @@ def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
     taps_c = resize_taps(source.width, out_w, method, options.align, options.boundary,
                          options.antialias)
     dtype = source.dtype
-    work, out_dtype = _work_dtype(dtype), _compute_dtype(dtype)
+    work, out_dtype = work_dtype(dtype), compute_dtype(dtype)
     check_memory(streaming_memory(source, out_w, taps_r, taps_c, strip_rows),
                  f"streaming a {out_w}x{out_h} output")
     how = cpu.plan((source.height, source.width, source.channels), taps_r, taps_c,

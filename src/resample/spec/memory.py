@@ -1,75 +1,15 @@
-"""Device choice and memory checks.
-
-The CPU engine is always there.  The GPU engine needs CuPy and a CUDA device.  ``auto`` uses
-the GPU for CuPy arrays (they stay on the device), and for a host (NumPy) array only when the
-job is large enough to pay for copying it there and back: :func:`gpu_pays`.  ``gpu`` without
-a usable device is a clear error.
-"""
+"""Memory and cores: what this process may still allocate (RAM, ``ulimit -v``, its cgroup, a
+cluster worker's share), and the refusal of a request that would not fit, made before
+allocating.  Sizes are bytes."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import sys
+import resource
 import threading
 
-from .errors import ResampleError, excerpt
-
-DEVICES = ("auto", "cpu", "gpu")
-
-
-@functools.lru_cache(maxsize=1)
-def gpu_reason():
-    """``None`` when a CUDA device is usable through CuPy and the kernels compile for it
-    (resample.gpu.compile_reason), else why not (one line)."""
-    try:
-        import cupy
-    except Exception:  # ImportError, or a broken CUDA install raising anything
-        return "CuPy is not installed (pip install 'resample-images[gpu]')"
-    try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            return "no CUDA device was found"
-        device = cupy.cuda.runtime.getDevice()
-    except Exception as exc:
-        return f"no usable CUDA device ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-    from .gpu import compile_reason
-
-    return compile_reason(device)
-
-
-def select(device, on_device=False, cost=None):
-    """Return the engine to use, ``"cpu"`` or ``"gpu"``.  ``on_device``: the data is a CuPy
-    array (``auto`` then means the GPU, and ``cpu`` is refused rather than copying back).
-    ``cost``: ``(multiply-adds, bytes copied to the GPU and back)`` of a job on host data;
-    ``auto`` then takes the GPU when :func:`gpu_pays`."""
-    d = str(device).lower()
-    if d not in DEVICES:
-        raise ResampleError(f"unknown device {excerpt(device)}; choose one of: {', '.join(DEVICES)}")
-    if d == "cpu" and on_device:
-        raise ResampleError("a CuPy array needs device='gpu' or 'auto' (or cupy.asnumpy it "
-                            "first)")
-    if d == "gpu" or on_device:
-        reason = gpu_reason()
-        if reason is not None:
-            raise ResampleError(f"device='gpu' is not available: {reason}")
-        return "gpu"
-    if d == "auto" and cost is not None and gpu_pays(*cost):
-        return "gpu"
-    return "cpu"
-
-
-# The model behind device="auto" for host data.  The CPU engine's rate is measured (3840x2160
-# -> 7680x4320 bilinear, uint8 RGB: ~300M multiply-adds in 63 ms on 2 cores, docs/
-# benchmarks.md); the GPU's side is the copies over PCIe (pageable host memory) plus a fixed
-# cost per call, and, before the GPU engine's first use in a process, starting it (CuPy,
-# the CUDA context, loading the compiled kernels).  The GPU is taken when it is estimated to
-# take less than half the CPU's time: a margin for the estimates, which a GPU session should
-# refine (benchmarks/gpu.py).
-CPU_MADDS_PER_CORE_S = 2.0e9
-COPY_BYTES_PER_S = 10e9
-GPU_CALL_S = 1e-3
-GPU_START_S = 2.0
+from ..errors import ResampleError
 
 
 def cpu_cores():
@@ -79,34 +19,12 @@ def cpu_cores():
         return os.cpu_count() or 1
 
 
-def gpu_started():
-    """Whether the GPU engine is already running in this process."""
-    gpu = sys.modules.get("resample.gpu")
-    return gpu is not None and gpu.cupy_backend.cache_info().currsize > 0
-
-
-def gpu_pays(madds, copy_bytes):
-    """Whether a job of ``madds`` multiply-adds on host data, with ``copy_bytes`` to copy to
-    the GPU and back, is estimated to finish sooner on a usable GPU than on the CPU."""
-    cpu_s = madds / (CPU_MADDS_PER_CORE_S * cpu_cores())
-    gpu_s = copy_bytes / COPY_BYTES_PER_S + GPU_CALL_S + (0 if gpu_started() else GPU_START_S)
-    return 2 * gpu_s < cpu_s and gpu_reason() is None
-
-
-def is_device_array(a):
-    """True for a CuPy array (without importing CuPy when it was never imported)."""
-    cupy = sys.modules.get("cupy")
-    return cupy is not None and isinstance(a, cupy.ndarray)
-
-
 def available_memory():
     """Bytes this process may still allocate: the least of the memory available now
     (MemAvailable), what the address-space limit (``ulimit -v``, RLIMIT_AS) leaves above the
     process's present size, and what its cgroup's memory limit leaves."""
     limits = [_meminfo("MemAvailable")]
     try:
-        import resource
-
         soft, _ = resource.getrlimit(resource.RLIMIT_AS)
         if soft != resource.RLIM_INFINITY:
             limits.append(soft - (_status("VmSize") or 0))
@@ -224,17 +142,7 @@ def threads_that_fit():
     return max(1, available_memory() // THREAD_STACK)
 
 
-def check_device_memory(nbytes, what):
-    """As :func:`check_memory`, for the current CUDA device."""
-    import cupy
-
-    free, _ = cupy.cuda.runtime.memGetInfo()
-    if nbytes > free:
-        raise ResampleError(f"{what} needs {_gib(nbytes)} of GPU memory, but only "
-                            f"{_gib(free)} is free")
-
-
-def _gib(n):
+def gib(n):
     return f"{n / 2**30:.1f} GiB"
 
 
@@ -242,5 +150,5 @@ def check_memory(nbytes, what):
     """Refuse, before allocating, a request for more memory than is available."""
     avail = available_memory()
     if nbytes > avail:
-        raise ResampleError(f"{what} needs {_gib(nbytes)} of memory, but only {_gib(avail)} "
+        raise ResampleError(f"{what} needs {gib(nbytes)} of memory, but only {gib(avail)} "
                             "is available")

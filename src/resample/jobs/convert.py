@@ -11,10 +11,19 @@ import os
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
-from .errors import ResampleError
-from .files import is_zarr
-from .geometry import Geometry, exact_size, only_if, scaled_side
-from .methods import Method, get_method
+from ..errors import ResampleError
+from ..formats import images, pointcloud
+from ..formats.files import atomic_output, is_zarr, output_format
+from ..ops import gmm
+from ..ops.resize import resize_memory
+from ..spec import memory
+from ..spec.dtypes import to_dtype
+from ..spec.geometry import Geometry, exact_size, only_if, scaled_side
+from ..spec.memory import check_memory
+from ..spec.methods import Method, get_method
+from . import stream
+from .frames import FRAME_FORMATS, keeps_frames, resize_frames
+from .stream import resize_file, why_not
 
 POINT_EXTENSIONS = (".csv", ".tsv")
 
@@ -74,7 +83,6 @@ def load_input(src, options: Options | None = None):
     ``options`` of its resize, a JPEG is decoded smaller where the shrink allows (see
     :func:`decode_target`)."""
     if is_points(src):
-        from . import pointcloud
 
         return pointcloud.read_csv(src)
     return load_image(src, options)
@@ -84,7 +92,6 @@ def load_image(src, options: Options | None = None):
     """An image file's Picture for a resize with ``options``: a JPEG decoded smaller, or a
     TIFF pyramid's level read, where the shrink allows (:func:`decode_target`); else every
     pixel."""
-    from . import images
 
     target = decode_target(options)
     if target is not None:
@@ -100,8 +107,6 @@ def _pyramid_level(src, target):
     the strip reader does not take: then the decoder reads it whole)."""
     import numpy as np
 
-    from . import images, stream
-    from .devices import check_memory
 
     try:
         with open(src, "rb") as f:
@@ -155,7 +160,6 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
     """Resize the image ``src`` into ``dst`` (``loaded``: its Picture, if already read).  A
     ``--size`` with ``>`` or ``<`` that leaves the image as it is: see :func:`keep_as_is`.
     A job that streams (:func:`streams`) shows a bar over its strips if ``progress``."""
-    from . import images
 
     zarr = is_zarr(src) or is_zarr(dst)
     if only_if(options.size) and not zarr:      # (Zarr: streamed as any size)
@@ -165,14 +169,12 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
             width, height, fmt = peek(src)
         if options.output_size(width, height) == (width, height):
             return keep_as_is(src, dst, options, fmt, loaded)
-    from .frames import FRAME_FORMATS, keeps_frames, resize_frames
 
     # (a picture decoded already says its format: no second opening for a JPEG or a BMP)
     if not zarr and (loaded is None or loaded.format in FRAME_FORMATS) \
             and keeps_frames(src, dst):
         return resize_frames(src, dst, options, options.output_size)
     if loaded is None and streams(src, dst, options):
-        from .stream import resize_file
 
         return resize_file(src, dst, options, options.output_size, progress=progress)
     pic = loaded if loaded is not None else load_image(src, options)
@@ -194,7 +196,6 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
         result, srgb_notes = images.to_srgb(result)
         notes = notes + srgb_notes
     if options.stream:
-        from .stream import why_not
 
         notes.append(f"not streamed: {why_not(src, dst, options)}")
     return notes + images.save(result, dst, quality=options.quality, strip=options.strip)
@@ -208,8 +209,6 @@ def streams(src, dst, options: Options):
     to a file that would inflate more than a hundredfold, as real images do not), and for a
     job an in-memory resize would not fit in memory.  A Zarr or ``--pyramid`` job that
     cannot stream is refused here, saying why."""
-    from . import images, stream
-    from .devices import available_memory
 
     if options.pyramid and images.output_format(dst) != "TIFF":
         raise ResampleError(f"{dst}: --pyramid is for TIFF outputs")
@@ -231,14 +230,13 @@ def streams(src, dst, options: Options):
     decoded = images.decode_memory(width, height, source.channels, sample)
     return decoded + job_memory((height, width, source.channels), source.dtype, False,
                                    (out_h, out_w), options, images.output_format(dst)) \
-        > available_memory()
+        > memory.available_memory()
 
 
 def peek(path):
     """``(width, height, format)`` of an input image from its header (resample.images.peek;
     a PNG, TIFF or Zarr that can stream is read by its own header, not held to the
     decompression-bomb limit here: see :func:`streams`)."""
-    from . import images, stream
 
     try:
         source = stream.open_source(path)
@@ -256,8 +254,6 @@ def keep_as_is(src, dst, options: Options, fmt, loaded=None):
     encoded as any output (metadata carried).  Returns the notes, which say which."""
     import shutil
 
-    from . import images
-    from .files import atomic_output, output_format
 
     if not options.strip and (output_format(dst) == fmt
                               or (fmt == "MPO" and output_format(dst) == "JPEG")):
@@ -269,7 +265,6 @@ def keep_as_is(src, dst, options: Options, fmt, loaded=None):
         return [what]
     what = (f"left as it is by --size {options.size}: not resized, only "
             f"{'stripped' if options.strip else 'converted'} to {output_format(dst)}")
-    from .frames import keeps_frames, resize_frames
 
     if keeps_frames(src, dst):                          # every frame, as it is
         resize_frames(src, dst, replace(options, method="nearest"), lambda w, h: (w, h))
@@ -282,7 +277,6 @@ def keep_as_is(src, dst, options: Options, fmt, loaded=None):
 def check_resize_fits(pic, out_shape, options: Options, fmt):
     """Refuse, before any large allocation, a resize whose output the format ``fmt`` cannot
     hold, or that would not fit in memory (:func:`job_memory`)."""
-    from . import devices, images
 
     rows, cols = out_shape
     images.check_size(fmt, cols, rows)
@@ -290,19 +284,18 @@ def check_resize_fits(pic, out_shape, options: Options, fmt):
         return                    # resize_as_points checks its own points and output
     a = pic.array
     shape = a.shape if a.ndim == 3 else a.shape + (1,)
-    devices.check_memory(job_memory(shape, a.dtype, pic.alpha, out_shape, options, fmt),
+    check_memory(job_memory(shape, a.dtype, pic.alpha, out_shape, options, fmt),
                          f"a {cols}x{rows} {fmt} output")
 
 
 def job_memory(shape, dtype, alpha, out_shape, options: Options, fmt):
     """Bytes a file's in-memory job takes beyond its decoded image of ``shape`` (rows, cols,
-    channels): the resize's (the one estimator, :func:`resample.api.resize_memory`: tables,
+    channels): the resize's (the one estimator, :func:`resample.resize_memory`: tables,
     the engine's copies and output), the float copies made while alpha is premultiplied, and
     the encoder's buffers (a PNG is filtered into a second copy and compressed into a third;
     other encoders copy the pixels once)."""
     import numpy as np
 
-    from . import api
 
     rows, cols = out_shape
     dtype = np.dtype(dtype)
@@ -310,7 +303,7 @@ def job_memory(shape, dtype, alpha, out_shape, options: Options, fmt):
     if alpha:                     # premultiplied work copies of the input and the output
         work = np.dtype(np.float64 if dtype.itemsize > 2 else np.float32)
         need += int(np.prod(shape)) * work.itemsize + 2 * rows * cols * shape[2] * work.itemsize
-    need += api.resize_memory(shape, out_shape, work, options.method,
+    need += resize_memory(shape, out_shape, work, options.method,
                               options.antialias, options.align, options.boundary)
     return need + (3 if fmt == "PNG" else 2) * rows * cols * shape[2] * dtype.itemsize
 
@@ -324,7 +317,6 @@ def points_frame(cloud, options: Options):
     the frame."""
     import numpy as np
 
-    from . import pointcloud
 
     notes = []
     frame, out = cloud.frame, None
@@ -354,7 +346,6 @@ def rebuild_points(src, dst, options: Options, *, weights=None, loaded=None, can
     also write the weight map to ``weights``."""
     import numpy as np
 
-    from . import gmm, images, pointcloud
 
     cloud = loaded if loaded is not None else pointcloud.read_csv(src)
     width, height, xy, sigma_in, notes = points_frame(cloud, options)
@@ -368,12 +359,12 @@ def rebuild_points(src, dst, options: Options, *, weights=None, loaded=None, can
     if cancelled is not None and cancelled():
         return []
     fmt = images.output_format(dst)
-    pic = images.Picture(out if fmt == "TIFF" else images.to_dtype(out, np.uint8),
+    pic = images.Picture(out if fmt == "TIFF" else to_dtype(out, np.uint8),
                          alpha=out.shape[2] == 4)
     notes += images.save(pic, dst, quality=options.quality)
     if weights is not None:
         wfmt = images.output_format(weights)
         zmax = float(z.max()) or 1.0
-        zpic = z.astype(np.float32) if wfmt == "TIFF" else images.to_dtype(z / zmax * 255, np.uint8)
+        zpic = z.astype(np.float32) if wfmt == "TIFF" else to_dtype(z / zmax * 255, np.uint8)
         notes += images.save(images.Picture(zpic), weights, quality=options.quality)
     return notes

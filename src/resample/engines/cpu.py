@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .compiled import core as _core
-from .compiled import default_threads, set_default_threads  # noqa: F401 (the engine's API)
-from .images import storable_range
+from ..compiled import core as _core
+from ..spec.dtypes import store_args
+from ..spec.taps import Taps
 from .passes import fixed_order_ok, pass_costs
-from .taps import Taps
 
 FORCE_ORDER = None  # "rows" or "cols" to force the first pass (for measurements)
 FIXED = True        # 8-bit images in fixed point where it keeps within a level (tests turn it off)
@@ -68,13 +67,6 @@ def _fixed_applies(dtype, out_dtype, taps_rows, taps_cols, fill, order_ok):
             and (order_ok or FORCE_ORDER == "cols") and FORCE_ORDER != "rows")
 
 
-def _store_args(dtype, work):
-    """``(clip, rounding)`` for storing ``work`` accumulators into ``dtype``."""
-    if np.issubdtype(dtype, np.integer):
-        return np.array([*storable_range(dtype), 0.5], work), True
-    return np.array([0.0, 0.0, 0.5], work), False
-
-
 def plan(in_shape, taps_rows: Taps, taps_cols: Taps, fill, dtype, out_dtype, check=True):
     """How :func:`resize` computes: ``(rows first, fixed point)`` for an input of ``in_shape``
     (rows, cols) -- the pass order that costs fewer multiply-adds (a cols-pass one, a gather,
@@ -106,7 +98,7 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype, how=N
     n_rows, n_cols, n_ch = image.shape
     if taps_rows.is_identity(n_rows) and taps_cols.is_identity(n_cols):
         return image.astype(out_dtype, copy=True)
-    clip, rounding = _store_args(out_dtype, work)
+    clip, rounding = store_args(out_dtype, work)
     dst = np.empty((taps_rows.n_out, taps_cols.n_out, n_ch), out_dtype)
     if taps_rows.is_selection() and taps_cols.is_selection():
         cols = np.ascontiguousarray(_interleaved_table(taps_cols, n_ch, work)[0][0])
@@ -134,7 +126,7 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype, how=N
 
 def gather(image, taps_y: Taps, taps_x: Taps, fill, work, out_dtype):
     """Sample ``image`` (R, C, ch) at points whose per-axis taps are given; returns (N, ch)."""
-    clip, rounding = _store_args(out_dtype, work)
+    clip, rounding = store_args(out_dtype, work)
     dst = np.empty((taps_y.n_out, image.shape[2]), out_dtype)
     _core.gather(np.ascontiguousarray(image), *_table(taps_y, work), *_table(taps_x, work),
                  float(fill), dst, float(clip[0]), float(clip[1]), int(rounding))

@@ -15,8 +15,13 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .errors import ResampleError, first_line
-from .files import atomic_output, output_format
+from ..errors import ResampleError, first_line
+from ..formats import images
+from ..formats.files import atomic_output, output_format
+from ..ops.resize import resize, resize_memory
+from ..spec.memory import check_memory
+from ..spec.methods import get_method
+from .stream import BOMB_RATIO, stored_bytes
 
 FRAME_FORMATS = ("GIF", "WEBP", "PNG", "TIFF")      # output formats that hold frames
 ANIMATIONS = ("GIF", "WEBP", "PNG")
@@ -75,10 +80,6 @@ def check_frames(path, im, layout, sizes, fmt, options):
     are under a hundred times the file's size, a limit the user set never) or whose work does
     not fit in memory: one frame decoded and resized at a time, and the outputs an animation's
     encoder holds until the end (a TIFF's pages are written one by one)."""
-    from . import api, images
-    from .devices import check_memory
-    from .methods import get_method
-    from .stream import BOMB_RATIO, stored_bytes
 
     pixels = sum(w * h for w, h, _, _ in layout)
     raw = sum(w * h * b * s for w, h, b, s in layout)
@@ -88,7 +89,7 @@ def check_frames(path, im, layout, sizes, fmt, options):
     images.check_pixel_count(path, pixels, what,
                              streamed=raw < BOMB_RATIO * stored_bytes(path))
     method = get_method("nearest" if options.method == "gmm" else options.method)
-    one = max(w * h * (4 + 2 * b * s) + api.resize_memory(
+    one = max(w * h * (4 + 2 * b * s) + resize_memory(
         (h, w, b), (oh, ow), np.float32 if b in (2, 4) else np.uint8, method,
         options.antialias, options.align, options.boundary)
         for (w, h, b, s), (ow, oh) in zip(layout, sizes))
@@ -129,7 +130,6 @@ def resize_frames(src, dst, options, output_size):
     (:func:`check_frames`).  An animation whose every frame is opaque is written as RGB."""
     from PIL import Image
 
-    from .api import resize
 
     fmt = output_format(dst)
     with Image.open(src) as im:

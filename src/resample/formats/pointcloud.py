@@ -23,8 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ResampleError, excerpt
-from .files import not_a_file
+from ..errors import ResampleError, excerpt
+from ..spec.geometry import MAX_SIDE
+from ..spec.memory import check_memory
+from .files import atomic_output, not_a_file
 
 VALUE_HEADERS = {1: ("v",), 3: ("r", "g", "b"), 4: ("r", "g", "b", "a")}
 SIGMA_HEADERS = {0: (), 1: ("sigma",), 2: ("sigma_x", "sigma_y"),
@@ -51,7 +53,6 @@ def _frame(stripped, where):
     m = _FRAME.match(stripped)
     if m is None:
         return None
-    from .geometry import MAX_SIDE
 
     size = _FRAME_SIZE.match(m.group(1))
     if size is None or not all(1 <= int(v) <= MAX_SIDE for v in size.groups()):
@@ -98,7 +99,6 @@ def read_csv(path) -> PointCloud:
     it refuses, or whose values break a rule, is read again line by line to name the first
     bad line.  Memory is checked from the file's size before parsing, and no line longer than
     MAX_LINE is read into an error."""
-    from .devices import check_memory
 
     path = os.fspath(path)
     try:
@@ -276,29 +276,6 @@ def size_from_points(xy):
     return int(max(top[0], 1)), int(max(top[1], 1))
 
 
-def grid_points(image, count):
-    """``count`` points spread over a regular grid of cells of an (H, W[, C]) image: each at a
-    cell's centre, with the image's value there (bilinear).  Returns (xy (N, 2), values (N, C))
-    and the cell size (w, h) in pixels."""
-    from .api import sample
-
-    height, width = image.shape[:2]
-    step = math.sqrt(width * height / count)
-    nx = min(width, max(1, math.ceil(width / step)))
-    ny = min(height, max(1, math.ceil(height / step)))
-    while nx * ny < count:                       # rounding: grow the coarser side
-        if width / nx >= height / ny:
-            nx += 1
-        else:
-            ny += 1
-    gx = (np.arange(nx) + 0.5) * width / nx - 0.5
-    gy = (np.arange(ny) + 0.5) * height / ny - 0.5
-    xy = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
-    xy = xy[np.round(np.linspace(0, nx * ny - 1, count)).astype(np.int64)]   # evenly, exactly N
-    values = sample(np.asarray(image, np.float64), xy).reshape(count, -1)
-    return xy, values, (width / nx, height / ny)
-
-
 def write_csv(path, xy, values, sigma=None, frame=None):
     """Write points with a header, atomically (a temporary name, then a rename); ``frame``
     (W, H), the image the coordinates belong to, goes first as ``# frame: WxH``."""
@@ -310,7 +287,6 @@ def write_csv(path, xy, values, sigma=None, frame=None):
         header += SIGMA_HEADERS[sigma.shape[1]]
         columns.append(sigma)
     data = np.concatenate(columns, axis=1)
-    from .files import atomic_output
 
     try:
         with atomic_output(path, binary=False) as f:

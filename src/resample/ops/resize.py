@@ -14,12 +14,16 @@ import sys
 
 import numpy as np
 
-from . import devices
-from .geometry import MAX_SIDE, scaled_side
-from .errors import ResampleError, excerpt
-from .methods import get_method
-from .taps import (ALIGNS, BOUNDARIES, TAPS_CHUNK, check_choice, compute_taps,
-                   normalized_to_pixels, resize_taps, table_width, validate_fill)
+from ..engines import cpu, devices, gpu
+from ..engines.gpu import kernel_dtype
+from ..errors import ResampleError, excerpt
+from ..spec.dtypes import check_fill, compute_dtype, to_dtype, work_dtype
+from ..spec.geometry import MAX_SIDE, scaled_side
+from ..spec.memory import check_memory
+from ..spec.methods import get_method
+from ..spec.taps import (ALIGNS, BOUNDARIES, TAPS_CHUNK, check_choice, compute_taps,
+    normalized_to_pixels, resize_taps, table_width)
+from .gmm import resize_as_points
 
 _SAMPLE_CHUNK = 1 << 18
 
@@ -38,7 +42,7 @@ def _as_image(image):
         raise ResampleError(f"unsupported image dtype {a.dtype}; use an integer or float array")
     copies = not on_device and (not a.dtype.isnative or not a.flags.c_contiguous)
     if copies:                  # a view (transposed, strided, broadcast) is copied: counted first
-        devices.check_memory(a.size * a.dtype.itemsize,
+        check_memory(a.size * a.dtype.itemsize,
                              f"a contiguous copy of the {'x'.join(map(str, a.shape))} image "
                              "(a view of other memory)")
     if not on_device and not a.dtype.isnative:        # big-endian data: same values, native
@@ -46,31 +50,6 @@ def _as_image(image):
     was_2d = a.ndim == 2
     a = a[:, :, None] if was_2d else a
     return (a if on_device else np.ascontiguousarray(a)), was_2d
-
-
-def _work_dtype(dtype):
-    """float32 for 8/16-bit integers and float16; float64 for float32 (whose sums in float32
-    overflow near its limits) and wider types."""
-    if dtype.itemsize <= 2:
-        return np.dtype(np.float32)
-    return np.dtype(np.float64)
-
-
-def _compute_dtype(dtype):
-    """The dtype the engine stores into: float16 goes through float32, and extended
-    precision (float96/float128) through float64, which the engines have."""
-    if dtype == np.float16:
-        return np.dtype(np.float32)
-    if dtype.kind == "f" and dtype.itemsize > 8:
-        return np.dtype(np.float64)
-    return dtype
-
-
-def _check_fill(fill, dtype):
-    fill = validate_fill(fill)
-    if math.isnan(fill) and np.issubdtype(dtype, np.integer):
-        raise ResampleError(f"fill=nan needs a float image, not {dtype}")
-    return fill
 
 
 def _pair(value, what):
@@ -161,21 +140,19 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     devices.select(device, on_device=on_device)       # a bad choice fails before anything
     a, was_2d = _as_image(image)
     given = _given_dtype(image, a)
-    fill = _check_fill(fill, a.dtype)
+    fill = check_fill(fill, a.dtype)
     rows, cols = output_shape(a.shape[:2], scale, shape)
     n_ch = a.shape[2]
     if gmm:
-        from .gmm import resize_as_points
-        from .images import to_dtype
 
         out = to_dtype(resize_as_points(a, (rows, cols), align, fill, device), given)
         return out[:, :, 0] if was_2d else out
-    work = _work_dtype(a.dtype)
-    out_dtype = _compute_dtype(a.dtype)
+    work = work_dtype(a.dtype)
+    out_dtype = compute_dtype(a.dtype)
     out_bytes = rows * cols * n_ch * out_dtype.itemsize
     what = f"a {cols}x{rows} output"
     if not on_device:           # tables and the result live on the host: check before both
-        devices.check_memory(resize_memory(a.shape, (rows, cols), a.dtype, m, antialias,
+        check_memory(resize_memory(a.shape, (rows, cols), a.dtype, m, antialias,
                                            align, boundary), what)
     taps_r = resize_taps(a.shape[0], rows, m, align, boundary, antialias)
     taps_c = resize_taps(a.shape[1], cols, m, align, boundary, antialias)
@@ -184,19 +161,16 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
                        a.shape[0] * cols * t_c + rows * cols * t_r)     # cols first
     engine = devices.select(device, on_device, cost=(madds, a.nbytes + out_bytes))
     if engine == "gpu":         # input and output in the kernels' type, an intermediate
-        from .gpu import kernel_dtype
 
         kind = kernel_dtype(out_dtype, work)
         inter = max(rows * a.shape[1], a.shape[0] * cols) * n_ch * work.itemsize
         devices.check_device_memory(out_bytes + inter + a.nbytes
                                     + (a.size + rows * cols * n_ch) * kind.itemsize, what)
     if engine == "gpu":
-        from . import gpu
 
         out = _on_gpu(lambda backend, src: gpu.resize(
             backend, src, taps_r, taps_c, fill, work, out_dtype), a)
     else:
-        from . import cpu
 
         out = cpu.resize(a.astype(out_dtype, copy=False), taps_r, taps_c, fill, work,
                          out_dtype)
@@ -295,7 +269,7 @@ def resize_memory(in_shape, out_shape, dtype, method, antialias, align="centers"
     n_ch = in_shape[2] if len(in_shape) > 2 else 1
     rows, cols = out_shape
     dtype = np.dtype(dtype)
-    item = _compute_dtype(dtype).itemsize
+    item = compute_dtype(dtype).itemsize
     t_r = table_width(h, rows, method, align, boundary, antialias)
     t_c = table_width(w, cols, method, align, boundary, antialias)
     # int64 indices and float64 weights, as computed (chunks, then joined) and compacted;
@@ -304,8 +278,8 @@ def resize_memory(in_shape, out_shape, dtype, method, antialias, align="centers"
     tables = 2 * 16 * (rows * t_r + cols * t_c)
     tables += 64 * max(min(rows, TAPS_CHUNK) * t_r, min(cols, TAPS_CHUNK) * t_c)
     index_bytes = 4 if w * n_ch < 2**31 else 8
-    tables += (16 + index_bytes + _work_dtype(dtype).itemsize) * t_c * cols * n_ch
-    converted = h * w * n_ch * item if _compute_dtype(dtype) != dtype else 0
+    tables += (16 + index_bytes + work_dtype(dtype).itemsize) * t_c * cols * n_ch
+    converted = h * w * n_ch * item if compute_dtype(dtype) != dtype else 0
     return tables + converted + rows * cols * n_ch * item
 
 
@@ -313,7 +287,6 @@ def _on_gpu(run, a):
     """Run ``run(backend, device array)``: a CuPy result for a CuPy input (on the caller's
     stream).  A NumPy input is copied to the GPU and back on a stream of this thread's own,
     so that threads (the batch command's workers) overlap their copies and kernels."""
-    from . import gpu
 
     backend = gpu.cupy_backend()
     if devices.is_device_array(a):
@@ -343,7 +316,7 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
         devices.select("gpu")
     a, was_2d = _as_image(image)
     given = _given_dtype(image, a)
-    fill = _check_fill(fill, a.dtype)
+    fill = check_fill(fill, a.dtype)
     # Tap tables are made where the coordinates are: on the device for CuPy coordinates of
     # a CuPy image (no copy to the host), else on the host.
     if on_gpu and devices.is_device_array(coords):
@@ -366,23 +339,21 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
     if normalized:
         x = normalized_to_pixels(x, a.shape[1], align)
         y = normalized_to_pixels(y, a.shape[0], align)
-    work = _work_dtype(a.dtype)
-    out_dtype = _compute_dtype(a.dtype)
+    work = work_dtype(a.dtype)
+    out_dtype = compute_dtype(a.dtype)
     if not on_gpu:
-        devices.check_memory(len(x) * a.shape[2] * out_dtype.itemsize, f"{len(x)} samples")
+        check_memory(len(x) * a.shape[2] * out_dtype.itemsize, f"{len(x)} samples")
     chunks = [slice(s, s + _SAMPLE_CHUNK) for s in range(0, len(x), _SAMPLE_CHUNK)]
-    taps = ((compute_taps(y[part], a.shape[0], m, 1.0, boundary, xp),
-             compute_taps(x[part], a.shape[1], m, 1.0, boundary, xp)) for part in chunks)
     if on_gpu:
-        from . import gpu
-
         backend = gpu.cupy_backend()
+        taps = ((gpu.taps(backend, y[part], a.shape[0], m, 1.0, boundary),
+                 gpu.taps(backend, x[part], a.shape[1], m, 1.0, boundary)) for part in chunks)
         parts = [gpu.gather(backend, a, ty, tx, fill, work, out_dtype) for ty, tx in taps]
         out = (backend.xp.concatenate(parts) if parts
                else backend.xp.empty((0, a.shape[2]), out_dtype))
     else:
-        from . import cpu
-
+        taps = ((compute_taps(y[part], a.shape[0], m, 1.0, boundary),
+                 compute_taps(x[part], a.shape[1], m, 1.0, boundary)) for part in chunks)
         src = a.astype(out_dtype, copy=False)
         out = np.empty((len(x), a.shape[2]), out_dtype)
         for part, (ty, tx) in zip(chunks, taps):

@@ -13,7 +13,8 @@ import stat
 import threading
 from typing import NamedTuple, Optional
 
-from .errors import ResampleError, excerpt
+from ..errors import ResampleError, excerpt
+from . import png
 
 EXIF_ORIENTATION = 0x0112
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
@@ -137,7 +138,6 @@ def read_exif(path, im):
         return im.getexif()
     from PIL import Image
 
-    from . import png
 
     exif = Image.Exif()
     raw = png.exif_chunk(path)

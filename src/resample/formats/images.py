@@ -15,12 +15,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .errors import ResampleError, excerpt, first_line
-from .geometry import jpeg_draft_scale
-from .files import (DEFAULT_QUALITY, EIGHT_BIT_ONLY, FORMAT_MAX_SIDE,  # noqa: F401
-                    atomic_output, check_size, not_a_file, output_format,
-                    pillow_save_options,
-                    read_metadata)
+from ..errors import ResampleError, excerpt, first_line
+from ..ops.resize import resize
+from ..spec.dtypes import to_dtype
+from ..spec.geometry import jpeg_draft_scale
+from ..spec.memory import check_memory
+from . import png
+from .files import (EIGHT_BIT_ONLY, atomic_output, check_size, not_a_file, output_format,
+    pillow_save_options, read_metadata)
 
 # Pillow modes that are converted on reading, to what, and why.
 _CONVERT = {"1": "L", "P": "RGB", "PA": "RGBA", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",
@@ -217,7 +219,6 @@ def _exif_thumbnail(im, orientation, target):
 
     from PIL import Image
 
-    from .devices import check_memory
 
     raw = im.info.get("exif")
     if target is None or im.format not in ("JPEG", "MPO") or not raw:
@@ -276,7 +277,6 @@ def _load_tiff(path) -> Picture:
     first page, its size and memory checked from the header before any strip is decoded."""
     import tifffile
 
-    from .devices import check_memory
 
     with tifffile.TiffFile(path, is_ome=False) as tif:       # (no OME series: one page)
         page = tif.pages.first
@@ -397,7 +397,6 @@ def _check_decode_memory(im):
     Pillow's own buffer (up to 4 bytes a pixel) and the arrays made from it (the samples, and
     a copy when the orientation is applied).  Pillow's decompression-bomb limit on the pixel
     count has been applied by ``Image.open`` already."""
-    from .devices import check_memory
 
     width, height = im.size
     bands = max(len(im.getbands()), 1)
@@ -421,7 +420,6 @@ def decode_memory(width, height, bands, sample):
 def _special_reader(path, im):
     """16-bit colour PNG and multi-sample 16-bit or float TIFF, which Pillow reduces to 8 bits."""
     if im.format == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
-        from . import png
 
         if png.is_16bit_colour(path):
             array, _, _ = png.read(path)
@@ -476,23 +474,6 @@ def _fast_decode(path, im):
 
 # --------------------------------------------------------------------------------------------
 # Resizing a picture: alpha is premultiplied while resampling.
-
-def storable_range(dtype):
-    """``(lo, hi)``: the float range that rounds into an integer ``dtype`` without overflow (for
-    64-bit types the largest float below the maximum, which itself is not a float)."""
-    info = np.iinfo(dtype)
-    hi = float(np.nextafter(float(info.max), 0.0)) if info.bits > 32 else float(info.max)
-    return float(info.min), hi
-
-
-def to_dtype(x, dtype):
-    """Round half up and clip float samples into an integer dtype; floats pass through."""
-    dtype = np.dtype(dtype)
-    if np.issubdtype(dtype, np.integer):
-        lo, hi = storable_range(dtype)
-        return np.clip(np.floor(x + 0.5), lo, hi).astype(dtype)
-    return x.astype(dtype)
-
 
 def linear_light_notes(pic: Picture):
     """A note when ``--linear`` meets an ICC profile that is not sRGB: the sRGB curve is used
@@ -552,7 +533,6 @@ def _icc_description(icc):
 
 def resize_picture(pic: Picture, **options) -> Picture:
     """Resize with :func:`resample.resize`; colour is premultiplied by alpha while resampling."""
-    from .api import resize
 
     return replace(pic, array=resize(pic.array, alpha=pic.alpha, **options), notes=[],
                    full_size=None)
@@ -617,7 +597,6 @@ def _write(f, a, alpha, fmt, pic, quality):
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if fmt == "PNG" and a.dtype in (np.uint8, np.uint16):
-        from . import png
 
         png.write(f, a, icc=pic.icc, dpi=pic.dpi, exif=pic.exif)
     elif a.ndim == 2 or a.dtype == np.uint8:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import ResampleError, excerpt
+from ..errors import ResampleError, excerpt
 
 _NUMBER = r"\d+(?:\.\d*)?"
 _GEOMETRY = re.compile(rf"^\s*(?P<w>{_NUMBER})?(?P<wp>%)?(?:x(?P<h>{_NUMBER})?(?P<hp>%)?)?"

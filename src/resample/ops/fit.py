@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ResampleError, excerpt
 from . import gmm
-from .errors import ResampleError, excerpt
+from .resize import sample
 
 LEARNABLE = ("positions", "values", "sigma", "rotation")
 LOSSES = ("l1", "l2")
@@ -38,10 +39,30 @@ class Fit:
     best_step: int = 0
 
 
+def grid_points(image, count):
+    """``count`` points spread over a regular grid of cells of an (H, W[, C]) image: each at a
+    cell's centre, with the image's value there (bilinear).  Returns (xy (N, 2), values (N, C))
+    and the cell size (w, h) in pixels."""
+    height, width = image.shape[:2]
+    step = math.sqrt(width * height / count)
+    nx = min(width, max(1, math.ceil(width / step)))
+    ny = min(height, max(1, math.ceil(height / step)))
+    while nx * ny < count:                       # rounding: grow the coarser side
+        if width / nx >= height / ny:
+            nx += 1
+        else:
+            ny += 1
+    gx = (np.arange(nx) + 0.5) * width / nx - 0.5
+    gy = (np.arange(ny) + 0.5) * height / ny - 0.5
+    xy = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+    xy = xy[np.round(np.linspace(0, nx * ny - 1, count)).astype(np.int64)]   # evenly, exactly N
+    values = sample(np.asarray(image, np.float64), xy).reshape(count, -1)
+    return xy, values, (width / nx, height / ny)
+
+
 def grid_start(image, count):
-    """``count`` points on a regular grid (see :func:`pointcloud.grid_points`), with sigma
+    """``count`` points on a regular grid (see :func:`grid_points`), with sigma
     GRID_FACTOR times the cell size: (xy (N, 2), values (N, C), sigma (N, 2))."""
-    from .pointcloud import grid_points
 
     xy, values, (cell_w, cell_h) = grid_points(image, count)
     sigma = np.empty((count, 2))

@@ -17,8 +17,10 @@ import threading
 
 import numpy as np
 
-from .methods import taps_width
-from .taps import LRU, Taps
+from ..spec.dtypes import store_args
+from ..spec.methods import taps_width
+from ..spec.taps import BOUNDARY_IDS, LRU, Taps, compute_taps
+from .pointgrid import PointGrid, host, pixel_seeds
 
 BLOCK = 256                   # threads per block; every kernel runs on a 1-D grid
 KERNEL_TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16",
@@ -28,9 +30,9 @@ KERNEL_TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16",
 def kernel_path(name="resample.cu"):
     """The CUDA source ``name``: inside the installed package, or in the source tree (whose
     kernels/ is beside src/)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(os.path.dirname(here))
-    for folder in (os.path.join(here, "kernels"), os.path.join(root, "kernels")):
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(package))
+    for folder in (os.path.join(package, "kernels"), os.path.join(root, "kernels")):
         path = os.path.join(folder, name)
         if os.path.exists(path):
             return path
@@ -157,11 +159,10 @@ def thread_stream():
     return stream
 
 
-def _store_args(dtype, work):
-    """(lo, hi, rounding) as the CPU engine stores ``work`` values into ``dtype``."""
-    from .cpu import _store_args as cpu_store_args
-
-    clip, rounding = cpu_store_args(dtype, work)
+def scalar_store_args(dtype, work):
+    """(lo, hi, rounding) as the CPU engine stores ``work`` values into ``dtype``, as kernel
+    arguments."""
+    clip, rounding = store_args(dtype, work)
     return work.type(clip[0]), work.type(clip[1]), np.int32(rounding)
 
 
@@ -208,7 +209,7 @@ def fast_tiles(taps_rows: Taps, taps_cols: Taps, n_ch, kind, work):
     kind = np.dtype(kind)
     if np.dtype(work) != np.float32 or kind.kind != "u" or kind.itemsize > 2 or n_ch > 4:
         return False
-    lo, hi, rounding = _store_args(kind, np.dtype(work))
+    lo, hi, rounding = scalar_store_args(kind, np.dtype(work))
     if (lo, hi, rounding) != (0, np.iinfo(kind).max, 1):      # (tiled_fast stores saturated)
         return False
     for taps in (taps_rows, taps_cols):
@@ -496,7 +497,7 @@ def resize(backend, image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dty
     rows_out, cols_out = taps_rows.n_out, taps_cols.n_out
     kind = kernel_dtype(np.dtype(out_dtype), work)
     src = xp.ascontiguousarray(image.astype(kind, copy=False))
-    lo, hi, rounding = _store_args(kind, work)
+    lo, hi, rounding = scalar_store_args(kind, work)
     fill = work.type(fill)
     s_in, s_work = KERNEL_TYPES[kind], KERNEL_TYPES[work]
     t_rows, t_cols = _table(backend, taps_rows, work), _table(backend, taps_cols, work)
@@ -542,7 +543,7 @@ def gather(backend, image, taps_y: Taps, taps_x: Taps, fill, work, out_dtype):
     work = np.dtype(work)
     kind = kernel_dtype(np.dtype(out_dtype), work)
     src = xp.ascontiguousarray(image.astype(kind, copy=False))
-    lo, hi, rounding = _store_args(kind, work)
+    lo, hi, rounding = scalar_store_args(kind, work)
     n_ch = image.shape[2]
     out = xp.empty((taps_y.n_out, n_ch), kind)
     suffix = KERNEL_TYPES[kind]
@@ -558,7 +559,7 @@ def _cast_out(xp, out, out_dtype, work):
     out_dtype = np.dtype(out_dtype)
     if out.dtype == out_dtype:
         return out
-    lo, hi, _ = _store_args(out_dtype, work)
+    lo, hi, _ = scalar_store_args(out_dtype, work)
     if np.issubdtype(out_dtype, np.integer):
         out = xp.clip(xp.floor(out + work.type(0.5)), lo, hi)
     return out.astype(out_dtype)
@@ -567,16 +568,14 @@ def _cast_out(xp, out, out_dtype, work):
 # --- nearest points ----------------------------------------------------------------------------
 
 def knn(backend, xy, queries, k, exclude_self=False):
-    """As :meth:`resample.gmm.PointGrid.knn` on the device: squared distances (Q, k) and
+    """As :meth:`resample.engines.pointgrid.PointGrid.knn` on the device: squared distances (Q, k) and
     indices (Q, k) of the ``k`` nearest of the points ``xy`` (N, 2) to each query (Q, 2),
     ascending.  The grid is PointGrid's, built on the device, so the answers (ties included)
     are the same."""
-    from .gmm import PointGrid, _host
-
     xp = backend.xp
     grid = PointGrid(xy, xp)
     if grid.crowded:          # coincident or clustered points: the host's k-d tree
-        d2, idx = PointGrid(_host(grid.xy)).knn(_host(queries), k, exclude_self)
+        d2, idx = PointGrid(host(grid.xy)).knn(host(queries), k, exclude_self)
         return xp.asarray(d2), xp.asarray(idx)
     queries = xp.ascontiguousarray(queries, dtype=np.float64)
     k = min(k, len(grid.xy) - (1 if exclude_self else 0))
@@ -595,8 +594,6 @@ def knn(backend, xy, queries, k, exclude_self=False):
 def nearest_map(backend, xy, shape):
     """As :func:`resample.gmm.nearest_map`: the nearest point of every pixel, (H, W) int64,
     by the same two passes of a distance transform (one thread a column, then a row)."""
-    from .gmm import pixel_seeds
-
     xp = backend.xp
     height, width = shape
     xy = xp.ascontiguousarray(xy, dtype=np.float64)
@@ -613,9 +610,17 @@ def nearest_map(backend, xy, shape):
     return out
 
 
-def taps(backend, x, n, method, stretch, boundary_id):
-    """The tap table (not merged) of sampling an axis of ``n`` at positions ``x`` (a device
-    array), by the shared header's taps_one: as :func:`resample.taps.compute_taps`."""
+def taps(backend, x, n, method, stretch, boundary):
+    """The tap table of sampling an axis of ``n`` at positions ``x`` (a device array), made on
+    the device by the shared header's taps_one, as :func:`resample.spec.taps.compute_taps`
+    makes it on the host, but not compacted: every row has the full width, duplicate
+    indices and zero weights included, which the kernels skip.  A custom (Python) kernel's
+    table is made on the host and uploaded."""
+    if method.custom:
+        table = compute_taps(backend.xp.asnumpy(x), n, method, stretch, boundary)
+        return Taps(*(backend.xp.asarray(a) for a in (table.index, table.weight, table.count,
+                                                      table.fill_weight)))
+    boundary_id = BOUNDARY_IDS[boundary]
     xp = backend.xp
     x = xp.ascontiguousarray(x, dtype=np.float64).ravel()
     width = taps_width(method.support, stretch, boundary_id)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import struct
 import zlib
 
-from .compiled import core as _core
-from .errors import ResampleError
+from ..compiled import core as _core
+from ..errors import ResampleError
+from ..spec.memory import check_memory
 
 # NumPy is imported by the functions that use it: the command's short path writes 8-bit PNGs
 # through write_rows, without NumPy.
@@ -88,7 +89,6 @@ def read(path):
             dpi = (ppm_x * 0.0254, ppm_y * 0.0254)
     stride = width * channels * 2
     expected = height * (stride + 1)            # filter bytes and rows, as declared
-    from .devices import check_memory
 
     check_memory(3 * expected, f"a {width}x{height} 16-bit PNG")
     try:

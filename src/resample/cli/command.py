@@ -14,11 +14,11 @@ import sys
 
 import click
 
-from .console import note, quiet_libraries
-from .errors import ResampleError, excerpt
-from .files import not_a_file, output_format as images_output_format
-from .geometry import default_output
-from .methods import ALIASES, BOUNDARY_IDS, METHODS
+from ..errors import ResampleError, excerpt
+from ..formats.files import not_a_file, output_format as images_output_format
+from ..jobs.console import note, quiet_libraries
+from ..spec.geometry import default_output
+from ..spec.methods import ALIASES, BOUNDARY_IDS, METHODS
 
 METHOD_NAMES = (*METHODS, *ALIASES, "gmm")
 FORMAT_NAMES = ("png", "jpg", "jpeg", "webp", "tif", "tiff")    # as batch.FORMATS
@@ -192,11 +192,11 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     Also: `resample points IMAGE -o pts.csv --count N` samples a point cloud from an image,
     and `resample fit IMAGE -o pts.csv --count N` fits one to it (see their --help).
     """
-    from .convert import Options, is_points, is_zarr
+    from ..jobs.convert import Options, is_points, is_zarr
 
     _set_threads(threads, quiet)
     if max_pixels is not None:
-        from . import images
+        from ..formats import images
 
         try:
             images.set_max_pixels(images.parse_pixels(max_pixels))
@@ -249,7 +249,9 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     if _given({"fill": "--fill"}) and options.boundary != "constant":
         raise UsageError("--fill applies with --boundary constant")
 
-    from . import convert, devices, images
+    from ..engines import devices
+    from ..formats import images
+    from ..jobs import convert
 
     devices.select(device)
     if output is not None and not is_zarr(output) and (os.path.isdir(output)
@@ -284,7 +286,8 @@ def _piped(input, output, options, out_format, quiet):
     output only once it is whole, and notes and errors go to standard error."""
     import tempfile
 
-    from . import convert, files, images
+    from ..formats import files, images
+    from ..jobs import convert
 
     if output is None:
         raise UsageError("reading standard input needs -o FILE (or -o - for standard output)")
@@ -308,7 +311,7 @@ def _piped(input, output, options, out_format, quiet):
                 spool_stdin(sys.stdin.buffer, src)
             if output == "-":
                 if out_format is not None:
-                    from .batch import FORMATS
+                    from ..jobs.batch import FORMATS
 
                     ext = FORMATS[out_format.lower()]
                 else:
@@ -371,7 +374,7 @@ def spool_stdin(stream, path):
     image, and stopped, with nothing kept, past the most bytes an image within the pixel
     limit can take (16 bytes a pixel, float RGBA, and 16 MiB of metadata) or what the disk
     can hold."""
-    from . import images
+    from ..formats import images
 
     head = b""
     while len(head) < 32:
@@ -426,7 +429,7 @@ def _report(notes, path, quiet):
 
 def _quality_note(quality, out_path):
     """A note when --quality is given for an output that has none (it is ignored)."""
-    from .files import output_format
+    from ..formats.files import output_format
 
     fmt = output_format(out_path)
     if quality is None or fmt in ("JPEG", "WEBP"):
@@ -436,8 +439,9 @@ def _quality_note(quality, out_path):
 
 def _batch(input, from_list, output, options, weights, recursive, include, exclude, out_format,
            suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet, scheduler=None):
-    from . import batch, devices
-    from .convert import is_points
+    from ..engines import devices
+    from ..jobs import batch
+    from ..jobs.convert import is_points
 
     if output is None:
         raise UsageError("a folder or a list needs -o OUTDIR (the output folder)")
@@ -542,12 +546,13 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
 def _set_threads(threads, quiet):
     """--threads (or RESAMPLE_THREADS): no more threads than the address space holds (each
     reserves its stack), which a thread library would otherwise fail to start mid-run."""
-    from . import compiled, devices
+    from .. import compiled
+    from ..spec import memory
 
     if threads is None and not os.environ.get("RESAMPLE_THREADS"):
         return
     wanted = threads if threads is not None else compiled.default_threads()
-    room = devices.threads_that_fit()
+    room = memory.threads_that_fit()
     if wanted > room:
         if not quiet:
             note(f"{wanted} threads do not fit in the memory available: {room} are used")
@@ -576,14 +581,14 @@ def _into_folder(folder, input):
 
 
 def _check_output(output, input, overwrite):
-    from . import images
+    from ..formats import images
 
     try:
         images.output_format(output)        # an unknown extension fails before any work
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
     if is_zarr_name(output):
-        from .files import check_zarr_output
+        from ..formats.files import check_zarr_output
 
         try:
             check_zarr_output(output, input, overwrite)
@@ -648,7 +653,8 @@ def _reconstruct_csv(input, output, options, weights, overwrite, quiet):
     _check_output(output, input, overwrite)
     if weights is not None:
         _check_output(weights, input, overwrite)
-    from . import convert, devices
+    from ..engines import devices
+    from ..jobs import convert
 
     devices.select(options.device)
     notes = (_quality_note(options.quality, output)
@@ -682,7 +688,8 @@ def points_command(image, output, count, fraction, pattern, seed, quiet):
         raise UsageError(f"{output}: the point cloud must be a .csv or .tsv file")
     import numpy as np
 
-    from . import images, pointcloud
+    from ..formats import images, pointcloud
+    from ..ops import fit as fitting
 
     pic = images.load(image)
     a = pic.array if pic.array.ndim == 3 else pic.array[..., None]
@@ -708,7 +715,7 @@ def points_command(image, output, count, fraction, pattern, seed, quiet):
         xy = np.stack([cols, rows], axis=1).astype(np.float64)
         values = a[rows, cols].astype(np.float64)
     else:
-        xy, values, _ = pointcloud.grid_points(a, n)
+        xy, values, _ = fitting.grid_points(a, n)
         finite = np.isfinite(values).all(axis=1)
         if not finite.all():
             notes.append(f"dropped {int((~finite).sum())} grid points that fell on missing "
@@ -750,7 +757,7 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
     """
     if not output.lower().endswith((".csv", ".tsv")):
         raise UsageError(f"{output}: the point cloud must be a .csv or .tsv file")
-    from . import fit as fitting
+    from ..ops import fit as fitting
 
     try:
         parts = fitting.parse_learn(learn)
@@ -761,7 +768,7 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
             images_output_format(plot)
         except ResampleError as exc:
             raise UsageError(f"--plot: {exc}") from None
-    from . import images, pointcloud
+    from ..formats import images, pointcloud
 
     pic = images.load(image)
     a = pic.array if pic.array.ndim == 3 else pic.array[..., None]
@@ -804,9 +811,9 @@ SUBCOMMANDS = {"points": points_command, "fit": fit_command}
 def main(argv=None):
     """Entry point: run the command, turn every failure into one line and an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    from .console import sigterm_as_interrupt   # light: no NumPy
+    from ..jobs.console import sigterm_as_interrupt   # light: no NumPy
 
-    from .console import exit_if_stuck
+    from ..jobs.console import exit_if_stuck
 
     with sigterm_as_interrupt(), quiet_libraries():   # SIGTERM acts as Ctrl-C
         code = _main(argv)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .compiled import core as _core
-from .devices import check_memory
-from .errors import ResampleError, excerpt
+from ..compiled import core as _core
+from ..errors import ResampleError, excerpt
+from .memory import check_memory
 from .methods import BOUNDARY_IDS, Method, taps_width
 
 ALIGNS = ("centers", "corners")
@@ -97,26 +97,15 @@ def output_step(n_in, n_out, align):
     return float(n_in) if n_out == 1 else (n_in - 1) / (n_out - 1)
 
 
-def compute_taps(x, n, method: Method, stretch, boundary, xp=np):
-    """Tap table for sampling an axis of ``n`` samples at positions ``x`` (input pixel units).
+def compute_taps(x, n, method: Method, stretch, boundary):
+    """Tap table for sampling an axis of ``n`` samples at positions ``x`` (input pixel units,
+    a host array), compacted: taps merged per index, zero weights dropped, sorted by index.
 
     ``stretch >= 1`` widens the kernel by that factor (antialiasing when shrinking).  The
     weights, boundaries and normalisation are resample_math.h's ``taps_one``, compiled for
-    both engines.  ``xp``: the array module of ``x``.  With NumPy the table is compacted
-    (taps merged per index, zero weights dropped, sorted by index); with CuPy (tables made on
-    the device) it is not: every row has the full width, duplicate indices and zero weights
-    included, which the kernels skip.
+    both engines (the GPU engine's tables made on the device: resample.engines.gpu.taps).
     """
     boundary_id = BOUNDARY_IDS[boundary]
-    if xp is not np:
-        from . import gpu
-
-        if method.custom:             # a Python kernel: its table on the host, then uploaded
-            host = compute_taps(gpu.cupy_backend().xp.asnumpy(x), n, method, stretch,
-                                boundary)
-            return Taps(*(xp.asarray(a) for a in (host.index, host.weight, host.count,
-                                                   host.fill_weight)))
-        return gpu.taps(gpu.cupy_backend(), x, n, method, stretch, boundary_id)
     x = np.ascontiguousarray(x, dtype=np.float64).ravel()
     width = taps_width(method.support, stretch, boundary_id)
     index = np.empty((len(x), width), np.int64)

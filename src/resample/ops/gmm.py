@@ -21,9 +21,12 @@ import threading
 
 import numpy as np
 
-from .compiled import core as _core
-from .errors import ResampleError, excerpt, first_line
-from .taps import validate_fill
+from ..compiled import core as _core
+from ..engines import devices, gpu
+from ..engines.pointgrid import PointGrid, bucket_order, host, pixel_seeds
+from ..errors import ResampleError, excerpt, first_line
+from ..spec.memory import check_memory
+from ..spec.taps import validate_fill
 
 BAND_ROWS = 16
 AUTO_NEIGHBOURS = 3        # sigma="auto": the distance to the 3rd nearest neighbour ...
@@ -38,113 +41,6 @@ STEER_MAX_ELONGATION = 3.0 # eigenvalues, at most this, along the edge, across i
 STEER_FACTOR = 1.05        # times auto's sigma (measured: docs/benchmarks.md)
 HOLES = ("nearest", "constant")
 SCRATCH_BYTES = 64 << 20   # per-thread accumulators kept between calls up to this size
-
-
-# --- a uniform grid of buckets for nearest-neighbour queries ----------------------------------
-
-def grid_layout(lo, hi, n):
-    """Square cells for ``n`` points spanning ``lo``..``hi`` (x, y): ``(cell side, nx, ny)``.
-    About one point a cell; a cell is at least 1/4096 of the longer side."""
-    span = np.maximum(np.asarray(hi, np.float64) - np.asarray(lo, np.float64), 1e-9)
-    cell = max(math.sqrt(span[0] * span[1] / n), float(span.max()) / 4096, 1e-9)
-    nx, ny = (int(v) for v in np.minimum(np.floor(span / cell).astype(np.int64) + 1, 1 << 15))
-    return cell, nx, ny
-
-
-ROBUST_QUANTILE = 1e-3     # the grid spans the points between these quantiles ...
-CELL_CROWD = 4             # ... in cells halved until the occupied ones hold this many ...
-CELL_BUDGET = 4            # ... while there are at most this many cells a point
-CROWDED_CELL = 64          # a cell holding more: the k-d tree searches (PointGrid.knn)
-
-
-def bucket_order(keys, n_buckets):
-    """``(order, start)``: the indices sorted stably by ``keys`` (ints in [0, n_buckets)), and
-    where each bucket begins in ``order`` (n_buckets + 1).  A counting sort (the C++ engine)."""
-    keys = np.ascontiguousarray(keys, np.int64)
-    order = np.empty(len(keys), np.int64)
-    start = np.empty(n_buckets + 1, np.int64)
-    _core.bucket_order(keys, order, start)
-    return order, start
-
-
-class PointGrid:
-    """Points bucketed into square cells of about one point each, for k-nearest queries.
-    ``xp``: the array module of the points (CuPy: the grid is built on the device, for the
-    GPU engine's search, resample.gpu.knn)."""
-
-    def __init__(self, xy, xp=np):
-        xy = xp.ascontiguousarray(xy, dtype=np.float64)
-        n = len(xy)
-        # The grid spans all but the outermost points (one far point must not make every
-        # cell huge); points beyond it go into its border cells, which the searches allow.
-        q = ROBUST_QUANTILE if n > 1000 else 0.0
-        lo = _host(xp.quantile(xy, q, axis=0)) if q else _host(xy.min(axis=0))
-        hi = _host(xp.quantile(xy, 1 - q, axis=0)) if q else _host(xy.max(axis=0))
-        cell, nx, ny = grid_layout(lo, hi, n)
-        for _ in range(8):      # clustered points: finer cells until few share one
-            key = self._keys(xy, lo, cell, nx, ny, xp)
-            counts = xp.bincount(key, minlength=nx * ny)
-            crowd = n / int(xp.count_nonzero(counts))
-            finer = cell / 2, *(min(2 * m, 1 << 15) for m in (nx, ny))
-            if crowd <= CELL_CROWD or finer[1] * finer[2] > CELL_BUDGET * n + 64:
-                break
-            cell, nx, ny = finer
-        else:                   # refined to the end: the keys of the last cells
-            key = self._keys(xy, lo, cell, nx, ny, xp)
-            counts = xp.bincount(key, minlength=nx * ny)
-        if xp is np:
-            self.order, self.start = bucket_order(key, nx * ny)
-        else:
-            self.order = xp.ascontiguousarray(xp.argsort(key, kind="stable"), dtype=np.int64)
-            self.start = xp.zeros(nx * ny + 1, np.int64)
-            self.start[1:] = xp.cumsum(counts)
-        self.xy, self.lo, self.cell, self.shape = xy, lo, cell, (nx, ny)
-        self.cell_xy = xp.ascontiguousarray(xy[self.order])      # the points, cell by cell
-        # Points crowding a cell (coincident, or clustered finer than the cells go) would be
-        # scanned by every query near it: such clouds are searched through a k-d tree.
-        self.crowded = bool(counts.size) and int(counts.max()) > CROWDED_CELL
-
-    @staticmethod
-    def _keys(xy, lo, cell, nx, ny, xp):
-        cx = xp.clip(xp.floor((xy[:, 0] - lo[0]) / cell), 0, nx - 1).astype(np.int64)
-        cy = xp.clip(xp.floor((xy[:, 1] - lo[1]) / cell), 0, ny - 1).astype(np.int64)
-        return cy * nx + cx
-
-    def knn(self, queries, k, exclude_self=False):
-        """Squared distances and indices of the ``k`` nearest points, each sorted ascending."""
-        q = np.ascontiguousarray(queries, np.float64)
-        k = min(k, len(self.xy) - (1 if exclude_self else 0))
-        d2 = np.empty((len(q), k))
-        idx = np.empty((len(q), k), np.int64)
-        if self.crowded:
-            _core.kd_knn(self.xy, q, bool(exclude_self), d2, idx)
-            return d2, idx
-        nx, ny = self.shape
-        visit, _ = bucket_order(self._keys(q, self.lo, self.cell, nx, ny, np), nx * ny)
-        _core.knn(self.cell_xy, self.order, self.start, float(self.lo[0]), float(self.lo[1]),
-                  float(self.cell), int(nx), int(ny), q, visit, bool(exclude_self), d2, idx)
-        return d2, idx
-
-
-# --- the nearest point of every pixel (for holes) ------------------------------------------
-
-def pixel_seeds(xy, shape, xp=np):
-    """(H, W) int64: per pixel, the point that falls in it (of several, the one nearest the
-    pixel's centre, then the lowest index), else -1.  A point outside the frame falls in the
-    border pixel nearest to it."""
-    height, width = shape
-    col = xp.clip(xp.floor(xy[:, 0] + 0.5), 0, width - 1).astype(np.int64)
-    row = xp.clip(xp.floor(xy[:, 1] + 0.5), 0, height - 1).astype(np.int64)
-    d2 = (xy[:, 0] - col) ** 2 + (xy[:, 1] - row) ** 2
-    key = row * width + col
-    order = xp.argsort(d2, kind="stable")
-    order = order[xp.argsort(key[order], kind="stable")]       # by pixel, nearest first
-    keys = key[order]
-    first = xp.ones(len(keys), dtype=bool)
-    first[1:] = keys[1:] != keys[:-1]
-    seeds = xp.full(height * width, -1, np.int64)
-    seeds[keys[first]] = order[first]
-    return seeds.reshape(height, width)
 
 
 FEW_HOLES = 1 / 64      # holes up to this fraction of the pixels are searched one by one
@@ -172,7 +68,6 @@ def nearest_map(xy, shape, backend=None):
     sqrt(2) pixels farther than the nearest.  ``backend`` (resample.gpu): its arrays and
     kernels."""
     if backend is not None:
-        from . import gpu
 
         return gpu.nearest_map(backend, xy, shape)
     seeds = pixel_seeds(np.ascontiguousarray(xy, np.float64), shape)
@@ -207,7 +102,7 @@ def _points(xy, values, xp=np):
 
 def _as(xp, a, dtype=None):
     """``a`` as an array of ``xp``: NumPy copies CuPy arrays to the host, CuPy uploads."""
-    return np.asarray(_host(a), dtype) if xp is np else xp.asarray(a, dtype)
+    return np.asarray(host(a), dtype) if xp is np else xp.asarray(a, dtype)
 
 
 class PointSearch:
@@ -228,7 +123,6 @@ def nearest_points(xy, queries, k, exclude_self=False, backend=None, search=None
     ``search``: a :class:`PointSearch` of ``xy`` to reuse (host points)."""
     if backend is None:
         return (search or PointSearch(xy)).knn(queries, k, exclude_self)
-    from . import gpu
 
     return gpu.knn(backend, xy, queries, k, exclude_self)
 
@@ -262,7 +156,6 @@ def auto_sigma(xy, values, backend=None, neighbours=None, search=None):
         work = v.dtype if v.dtype in (np.float32, np.float64) else np.float64
         _core.contrast(np.ascontiguousarray(v, work), np.ascontiguousarray(neighbours), e)
     else:
-        from . import gpu
 
         e = gpu.contrast(backend, v, neighbours)
     scale = float(e.mean())
@@ -283,11 +176,11 @@ def steered_sigma(xy, values, backend=None, search=None):
     the host (``backend``: the arrays are its own, and so is the result).  ``search``: a
     :class:`PointSearch` of ``xy`` (host points)."""
     xp = np if backend is None else backend.xp
-    xy_h = np.ascontiguousarray(_host(xy), np.float64)
-    values_h = _host(values).reshape(len(xy_h), -1)
+    xy_h = np.ascontiguousarray(host(xy), np.float64)
+    values_h = host(values).reshape(len(xy_h), -1)
     n = len(xy_h)
     if n < 4:
-        s = _host(auto_sigma(xy_h, values_h)) * STEER_FACTOR
+        s = host(auto_sigma(xy_h, values_h)) * STEER_FACTOR
         return xp.asarray(np.column_stack([s, s, np.zeros(n)]))
     k = min(max(STEER_NEIGHBOURS, AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS), n - 1)
     d2, idx = (search if backend is None and search is not None
@@ -462,7 +355,6 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     holes:   pixels no point reaches: "nearest" takes the nearest point's value, "constant" fill.
     return_weights: also return the weight map Z (H, W), a confidence (0 in holes).
     """
-    from . import devices
 
     on_device = devices.is_device_array(xy) or devices.is_device_array(values)
     backend = _backend(devices.select(device, on_device=on_device))
@@ -488,14 +380,14 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     if backend is not None:
         devices.check_device_memory(need, what)
     else:
-        devices.check_memory(need, what)
+        check_memory(need, what)
     search = PointSearch(xy) if backend is None else None
     sx, sy, theta, _ = _sigmas(sigma, xy, v, backend, search)
     cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
     out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend, theta,
                                    search)
     if backend is not None and not on_device:
-        out, z = _host(out), _host(z)
+        out, z = host(out), host(z)
     out = out[..., 0] if flat else out
     return (out, z.copy()) if return_weights else out
 
@@ -519,7 +411,6 @@ def _backend(engine):
     """The GPU backend (resample.gpu) for engine "gpu", else None (the CPU engine)."""
     if engine != "gpu":
         return None
-    from . import gpu
 
     return gpu.cupy_backend()
 
@@ -534,7 +425,6 @@ def resize_as_points(image, shape, align="centers", fill=0.0, device="auto"):
     of NaN only gives NaN).  Returns float samples of the image's channels; a CuPy image is
     rebuilt on its GPU (and a NumPy one there too with ``device="gpu"``).
     """
-    from . import devices
 
     on_device = devices.is_device_array(image)
     xp = sys.modules["cupy"] if on_device else np
@@ -587,7 +477,6 @@ def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, ho
                       c(colour, np.float64), c(z, np.float64), d_xy, d_values, d_sx, d_sy,
                       _NO_ROTATION if d_theta is None else d_theta)
     else:
-        from . import gpu
 
         xp = backend.xp
         d_xy, d_values, d_sx, d_sy, d_theta = gpu.gmm_vjp(backend, xy, values, sx, sy, cutoff,
@@ -612,7 +501,6 @@ def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=
         xp = np
         out, z, n_holes = _forward(xy, values, sx, sy, cutoff, shape, theta)
     else:
-        from . import gpu
 
         xp = backend.xp
         out, z, n_holes = gpu.gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta)
@@ -632,11 +520,6 @@ def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=
     return out, z, (rows, cols, nearest)
 
 
-def _host(a):
-    """A NumPy copy of a CuPy array; NumPy arrays as they are."""
-    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
-
-
 def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="nearest"):
     """Vector-Jacobian product of :func:`reconstruct`: ``(d_xy, d_values, d_sigma)``.
 
@@ -648,7 +531,6 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     ``c_i - c(q)`` term, so they match finite differences.  With CuPy inputs the passes run on
     the GPU; the gradients come back as NumPy arrays.
     """
-    from . import devices
 
     on_device = any(devices.is_device_array(a) for a in (xy, values, grad_out))
     backend = _backend(devices.select("gpu" if on_device else "cpu"))

@@ -20,10 +20,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
+from ..compiled import default_threads
+from ..engines import cpu, devices
+from ..errors import ResampleError, excerpt, first_line
+from ..formats.files import not_a_file
+from ..ops.resize import resize
+from ..spec import memory
+from ..spec.memory import check_memory, memory_cap
+from . import convert
 from .console import progress_bar, sigterm_as_interrupt
-from .convert import POINT_EXTENSIONS, Options, convert_file, is_points
-from .errors import ResampleError, excerpt, first_line
-from .files import not_a_file
+from .convert import Options, POINT_EXTENSIONS, convert_file, is_points
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp", ".gif",
                     ".ppm", ".pgm", ".pbm", ".pnm", ".tga")
@@ -128,7 +136,6 @@ def read_list(stream):
     keeps its folders in the output folder; an absolute one, or one that climbs out with
     "..", keeps only its name.  A line longer than LIST_LINE is refused, and the list's
     memory is counted as it grows: an endless or binary stream ends in one line."""
-    from .devices import check_memory
 
     jobs = []
     while True:
@@ -222,7 +229,6 @@ def plan_outputs(jobs, out_dir, *, fmt=None, suffix=""):
 
 def _cores():
     """The CPU threads a run may use: RESAMPLE_THREADS (``--threads``), else every core."""
-    from .cpu import default_threads
 
     return default_threads()
 
@@ -237,7 +243,6 @@ class _Compute:
 
     def __enter__(self):
         if not getattr(self.local, "ready", False):
-            from . import cpu
 
             cpu.set_threads(self.threads)               # per thread
             self.local.ready = True
@@ -275,7 +280,6 @@ class _Budget:
 
 def _streams(job, options):
     """Whether this image job is resized strip by strip (resample.convert.streams)."""
-    from . import convert
 
     return not is_points(job.src) and convert.streams(job.src, job.dst, options)
 
@@ -293,13 +297,8 @@ def warm_up(device="auto"):
     compiled CPU engine, which a thread stopped at interpreter exit must not be inside.)"""
     def load():
         try:
-            import numpy as np
-            import PIL.Image  # noqa: F401
-
-            from . import api, cpu, devices, images, png  # noqa: F401
-
             if device != "cpu" and devices.gpu_reason() is None:
-                api.resize(np.zeros((4, 4, 3), np.uint8), shape=(2, 2), device="gpu")
+                resize(np.zeros((4, 4, 3), np.uint8), shape=(2, 2), device="gpu")
         except Exception:          # only a head start: the real work reports any problem
             pass
 
@@ -347,17 +346,15 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
     ``on_failure(path, reason)`` is called for each failed file as it fails.  Ctrl-C or
     SIGTERM stops the run: files being written are finished or dropped, never left
     half-written, and ``Summary.interrupted`` is set."""
-    from . import convert as _convert
-    load_input = _convert.load_input
+    load_input = convert.load_input
     options = replace(options, overwrite=options.overwrite or overwrite)
 
     cores = _cores() or 1
     workers = max(1, workers or cores)
     compute = _Compute(max(1, cores // workers))
     stop = threading.Event()
-    from .devices import available_memory
 
-    budget = _Budget(4 * workers + 4, min(1 << 30, available_memory() // 4))
+    budget = _Budget(4 * workers + 4, min(1 << 30, memory.available_memory() // 4))
     results = queue.SimpleQueue()                            # (job, status, reason)
     handed_to = []                                           # the encoders' futures
     decoders = ThreadPoolExecutor(workers, thread_name_prefix="resample-decode")
@@ -726,7 +723,6 @@ def _convert_on_worker(src, dst, options):
     worker's memory limit (its share for one task thread) bounds the job as the machine's
     would: a file too big for it streams where it can, and is refused with its reason where
     it cannot."""
-    from .devices import memory_cap
 
     try:
         os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
