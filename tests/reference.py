@@ -246,7 +246,7 @@ def check_nearest_holes(out, z, xy, values, slack=np.sqrt(2)):
 
 
 def ref_steered_sigma(xy, values, size, idx, d2, alpha, max_stretch):
-    """sigma="steered" in float64 NumPy, from docs/conventions.md's steering idea as resample/gmm.py
+    """sigma="steered" in float64 NumPy, from docs/conventions.md's steering idea as resample/ops/gmm.py
     documents it: (N, 3) as (sx, sy, theta), for each point's neighbours idx, d2 (N, k) and its
     isotropic size (N,)."""
     v = np.asarray(values, np.float64).reshape(len(xy), -1).mean(axis=1)

@@ -1,5 +1,5 @@
 """The CUDA kernels without a GPU: every .cu compiles with nvcc for sm_90, and the GPU engine's
-logic (resample/gpu.py) runs the kernels compiled as C++ through tests/shim/cpu_shim.h and
+logic (resample/engines/gpu.py) runs the kernels compiled as C++ through tests/shim/cpu_shim.h and
 matches the CPU engine.  On a machine with CuPy and a GPU, test_gpu.py does the same on the
 device."""
 

@@ -69,3 +69,87 @@ def test_the_methods_and_boundaries_are_numbered_from_the_kernel_header():
         name: i for i, name in enumerate(_core.method_names())}
     assert BOUNDARY_IDS == {name: i for i, name in enumerate(_core.boundary_names())}
     assert tuple(resample.BOUNDARIES) == tuple(_core.boundary_names())
+
+
+# --- the package's layers (docs/architecture.md) ----------------------------------------------
+
+SOURCE = os.path.join(ROOT, "src", "resample")
+LAYERS = ["cli", "jobs", "formats", "ops", "engines", "spec"]      # from the top down
+
+
+def _contract_layers():
+    import tomllib
+
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        config = tomllib.load(f)["tool"]["importlinter"]
+    return [c for c in config["contracts"] if c["type"] == "layers"][0]["layers"]
+
+
+def test_the_contract_lists_every_subpackage_in_order():
+    """A new subpackage cannot escape the contract: every folder of the package is a layer."""
+    folders = sorted(d for d in os.listdir(SOURCE) if os.path.isfile(
+        os.path.join(SOURCE, d, "__init__.py")))
+    assert sorted(folders) == sorted(LAYERS)
+    named = [m.strip().split(".")[1] for layer in _contract_layers()
+             for m in layer.replace("|", ":").split(":")]
+    assert [n for n in named if n in LAYERS] == LAYERS
+    modules = {f[:-3] for f in os.listdir(SOURCE) if f.endswith(".py")} - {"__init__"}
+    assert modules <= set(named), modules - set(named)
+
+
+def test_the_import_contract_holds():
+    """Layers import only downwards, and no modules import each other in a cycle (the
+    contract in pyproject.toml, as CI's lint-imports checks it)."""
+    exe = os.path.join(os.path.dirname(sys.executable), "lint-imports")
+    result = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 kept, 0 broken" in result.stdout
+
+
+def test_an_upward_import_breaks_the_contract(tmp_path):
+    """The contract can fail: an engine importing a job is reported."""
+    import shutil
+
+    # A copy of the sources under another name (the installed package's own finder would
+    # answer for "resample"), with the same contract.
+    copy = tmp_path / "src"
+    shutil.copytree(os.path.join(SOURCE), copy / "resample_copy",
+                    ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    with open(os.path.join(ROOT, "pyproject.toml")) as f:
+        config = f.read()
+    config = config[config.index("[tool.importlinter]"):].replace("resample", "resample_copy")
+    (tmp_path / "pyproject.toml").write_text(config)
+    with open(copy / "resample_copy" / "engines" / "cpu.py", "a") as f:
+        f.write("\nfrom ..jobs import convert  # noqa: E402,F401\n")
+    exe = os.path.join(os.path.dirname(sys.executable), "lint-imports")
+    env = dict(os.environ, PYTHONPATH=str(copy))
+    result = subprocess.run([exe], cwd=tmp_path, capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert result.returncode != 0
+    assert "resample_copy.engines is not allowed to import resample_copy.jobs" in result.stdout
+
+
+def test_every_function_level_import_says_why():
+    """Imports sit at the top of their module; one inside a function defers an optional or
+    costly dependency (CuPy, Dask, zarr, tifffile, NumPy on the light start-up path, the jobs
+    below the command line) and says so in a comment."""
+    import ast
+
+    unexplained = []
+    for folder, _, names in os.walk(SOURCE):
+        for name in names:
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(folder, name)
+            with open(path) as f:
+                text = f.read()
+            lines = text.splitlines()
+            for node in ast.walk(ast.parse(text)):
+                if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for sub in ast.walk(node):
+                    if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                        said = lines[sub.end_lineno - 1] + lines[sub.lineno - 2]
+                        if not any(w in said for w in ("deferred", "optional", "noqa")):
+                            unexplained.append(f"{os.path.relpath(path, ROOT)}:{sub.lineno}")
+    assert not unexplained, unexplained

@@ -1,4 +1,4 @@
-"""The command's short path (src/resample/quick.py): a plain one-file resize of an 8-bit grey or RGB
+"""The command's short path (src/resample/cli/quick.py): a plain one-file resize of an 8-bit grey or RGB
 PNG or JPEG, without NumPy or click.  It must write exactly what the full command writes, and
 leave everything else to the full command."""
 

@@ -4,7 +4,8 @@ the files the blocks name (photo.png, photo.jpg, scan.tif, photos/, clouds/, ...
 A block may be marked by an HTML comment on the line before it, ``<!-- test: MARKS -->``:
 ``installs`` (its ``pip install ... &&`` prefixes are dropped: the project is installed
 already; a bare ``pytest`` line is this suite itself), ``gpu`` (runs where CuPy sees a GPU),
-``slow`` (runs with RESAMPLE_SLOW_DOCS=1: the benchmarks).  Every other block runs as it is.
+``slow`` (runs with RESAMPLE_SLOW_DOCS=1: the benchmarks), ``tree`` (a ``text`` map of the
+package, checked against src/resample).  Every other block runs as it is.
 """
 
 import os
@@ -103,6 +104,9 @@ def test_readme_block_runs_as_written(lang, body, marks, tmp_path):
         pytest.skip("a GPU block: runs where CuPy sees a GPU")
     if "slow" in marks and os.environ.get("RESAMPLE_SLOW_DOCS") != "1":
         pytest.skip("a slow block (the benchmarks): RESAMPLE_SLOW_DOCS=1 runs it")
+    if lang == "text" and "tree" in marks:
+        _check_tree(body)
+        return
     assert lang in ("sh", "python"), f"a README block in {lang!r}: say how to run it"
     folder = _scratch(tmp_path, broken="dask.bag" in body)
     code = _runnable(lang, body, marks)
@@ -128,3 +132,23 @@ def test_every_block_is_found():
     assert len(readme_blocks()) == fences >= 12
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert readme.count("```") // 2 >= 3 and len(readme.splitlines()) <= 160
+
+
+def _check_tree(body):
+    """A map of the package (``<!-- test: tree -->`` before a ``text`` block) stays true: it
+    names every subpackage and module of src/resample, and each folder it names exists."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package = os.path.join(root, "src", "resample")
+    words = set(re.findall(r"[A-Za-z_][\w.]*/?", body))
+    for folder in re.findall(r"^\s*([a-z_]+)/", body, re.M):
+        assert os.path.isdir(os.path.join(package, folder)) or os.path.isdir(
+            os.path.join(root, folder)), f"the map names {folder}/, which does not exist"
+    for folder, _, names in os.walk(package):
+        if "__pycache__" in folder:
+            continue
+        if folder != package:
+            assert os.path.basename(folder) + "/" in words, f"the map lacks {folder}"
+        for name in names:
+            if name.endswith(".py") and name not in ("__init__.py", "__main__.py"):
+                stem = name[:-3]
+                assert stem in words or name in words, f"the map lacks {name} ({folder})"

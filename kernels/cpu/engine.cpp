@@ -186,7 +186,7 @@ static long long taps(const Array& x, long long n, int method, double support, d
     return widest;
 }
 
-// ---- tap tables of a kernel given as numbers (a Python function's, resample.methods.Method):
+// ---- tap tables of a kernel given as numbers (a Python function's, resample.spec.methods.Method):
 // tap_arguments gives, for each position x[o] and tap k of its window (taps_window), the
 // kernel's argument u = (i - x) / stretch, or NaN for a tap outside the footprint; the caller
 // evaluates its kernel there; taps_weighted normalises those raw weights, applies the boundary

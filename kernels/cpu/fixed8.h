@@ -294,7 +294,7 @@ static bool resize_fixed8(const Array& src, const Array& yi, const Array& yw, co
     double error = rows.gain * (255.0 * cols.error + 0.5 / (1 << FIXED_FRAC)) +
                    rows.error * 255.0 * cols.gain;
     if (error > FIXED_MAX_ERROR) return false;
-    if (n_out == 0) return true;            // no rows out: a check only (resample.cpu.plan)
+    if (n_out == 0) return true;            // no rows out: a check only (resample.engines.cpu.plan)
     FixedPass pass{ptr<uint8_t>(src), n_rows, m_in, n_ch, (cols.width + 16) * n_ch + 32 + m_in,
                    &cols};
 #ifdef __AVX2__

@@ -5,6 +5,8 @@ for kernels of one's own) is imported lazily, so that ``import resample`` and th
 line's ``--help`` stay fast.
 """
 
+import importlib
+
 __version__ = "0.1.0"
 
 __all__ = ["resize", "sample", "gri1d", "reconstruct", "reconstruct_vjp", "Method", "METHODS",
@@ -22,8 +24,6 @@ from .errors import ResampleError  # noqa: E402  (light: no NumPy)
 
 def __getattr__(name):
     if name in _LAZY:
-        import importlib
-
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value

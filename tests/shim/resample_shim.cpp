@@ -1,6 +1,6 @@
 // The kernels of kernels/resample.cu, run on the CPU through tests/shim/cpu_shim.h, for
 // tests/test_kernels.py.  Each function launches its kernel on a 1-D grid of 1-D blocks, as
-// resample/gpu.py does, with a block size chosen by the caller.
+// resample/engines/gpu.py does, with a block size chosen by the caller.
 #include "../../kernels/resample.cu"
 
 static dim3 grid_for(long long n, unsigned block) {

@@ -1,6 +1,6 @@
 """The ``resample`` command.
 
-The entry point is resample/quick.py, which runs plain one-file resizes itself and hands
+The entry point is resample/cli/quick.py, which runs plain one-file resizes itself and hands
 everything else to :func:`main` here.  NumPy and Pillow are imported inside the command, so
 ``--help`` is fast.  Exit codes: 0 ok; 1 a runtime error; 2 a usage error.  Errors are one line on stderr.
 """
@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import struct
 import sys
+import tempfile
 
 import click
 
@@ -192,11 +194,11 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     Also: `resample points IMAGE -o pts.csv --count N` samples a point cloud from an image,
     and `resample fit IMAGE -o pts.csv --count N` fits one to it (see their --help).
     """
-    from ..jobs.convert import Options, is_points, is_zarr
+    from ..jobs.convert import Options, is_points, is_zarr  # deferred: loaded when a job runs
 
     _set_threads(threads, quiet)
     if max_pixels is not None:
-        from ..formats import images
+        from ..formats import images  # deferred: loaded when a job runs
 
         try:
             images.set_max_pixels(images.parse_pixels(max_pixels))
@@ -249,9 +251,9 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     if _given({"fill": "--fill"}) and options.boundary != "constant":
         raise UsageError("--fill applies with --boundary constant")
 
-    from ..engines import devices
-    from ..formats import images
-    from ..jobs import convert
+    from ..engines import devices  # deferred: loaded when a job runs
+    from ..formats import images  # deferred: loaded when a job runs
+    from ..jobs import convert  # deferred: loaded when a job runs
 
     devices.select(device)
     if output is not None and not is_zarr(output) and (os.path.isdir(output)
@@ -284,10 +286,8 @@ def _piped(input, output, options, out_format, quiet):
     output, in ``--format`` or else the input's format.  Both go through a private temporary
     folder, so every reader and encoder is the one files use; the image is written to standard
     output only once it is whole, and notes and errors go to standard error."""
-    import tempfile
-
-    from ..formats import files, images
-    from ..jobs import convert
+    from ..formats import files, images  # deferred: loaded when a job runs
+    from ..jobs import convert  # deferred: loaded when a job runs
 
     if output is None:
         raise UsageError("reading standard input needs -o FILE (or -o - for standard output)")
@@ -311,7 +311,7 @@ def _piped(input, output, options, out_format, quiet):
                 spool_stdin(sys.stdin.buffer, src)
             if output == "-":
                 if out_format is not None:
-                    from ..jobs.batch import FORMATS
+                    from ..jobs.batch import FORMATS  # deferred: loaded when a job runs
 
                     ext = FORMATS[out_format.lower()]
                 else:
@@ -360,8 +360,6 @@ def png_stream_bound(head):
     """The most bytes a PNG whose first bytes are ``head`` can take: its IHDR's pixels at 8
     bytes a pixel (16-bit RGBA), deflate's worst case and 16 MiB of other chunks; None for
     another format."""
-    import struct
-
     if not head.startswith(b"\x89PNG\r\n\x1a\n") or head[12:16] != b"IHDR" or len(head) < 24:
         return None
     width, height = struct.unpack(">II", head[16:24])
@@ -374,7 +372,7 @@ def spool_stdin(stream, path):
     image, and stopped, with nothing kept, past the most bytes an image within the pixel
     limit can take (16 bytes a pixel, float RGBA, and 16 MiB of metadata) or what the disk
     can hold."""
-    from ..formats import images
+    from ..formats import images  # deferred: loaded when a job runs
 
     head = b""
     while len(head) < 32:
@@ -429,7 +427,7 @@ def _report(notes, path, quiet):
 
 def _quality_note(quality, out_path):
     """A note when --quality is given for an output that has none (it is ignored)."""
-    from ..formats.files import output_format
+    from ..formats.files import output_format  # deferred: loaded when a job runs
 
     fmt = output_format(out_path)
     if quality is None or fmt in ("JPEG", "WEBP"):
@@ -439,9 +437,9 @@ def _quality_note(quality, out_path):
 
 def _batch(input, from_list, output, options, weights, recursive, include, exclude, out_format,
            suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet, scheduler=None):
-    from ..engines import devices
-    from ..jobs import batch
-    from ..jobs.convert import is_points
+    from ..engines import devices  # deferred: loaded when a job runs
+    from ..jobs import batch  # deferred: loaded when a job runs
+    from ..jobs.convert import is_points  # deferred: loaded when a job runs
 
     if output is None:
         raise UsageError("a folder or a list needs -o OUTDIR (the output folder)")
@@ -546,8 +544,8 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
 def _set_threads(threads, quiet):
     """--threads (or RESAMPLE_THREADS): no more threads than the address space holds (each
     reserves its stack), which a thread library would otherwise fail to start mid-run."""
-    from .. import compiled
-    from ..spec import memory
+    from .. import compiled  # deferred: loaded when a job runs
+    from ..spec import memory  # deferred: loaded when a job runs
 
     if threads is None and not os.environ.get("RESAMPLE_THREADS"):
         return
@@ -581,14 +579,14 @@ def _into_folder(folder, input):
 
 
 def _check_output(output, input, overwrite):
-    from ..formats import images
+    from ..formats import images  # deferred: loaded when a job runs
 
     try:
         images.output_format(output)        # an unknown extension fails before any work
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
     if is_zarr_name(output):
-        from ..formats.files import check_zarr_output
+        from ..formats.files import check_zarr_output  # deferred: loaded when a job runs
 
         try:
             check_zarr_output(output, input, overwrite)
@@ -615,7 +613,7 @@ POINTS_ONLY = {"sigma": "--sigma", "cutoff": "--cutoff", "holes": "--holes",
 
 def _given(names):
     """The options of ``names`` ({parameter: flag}) given on the command line."""
-    from click.core import ParameterSource
+    from click.core import ParameterSource  # deferred: only for an error
 
     ctx = click.get_current_context()
     return [flag for name, flag in names.items()
@@ -653,8 +651,8 @@ def _reconstruct_csv(input, output, options, weights, overwrite, quiet):
     _check_output(output, input, overwrite)
     if weights is not None:
         _check_output(weights, input, overwrite)
-    from ..engines import devices
-    from ..jobs import convert
+    from ..engines import devices  # deferred: loaded when a job runs
+    from ..jobs import convert  # deferred: loaded when a job runs
 
     devices.select(options.device)
     notes = (_quality_note(options.quality, output)
@@ -686,10 +684,10 @@ def points_command(image, output, count, fraction, pattern, seed, quiet):
         raise UsageError("give one of --count or --fraction")
     if not output.lower().endswith((".csv", ".tsv")):
         raise UsageError(f"{output}: the point cloud must be a .csv or .tsv file")
-    import numpy as np
+    import numpy as np  # deferred: NumPy only where an array is made
 
-    from ..formats import images, pointcloud
-    from ..ops import fit as fitting
+    from ..formats import images, pointcloud  # deferred: loaded when a job runs
+    from ..ops import fit as fitting  # deferred: loaded when a job runs
 
     pic = images.load(image)
     a = pic.array if pic.array.ndim == 3 else pic.array[..., None]
@@ -757,7 +755,7 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
     """
     if not output.lower().endswith((".csv", ".tsv")):
         raise UsageError(f"{output}: the point cloud must be a .csv or .tsv file")
-    from ..ops import fit as fitting
+    from ..ops import fit as fitting  # deferred: loaded when a job runs
 
     try:
         parts = fitting.parse_learn(learn)
@@ -768,7 +766,7 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
             images_output_format(plot)
         except ResampleError as exc:
             raise UsageError(f"--plot: {exc}") from None
-    from ..formats import images, pointcloud
+    from ..formats import images, pointcloud  # deferred: loaded when a job runs
 
     pic = images.load(image)
     a = pic.array if pic.array.ndim == 3 else pic.array[..., None]
@@ -776,7 +774,7 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
         a = a[..., :1]
     if count > a.shape[0] * a.shape[1]:
         raise UsageError(f"--count {count} is more than the image's {a.shape[0] * a.shape[1]} pixels")
-    from tqdm import tqdm
+    from tqdm import tqdm  # deferred: only for a progress bar
 
     bar = tqdm(total=steps, desc="fit", unit="step", disable=quiet or None, leave=False)
 
@@ -793,7 +791,7 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
     pointcloud.write_csv(output, result.xy, result.values, result.sigma,
                          frame=(a.shape[1], a.shape[0]))
     if plot is not None:
-        from .plot import loss_curve
+        from .plot import loss_curve  # deferred: loaded when a job runs
 
         loss_curve(result.history, plot, title=f"{count} points, learning {', '.join(parts)}",
                    ylabel=f"{loss} loss", best=result.best_step)
@@ -811,9 +809,9 @@ SUBCOMMANDS = {"points": points_command, "fit": fit_command}
 def main(argv=None):
     """Entry point: run the command, turn every failure into one line and an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    from ..jobs.console import sigterm_as_interrupt   # light: no NumPy
+    from ..jobs.console import sigterm_as_interrupt  # deferred: light, no NumPy
 
-    from ..jobs.console import exit_if_stuck
+    from ..jobs.console import exit_if_stuck  # deferred: loaded when a job runs
 
     with sigterm_as_interrupt(), quiet_libraries():   # SIGTERM acts as Ctrl-C
         code = _main(argv)

@@ -2,7 +2,7 @@
 
 A plain resize of one 8-bit PNG or JPEG (grey or RGB) runs here without NumPy and click, whose
 imports would take most of a small job's time (a shell loop pays them per file).  Everything
-else, and anything the short path is unsure of, goes to the full command (resample.cli),
+else, and anything the short path is unsure of, goes to the full command (resample.cli.command),
 untouched: nothing is written before the short path has decided.  For what both can do, both
 write the same pixels and metadata (tests/test_quick.py): the same tap tables (the C++ engine
 builds them), the same fixed-point loops, the same encoders; the same bytes, but for PNGs under
@@ -14,8 +14,10 @@ The short path takes ``INPUT [-o OUT] (-s/--scale S | --size GEOMETRY) [-m/--met
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
+from array import array
 
 _VALUED = {"-o": "output", "--output": "output", "-s": "scale", "--scale": "scale",
            "--size": "size", "-m": "method", "--method": "method", "--quality": "quality",
@@ -36,7 +38,7 @@ def main(argv=None):
         if sys.stdout is not None:
             sys.stdout.flush()
         return code
-    from .command import main as full_command
+    from .command import main as full_command  # deferred: loaded when a job runs
 
     return full_command(argv)
 
@@ -46,6 +48,7 @@ def short_path(argv):
     job = _parse(argv)
     if job is None:
         return None
+    # deferred: loaded when a job runs
     from ..jobs.console import quiet_libraries, sigterm_as_interrupt
 
     try:
@@ -111,7 +114,7 @@ def _parse(argv):
             job["scale"] = float(job["scale"])
             if not (0 < job["scale"] < float("inf")):
                 return None
-        from ..spec.methods import ALIASES, METHODS
+        from ..spec.methods import ALIASES, METHODS  # deferred: loaded when a job runs
 
         job["method"] = job.get("method", "bilinear").lower()
         job["method"] = ALIASES.get(job["method"], job["method"])
@@ -127,8 +130,6 @@ def _parse(argv):
     if not (path.lower().endswith(_INPUTS) and os.path.isfile(path)
             and os.path.getsize(path) > 0):
         return None
-    import importlib.util
-
     if importlib.util.find_spec("cupy") is not None:
         return None                       # --device auto may choose a GPU: the full path
     return job
@@ -144,12 +145,12 @@ def _png_is_8bit_grey_or_rgb(path):
 def _resize(job):
     """Resize job["input"] into its output; the output path, or None to leave it to the full
     path (nothing written)."""
-    from PIL import Image
+    from PIL import Image  # deferred: not for --help
 
-    from .. import compiled
-    from ..spec import memory
-    from ..formats import files
-    from ..spec import geometry
+    from .. import compiled  # deferred: loaded when a job runs
+    from ..spec import memory  # deferred: loaded when a job runs
+    from ..formats import files  # deferred: loaded when a job runs
+    from ..spec import geometry  # deferred: loaded when a job runs
 
     path = job["input"]
     with Image.open(path) as im:
@@ -201,7 +202,7 @@ def _resize(job):
     rows = memoryview(out).cast("B", (out_h, out_w * n_ch))
     with files.atomic_output(out_path) as f:
         if fmt == "PNG":
-            from ..formats import png
+            from ..formats import png  # deferred: loaded when a job runs
 
             png.write_rows(f, rows, out_w, n_ch, 8, icc=meta.icc, dpi=meta.dpi,
                            exif=meta.exif, zlib_below=ZLIB_BELOW)
@@ -216,7 +217,7 @@ def _resize(job):
 def _pixels(im, raw, size):
     """``im.tobytes("raw", raw)`` (``size`` bytes) in one piece: tobytes encodes in 64 KiB
     pieces and joins them, which takes twice as long for a camera photo."""
-    from PIL import Image
+    from PIL import Image  # deferred: not for --help
 
     try:
         encoder = Image._getencoder(im.mode, "raw", raw)
@@ -233,12 +234,10 @@ def _pixels(im, raw, size):
 
 
 def _table(n_in, n_out, method):
-    """(index, weight, count, widest) of resizing an axis, as resample.taps.resize_taps builds
+    """(index, weight, count, widest) of resizing an axis, as resample.spec.taps.resize_taps builds
     it (align centers, boundary truncate, antialiased), in flat arrays of the full width."""
-    from array import array
-
-    from ..compiled import core
-    from ..spec.methods import BOUNDARY_IDS, taps_width
+    from ..compiled import core  # deferred: loaded when a job runs
+    from ..spec.methods import BOUNDARY_IDS, taps_width  # deferred: loaded when a job runs
 
     step = n_in / n_out
     positions = array("d", bytes(8 * n_out))
@@ -257,10 +256,10 @@ def _table(n_in, n_out, method):
 
 def _resize_pixels(pixels, shape, out_shape, method_name):
     """The resized pixels (a bytearray), or None where the fixed-point loops decline (the full
-    path then runs the float loops): the same decisions as resample.cpu.resize."""
-    from ..compiled import core
-    from ..spec.methods import METHODS
-    from ..engines.passes import fixed_order_ok, pass_costs
+    path then runs the float loops): the same decisions as resample.engines.cpu.resize."""
+    from ..compiled import core  # deferred: loaded when a job runs
+    from ..spec.methods import METHODS  # deferred: loaded when a job runs
+    from ..engines.passes import fixed_order_ok, pass_costs  # deferred: loaded when a job runs
 
     (height, width, n_ch), (out_h, out_w) = shape, out_shape
     method = METHODS[method_name]

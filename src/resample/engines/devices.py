@@ -21,9 +21,9 @@ DEVICES = ("auto", "cpu", "gpu")
 @functools.lru_cache(maxsize=1)
 def gpu_reason():
     """``None`` when a CUDA device is usable through CuPy and the kernels compile for it
-    (resample.gpu.compile_reason), else why not (one line)."""
+    (resample.engines.gpu.compile_reason), else why not (one line)."""
     try:
-        import cupy
+        import cupy  # optional: [gpu]
     except Exception:  # ImportError, or a broken CUDA install raising anything
         return "CuPy is not installed (pip install 'resample-images[gpu]')"
     try:
@@ -92,7 +92,7 @@ def is_device_array(a):
 
 def check_device_memory(nbytes, what):
     """As :func:`check_memory`, for the current CUDA device."""
-    import cupy
+    import cupy  # optional: [gpu]
 
     free, _ = cupy.cuda.runtime.memGetInfo()
     if nbytes > free:

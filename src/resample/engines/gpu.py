@@ -103,7 +103,7 @@ class CupyBackend:
     """Kernels compiled by NVRTC (cupy.RawModule) and launched on the current device."""
 
     def __init__(self):
-        import cupy
+        import cupy  # optional: [gpu]
 
         self.xp = cupy
         self.tables = TableCache()
@@ -132,7 +132,7 @@ def cupy_backend():
 def compile_reason(device_id):
     """None when the kernels compile for the device ``device_id`` (once per device and
     process), else why not, in one line: a GPU is chosen only after this."""
-    import cupy
+    import cupy  # optional: [gpu]
 
     try:
         with cupy.cuda.Device(device_id):
@@ -153,7 +153,7 @@ def thread_stream():
     """This thread's own non-blocking CUDA stream (a context manager that makes it current)."""
     stream = getattr(_local, "stream", None)
     if stream is None:
-        import cupy
+        import cupy  # optional: [gpu]
 
         stream = _local.stream = cupy.cuda.Stream(non_blocking=True)
     return stream
@@ -592,7 +592,7 @@ def knn(backend, xy, queries, k, exclude_self=False):
 
 
 def nearest_map(backend, xy, shape):
-    """As :func:`resample.gmm.nearest_map`: the nearest point of every pixel, (H, W) int64,
+    """As :func:`resample.ops.gmm.nearest_map`: the nearest point of every pixel, (H, W) int64,
     by the same two passes of a distance transform (one thread a column, then a row)."""
     xp = backend.xp
     height, width = shape
@@ -635,7 +635,7 @@ def taps(backend, x, n, method, stretch, boundary):
 
 
 def contrast(backend, values, idx):
-    """As :func:`resample.gmm._contrast`: mean |v_neighbour - v_point| per point, float64.
+    """As :func:`resample.ops.gmm._contrast`: mean |v_neighbour - v_point| per point, float64.
     ``values`` (N, C) are read as float32 or float64 (other dtypes as float64)."""
     xp = backend.xp
     kind = values.dtype if values.dtype in (np.float32, np.float64) else np.dtype(np.float64)
@@ -651,7 +651,7 @@ def contrast(backend, values, idx):
 # --- Gaussian mixtures -------------------------------------------------------------------------
 
 def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
-    """As :func:`resample.gmm._forward`: ``(colour (H, W, C) with holes at 0, Z (H, W), number
+    """As :func:`resample.ops.gmm._forward`: ``(colour (H, W, C) with holes at 0, Z (H, W), number
     of holes)`` in the values' dtype (float32 or float64).  ``xy`` (N, 2) and the sigmas are
     float64 (theta None: no rotation).  Points no wider than a 32x32 tile are binned by tile
     and added in shared memory, a block a tile; wider ones atomically into the sums (a
@@ -713,7 +713,7 @@ VJP_SORTED = 1 << 16          # from this many points the gradients gather in ti
 
 
 def gmm_vjp(backend, xy, values, sx, sy, cutoff, grad, colour, z, theta=None):
-    """As :func:`resample.gmm.vjp_from_forward`'s gathers, in float64:
+    """As :func:`resample.ops.gmm.vjp_from_forward`'s gathers, in float64:
     ``(d_xy, d_values, d_sx, d_sy, d_theta)``, d_theta None when theta is None.
 
     A thread a point reads its footprint of grad, colour and Z (H, W planes far larger than

@@ -47,7 +47,7 @@ def bucket_order(keys, n_buckets):
 class PointGrid:
     """Points bucketed into square cells of about one point each, for k-nearest queries.
     ``xp``: the array module of the points (CuPy: the grid is built on the device, for the
-    GPU engine's search, resample.gpu.knn)."""
+    GPU engine's search, resample.engines.gpu.knn)."""
 
     def __init__(self, xy, xp=np):
         xy = xp.ascontiguousarray(xy, dtype=np.float64)

@@ -1,17 +1,23 @@
 """Image files without their pixels: formats by extension, the metadata carried from input to
 output, and writing atomically (a new file appears whole or not at all, and a run killed
 outright leaves nothing that the next run into that folder does not clean up).  No NumPy here:
-the command's short path (resample/quick.py) uses this module."""
+the command's short path (resample/cli/quick.py) uses this module."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import hashlib
 import os
 import re
+import shutil
+import socket
 import stat
 import threading
 from typing import NamedTuple, Optional
+
+from PIL import Image
 
 from ..errors import ResampleError, excerpt
 from . import png
@@ -136,7 +142,6 @@ def read_exif(path, im):
     after them."""
     if im.format != "PNG" or "exif" in im.info:
         return im.getexif()
-    from PIL import Image
 
 
     exif = Image.Exif()
@@ -199,9 +204,6 @@ _cleaned_lock = threading.Lock()
 def _host_tag():
     """This host, as a file-name-safe tag: the host name's letters, digits and underscores,
     and a short hash of the whole name (so node-1 and node.1 differ)."""
-    import hashlib
-    import socket
-
     name = socket.gethostname()
     digest = hashlib.blake2b(name.encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
     return re.sub(r"[^A-Za-z0-9]", "_", name)[:48] + "_" + digest
@@ -210,7 +212,7 @@ def _host_tag():
 def _lock(fd, blocking=True):
     """An exclusive lock on an open file (True if taken); without fcntl (Windows), True."""
     try:
-        import fcntl
+        import fcntl  # deferred: POSIX only
     except ImportError:
         return True
     try:
@@ -256,8 +258,6 @@ _FULL = {28: "no space left on the device", 27: "the file is too large for the f
 def disk_full(exc):
     """What a write error says of the disk ("no space left on the device", ...), or None
     where ``exc`` is no such error (the errno names are read from the platform's table)."""
-    import errno
-
     if not isinstance(exc, OSError):
         return None
     if exc.errno is None and "requested and" in str(exc) and "written" in str(exc):
@@ -269,14 +269,12 @@ def disk_full(exc):
 
 
 # The temporary files and folders this process is writing now: an exit that cannot wait for
-# a writer (resample.console.exit_now) removes them.
+# a writer (resample.jobs.console.exit_now) removes them.
 _active_parts = set()
 
 
 def remove_active_parts():
     """Remove the temporary outputs this process is writing (for an exit that cannot wait)."""
-    import shutil
-
     for path in list(_active_parts):
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
@@ -362,8 +360,6 @@ def _remove_if_unlocked(path):
     try:
         if _lock(fd, blocking=False):
             if os.path.isdir(path) and not os.path.islink(path):
-                import shutil
-
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 _unlink(path)

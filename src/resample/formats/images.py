@@ -8,12 +8,15 @@ removed).
 
 from __future__ import annotations
 
+import io
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from ..errors import ResampleError, excerpt, first_line
 from ..ops.resize import resize
@@ -87,7 +90,7 @@ def load(path, target=None, thumbnail=False) -> Picture:
 
     ``target(width, height)``, if given, is the size the picture will be resized to (from
     its size as displayed): a JPEG is then decoded smaller where the shrink allows
-    (:func:`resample.geometry.jpeg_draft_scale`), and ``full_size`` keeps its own size.
+    (:func:`resample.spec.geometry.jpeg_draft_scale`), and ``full_size`` keeps its own size.
     Without it every pixel is decoded.  ``thumbnail``: a JPEG's embedded EXIF thumbnail is
     the picture where it is at least twice the output on each side and of the same aspect
     ratio (within 1%)."""
@@ -113,8 +116,6 @@ def peek(path):
 
 
 def _peek(path):
-    from PIL import Image, UnidentifiedImageError
-
     try:
         im = Image.open(path)
     except UnidentifiedImageError:
@@ -131,16 +132,12 @@ def _peek(path):
 def _guarded(path, read, *args):
     """``read(*args)``, with any failure turned into one line naming ``path``: a decoder may
     fail on damaged data in any way."""
-    from PIL import Image
-
     _limit_from_environment()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return read(*args)
     except Image.DecompressionBombError as exc:
-        import re
-
         found = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{found.group(1)} pixels" if found else "too many pixels"
         raise ResampleError(f"{path}: {size}, more than the decompression-bomb limit of "
@@ -161,8 +158,6 @@ def named(path, exc):
 
 
 def _read(path, target=None, thumbnail=False) -> Picture:
-    from PIL import Image, UnidentifiedImageError
-
     try:
         im = Image.open(path)
     except UnidentifiedImageError:
@@ -215,10 +210,6 @@ def _exif_thumbnail(im, orientation, target):
     ``target`` (see :func:`load`), else ``(None, None)``.  Its declared size is weighed
     before it is decoded: a thumbnail no smaller than the image itself is not one (a file
     may claim anything), and its decoding must fit in memory."""
-    import io
-
-    from PIL import Image
-
 
     raw = im.info.get("exif")
     if target is None or im.format not in ("JPEG", "MPO") or not raw:
@@ -226,7 +217,7 @@ def _exif_thumbnail(im, orientation, target):
     width, height = im.size
     shown, (out_w, out_h) = _stored_target(im, orientation, target)
     try:
-        from PIL import ExifTags
+        from PIL import ExifTags  # deferred: not for --help
 
         ifd1 = im.getexif().get_ifd(ExifTags.IFD.IFD1)
         start, length = int(ifd1[0x0201]), int(ifd1[0x0202])
@@ -251,7 +242,7 @@ def _exif_thumbnail(im, orientation, target):
 def _draft(im, orientation, target):
     """Ask Pillow's JPEG decoder for a smaller image (DCT scaling) where ``target`` (the output
     size from the displayed size) shrinks it enough; returns the displayed size it had, or
-    None where every pixel is decoded.  (No note: the short path, resample.quick, does the
+    None where every pixel is decoded.  (No note: the short path, resample.cli.quick, does the
     same silently; --exact is the way to every pixel.)"""
     if target is None or im.format not in ("JPEG", "MPO") or im.mode not in ("L", "RGB"):
         return None
@@ -275,7 +266,7 @@ def _is_tiff(path):
 def _load_tiff(path) -> Picture:
     """A TIFF that Pillow cannot open (float or 32-bit colour, ...), read by tifffile: the
     first page, its size and memory checked from the header before any strip is decoded."""
-    import tifffile
+    import tifffile  # deferred: 140 ms, for TIFF only
 
 
     with tifffile.TiffFile(path, is_ome=False) as tif:       # (no OME series: one page)
@@ -342,8 +333,6 @@ def parse_pixels(text):
 def set_max_pixels(n):
     """Refuse images of more than ``n`` pixels (None: no limit) as decompression bombs; the
     default is Pillow's (about 179 million).  RESAMPLE_MAX_PIXELS sets it for a process."""
-    from PIL import Image
-
     global _limit_set, _limit_given
     _limit_set = _limit_given = True
     Image.MAX_IMAGE_PIXELS = None if n is None else n / 2     # Pillow refuses above twice it
@@ -386,8 +375,6 @@ def check_pixel_count(path, pixels, what=None, streamed=False):
 def _pixel_limit():
     """Pillow's decompression-bomb limit, which it raises an error at (twice
     Image.MAX_IMAGE_PIXELS; None where a user turned it off), for files Pillow cannot open."""
-    from PIL import Image
-
     top = Image.MAX_IMAGE_PIXELS
     return None if top is None else 2 * top
 
@@ -431,7 +418,7 @@ def _special_reader(path, im):
         samples = tags.get(277, 1)                       # SamplesPerPixel
         float_samples = 3 in as_tuple(tags.get(339, 1))  # SampleFormat 3: IEEE float
         if samples > 1 and (max(bits) > 8 or float_samples):
-            import tifffile
+            import tifffile  # deferred: 140 ms, for TIFF only
 
             array = tifffile.imread(path, key=0, is_ome=False)   # the first page alone
             if array.ndim == 3 and array.shape[0] == samples and array.shape[2] != samples:
@@ -453,7 +440,7 @@ def _fast_decode(path, im):
     if channels is None or (im.mode in ("L", "RGB") and "transparency" in im.info):
         return None, False
     try:
-        import imagecodecs
+        import imagecodecs  # deferred: it imports NumPy
 
         with open(path, "rb") as f:
             data = f.read()
@@ -495,15 +482,12 @@ def to_srgb(pic: Picture):
     """``(picture, notes)``: an 8-bit grey or RGB(A) picture whose ICC profile is not sRGB,
     converted to sRGB by LittleCMS (Pillow's ImageCms, perceptual intent) and tagged with
     an sRGB profile; others as they are, with a note where a profile could not be used."""
-    import io
-
     if is_srgb(pic.icc):
         return pic, []
     a = pic.array
     if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] not in (3, 4):
         return pic, [f"--srgb: {a.dtype} {a.shape[2] if a.ndim == 3 else 1}-channel samples "
                      "are not converted (8-bit RGB only); the profile is carried"]
-    from PIL import Image, ImageCms
 
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(pic.icc))
@@ -522,12 +506,8 @@ def to_srgb(pic: Picture):
 
 def _icc_description(icc):
     try:
-        import io
-
-        from PIL import ImageCms
-
         return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
-    except Exception:               # noqa: BLE001 (no LittleCMS, or a damaged profile)
+    except Exception:               # noqa: BLE001 (a damaged profile)
         return ""
 
 
@@ -581,8 +561,6 @@ def _for_format(pic: Picture, fmt):
 
 
 def _write_pillow(f, a, fmt, pic, quality):
-    from PIL import Image
-
     if np.issubdtype(a.dtype, np.floating):
         im = Image.fromarray(a.astype(np.float32), mode="F")
     elif a.dtype not in (np.uint8, np.uint16) and a.ndim == 2:
@@ -602,7 +580,7 @@ def _write(f, a, alpha, fmt, pic, quality):
     elif a.ndim == 2 or a.dtype == np.uint8:
         _write_pillow(f, a, fmt, pic, quality)
     elif fmt == "TIFF":
-        import tifffile
+        import tifffile  # deferred: 140 ms, for TIFF only
 
         extratags = [(34675, 7, len(pic.icc), pic.icc, True)] if pic.icc else []
         tifffile.imwrite(f, a, photometric="rgb" if a.shape[2] >= 3 else "minisblack",

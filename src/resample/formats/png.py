@@ -71,7 +71,7 @@ def is_16bit_colour(path):
 
 def read(path):
     """Read a 16-bit colour PNG: ``(array (H, W, C) uint16, icc bytes or None, dpi or None)``."""
-    import numpy as np
+    import numpy as np  # deferred: NumPy only where an array is made
 
     with open(path, "rb") as f:
         data = f.read()
@@ -112,7 +112,7 @@ def _chunk(kind, body):
 def write(f, array, icc=None, dpi=None, exif=None, level=6):
     """Write ``array`` (H, W) or (H, W, C), uint8 or uint16, C in 1..4, to the binary file
     ``f`` as PNG, with an ICC profile, DPI and EXIF when given (see :func:`write_rows`)."""
-    import numpy as np
+    import numpy as np  # deferred: NumPy only where an array is made
 
     a = array if array.ndim == 3 else array[..., None]
     height, width, channels = a.shape
@@ -157,7 +157,7 @@ def _compress(data, level, zlib_below=0):
     than libdeflate saves)."""
     if len(data) >= zlib_below:
         try:
-            from imagecodecs import deflate_encode
+            from imagecodecs import deflate_encode  # deferred: it imports NumPy
         except ImportError:
             pass
         else:

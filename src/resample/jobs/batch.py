@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import logging
 import os
 import queue
+import socket
+import struct
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -279,7 +283,7 @@ class _Budget:
 
 
 def _streams(job, options):
-    """Whether this image job is resized strip by strip (resample.convert.streams)."""
+    """Whether this image job is resized strip by strip (resample.jobs.convert.streams)."""
 
     return not is_points(job.src) and convert.streams(job.src, job.dst, options)
 
@@ -550,7 +554,7 @@ LOST_GRACE = 1.0           # seconds a lost task's worker gets to finish renamin
 def _collect_until_done(client, futures, record, stop, outcome, lost):
     """Record what ``outcome`` decides of each task as it ends, waking every second; tasks
     left when the client has not been running for LOST_SECONDS go to ``lost``."""
-    from distributed import wait
+    from distributed import wait  # optional: [dask]
 
     pending = set(futures)
     lost_since = None
@@ -589,7 +593,7 @@ def _written_since(path, started):
 
 def _outcome(future):
     """``(status, notes or reason)`` of a finished task."""
-    from distributed import CancelledError
+    from distributed import CancelledError  # optional: [dask]
 
     try:
         return future.result(timeout=LOST_SECONDS)
@@ -605,7 +609,7 @@ def _outcome(future):
 def _connect(address):
     """A client of the scheduler at ``address``, or a one-line error within CONNECT_SECONDS
     (the client's own timeout covers the TCP connection, not the handshake after it)."""
-    from distributed import Client
+    from distributed import Client  # optional: [dask]
 
     deadline = time.monotonic() + CONNECT_SECONDS
     try:
@@ -635,8 +639,6 @@ def _connect(address):
 def check_address(address):
     """Refuse a scheduler address that names no host and port: ``tcp://HOST:PORT`` (or
     ``HOST:PORT``, or another scheme the client takes: tls://, inproc://)."""
-    from urllib.parse import urlsplit
-
     text = str(address)
     try:
         parts = urlsplit(text if "://" in text else "tcp://" + text)
@@ -654,10 +656,6 @@ def _handshake(address, seconds):
     its handshake (a length, a frame count) as soon as it accepts, before the client speaks.
     Another service, or one that accepts and says nothing, is refused here; other schemes
     (tls://, inproc://) are left to the client."""
-    import socket
-    import struct
-    from urllib.parse import urlsplit
-
     text = str(address)
     if "://" in text and not text.startswith("tcp://"):
         return
@@ -702,8 +700,6 @@ def _quiet_cluster_logs():
     """dask.distributed (and tornado, bokeh) log to the standard error through handlers of
     their own: for the command's user, the summary says what happened, so they are dropped
     (RESAMPLE_DEBUG=1 keeps them)."""
-    import logging
-
     if os.environ.get("RESAMPLE_DEBUG"):
         return
     families = ("distributed", "tornado", "bokeh")
@@ -737,7 +733,7 @@ def _worker_room():
     point where the worker pauses, less what the process holds, shared by its threads), or
     None outside a worker or without a limit."""
     try:
-        from distributed import get_worker
+        from distributed import get_worker  # optional: [dask]
 
         worker = get_worker()
         manager = worker.memory_manager

@@ -4,10 +4,13 @@ click; the command's short path uses it too)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
 import threading
+import time
+import warnings
 from ..formats.files import remove_active_parts
 
 
@@ -39,7 +42,7 @@ def progress_bar(total, unit, progress=None, desc=None):
     under 2.  (tqdm is imported only for a bar that shows.)  A context manager too."""
     if progress is False or total < 2 or (progress is None and not is_terminal(sys.stderr)):
         return NoBar()
-    from tqdm import tqdm
+    from tqdm import tqdm  # deferred: only for a progress bar
 
     return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, leave=False,
                 disable=None if progress is None else not progress, dynamic_ncols=True)
@@ -68,8 +71,6 @@ def quiet_libraries():
     if os.environ.get("RESAMPLE_DEBUG"):
         yield
         return
-    import logging
-    import warnings
 
     log = logging.getLogger("tifffile")
     was_disabled = log.disabled
@@ -158,8 +159,6 @@ def exit_if_stuck(code, seconds=2.0):
     every worker thread): where one of our workers is still blocked in the system (a reader
     on a file that never opens), remove this process's temporary outputs and exit at once
     with ``code``, rather than wait for ever."""
-    import time
-
     if code != 130:
         return
     deadline = time.monotonic() + seconds

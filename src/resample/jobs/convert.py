@@ -8,8 +8,11 @@ imports NumPy and Pillow only when a file is converted.
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from ..errors import ResampleError
 from ..formats import images, pointcloud
@@ -30,7 +33,7 @@ POINT_EXTENSIONS = (".csv", ".tsv")
 @dataclass(frozen=True)
 class Options:
     """What to do to each file: the job's spec, its parameters parsed once.  Images: ``scale``
-    or ``size`` (geometry text, parsed into a :class:`resample.geometry.Geometry`).  Point clouds:
+    or ``size`` (geometry text, parsed into a :class:`resample.spec.geometry.Geometry`).  Point clouds:
     ``size`` as plain WxH, or None for the size their coordinates need.  ``quality`` is for
     JPEG and WebP output (1-100; None: 95)."""
 
@@ -44,7 +47,7 @@ class Options:
     device: str = "auto"
     quality: int | None = None
     strip: bool = False           # write no metadata
-    stream: bool = False          # resize strip by strip where the files allow (resample.stream)
+    stream: bool = False          # resize strip by strip where the files allow (resample.jobs.stream)
     exact: bool = False           # decode every pixel (no JPEG DCT scaling, no pyramid level)
     sharpen: bool = False         # a mild sharpening of the output (images.sharpen_mild)
     srgb: bool = False            # convert to sRGB from the input's ICC profile (images.to_srgb)
@@ -105,8 +108,6 @@ def _pyramid_level(src, target):
     """The Picture of a TIFF pyramid's level chosen by resample.geometry.pyramid_level for
     the output ``target`` gives, or None (no pyramid, the full size chosen, or a TIFF that
     the strip reader does not take: then the decoder reads it whole)."""
-    import numpy as np
-
 
     try:
         with open(src, "rb") as f:
@@ -202,7 +203,7 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
 
 
 def streams(src, dst, options: Options):
-    """Whether ``src`` -> ``dst`` is resized strip by strip (resample.stream): where the
+    """Whether ``src`` -> ``dst`` is resized strip by strip (resample.jobs.stream): where the
     files and options allow it, when ``--stream`` or ``--pyramid`` asks, for Zarr (which only
     streams), for an image over the decompression-bomb limit (which guards memory: a stream's
     is bounded; but a limit set with ``--max-pixels`` still applies, and so does the default
@@ -234,7 +235,7 @@ def streams(src, dst, options: Options):
 
 
 def peek(path):
-    """``(width, height, format)`` of an input image from its header (resample.images.peek;
+    """``(width, height, format)`` of an input image from its header (resample.formats.images.peek;
     a PNG, TIFF or Zarr that can stream is read by its own header, not held to the
     decompression-bomb limit here: see :func:`streams`)."""
 
@@ -252,8 +253,6 @@ def keep_as_is(src, dst, options: Options, fmt, loaded=None):
     """An image that ``--size ...>`` (or ``<``) leaves as it is: not resampled.  Into the same
     format its file is copied byte for byte (nothing decoded); into another it is decoded and
     encoded as any output (metadata carried).  Returns the notes, which say which."""
-    import shutil
-
 
     if not options.strip and (output_format(dst) == fmt
                               or (fmt == "MPO" and output_format(dst) == "JPEG")):
@@ -294,8 +293,6 @@ def job_memory(shape, dtype, alpha, out_shape, options: Options, fmt):
     the engine's copies and output), the float copies made while alpha is premultiplied, and
     the encoder's buffers (a PNG is filtered into a second copy and compressed into a third;
     other encoders copy the pixels once)."""
-    import numpy as np
-
 
     rows, cols = out_shape
     dtype = np.dtype(dtype)
@@ -315,8 +312,6 @@ def points_frame(cloud, options: Options):
     else the smallest that holds every point (and a note says so).  ``--size`` (geometry) or
     ``--scale`` map the frame onto the output as a resize would; with neither the output is
     the frame."""
-    import numpy as np
-
 
     notes = []
     frame, out = cloud.frame, None
@@ -344,8 +339,6 @@ def rebuild_points(src, dst, options: Options, *, weights=None, loaded=None, can
                    compute=None):
     """Rebuild the image of the point cloud ``src`` (``loaded``: its cloud, if already read);
     also write the weight map to ``weights``."""
-    import numpy as np
-
 
     cloud = loaded if loaded is not None else pointcloud.read_csv(src)
     width, height, xy, sigma_in, notes = points_frame(cloud, options)

@@ -11,9 +11,11 @@ options (a page of another size gets its own output size).  Arrays are (rows, co
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 import numpy as np
+from PIL import Image
 
 from ..errors import ResampleError, first_line
 from ..formats import images
@@ -31,8 +33,6 @@ def frame_count(path):
     """How many frames (or pages) an image file of a format of FRAME_FORMATS has; 1 for any
     other (a camera's MPO JPEG carries a preview as a second frame: not an animation) and for
     a file Pillow cannot open."""
-    from PIL import Image
-
     try:
         with Image.open(path) as im:
             return int(getattr(im, "n_frames", 1)) if im.format in FRAME_FORMATS else 1
@@ -54,8 +54,6 @@ def frame_layout(im, path):
     RGBA; a TIFF's pages have their own sizes and samples.  A header that claims more frames
     than the file's bytes could hold (an APNG's frame count is the file's word) is refused
     before any list of them is made."""
-    import os
-
     fmt = im.format
     n = int(getattr(im, "n_frames", 1))
     most = max(1, os.path.getsize(path) // FRAME_BYTES)
@@ -128,8 +126,6 @@ def resize_frames(src, dst, options, output_size):
     time; returns the notes.  ``output_size(width, height)`` gives a frame's output (width,
     height).  The frames' pixels and memory are checked before the first is decoded
     (:func:`check_frames`).  An animation whose every frame is opaque is written as RGB."""
-    from PIL import Image
-
 
     fmt = output_format(dst)
     with Image.open(src) as im:
@@ -176,7 +172,7 @@ def resize_frames(src, dst, options, output_size):
 def _write_pages(frames, dst, info, options):
     """A multi-page TIFF (deflate), written a page at a time as the frames come, in time linear
     in the pages (tifffile appends each page's directory once); returns the page count."""
-    import tifffile
+    import tifffile  # deferred: 140 ms, for TIFF only
 
     icc = info["icc"] if not options.strip else None
     count = 0
@@ -209,8 +205,6 @@ def _encoding(dst, what):
 
 
 def _write_frames(arrays, dst, fmt, info, options):
-    from PIL import Image
-
     if any(a.dtype != np.uint8 for a in arrays):
         arrays = [(a.astype(np.float64) / np.iinfo(a.dtype).max * 255 + 0.5).astype(np.uint8)
                   if a.dtype != np.uint8 else a for a in arrays]

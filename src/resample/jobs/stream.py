@@ -4,7 +4,7 @@ A source reads the input from the top down, a band of rows at a time: PNG (zlib 
 it is read, rows unfiltered a block at a time), TIFF and BigTIFF (striped or tiled, chunky or
 planar; OME-TIFF; a pyramid read at the smallest level still as large as the output) and
 Zarr.  Each strip of output rows is computed from exactly the input rows its taps read,
-following the whole image's plan (resample.cpu.plan: pass order, fixed point), so the pixels
+following the whole image's plan (resample.engines.cpu.plan: pass order, fixed point), so the pixels
 equal the in-memory resize's of the same input.  A sink writes strips as they come: PNG
 (filtered and deflated by rows), tiled TIFF (BigTIFF when large; with a pyramid of 2x2 means
 on request, held in temporary files until the full-size image is written) and Zarr.  Memory
@@ -18,14 +18,20 @@ Arrays are ``(rows, cols, channels)``; sizes are ``(width, height)``.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import re
 import shutil
 import struct
 import sys
 import tempfile
+import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from PIL import Image
 
 from ..compiled import core as _core
 from ..engines import cpu
@@ -88,8 +94,6 @@ def png_header(path):
 
 
 def _exif_orientation(body):
-    from PIL import Image
-
     try:
         exif = Image.Exif()
         exif.load(body)
@@ -172,8 +176,6 @@ class RowWriter:
 
     def __init__(self, f, width, height, channels, depth, icc=None, dpi=None, level=6,
                  threads=None):
-        from concurrent.futures import ThreadPoolExecutor
-
         self.f, self.stride = f, width * channels * depth // 8
         self.bpp, self.depth, self.level = max(1, channels * depth // 8), depth, level
         self.previous = bytes(self.stride)
@@ -300,7 +302,7 @@ class TiffSource(Source):
     kind = "TIFF"
 
     def __init__(self, path):
-        import tifffile
+        import tifffile  # deferred: 140 ms, for TIFF only
 
         _check_chunks(path)
         try:
@@ -444,7 +446,7 @@ class TiffSource(Source):
         rows_held = page.tilelength if page.is_tiled else rows
         try:
             if name is not None:
-                import imagecodecs
+                import imagecodecs  # deferred: it imports NumPy
 
                 data = getattr(imagecodecs, name)(data)
             want = rows_held * width * samples * self.dtype.itemsize
@@ -455,7 +457,7 @@ class TiffSource(Source):
             if not tile.dtype.isnative:
                 tile = tile.astype(self.dtype)
             if page.predictor == 2:
-                import imagecodecs
+                import imagecodecs  # deferred: it imports NumPy
 
                 tile = imagecodecs.delta_decode(np.array(tile), axis=-2)
         except Exception as exc:                    # noqa: BLE001 (damaged data: one line)
@@ -503,8 +505,6 @@ class TiffSource(Source):
 
     def _pool(self):
         if getattr(self, "_threads", None) is None:
-            from concurrent.futures import ThreadPoolExecutor
-
             self._threads = ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)))
         return self._threads
 
@@ -524,8 +524,6 @@ def first_ifd(path):
     """``{tag: first value}`` of a TIFF's first directory (classic or BigTIFF), read with a
     few small reads before tifffile parses it (its offset tables become objects, one a strip
     or tile): {} where it cannot be read."""
-    import struct
-
     try:
         with open(path, "rb") as f:
             head = f.read(16)
@@ -578,8 +576,6 @@ def _check_ome(tif):
     """An OME-TIFF's XML can declare any number of planes, for which tifffile makes tables
     before reading a page: ``[note]`` where it declares more planes than the file has pages
     (its OME metadata is then not used: the file is read as a plain TIFF), else ``[]``."""
-    import re
-
     if not tif.is_ome:
         return []
     xml = tif.pages.first.description or ""
@@ -655,7 +651,7 @@ class ZarrSource(Source):
 
 def _zarr():
     try:
-        import zarr
+        import zarr  # optional: [zarr]
     except ImportError:
         raise ResampleError("Zarr input and output need zarr: pip install "
                             "'resample-images[zarr]'") from None
@@ -722,7 +718,7 @@ BOMB_RATIO = 100            # a stream inflating its stored bytes more than this
 
 
 def check_limits(source, path):
-    """Refuse a streamed input over the pixel limit (resample.images.check_pixels) unless
+    """Refuse a streamed input over the pixel limit (resample.formats.images.check_pixels) unless
     streaming may pass it: a limit the user set (``--max-pixels``, RESAMPLE_MAX_PIXELS)
     always applies; the default one is passed only by an input whose pixels' bytes are less
     than BOMB_RATIO times the bytes it stores (a file's size, a Zarr store's files), as real
@@ -937,7 +933,7 @@ def write_tiff(f, strips, width, height, channels, dtype, icc=None, dpi=None, py
     """A tiled TIFF (TILE x TILE, uncompressed; BigTIFF when it passes 2 GiB) of the strips
     (TILE rows each, top down) into the binary file ``f``.  ``pyramid``: SubIFDs of 2x2 means,
     each level half the last, down to one tile."""
-    import tifffile
+    import tifffile  # deferred: 140 ms, for TIFF only
 
     levels = []
     if pyramid:
@@ -1035,7 +1031,7 @@ def _half(block, dtype):
 def write_zarr(path, strips, width, height, channels, dtype, overwrite=False, src=None):
     """A Zarr array (H, W) for one channel, else (H, W, C), in TILE x TILE chunks, written
     into a temporary folder beside ``path`` and swapped in when complete.  An existing
-    ``path`` is replaced only as :func:`resample.files.check_zarr_output` allows (with
+    ``path`` is replaced only as :func:`resample.formats.files.check_zarr_output` allows (with
     ``overwrite``, a Zarr store that does not hold the input ``src``), and only once the new
     store is whole: the two are exchanged in one atomic step where the system allows it
     (else the old one is renamed aside and the new one in), then the old is removed."""
@@ -1084,9 +1080,6 @@ def write_zarr(path, strips, width, height, channels, dtype, overwrite=False, sr
 def _exchange(a, b):
     """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE): True if done, False
     where the system cannot (then the caller renames twice)."""
-    import ctypes
-    import ctypes.util
-
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -1103,8 +1096,6 @@ def _exchange(a, b):
 def _remove_tree(path):
     """Remove a temporary folder that a library's writer threads may still be filling: again
     until it stays gone (briefly)."""
-    import time
-
     for _ in range(20):
         shutil.rmtree(path, ignore_errors=True)
         time.sleep(0.05)

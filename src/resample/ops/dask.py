@@ -32,8 +32,8 @@ def resize(array, *, scale=None, shape=None, method="bilinear", align="centers",
     so the result is the same, bit for bit, as resizing the whole array at once.
     """
     try:
-        import dask
-        import dask.array as da
+        import dask  # optional: [dask]
+        import dask.array as da  # optional: [dask]
     except ImportError:
         raise ResampleError("resample.dask needs Dask: pip install 'resample-images[dask]'") \
             from None
@@ -81,7 +81,7 @@ def resize(array, *, scale=None, shape=None, method="bilinear", align="centers",
 
 def _output_chunks(chunks, a, out_shape):
     if chunks is not None:
-        import dask.array as da
+        import dask.array as da  # optional: [dask]
 
         return da.core.normalize_chunks(chunks, out_shape, dtype=a.dtype)
     sides = []

@@ -65,7 +65,7 @@ def nearest_map(xy, shape, backend=None):
     The first pass keeps, per pixel column, the point nearest in y; so the answer is the
     exact nearest point where the points of each column share one x and no two share a
     pixel (pixel-centred clouds, grids); otherwise, for points inside the frame, less than
-    sqrt(2) pixels farther than the nearest.  ``backend`` (resample.gpu): its arrays and
+    sqrt(2) pixels farther than the nearest.  ``backend`` (resample.engines.gpu): its arrays and
     kernels."""
     if backend is not None:
 
@@ -136,7 +136,7 @@ def auto_sigma(xy, values, backend=None, neighbours=None, search=None):
     absolute difference between the point's values and those of its CONTRAST_NEIGHBOURS nearest
     neighbours.  Points on edges get narrower Gaussians and blend less across the edge; the
     ratio to mean(e) makes the rule independent of the values' scale.  ``backend``
-    (resample.gpu): the arrays are its own, and the neighbour searches run as its kernels.
+    (resample.engines.gpu): the arrays are its own, and the neighbour searches run as its kernels.
     ``neighbours``: ``(d2, idx)`` of each point's nearest other points, sorted, if already
     found (at least as many as the rule reads); ``search``: a :class:`PointSearch` of ``xy``.
     """
@@ -394,7 +394,7 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
 
 def _splat_cost(xy, values, sigma, cutoff, shape):
     """``(multiply-adds, bytes copied to a GPU and back)`` of a reconstruction, for
-    :func:`resample.devices.select`.  A footprint is pi (cutoff sigma)^2 pixels; for sigma
+    :func:`resample.engines.devices.select`.  A footprint is pi (cutoff sigma)^2 pixels; for sigma
     other than a number, AUTO_FOOTPRINT pixels."""
     n, n_ch = values.shape
     if isinstance(sigma, (int, float, np.number)) and not isinstance(sigma, bool):
@@ -408,7 +408,7 @@ def _splat_cost(xy, values, sigma, cutoff, shape):
 
 
 def _backend(engine):
-    """The GPU backend (resample.gpu) for engine "gpu", else None (the CPU engine)."""
+    """The GPU backend (resample.engines.gpu) for engine "gpu", else None (the CPU engine)."""
     if engine != "gpu":
         return None
 
@@ -462,7 +462,7 @@ def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, ho
                      hole_cols, backend=None, theta=None):
     """Gradients from a forward pass in float64: ``(d_xy, d_values, d_sx, d_sy, d_theta)``,
     ``d_theta`` None for unrotated Gaussians (``theta`` None).  ``backend``
-    (resample.gpu): every array is its own, and the per-point gathers run as its kernels.  A
+    (resample.engines.gpu): every array is its own, and the per-point gathers run as its kernels.  A
     hole's gradient goes to the value of its nearest point (``hole_point``)."""
     if backend is None:
         xp = np
@@ -494,7 +494,7 @@ def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=
     """Forward pass on prepared arrays: ``(out (H, W, C), Z, holes)`` where ``holes`` is
     ``(rows, cols, nearest point or None)``.  Z is valid until this thread's next forward pass.
 
-    ``backend`` (resample.gpu): every array is its own, and the splat and the holes' nearest
+    ``backend`` (resample.engines.gpu): every array is its own, and the splat and the holes' nearest
     points run as its kernels.  ``theta``: the rotations of steered Gaussians, or None;
     ``search``: a :class:`PointSearch` of ``xy`` (host points)."""
     if backend is None:

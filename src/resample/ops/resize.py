@@ -100,7 +100,7 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
                (halves round up), at least 1.
     shape:     the output ``(H, W)``; give either ``scale`` or ``shape``.
     method:    nearest, bilinear, bicubic, lanczos, gri, or gmm (every pixel a Gaussian point;
-               see :func:`resample.gmm.resize_as_points`; ``boundary`` does not apply).
+               see :func:`resample.ops.gmm.resize_as_points`; ``boundary`` does not apply).
     align:     ``centers``: output pixel ``j`` samples ``x = (j + 0.5) * W_in / W_out - 0.5``
                (Pillow, OpenCV, torch ``align_corners=False``); ``corners``:
                ``x = j * (W_in - 1) / (W_out - 1)`` (torch ``align_corners=True``).
@@ -121,7 +121,7 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
                taken as sRGB values in [0, 1] (clipped there after).
     device:    auto, cpu or gpu.  ``auto``: a CuPy image stays on its GPU (and so does the
                result); a NumPy image goes to a usable GPU only when the work is estimated to
-               pay for the copies (:func:`resample.devices.gpu_pays`).
+               pay for the copies (:func:`resample.engines.devices.gpu_pays`).
     Returns an array of the input's dtype with ``shape`` (plus the channel axis, if any).
     """
     if linear:

@@ -48,7 +48,7 @@ _cap = threading.local()
 def memory_cap(nbytes):
     """Within the block, this thread may allocate at most ``nbytes`` more (None: no cap):
     a cluster worker's share of its memory limit, which the machine's own limits do not
-    show (resample.batch)."""
+    show (resample.jobs.batch)."""
     old = getattr(_cap, "bytes", None)
     _cap.bytes = nbytes if old is None or nbytes is None else min(old, nbytes)
     try:

@@ -4,7 +4,7 @@
 sampling interval).  The kernels themselves are written once, in the shared kernel header
 (``kernels/resample_math.h``, ``method_weight``), which both engines compile; a method names
 its kernel by ``id``.  Every engine turns a method into tap tables through
-:mod:`resample.taps`.  This module imports no NumPy (the command's short path uses it).
+:mod:`resample.spec.taps`.  This module imports no NumPy (the command's short path uses it).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class Method(NamedTuple):
                or a Python function ``K(u)`` (a float64 array of distances in input pixels
                in, an array of weights out) for a kernel of one's own:
                ``Method("keys75", my_kernel, 2.0)``.  Its tap tables come from the function
-               (:func:`resample.taps.compute_taps`); every engine then runs as usual.
+               (:func:`resample.spec.taps.compute_taps`); every engine then runs as usual.
     support:   the radius beyond which ``K`` is zero, in input pixels (before stretching).
     antialias: whether the kernel is stretched when shrinking (``False`` means point sampling).
     """
@@ -42,7 +42,7 @@ class Method(NamedTuple):
     def kernel(self, u):
         """``K(u)`` for a float64 array ``u`` (the compiled engine's, resample_math.h, or the
         method's own function)."""
-        import numpy as np
+        import numpy as np  # deferred: NumPy only where an array is made
 
         u = np.ascontiguousarray(u, dtype=np.float64)
         if self.custom:
@@ -95,7 +95,7 @@ assert set(_KERNEL_IDS) == set(METHODS), "resample_math.h and METHODS name other
 ALIASES = {"catrom": "bicubic", "area": "box"}
 
 
-# (What each boundary does is documented in resample/taps.py.)
+# (What each boundary does is documented in resample/spec/taps.py.)
 
 
 def taps_width(support, stretch, boundary_id):

@@ -233,7 +233,7 @@ def validate_fill(fill):
 def sub_table(taps, start, stop):
     """The table of outputs [start, stop) reading from the input slice [lo, hi) it needs:
     ``(table with indices into the slice, lo, hi)`` (a resize done in blocks or strips:
-    resample.dask, resample.stream)."""
+    resample.dask, resample.jobs.stream)."""
     index = taps.index[start:stop]
     count = taps.count[start:stop]
     real = np.arange(index.shape[1]) < count[:, None]
