@@ -31,7 +31,7 @@ tifffile = pytest.importorskip("tifffile")
 
 
 # The command, then its peak resident memory (bytes) on a last line of its own.
-_PEAK = ("import resource, sys\nfrom resample.cli.quick import main\ncode = main(sys.argv[1:])\n"
+_PEAK = ("import resource, sys\nfrom resample.cli.command import main\ncode = main(sys.argv[1:])\n"
          "sys.stdout.flush()\nsys.stderr.write('peak %d\\n' % (1024 * resource.getrusage("
          "resource.RUSAGE_SELF).ru_maxrss))\nsys.exit(code)")
 

@@ -82,7 +82,7 @@ def test_exact_is_the_full_decode_bit_for_bit(tmp_path, capsys, camera_jpegs):
 
 
 def test_the_short_path_and_the_full_path_decode_alike(tmp_path, camera_jpegs):
-    """A plain shrink goes through the command's short path (resample.cli.quick); the full path
+    """A plain shrink goes through the plain job (resample.jobs.plain); the full job
     (here through a folder run) decodes the same smaller image and writes the same pixels."""
     import subprocess
     import sys

@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli.quick import main
+from .cli.command import main
 
 sys.exit(main())

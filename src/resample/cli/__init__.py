@@ -1,3 +1,5 @@
-"""The command line: ``resample`` (cli.quick: the entry point; cli.command: the options and the
-subcommands), which parses the arguments once into a job's Options and hands them to a job.
-Light at start-up: the jobs, and NumPy with them, are imported when one runs."""
+"""The command line: ``resample`` and its subcommands, defined once as data (command: each
+command's options, and what it runs), read by one parser (parser: argv to values, and the
+help).  The values are parsed once into the job's spec (resample.spec.options.Options) and
+handed to a job.  Light at start-up: a job's modules, and NumPy with them, load when it runs.
+"""

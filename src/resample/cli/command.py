@@ -1,8 +1,10 @@
-"""The ``resample`` command.
+"""The ``resample`` command and its subcommands: each one's options, listed once as data (the
+parser and the help come from them: cli/parser.py), and what it runs.
 
-The entry point is resample/cli/quick.py, which runs plain one-file resizes itself and hands
-everything else to :func:`main` here.  NumPy and Pillow are imported inside the command, so
-``--help`` is fast.  Exit codes: 0 ok; 1 a runtime error; 2 a usage error.  Errors are one line on stderr.
+:func:`main` parses the arguments once, into the job's spec (resample.spec.options.Options),
+and hands it to a job: a plain 8-bit resize of one PNG or JPEG to resample.jobs.plain, which
+needs no NumPy, anything else to the full jobs, which load when they run.  Exit codes: 0 ok;
+1 a runtime error; 2 a usage error.  Errors are one line on stderr.
 """
 
 from __future__ import annotations
@@ -14,27 +16,27 @@ import struct
 import sys
 import tempfile
 
-import click
-
 from ..errors import ResampleError, excerpt
-from ..formats.files import not_a_file, output_format as images_output_format
-from ..jobs.console import note, quiet_libraries
+from ..formats.files import is_points, is_zarr, not_a_file, output_format
+from ..jobs import plain
+from ..jobs.console import exit_if_stuck, note, quiet_libraries, sigterm_as_interrupt
 from ..spec.geometry import default_output
 from ..spec.methods import ALIASES, BOUNDARY_IDS, METHODS
+from ..spec.options import Options
+from .parser import Answer, Command, Option, UsageError, fraction, integer, number, positive
 
 METHOD_NAMES = (*METHODS, *ALIASES, "gmm")
 FORMAT_NAMES = ("png", "jpg", "jpeg", "webp", "tif", "tiff")    # as batch.FORMATS
 BOUNDARY_NAMES = ("truncate", *(b for b in BOUNDARY_IDS if b != "truncate"))   # default first
 
-EPILOG = """\b
-Examples:
+EPILOG = """Examples:
   resample photo.png --method gri --scale 2        # writes photo-gri-<W>x<H>.png
   resample photo.jpg -o small.jpg --size 50%
   resample photo.png -o thumb.png --size 256x256   # fit inside 256x256, keep aspect
   resample photo.png -o wide.png --size 800x600!   # exactly 800x600
   resample scan.tif -o out.tif --size 1200x --method lanczos
   resample photos/ -o web/ --size '1600x1600>'    # shrink only the larger ones
-\b
+
 --size takes ImageMagick geometry: WxH (fit inside, keep aspect), WxH^ (fill:
 cover WxH, keep aspect), WxH! (exact), Wx or W (width), xH (height), N% (scale),
 W%xH% (each side). A trailing > only shrinks (an image already within WxH is
@@ -43,31 +45,7 @@ it in a shell: '800x600>'.
 """
 
 
-class UsageError(click.UsageError):
-    pass
-
-
-def _parse_scale(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        s = float(value)
-    except ValueError:
-        raise click.BadParameter(f"{excerpt(value)} is not a number") from None
-    if not (s > 0 and s != float("inf")):
-        raise click.BadParameter(f"must be a finite number above 0, got {value}")
-    return s
-
-
-def _parse_fill(ctx, param, value):
-    try:
-        return float(value)
-    except ValueError:
-        raise click.BadParameter(f"{excerpt(value)} is not a number (nan is allowed)") from None
-
-
-BATCH_EPILOG = """\b
-Folders:
+BATCH_EPILOG = """Folders:
   resample photos/ -o small/ --scale 0.5           # every image in photos/, in parallel
   resample photos/ -o web/ -r --size 1600x --format webp --quality 80
   find . -name '*.tif' | resample --from-list - -o out/ --size 50%
@@ -75,107 +53,100 @@ Folders:
 """
 
 
-@click.command(epilog=EPILOG + BATCH_EPILOG,
-               context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("input", metavar="INPUT", required=False,
-                type=click.Path(dir_okay=True, path_type=str))
-@click.option("-o", "--output", metavar="OUT",
-              help="Output file; its extension picks the format. Default: beside INPUT, "
-                   "named INPUT-METHOD-WxH.EXT. For a folder: the output folder.")
-@click.option("-m", "--method", type=click.Choice(METHOD_NAMES, case_sensitive=False),
-              default="bilinear", show_default=True, help="Resampling kernel.")
-@click.option("-s", "--scale", callback=_parse_scale, metavar="S",
-              help="Scale factor, e.g. 2 or 0.5.")
-@click.option("--size", metavar="GEOMETRY", help="Output size, ImageMagick style (see below).")
-@click.option("--align", type=click.Choice(("centers", "corners"), case_sensitive=False),
-              default="centers", show_default=True,
-              help="centers: pixel areas line up (Pillow, OpenCV); corners: corner pixel "
-                   "centres line up (torch align_corners=True).")
-@click.option("--boundary", type=click.Choice(BOUNDARY_NAMES, case_sensitive=False),
-              default="truncate", show_default=True,
-              help="How samples beyond the border are made. truncate: taps outside are "
-                   "dropped and the rest reweighted, as Pillow and torch "
-                   "(antialias=True) do; edge: the border pixel is repeated.")
-@click.option("--fill", default="0", callback=_parse_fill, metavar="V", show_default=True,
-              help="Value outside the image for --boundary constant.")
-@click.option("--no-antialias", is_flag=True, help="When shrinking, point-sample instead of "
-              "widening the kernel (like OpenCV).")
-@click.option("--device", type=click.Choice(("auto", "cpu", "gpu"), case_sensitive=False),
-              default="auto", show_default=True, help="Where to compute.")
-@click.option("--linear", is_flag=True, help="Resample in linear light: sRGB decoded before, "
-              "encoded after (a gamma-correct resize).")
-@click.option("--strip", is_flag=True, help="Write no metadata (EXIF, ICC profile, DPI).")
-@click.option("--stream", is_flag=True, help="Resize strip by strip, in bounded memory (grey or "
-              "RGB PNG, TIFF or Zarr into PNG, TIFF or Zarr; done anyway when the job would "
-              "not fit in memory).")
-@click.option("--exact", is_flag=True, help="Decode every pixel: no JPEG decoded at 1/2 or "
-              "1/4 size for a large shrink, no smaller pyramid level (bit-exact work).")
-@click.option("--sharpen", is_flag=True, help="Sharpen the output mildly (a 3x3 unsharp "
-              "mask, as vipsthumbnail's mild): for web-size thumbnails.")
-@click.option("--exif-thumbnail", "exif_thumbnail", is_flag=True, help="JPEG: start from the "
-              "embedded EXIF thumbnail when it is at least twice the output a side (fast "
-              "tiny previews; the camera made it).")
-@click.option("--srgb", is_flag=True, help="Convert to sRGB from the input's ICC profile "
-              "(8-bit RGB, when the profile is not sRGB) and tag the output sRGB.")
-@click.option("--pyramid", is_flag=True, help="TIFF output: add a pyramid of half-size levels "
-              "(SubIFDs, down to one 256-pixel tile; the job streams).")
-@click.option("--max-pixels", "max_pixels", metavar="N",
-              help="Refuse images of more than N pixels (250M, 1.5G, none) as decompression "
-                   "bombs. Default: Pillow's, about 179M; also RESAMPLE_MAX_PIXELS.")
-@click.option("--quality", type=click.IntRange(1, 100), metavar="Q",
-              help="JPEG and WebP quality, 1-100.  [default: 95]")
-@click.option("--sigma", metavar="auto|steered|S", help="Point clouds: the Gaussians' sigma "
-              "in output pixels, auto (from the local point density and contrast), or steered "
-              "(auto's, stretched along the local edges). Default: the CSV's sigma columns, "
-              "else steered.")
-@click.option("--cutoff", type=float, default=3.0, show_default=True,
-              help="Point clouds: a point reaches pixels within this many sigmas.")
-@click.option("--holes", type=click.Choice(("nearest", "constant"), case_sensitive=False),
-              default="nearest", show_default=True,
-              help="Point clouds: pixels no point reaches take the nearest point's value, or "
-                   "--fill.")
-@click.option("--coords", type=click.Choice(("pixel", "unit", "normalized"),
-                                            case_sensitive=False), default="pixel",
-              show_default=True, help="Point clouds: x, y in pixels of the CSV's frame, in "
-              "[0, 1], or in [-1, 1] (unit and normalized span the frame's outer edges; without "
-              "a '# frame: WxH' line they need --size WxH).")
-@click.option("--weights", metavar="FILE", help="Point clouds: also write the weight map Z "
-              "(the confidence; 0 in holes), scaled to 0-255 (or as float for .tif).")
-@click.option("-r", "--recursive", is_flag=True,
-              help="Folders: descend into subfolders and mirror them in the output folder.")
-@click.option("--include", multiple=True, metavar="GLOB",
-              help="Folders: only files whose name or relative path matches (repeatable).")
-@click.option("--exclude", multiple=True, metavar="GLOB",
-              help="Folders: skip files whose name or relative path matches (repeatable).")
-@click.option("--from-list", "from_list", metavar="FILE|-",
-              help="Convert the paths in FILE (or standard input), one per line, into -o.")
-@click.option("--format", "out_format", type=click.Choice(sorted(FORMAT_NAMES),
-                                                          case_sensitive=False),
-              help="Folders and -o -: the output format. Default: the input's (PNG for point "
-                   "clouds).")
-@click.option("--scheduler", metavar="ADDRESS", help="Folders: convert the files on the "
-              "dask.distributed cluster whose scheduler is at ADDRESS (tcp://host:8786), a "
-              "task a file; the paths must be the same on its workers.")
-@click.option("--suffix", default="", metavar="TEXT",
-              help="Folders: added to each output's name, before the extension.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
-              help="Folders: files converted at once.  [default: every core]")
-@click.option("--shard", metavar="K/N", help="Folders: convert only the K-th of N stable parts "
-              "of the files (1 <= K <= N), to split a job across machines.")
-@click.option("--fail-fast", is_flag=True, help="Folders: stop at the first failed file.")
-@click.option("--follow-links", is_flag=True,
-              help="Folders: follow symbolic links that lead out of the folder.")
-@click.option("--overwrite", is_flag=True, help="Allow the output to replace the input file; "
-              "for folders, also convert again the outputs that exist.")
-@click.option("--threads", type=click.IntRange(min=1, max=1024), metavar="N",
-              help="CPU threads in all (also RESAMPLE_THREADS).  [default: every core]")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-@click.version_option(package_name="resample-images", prog_name="resample")
-def command(input, output, method, scale, size, align, boundary, fill, no_antialias, device,
-            linear, strip, stream, exact, sharpen, srgb, exif_thumbnail, pyramid, max_pixels,
-            quality, sigma, cutoff, holes, coords, weights, recursive, include, exclude,
-            from_list, out_format, scheduler, suffix, jobs, shard, fail_fast, follow_links,
-            overwrite, threads, quiet):
+OPTIONS = (
+    Option("-o", "--output", metavar="OUT",
+           help="Output file; its extension picks the format. Default: beside INPUT, named "
+                "INPUT-METHOD-WxH.EXT. For a folder: the output folder."),
+    Option("-m", "--method", choices=METHOD_NAMES, default="bilinear", show_default=True,
+           help="Resampling kernel."),
+    Option("-s", "--scale", parse=positive, metavar="S", help="Scale factor, e.g. 2 or 0.5."),
+    Option("--size", metavar="GEOMETRY", help="Output size, ImageMagick style (see below)."),
+    Option("--align", choices=("centers", "corners"), default="centers", show_default=True,
+           help="centers: pixel areas line up (Pillow, OpenCV); corners: corner pixel centres "
+                "line up (torch align_corners=True)."),
+    Option("--boundary", choices=BOUNDARY_NAMES, default="truncate", show_default=True,
+           help="How samples beyond the border are made. truncate: taps outside are dropped "
+                "and the rest reweighted, as Pillow and torch (antialias=True) do; edge: the "
+                "border pixel is repeated."),
+    Option("--fill", parse=number, default=0.0, metavar="V", show_default=True,
+           help="Value outside the image for --boundary constant."),
+    Option("--no-antialias", flag=True, help="When shrinking, point-sample instead of widening "
+           "the kernel (like OpenCV)."),
+    Option("--device", choices=("auto", "cpu", "gpu"), default="auto", show_default=True,
+           help="Where to compute."),
+    Option("--linear", flag=True, help="Resample in linear light: sRGB decoded before, encoded "
+           "after (a gamma-correct resize)."),
+    Option("--strip", flag=True, help="Write no metadata (EXIF, ICC profile, DPI)."),
+    Option("--stream", flag=True, help="Resize strip by strip, in bounded memory (grey or RGB "
+           "PNG, TIFF or Zarr into PNG, TIFF or Zarr; done anyway when the job would not fit in "
+           "memory)."),
+    Option("--exact", flag=True, help="Decode every pixel: no JPEG decoded at 1/2 or 1/4 size "
+           "for a large shrink, no smaller pyramid level (bit-exact work)."),
+    Option("--sharpen", flag=True, help="Sharpen the output mildly (a 3x3 unsharp mask, as "
+           "vipsthumbnail's mild): for web-size thumbnails."),
+    Option("--exif-thumbnail", flag=True, help="JPEG: start from the embedded EXIF thumbnail "
+           "when it is at least twice the output a side (fast tiny previews; the camera made "
+           "it)."),
+    Option("--srgb", flag=True, help="Convert to sRGB from the input's ICC profile (8-bit RGB, "
+           "when the profile is not sRGB) and tag the output sRGB."),
+    Option("--pyramid", flag=True, help="TIFF output: add a pyramid of half-size levels "
+           "(SubIFDs, down to one 256-pixel tile; the job streams)."),
+    Option("--max-pixels", metavar="N", help="Refuse images of more than N pixels (250M, 1.5G, "
+           "none) as decompression bombs. Default: Pillow's, about 179M; also "
+           "RESAMPLE_MAX_PIXELS."),
+    Option("--quality", parse=integer(1, 100), metavar="Q",
+           help="JPEG and WebP quality, 1-100.  [default: 95]"),
+    Option("--sigma", metavar="auto|steered|S", help="Point clouds: the Gaussians' sigma in "
+           "output pixels, auto (from the local point density and contrast), or steered "
+           "(auto's, stretched along the local edges). Default: the CSV's sigma columns, else "
+           "steered."),
+    Option("--cutoff", parse=number, default=3.0, metavar="FLOAT", show_default=True,
+           help="Point clouds: a point reaches pixels within this many sigmas."),
+    Option("--holes", choices=("nearest", "constant"), default="nearest", show_default=True,
+           help="Point clouds: pixels no point reaches take the nearest point's value, or "
+                "--fill."),
+    Option("--coords", choices=("pixel", "unit", "normalized"), default="pixel",
+           show_default=True, help="Point clouds: x, y in pixels of the CSV's frame, in [0, 1], "
+           "or in [-1, 1] (unit and normalized span the frame's outer edges; without a "
+           "'# frame: WxH' line they need --size WxH)."),
+    Option("--weights", metavar="FILE", help="Point clouds: also write the weight map Z (the "
+           "confidence; 0 in holes), scaled to 0-255 (or as float for .tif)."),
+    Option("-r", "--recursive", flag=True,
+           help="Folders: descend into subfolders and mirror them in the output folder."),
+    Option("--include", many=True, metavar="GLOB",
+           help="Folders: only files whose name or relative path matches (repeatable)."),
+    Option("--exclude", many=True, metavar="GLOB",
+           help="Folders: skip files whose name or relative path matches (repeatable)."),
+    Option("--from-list", metavar="FILE|-",
+           help="Convert the paths in FILE (or standard input), one per line, into -o."),
+    Option("--format", dest="out_format", choices=FORMAT_NAMES,
+           help="Folders and -o -: the output format. Default: the input's (PNG for point "
+                "clouds)."),
+    Option("--scheduler", metavar="ADDRESS", help="Folders: convert the files on the "
+           "dask.distributed cluster whose scheduler is at ADDRESS (tcp://host:8786), a task a "
+           "file; the paths must be the same on its workers."),
+    Option("--suffix", default="", metavar="TEXT",
+           help="Folders: added to each output's name, before the extension."),
+    Option("-j", "--jobs", parse=integer(1), metavar="N",
+           help="Folders: files converted at once.  [default: every core]"),
+    Option("--shard", metavar="K/N", help="Folders: convert only the K-th of N stable parts of "
+           "the files (1 <= K <= N), to split a job across machines."),
+    Option("--fail-fast", flag=True, help="Folders: stop at the first failed file."),
+    Option("--follow-links", flag=True,
+           help="Folders: follow symbolic links that lead out of the folder."),
+    Option("--overwrite", flag=True, help="Allow the output to replace the input file; for "
+           "folders, also convert again the outputs that exist."),
+    Option("--threads", parse=integer(1, 1024), metavar="N",
+           help="CPU threads in all (also RESAMPLE_THREADS).  [default: every core]"),
+    Option("-q", "--quiet", flag=True, help="Print nothing but errors."),
+)
+
+
+def resize_command(explicit, input, output, method, scale, size, align, boundary, fill,
+                   no_antialias, device, linear, strip, stream, exact, sharpen, srgb,
+                   exif_thumbnail, pyramid, max_pixels, quality, sigma, cutoff, holes, coords,
+                   weights, recursive, include, exclude, from_list, out_format, scheduler,
+                   suffix, jobs, shard, fail_fast, follow_links, overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
     image of a folder.
 
@@ -194,8 +165,6 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
     Also: `resample points IMAGE -o pts.csv --count N` samples a point cloud from an image,
     and `resample fit IMAGE -o pts.csv --count N` fits one to it (see their --help).
     """
-    from ..jobs.convert import Options, is_points, is_zarr  # deferred: loaded when a job runs
-
     _set_threads(threads, quiet)
     if max_pixels is not None:
         from ..formats import images  # deferred: loaded when a job runs
@@ -242,25 +211,29 @@ def command(input, output, method, scale, size, align, boundary, fill, no_antial
         raise UsageError(f"{', '.join(given)}: for folders and --from-list only"
                          + (" (and --format for -o -)" if out_format else ""))
     if is_points(input):
-        return _reconstruct_csv(input, output, options, weights, overwrite, quiet)
+        return _reconstruct_csv(input, output, options, weights, overwrite, quiet, explicit)
     if (scale is None) == (size is None):
         raise UsageError("give one of --scale or --size")
-    given = _given(POINTS_ONLY)
+    given = _given(POINTS_ONLY, explicit)
     if given:
         raise UsageError(f"{', '.join(given)}: for point-cloud CSV input only")
-    if _given({"fill": "--fill"}) and options.boundary != "constant":
+    if _given({"fill": "--fill"}, explicit) and options.boundary != "constant":
         raise UsageError("--fill applies with --boundary constant")
+    if output is not None and not is_zarr(output) and (os.path.isdir(output)
+                                                       or output.endswith(("/", os.sep))):
+        output = _into_folder(output, input)    # -o DIR/: DIR/<the input's name>
+    if output is not None:
+        _check_output(output, input, overwrite)
+    if plain.applies(input, output, options, explicit):
+        out_path = plain.resize(input, output, options)   # (None: the full job's to do)
+        if out_path is not None:
+            return _report([], out_path, quiet)
 
     from ..engines import devices  # deferred: loaded when a job runs
     from ..formats import images  # deferred: loaded when a job runs
     from ..jobs import convert  # deferred: loaded when a job runs
 
     devices.select(device)
-    if output is not None and not is_zarr(output) and (os.path.isdir(output)
-                                                       or output.endswith(("/", os.sep))):
-        output = _into_folder(output, input)    # -o DIR/: DIR/<the input's name>
-    if output is not None:
-        _check_output(output, input, overwrite)
     # the size from the header: the pixels are decoded (or streamed, or left as they are)
     # by convert.resize_image
     width, height, _ = convert.peek(input)     # a bad file: its own error (exit 1)
@@ -334,7 +307,7 @@ def _piped(input, output, options, out_format, quiet):
                 shutil.copyfileobj(f, sys.stdout.buffer, 1 << 20)
             sys.stdout.buffer.flush()
         elif not quiet:
-            click.echo(output)
+            echo(output)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         files.release_temporary(work)
@@ -422,7 +395,7 @@ def _report(notes, path, quiet):
     if not quiet:
         for n in notes:
             note(n)
-        click.echo(path)
+        echo(path)
 
 
 def _quality_note(quality, out_path):
@@ -495,8 +468,8 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
                  f"(a FIFO, device, socket or broken link): {excerpt(not_files[0])}"
                  + (", ..." if len(not_files) > 1 else ""))
     for job in unknown:
-        click.echo(f"resample: error: {job.src}: not an image or CSV name "
-                   f"({', '.join(batch.IMAGE_EXTENSIONS + batch.POINT_EXTENSIONS)})", err=True)
+        echo(f"resample: error: {job.src}: not an image or CSV name "
+             f"({', '.join(batch.IMAGE_EXTENSIONS + batch.POINT_EXTENSIONS)})", err=True)
     todo = batch.select(found, include=include, exclude=exclude, shard=part)
     todo = batch.plan_outputs(todo, output, fmt=out_format and out_format.lower(),
                               suffix=suffix)
@@ -520,7 +493,7 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
             from None
 
     def report(path, reason):
-        click.echo(f"resample: error: {reason}", err=True)
+        echo(f"resample: error: {reason}", err=True)
 
     if scheduler is not None:
         summary = batch.run_on_cluster(todo, options, scheduler, overwrite=overwrite,
@@ -534,11 +507,11 @@ def _batch(input, from_list, output, options, weights, recursive, include, exclu
         for line in summary.note_lines():
             note(line)
     if not quiet or summary.failed or summary.interrupted:
-        click.echo(f"resample: {summary.line()}", err=True)
+        echo(f"resample: {summary.line()}", err=True)
     if summary.interrupted:
-        raise click.exceptions.Exit(130)
+        return 130
     if summary.failed or unknown:
-        raise click.exceptions.Exit(1)
+        return 1
 
 
 def _set_threads(threads, quiet):
@@ -579,10 +552,8 @@ def _into_folder(folder, input):
 
 
 def _check_output(output, input, overwrite):
-    from ..formats import images  # deferred: loaded when a job runs
-
     try:
-        images.output_format(output)        # an unknown extension fails before any work
+        output_format(output)        # an unknown extension fails before any work
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
     if is_zarr_name(output):
@@ -611,13 +582,10 @@ POINTS_ONLY = {"sigma": "--sigma", "cutoff": "--cutoff", "holes": "--holes",
                "coords": "--coords", "weights": "--weights"}
 
 
-def _given(names):
-    """The options of ``names`` ({parameter: flag}) given on the command line."""
-    from click.core import ParameterSource  # deferred: only for an error
-
-    ctx = click.get_current_context()
-    return [flag for name, flag in names.items()
-            if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)]
+def _given(names, explicit):
+    """The options of ``names`` ({parameter: flag}) given on the command line (``explicit``:
+    the names of those given)."""
+    return [flag for name, flag in names.items() if name in explicit]
 
 
 def _parse_sigma(text):
@@ -635,17 +603,17 @@ def _parse_sigma(text):
     return s
 
 
-def _reconstruct_csv(input, output, options, weights, overwrite, quiet):
+def _reconstruct_csv(input, output, options, weights, overwrite, quiet, explicit):
     if output is None:
         raise UsageError("a point cloud needs -o OUT (the image to write)")
     if options.scale is not None and options.size is not None:
         raise UsageError("give one of --scale or --size")
-    given = [flag for flag in _given(RESIZE_ONLY)
+    given = [flag for flag in _given(RESIZE_ONLY, explicit)
              if not (flag == "--method" and options.method == "gmm")]
     if given:
         raise UsageError(f"{', '.join(given)}: for images only (a point cloud is rebuilt "
                          "with Gaussians: see --sigma, --cutoff and --holes)")
-    if _given({"fill": "--fill"}) and options.holes != "constant":
+    if _given({"fill": "--fill"}, explicit) and options.holes != "constant":
         raise UsageError("--fill applies with --holes constant (holes take the nearest "
                          "point's value by default)")
     _check_output(output, input, overwrite)
@@ -660,25 +628,7 @@ def _reconstruct_csv(input, output, options, weights, overwrite, quiet):
     _report(notes, output, quiet)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]},
-               epilog="""\b
-Examples:
-  resample points photo.png -o pts.csv --fraction 0.05
-  resample points photo.png -o pts.csv --count 2000 --pattern grid
-  resample pts.csv -o back.png --size 512x512
-""")
-@click.argument("image", type=click.Path(path_type=str))
-@click.option("-o", "--output", required=True, metavar="CSV", help="The point cloud to write.")
-@click.option("--count", type=click.IntRange(min=1), help="How many points.")
-@click.option("--fraction", type=click.FloatRange(min=0, max=1, min_open=True),
-              help="Points as a fraction of the pixels, in (0, 1].")
-@click.option("--pattern", type=click.Choice(("random", "grid"), case_sensitive=False),
-              default="random", show_default=True,
-              help="random: distinct pixel centres drawn uniformly; grid: cells of a regular "
-                   "grid, each point at a cell's centre, its value sampled there (bilinear).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def points_command(image, output, count, fraction, pattern, seed, quiet):
+def points_command(explicit, image, output, count, fraction, pattern, seed, quiet):
     """Sample a point cloud (CSV: x, y and the pixel's values) from an image."""
     if (count is None) == (fraction is None):
         raise UsageError("give one of --count or --fraction")
@@ -725,28 +675,7 @@ def points_command(image, output, count, fraction, pattern, seed, quiet):
     _report(notes, output, quiet)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]},
-               epilog="""\b
-Examples:
-  resample fit photo.png -o pts.csv --count 3000 --steps 500 --plot loss.png
-  resample fit photo.png -o pts.csv --count 3000 --learn positions,values
-  resample pts.csv -o rebuilt.png --size 256x256
-""")
-@click.argument("image", type=click.Path(path_type=str))
-@click.option("-o", "--output", required=True, metavar="CSV", help="The fitted point cloud.")
-@click.option("--count", type=click.IntRange(min=1), required=True, help="How many points.")
-@click.option("--steps", type=click.IntRange(min=0), default=500, show_default=True,
-              help="Adam steps.")
-@click.option("--learn", default="positions,values,sigma,rotation", show_default=True,
-              help="What to optimise: a comma list of positions, values, sigma (the axes) and "
-                   "rotation (steered Gaussians).")
-@click.option("--loss", type=click.Choice(("l1", "l2"), case_sensitive=False), default="l1",
-              show_default=True, help="Mean absolute or squared error.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Jitter of the starting grid (0: none).")
-@click.option("--plot", metavar="PNG", help="Also draw the loss curve into this picture.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar; print nothing but errors.")
-def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
+def fit_command(explicit, image, output, count, steps, learn, loss, seed, plot, quiet):
     """Fit COUNT Gaussian points to an image by gradient descent (Adam on exact gradients).
 
     The points start on a regular grid; positions, values, per-point anisotropic sigma and its
@@ -763,7 +692,7 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
         raise UsageError(str(exc)) from None
     if plot is not None:
         try:
-            images_output_format(plot)
+            output_format(plot)
         except ResampleError as exc:
             raise UsageError(f"--plot: {exc}") from None
     from ..formats import images, pointcloud  # deferred: loaded when a job runs
@@ -797,22 +726,65 @@ def fit_command(image, output, count, steps, learn, loss, seed, plot, quiet):
                    ylabel=f"{loss} loss", best=result.best_step)
     if not quiet:
         best = result.best_step
-        click.echo(f"{output}: {loss} {result.history[0]:.4g} -> {result.history[best]:.4g} "
+        echo(f"{output}: {loss} {result.history[0]:.4g} -> {result.history[best]:.4g} "
                    f"at step {best} of {steps}, the lowest (written; the last step's: "
                    f"{result.history[-1]:.4g})", err=True)
-        click.echo(output)
+        echo(output)
 
 
-SUBCOMMANDS = {"points": points_command, "fit": fit_command}
+POINTS_OPTIONS = (
+    Option("-o", "--output", required=True, metavar="CSV", help="The point cloud to write."),
+    Option("--count", parse=integer(1), metavar="N", help="How many points."),
+    Option("--fraction", parse=fraction, metavar="F",
+           help="Points as a fraction of the pixels, in (0, 1]."),
+    Option("--pattern", choices=("random", "grid"), default="random", show_default=True,
+           help="random: distinct pixel centres drawn uniformly; grid: cells of a regular grid, "
+                "each point at a cell's centre, its value sampled there (bilinear)."),
+    Option("--seed", parse=integer(), default=0, metavar="N", show_default=True,
+           help="Random seed."),
+    Option("-q", "--quiet", flag=True, help="Print nothing but errors."),
+)
+POINTS_EPILOG = """Examples:
+  resample points photo.png -o pts.csv --fraction 0.05
+  resample points photo.png -o pts.csv --count 2000 --pattern grid
+  resample pts.csv -o back.png --size 512x512
+"""
+FIT_OPTIONS = (
+    Option("-o", "--output", required=True, metavar="CSV", help="The fitted point cloud."),
+    Option("--count", parse=integer(1), required=True, metavar="N", help="How many points."),
+    Option("--steps", parse=integer(0), default=500, metavar="N", show_default=True,
+           help="Adam steps."),
+    Option("--learn", default="positions,values,sigma,rotation", show_default=True,
+           help="What to optimise: a comma list of positions, values, sigma (the axes) and "
+                "rotation (steered Gaussians)."),
+    Option("--loss", choices=("l1", "l2"), default="l1", show_default=True,
+           help="Mean absolute or squared error."),
+    Option("--seed", parse=integer(), default=0, metavar="N", show_default=True,
+           help="Jitter of the starting grid (0: none)."),
+    Option("--plot", metavar="PNG", help="Also draw the loss curve into this picture."),
+    Option("-q", "--quiet", flag=True, help="No progress bar; print nothing but errors."),
+)
+FIT_EPILOG = """Examples:
+  resample fit photo.png -o pts.csv --count 3000 --steps 500 --plot loss.png
+  resample fit photo.png -o pts.csv --count 3000 --learn positions,values
+  resample pts.csv -o rebuilt.png --size 256x256
+"""
+
+# The commands: each one's arguments and options, listed once; the parser and the help come
+# from these lists (cli/parser.py).
+COMMANDS = {
+    None: (Command("resample", ("input?",), OPTIONS, resize_command.__doc__,
+                   EPILOG + "\n" + BATCH_EPILOG), resize_command),
+    "points": (Command("resample points", ("image",), POINTS_OPTIONS, points_command.__doc__,
+                       POINTS_EPILOG), points_command),
+    "fit": (Command("resample fit", ("image",), FIT_OPTIONS, fit_command.__doc__, FIT_EPILOG),
+            fit_command),
+}
 
 
 def main(argv=None):
     """Entry point: run the command, turn every failure into one line and an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    from ..jobs.console import sigterm_as_interrupt  # deferred: light, no NumPy
-
-    from ..jobs.console import exit_if_stuck  # deferred: loaded when a job runs
-
     with sigterm_as_interrupt(), quiet_libraries():   # SIGTERM acts as Ctrl-C
         code = _main(argv)
     exit_if_stuck(code)
@@ -820,42 +792,49 @@ def main(argv=None):
 
 
 def _main(argv):
-    cmd, name = command, "resample"
-    if argv and argv[0] in SUBCOMMANDS:
-        cmd, name = SUBCOMMANDS[argv[0]], f"resample {argv[0]}"
-        argv = argv[1:]
+    name = argv[0] if argv and argv[0] in COMMANDS else None
+    command, run = COMMANDS[name]
     try:
-        code = cmd.main(args=argv, prog_name=name, standalone_mode=False)
-        if isinstance(code, int):          # click hands back an Exit's code in this mode
-            return _exit(code)
-    except click.exceptions.Exit as exc:
-        return _exit(exc.exit_code)
-    except click.UsageError as exc:
-        click.echo(f"resample: error: {exc.format_message()}", err=True)
+        values, explicit = command.parse(argv[1:] if name else argv)
+        code = run(explicit, **values)
+    except Answer as answer:
+        echo(str(answer))
+        return _exit(0)
+    except UsageError as exc:
+        echo(f"resample: error: {exc}", err=True)
         return _exit(2)
-    except click.Abort:
-        click.echo("resample: interrupted", err=True)
-        return _exit(130)
-    except click.ClickException as exc:
-        click.echo(f"resample: error: {exc.format_message()}", err=True)
-        return _exit(exc.exit_code)
     except ResampleError as exc:
-        click.echo(f"resample: error: {exc}", err=True)
+        echo(f"resample: error: {exc}", err=True)
         return _exit(1)
     except KeyboardInterrupt:
-        click.echo("resample: interrupted", err=True)
+        echo("resample: interrupted", err=True)
         return _exit(130)
     except MemoryError:
-        click.echo("resample: error: out of memory", err=True)
+        echo("resample: error: out of memory", err=True)
         return _exit(1)
     except Exception as exc:  # a bug: still one line, unless asked for the traceback
         if os.environ.get("RESAMPLE_DEBUG"):
             raise
         text = str(exc).strip().splitlines()
-        click.echo(f"resample: internal error: {type(exc).__name__}: "
-                   f"{text[0] if text else ''} (set RESAMPLE_DEBUG=1 for details)", err=True)
+        echo(f"resample: internal error: {type(exc).__name__}: "
+             f"{text[0] if text else ''} (set RESAMPLE_DEBUG=1 for details)", err=True)
         return _exit(1)
-    return _exit(0)
+    return _exit(code if isinstance(code, int) else 0)
+
+
+def echo(text, err=False):
+    """A line on the standard output (or error); a name its encoding cannot show is written
+    with escapes, not as an error; a closed stream takes nothing."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:
+        return
+    try:
+        stream.write(text + "\n")
+    except UnicodeEncodeError:
+        stream.flush()
+        stream.buffer.write(text.encode("utf-8", "backslashreplace") + b"\n")
+    if err:
+        stream.flush()
 
 
 def _exit(code):

@@ -13,7 +13,6 @@ import sys
 
 from ..errors import ResampleError, excerpt
 from ..spec.memory import cpu_cores, gib
-from .gpu import compile_reason
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -32,6 +31,7 @@ def gpu_reason():
         device = cupy.cuda.runtime.getDevice()
     except Exception as exc:
         return f"no usable CUDA device ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    from .gpu import compile_reason  # deferred: the GPU engine (and NumPy) if a GPU is there
 
     return compile_reason(device)
 

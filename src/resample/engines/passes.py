@@ -1,6 +1,6 @@
 """Which pass of a separable resize runs first, and whether 8-bit fixed point runs: decided
 from the tables' sizes alone, the same way by the engine (resample/engines/cpu.py) and by the
-command's short path (resample/cli/quick.py).  No NumPy here."""
+plain job (resample/jobs/plain.py).  No NumPy here."""
 
 COLS_COST = 2.0    # a cols-pass multiply-add (a gather) costs about this many rows-pass ones
 FIXED_ORDER_SLACK = 3.0   # fixed point runs columns first, if that costs at most this many

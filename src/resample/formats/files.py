@@ -1,7 +1,7 @@
 """Image files without their pixels: formats by extension, the metadata carried from input to
 output, and writing atomically (a new file appears whole or not at all, and a run killed
 outright leaves nothing that the next run into that folder does not clean up).  No NumPy here:
-the command's short path (resample/cli/quick.py) uses this module."""
+the plain job (resample/jobs/plain.py) uses this module."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ DEFAULT_QUALITY = 95
 
 
 ZARR_METADATA = ("zarr.json", ".zarray", ".zgroup")
+
+
+POINT_EXTENSIONS = (".csv", ".tsv")
+
+
+def is_points(path):
+    """A point-cloud CSV, by its name."""
+    return os.fspath(path).lower().endswith(POINT_EXTENSIONS)
 
 
 def is_zarr(path):
@@ -318,7 +326,7 @@ def end_part_folder(fd, path):
 
 def _new_part(folder):
     """A new temporary file (mode 0600) in ``folder``: ``(descriptor, path)``.  (As
-    tempfile.mkstemp, whose import would cost the command's short path more than this.)"""
+    tempfile.mkstemp, whose import would cost the plain job more than this.)"""
     prefix = f".resample-{_host_tag()}-{os.getpid()}-"
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):

@@ -242,7 +242,7 @@ def _exif_thumbnail(im, orientation, target):
 def _draft(im, orientation, target):
     """Ask Pillow's JPEG decoder for a smaller image (DCT scaling) where ``target`` (the output
     size from the displayed size) shrinks it enough; returns the displayed size it had, or
-    None where every pixel is decoded.  (No note: the short path, resample.cli.quick, does the
+    None where every pixel is decoded.  (No note: the plain job, resample.jobs.plain, does the
     same silently; --exact is the way to every pixel.)"""
     if target is None or im.format not in ("JPEG", "MPO") or im.mode not in ("L", "RGB"):
         return None

@@ -14,7 +14,7 @@ from ..compiled import core as _core
 from ..errors import ResampleError
 from ..spec.memory import check_memory
 
-# NumPy is imported by the functions that use it: the command's short path writes 8-bit PNGs
+# NumPy is imported by the functions that use it: the plain job writes 8-bit PNGs
 # through write_rows, without NumPy.
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -33,9 +33,11 @@ from ..formats.files import not_a_file
 from ..ops.resize import resize
 from ..spec import memory
 from ..spec.memory import check_memory, memory_cap
+from ..spec.options import Options
 from . import convert
 from .console import progress_bar, sigterm_as_interrupt
-from .convert import Options, POINT_EXTENSIONS, convert_file, is_points
+from ..formats.files import POINT_EXTENSIONS, is_points
+from .convert import convert_file
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp", ".gif",
                     ".ppm", ".pgm", ".pbm", ".pnm", ".tga")

@@ -1,5 +1,5 @@
-"""What the command says, and what the libraries it uses may not say (light: no NumPy, no
-click; the command's short path uses it too)."""
+"""What the command says, and what the libraries it uses may not say (light: no NumPy;
+the plain job uses it too)."""
 
 from __future__ import annotations
 

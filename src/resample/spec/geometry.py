@@ -1,5 +1,5 @@
 """Output sizes: ImageMagick geometry, scale factors, and the default output name.  Sizes are
-(width, height) here, as on the command line.  No NumPy (the command's short path uses it)."""
+(width, height) here, as on the command line.  No NumPy (the plain job uses it)."""
 
 from __future__ import annotations
 

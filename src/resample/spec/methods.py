@@ -4,7 +4,7 @@
 sampling interval).  The kernels themselves are written once, in the shared kernel header
 (``kernels/resample_math.h``, ``method_weight``), which both engines compile; a method names
 its kernel by ``id``.  Every engine turns a method into tap tables through
-:mod:`resample.spec.taps`.  This module imports no NumPy (the command's short path uses it).
+:mod:`resample.spec.taps`.  This module imports no NumPy (the plain job uses it).
 """
 
 from __future__ import annotations

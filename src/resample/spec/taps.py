@@ -68,7 +68,7 @@ def output_positions(n_in, n_out, align, accumulate=False):
     so that exact ties of ``nearest`` and ``box`` fall the same way as in Pillow:
     ``accumulate`` (nearest) sums the centres in steps of ``n_in / n_out`` as Pillow's NEAREST
     does, otherwise each is ``(j + 0.5) * step`` as Pillow's filters do (the C++ engine's
-    centre_positions, which the command's short path calls too).
+    centre_positions, which the plain job calls too).
     ``corners``: ``x_j = j * (n_in - 1) / (n_out - 1)`` (``0`` when ``n_out == 1``).
     """
     step = output_step(n_in, n_out, align)

@@ -1,0 +1,184 @@
+"""A plain resize of one 8-bit PNG or JPEG (grey or RGB), without NumPy.
+
+The command (resample.cli.command) parses its arguments once; where they ask for what this
+job does (a resize of one such file by --scale or --size into a PNG, JPEG or WebP, with
+--method, --quality, --strip, --overwrite, --threads, --device cpu or auto), it runs here, in
+Pillow's buffers and the C++ engine's fixed-point loops, so that a small file's process does
+not spend most of its time importing NumPy.  Anything this job is unsure of (a mode, a
+profile's orientation, a table the fixed-point loops decline) is left to the full job,
+untouched: nothing is written before it has decided.  For what both can do, both write the
+same pixels and metadata (tests/test_plain.py): the same tap tables (the C++ engine builds
+them), the same fixed-point loops, the same encoders; the same bytes, but for PNGs under
+ZLIB_BELOW, which this job compresses with zlib instead of libdeflate.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+
+from PIL import Image
+
+from ..compiled import core
+from ..engines import devices
+from ..engines.passes import fixed_order_ok, pass_costs
+from ..formats import files, png
+from ..spec import geometry, memory
+from ..spec.methods import BOUNDARY_IDS, Method, taps_width
+from ..spec.options import Options
+
+_INPUTS = (".png", ".jpg", ".jpeg")
+_OUTPUTS = ("PNG", "JPEG", "WEBP")
+_MODES = ("L", "RGB")
+MAX_SIDE = 1 << 16          # one chunk of tap tables (taps.TAPS_CHUNK); larger: the full job
+ZLIB_BELOW = 2 << 20        # PNG data smaller than this is compressed by zlib, not libdeflate
+                            # (whose binding, imagecodecs, imports NumPy: 40 ms)
+# The options this job takes (the names the command hands its values by); any other given
+# leaves the file to the full job.
+OPTIONS = frozenset({"output", "scale", "size", "method", "quality", "threads", "quiet",
+                     "strip", "overwrite", "device"})
+
+
+def applies(src, dst, options: Options, explicit):
+    """Whether resizing ``src`` into ``dst`` (None: the default name) as ``options`` say, with
+    the command's options ``explicit`` given, is a plain resize this job may take (it may
+    still leave it to the full job)."""
+    return (not (explicit - OPTIONS) and src not in (None, "-") and dst != "-"
+            and isinstance(options.method, Method) and options.device in ("auto", "cpu")
+            and not os.environ.get("RESAMPLE_MAX_PIXELS")   # its own limit: the full job's
+            and src.lower().endswith(_INPUTS) and os.path.isfile(src)
+            and os.path.getsize(src) > 0)
+
+
+def _png_is_8bit_grey_or_rgb(path):
+    with open(path, "rb") as f:
+        head = f.read(29)
+    return (len(head) == 29 and head[12:16] == b"IHDR" and head[24] == 8
+            and head[25] in (0, 2))
+
+
+def resize(path, dst, options: Options):
+    """Resize the file ``path`` into ``dst`` (None: the default name): the output's path, or
+    None to leave the job to the full one (nothing written).  A file this job cannot read or
+    write is the full job's too, which reports it in its words."""
+    try:
+        return _resize(path, dst, options)
+    except Exception:                     # noqa: BLE001 (the full job decides and reports)
+        return None
+
+
+def _resize(path, dst, options):
+    method = options.method
+    with Image.open(path) as im:
+        fmt_in, mode = im.format, im.mode
+        if (fmt_in not in ("PNG", "JPEG") or mode not in _MODES or "transparency" in im.info
+                or (fmt_in == "PNG" and not _png_is_8bit_grey_or_rgb(path))
+                or getattr(im, "n_frames", 1) > 1):           # frames: the full job's
+            return None
+        meta = files.read_metadata(path, im)
+        if meta.orientation != 1:
+            return None
+        width, height = im.size
+        out_w, out_h = options.output_size(width, height)
+        if (out_w, out_h) == (width, height) and options.size is not None \
+                and options.size.only_if:
+            return None                       # left as it is: the full job copies the file
+        out_path = dst or geometry.default_output(path, method.name, (out_w, out_h))
+        fmt = files.output_format(out_path)
+        folder = os.path.dirname(os.path.abspath(out_path))
+        if (fmt not in _OUTPUTS or max(out_w, out_h, width, height) > MAX_SIDE
+                or (options.quality is not None and fmt == "PNG")     # the full job's note
+                or not os.path.isdir(folder) or os.path.isdir(out_path)
+                or (not options.overwrite and os.path.exists(out_path)
+                    and os.path.samefile(out_path, path))):
+            return None
+        files.check_size(fmt, out_w, out_h)
+        # --device auto: the GPU only where it would pay, as the full job weighs it (the
+        # model needs no CuPy: a small job's cost rules the GPU out before it is looked for)
+        n_ch = len(mode)
+        madds = (out_h * width + out_h * out_w) * n_ch * 2 * method.support * max(
+            1.0, width / out_w, height / out_h)
+        if devices.select(options.device, cost=(madds, (width * height + out_w * out_h)
+                                                  * n_ch)) != "cpu":
+            return None
+        if fmt_in == "JPEG":            # decoded smaller where the shrink allows, as load does
+            scale = geometry.jpeg_draft_scale(width, height, out_w, out_h)
+            if scale > 1:
+                im.draft(mode, (width // scale, height // scale))
+                width, height = im.size
+        # An RGB JPEG is written from RGBX samples, which Pillow takes without a copy (its own
+        # layout of RGB); so they are resampled as four channels.
+        raw = "RGBX" if mode == "RGB" and fmt == "JPEG" else mode
+        n_ch = len(raw)
+        # Pillow's buffer and our copy of it, the output, PNG's filtered and compressed copies
+        # (the compressor's buffer is as large as its input), and the imports still to come
+        memory.check_memory(width * height * (4 + n_ch) + 4 * out_w * out_h * n_ch
+                            + 64 * (out_w + out_h) * 16 + (64 << 20), "the resize")
+        im.load()
+        pixels = _pixels(im, raw, width * height * n_ch)
+    out = _resize_pixels(pixels, (height, width, n_ch), (out_h, out_w), method)
+    if out is None:
+        return None
+    icc, dpi, exif = (None, None, None) if options.strip else (meta.icc, meta.dpi, meta.exif)
+    rows = memoryview(out).cast("B", (out_h, out_w * n_ch))
+    with files.atomic_output(out_path) as f:
+        if fmt == "PNG":
+            png.write_rows(f, rows, out_w, n_ch, 8, icc=icc, dpi=dpi, exif=exif,
+                           zlib_below=ZLIB_BELOW)
+        else:
+            save = files.pillow_save_options(fmt, icc, dpi, exif, options.quality)
+            Image.frombuffer(raw, (out_w, out_h), out, "raw", raw, 0, 1).save(f, format=fmt,
+                                                                             **save)
+    return out_path
+
+
+def _pixels(im, raw, size):
+    """``im.tobytes("raw", raw)`` (``size`` bytes) in one piece: tobytes encodes in 64 KiB
+    pieces and joins them, which takes twice as long for a camera photo."""
+    try:
+        encoder = Image._getencoder(im.mode, "raw", raw)
+        encoder.setimage(im.im, (0, 0, *im.size))
+        try:
+            _, status, data = encoder.encode(size + 1)
+        finally:
+            encoder.cleanup()
+        if status == 1 and len(data) == size:          # 1: all of it
+            return data
+    except (AttributeError, TypeError, ValueError):     # Pillow's internals moved
+        pass
+    return im.tobytes("raw", raw)
+
+
+def _table(n_in, n_out, method):
+    """(index, weight, count, widest) of resizing an axis, as resample.spec.taps.resize_taps builds
+    it (align centers, boundary truncate, antialiased), in flat arrays of the full width."""
+    step = n_in / n_out
+    positions = array("d", bytes(8 * n_out))
+    core.centre_positions(n_in, positions, method.name == "nearest")   # as taps.output_positions
+    stretch = max(1.0, step) if method.antialias else 1.0
+    boundary = BOUNDARY_IDS["truncate"]
+    width = taps_width(method.support, stretch, boundary)
+    index, weight = array("q", bytes(8 * n_out * width)), array("d", bytes(8 * n_out * width))
+    count, fill = array("q", bytes(8 * n_out)), array("d", bytes(8 * n_out))
+    widest = core.taps(positions, n_in, method.id, method.support, stretch, boundary,
+                       memoryview(index).cast("B").cast("q", (n_out, width)),
+                       memoryview(weight).cast("B").cast("d", (n_out, width)), count, fill)
+    return (memoryview(index).cast("B").cast("q", (n_out, width)),
+            memoryview(weight).cast("B").cast("d", (n_out, width)), count, max(1, widest))
+
+
+def _resize_pixels(pixels, shape, out_shape, method):
+    """The resized pixels (a bytearray), or None where the fixed-point loops decline (the full
+    path then runs the float loops): the same decisions as resample.engines.cpu.resize."""
+    (height, width, n_ch), (out_h, out_w) = shape, out_shape
+    yi, yw, yc, _ = _table(height, out_h, method)
+    xi, xw, xc, x_widest = _table(width, out_w, method)
+    rows_first, cols_first = pass_costs(height, width, out_h, out_w, sum(yc) / out_h, x_widest)
+    if not fixed_order_ok(rows_first, cols_first):
+        return None
+    out = bytearray(out_h * out_w * n_ch)
+    src = memoryview(pixels).cast("B", (height, width * n_ch))
+    done = core.resize_fixed8(src, yi, yw, yc, xi, xw, xc,
+                              memoryview(out).cast("B", (out_h, out_w * n_ch)),
+                              min(out_h, 16 * core.threads()))
+    return out if done else None

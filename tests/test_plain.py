@@ -1,0 +1,228 @@
+"""The plain job (src/resample/jobs/plain.py): one 8-bit grey or RGB PNG or JPEG resized in
+Pillow's buffers without NumPy.  The command parses its arguments once and hands them to this
+job or to the full one; for what both can do, both write the same file, and what the plain
+job does not take (or is unsure of) is the full job's, untouched."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from resample.cli.command import main
+from resample.jobs import plain
+
+skimage_data = pytest.importorskip("skimage.data")
+
+
+@pytest.fixture
+def plain_runs(monkeypatch):
+    """The files the plain job wrote (it returned their path)."""
+    done = []
+    real = plain.resize
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if out is not None:
+            done.append(out)
+        return out
+
+    monkeypatch.setattr(plain, "resize", spy)
+    return done
+
+
+def full_job(monkeypatch, argv):
+    """The command's exit code with the plain job turned off (the full job does it all)."""
+    with monkeypatch.context() as m:
+        m.setattr(plain, "applies", lambda *args: False)
+        return main(argv)
+
+
+def _inputs(folder):
+    """Real photos: RGB and grey PNGs, and JPEGs carrying EXIF, an ICC profile and DPI."""
+    rgb = skimage_data.astronaut()[::3, ::3]               # 171x171
+    grey = skimage_data.camera()[:97, :131]
+    paths = {}
+    paths["rgb.png"] = os.path.join(folder, "rgb.png")
+    Image.fromarray(rgb).save(paths["rgb.png"], dpi=(300, 300))
+    paths["grey.png"] = os.path.join(folder, "grey.png")
+    Image.fromarray(grey).save(paths["grey.png"])
+    exif = Image.Exif()
+    exif[0x010F] = "Maker"                                  # Make
+    exif[0x0112] = 1                                        # orientation: as stored
+    try:
+        from PIL import ImageCms
+
+        icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    except ImportError:                 # Pillow built without LittleCMS
+        icc = None
+    paths["photo.jpg"] = os.path.join(folder, "photo.jpg")
+    kwargs = {"exif": exif.tobytes(), "dpi": (72, 72), "quality": 92}
+    if icc:
+        kwargs["icc_profile"] = icc
+    Image.fromarray(skimage_data.coffee()[::2, ::2]).save(paths["photo.jpg"], **kwargs)
+    paths["grey.jpg"] = os.path.join(folder, "grey.jpg")
+    Image.fromarray(grey).save(paths["grey.jpg"])
+    return paths
+
+
+JOBS = [["--scale", "0.5"], ["--scale", "2", "--method", "gri"], ["--size", "100x", "-m", "lanczos"],
+        ["--size=64x64!", "--method=bicubic"], ["-s", "1.37", "-m", "NEAREST"],
+        ["--size", "50%", "--quality", "80", "--threads", "1"], ["--scale", "1"],
+        ["--scale", "0.4", "-m", "box"], ["--scale", "0.7", "-m", "mitchell"],
+        ["--scale", "0.5", "-m", "area"], ["--scale", "0.5", "--strip"],
+        ["--size", "90x90>", "--device", "cpu"], ["--size", "9000x9000>"],
+        ["-qs", "0.5", "--overwrite"]]
+
+
+@pytest.mark.parametrize("name", ["rgb.png", "grey.png", "photo.jpg", "grey.jpg"])
+def test_the_plain_job_writes_what_the_full_job_writes(tmp_path, name, plain_runs, capsys,
+                                                       monkeypatch):
+    src = _inputs(str(tmp_path))[name]
+    ext = os.path.splitext(name)[1]
+    for k, job in enumerate(JOBS):
+        for out_ext in (ext, ".png" if ext == ".jpg" else ".jpg", ".webp"):
+            plain_out, full = tmp_path / f"s{k}{out_ext}", tmp_path / f"f{k}{out_ext}"
+            assert main([src, "-o", str(plain_out), *job]) == 0
+            # --quality for a PNG is the full job's, for its note; a geometry that leaves the
+            # image as it is, too (the file is copied)
+            full_only = ("--quality" in job and out_ext == ".png") or "9000x9000>" in job \
+                or ("9000x9000>" in job)
+            assert plain_runs == ([] if full_only else [str(plain_out)]), (name, job)
+            plain_runs.clear()
+            said = capsys.readouterr()
+            assert said.out == ("" if "-qs" in job else f"{plain_out}\n")
+            assert ("--quality applies" in said.err) == ("--quality" in job and
+                                                          out_ext == ".png")
+            assert full_job(monkeypatch, [src, "-o", str(full), *job]) == 0
+            capsys.readouterr()
+            _assert_same_file(plain_out, full, (name, job, out_ext))
+    with Image.open(tmp_path / f"s0{ext}") as im:            # metadata carried over
+        if name == "photo.jpg":
+            assert im.getexif().get(0x010F) == "Maker"
+            assert round(im.info["dpi"][0]) == 72
+        if name == "rgb.png":
+            assert round(im.info["dpi"][0]) == 300
+    with Image.open(tmp_path / f"s10{ext}") as im:           # --strip
+        assert not {"dpi", "exif", "icc_profile"} & set(im.info)
+
+
+def test_overwrite_replaces_the_input_on_both_jobs(tmp_path, plain_runs, monkeypatch):
+    src = _inputs(str(tmp_path))["rgb.png"]
+    copy = tmp_path / "copy.png"
+    copy.write_bytes(open(src, "rb").read())
+    assert main([src, "-o", src, "--scale", "0.5", "--overwrite", "-q"]) == 0
+    assert plain_runs == [src]
+    assert full_job(monkeypatch, [str(copy), "-o", str(copy), "--scale", "0.5",
+                                  "--overwrite", "-q"]) == 0
+    _assert_same_file(tmp_path / "rgb.png", copy, "overwrite")
+
+
+def _assert_same_file(short, full, what):
+    """JPEGs and WebPs byte for byte; PNGs pixel for pixel with the same metadata (the plain
+    job compresses small PNGs with zlib, the full one with libdeflate)."""
+    if short.suffix in (".jpg", ".webp"):
+        assert short.read_bytes() == full.read_bytes(), what
+        return
+    with Image.open(short) as a, Image.open(full) as b:
+        assert a.mode == b.mode and a.size == b.size, what
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=str(what))
+        for key in ("icc_profile", "dpi", "exif"):
+            assert a.info.get(key) == b.info.get(key), (what, key)
+
+
+def test_the_plain_job_names_the_output_as_the_full_job(tmp_path, plain_runs, capsys,
+                                                       monkeypatch):
+    src = _inputs(str(tmp_path))["rgb.png"]
+    assert main([src, "--scale", "2", "-m", "gri", "-q"]) == 0
+    assert len(plain_runs) == 1 and capsys.readouterr().out == ""
+    assert os.path.exists(tmp_path / "rgb-gri-342x342.png")
+    # an alias names the output by its method's name, on both jobs, with the same pixels
+    assert main([src, "--scale", "2", "-m", "catrom", "-q"]) == 0
+    assert full_job(monkeypatch, [src, "--scale", "0.5", "-m", "CatRom", "-q"]) == 0
+    made = tmp_path / "rgb-bicubic-342x342.png"
+    assert made.exists() and (tmp_path / "rgb-bicubic-86x86.png").exists()
+    assert full_job(monkeypatch, [src, "--scale", "2", "-m", "bicubic", "-o",
+                                  str(tmp_path / "b.png")]) == 0
+    _assert_same_file(made, tmp_path / "b.png", "catrom")
+
+
+def test_the_plain_job_imports_no_numpy(tmp_path):
+    src = _inputs(str(tmp_path))["photo.jpg"]
+    code = ("import sys; from resample.cli.command import main; "
+            f"assert main([{src!r}, '-o', {str(tmp_path / 'o.webp')!r}, '--scale', '0.5', "
+            "'--strip', '--quality', '80']) == 0; "
+            "assert 'numpy' not in sys.modules, 'imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+    with Image.open(tmp_path / "o.webp") as im:
+        assert im.size == (150, 100)
+
+
+def _rgba(folder):
+    path = os.path.join(folder, "rgba.png")
+    a = np.dstack([skimage_data.astronaut()[:40, :50], np.full((40, 50), 128, np.uint8)])
+    Image.fromarray(a).save(path)
+    return path
+
+
+def _rotated_jpeg(folder):
+    path = os.path.join(folder, "rot.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(skimage_data.astronaut()[:40, :50]).save(path, exif=exif.tobytes())
+    return path
+
+
+def _wide_png(folder):
+    path = os.path.join(folder, "deep.png")
+    Image.fromarray((skimage_data.camera()[:30, :40].astype(np.uint16) * 257)).save(path)
+    return path
+
+
+@pytest.mark.parametrize("make, args", [
+    (_rgba, ["--scale", "0.5"]),                          # alpha: premultiplied, full job
+    (_rotated_jpeg, ["--scale", "0.5"]),                  # EXIF orientation applied
+    (_wide_png, ["--scale", "0.5"]),                      # 16 bits
+    (_rgba, ["--scale", "0.5", "--boundary", "edge"]),    # an option the plain job lacks
+    (_rgba, ["--scale", "0.5", "--device", "gpu"]),
+])
+def test_what_the_plain_job_does_not_take_goes_to_the_full_job(tmp_path, make, args,
+                                                               plain_runs, capsys,
+                                                               monkeypatch):
+    src = make(str(tmp_path))
+    code = main([src, "-o", str(tmp_path / "out.png"), *args])
+    assert plain_runs == []
+    capsys.readouterr()
+    assert code == full_job(monkeypatch, [src, "-o", str(tmp_path / "again.png"), *args])
+    assert os.path.exists(tmp_path / "out.png") == os.path.exists(tmp_path / "again.png")
+
+
+def test_failures_are_the_full_jobs(tmp_path, plain_runs, capsys):
+    src = _inputs(str(tmp_path))["rgb.png"]
+    for argv in ([str(tmp_path / "missing.png"), "--scale", "2"],
+                 [src, "-o", str(tmp_path / "no" / "such" / "o.png"), "--scale", "2"],
+                 [src, "-o", str(tmp_path / "o.xyz"), "--scale", "2"],
+                 [src, "-o", src, "--scale", "2"],
+                 [src, "--scale", "0"], [src, "--size", "12y7"]):
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code in (1, 2) and err.startswith("resample: error:"), (argv, err)
+    assert plain_runs == []
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(open(_inputs(str(tmp_path))["photo.jpg"], "rb").read()[:2000])
+    assert main([str(broken), "--scale", "0.5"]) == 1
+    assert "broken.jpg" in capsys.readouterr().err
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".resample-")] == []
+
+
+def test_options_that_would_do_nothing_are_an_error_or_a_note(tmp_path, capsys):
+    src = _inputs(str(tmp_path))["rgb.png"]
+    assert main([src, "-o", str(tmp_path / "a.png"), "--scale", "2", "--fill", "5"]) == 2
+    assert "--fill applies with --boundary constant" in capsys.readouterr().err
+    assert main([src, "-o", str(tmp_path / "b.png"), "--scale", "2", "--fill", "5",
+                 "--boundary", "constant"]) == 0
+    assert main([src, "-o", str(tmp_path / "c.png"), "--scale", "2", "--quality", "70"]) == 0
+    assert "note: --quality applies to JPEG and WebP output; ignored for PNG" in \
+        capsys.readouterr().err
