@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import struct
 import sys
-import tempfile
 
 from ..errors import ResampleError, excerpt
 from ..formats.files import is_points, is_zarr, not_a_file, output_format
@@ -272,6 +270,9 @@ def _piped(input, output, options, out_format, quiet):
         raise UsageError("--format: for -o - and folders only (a file's extension is its format)")
     if output != "-":
         _check_output(output, input, False)
+    import shutil  # deferred: only for pipes (it imports bz2 and lzma)
+    import tempfile  # deferred: only for pipes
+
     work = tempfile.mkdtemp(prefix="resample-pipe-")
     files.hold_temporary(work)              # removed by an exit that cannot wait, too
     src = os.path.join(work, "stdin") if input == "-" else input
@@ -362,6 +363,8 @@ def spool_stdin(stream, path):
     declared = png_stream_bound(head)
     if declared is not None:
         most = declared if most is None else min(most, declared)
+    import shutil  # deferred: only for pipes (it imports bz2 and lzma)
+
     free = shutil.disk_usage(os.path.dirname(path)).free
     room = free - (64 << 20)
     total = len(head)

@@ -8,13 +8,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import hashlib
 import os
 import re
-import shutil
-import socket
 import stat
 import threading
+import zlib
 from typing import NamedTuple, Optional
 
 from PIL import Image
@@ -212,8 +210,8 @@ _cleaned_lock = threading.Lock()
 def _host_tag():
     """This host, as a file-name-safe tag: the host name's letters, digits and underscores,
     and a short hash of the whole name (so node-1 and node.1 differ)."""
-    name = socket.gethostname()
-    digest = hashlib.blake2b(name.encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
+    name = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+    digest = f"{zlib.crc32(name.encode('utf-8', 'surrogateescape')):08x}"
     return re.sub(r"[^A-Za-z0-9]", "_", name)[:48] + "_" + digest
 
 
@@ -285,6 +283,8 @@ def remove_active_parts():
     """Remove the temporary outputs this process is writing (for an exit that cannot wait)."""
     for path in list(_active_parts):
         if os.path.isdir(path) and not os.path.islink(path):
+            import shutil  # deferred: it imports bz2 and lzma; only to remove a folder
+
             shutil.rmtree(path, ignore_errors=True)
         else:
             _unlink(path)
@@ -368,6 +368,8 @@ def _remove_if_unlocked(path):
     try:
         if _lock(fd, blocking=False):
             if os.path.isdir(path) and not os.path.islink(path):
+                import shutil  # deferred: it imports bz2 and lzma; only to remove a folder
+
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 _unlink(path)

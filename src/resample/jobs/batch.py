@@ -21,7 +21,7 @@ import struct
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -353,7 +353,7 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
     SIGTERM stops the run: files being written are finished or dropped, never left
     half-written, and ``Summary.interrupted`` is set."""
     load_input = convert.load_input
-    options = replace(options, overwrite=options.overwrite or overwrite)
+    options = options.replace(overwrite=options.overwrite or overwrite)
 
     cores = _cores() or 1
     workers = max(1, workers or cores)
@@ -488,7 +488,7 @@ def run_on_cluster(jobs, options: Options, address, *, overwrite=False, fail_fas
         raise ResampleError("--scheduler needs dask.distributed: pip install "
                             "'resample-images[dask]'") from None
     _quiet_cluster_logs()
-    options = replace(options, overwrite=options.overwrite or overwrite)
+    options = options.replace(overwrite=options.overwrite or overwrite)
     summary = Summary()
     bar = progress_bar(len(jobs), "file", progress)
     stop = threading.Event()

@@ -214,7 +214,7 @@ def keep_as_is(src, dst, options: Options, fmt, loaded=None):
             f"{'stripped' if options.strip else 'converted'} to {output_format(dst)}")
 
     if keeps_frames(src, dst):                          # every frame, as it is
-        resize_frames(src, dst, replace(options, method="nearest"), lambda w, h: (w, h))
+        resize_frames(src, dst, options.replace(method="nearest"), lambda w, h: (w, h))
         return [what]
     pic = loaded if loaded is not None else images.load(src)
     notes = pic.notes + images.save(pic, dst, quality=options.quality, strip=options.strip)

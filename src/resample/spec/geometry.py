@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from ..errors import ResampleError, excerpt
 
@@ -34,8 +34,7 @@ def scaled_side(n, s):
     return max(1, round_half_up(x))
 
 
-@dataclass(frozen=True)
-class Geometry:
+class Geometry(NamedTuple):
     """``--size``, parsed once (:meth:`parse`): ImageMagick geometry.  ``WxH`` fits inside
     (aspect kept), ``WxH^`` fills it (aspect kept, both sides at least W and H), ``WxH!`` is
     exact, ``Wx``/``W`` and ``xH`` set one side, ``N%`` scales both sides, ``W%xH%`` (or
@@ -45,6 +44,7 @@ class Geometry:
 
     text: str
     width: object = None           # int pixels, or a Fraction percent when ``percent``
+    # (A named tuple, not a dataclass: see spec/options.py.)
     height: object = None
     percent: bool = False
     flags: str = ""

@@ -3,18 +3,13 @@ file, every parameter parsed and checked once, here, and handed down unchanged."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .geometry import Geometry, scaled_side
 from .methods import Method, get_method
 
 
-@dataclass(frozen=True)
-class Options:
-    """What to do to each file: the job's spec, its parameters parsed once.  Images: ``scale``
-    or ``size`` (geometry text, parsed into a :class:`Geometry`).  Point clouds:
-    ``size`` as plain WxH, or None for the size their coordinates need.  ``quality`` is for
-    JPEG and WebP output (1-100; None: 95)."""
+class _Fields(NamedTuple):
 
     method: Method | str = "bilinear"
     scale: float | None = None
@@ -39,15 +34,35 @@ class Options:
     coords: str = "pixel"
     overwrite: bool = False       # an existing output folder (a Zarr store) may be replaced
 
-    def __post_init__(self):
+
+
+class Options(_Fields):
+    """What to do to each file: the job's spec, its parameters parsed once.  Images: ``scale``
+    or ``size`` (geometry text, parsed into a :class:`Geometry`).  Point clouds: ``size`` as
+    plain WxH, or None for the size their coordinates need.  ``quality`` is for JPEG and WebP
+    output (1-100; None: 95).  Immutable; :meth:`replace` makes a changed copy.  (A named
+    tuple, not a dataclass: the command builds one per run, and dataclasses' import would be
+    a tenth of a small file's time.)"""
+
+    __slots__ = ()
+
+    def __new__(cls, *args, **kwargs):
+        spec = _Fields(*args, **kwargs)
         # parsed once, here: below, ``size`` is a Geometry (or None), ``method`` a Method
         # (or "gmm", pixels rebuilt as points, which is no kernel)
-        if self.size is not None and not isinstance(self.size, Geometry):
-            object.__setattr__(self, "size", Geometry.parse(self.size))
-        if not (isinstance(self.method, str) and self.method.lower() == "gmm"):
-            object.__setattr__(self, "method", get_method(self.method))
+        size = spec.size
+        if size is not None and not isinstance(size, Geometry):
+            size = Geometry.parse(size)
+        method = spec.method
+        if not (isinstance(method, str) and method.lower() == "gmm"):
+            method = get_method(method)
         else:
-            object.__setattr__(self, "method", "gmm")
+            method = "gmm"
+        return super().__new__(cls, *spec._replace(size=size, method=method))
+
+    def replace(self, **changes):
+        """A copy with ``changes`` (parsed as the constructor parses them)."""
+        return Options(**{**self._asdict(), **changes})
 
     def output_size(self, width, height):
         """The output (width, height) of an image of ``width`` x ``height``."""
