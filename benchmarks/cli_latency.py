@@ -1,14 +1,20 @@
 """CLI latency: the whole `resample` process (start, imports, decode, compute, encode) against a
 Pillow script doing the same job, in paired runs (one of each per round), medians.
 
-Run: ``python -m benchmarks.cli_latency [--rounds 11]``.  Goals (issue: a compiled CPU core):
-- a 512x512 PNG enlarged 2x with gri: at most 1.5x the Pillow script (bicubic, its nearest);
+Run: ``python -m benchmarks.cli_latency [--rounds 11] [--gpu-site FOLDER]``.  Goals:
+- a 384x384 PNG halved, and the same with --overwrite, --strip, into WebP, with
+  --size '200x200>', and an RGBA PNG: at most 1.3x the Pillow script doing the same job;
 - a 12 Mpx camera JPEG halved: at most 1.0x;
+- a 512x512 PNG enlarged 2x with gri: at most 1.5x the Pillow script (bicubic, its nearest);
 - a shell loop over 10 small PNGs, one process per file: at most 1.5x a Pillow script per file;
 - the first run after install at most 2x a warm run (no JIT: there is nothing to compile).
+``--gpu-site FOLDER`` (a folder holding CuPy, e.g. ``pip install --target FOLDER
+cupy-cuda12x fastrlock``) runs the 384x384 rows again with CuPy importable, as with the
+``[gpu]`` extra installed: a CPU job must not pay for it.
 
-The photos are real (scikit-image): coffee enlarged to 512x512 and to 4000x3000 (a camera JPEG),
-and ten 256x256 crops of other photos.
+The photos are real (scikit-image): astronaut cropped to 384x384 (RGB, and RGBA with a
+gradient alpha), coffee enlarged to 512x512 and to 4000x3000 (a camera JPEG), and ten
+256x256 crops of other photos.
 """
 
 import argparse
@@ -29,14 +35,31 @@ src, dst, scale, method = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv
 with Image.open(src) as im:
     size = (round(im.width * scale), round(im.height * scale))
     out = im.resize(size, getattr(Image.Resampling, method))
-    out.save(dst, **({"quality": 95} if dst.endswith(".jpg") else {}))
+    out.save(dst, **({"quality": 95} if dst.endswith((".jpg", ".webp")) else {}))
+"""
+# --size '200x200>': fit inside 200x200, only if larger (as ImageMagick's geometry).
+PILLOW_FIT = r"""
+import sys
+from PIL import Image
+src, dst = sys.argv[1], sys.argv[2]
+with Image.open(src) as im:
+    if im.width > 200 or im.height > 200:
+        f = min(200 / im.width, 200 / im.height)
+        im = im.resize((max(1, round(im.width * f)), max(1, round(im.height * f))),
+                       Image.Resampling.BILINEAR)
+    im.save(dst)
 """
 
 
 def make_inputs(folder):
+    import numpy as np
     from PIL import Image
     from skimage import data
 
+    photo = data.astronaut()[:384, :384]
+    Image.fromarray(photo).save(os.path.join(folder, "photo.png"))
+    alpha = np.linspace(0, 255, 384 * 384).reshape(384, 384).astype(np.uint8)
+    Image.fromarray(np.dstack([photo, alpha])).save(os.path.join(folder, "rgba.png"))
     coffee = Image.fromarray(data.coffee())
     coffee.resize((512, 512), Image.Resampling.LANCZOS).save(os.path.join(folder, "small.png"))
     coffee.resize((4000, 3000), Image.Resampling.LANCZOS).save(
@@ -55,9 +78,12 @@ def make_inputs(folder):
 _ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def _run(cmd):
+def _run(cmd, env=None, before=None):
+    """Seconds the process ``cmd`` takes (``before``: done first, not timed)."""
+    if before is not None:
+        before()
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=_ENV)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env or _ENV)
     return time.perf_counter() - t0
 
 
@@ -72,7 +98,40 @@ def _paired(commands, rounds):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def run(rounds=11):
+def small_jobs(tmp, out, env=None, tag=""):
+    """The 384x384 rows: (label, goal, ours, Pillow's)."""
+    resample = [os.path.join(os.path.dirname(sys.executable), "resample")]
+    py, fit = [sys.executable, "-c", PILLOW], [sys.executable, "-c", PILLOW_FIT]
+    photo, rgba = os.path.join(tmp, "photo.png"), os.path.join(tmp, "rgba.png")
+    mine, theirs = os.path.join(out, "mine.png"), os.path.join(out, "theirs.png")
+
+    def fresh(path):                   # --overwrite: the input is replaced each time
+        return lambda: shutil.copyfile(photo, path)
+
+    def job(label, ours, pillow, before=(None, None)):
+        return (label + tag, 1.3, lambda: _run(resample + ours + ["-q"], env, before[0]),
+                lambda: _run(pillow, env, before[1]))
+
+    return [
+        job("384x384 PNG halved", [photo, "-o", f"{out}/a.png", "--scale", "0.5"],
+            py + [photo, f"{out}/b.png", "0.5", "BILINEAR"]),
+        job("384x384 PNG halved, --overwrite", [mine, "-o", mine, "--scale", "0.5",
+                                               "--overwrite"],
+            py + [theirs, theirs, "0.5", "BILINEAR"], (fresh(mine), fresh(theirs))),
+        job("384x384 PNG halved, --strip", [photo, "-o", f"{out}/c.png", "--scale", "0.5",
+                                           "--strip"],
+            py + [photo, f"{out}/d.png", "0.5", "BILINEAR"]),
+        job("384x384 PNG halved into WebP", [photo, "-o", f"{out}/e.webp", "--scale", "0.5"],
+            py + [photo, f"{out}/f.webp", "0.5", "BILINEAR"]),
+        job("384x384 PNG, --size '200x200>'", [photo, "-o", f"{out}/g.png", "--size",
+                                              "200x200>"],
+            fit + [photo, f"{out}/h.png"]),
+        job("384x384 RGBA PNG halved", [rgba, "-o", f"{out}/i.png", "--scale", "0.5"],
+            py + [rgba, f"{out}/j.png", "0.5", "BILINEAR"]),
+    ]
+
+
+def run(rounds=11, gpu_site=None):
     resample = [sys.executable, "-m", "resample"]
     py = [sys.executable, "-c", PILLOW]
     rows = []
@@ -81,7 +140,13 @@ def run(rounds=11):
         small, camera = os.path.join(tmp, "small.png"), os.path.join(tmp, "camera.jpg")
         out = os.path.join(tmp, "out")
         os.makedirs(out)
-        jobs = [
+        jobs = small_jobs(tmp, out)
+        if gpu_site:
+            env = dict(_ENV, PYTHONPATH=os.pathsep.join(
+                [gpu_site] + ([_ENV["PYTHONPATH"]] if _ENV.get("PYTHONPATH") else [])))
+            subprocess.run([sys.executable, "-c", "import cupy"], check=True, env=env)
+            jobs += small_jobs(tmp, out, env, " (CuPy installed)")
+        jobs += [
             ("512x512 PNG enlarged 2x (gri; Pillow bicubic)", 1.5,
              lambda: _run(resample + [small, "-o", f"{out}/a.png", "--method", "gri",
                                       "--scale", "2", "-q"]),
@@ -107,10 +172,12 @@ def run(rounds=11):
         # removed, against a warm run.
         import resample as pkg
 
-        cache = os.path.join(os.path.dirname(pkg.__file__), "__pycache__")
+        caches = [os.path.join(folder, "__pycache__") for folder, _, _ in
+                  os.walk(os.path.dirname(pkg.__file__))]
         first = []
         for _ in range(3):
-            shutil.rmtree(cache, ignore_errors=True)
+            for cache in caches:
+                shutil.rmtree(cache, ignore_errors=True)
             first.append(_run(resample + [small, "-o", f"{out}/f.png", "--scale", "2", "-q"]))
         warm = statistics.median(_run(resample + [small, "-o", f"{out}/w.png", "--scale", "2",
                                                   "-q"]) for _ in range(5))
@@ -128,7 +195,9 @@ def run(rounds=11):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=11)
-    print(run(parser.parse_args().rounds))
+    parser.add_argument("--gpu-site", help="a folder holding CuPy (as the [gpu] extra)")
+    args = parser.parse_args()
+    print(run(args.rounds, args.gpu_site))
 
 
 if __name__ == "__main__":
