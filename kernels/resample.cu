@@ -13,7 +13,7 @@
 // and clipped to [lo, hi], as the CPU engine's _store.
 //
 // Plain CUDA C++, so that tests/shim/cpu_shim.h can run the same source on the CPU
-// (tests/test_kernels.py): no warp intrinsics; shared memory and __syncthreads only in
+// (tests/engines/test_kernels.py): no warp intrinsics; shared memory and __syncthreads only in
 // tiled_pass, which the shim runs a block at a time with a thread per CUDA thread.  The
 // entry points are extern "C" for cupy.RawModule.
 
@@ -981,7 +981,7 @@ GMM_ENTRY_POINTS(f32, float)
 GMM_ENTRY_POINTS(f64, double)
 
 // Backward: one thread per point gathers over its footprint (resample_math.h).
-// (No launch bounds: with them ptxas squeezes it to spilling; see tests/test_gpu_compile.py.)
+// (No launch bounds: with them ptxas squeezes it to spilling; see tests/engines/test_gpu_compile.py.)
 extern "C" __global__ void gmm_vjp_f64(
         const double* xy, const double* values, const double* sx, const double* sy,
         const double* theta, long long n_points, int n_ch, double cutoff, const double* grad,

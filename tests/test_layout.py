@@ -153,3 +153,14 @@ def test_every_function_level_import_says_why():
                         if not any(w in said for w in ("deferred", "optional", "noqa")):
                             unexplained.append(f"{os.path.relpath(path, ROOT)}:{sub.lineno}")
     assert not unexplained, unexplained
+
+
+def test_the_tests_mirror_the_package():
+    """Each layer's tests sit in the folder of its name (tests/cli, tests/jobs, ...); tests of
+    the whole (the documents, the layout, hostile inputs, fuzzing) at the top."""
+    tests = os.path.join(ROOT, "tests")
+    folders = {d for d in os.listdir(tests) if os.path.isdir(os.path.join(tests, d))
+               and d not in ("shim", "__pycache__")}
+    assert folders <= set(LAYERS), folders - set(LAYERS)
+    for folder in folders:
+        assert any(f.startswith("test_") for f in os.listdir(os.path.join(tests, folder)))

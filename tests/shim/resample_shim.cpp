@@ -1,5 +1,5 @@
 // The kernels of kernels/resample.cu, run on the CPU through tests/shim/cpu_shim.h, for
-// tests/test_kernels.py.  Each function launches its kernel on a 1-D grid of 1-D blocks, as
+// tests/engines/test_kernels.py.  Each function launches its kernel on a 1-D grid of 1-D blocks, as
 // resample/engines/gpu.py does, with a block size chosen by the caller.
 #include "../../kernels/resample.cu"
 

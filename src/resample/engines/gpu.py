@@ -3,7 +3,7 @@
 The engine's logic (which kernels, in which order, on which tap tables) is written once
 against a small backend: an array module and a launcher.  ``CupyBackend`` runs it on a GPU;
 the tests run the very same logic on the CPU with NumPy and the kernels compiled as C++
-through ``tests/shim/cpu_shim.h`` (tests/test_kernels.py).
+through ``tests/shim/cpu_shim.h`` (tests/engines/test_kernels.py).
 
 Arrays are (rows, cols, channels), C-contiguous, as in the CPU engine.
 """
@@ -42,7 +42,7 @@ def kernel_path(name="resample.cu"):
 # Options NVRTC compiles the kernels with.  CuPy appends its own after them, -ftz=true among
 # them: the last of a repeated flag wins, and NVRTC 12.0 to 12.4 refuse one repeated, so no
 # -ftz here (float32 denormals flush on the GPU; the float32 work there is 8/16-bit pictures'
-# sums and the splat, far from 1e-38).  tests/test_gpu_compile.py compiles as CuPy does.
+# sums and the splat, far from 1e-38).  tests/engines/test_gpu_compile.py compiles as CuPy does.
 NVRTC_OPTIONS = ("-std=c++17",)
 
 
@@ -342,7 +342,7 @@ def pass_times(in_shape, taps_rows: Taps, taps_cols: Taps, in_item, work_item):
 
 
 # The tiled kernel's fast way (tiled_fast) is modelled in the instructions a thread runs,
-# counted in its compiled code (SASS, sm_90; tests/test_gpu_compile.py holds these formulas
+# counted in its compiled code (SASS, sm_90; tests/engines/test_gpu_compile.py holds these formulas
 # to what NVRTC makes of resample.cu), and in shared-memory wavefronts (128 bytes a clock an
 # SM); the slowest of issue, shared memory, conversions and memory traffic bounds it.
 ISSUE_PER_S = 132 * 128 * 1.98e9      # thread instructions: 4 warp instructions an SM a clock

@@ -7,7 +7,7 @@ Pillow's buffers and the C++ engine's fixed-point loops, so that a small file's 
 not spend most of its time importing NumPy.  Anything this job is unsure of (a mode, a
 profile's orientation, a table the fixed-point loops decline) is left to the full job,
 untouched: nothing is written before it has decided.  For what both can do, both write the
-same pixels and metadata (tests/test_plain.py): the same tap tables (the C++ engine builds
+same pixels and metadata (tests/jobs/test_plain.py): the same tap tables (the C++ engine builds
 them), the same fixed-point loops, the same encoders; the same bytes, but for PNGs under
 ZLIB_BELOW, which this job compresses with zlib instead of libdeflate.
 """

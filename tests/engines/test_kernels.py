@@ -18,7 +18,7 @@ from resample.engines import gpu
 from resample.spec.methods import METHODS, get_method
 from resample.spec.taps import BOUNDARIES, compute_taps, resize_taps
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCES = sorted(glob.glob(os.path.join(ROOT, "kernels", "*.cu")))
 _CTYPES = {np.dtype(np.int64): ctypes.c_longlong, np.dtype(np.int32): ctypes.c_int,
            np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}

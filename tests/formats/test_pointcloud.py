@@ -244,7 +244,7 @@ def test_without_a_frame_the_points_span_it_and_a_note_says_so(tmp_path, capsys)
 def test_the_readme_point_cloud_example_gives_the_photo(tmp_path, capsys):
     """README: `resample points examples/photo.png -o pts.csv --fraction 0.05`, then
     `resample pts.csv -o rebuilt.png --size 512x512`: the whole photo at 512x512."""
-    photo_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    photo_path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                               "examples", "photo.png")
     pts, out = str(tmp_path / "pts.csv"), str(tmp_path / "rebuilt.png")
     assert main(["points", photo_path, "-o", pts, "--fraction", "0.05"]) == 0

@@ -20,7 +20,7 @@ from resample.engines import gpu
 
 pytestmark = pytest.mark.slow      # (see pyproject.toml's markers)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KERNELS = os.path.join(ROOT, "kernels")
 ARCH = "sm_90"
 # What cupy.RawModule adds to the caller's options (CuPy 13-14, NVRTC backend), after them:
