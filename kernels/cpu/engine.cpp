@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <string_view>
 
@@ -300,6 +301,85 @@ static void holes(const Array& z, const Array& rows, const Array& cols) {
     if (found != n) throw std::invalid_argument("holes: fewer holes than expected");
 }
 
+// ---- straight and premultiplied alpha, 8-bit: a pixel's colour times its alpha before
+// resampling, divided by it after, in float32, exactly as resample.ops.resize computes it
+// with NumPy for the full job (the alpha's fraction a / 255 first, then the product; then
+// the colour times 255 over the alpha, 0 where it is 0, rounded half up and clipped), so that
+// the plain job (resample/jobs/plain.py), which has no NumPy, writes the same bytes.  Rows
+// (rows, cols x ch), the last of the ch channels alpha.  In this file, compiled without FMA:
+// no product is fused with a sum.
+static void premultiply_u8(const Array& src, long long ch, const Array& dst) {
+    const uint8_t* in = ptr<uint8_t>(src);
+    float* out = ptr<float>(dst);
+    long long n = (long long)src.size() / ch;
+    for (long long p = 0; p < n; ++p) {
+        const uint8_t* px = in + p * ch;
+        float* o = out + p * ch;
+        float a = (float)px[ch - 1];
+        float fraction = a / 255.0f;
+        for (long long c = 0; c + 1 < ch; ++c) o[c] = (float)px[c] * fraction;
+        o[ch - 1] = a;
+    }
+}
+
+static void unpremultiply_u8(const Array& src, long long ch, const Array& dst) {
+    const float* in = ptr<float>(src);
+    uint8_t* out = ptr<uint8_t>(dst);
+    long long n = (long long)src.size() / ch;
+    auto store = [](float v) {
+        float r = std::floor(v + 0.5f);
+        return (uint8_t)(r < 0.0f ? 0.0f : r > 255.0f ? 255.0f : r);
+    };
+    for (long long p = 0; p < n; ++p) {
+        const float* px = in + p * ch;
+        uint8_t* o = out + p * ch;
+        float a = px[ch - 1];
+        for (long long c = 0; c + 1 < ch; ++c) o[c] = store(a > 0.0f ? px[c] * 255.0f / a : 0.0f);
+        o[ch - 1] = store(a);
+    }
+}
+
+// ---- the columns pass's tap table for rows of ch interleaved channels: tap-major
+// (taps, n_out x ch), indices into the row (index x ch + channel); the padding taps of a
+// shorter output repeat its first tap with weight 0 (adding nothing to a finite sum).  The
+// one builder of this table, for both jobs (resample/engines/cpu.py, resample/jobs/plain.py).
+template <typename I>
+static void interleave_taps_as(const Array& index, const Array& weight, const Array& count,
+                               const Array& fill, long long ch, const Array& out_index,
+                               const Array& out_weight, const Array& out_fill) {
+    long long n_out = index.shape(0), taps = index.shape(1), m_out = n_out * ch;
+    const long long* ix = ptr<long long>(index);
+    const double* w = ptr<double>(weight);
+    const long long* n = ptr<long long>(count);
+    const double* f = ptr<double>(fill);
+    I* oi = ptr<I>(out_index);
+    double* ow = ptr<double>(out_weight);
+    double* of = ptr<double>(out_fill);
+    for (long long o = 0; o < n_out; ++o) {
+        for (long long c = 0; c < ch; ++c) of[o * ch + c] = f[o];
+        for (long long k = 0; k < taps; ++k) {
+            bool real = k < n[o];
+            long long at = real ? ix[o * taps + k] : ix[o * taps];
+            double wt = real ? w[o * taps + k] : 0.0;
+            for (long long c = 0; c < ch; ++c) {
+                oi[k * m_out + o * ch + c] = (I)(at * ch + c);
+                ow[k * m_out + o * ch + c] = wt;
+            }
+        }
+    }
+}
+
+static void interleave_taps(const Array& index, const Array& weight, const Array& count,
+                            const Array& fill, long long ch, const Array& out_index,
+                            const Array& out_weight, const Array& out_fill) {
+    if (out_index.dtype() == nb::dtype<int32_t>())
+        interleave_taps_as<int32_t>(index, weight, count, fill, ch, out_index, out_weight,
+                                    out_fill);
+    else
+        interleave_taps_as<long long>(index, weight, count, fill, ch, out_index, out_weight,
+                                      out_fill);
+}
+
 // Kernel weights K(u) of a method, for its tests and for Python callers.
 static void method_weights(int method, const Array& u, const Array& out) {
     const double* in = ptr<double>(u);
@@ -378,6 +458,17 @@ NB_MODULE(_core, m) {
           nogil, "A stable counting sort of keys in [0, len(start) - 1).");
     m.def("holes", [](A z, A rows, A cols) { holes(z, rows, cols); }, nb::arg("z"), nb::arg("rows"), nb::arg("cols"),
           nogil);
+    m.def("premultiply_u8", [](A s, long long ch, A d) { premultiply_u8(s, ch, d); },
+          nb::arg("src"), nb::arg("channels"), nb::arg("dst"), nogil,
+          "8-bit straight alpha (last of channels) to premultiplied float32.");
+    m.def("unpremultiply_u8", [](A s, long long ch, A d) { unpremultiply_u8(s, ch, d); },
+          nb::arg("src"), nb::arg("channels"), nb::arg("dst"), nogil,
+          "Premultiplied float32 back to 8-bit straight alpha, rounded half up.");
+    m.def("interleave_taps", [](A i, A w, A c, A f, long long ch, A oi, A ow, A of) {
+        interleave_taps(i, w, c, f, ch, oi, ow, of);
+    }, nb::arg("index"), nb::arg("weight"), nb::arg("count"), nb::arg("fill"),
+          nb::arg("channels"), nb::arg("out_index"), nb::arg("out_weight"), nb::arg("out_fill"),
+          nogil, "The columns pass's table for rows of interleaved channels.");
     m.def("method_weights", [](int method, A u, A out) { method_weights(method, u, out); },
           nb::arg("method"), nb::arg("u"), nb::arg("out"),
           nogil);

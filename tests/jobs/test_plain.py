@@ -65,6 +65,13 @@ def _inputs(folder):
     Image.fromarray(skimage_data.coffee()[::2, ::2]).save(paths["photo.jpg"], **kwargs)
     paths["grey.jpg"] = os.path.join(folder, "grey.jpg")
     Image.fromarray(grey).save(paths["grey.jpg"])
+    # alpha: a photo under a gradient with fully transparent and opaque parts
+    ramp = np.clip(np.linspace(-60, 300, rgb.shape[1]), 0, 255).astype(np.uint8)
+    alpha = np.broadcast_to(ramp, rgb.shape[:2])
+    paths["rgba.png"] = os.path.join(folder, "rgba.png")
+    Image.fromarray(np.dstack([rgb, alpha])).save(paths["rgba.png"], dpi=(300, 300))
+    paths["la.png"] = os.path.join(folder, "la.png")
+    Image.fromarray(np.dstack([grey, alpha[:97, :131]])).save(paths["la.png"])
     return paths
 
 
@@ -77,7 +84,8 @@ JOBS = [["--scale", "0.5"], ["--scale", "2", "--method", "gri"], ["--size", "100
         ["-qs", "0.5", "--overwrite"]]
 
 
-@pytest.mark.parametrize("name", ["rgb.png", "grey.png", "photo.jpg", "grey.jpg"])
+@pytest.mark.parametrize("name", ["rgb.png", "grey.png", "photo.jpg", "grey.jpg", "rgba.png",
+                                  "la.png"])
 def test_the_plain_job_writes_what_the_full_job_writes(tmp_path, name, plain_runs, capsys,
                                                        monkeypatch):
     src = _inputs(str(tmp_path))[name]
@@ -88,8 +96,8 @@ def test_the_plain_job_writes_what_the_full_job_writes(tmp_path, name, plain_run
             assert main([src, "-o", str(plain_out), *job]) == 0
             # --quality for a PNG is the full job's, for its note; a geometry that leaves the
             # image as it is, too (the file is copied)
-            full_only = ("--quality" in job and out_ext == ".png") or "9000x9000>" in job \
-                or ("9000x9000>" in job)
+            full_only = (("--quality" in job and out_ext == ".png") or "9000x9000>" in job
+                         or (name in ("rgba.png", "la.png") and out_ext == ".jpg"))
             assert plain_runs == ([] if full_only else [str(plain_out)]), (name, job)
             plain_runs.clear()
             said = capsys.readouterr()
@@ -103,7 +111,7 @@ def test_the_plain_job_writes_what_the_full_job_writes(tmp_path, name, plain_run
         if name == "photo.jpg":
             assert im.getexif().get(0x010F) == "Maker"
             assert round(im.info["dpi"][0]) == 72
-        if name == "rgb.png":
+        if name in ("rgb.png", "rgba.png"):
             assert round(im.info["dpi"][0]) == 300
     with Image.open(tmp_path / f"s10{ext}") as im:           # --strip
         assert not {"dpi", "exif", "icc_profile"} & set(im.info)
@@ -182,7 +190,7 @@ def _wide_png(folder):
 
 
 @pytest.mark.parametrize("make, args", [
-    (_rgba, ["--scale", "0.5"]),                          # alpha: premultiplied, full job
+    (_rgba, ["--scale", "0.5", "-o", "flat.jpg"]),        # alpha into JPEG: flattened
     (_rotated_jpeg, ["--scale", "0.5"]),                  # EXIF orientation applied
     (_wide_png, ["--scale", "0.5"]),                      # 16 bits
     (_rgba, ["--scale", "0.5", "--boundary", "edge"]),    # an option the plain job lacks

@@ -41,23 +41,21 @@ def _table(taps: Taps, work):
 
 
 def _interleaved_table(taps: Taps, n_ch, work):
-    """The cols-pass table: tap-major (T, n_out * C), indices into an interleaved row.
+    """The cols-pass table: tap-major (T, n_out * C), indices into an interleaved row, built by
+    the engine (``_core.interleave_taps``, which the plain job calls too).
 
     Padding taps repeat the row's first tap with weight 0.  A zero-weight tap adds nothing to
     a finite sum, and a NaN it reads is also read by the row's first, real tap.
     """
     if np.any(taps.count == 0):
         raise AssertionError("a resize output with no input taps")
-    width = taps.index.shape[1]
+    n_out, width = taps.index.shape
     small = int(taps.index.max(initial=0)) * n_ch + n_ch < 2**31
-    real = np.arange(width) < taps.count[:, None]                      # (n_out, T)
-    first = np.where(real, taps.index, taps.index[:, :1])               # padding: tap 0
-    channels = np.arange(n_ch, dtype=np.int64)
-    index = (first.T[:, :, None] * n_ch + channels).reshape(width, -1)  # (T, n_out * C)
-    weight = np.repeat(np.where(real, taps.weight, 0.0).T, n_ch, axis=1)
-    fill_weight = np.repeat(taps.fill_weight, n_ch).astype(work)
-    return (np.ascontiguousarray(index, np.int32 if small else np.int64),
-            np.ascontiguousarray(weight, work), fill_weight)
+    index = np.empty((width, n_out * n_ch), np.int32 if small else np.int64)
+    weight = np.empty((width, n_out * n_ch), np.float64)
+    fill_weight = np.empty(n_out * n_ch, np.float64)
+    _core.interleave_taps(*_table(taps, np.float64), n_ch, index, weight, fill_weight)
+    return index, weight.astype(work, copy=False), fill_weight.astype(work, copy=False)
 
 
 def _fixed_applies(dtype, out_dtype, taps_rows, taps_cols, fill, order_ok):

@@ -1,10 +1,11 @@
-"""A plain resize of one 8-bit PNG or JPEG (grey or RGB), without NumPy.
+"""A plain resize of one 8-bit PNG or JPEG (grey or RGB, and PNG's with alpha), without NumPy.
 
 The command (resample.cli.command) parses its arguments once; where they ask for what this
 job does (a resize of one such file by --scale or --size into a PNG, JPEG or WebP, with
 --method, --quality, --strip, --overwrite, --threads, --device cpu or auto), it runs here, in
-Pillow's buffers and the C++ engine's fixed-point loops, so that a small file's process does
-not spend most of its time importing NumPy.  Anything this job is unsure of (a mode, a
+Pillow's buffers and the C++ engine's loops (fixed point; with alpha, the float loops on
+premultiplied samples, as the full job runs them), so that a small file's process does not
+spend most of its time importing NumPy.  Anything this job is unsure of (a mode, a
 profile's orientation, a table the fixed-point loops decline) is left to the full job,
 untouched: nothing is written before it has decided.  For what both can do, both write the
 same pixels and metadata (tests/jobs/test_plain.py): the same tap tables (the C++ engine builds
@@ -29,7 +30,7 @@ from ..spec.options import Options
 
 _INPUTS = (".png", ".jpg", ".jpeg")
 _OUTPUTS = ("PNG", "JPEG", "WEBP")
-_MODES = ("L", "RGB")
+_MODES = ("L", "RGB", "LA", "RGBA")
 MAX_SIDE = 1 << 16          # one chunk of tap tables (taps.TAPS_CHUNK); larger: the full job
 ZLIB_BELOW = 2 << 20        # PNG data smaller than this is compressed by zlib, not libdeflate
                             # (whose binding, imagecodecs, imports NumPy: 40 ms)
@@ -50,11 +51,12 @@ def applies(src, dst, options: Options, explicit):
             and os.path.getsize(src) > 0)
 
 
-def _png_is_8bit_grey_or_rgb(path):
+def _png_is_8bit(path):
+    """An 8-bit grey, RGB, grey and alpha or RGBA PNG (not paletted)."""
     with open(path, "rb") as f:
         head = f.read(29)
     return (len(head) == 29 and head[12:16] == b"IHDR" and head[24] == 8
-            and head[25] in (0, 2))
+            and head[25] in (0, 2, 4, 6))
 
 
 def resize(path, dst, options: Options):
@@ -72,7 +74,7 @@ def _resize(path, dst, options):
     with Image.open(path) as im:
         fmt_in, mode = im.format, im.mode
         if (fmt_in not in ("PNG", "JPEG") or mode not in _MODES or "transparency" in im.info
-                or (fmt_in == "PNG" and not _png_is_8bit_grey_or_rgb(path))
+                or (fmt_in == "PNG" and not _png_is_8bit(path))
                 or getattr(im, "n_frames", 1) > 1):           # frames: the full job's
             return None
         meta = files.read_metadata(path, im)
@@ -109,14 +111,18 @@ def _resize(path, dst, options):
         # An RGB JPEG is written from RGBX samples, which Pillow takes without a copy (its own
         # layout of RGB); so they are resampled as four channels.
         raw = "RGBX" if mode == "RGB" and fmt == "JPEG" else mode
-        n_ch = len(raw)
+        n_ch, alpha = len(raw), mode in ("LA", "RGBA")
+        if alpha and fmt == "JPEG":
+            return None                   # flattened onto white, with a note: the full job
         # Pillow's buffer and our copy of it, the output, PNG's filtered and compressed copies
         # (the compressor's buffer is as large as its input), and the imports still to come
+        # (with alpha, float32 copies of both: premultiplied)
         memory.check_memory(width * height * (4 + n_ch) + 4 * out_w * out_h * n_ch
-                            + 64 * (out_w + out_h) * 16 + (64 << 20), "the resize")
+                            + alpha * 4 * n_ch * (width * height + out_w * out_h)
+                            + 64 * (out_w + out_h) * 16 * n_ch + (64 << 20), "the resize")
         im.load()
         pixels = _pixels(im, raw, width * height * n_ch)
-    out = _resize_pixels(pixels, (height, width, n_ch), (out_h, out_w), method)
+    out = _resize_pixels(pixels, (height, width, n_ch), (out_h, out_w), method, alpha)
     if out is None:
         return None
     icc, dpi, exif = (None, None, None) if options.strip else (meta.icc, meta.dpi, meta.exif)
@@ -149,9 +155,15 @@ def _pixels(im, raw, size):
     return im.tobytes("raw", raw)
 
 
+def _view(buffer, code, shape):
+    """``buffer`` as a C-contiguous array of ``shape`` for the engine (struct ``code``)."""
+    return memoryview(buffer).cast("B").cast(code, shape)
+
+
 def _table(n_in, n_out, method):
-    """(index, weight, count, widest) of resizing an axis, as resample.spec.taps.resize_taps builds
-    it (align centers, boundary truncate, antialiased), in flat arrays of the full width."""
+    """(index, weight, count, fill weight, widest) of resizing an axis, as
+    resample.spec.taps.resize_taps builds it (align centers, boundary truncate, antialiased):
+    (n_out, widest) tables of the taps, with their counts and fill weights."""
     step = n_in / n_out
     positions = array("d", bytes(8 * n_out))
     core.centre_positions(n_in, positions, method.name == "nearest")   # as taps.output_positions
@@ -160,25 +172,48 @@ def _table(n_in, n_out, method):
     width = taps_width(method.support, stretch, boundary)
     index, weight = array("q", bytes(8 * n_out * width)), array("d", bytes(8 * n_out * width))
     count, fill = array("q", bytes(8 * n_out)), array("d", bytes(8 * n_out))
-    widest = core.taps(positions, n_in, method.id, method.support, stretch, boundary,
-                       memoryview(index).cast("B").cast("q", (n_out, width)),
-                       memoryview(weight).cast("B").cast("d", (n_out, width)), count, fill)
-    return (memoryview(index).cast("B").cast("q", (n_out, width)),
-            memoryview(weight).cast("B").cast("d", (n_out, width)), count, max(1, widest))
+    widest = max(1, core.taps(positions, n_in, method.id, method.support, stretch, boundary,
+                              _view(index, "q", (n_out, width)),
+                              _view(weight, "d", (n_out, width)), count, fill))
+    if widest < width:                   # as compute_taps trims them
+        index = array("q", (v for o in range(n_out) for v in index[o * width:o * width + widest]))
+        weight = array("d", (v for o in range(n_out)
+                             for v in weight[o * width:o * width + widest]))
+    return (_view(index, "q", (n_out, widest)), _view(weight, "d", (n_out, widest)), count,
+            fill, widest)
 
 
-def _resize_pixels(pixels, shape, out_shape, method):
+def _resize_pixels(pixels, shape, out_shape, method, alpha):
     """The resized pixels (a bytearray), or None where the fixed-point loops decline (the full
-    path then runs the float loops): the same decisions as resample.engines.cpu.resize."""
+    job then runs the float loops): the same decisions and loops as resample.engines.cpu.resize.
+    With ``alpha`` (the last channel), the colour is premultiplied and resampled in float32 by
+    the float loops, as resample.ops.resize does."""
     (height, width, n_ch), (out_h, out_w) = shape, out_shape
-    yi, yw, yc, _ = _table(height, out_h, method)
-    xi, xw, xc, x_widest = _table(width, out_w, method)
+    yi, yw, yc, yf, _ = _table(height, out_h, method)
+    xi, xw, xc, xf, x_widest = _table(width, out_w, method)
     rows_first, cols_first = pass_costs(height, width, out_h, out_w, sum(yc) / out_h, x_widest)
-    if not fixed_order_ok(rows_first, cols_first):
-        return None
     out = bytearray(out_h * out_w * n_ch)
-    src = memoryview(pixels).cast("B", (height, width * n_ch))
-    done = core.resize_fixed8(src, yi, yw, yc, xi, xw, xc,
-                              memoryview(out).cast("B", (out_h, out_w * n_ch)),
-                              min(out_h, 16 * core.threads()))
-    return out if done else None
+    dst = memoryview(out).cast("B", (out_h, out_w * n_ch))
+    bands = min(out_h, 16 * core.threads())
+    if not alpha:
+        if not fixed_order_ok(rows_first, cols_first):
+            return None
+        src = memoryview(pixels).cast("B", (height, width * n_ch))
+        return out if core.resize_fixed8(src, yi, yw, yc, xi, xw, xc, dst, bands) else None
+    premultiplied = array("f", bytes(4 * height * width * n_ch))
+    core.premultiply_u8(memoryview(pixels).cast("B", (height, width * n_ch)), n_ch,
+                        _view(premultiplied, "f", (height, width * n_ch)))
+    m_out = out_w * n_ch
+    code = "i" if width * n_ch < 2**31 else "q"            # int32 indices where they fit
+    index = array(code, bytes(array(code).itemsize * x_widest * m_out))
+    weight, fill = array("d", bytes(8 * x_widest * m_out)), array("d", bytes(8 * m_out))
+    core.interleave_taps(xi, xw, xc, xf, n_ch, _view(index, index.typecode, (x_widest, m_out)),
+                         _view(weight, "d", (x_widest, m_out)), fill)
+    result = array("f", bytes(4 * out_h * m_out))
+    core.resize(_view(premultiplied, "f", (height, width * n_ch)), yi, yw, yc, yf,
+                _view(index, index.typecode, (x_widest, m_out)),
+                _view(weight, "d", (x_widest, m_out)), fill, 0.0,
+                _view(result, "f", (out_h, m_out)), 0.0, 0.0, 0, rows_first <= cols_first,
+                bands)
+    core.unpremultiply_u8(_view(result, "f", (out_h, m_out)), n_ch, dst)
+    return out
