@@ -25,7 +25,7 @@ from ..spec.geometry import jpeg_draft_scale
 from ..spec.memory import check_memory
 from . import png
 from .files import (EIGHT_BIT_ONLY, atomic_output, check_size, not_a_file, output_format,
-    pillow_save_options, read_metadata)
+    pillow_save, pillow_save_options, read_metadata)
 
 # Pillow modes that are converted on reading, to what, and why.
 _CONVERT = {"1": "L", "P": "RGB", "PA": "RGBA", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",
@@ -568,7 +568,7 @@ def _write_pillow(f, a, fmt, pic, quality):
     else:
         im = Image.fromarray(a)          # uint16 (H, W) becomes I;16
     kwargs = pillow_save_options(fmt, pic.icc, pic.dpi, pic.exif, quality)
-    im.save(f, format=fmt, **kwargs)
+    pillow_save(im, f, fmt, **kwargs)
 
 
 def _write(f, a, alpha, fmt, pic, quality):

@@ -133,8 +133,8 @@ def _resize(path, dst, options):
                            zlib_below=ZLIB_BELOW)
         else:
             save = files.pillow_save_options(fmt, icc, dpi, exif, options.quality)
-            Image.frombuffer(raw, (out_w, out_h), out, "raw", raw, 0, 1).save(f, format=fmt,
-                                                                             **save)
+            files.pillow_save(Image.frombuffer(raw, (out_w, out_h), out, "raw", raw, 0, 1), f,
+                              fmt, **save)
     return out_path
 
 
