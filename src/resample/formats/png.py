@@ -17,13 +17,13 @@ from ..spec.memory import check_memory
 # NumPy is imported by the functions that use it: the plain job writes 8-bit PNGs
 # through write_rows, without NumPy.
 
-_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}          # PNG colour type -> samples per pixel
-_COLOR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}          # PNG colour type -> samples per pixel
+COLOR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}
 
 
 def _chunks(data):
-    pos = len(_SIGNATURE)
+    pos = len(SIGNATURE)
     while pos + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[pos:pos + 8])
         yield kind, data[pos + 8:pos + 8 + length]
@@ -33,7 +33,7 @@ def _chunks(data):
 ICC_MAX_BYTES = 16 << 20        # an ICC profile is kilobytes; more is damage or a bomb
 
 
-def _inflate_bounded(data, limit):
+def inflate_bounded(data, limit):
     """zlib-inflate at most ``limit`` bytes; more is refused as a corrupt file."""
     d = zlib.decompressobj()
     out = d.decompress(data, limit)
@@ -45,7 +45,7 @@ def _inflate_bounded(data, limit):
 def exif_chunk(path):
     """The body of a PNG's eXIf chunk, or None; reads only the chunk headers, not the pixels."""
     with open(path, "rb") as f:
-        if f.read(8) != _SIGNATURE:
+        if f.read(8) != SIGNATURE:
             return None
         while True:
             head = f.read(8)
@@ -63,7 +63,7 @@ def is_16bit_colour(path):
     """True when ``path`` is a non-interlaced 16-bit PNG with more than one sample per pixel."""
     with open(path, "rb") as f:
         head = f.read(33)
-    if len(head) < 33 or head[:8] != _SIGNATURE or head[12:16] != b"IHDR":
+    if len(head) < 33 or head[:8] != SIGNATURE or head[12:16] != b"IHDR":
         return False
     depth, colour, interlace = head[24], head[25], head[28]
     return depth == 16 and colour in (2, 4, 6) and interlace == 0
@@ -77,13 +77,13 @@ def read(path):
         data = f.read()
     ihdr = data[16:29]
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", ihdr)
-    channels = _CHANNELS[colour]
+    channels = CHANNELS[colour]
     idat, icc, dpi = [], None, None
     for kind, body in _chunks(data):
         if kind == b"IDAT":
             idat.append(body)
         elif kind == b"iCCP":
-            icc = _inflate_bounded(body[body.index(b"\0") + 2:], ICC_MAX_BYTES)
+            icc = inflate_bounded(body[body.index(b"\0") + 2:], ICC_MAX_BYTES)
         elif kind == b"pHYs" and len(body) == 9 and body[8] == 1:
             ppm_x, ppm_y = struct.unpack(">II", body[:8])
             dpi = (ppm_x * 0.0254, ppm_y * 0.0254)
@@ -105,7 +105,7 @@ def read(path):
     return rows.view(">u2").reshape(height, width, channels).astype(np.uint16), icc, dpi
 
 
-def _chunk(kind, body):
+def chunk(kind, body):
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
@@ -117,7 +117,7 @@ def write(f, array, icc=None, dpi=None, exif=None, level=6):
     a = array if array.ndim == 3 else array[..., None]
     height, width, channels = a.shape
     depth = a.dtype.itemsize * 8
-    if a.dtype not in (np.uint8, np.uint16) or channels not in _COLOR_TYPE:
+    if a.dtype not in (np.uint8, np.uint16) or channels not in COLOR_TYPE:
         raise ResampleError(f"cannot write {channels}-channel {a.dtype} samples as PNG")
     big = np.ascontiguousarray(a, dtype=">u2" if depth == 16 else np.uint8)
     write_rows(f, big.view(np.uint8).reshape(height, -1), width, channels, depth, icc=icc,
@@ -137,16 +137,16 @@ def write_rows(f, rows, width, channels, depth, icc=None, dpi=None, exif=None, l
     # Each row's filter chosen as libpng and Pillow do (the C++ engine).
     _core.png_filter(rows, channels * depth // 8,
                      memoryview(filtered).cast("B", (height, stride + 1)))
-    out = [_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth,
-                                                   _COLOR_TYPE[channels], 0, 0, 0))]
+    out = [SIGNATURE, chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth,
+                                                 COLOR_TYPE[channels], 0, 0, 0))]
     if icc:
-        out.append(_chunk(b"iCCP", b"icc\0\0" + zlib.compress(icc)))
+        out.append(chunk(b"iCCP", b"icc\0\0" + zlib.compress(icc)))
     if dpi:
-        out.append(_chunk(b"pHYs", struct.pack(">IIB", *(round(d / 0.0254) for d in dpi), 1)))
+        out.append(chunk(b"pHYs", struct.pack(">IIB", *(round(d / 0.0254) for d in dpi), 1)))
     if exif:
-        out.append(_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
-    out.append(_chunk(b"IDAT", _compress(filtered, level, zlib_below)))
-    out.append(_chunk(b"IEND", b""))
+        out.append(chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
+    out.append(chunk(b"IDAT", _compress(filtered, level, zlib_below)))
+    out.append(chunk(b"IEND", b""))
     f.write(b"".join(out))
 
 

@@ -29,14 +29,13 @@ import numpy as np
 from ..compiled import default_threads
 from ..engines import cpu, devices
 from ..errors import ResampleError, excerpt, first_line
-from ..formats.files import not_a_file
+from ..formats.files import POINT_EXTENSIONS, is_points, not_a_file
 from ..ops.resize import resize
 from ..spec import memory
 from ..spec.memory import check_memory, memory_cap
 from ..spec.options import Options
 from . import convert
 from .console import progress_bar, sigterm_as_interrupt
-from ..formats.files import POINT_EXTENSIONS, is_points
 from .convert import convert_file
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp", ".gif",

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ResampleError
 from ..formats import images, pointcloud
-from ..formats.files import is_points, atomic_output, is_zarr, output_format
+from ..formats.files import atomic_output, is_points, is_zarr, output_format
 from ..ops import gmm
 from ..ops.resize import resize_memory
 from ..spec import memory

@@ -39,13 +39,12 @@ from ..errors import ResampleError, first_line
 from ..formats import images
 from ..formats.files import (atomic_output, check_zarr_output, disk_full, end_part_folder,
     is_zarr, new_part_folder, remove_stale_parts)
-from ..formats.png import (ICC_MAX_BYTES, _CHANNELS, _COLOR_TYPE, _SIGNATURE, _chunk,
-    _inflate_bounded)
-from ..spec.dtypes import compute_dtype, work_dtype
+from ..formats.png import CHANNELS, COLOR_TYPE, ICC_MAX_BYTES, SIGNATURE, chunk, inflate_bounded
+from ..ops.resize import resize_plan
 from ..spec.geometry import pyramid_level
 from ..spec.memory import check_memory
 from ..spec.methods import get_method
-from ..spec.taps import resize_taps, sub_table, table_width
+from ..spec.taps import sub_table, table_width
 from .console import progress_bar
 
 STRIP_ROWS = 64             # output rows a strip (PNG output)
@@ -67,7 +66,7 @@ def png_header(path):
     icc = dpi = None
     orientation = 1
     with open(path, "rb") as f:
-        if f.read(8) != _SIGNATURE:
+        if f.read(8) != SIGNATURE:
             return None
         head = f.read(8)
         if len(head) < 8 or head[4:8] != b"IHDR":
@@ -84,12 +83,12 @@ def png_header(path):
             body = f.read(length)
             f.read(4)
             if kind == b"iCCP":
-                icc = _inflate_bounded(body[body.index(b"\0") + 2:], ICC_MAX_BYTES)
+                icc = inflate_bounded(body[body.index(b"\0") + 2:], ICC_MAX_BYTES)
             elif kind == b"pHYs" and len(body) == 9 and body[8] == 1:
                 dpi = tuple(v * 0.0254 for v in struct.unpack(">II", body[:8]))
             elif kind == b"eXIf":
                 orientation = _exif_orientation(body)
-    return width, height, _CHANNELS.get(colour, 0) if colour in (0, 2) else 0, depth, \
+    return width, height, CHANNELS.get(colour, 0) if colour in (0, 2) else 0, depth, \
         bool(interlace), icc, dpi, orientation
 
 
@@ -184,12 +183,12 @@ class RowWriter:
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="resample-deflate")
         self.pending = []
         self.adler, self.tail, self.started = 1, b"", False
-        f.write(_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth,
-                                                         _COLOR_TYPE[channels], 0, 0, 0)))
+        f.write(SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth,
+                                                         COLOR_TYPE[channels], 0, 0, 0)))
         if icc:
-            f.write(_chunk(b"iCCP", b"icc\0\0" + zlib.compress(icc)))
+            f.write(chunk(b"iCCP", b"icc\0\0" + zlib.compress(icc)))
         if dpi:
-            f.write(_chunk(b"pHYs", struct.pack(">IIB", *(round(d / 0.0254) for d in dpi), 1)))
+            f.write(chunk(b"pHYs", struct.pack(">IIB", *(round(d / 0.0254) for d in dpi), 1)))
 
     def write(self, block):
         """Rows (n, W, C) of the file's dtype."""
@@ -212,7 +211,7 @@ class RowWriter:
         if not self.started:
             out, self.started = b"\x78\x9c" + out, True        # the zlib header
         if out:
-            self.f.write(_chunk(b"IDAT", out))
+            self.f.write(chunk(b"IDAT", out))
 
     def close(self):
         try:
@@ -223,8 +222,8 @@ class RowWriter:
         end = zlib.compressobj(self.level, zlib.DEFLATED, -15).flush()   # the final block
         if not self.started:
             end = b"\x78\x9c" + end
-        self.f.write(_chunk(b"IDAT", end + struct.pack(">I", self.adler))
-                     + _chunk(b"IEND", b""))
+        self.f.write(chunk(b"IDAT", end + struct.pack(">I", self.adler))
+                     + chunk(b"IEND", b""))
 
 
 def _deflate_piece(data, before, level):
@@ -666,7 +665,7 @@ def open_source(path):
         return ZarrSource(path)
     with open(path, "rb") as f:
         head = f.read(8)
-    if head == _SIGNATURE:
+    if head == SIGNATURE:
         kind = PngSource
     elif head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
         kind = TiffSource
@@ -788,16 +787,13 @@ def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
                  + 2 * min(source.height, int(strip_rows * source.height / out_h) + widths[0])
                  * source.width * source.channels * 4,
                  f"streaming a {out_w}x{out_h} output")         # before the tables are built
-    taps_r = resize_taps(source.height, out_h, method, options.align, options.boundary,
-                         options.antialias)
-    taps_c = resize_taps(source.width, out_w, method, options.align, options.boundary,
-                         options.antialias)
     dtype = source.dtype
-    work, out_dtype = work_dtype(dtype), compute_dtype(dtype)
+    plan = resize_plan((source.height, source.width, source.channels), dtype, (out_h, out_w),
+                       method, options.align, options.boundary, options.antialias,
+                       options.fill)
+    taps_r, taps_c, work, out_dtype, how = plan
     check_memory(streaming_memory(source, out_w, taps_r, taps_c, strip_rows),
                  f"streaming a {out_w}x{out_h} output")
-    how = cpu.plan((source.height, source.width, source.channels), taps_r, taps_c,
-                   options.fill, dtype, out_dtype)
     strips = [sub_table(taps_r, r0, min(out_h, r0 + strip_rows))
               for r0 in range(0, out_h, strip_rows)]
     keep_from = np.minimum.accumulate([lo for _, lo, _ in strips][::-1])[::-1]

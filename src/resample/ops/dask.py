@@ -12,10 +12,10 @@ import numpy as np
 
 from ..engines import cpu
 from ..errors import ResampleError
-from ..spec.dtypes import check_fill, compute_dtype, work_dtype
+from ..spec.dtypes import check_fill
 from ..spec.methods import get_method
-from ..spec.taps import ALIGNS, BOUNDARIES, check_choice, resize_taps, sub_table
-from .resize import output_shape
+from ..spec.taps import ALIGNS, BOUNDARIES, check_choice, sub_table
+from .resize import output_shape, resize_plan
 
 DEFAULT_BLOCK = 2048        # output block side when the input's chunks give no lead
 
@@ -57,10 +57,8 @@ def resize(array, *, scale=None, shape=None, method="bilinear", align="centers",
     if len(a.chunks[2]) > 1:
         a = a.rechunk({2: -1})                  # the channels of a pixel in one block
     rows, cols = output_shape(a.shape[:2], scale, shape)
-    taps_r = resize_taps(a.shape[0], rows, m, align, boundary, antialias)
-    taps_c = resize_taps(a.shape[1], cols, m, align, boundary, antialias)
-    work, out_dtype = work_dtype(dtype), compute_dtype(dtype)
-    how = cpu.plan(a.shape, taps_r, taps_c, fill, out_dtype, out_dtype)
+    plan = resize_plan(a.shape, dtype, (rows, cols), m, align, boundary, antialias, fill)
+    taps_r, taps_c, work, out_dtype, how = plan
     out_chunks = _output_chunks(chunks, a, (rows, cols))
     blocks = []
     r0 = 0

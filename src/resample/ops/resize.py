@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from ..spec.dtypes import check_fill, compute_dtype, to_dtype, work_dtype
 from ..spec.geometry import MAX_SIDE, scaled_side
 from ..spec.memory import check_memory
 from ..spec.methods import get_method
-from ..spec.taps import (ALIGNS, BOUNDARIES, TAPS_CHUNK, check_choice, compute_taps,
+from ..spec.taps import (ALIGNS, BOUNDARIES, TAPS_CHUNK, Taps, check_choice, compute_taps,
     normalized_to_pixels, resize_taps, table_width)
 from .gmm import resize_as_points
 
@@ -62,6 +63,29 @@ def _pair(value, what):
     if len(pair) != 2:
         raise ResampleError(f"{what} must be a number or a pair (rows, cols), got {excerpt(value)}")
     return pair
+
+
+class ResizePlan(NamedTuple):
+    """How a resize computes, decided once for the whole image (:func:`resize_plan`): the tap
+    table of each axis, the dtypes the engine works in and stores, and the CPU engine's plan
+    (pass order, fixed point).  The in-memory, Dask and streamed resizes all follow it, so a
+    block or a strip computes each output exactly as the whole image would."""
+
+    taps_rows: Taps
+    taps_cols: Taps
+    work: np.dtype
+    out_dtype: np.dtype
+    how: tuple
+
+
+def resize_plan(in_shape, dtype, out_shape, method, align, boundary, antialias, fill):
+    """The :class:`ResizePlan` of resizing an image of ``in_shape`` (rows, cols[, channels])
+    and ``dtype`` to ``out_shape`` (rows, cols); ``method`` a Method, the rest validated."""
+    taps_r = resize_taps(in_shape[0], out_shape[0], method, align, boundary, antialias)
+    taps_c = resize_taps(in_shape[1], out_shape[1], method, align, boundary, antialias)
+    work, out_dtype = work_dtype(dtype), compute_dtype(dtype)
+    how = cpu.plan(in_shape, taps_r, taps_c, fill, out_dtype, out_dtype)
+    return ResizePlan(taps_r, taps_c, work, out_dtype, how)
 
 
 def output_shape(in_shape, scale=None, shape=None):
@@ -147,15 +171,13 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
 
         out = to_dtype(resize_as_points(a, (rows, cols), align, fill, device), given)
         return out[:, :, 0] if was_2d else out
-    work = work_dtype(a.dtype)
-    out_dtype = compute_dtype(a.dtype)
-    out_bytes = rows * cols * n_ch * out_dtype.itemsize
+    out_bytes = rows * cols * n_ch * compute_dtype(a.dtype).itemsize
     what = f"a {cols}x{rows} output"
     if not on_device:           # tables and the result live on the host: check before both
         check_memory(resize_memory(a.shape, (rows, cols), a.dtype, m, antialias,
                                            align, boundary), what)
-    taps_r = resize_taps(a.shape[0], rows, m, align, boundary, antialias)
-    taps_c = resize_taps(a.shape[1], cols, m, align, boundary, antialias)
+    plan = resize_plan(a.shape, a.dtype, (rows, cols), m, align, boundary, antialias, fill)
+    taps_r, taps_c, work, out_dtype = plan.taps_rows, plan.taps_cols, plan.work, plan.out_dtype
     t_r, t_c = taps_r.index.shape[1], taps_c.index.shape[1]   # taps per output sample
     madds = n_ch * min(rows * a.shape[1] * t_r + rows * cols * t_c,     # rows first
                        a.shape[0] * cols * t_c + rows * cols * t_r)     # cols first
@@ -173,7 +195,7 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     else:
 
         out = cpu.resize(a.astype(out_dtype, copy=False), taps_r, taps_c, fill, work,
-                         out_dtype)
+                         out_dtype, plan.how)
     out = out.astype(given, copy=False)
     return out[:, :, 0] if was_2d else out
 
