@@ -239,7 +239,7 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
         out_w, out_h = options.output_size(width, height)
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
-    out_path = output or default_output(input, options.method, (out_w, out_h))
+    out_path = output or default_output(input, options.method_name, (out_w, out_h))
     if os.path.exists(out_path) and os.path.samefile(out_path, input) and not overwrite:
         raise UsageError(f"{out_path}: is the input; pass --overwrite to replace it")
     notes = _quality_note(quality, out_path) + convert.resize_image(input, out_path, options,
@@ -612,7 +612,7 @@ def _reconstruct_csv(input, output, options, weights, overwrite, quiet, explicit
     if options.scale is not None and options.size is not None:
         raise UsageError("give one of --scale or --size")
     given = [flag for flag in _given(RESIZE_ONLY, explicit)
-             if not (flag == "--method" and options.method == "gmm")]
+             if not (flag == "--method" and options.points)]
     if given:
         raise UsageError(f"{', '.join(given)}: for images only (a point cloud is rebuilt "
                          "with Gaussians: see --sigma, --cutoff and --holes)")

@@ -88,7 +88,7 @@ def decode_target(options: Options | None):
     TIFF pyramid's level chosen for (:func:`load_image`), or None:
     not with ``--exact``, nor ``--linear`` (DCT scaling averages in gamma-encoded values),
     nor gmm (which resamples points, not a grid)."""
-    if options is None or options.exact or options.linear or options.method == "gmm":
+    if options is None or options.exact or options.linear or options.points:
         return None
     return options.output_size
 
@@ -132,7 +132,7 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
     if cancelled is not None and cancelled():
         return []
     with compute or nullcontext():
-        result = images.resize_picture(pic, shape=(out_h, out_w), method=options.method,
+        result = images.resize_picture(pic, shape=(out_h, out_w), method=options.resize_method,
                                        align=options.align, boundary=options.boundary,
                                        fill=options.fill, antialias=options.antialias,
                                        linear=options.linear, device=options.device)
@@ -227,7 +227,7 @@ def check_resize_fits(pic, out_shape, options: Options, fmt):
 
     rows, cols = out_shape
     images.check_size(fmt, cols, rows)
-    if options.method == "gmm":
+    if options.points:
         return                    # resize_as_points checks its own points and output
     a = pic.array
     shape = a.shape if a.ndim == 3 else a.shape + (1,)

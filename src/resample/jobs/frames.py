@@ -86,7 +86,7 @@ def check_frames(path, im, layout, sizes, fmt, options):
     what = f"{len(layout)} {kind} of up to {widest[0]}x{widest[1]}"
     images.check_pixel_count(path, pixels, what,
                              streamed=raw < BOMB_RATIO * stored_bytes(path))
-    method = get_method("nearest" if options.method == "gmm" else options.method)
+    method = get_method("nearest") if options.points else options.method
     one = max(w * h * (4 + 2 * b * s) + resize_memory(
         (h, w, b), (oh, ow), np.float32 if b in (2, 4) else np.uint8, method,
         options.antialias, options.align, options.boundary)
@@ -146,7 +146,8 @@ def resize_frames(src, dst, options, output_size):
                 info["durations"].append(duration)
                 opaque = alpha and info["format"] in ANIMATIONS and (a[..., 3] == 255).all()
                 work = a[..., :3] if opaque else a
-                out = resize(work, shape=(h, w), method=options.method, align=options.align,
+                out = resize(work, shape=(h, w), method=options.resize_method,
+                             align=options.align,
                              boundary=options.boundary, fill=options.fill,
                              antialias=options.antialias, alpha=alpha and not opaque,
                              linear=options.linear, device=options.device)

@@ -25,7 +25,7 @@ from ..engines import devices
 from ..engines.passes import fixed_order_ok, pass_costs
 from ..formats import files, png
 from ..spec import geometry, memory
-from ..spec.methods import BOUNDARY_IDS, Method, taps_width
+from ..spec.methods import BOUNDARY_IDS, taps_width
 from ..spec.options import Options
 
 _INPUTS = (".png", ".jpg", ".jpeg")
@@ -45,7 +45,7 @@ def applies(src, dst, options: Options, explicit):
     the command's options ``explicit`` given, is a plain resize this job may take (it may
     still leave it to the full job)."""
     return (not (explicit - OPTIONS) and src not in (None, "-") and dst != "-"
-            and isinstance(options.method, Method) and options.device in ("auto", "cpu")
+            and not options.points and options.device in ("auto", "cpu")
             and not os.environ.get("RESAMPLE_MAX_PIXELS")   # its own limit: the full job's
             and src.lower().endswith(_INPUTS) and os.path.isfile(src)
             and os.path.getsize(src) > 0)

@@ -43,7 +43,6 @@ from ..formats.png import CHANNELS, COLOR_TYPE, ICC_MAX_BYTES, SIGNATURE, chunk,
 from ..ops.resize import resize_plan
 from ..spec.geometry import pyramid_level
 from ..spec.memory import check_memory
-from ..spec.methods import get_method
 from ..spec.taps import sub_table, table_width
 from .console import progress_bar
 
@@ -686,7 +685,7 @@ def probe(path, dst, options):
     phrase), or None if it can; ``source`` is None where the input was not opened."""
     if not os.fspath(dst).lower().rstrip("/\\").endswith(OUTPUTS):
         return None, "only PNG, TIFF and Zarr outputs stream"
-    if options.method == "gmm":
+    if options.points:
         return None, "method gmm does not stream"
     if options.linear:
         return None, "--linear does not stream"
@@ -780,7 +779,7 @@ def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
     and the tables built here, before the caller opens its output (a generator's body would
     wait for its first strip)."""
 
-    method = get_method(options.method)
+    method = options.method
     widths = [table_width(n, m, method, options.align, options.boundary, options.antialias)
               for n, m in ((source.height, out_h), (source.width, out_w))]
     check_memory(2 * 24 * (out_h * widths[0] + out_w * widths[1])

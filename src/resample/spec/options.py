@@ -11,7 +11,7 @@ from .methods import Method, get_method
 
 class _Fields(NamedTuple):
 
-    method: Method | str = "bilinear"
+    method: Method | str | None = "bilinear"
     scale: float | None = None
     size: str | None = None
     align: str = "centers"
@@ -33,6 +33,7 @@ class _Fields(NamedTuple):
     holes: str = "nearest"
     coords: str = "pixel"
     overwrite: bool = False       # an existing output folder (a Zarr store) may be replaced
+    points: bool = False          # resize by rebuilding the pixels as Gaussian points (gmm)
 
 
 
@@ -48,17 +49,30 @@ class Options(_Fields):
 
     def __new__(cls, *args, **kwargs):
         spec = _Fields(*args, **kwargs)
-        # parsed once, here: below, ``size`` is a Geometry (or None), ``method`` a Method
-        # (or "gmm", pixels rebuilt as points, which is no kernel)
+        # parsed once, here: below, ``size`` is a Geometry (or None), and ``method`` a Method,
+        # or None where the pixels are rebuilt as points (``points``; spelled --method gmm):
+        # an operation of its own, not a kernel
         size = spec.size
         if size is not None and not isinstance(size, Geometry):
             size = Geometry.parse(size)
-        method = spec.method
-        if not (isinstance(method, str) and method.lower() == "gmm"):
+        method, points = spec.method, spec.points
+        if isinstance(method, str) and method.lower() == "gmm":
+            method, points = None, True
+        elif not points:
             method = get_method(method)
         else:
-            method = "gmm"
-        return super().__new__(cls, *spec._replace(size=size, method=method))
+            method = None
+        return super().__new__(cls, *spec._replace(size=size, method=method, points=points))
+
+    @property
+    def method_name(self):
+        """The method's name, as output names carry it ("gmm" for points)."""
+        return "gmm" if self.points else self.method.name
+
+    @property
+    def resize_method(self):
+        """What :func:`resample.resize` is asked for: the Method, or its spelling "gmm"."""
+        return "gmm" if self.points else self.method
 
     def replace(self, **changes):
         """A copy with ``changes`` (parsed as the constructor parses them)."""
