@@ -17,7 +17,11 @@
 // tiled_pass, which the shim runs a block at a time with a thread per CUDA thread.  The
 // entry points are extern "C" for cupy.RawModule.
 
-#include "resample_math.h"     // store_value, footprints, gradients, nearest points
+#include "common/store.h"      // storing, sums of taps
+#include "common/taps.h"       // methods, boundaries, tap tables
+#include "common/gaussians.h"  // footprints, gradients, steering
+#include "common/nearest.h"    // the k nearest points
+#include "common/distance.h"   // the nearest point of every pixel
 
 // Every kernel runs in blocks of BLOCK_THREADS (resample/gpu.py's BLOCK): ptxas may then
 // budget registers for exactly that.
@@ -51,7 +55,7 @@ __device__ __forceinline__ long long thread_index() {
     return (long long)blockIdx.x * blockDim.x + threadIdx.x;
 }
 
-// A tap added to a sum: acc + w (v - base) (resample_math.h's tap_term), with one rounding: a
+// A tap added to a sum: acc + w (v - base) (common/store.h's tap_term), with one rounding: a
 // fused multiply-add, one instruction on a GPU.  Every kernel here sums so (the shim computes
 // the same fused result), so the one-pass, two-pass and tiled resizes agree bit for bit; the
 // CPU engine rounds the product first, and the engines may differ in a sum's last bit.
@@ -83,7 +87,7 @@ __device__ __forceinline__ Out store_saturated(float v) {
 #endif
 }
 
-// store_sample (resample_math.h) as the kernels store: store_saturated where the clip is an
+// store_sample (common/store.h) as the kernels store: store_saturated where the clip is an
 // 8/16-bit type's whole range (the same value).
 template <typename T, typename W>
 __device__ __forceinline__ T store_out(W v, W lo, W hi, int rounding) {
@@ -95,7 +99,7 @@ __device__ __forceinline__ T store_out(W v, W lo, W hi, int rounding) {
 
 // One output value from a tap table row: sum_k w[k] * line[idx[k] * stride] (+ the fill term),
 // relative to the base of the first tap of nonzero weight, as the CPU engine sums
-// (resample_math.h: sum_base, fill_term; tap_add above).  A tap of weight 0 is skipped.
+// (common/store.h: sum_base, fill_term; tap_add above).  A tap of weight 0 is skipped.
 template <typename In, typename W>
 __device__ __forceinline__ W apply_taps(const In* __restrict__ line, long long stride,
                                         const int* __restrict__ idx, const W* __restrict__ w,
@@ -791,7 +795,7 @@ __device__ __forceinline__ void splat_add(W* acc, W* z, I q, I plane, int packed
 // [c_lo, c_hi), into planes (C of acc, then z) whose pixel (r, c) is at
 // (r - r_org) * row + (c - c_org), a plane apart: the whole image's planes in global
 // memory (one thread per point, atomically: footprints overlap), or a tile's in shared
-// memory.  Steered Gaussians (theta, resample_math.h's footprint_steered): with theta = 0
+// memory.  Steered Gaussians (theta, common/gaussians.h's footprint_steered): with theta = 0
 // the weight is exp(-dy^2/2) for the row times exp(-dx^2/2) for the column.
 template <typename W, typename I, bool PACKED>
 __device__ __forceinline__ void gmm_splat_clipped(
@@ -980,7 +984,7 @@ extern "C" __global__ void LAUNCH_BOUNDS gmm_normalise_packed_##SUFFIX(         
 GMM_ENTRY_POINTS(f32, float)
 GMM_ENTRY_POINTS(f64, double)
 
-// Backward: one thread per point gathers over its footprint (resample_math.h).
+// Backward: one thread per point gathers over its footprint (common/gaussians.h).
 // (No launch bounds: with them ptxas squeezes it to spilling; see tests/engines/test_gpu_compile.py.)
 extern "C" __global__ void gmm_vjp_f64(
         const double* xy, const double* values, const double* sx, const double* sy,
@@ -1007,7 +1011,7 @@ extern "C" __global__ void LAUNCH_BOUNDS knn_grid(
                 idx);
 }
 
-// ---- Tap tables for sampling at positions on the device (taps_one of resample_math.h, one
+// ---- Tap tables for sampling at positions on the device (taps_one of common/taps.h, one
 // thread a position; rows are not merged: the loops skip zero weights).
 extern "C" __global__ void LAUNCH_BOUNDS taps_rows(const double* x, long long n_pos, long long n, int method,
                                      double support, double stretch, int boundary,
@@ -1032,7 +1036,7 @@ extern "C" __global__ void LAUNCH_BOUNDS contrast_f64(const double* values, cons
 }
 
 
-// ---- Nearest point of every pixel: the distance transform of resample_math.h, one thread a
+// ---- Nearest point of every pixel: the distance transform of common/distance.h, one thread a
 // column (pass 1), then one thread a row (pass 2, scratch per thread: v, va, vf (width) and z
 // (width + 1)).
 extern "C" __global__ void LAUNCH_BOUNDS nearest_columns(const double* __restrict__ xy,

@@ -23,8 +23,12 @@ def test_python_m_benchmarks_runs_from_the_repository_root():
     assert result.returncode == 0 and "benchmarks" in result.stdout.lower(), result.stderr
 
 
-HEADERS = ["kernels/resample_math.h", "kernels/cpu/kernels.h", "kernels/cpu/isa.h",
-           "kernels/cpu/fixed8.h", "kernels/cpu/engine_impl.h"]
+HEADERS = ["kernels/common/device.h", "kernels/common/store.h", "kernels/common/taps.h",
+           "kernels/common/gaussians.h", "kernels/common/nearest.h", "kernels/common/distance.h",
+           "kernels/cpu/kernels.h", "kernels/cpu/isa.h", "kernels/cpu/engine_impl.h",
+           "kernels/resize/resize.h", "kernels/resize/fixed8.h", "kernels/gather/gather.h",
+           "kernels/splat/splat.h", "kernels/gradients/gradients.h", "kernels/knn/knn.h",
+           "kernels/knn/kd_tree.h", "kernels/distance/distance.h", "kernels/png/filters.h"]
 
 
 def test_every_engine_header_compiles_on_its_own():
@@ -53,7 +57,7 @@ def test_every_engine_header_compiles_on_its_own():
 
 
 def test_the_methods_and_boundaries_are_numbered_from_the_kernel_header():
-    """resample_math.h's METHOD_NAMES and BOUNDARY_NAMES, in the order of its enums, are the
+    """kernels/common/taps.h's METHOD_NAMES and BOUNDARY_NAMES, in the order of its enums, are the
     one list: the package's methods and boundaries are numbered from it."""
     import re
 
@@ -61,7 +65,7 @@ def test_the_methods_and_boundaries_are_numbered_from_the_kernel_header():
     from resample import _core
     from resample.spec.methods import BOUNDARY_IDS
 
-    header = open(os.path.join(ROOT, "kernels", "resample_math.h"), encoding="utf-8").read()
+    header = open(os.path.join(ROOT, "kernels", "common", "taps.h"), encoding="utf-8").read()
     enum = re.search(r"enum \{ (METHOD_NEAREST = 0,[^}]*)\}", header).group(1)
     numbered = re.findall(r"METHOD_([A-Z0-9]+)", enum)
     assert [n.lower() for n in numbered] == list(_core.method_names())

@@ -4,7 +4,7 @@
 // the GIL released; many Python threads may call at once.
 //
 // The kernel mathematics shared with the GPU (storing, Gaussian footprints and gradients,
-// nearest points, the distance transform) is in ../resample_math.h.
+// nearest points, the distance transform) is in ../common/.
 #include <nanobind/nanobind.h>
 
 #include <algorithm>
@@ -19,69 +19,15 @@
 #include <stdexcept>
 #include <vector>
 
-#include "../resample_math.h"
+#include "../common/store.h"
+#include "../common/taps.h"
+#include "../common/gaussians.h"
+#include "../common/nearest.h"
+#include "../common/distance.h"
+#include "../knn/kd_tree.h"
 
 namespace nb = nanobind;
 
-// ---- k nearest points through a k-d tree: for points that crowd a grid's cells (coincident
-// or clustered), where the grid's search (resample_math.h's knn_one) would scan a crowded cell
-// for every query.  Built in O(N log N) by median splits along the wider side (nth_element),
-// leaves of at most KD_LEAF points; a query descends to its leaf and visits the far side of a
-// split only while the split's plane is strictly nearer than the k-th best, so coincident
-// points cost O(log N) a query.  Ties: in the order the leaves are visited.
-namespace kd {
-
-constexpr long long KD_LEAF = 16;
-
-struct Tree {
-    const double* xy;
-    std::vector<long long> perm;      // the points, leaf by leaf
-    std::vector<double> split;        // per node (heap numbering from 1): split coordinate
-    std::vector<unsigned char> axis;  // and its axis (0: x, 1: y)
-};
-
-static void build(Tree& t, long long node, long long lo, long long hi) {
-    if (hi - lo <= KD_LEAF) return;
-    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-    for (long long s = lo; s < hi; ++s) {
-        const double* p = t.xy + 2 * t.perm[s];
-        x0 = std::min(x0, p[0]); x1 = std::max(x1, p[0]);
-        y0 = std::min(y0, p[1]); y1 = std::max(y1, p[1]);
-    }
-    int a = (x1 - x0) >= (y1 - y0) ? 0 : 1;
-    long long mid = lo + (hi - lo) / 2;
-    const double* xy = t.xy;
-    std::nth_element(t.perm.begin() + lo, t.perm.begin() + mid, t.perm.begin() + hi,
-                     [xy, a](long long u, long long v) { return xy[2 * u + a] < xy[2 * v + a]; });
-    t.split[node] = xy[2 * t.perm[mid] + a];
-    t.axis[node] = (unsigned char)a;
-    build(t, 2 * node, lo, mid);
-    build(t, 2 * node + 1, mid, hi);
-}
-
-static void search(const Tree& t, long long node, long long lo, long long hi, double qx,
-                   double qy, long long self, int k, int& found, double* best_d,
-                   long long* best_i) {
-    if (hi - lo <= KD_LEAF) {
-        for (long long s = lo; s < hi; ++s) {
-            long long i = t.perm[s];
-            if (i == self) continue;
-            double dx = t.xy[2 * i] - qx, dy = t.xy[2 * i + 1] - qy;
-            knn_insert(dx * dx + dy * dy, i, k, &found, best_d, best_i);   // resample_math.h
-        }
-        return;
-    }
-    long long mid = lo + (hi - lo) / 2;
-    double off = (t.axis[node] == 0 ? qx : qy) - t.split[node];
-    bool left_first = off < 0;
-    if (left_first) search(t, 2 * node, lo, mid, qx, qy, self, k, found, best_d, best_i);
-    else search(t, 2 * node + 1, mid, hi, qx, qy, self, k, found, best_d, best_i);
-    if (found == k && !(off * off < best_d[k - 1])) return;
-    if (left_first) search(t, 2 * node + 1, mid, hi, qx, qy, self, k, found, best_d, best_i);
-    else search(t, 2 * node, lo, mid, qx, qy, self, k, found, best_d, best_i);
-}
-
-}  // namespace kd
 using resample_cpu::Array;
 
 template <typename T>
@@ -156,7 +102,7 @@ static long long merge_row(const long long* ri, const double* rw, long long widt
 }
 
 // The merged table (merge_row) of sampling an axis of n at positions x (taps_one of
-// resample_math.h): index and weight (len(x), taps_width), count, fill weight.  Returns the
+// common/taps.h): index and weight (len(x), taps_width), count, fill weight.  Returns the
 // widest row's taps.
 static long long taps(const Array& x, long long n, int method, double support, double stretch,
                       int boundary, const Array& index, const Array& weight, const Array& count,
@@ -427,7 +373,7 @@ NB_MODULE(_core, m) {
                      A index, A weight, A count, A fill) {
         return taps(x, n, method, support, stretch, boundary, index, weight, count, fill);
     }, nb::arg("x"), nb::arg("n"), nb::arg("method"), nb::arg("support"), nb::arg("stretch"), nb::arg("boundary"), nb::arg("index"), nb::arg("weight"), nb::arg("count"), nb::arg("fill"),
-          nogil, "The merged tap table of sampling an axis at positions x (resample_math.h).");
+          nogil, "The merged tap table of sampling an axis at positions x (common/taps.h).");
     m.def("tap_arguments", [](A x, long long n, double support, double stretch, int boundary,
                               A u) { tap_arguments(x, n, support, stretch, boundary, u); },
           nb::arg("x"), nb::arg("n"), nb::arg("support"), nb::arg("stretch"), nb::arg("boundary"), nb::arg("u"),
@@ -442,12 +388,12 @@ NB_MODULE(_core, m) {
         nb::list out;
         for (const char* name : METHOD_NAMES) out.append(name);
         return out;
-    }, "The methods' names in the order of their numbers (resample_math.h).");
+    }, "The methods' names in the order of their numbers (common/taps.h).");
     m.def("boundary_names", []() {
         nb::list out;
         for (const char* name : BOUNDARY_NAMES) out.append(name);
         return out;
-    }, "The boundaries' names in the order of their numbers (resample_math.h).");
+    }, "The boundaries' names in the order of their numbers (common/taps.h).");
     m.def("centre_positions",
           [](long long n_in, A out, bool accumulate) { centre_positions(n_in, out, accumulate); },
           nb::arg("n_in"), nb::arg("out"), nb::arg("accumulate"),

@@ -1,7 +1,7 @@
-// What every loop of one instruction set's engine shares (engine_impl.h, fixed8.h): the
+// What every loop of one instruction set's engine shares (the CPU headers of each operation): the
 // includes, the namespace RESAMPLE_ISA (so that no inline function or template compiled with
 // one set of instructions can stand in for the other's at link time), the kernel mathematics
-// shared with the GPU (../resample_math.h, inside the namespace for the same reason), typed
+// shared with the GPU (../common/, inside the namespace for the same reason), typed
 // access to arrays, and the row cache of the column-first loops.  Compiles on its own with
 // RESAMPLE_ISA defined.
 #pragma once
@@ -29,7 +29,11 @@
 
 namespace RESAMPLE_ISA {
 
-#include "../resample_math.h"
+#include "../common/store.h"
+#include "../common/taps.h"
+#include "../common/gaussians.h"
+#include "../common/nearest.h"
+#include "../common/distance.h"
 
 namespace nb = nanobind;
 using resample_cpu::Array;

@@ -312,7 +312,7 @@ def test_input_is_never_overwritten_without_asking(tmp_path, capsys, photo):
 
 def test_help_is_light_and_has_examples():
     # (The compiled engine is imported: it holds the one list of the methods' and boundaries'
-    # names, resample_math.h's; about 2 ms.  NumPy is not.)
+    # names, kernels/common/taps.h's; about 2 ms.  NumPy is not.)
     code = ("import sys, resample.cli.command; "
             "assert 'numpy' not in sys.modules, sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)

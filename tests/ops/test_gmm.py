@@ -322,7 +322,7 @@ def test_the_steered_rule_follows_edges_and_beats_auto_on_a_photo():
 
 
 def test_the_steered_rule_equals_its_float64_reference():
-    """The C++ fits (resample_math.h) against the NumPy formulation, on scattered points of a
+    """The C++ fits (kernels/common/gaussians.h) against the NumPy formulation, on scattered points of a
     photo and on a few points with equal distances (a grid)."""
     skimage_data = pytest.importorskip("skimage.data")
     photo = skimage_data.coffee()[::4, ::4].astype(np.float64)

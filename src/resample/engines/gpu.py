@@ -110,7 +110,7 @@ class CupyBackend:
         self.functions = {}
         with open(kernel_path(), encoding="utf-8") as f:
             source = f.read()
-        # resample.cu includes resample_math.h from its own folder.
+        # resample.cu includes the headers of kernels/common/ and of each operation.
         self.module = cupy.RawModule(code=source, options=NVRTC_OPTIONS + (
             f"-I{os.path.dirname(kernel_path())}",))
 

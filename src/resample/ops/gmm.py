@@ -172,7 +172,7 @@ def steered_sigma(xy, values, backend=None, search=None):
     the area of :func:`auto_sigma`'s (times STEER_FACTOR) and is stretched along the edge by
     e = min((l1 / l2)^(STEER_ALPHA / 2), STEER_MAX_ELONGATION) and narrowed across it by 1 / e:
     it averages along edges, not over them.  One neighbour search serves both rules; the fits
-    run in the C++ engine (resample_math.h's plane_gradient_one, structure_one, steer_one), on
+    run in the C++ engine (kernels/common/gaussians.h's plane_gradient_one, structure_one, steer_one), on
     the host (``backend``: the arrays are its own, and so is the result).  ``search``: a
     :class:`PointSearch` of ``xy`` (host points)."""
     xp = np if backend is None else backend.xp
@@ -241,7 +241,7 @@ def _sigmas(sigma, xy, values, backend=None, search=None):
 
 def _bands(xy, sx, sy, cutoff, height, theta=None):
     """CSR lists of the points whose footprint reaches each band of BAND_ROWS rows (a steered
-    footprint's rows, resample_math.h's footprint_steered, with a row to spare)."""
+    footprint's rows, common/gaussians.h's footprint_steered, with a row to spare)."""
     n_bands = (height + BAND_ROWS - 1) // BAND_ROWS
     reach, spare = cutoff * sy, 0.0
     if theta is not None:

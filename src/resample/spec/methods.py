@@ -2,7 +2,7 @@
 
 ``u`` is a distance in input pixels (after antialias stretching, in units of the stretched
 sampling interval).  The kernels themselves are written once, in the shared kernel header
-(``kernels/resample_math.h``, ``method_weight``), which both engines compile; a method names
+(``kernels/common/taps.h``, ``method_weight``), which both engines compile; a method names
 its kernel by ``id``.  Every engine turns a method into tap tables through
 :mod:`resample.spec.taps`.  This module imports no NumPy (the plain job uses it).
 """
@@ -19,7 +19,7 @@ from ..errors import ResampleError, excerpt
 class Method(NamedTuple):
     """A separable resampling method.
 
-    id:        the kernel's number in resample_math.h (METHOD_NEAREST ... METHOD_SHARPCUBIC),
+    id:        the kernel's number in kernels/common/taps.h (METHOD_NEAREST ... METHOD_SHARPCUBIC),
                or a Python function ``K(u)`` (a float64 array of distances in input pixels
                in, an array of weights out) for a kernel of one's own:
                ``Method("keys75", my_kernel, 2.0)``.  Its tap tables come from the function
@@ -36,11 +36,11 @@ class Method(NamedTuple):
 
     @property
     def custom(self):
-        """Whether the kernel is a Python function (else a kernel of resample_math.h)."""
+        """Whether the kernel is a Python function (else a kernel of kernels/common/taps.h)."""
         return callable(self.id)
 
     def kernel(self, u):
-        """``K(u)`` for a float64 array ``u`` (the compiled engine's, resample_math.h, or the
+        """``K(u)`` for a float64 array ``u`` (the compiled engine's, kernels/common/taps.h, or the
         method's own function)."""
         import numpy as np  # deferred: NumPy only where an array is made
 
@@ -53,7 +53,7 @@ class Method(NamedTuple):
 
 
 # The kernels' and boundaries' numbers come from the shared kernel header's one list of names
-# (resample_math.h's METHOD_NAMES and BOUNDARY_NAMES, through the compiled engine).
+# (kernels/common/taps.h's METHOD_NAMES and BOUNDARY_NAMES, through the compiled engine).
 _KERNEL_IDS = {name: i for i, name in enumerate(_core.method_names())}
 BOUNDARY_IDS = {name: i for i, name in enumerate(_core.boundary_names())}
 
@@ -89,7 +89,7 @@ METHODS: dict[str, Method] = {
 }
 
 KERNEL_IDS = set(_KERNEL_IDS.values())
-assert set(_KERNEL_IDS) == set(METHODS), "resample_math.h and METHODS name other methods"
+assert set(_KERNEL_IDS) == set(METHODS), "kernels/common/taps.h and METHODS name other methods"
 
 # Other names for the same kernels (ImageMagick's and OpenCV's).
 ALIASES = {"catrom": "bicubic", "area": "box"}
@@ -99,7 +99,7 @@ ALIASES = {"catrom": "bicubic", "area": "box"}
 
 
 def taps_width(support, stretch, boundary_id):
-    """Taps per position before merging (resample_math.h's taps_width): the kernel's reach
+    """Taps per position before merging (kernels/common/taps.h's taps_width): the kernel's reach
     plus two, twice that for extrapolate."""
     width = math.ceil(2.0 * support * stretch) + 2
     return 2 * width if boundary_id == BOUNDARY_IDS["extrapolate"] else width

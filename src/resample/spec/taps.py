@@ -19,7 +19,7 @@ from .memory import check_memory
 from .methods import BOUNDARY_IDS, Method, taps_width
 
 ALIGNS = ("centers", "corners")
-BOUNDARIES = tuple(BOUNDARY_IDS)       # (resample_math.h's names, in their numbers' order)
+BOUNDARIES = tuple(BOUNDARY_IDS)       # (kernels/common/taps.h's names, in their numbers' order)
 
 
 def check_choice(value, choices, what):
@@ -102,7 +102,7 @@ def compute_taps(x, n, method: Method, stretch, boundary):
     a host array), compacted: taps merged per index, zero weights dropped, sorted by index.
 
     ``stretch >= 1`` widens the kernel by that factor (antialiasing when shrinking).  The
-    weights, boundaries and normalisation are resample_math.h's ``taps_one``, compiled for
+    weights, boundaries and normalisation are kernels/common/taps.h's ``taps_one``, compiled for
     both engines (the GPU engine's tables made on the device: resample.engines.gpu.taps).
     """
     boundary_id = BOUNDARY_IDS[boundary]
@@ -125,7 +125,7 @@ def compute_taps(x, n, method: Method, stretch, boundary):
 
 def _custom_taps(x, n, method, stretch, boundary_id, index, weight, count, fill_weight):
     """The merged table of a kernel that is a Python function: the engine gives each tap's
-    argument (resample_math.h's window, as for its own kernels), the function weighs them,
+    argument (kernels/common/taps.h's window, as for its own kernels), the function weighs them,
     and the engine normalises, applies the boundary and merges."""
     window = int(np.ceil(2.0 * method.support * stretch)) + 2
     u = np.empty((len(x), window))

@@ -1,20 +1,64 @@
-// 8-bit images in fixed point, as Pillow-SIMD and OpenCV do, in namespace RESAMPLE_ISA (isa.h;
-// engine_impl.h includes this header).  resample/cpu.py calls resize_fixed8 first for uint8 images; it
+// 8-bit images in fixed point, as Pillow-SIMD and OpenCV do, in namespace RESAMPLE_ISA
+// (kernels/cpu/isa.h; kernels/cpu/engine_impl.h includes this header).  resample/engines/cpu.py calls resize_fixed8 first for uint8 images; it
 // declines (returns false) where the integers cannot hold the sums or their rounding could move
 // a result by more than FIXED_MAX_ERROR of a level from the exact sum, and the float loops run.
 //
 // Columns first: each input row is resampled along the row into 16-bit integers
 // v * 2^FIXED_FRAC (a small cache of rows per band of outputs: cached_row, as
 // resize_cols_first), then each
-// output row sums its cached rows with 16-bit weights (w * 2^FIXED_BITS, resample_math.h's
-// fixed_weights) in 32 bits, rounds half up and clips to 0..255.  The AVX2 loops compute the
+// output row sums its cached rows with 16-bit weights (w * 2^FIXED_BITS,
+// fixed_weights below) in 32 bits, rounds half up and clips to 0..255.  The AVX2 loops compute the
 // same integers as the scalar loops, so both instruction sets give identical images.
 
 #pragma once
 
-#include "isa.h"
+#include "../cpu/isa.h"
 
 namespace RESAMPLE_ISA {
+
+// ---- 8-bit images in fixed point (as Pillow-SIMD and OpenCV): weights are integers,
+// w * 2^FIXED_BITS; the first pass keeps samples as integers v * 2^FIXED_FRAC (16 bits).
+// fixed_weights rounds n weights, then gives the rounding residual to the largest, so that
+// they sum to round(sum w * 2^FIXED_BITS) exactly: a constant image stays constant.  With
+// d_k = q_k / 2^FIXED_BITS - w_k, it returns max(sum of the positive d_k, sum of the negative
+// ones' magnitudes) + |sum_k d_k|: times the width of the samples' range, a bound on what the
+// rounding adds to a sum.  *gain is sum_k |q_k| / 2^FIXED_BITS (how far a sum can reach
+// beyond its samples' range).
+constexpr int FIXED_BITS = 14;
+constexpr int FIXED_FRAC = 6;
+
+RESAMPLE_HD double fixed_weights(const double* w, int n, int* q, double* gain) {
+    const double one = (double)(1 << FIXED_BITS);
+    double total = 0.0;
+    long long sum = 0;
+    int largest = 0;
+    for (int k = 0; k < n; ++k)
+        if (!(fabs(w[k]) <= 2.0)) {        // beyond 16 bits (or not a number): no fixed point
+            *gain = 1e300;
+            return 1e300;
+        }
+    for (int k = 0; k < n; ++k) {
+        total += w[k];
+        q[k] = (int)floor(w[k] * one + 0.5);
+        sum += q[k];
+        if (fabs(w[k]) > fabs(w[largest])) largest = k;
+    }
+    if (n > 0) q[largest] += (int)((long long)floor(total * one + 0.5) - sum);
+    for (int k = 0; k < n; ++k)
+        if (q[k] > 32767 || q[k] < -32768) {     // (a weight of 2 would need 2^15)
+            *gain = 1e300;
+            return 1e300;
+        }
+    double up = 0.0, down = 0.0, reach = 0.0;
+    for (int k = 0; k < n; ++k) {
+        double d = q[k] / one - w[k];
+        up += d > 0.0 ? d : 0.0;
+        down += d < 0.0 ? -d : 0.0;
+        reach += fabs((double)q[k]) / one;
+    }
+    *gain = reach;
+    return fmax(up, down) + fabs(up - down);
+}
 
 // A bound, in levels, on how far the integer rounding may move a result from the exact sum;
 // the result then stays within 1 level of the float64 reference.
