@@ -1,4 +1,4 @@
-"""8-bit images in fixed point (kernels/cpu/fixed8.h): within one level of the float64
+"""8-bit images in fixed point (kernels/resize/fixed8.h): within one level of the float64
 reference wherever it runs, constant images exactly constant, identical on both instruction
 sets, and declined (the float loops run) where its rounding could not be bounded."""
 

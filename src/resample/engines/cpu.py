@@ -3,7 +3,7 @@ tables, on every core, with the GIL released.
 
 Arrays are ``(rows, cols, channels)``.  8-bit images are resized in fixed point (16-bit weights
 and intermediate samples, 32-bit sums) where the rounding provably stays within a quarter level
-of the exact sums (kernels/cpu/fixed8.h); otherwise accumulation is in the tap weights' dtype
+of the exact sums (kernels/resize/fixed8.h); otherwise accumulation is in the tap weights' dtype
 (float32 for 8/16-bit images, float64 otherwise).  The last pass stores into the output dtype:
 integers are rounded half up and clipped to ``[lo, hi]``; floats are stored as they are.
 
