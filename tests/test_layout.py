@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -31,6 +33,7 @@ HEADERS = ["kernels/common/device.h", "kernels/common/store.h", "kernels/common/
            "kernels/knn/kd_tree.h", "kernels/distance/distance.h", "kernels/png/filters.h"]
 
 
+@pytest.mark.slow
 def test_every_engine_header_compiles_on_its_own():
     """Each header includes what it uses (fixed8.h used engine_impl.h's helpers: an include
     cycle); the per-instruction-set ones with RESAMPLE_ISA defined, as their .cpp files do."""
