@@ -188,7 +188,8 @@ def run(rounds=11, gpu_site=None):
     head = ["| job (whole process) | resample | Pillow script | ratio | goal | |",
             "|---|---|---|---|---|---|"]
     return "\n".join([f"Machine: {machine()}", "",
-                      f"Command: `python -m benchmarks.cli_latency --rounds {rounds}` "
+                      f"Command: `python -m benchmarks.cli_latency --rounds {rounds}"
+                      + (f" --gpu-site {gpu_site}" if gpu_site else "") + "` "
                       "(medians of paired runs)", ""] + head + rows)
 
 
