@@ -91,39 +91,33 @@ class Command:
                 from .. import __version__  # deferred: loaded when a job runs
 
                 raise Answer(f"resample, version {__version__}")
-            if arg.startswith("--"):
+            if arg.startswith("--"):                    # --name, --name=value
                 name, eq, text = arg.partition("=")
+                pieces = [(name, text if eq else None)]
+            elif arg.startswith("-") and arg != "-":     # -q, -rq, -o OUT, -oOUT
+                pieces = []
+                for j in range(1, len(arg)):
+                    name = "-" + arg[j]
+                    if not self._option(name).flag:
+                        pieces.append((name, arg[j + 1:] or None))
+                        break
+                    pieces.append((name, None))
+            else:
+                positional.append(arg)
+                continue
+            for name, text in pieces:
                 option = self._option(name)
                 if option.flag:
-                    if eq:
+                    if text is not None:
                         raise UsageError(f"{name}: takes no value")
                     self._set(option, True, values, given)
                     continue
-                if not eq:
+                if text is None:                         # the value is the next argument
                     if i >= len(args):
                         raise UsageError(f"{name}: needs a value")
                     text = args[i]
                     i += 1
                 self._set(option, option.value(text), values, given)
-            elif arg.startswith("-") and arg != "-":
-                # -q, -rq (flags together), -o OUT, -oOUT
-                j = 1
-                while j < len(arg):
-                    option = self._option("-" + arg[j])
-                    if option.flag:
-                        self._set(option, True, values, given)
-                        j += 1
-                        continue
-                    text = arg[j + 1:]
-                    if not text:
-                        if i >= len(args):
-                            raise UsageError(f"{option.flags[0]}: needs a value")
-                        text = args[i]
-                        i += 1
-                    self._set(option, option.value(text), values, given)
-                    break
-            else:
-                positional.append(arg)
         for option in self.options:
             if option.required and option.dest not in given:
                 raise UsageError(f"give {' / '.join(option.flags)}")
