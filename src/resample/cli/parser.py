@@ -17,6 +17,8 @@ import os
 import sys
 import textwrap
 
+from .. import __version__
+
 
 class UsageError(Exception):
     """A command line that cannot run (exit code 2)."""
@@ -88,8 +90,6 @@ class Command:
             if arg in ("-h", "--help"):
                 raise Answer(self.help())
             if arg == "--version" and self.name == "resample":
-                from .. import __version__  # deferred: loaded when a job runs
-
                 raise Answer(f"resample, version {__version__}")
             if arg.startswith("--"):                    # --name, --name=value
                 name, eq, text = arg.partition("=")

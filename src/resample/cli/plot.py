@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from PIL import Image, ImageDraw
+
 
 def _ticks(lo, hi, count=5):
     """About ``count`` round values spanning [lo, hi]."""
@@ -21,8 +23,6 @@ def _ticks(lo, hi, count=5):
 
 def loss_curve(history, path, *, title="", ylabel="loss", best=None, size=(720, 440)):
     """Write a PNG of ``history`` (one value a step) to ``path``, marking step ``best``."""
-    from PIL import Image, ImageDraw  # deferred: not for --help
-
     width, height = size
     left, right, top, bottom = 70, 20, 36, 50
     values = [float(v) for v in history]

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
 from ..errors import ResampleError, excerpt, first_line
 from ..ops.resize import resize
@@ -217,8 +217,6 @@ def _exif_thumbnail(im, orientation, target):
     width, height = im.size
     shown, (out_w, out_h) = _stored_target(im, orientation, target)
     try:
-        from PIL import ExifTags  # deferred: not for --help
-
         ifd1 = im.getexif().get_ifd(ExifTags.IFD.IFD1)
         start, length = int(ifd1[0x0201]), int(ifd1[0x0202])
         base = 6 if raw.startswith(b"Exif\0\0") else 0
