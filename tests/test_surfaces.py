@@ -15,21 +15,11 @@ import pytest
 from PIL import Image
 
 import hostile
+from commands import command
 
 skimage_data = pytest.importorskip("skimage.data")
 
 GB = 1 << 30
-
-
-def command(*args, limit_bytes=None, timeout=120, stdin=None, env=None, cwd=None):
-    """Run the command in a new process (under an address-space limit, if given)."""
-    def limit():
-        if limit_bytes:
-            resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
-
-    return subprocess.run([sys.executable, "-m", "resample", *map(str, args)],
-                          capture_output=True, timeout=timeout, preexec_fn=limit,
-                          input=stdin, env=env, cwd=cwd)
 
 
 def one_line_error(result, code=None):
@@ -258,7 +248,7 @@ def test_k_nearest_equals_brute_force_whatever_the_layout(layout, exclude_self):
     """Coincident and clustered clouds go through the k-d tree (a crowded grid cell would be
     scanned by every query near it: O(N^2)); every layout gives the brute force's distances,
     and indices whose distances they are (never the query itself with exclude_self)."""
-    from resample.ops import gmm
+    from resample.engines import pointgrid
 
     rng = np.random.default_rng(3)
     xy = {"uniform": rng.random((2000, 2)) * 50,
@@ -266,7 +256,7 @@ def test_k_nearest_equals_brute_force_whatever_the_layout(layout, exclude_self):
           "clustered": np.concatenate([5 + 1e-9 * rng.random((1000, 2)),
                                        50 * rng.random((1000, 2))]),
           "one point": np.full((3000, 2), 7.25)}[layout]
-    grid = gmm.PointGrid(xy)
+    grid = pointgrid.PointGrid(xy)
     assert grid.crowded == (layout != "uniform")
     queries = xy if exclude_self else np.concatenate([xy[::7], 60 * rng.random((300, 2)) - 5])
     d2, idx = grid.knn(queries, 9, exclude_self)

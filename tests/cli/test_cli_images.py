@@ -12,14 +12,9 @@ from resample.formats import png
 from resample import ResampleError
 from resample.cli.command import main
 from resample.spec.geometry import parse_geometry
+from commands import run
 
 skimage_data = pytest.importorskip("skimage.data")
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -338,7 +338,6 @@ def test_shim_sample_with_full_width_tables_as_made_on_a_device(shim, method):
     compacted: duplicate indices and zero-weight taps stay, and the kernels must skip the
     zeros (a NaN pixel must not leak into samples that give it weight 0)."""
     from resample.spec.dtypes import compute_dtype, work_dtype
-    from resample.spec.taps import BOUNDARY_IDS
 
     rng = np.random.default_rng(31 + METHOD_NAMES.index(method))
     a = _image(rng, (11, 13, 3), np.float32)
@@ -360,7 +359,6 @@ def test_shim_sample_with_full_width_tables_as_made_on_a_device(shim, method):
 def test_shim_tables_are_the_cpu_tables_unmerged(shim, boundary):
     """The device's tap tables (taps_rows) and the CPU's (compute_taps) come from the same
     header function: per row, the weights summed per index are the same."""
-    from resample.spec.taps import BOUNDARY_IDS
 
     rng = np.random.default_rng(7)
     x = np.concatenate([rng.uniform(-9, 20, 300), np.arange(-3.0, 15.0, 0.5)])
@@ -530,13 +528,13 @@ def _points_with_ties(rng):
 
 
 def test_shim_nearest_points_match_the_point_grid(shim):
-    from resample.ops import gmm
+    from resample.engines import pointgrid
 
     rng = np.random.default_rng(21)
     xy = _points_with_ties(rng)
     queries = np.concatenate([np.stack(np.meshgrid(np.arange(-2, 33.0), np.arange(-2, 23.0)),
                                        -1).reshape(-1, 2), rng.uniform(-50, 80, (200, 2))])
-    grid = gmm.PointGrid(xy)
+    grid = pointgrid.PointGrid(xy)
     for k, exclude_self, q in ((1, False, queries), (3, False, queries), (6, True, xy),
                                (len(xy) - 1, True, xy[:5])):
         want_d2, want_idx = grid.knn(q, k, exclude_self)

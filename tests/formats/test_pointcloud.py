@@ -10,14 +10,9 @@ import resample
 from resample import ResampleError
 from resample.cli.command import main
 from resample.formats.pointcloud import read_csv, to_pixels, write_csv
+from commands import run
 
 skimage_data = pytest.importorskip("skimage.data")
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _write(tmp_path, text, name="p.csv"):

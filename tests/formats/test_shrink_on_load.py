@@ -11,14 +11,9 @@ from resample.jobs import convert
 from resample.formats import images
 from resample.cli.command import main
 from resample.spec.geometry import jpeg_draft_scale
+from commands import run
 
 skimage_data = pytest.importorskip("skimage.data")
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,9 @@ import pytest
 from PIL import Image
 
 import resample
-from resample.cli.command import main
+from commands import run
 
 skimage_data = pytest.importorskip("skimage.data")
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _frames(path):

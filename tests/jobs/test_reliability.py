@@ -7,7 +7,6 @@ the API raises ResampleError for every bad argument.
 """
 
 import os
-import resource
 import signal
 import struct
 import subprocess
@@ -23,35 +22,19 @@ import resample
 from resample import ResampleError
 from resample.jobs import batch, convert
 from resample.formats import files, images, png, pointcloud
+from resample.engines import pointgrid
 from resample.ops import gmm
 from resample.cli.command import main
+
+import commands
 
 skimage_data = pytest.importorskip("skimage.data")
 tifffile = pytest.importorskip("tifffile")
 
 
-# The command, then its peak resident memory (bytes) on a last line of its own.
-_PEAK = ("import resource, sys\nfrom resample.cli.command import main\ncode = main(sys.argv[1:])\n"
-         "sys.stdout.flush()\nsys.stderr.write('peak %d\\n' % (1024 * resource.getrusage("
-         "resource.RUSAGE_SELF).ru_maxrss))\nsys.exit(code)")
-
-
-def command(*args, limit_bytes=None, timeout=120, peak=False):
-    """Run the command in a new process (under an address-space limit, if given).  With
-    ``peak``, the result's ``peak`` is the process's peak resident memory in bytes (and its
-    stderr is the command's alone)."""
-    def limit():
-        if limit_bytes:
-            resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
-
-    run = [sys.executable, "-c", _PEAK] if peak else [sys.executable, "-m", "resample"]
-    done = subprocess.run([*run, *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=limit)
-    if peak:
-        head, _, last = done.stderr.rstrip("\n").rpartition("\n")
-        done.peak = int(last.split()[1])
-        done.stderr = head + "\n" if head else ""
-    return done
+def command(*args, **kwargs):
+    """The command in a new process, its output as text (tests/commands.py)."""
+    return commands.command(*args, text=True, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -303,7 +286,7 @@ def test_sigma_auto_with_clustered_points_and_one_far_point():
     centres = rng.uniform(100, 900, (20, 2))
     xy = np.concatenate([centres[rng.integers(0, 20, 100_000)] + rng.normal(0, 4, (100_000, 2)),
                          [[1e6, 1e6]]])
-    grid = gmm.PointGrid(xy)
+    grid = pointgrid.PointGrid(xy)
     assert grid.shape[0] * grid.shape[1] > 10_000          # not one cell for everything
     sigma = gmm.auto_sigma(xy, rng.uniform(0, 255, len(xy)))
     q = xy[:: 5000]

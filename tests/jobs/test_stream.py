@@ -12,15 +12,9 @@ from PIL import Image
 from resample.spec import memory
 from resample.formats import png
 from resample.jobs import stream
-from resample.cli.command import main
+from commands import run
 
 skimage_data = pytest.importorskip("skimage.data")
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _photo(kind, h, w, rng):

@@ -6,9 +6,9 @@ import pytest
 
 from resample import ResampleError, resize
 from resample.ops import gmm
-from resample.formats import pointcloud
 from resample.ops.fit import grid_points
-from resample.ops.gmm import PointGrid, reconstruct, reconstruct_vjp
+from resample.engines.pointgrid import PointGrid
+from resample.ops.gmm import reconstruct, reconstruct_vjp
 from reference import (check_nearest_holes, ref_auto_sigma, ref_gmm, ref_nearest_distance,
                        ref_steered_sigma)
 
