@@ -75,7 +75,7 @@ def resize_table(cp, rounds, bandwidth):
     torch interpolate (float32: its CUDA kernels take no uint8) and cupyx zoom."""
     import importlib
 
-    from resample.engines import gpu
+    from resample.engines import cuda, gpu
     from resample.spec.methods import get_method
     from resample.spec.taps import resize_taps
 
@@ -86,7 +86,7 @@ def resize_table(cp, rounds, bandwidth):
         torch = None
     from cupyx.scipy import ndimage
 
-    backend = gpu.cupy_backend()
+    backend = cuda.cupy_backend()
     src = cp.asarray(photo_4k())
     rows = ["| resize | method | ours ms | plan | model ms | 1 pass ms | 2 passes ms | tiled ms "
             "| % of floor | torch AA ms | torch ms | cupyx zoom ms |",

@@ -40,7 +40,7 @@ import pytest
 from PIL import Image
 
 from resample import ResampleError
-from resample.formats import images, png
+from resample.formats import images
 
 pytestmark = pytest.mark.slow      # (see pyproject.toml's markers)
 
@@ -79,7 +79,7 @@ def _tiff_bytes(array, **kwargs):
 
 def _png16_bytes(array):
     buf = io.BytesIO()
-    png.write(buf, array)
+    images.write_png(buf, array)
     return buf.getvalue()
 
 

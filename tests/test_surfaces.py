@@ -388,7 +388,7 @@ def test_a_task_whose_worker_dies_is_that_file_s_failure(monkeypatch):
     distributed = pytest.importorskip("distributed")
     from distributed.scheduler import KilledWorker
 
-    from resample.jobs import batch
+    from resample.jobs import cluster
 
     class Done:
         def __init__(self, exc):
@@ -397,9 +397,9 @@ def test_a_task_whose_worker_dies_is_that_file_s_failure(monkeypatch):
         def result(self, timeout=None):
             raise self.exc
 
-    status, reason = batch._outcome(Done(KilledWorker("k", None, 3)))
+    status, reason = cluster._outcome(Done(KilledWorker("k", None, 3)))
     assert status == "failed" and "workers that ran it died" in reason
-    status, reason = batch._outcome(Done(distributed.client.FutureCancelledError("k", "lost")))
+    status, reason = cluster._outcome(Done(distributed.client.FutureCancelledError("k", "lost")))
     assert status == "failed" and "scheduler was lost" in reason
 
 

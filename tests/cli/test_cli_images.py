@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resample.formats import png
+from resample.formats import images, png
 from resample import ResampleError
 from resample.cli.command import main
 from resample.spec.geometry import parse_geometry
@@ -137,9 +137,9 @@ def test_png16_codec_round_trip(tmp_path):
         a = rng.integers(0, 65536, size=(7, 9, channels)).astype(np.uint16)
         path = tmp_path / f"x{channels}.png"
         with open(path, "wb") as f:
-            png.write(f, a, icc=b"fake-profile", dpi=(300, 300))
+            images.write_png(f, a, icc=b"fake-profile", dpi=(300, 300))
         assert png.is_16bit_colour(path)
-        back, icc, dpi = png.read(path)
+        back, icc, dpi = images.read_png(path)
         np.testing.assert_array_equal(back, a)
         assert icc == b"fake-profile" and round(dpi[0]) == 300
     # and against an independent encoder's filters (OpenCV uses adaptive filtering)
@@ -147,7 +147,7 @@ def test_png16_codec_round_trip(tmp_path):
     a = (np.add.outer(np.arange(50), np.arange(70)) * 300 % 65536).astype(np.uint16)
     a = np.stack([a, a[::-1], a[:, ::-1]], -1)
     cv2.imwrite(str(tmp_path / "cv.png"), a)                          # written as BGR
-    np.testing.assert_array_equal(png.read(tmp_path / "cv.png")[0], a[..., ::-1])
+    np.testing.assert_array_equal(images.read_png(tmp_path / "cv.png")[0], a[..., ::-1])
 
 
 def test_float_tiff_stays_float(tmp_path, capsys):

@@ -45,13 +45,13 @@ def test_gpu_plans_agree_bit_for_bit(dtype):
     """On the device, as on the shim: the tiled kernel (its fast way with the saturating
     stores and byte permutations, its general way, and its gather fallback) makes the
     gather's sums exactly, and the cols-first two passes' where that order ran."""
-    from resample.engines import gpu
+    from resample.engines import cuda, gpu
     from resample.spec.methods import get_method
     from resample.spec.taps import resize_taps
 
     skimage_data = pytest.importorskip("skimage.data")
     photo = skimage_data.astronaut().astype(dtype) * (257 if dtype == np.uint16 else 1)
-    backend = gpu.cupy_backend()
+    backend = cuda.cupy_backend()
     for ch in (1, 2, 3, 4):
         a = cp.asarray(np.dstack([photo, photo[..., :1]])[:300, :301, :ch])
         for method, shape, boundary in (("bicubic", (611, 640), "edge"),

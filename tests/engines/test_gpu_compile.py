@@ -1,6 +1,6 @@
 """The CUDA kernels compiled for an H100 (sm_90) without a GPU, as run time compiles them: by
 NVRTC (the library CuPy calls, from the nvidia-cuda-nvrtc wheel, which needs no GPU) with
-CuPy's options and resample.engines.gpu.NVRTC_OPTIONS, and by nvcc.  ptxas's report of each kernel's
+CuPy's options and resample.engines.cuda.NVRTC_OPTIONS, and by nvcc.  ptxas's report of each kernel's
 registers and spills is held to a budget (RESOURCES): no spills, no kernel past its budget
 with fewer threads an SM, and never half the occupancy: a change that spills or cuts
 occupancy fails here, before any GPU sees it (and one that is worth it updates the budget).
@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from resample.engines import gpu
+from resample.engines import cuda, gpu
 
 pytestmark = pytest.mark.slow      # (see pyproject.toml's markers)
 
@@ -31,7 +31,7 @@ CUPY_OPTIONS = ("--device-as-default-execution-space", "-ftz=true")
 def runtime_options(*extra):
     """The options NVRTC gets at run time: ours, the include folder and ``extra``, then
     CuPy's appended (where a flag is repeated the last wins)."""
-    return gpu.NVRTC_OPTIONS + (f"-I{KERNELS}",) + extra + CUPY_OPTIONS
+    return cuda.NVRTC_OPTIONS + (f"-I{KERNELS}",) + extra + CUPY_OPTIONS
 
 # Registers a thread of each entry point uses today (sm_90, NVRTC 12.9).  A kernel may grow
 # within the same occupancy (see occupancy()); past it, or with any spill, the test fails:
@@ -136,7 +136,7 @@ def nvrtc_compile(lib, source, options, cubin=None, name=b"resample.cu"):
 
 def test_nvrtc_compiles_every_kernel_as_run_time_does_within_budget():
     lib = _nvrtc()
-    with open(gpu.kernel_path(), "rb") as f:
+    with open(cuda.kernel_path(), "rb") as f:
         source = f.read()
     options = runtime_options(f"-arch={ARCH}", "--ptxas-options=-v")
     ok, log = nvrtc_compile(lib, source, options)
@@ -150,7 +150,7 @@ def test_nvcc_compiles_every_kernel_within_budget(tmp_path):
     if nvcc is None:
         pytest.skip("nvcc is not installed")
     done = subprocess.run([nvcc, f"-arch={ARCH}", "-std=c++17", "-cubin", "-Xptxas", "-v",
-                           "-o", str(tmp_path / "out.cubin"), gpu.kernel_path()],
+                           "-o", str(tmp_path / "out.cubin"), cuda.kernel_path()],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     found = parse_resources(done.stderr)
@@ -166,7 +166,7 @@ def test_our_options_repeat_none_of_cupys():
     """CuPy appends its options after ours: a flag of ours that it repeats would be
     overridden where NVRTC takes the last one (12.5 on) and refused outright by NVRTC 12.0
     to 12.4 ("defined more than once": the GPU would never be chosen)."""
-    ours = {o.split("=")[0].lstrip("-") for o in gpu.NVRTC_OPTIONS}
+    ours = {o.split("=")[0].lstrip("-") for o in cuda.NVRTC_OPTIONS}
     theirs = {o.split("=")[0].lstrip("-") for o in CUPY_OPTIONS}
     assert not ours & theirs
 
@@ -199,14 +199,14 @@ def test_a_gpu_that_cannot_compile_is_not_chosen(monkeypatch):
 
     fake = types.SimpleNamespace(cuda=types.SimpleNamespace(Device=Device))
     monkeypatch.setitem(sys.modules, "cupy", fake)
-    monkeypatch.setattr(gpu, "cupy_backend", lambda: types.SimpleNamespace(module=Module()))
-    gpu.compile_reason.cache_clear()
+    monkeypatch.setattr(cuda, "cupy_backend", lambda: types.SimpleNamespace(module=Module()))
+    cuda.compile_reason.cache_clear()
     try:
-        why = gpu.compile_reason(0)
+        why = cuda.compile_reason(0)
         assert "NVRTC" in why and "resample-images[gpu]" in why and "\n" not in why
-        assert gpu.compile_reason.cache_info().currsize == 1
+        assert cuda.compile_reason.cache_info().currsize == 1
     finally:
-        gpu.compile_reason.cache_clear()
+        cuda.compile_reason.cache_clear()
 
 
 # ---- The tiled kernel's model (resample.engines.gpu.tiled_fast_times) counts the instructions of

@@ -10,11 +10,13 @@ import shutil
 import subprocess
 import zlib
 
+import types
+
 import numpy as np
 import pytest
 
 import resample
-from resample.engines import gpu
+from resample.engines import cuda, gpu
 from resample.spec.methods import METHODS, get_method
 from resample.spec.taps import BOUNDARIES, compute_taps, resize_taps
 
@@ -50,7 +52,7 @@ class ShimBackend:
         self.lib = ctypes.CDLL(library)
         self.launched = []
 
-    def launch(self, name, n_threads, args, block=gpu.BLOCK):
+    def launch(self, name, n_threads, args, block=cuda.BLOCK):
         fn = getattr(self.lib, f"shim_{name}")
         fn.restype = None
         values = [ctypes.c_uint(block)]
@@ -252,36 +254,39 @@ class _FakeCuda:
         self.get_current_stream = Stream
 
 
+def _device_table(cache, xp, taps, work):
+    """The device copy of a tap table that the GPU engine takes from ``cache``."""
+    return gpu._table(types.SimpleNamespace(xp=xp, tables=cache), taps, work)
+
+
 def test_device_tables_are_per_device_and_outlive_the_kernels_that_read_them():
     """A table pushed out of the cache stays referenced until the event recorded at its last
     use has passed (a kernel on another stream may still read it); devices have their own."""
-    import types
-
-    cuda = _FakeCuda()
-    xp = types.SimpleNamespace(cuda=cuda, asarray=np.asarray,
+    fake = _FakeCuda()
+    xp = types.SimpleNamespace(cuda=fake, asarray=np.asarray,
                                ascontiguousarray=np.ascontiguousarray)
     m = get_method("bilinear")
     tables = [resize_taps(10, n, m, "centers", "edge", True) for n in (30, 31, 32)]
-    cache = gpu.TableCache(size=1)
-    first = cache.get(xp, tables[0], np.float32)
-    cuda.device = 1
-    assert cache.get(xp, tables[0], np.float32) is not first         # another device's copy
+    cache = cuda.TableCache(size=1)
+    first = _device_table(cache, xp, tables[0], np.float32)
+    fake.device = 1
+    assert _device_table(cache, xp, tables[0], np.float32) is not first  # another device's copy
     assert any(t is first for t, _ in cache.retired)                 # still being read
-    for event in cuda.events:
+    for event in fake.events:
         event.done = True
-    cache.get(xp, tables[1], np.float32)
+    _device_table(cache, xp, tables[1], np.float32)
     assert not any(t is first for t, _ in cache.retired)             # its kernels are done
 
 
 def test_device_tap_tables_are_cached_and_reused():
     m = get_method("bicubic")
-    cache = gpu.TableCache(size=2)
+    cache = cuda.TableCache(size=2)
     tables = [resize_taps(10, n, m, "centers", "edge", True) for n in (20, 21, 22)]
-    first = cache.get(np, tables[0], np.float32)
-    assert cache.get(np, tables[0], np.float32) is first            # a hit: no new upload
-    assert cache.get(np, tables[0], np.float64) is not first         # another work type
-    cache.get(np, tables[1], np.float32)
-    cache.get(np, tables[2], np.float32)
+    first = _device_table(cache, np, tables[0], np.float32)
+    assert _device_table(cache, np, tables[0], np.float32) is first            # a hit: no new upload
+    assert _device_table(cache, np, tables[0], np.float64) is not first         # another work type
+    _device_table(cache, np, tables[1], np.float32)
+    _device_table(cache, np, tables[2], np.float32)
     assert len(cache.entries) == 2
     assert first[0].dtype == np.int32 and first[1].dtype == np.float32
     np.testing.assert_array_equal(first[0], tables[0].index)
@@ -380,7 +385,7 @@ def test_shim_tables_are_the_cpu_tables_unmerged(shim, boundary):
 
 
 def test_the_engine_finds_the_kernel_source():
-    path = gpu.kernel_path()
+    path = cuda.kernel_path()
     with open(path, encoding="utf-8") as f, open(SOURCES[0], encoding="utf-8") as g:
         assert f.read() == g.read()
 

@@ -84,14 +84,12 @@ def test_png_exif_after_the_pixels_is_found(tmp_path):
 def test_png_writer_round_trips_through_independent_decoders(tmp_path, mode):
     import imagecodecs
 
-    from resample.formats import png
-
     base = _photo(mode.rstrip("16"))
     a = base.astype(np.uint16) * 257 + 3 if mode.endswith("16") else base
     path = tmp_path / "out.png"
     with open(path, "wb") as f:
-        png.write(f, a, icc=b"not-a-real-profile", dpi=(300, 150),
-                  exif=Image.Exif().tobytes() if mode == "L" else None)
+        images.write_png(f, a, icc=b"not-a-real-profile", dpi=(300, 150),
+                         exif=Image.Exif().tobytes() if mode == "L" else None)
     np.testing.assert_array_equal(imagecodecs.png_decode(path.read_bytes()), a)
     with Image.open(path) as im:
         if a.dtype == np.uint8:
@@ -103,11 +101,9 @@ def test_png_writer_round_trips_through_independent_decoders(tmp_path, mode):
 def test_png_writer_filters_adaptively_and_compresses_like_pillow(tmp_path):
     import io
 
-    from resample.formats import png
-
     a = skimage_data.astronaut()
     ours, theirs = io.BytesIO(), io.BytesIO()
-    png.write(ours, a)
+    images.write_png(ours, a)
     Image.fromarray(a).save(theirs, format="PNG")
     assert len(ours.getvalue()) < 1.05 * len(theirs.getvalue())
     data = ours.getvalue()

@@ -26,7 +26,7 @@ def plain_runs(monkeypatch):
     def spy(*args, **kwargs):
         out = real(*args, **kwargs)
         if out is not None:
-            done.append(out)
+            done.append(out[0])
         return out
 
     monkeypatch.setattr(plain, "resize", spy)
@@ -81,7 +81,12 @@ JOBS = [["--scale", "0.5"], ["--scale", "2", "--method", "gri"], ["--size", "100
         ["--scale", "0.4", "-m", "box"], ["--scale", "0.7", "-m", "mitchell"],
         ["--scale", "0.5", "-m", "area"], ["--scale", "0.5", "--strip"],
         ["--size", "90x90>", "--device", "cpu"], ["--size", "9000x9000>"],
-        ["-qs", "0.5", "--overwrite"]]
+        ["-qs", "0.5", "--overwrite"], ["--scale", "0.37", "--boundary", "edge"],
+        ["--scale", "1.6", "--align", "corners", "-m", "bicubic"],
+        ["--scale", "0.3", "--no-antialias"], ["--scale", "2.3", "-m", "lanczos", "--boundary",
+                                               "reflect"],
+        ["--scale", "0.6", "--boundary", "constant", "--fill", "40"],
+        ["--size", "77x51!", "--boundary", "wrap", "-m", "mitchell"], ["--scale", "0.45", "--exact"]]
 
 
 @pytest.mark.parametrize("name", ["rgb.png", "grey.png", "photo.jpg", "grey.jpg", "rgba.png",
@@ -97,7 +102,8 @@ def test_the_plain_job_writes_what_the_full_job_writes(tmp_path, name, plain_run
             # --quality for a PNG is the full job's, for its note; a geometry that leaves the
             # image as it is, too (the file is copied)
             full_only = (("--quality" in job and out_ext == ".png") or "9000x9000>" in job
-                         or (name in ("rgba.png", "la.png") and out_ext == ".jpg"))
+                         or (name in ("rgba.png", "la.png")
+                             and (out_ext == ".jpg" or "--fill" in job)))
             assert plain_runs == ([] if full_only else [str(plain_out)]), (name, job)
             plain_runs.clear()
             said = capsys.readouterr()
@@ -183,6 +189,36 @@ def _rotated_jpeg(folder):
     return path
 
 
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_an_exif_orientation_is_applied_as_the_full_job_applies_it(tmp_path, orientation,
+                                                                   plain_runs, capsys,
+                                                                   monkeypatch):
+    """A camera JPEG turned by its EXIF orientation: the same pixels, size and note on both
+    jobs, whether every pixel is decoded or the JPEG at 1/2 or 1/4 of its size."""
+    src = os.path.join(tmp_path, "rot.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "Maker"
+    Image.fromarray(skimage_data.astronaut()[:300, :410]).save(src, exif=exif.tobytes(),
+                                                               quality=90)
+    for k, job in enumerate((["--scale", "0.7"], ["--size", "64x100!", "-m", "lanczos"],
+                             ["--size", "90x"], ["--size", "x40"])):
+        for ext in (".jpg", ".png"):
+            ours, theirs = tmp_path / f"s{k}{ext}", tmp_path / f"f{k}{ext}"
+            assert main([src, "-o", str(ours), *job]) == 0
+            assert plain_runs == [str(ours)]
+            plain_runs.clear()
+            said = capsys.readouterr().err
+            assert full_job(monkeypatch, [src, "-o", str(theirs), *job]) == 0
+            assert said == capsys.readouterr().err
+            assert f"applied EXIF orientation {orientation}" in said
+            _assert_same_file(ours, theirs, (orientation, job, ext))
+            with Image.open(ours) as im:
+                assert im.getexif().get(0x0112) is None and im.getexif()[0x010F] == "Maker"
+                if orientation >= 5 and k == 0:
+                    assert im.size == (210, 287)             # the sides swapped
+
+
 def _wide_png(folder):
     path = os.path.join(folder, "deep.png")
     Image.fromarray((skimage_data.camera()[:30, :40].astype(np.uint16) * 257)).save(path)
@@ -191,9 +227,9 @@ def _wide_png(folder):
 
 @pytest.mark.parametrize("make, args", [
     (_rgba, ["--scale", "0.5", "-o", "flat.jpg"]),        # alpha into JPEG: flattened
-    (_rotated_jpeg, ["--scale", "0.5"]),                  # EXIF orientation applied
     (_wide_png, ["--scale", "0.5"]),                      # 16 bits
-    (_rgba, ["--scale", "0.5", "--boundary", "edge"]),    # an option the plain job lacks
+    (_rgba, ["--scale", "0.5", "--linear"]),              # an option the plain job lacks
+    (_rgba, ["--scale", "0.5", "--boundary", "constant", "--fill", "9"]),   # alpha and fill
     (_rgba, ["--scale", "0.5", "--device", "gpu"]),
 ])
 def test_what_the_plain_job_does_not_take_goes_to_the_full_job(tmp_path, make, args,

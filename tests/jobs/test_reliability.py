@@ -85,7 +85,7 @@ def test_encoder_errors_are_the_files_failure(tmp_path, photo, monkeypatch):
     src = tmp_path / "in"
     src.mkdir()
     (src / "a.png").write_bytes(photo.read_bytes())
-    monkeypatch.setattr(png, "write", lambda *a, **k: (_ for _ in ()).throw(OverflowError("x")))
+    monkeypatch.setattr(png, "write_rows", lambda *a, **k: (_ for _ in ()).throw(OverflowError("x")))
     jobs = batch.plan_outputs(batch.find_inputs(str(src)), str(tmp_path / "out"))
     summary = batch.run(jobs, convert.Options(scale=0.5), progress=False)
     assert summary.failed == 1 and "cannot write" in summary.failures[0][1]

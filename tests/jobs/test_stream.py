@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from resample.spec import memory
-from resample.formats import png
+from resample.formats import images, png
 from resample.jobs import stream
 from commands import run
 
@@ -32,7 +32,7 @@ def _photo(kind, h, w, rng):
 def _read(path):
     """Pixels of a PNG, 16-bit colour included (which Pillow reads as 8 bits)."""
     if png.is_16bit_colour(path):
-        return png.read(path)[0]
+        return images.read_png(path)[0]
     return np.asarray(Image.open(path))
 
 
@@ -44,7 +44,7 @@ def test_streaming_equals_the_resize_in_memory(tmp_path, capsys, kind, method):
                                   "extrapolate"]):
         h, w = (int(v) for v in rng.integers(1, 300, size=2))
         with open(tmp_path / "in.png", "wb") as f:           # (Pillow writes no RGB16)
-            png.write(f, _photo(kind, h, w, rng))
+            images.write_png(f, _photo(kind, h, w, rng))
         size = ["37%", "260%", f"{w}x{max(1, h // 3)}!", "1x1!", "130x700!", "20%"][k]
         args = [tmp_path / "in.png", "--size", size, "-m", method, "--boundary", boundary,
                 "--fill", "3"] if boundary == "constant" else \
@@ -284,7 +284,6 @@ def test_over_the_default_bomb_limit_a_real_image_streams(tmp_path, capsys, monk
     default to a file that would inflate more than a hundredfold."""
     from PIL import Image as PILImage
 
-    from resample.formats import images
 
     photo = skimage_data.astronaut()[:300, :300]
     Image.fromarray(photo).save(tmp_path / "in.png")

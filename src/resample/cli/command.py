@@ -219,9 +219,9 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
     if output is not None:
         check_output(output, input, overwrite)
     if plain.applies(input, output, options, explicit):
-        out_path = plain.resize(input, output, options)   # (None: the full job's to do)
-        if out_path is not None:
-            return report([], out_path, quiet)
+        done = plain.resize(input, output, options)   # (None: the full job's to do)
+        if done is not None:
+            return report(done[1], done[0], quiet)
     _full().resize_file(input, output, options, quiet)
 
 

@@ -226,11 +226,17 @@ def folder_or_list(input, from_list, output, options, weights, recursive, includ
         part = batch.parse_shard(shard) if shard is not None else None
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
+    cluster = None
     if scheduler is not None:
         try:
             batch.check_address(scheduler)
         except ResampleError as exc:
             raise UsageError(str(exc)) from None
+        try:
+            from ..jobs import cluster  # optional: [dask] (dask.distributed)
+        except ImportError:
+            raise ResampleError("--scheduler needs dask.distributed: pip install "
+                                "'resample-images[dask]'") from None
     devices.select(options.device)
     batch.warm_up(options.device)
     unknown = []                         # listed names that are no image or CSV name
@@ -288,9 +294,9 @@ def folder_or_list(input, from_list, output, options, weights, recursive, includ
         echo(f"resample: error: {reason}", err=True)
 
     if scheduler is not None:
-        summary = batch.run_on_cluster(todo, options, scheduler, overwrite=overwrite,
-                                       fail_fast=fail_fast, progress=False if quiet else None,
-                                       on_failure=report)
+        summary = cluster.run(todo, options, scheduler, overwrite=overwrite,
+                              fail_fast=fail_fast, progress=False if quiet else None,
+                              on_failure=report)
     else:
         summary = batch.run(todo, options, workers=jobs, overwrite=overwrite,
                             fail_fast=fail_fast, progress=False if quiet else None,

@@ -13,6 +13,7 @@ import sys
 
 from ..errors import ResampleError, excerpt
 from ..spec.memory import cpu_cores, gib
+from . import cuda
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -20,9 +21,9 @@ DEVICES = ("auto", "cpu", "gpu")
 @functools.lru_cache(maxsize=1)
 def gpu_reason():
     """``None`` when a CUDA device is usable through CuPy and the kernels compile for it
-    (resample.engines.gpu.compile_reason), else why not (one line)."""
+    (resample.engines.cuda.compile_reason), else why not (one line)."""
     try:
-        import cupy  # optional: [gpu]
+        cupy = cuda.import_cupy()
     except Exception:  # ImportError, or a broken CUDA install raising anything
         return "CuPy is not installed (pip install 'resample-images[gpu]')"
     try:
@@ -31,9 +32,7 @@ def gpu_reason():
         device = cupy.cuda.runtime.getDevice()
     except Exception as exc:
         return f"no usable CUDA device ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-    from .gpu import compile_reason  # deferred: the GPU engine (and NumPy) if a GPU is there
-
-    return compile_reason(device)
+    return cuda.compile_reason(device)
 
 
 def select(device, on_device=False, cost=None):
@@ -72,8 +71,7 @@ GPU_START_S = 2.0
 
 def gpu_started():
     """Whether the GPU engine is already running in this process."""
-    gpu = sys.modules.get("resample.engines.gpu")
-    return gpu is not None and gpu.cupy_backend.cache_info().currsize > 0
+    return cuda.cupy_backend.cache_info().currsize > 0
 
 
 def gpu_pays(madds, copy_bytes):
@@ -92,9 +90,7 @@ def is_device_array(a):
 
 def check_device_memory(nbytes, what):
     """As :func:`check_memory`, for the current CUDA device."""
-    import cupy  # optional: [gpu]
-
-    free, _ = cupy.cuda.runtime.memGetInfo()
+    free, _ = cuda.import_cupy().cuda.runtime.memGetInfo()
     if nbytes > free:
         raise ResampleError(f"{what} needs {gib(nbytes)} of GPU memory, but only "
                             f"{gib(free)} is free")

@@ -17,6 +17,11 @@ from typing import NamedTuple, Optional
 
 from PIL import Image
 
+try:
+    import fcntl                   # POSIX: temporary outputs are locked while written
+except ImportError:                # Windows: not locked
+    fcntl = None
+
 from ..errors import ResampleError, excerpt
 from . import png
 
@@ -242,9 +247,7 @@ def _host_tag():
 
 def _lock(fd, blocking=True):
     """An exclusive lock on an open file (True if taken); without fcntl (Windows), True."""
-    try:
-        import fcntl  # deferred: POSIX only
-    except ImportError:
+    if fcntl is None:
         return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
@@ -307,12 +310,7 @@ _active_parts = set()
 def remove_active_parts():
     """Remove the temporary outputs this process is writing (for an exit that cannot wait)."""
     for path in list(_active_parts):
-        if os.path.isdir(path) and not os.path.islink(path):
-            import shutil  # deferred: it imports bz2 and lzma; only to remove a folder
-
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            _unlink(path)
+        _remove(path)
 
 
 def hold_temporary(path):
@@ -392,14 +390,27 @@ def _remove_if_unlocked(path):
         return
     try:
         if _lock(fd, blocking=False):
-            if os.path.isdir(path) and not os.path.islink(path):
-                import shutil  # deferred: it imports bz2 and lzma; only to remove a folder
-
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                _unlink(path)
+            _remove(path)
     finally:
         os.close(fd)
+
+
+def _remove(path):
+    """Remove a temporary file, or a temporary folder and what it holds (links are removed,
+    not followed), ignoring what is already gone.  (Not shutil.rmtree: importing shutil
+    costs the plain job 2.5 ms, for a folder it seldom removes.)"""
+    if not os.path.isdir(path) or os.path.islink(path):
+        _unlink(path)
+        return
+    for folder, dirs, names in os.walk(path, topdown=False):
+        for name in names:
+            _unlink(os.path.join(folder, name))
+        for name in dirs:
+            sub = os.path.join(folder, name)
+            with contextlib.suppress(OSError):
+                os.unlink(sub) if os.path.islink(sub) else os.rmdir(sub)
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
 
 
 def _alive(pid):

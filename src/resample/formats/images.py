@@ -15,7 +15,9 @@ import re
 import warnings
 from dataclasses import dataclass, field, replace
 
+import imagecodecs
 import numpy as np
+import tifffile
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
 from ..errors import ResampleError, excerpt, first_line
@@ -264,8 +266,6 @@ def _is_tiff(path):
 def _load_tiff(path) -> Picture:
     """A TIFF that Pillow cannot open (float or 32-bit colour, ...), read by tifffile: the
     first page, its size and memory checked from the header before any strip is decoded."""
-    import tifffile  # deferred: 140 ms, for TIFF only
-
 
     with tifffile.TiffFile(path, is_ome=False) as tif:       # (no OME series: one page)
         page = tif.pages.first
@@ -402,12 +402,31 @@ def decode_memory(width, height, bands, sample):
     return width * height * 4 + 2 * width * height * bands * sample
 
 
+def read_png(path):
+    """A 16-bit colour PNG (resample.formats.png.is_16bit_colour): ``(array (H, W, C)
+    uint16, icc bytes or None, dpi or None)``."""
+    samples, shape, icc, dpi = png.read_samples(path)
+    return np.frombuffer(samples, np.uint16).reshape(shape), icc, dpi
+
+
+def write_png(f, array, icc=None, dpi=None, exif=None, level=6):
+    """Write ``array`` (H, W) or (H, W, C), uint8 or uint16, C in 1..4, to the binary file
+    ``f`` as PNG, with an ICC profile, DPI and EXIF when given (resample.formats.png)."""
+    a = array if array.ndim == 3 else array[..., None]
+    height, width, channels = a.shape
+    if a.dtype not in (np.uint8, np.uint16) or channels not in png.COLOR_TYPE:
+        raise ResampleError(f"cannot write {channels}-channel {a.dtype} samples as PNG")
+    big = np.ascontiguousarray(a, dtype=">u2" if a.dtype == np.uint16 else np.uint8)
+    png.write_rows(f, big.view(np.uint8).reshape(height, -1), width, channels,
+                   8 * a.dtype.itemsize, icc=icc, dpi=dpi, exif=exif, level=level)
+
+
 def _special_reader(path, im):
     """16-bit colour PNG and multi-sample 16-bit or float TIFF, which Pillow reduces to 8 bits."""
     if im.format == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
 
         if png.is_16bit_colour(path):
-            array, _, _ = png.read(path)
+            array, _, _ = read_png(path)
             return array, array.shape[2] in (2, 4)
     if im.format == "TIFF":
         tags = im.tag_v2
@@ -416,8 +435,6 @@ def _special_reader(path, im):
         samples = tags.get(277, 1)                       # SamplesPerPixel
         float_samples = 3 in as_tuple(tags.get(339, 1))  # SampleFormat 3: IEEE float
         if samples > 1 and (max(bits) > 8 or float_samples):
-            import tifffile  # deferred: 140 ms, for TIFF only
-
             array = tifffile.imread(path, key=0, is_ome=False)   # the first page alone
             if array.ndim == 3 and array.shape[0] == samples and array.shape[2] != samples:
                 array = np.moveaxis(array, 0, -1)
@@ -438,8 +455,6 @@ def _fast_decode(path, im):
     if channels is None or (im.mode in ("L", "RGB") and "transparency" in im.info):
         return None, False
     try:
-        import imagecodecs  # deferred: it imports NumPy
-
         with open(path, "rb") as f:
             data = f.read()
         if im.format == "JPEG":
@@ -574,12 +589,10 @@ def _write(f, a, alpha, fmt, pic, quality):
         a = a[..., 0]
     if fmt == "PNG" and a.dtype in (np.uint8, np.uint16):
 
-        png.write(f, a, icc=pic.icc, dpi=pic.dpi, exif=pic.exif)
+        write_png(f, a, icc=pic.icc, dpi=pic.dpi, exif=pic.exif)
     elif a.ndim == 2 or a.dtype == np.uint8:
         _write_pillow(f, a, fmt, pic, quality)
     elif fmt == "TIFF":
-        import tifffile  # deferred: 140 ms, for TIFF only
-
         extratags = [(34675, 7, len(pic.icc), pic.icc, True)] if pic.icc else []
         tifffile.imwrite(f, a, photometric="rgb" if a.shape[2] >= 3 else "minisblack",
                          extrasamples=[2] if alpha else None, compression="zlib",

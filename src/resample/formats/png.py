@@ -1,21 +1,21 @@
 """A small PNG codec: a fast writer for 8- and 16-bit images, and a reader for 16-bit colour
 (grey+alpha, RGB, RGBA), which Pillow reduces to 8 bits.
 
-Arrays are ``(H, W)`` or ``(H, W, C)``, uint8 or uint16 in native byte order.  Only
-non-interlaced files are read; the caller falls back to Pillow for anything else.
+Rows are buffers of bytes (a memoryview, or NumPy's); no NumPy here, so that the plain job
+(resample.jobs.plain) reads and writes PNGs without it.  Only non-interlaced files are read;
+the caller falls back to Pillow for anything else.
 """
 
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
+from array import array
 
 from ..compiled import core as _core
 from ..errors import ResampleError
 from ..spec.memory import check_memory
-
-# NumPy is imported by the functions that use it: the plain job writes 8-bit PNGs
-# through write_rows, without NumPy.
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}          # PNG colour type -> samples per pixel
@@ -69,10 +69,10 @@ def is_16bit_colour(path):
     return depth == 16 and colour in (2, 4, 6) and interlace == 0
 
 
-def read(path):
-    """Read a 16-bit colour PNG: ``(array (H, W, C) uint16, icc bytes or None, dpi or None)``."""
-    import numpy as np  # deferred: NumPy only where an array is made
-
+def read_samples(path):
+    """Read a 16-bit colour PNG (:func:`is_16bit_colour`): ``(samples, (height, width,
+    channels), icc bytes or None, dpi or None)``, ``samples`` an ``array('H')`` of the rows'
+    samples in native byte order."""
     with open(path, "rb") as f:
         data = f.read()
     ihdr = data[16:29]
@@ -93,35 +93,25 @@ def read(path):
     check_memory(3 * expected, f"a {width}x{height} 16-bit PNG")
     try:
         # Inflate no more than the declared rows: a small file may inflate without bound.
-        raw = np.frombuffer(zlib.decompressobj().decompress(b"".join(idat), expected),
-                            np.uint8)
+        raw = zlib.decompressobj().decompress(b"".join(idat), expected)
     except zlib.error as exc:
         raise ResampleError(f"corrupt PNG data ({exc})") from None
-    if raw.size < expected:
+    if len(raw) < expected:
         raise ResampleError("truncated PNG data")
-    rows = np.empty((height, stride), np.uint8)
-    if not _core.png_unfilter(raw, channels * 2, rows):
+    rows = bytearray(height * stride)
+    if not _core.png_unfilter(memoryview(raw).cast("B", (expected,)), channels * 2,
+                              memoryview(rows).cast("B", (height, stride))):
         raise ResampleError("corrupt PNG data (unknown row filter)")
-    return rows.view(">u2").reshape(height, width, channels).astype(np.uint16), icc, dpi
+    samples = array("H")
+    samples.frombytes(rows)
+    del rows
+    if sys.byteorder == "little":
+        samples.byteswap()                      # PNG's samples are big-endian
+    return samples, (height, width, channels), icc, dpi
 
 
 def chunk(kind, body):
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def write(f, array, icc=None, dpi=None, exif=None, level=6):
-    """Write ``array`` (H, W) or (H, W, C), uint8 or uint16, C in 1..4, to the binary file
-    ``f`` as PNG, with an ICC profile, DPI and EXIF when given (see :func:`write_rows`)."""
-    import numpy as np  # deferred: NumPy only where an array is made
-
-    a = array if array.ndim == 3 else array[..., None]
-    height, width, channels = a.shape
-    depth = a.dtype.itemsize * 8
-    if a.dtype not in (np.uint8, np.uint16) or channels not in COLOR_TYPE:
-        raise ResampleError(f"cannot write {channels}-channel {a.dtype} samples as PNG")
-    big = np.ascontiguousarray(a, dtype=">u2" if depth == 16 else np.uint8)
-    write_rows(f, big.view(np.uint8).reshape(height, -1), width, channels, depth, icc=icc,
-               dpi=dpi, exif=exif, level=level)
 
 
 def write_rows(f, rows, width, channels, depth, icc=None, dpi=None, exif=None, level=6,

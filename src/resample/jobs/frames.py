@@ -15,6 +15,7 @@ import os
 from contextlib import contextmanager
 
 import numpy as np
+import tifffile
 from PIL import Image
 
 from ..errors import ResampleError, first_line
@@ -173,8 +174,6 @@ def resize_frames(src, dst, options, output_size):
 def _write_pages(frames, dst, info, options):
     """A multi-page TIFF (deflate), written a page at a time as the frames come, in time linear
     in the pages (tifffile appends each page's directory once); returns the page count."""
-    import tifffile  # deferred: 140 ms, for TIFF only
-
     icc = info["icc"] if not options.strip else None
     count = 0
     with _encoding(dst, lambda: f"{count + 1} pages as TIFF"):

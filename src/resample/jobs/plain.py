@@ -24,20 +24,26 @@ from ..compiled import core
 from ..engines import devices
 from ..engines.passes import fixed_order_ok, pass_costs
 from ..formats import files, png
-from ..spec import geometry, memory
-from ..spec.methods import BOUNDARY_IDS, taps_width
+from ..spec import geometry, memory, tables
 from ..spec.options import Options
 
 _INPUTS = (".png", ".jpg", ".jpeg")
 _OUTPUTS = ("PNG", "JPEG", "WEBP")
 _MODES = ("L", "RGB", "LA", "RGBA")
+# EXIF orientations 2-8, and how Pillow turns the stored pixels into the shown ones (as the
+# full job's arrays are turned: resample.formats.images)
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
 MAX_SIDE = 1 << 16          # one chunk of tap tables (taps.TAPS_CHUNK); larger: the full job
 ZLIB_BELOW = 2 << 20        # PNG data smaller than this is compressed by zlib, not libdeflate
                             # (whose binding, imagecodecs, imports NumPy: 40 ms)
 # The options this job takes (the names the command hands its values by); any other given
 # leaves the file to the full job.
 OPTIONS = frozenset({"output", "scale", "size", "method", "quality", "threads", "quiet",
-                     "strip", "overwrite", "device"})
+                     "strip", "overwrite", "device", "align", "boundary", "fill", "no_antialias",
+                     "exact"})
 
 
 def applies(src, dst, options: Options, explicit):
@@ -60,8 +66,8 @@ def _png_is_8bit(path):
 
 
 def resize(path, dst, options: Options):
-    """Resize the file ``path`` into ``dst`` (None: the default name): the output's path, or
-    None to leave the job to the full one (nothing written).  A file this job cannot read or
+    """Resize the file ``path`` into ``dst`` (None: the default name): ``(the output's path,
+    notes)``, or None to leave the job to the full one (nothing written).  A file this job cannot read or
     write is the full job's too, which reports it in its words."""
     try:
         return _resize(path, dst, options)
@@ -78,12 +84,13 @@ def _resize(path, dst, options):
                 or getattr(im, "n_frames", 1) > 1):           # frames: the full job's
             return None
         meta = files.read_metadata(path, im)
-        if meta.orientation != 1:
-            return None
-        width, height = im.size
-        out_w, out_h = options.output_size(width, height)
-        if (out_w, out_h) == (width, height) and options.size is not None \
-                and options.size.only_if:
+        if meta.orientation not in _TRANSPOSE and meta.orientation != 1:
+            return None                       # ignored, with a note: the full job
+        turned = meta.orientation in (5, 6, 7, 8)           # a quarter turn swaps the sides
+        width, height = im.size                              # as stored
+        shown = (height, width) if turned else (width, height)
+        out_w, out_h = options.output_size(*shown)
+        if (out_w, out_h) == shown and options.size is not None and options.size.only_if:
             return None                       # left as it is: the full job copies the file
         out_path = dst or geometry.default_output(path, method.name, (out_w, out_h))
         fmt = files.output_format(out_path)
@@ -98,13 +105,15 @@ def _resize(path, dst, options):
         # --device auto: the GPU only where it would pay, as the full job weighs it (the
         # model needs no CuPy: a small job's cost rules the GPU out before it is looked for)
         n_ch = len(mode)
-        madds = (out_h * width + out_h * out_w) * n_ch * 2 * method.support * max(
-            1.0, width / out_w, height / out_h)
+        madds = (out_h * shown[0] + out_h * out_w) * n_ch * 2 * method.support * max(
+            1.0, shown[0] / out_w, shown[1] / out_h)
         if devices.select(options.device, cost=(madds, (width * height + out_w * out_h)
                                                   * n_ch)) != "cpu":
             return None
-        if fmt_in == "JPEG":            # decoded smaller where the shrink allows, as load does
-            scale = geometry.jpeg_draft_scale(width, height, out_w, out_h)
+        if fmt_in == "JPEG" and not options.exact:  # decoded smaller where the shrink
+            # allows, as load does (for the output's size as stored)
+            scale = geometry.jpeg_draft_scale(width, height, *((out_h, out_w) if turned
+                                                                else (out_w, out_h)))
             if scale > 1:
                 im.draft(mode, (width // scale, height // scale))
                 width, height = im.size
@@ -114,15 +123,23 @@ def _resize(path, dst, options):
         n_ch, alpha = len(raw), mode in ("LA", "RGBA")
         if alpha and fmt == "JPEG":
             return None                   # flattened onto white, with a note: the full job
-        # Pillow's buffer and our copy of it, the output, PNG's filtered and compressed copies
-        # (the compressor's buffer is as large as its input), and the imports still to come
-        # (with alpha, float32 copies of both: premultiplied)
-        memory.check_memory(width * height * (4 + n_ch) + 4 * out_w * out_h * n_ch
+        # Pillow's buffer (and its turned copy) and our copy of it, the output, PNG's filtered
+        # and compressed copies (the compressor's buffer is as large as its input), and the
+        # imports still to come (with alpha, float32 copies of both: premultiplied)
+        memory.check_memory(width * height * (4 + 4 * (meta.orientation != 1) + n_ch)
+                            + 4 * out_w * out_h * n_ch
                             + alpha * 4 * n_ch * (width * height + out_w * out_h)
                             + 64 * (out_w + out_h) * 16 * n_ch + (64 << 20), "the resize")
         im.load()
-        pixels = _pixels(im, raw, width * height * n_ch)
-    out = _resize_pixels(pixels, (height, width, n_ch), (out_h, out_w), method, alpha)
+        notes = []
+        shown_im = im
+        if meta.orientation != 1:              # as the full job turns its arrays
+            shown_im = im.transpose(_TRANSPOSE[meta.orientation])
+            width, height = shown_im.size
+            notes.append(f"applied EXIF orientation {meta.orientation}")
+        pixels = _pixels(shown_im, raw, width * height * n_ch)
+        del shown_im
+    out = _resize_pixels(pixels, (height, width, n_ch), (out_h, out_w), options, alpha)
     if out is None:
         return None
     icc, dpi, exif = (None, None, None) if options.strip else (meta.icc, meta.dpi, meta.exif)
@@ -135,7 +152,7 @@ def _resize(path, dst, options):
             save = files.pillow_save_options(fmt, icc, dpi, exif, options.quality)
             files.pillow_save(Image.frombuffer(raw, (out_w, out_h), out, "raw", raw, 0, 1), f,
                               fmt, **save)
-    return out_path
+    return out_path, notes
 
 
 def _pixels(im, raw, size):
@@ -160,59 +177,60 @@ def _view(buffer, code, shape):
     return memoryview(buffer).cast("B").cast(code, shape)
 
 
-def _table(n_in, n_out, method):
-    """(index, weight, count, fill weight, widest) of resizing an axis, as
-    resample.spec.taps.resize_taps builds it (align centers, boundary truncate, antialiased):
-    (n_out, widest) tables of the taps, with their counts and fill weights."""
-    step = n_in / n_out
-    positions = array("d", bytes(8 * n_out))
-    core.centre_positions(n_in, positions, method.name == "nearest")   # as taps.output_positions
-    stretch = max(1.0, step) if method.antialias else 1.0
-    boundary = BOUNDARY_IDS["truncate"]
-    width = taps_width(method.support, stretch, boundary)
-    index, weight = array("q", bytes(8 * n_out * width)), array("d", bytes(8 * n_out * width))
-    count, fill = array("q", bytes(8 * n_out)), array("d", bytes(8 * n_out))
-    widest = max(1, core.taps(positions, n_in, method.id, method.support, stretch, boundary,
-                              _view(index, "q", (n_out, width)),
-                              _view(weight, "d", (n_out, width)), count, fill))
-    if widest < width:                   # as compute_taps trims them
-        index = array("q", (v for o in range(n_out) for v in index[o * width:o * width + widest]))
-        weight = array("d", (v for o in range(n_out)
-                             for v in weight[o * width:o * width + widest]))
-    return (_view(index, "q", (n_out, widest)), _view(weight, "d", (n_out, widest)), count,
-            fill, widest)
+def _table(n_in, n_out, options):
+    """One axis's tap table (resample.spec.tables, as the full job's) as buffers for the
+    engine: (index, weight, count, fill weight, widest), index and weight (n_out, widest)."""
+    t = tables.axis_table(n_in, n_out, options.method, options.align, options.boundary,
+                          options.antialias)
+    return (_view(t.index, "q", (n_out, t.widest)), _view(t.weight, "d", (n_out, t.widest)),
+            t.count, t.fill_weight, t.widest)
 
 
-def _resize_pixels(pixels, shape, out_shape, method, alpha):
-    """The resized pixels (a bytearray), or None where the fixed-point loops decline (the full
-    job then runs the float loops): the same decisions and loops as resample.engines.cpu.resize.
-    With ``alpha`` (the last channel), the colour is premultiplied and resampled in float32 by
-    the float loops, as resample.ops.resize does."""
+def _float32(values):
+    """float64 weights as the float32 the engine works in for 8-bit samples (rounded to
+    nearest, as NumPy's astype)."""
+    view = memoryview(values)
+    return _view(array("f", view.cast("B").cast("d")), "f", view.shape)
+
+
+def _resize_pixels(pixels, shape, out_shape, options, alpha):
+    """The resized pixels (a bytearray), or None to leave the job to the full one: the same
+    decisions and loops as resample.engines.cpu.resize -- 8-bit fixed point where the pass
+    order and the tables allow it and no fill term is needed, else the float32 loops.  With
+    ``alpha`` (the last channel), the colour is premultiplied and resampled in float32 by the
+    float loops, as resample.ops.resize does."""
     (height, width, n_ch), (out_h, out_w) = shape, out_shape
-    yi, yw, yc, yf, _ = _table(height, out_h, method)
-    xi, xw, xc, xf, x_widest = _table(width, out_w, method)
+    yi, yw, yc, yf, _ = _table(height, out_h, options)
+    xi, xw, xc, xf, x_widest = _table(width, out_w, options)
+    fill = options.fill if options.boundary == "constant" else 0.0
+    filled = fill != 0 and (any(yf) or any(xf))
+    if alpha and filled:
+        return None                          # (the fill's colour premultiplied: the full job's)
     rows_first, cols_first = pass_costs(height, width, out_h, out_w, sum(yc) / out_h, x_widest)
     out = bytearray(out_h * out_w * n_ch)
     dst = memoryview(out).cast("B", (out_h, out_w * n_ch))
     bands = min(out_h, 16 * core.threads())
-    if not alpha:
-        if not fixed_order_ok(rows_first, cols_first):
-            return None
-        src = memoryview(pixels).cast("B", (height, width * n_ch))
-        return out if core.resize_fixed8(src, yi, yw, yc, xi, xw, xc, dst, bands) else None
-    premultiplied = array("f", bytes(4 * height * width * n_ch))
-    core.premultiply_u8(memoryview(pixels).cast("B", (height, width * n_ch)), n_ch,
-                        _view(premultiplied, "f", (height, width * n_ch)))
+    src = memoryview(pixels).cast("B", (height, width * n_ch))
+    if not alpha and not filled and fixed_order_ok(rows_first, cols_first) \
+            and core.resize_fixed8(src, yi, yw, yc, xi, xw, xc, dst, bands):
+        return out
     m_out = out_w * n_ch
     code = "i" if width * n_ch < 2**31 else "q"            # int32 indices where they fit
     index = array(code, bytes(array(code).itemsize * x_widest * m_out))
-    weight, fill = array("d", bytes(8 * x_widest * m_out)), array("d", bytes(8 * m_out))
+    weight, x_fill = array("d", bytes(8 * x_widest * m_out)), array("d", bytes(8 * m_out))
     core.interleave_taps(xi, xw, xc, xf, n_ch, _view(index, index.typecode, (x_widest, m_out)),
-                         _view(weight, "d", (x_widest, m_out)), fill)
+                         _view(weight, "d", (x_widest, m_out)), x_fill)
+    index = _view(index, index.typecode, (x_widest, m_out))
+    if not alpha:                         # float32 sums, stored rounded half up into 0..255
+        core.resize(src, yi, _float32(yw), yc, _float32(yf), index,
+                    _float32(_view(weight, "d", (x_widest, m_out))), _float32(x_fill), fill,
+                    dst, 0.0, 255.0, 1, rows_first <= cols_first, bands)
+        return out
+    premultiplied = array("f", bytes(4 * height * width * n_ch))
+    core.premultiply_u8(src, n_ch, _view(premultiplied, "f", (height, width * n_ch)))
     result = array("f", bytes(4 * out_h * m_out))
-    core.resize(_view(premultiplied, "f", (height, width * n_ch)), yi, yw, yc, yf,
-                _view(index, index.typecode, (x_widest, m_out)),
-                _view(weight, "d", (x_widest, m_out)), fill, 0.0,
+    core.resize(_view(premultiplied, "f", (height, width * n_ch)), yi, yw, yc, yf, index,
+                _view(weight, "d", (x_widest, m_out)), x_fill, 0.0,
                 _view(result, "f", (out_h, m_out)), 0.0, 0.0, 0, rows_first <= cols_first,
                 bands)
     core.unpremultiply_u8(_view(result, "f", (out_h, m_out)), n_ch, dst)

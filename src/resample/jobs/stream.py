@@ -30,7 +30,9 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
+import imagecodecs
 import numpy as np
+import tifffile
 from PIL import Image
 
 from ..compiled import core as _core
@@ -44,7 +46,7 @@ from ..ops.resize import resize_plan
 from ..spec.geometry import pyramid_level
 from ..spec.memory import check_memory
 from ..spec.taps import sub_table, table_width
-from .console import progress_bar
+from .progress import progress_bar
 
 STRIP_ROWS = 64             # output rows a strip (PNG output)
 TILE = 256                  # a TIFF output's tiles and a Zarr output's chunks; their strips
@@ -300,8 +302,6 @@ class TiffSource(Source):
     kind = "TIFF"
 
     def __init__(self, path):
-        import tifffile  # deferred: 140 ms, for TIFF only
-
         _check_chunks(path)
         try:
             self.tif = tifffile.TiffFile(path)
@@ -444,8 +444,6 @@ class TiffSource(Source):
         rows_held = page.tilelength if page.is_tiled else rows
         try:
             if name is not None:
-                import imagecodecs  # deferred: it imports NumPy
-
                 data = getattr(imagecodecs, name)(data)
             want = rows_held * width * samples * self.dtype.itemsize
             if len(data) < want:
@@ -455,8 +453,6 @@ class TiffSource(Source):
             if not tile.dtype.isnative:
                 tile = tile.astype(self.dtype)
             if page.predictor == 2:
-                import imagecodecs  # deferred: it imports NumPy
-
                 tile = imagecodecs.delta_decode(np.array(tile), axis=-2)
         except Exception as exc:                    # noqa: BLE001 (damaged data: one line)
             raise ResampleError(f"{self.path}: damaged TIFF data ({first_line(exc)[:80]})") \
@@ -928,8 +924,6 @@ def write_tiff(f, strips, width, height, channels, dtype, icc=None, dpi=None, py
     """A tiled TIFF (TILE x TILE, uncompressed; BigTIFF when it passes 2 GiB) of the strips
     (TILE rows each, top down) into the binary file ``f``.  ``pyramid``: SubIFDs of 2x2 means,
     each level half the last, down to one tile."""
-    import tifffile  # deferred: 140 ms, for TIFF only
-
     levels = []
     if pyramid:
         folder = os.path.dirname(os.path.abspath(f.name))

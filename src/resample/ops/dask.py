@@ -32,8 +32,7 @@ def resize(array, *, scale=None, shape=None, method="bilinear", align="centers",
     so the result is the same, bit for bit, as resizing the whole array at once.
     """
     try:
-        import dask  # optional: [dask]
-        import dask.array as da  # optional: [dask]
+        from dask import array as da, delayed  # optional: [dask]
     except ImportError:
         raise ResampleError("resample.dask needs Dask: pip install 'resample-images[dask]'") \
             from None
@@ -59,7 +58,7 @@ def resize(array, *, scale=None, shape=None, method="bilinear", align="centers",
     rows, cols = output_shape(a.shape[:2], scale, shape)
     plan = resize_plan(a.shape, dtype, (rows, cols), m, align, boundary, antialias, fill)
     taps_r, taps_c, work, out_dtype, how = plan
-    out_chunks = _output_chunks(chunks, a, (rows, cols))
+    out_chunks = _output_chunks(da, chunks, a, (rows, cols))
     blocks = []
     r0 = 0
     for r_size in out_chunks[0]:
@@ -67,7 +66,7 @@ def resize(array, *, scale=None, shape=None, method="bilinear", align="centers",
         sub_r, lo_r, hi_r = sub_table(taps_r, r0, r0 + r_size)
         for c_size in out_chunks[1]:
             sub_c, lo_c, hi_c = sub_table(taps_c, c0, c0 + c_size)
-            piece = dask.delayed(_block)(a[lo_r:hi_r, lo_c:hi_c], sub_r, sub_c, fill, work,
+            piece = delayed(_block)(a[lo_r:hi_r, lo_c:hi_c], sub_r, sub_c, fill, work,
                                          out_dtype, dtype, how)
             row.append([da.from_delayed(piece, (r_size, c_size, a.shape[2]), dtype)])
             c0 += c_size
@@ -77,10 +76,8 @@ def resize(array, *, scale=None, shape=None, method="bilinear", align="centers",
     return out[:, :, 0] if was_2d else out
 
 
-def _output_chunks(chunks, a, out_shape):
+def _output_chunks(da, chunks, a, out_shape):
     if chunks is not None:
-        import dask.array as da  # optional: [dask]
-
         return da.core.normalize_chunks(chunks, out_shape, dtype=a.dtype)
     sides = []
     for axis, n_out in enumerate(out_shape):

@@ -22,7 +22,7 @@ import threading
 import numpy as np
 
 from ..compiled import core as _core
-from ..engines import devices, gpu
+from ..engines import cuda, devices, gpu
 from ..engines.pointgrid import PointGrid, bucket_order, host, pixel_seeds
 from ..errors import ResampleError, excerpt, first_line
 from ..spec.memory import check_memory
@@ -412,7 +412,7 @@ def _backend(engine):
     if engine != "gpu":
         return None
 
-    return gpu.cupy_backend()
+    return cuda.cupy_backend()
 
 
 def resize_as_points(image, shape, align="centers", fill=0.0, device="auto"):

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..engines import cpu, devices, gpu
+from ..engines import cpu, cuda, devices, gpu
 from ..engines.gpu import kernel_dtype
 from ..errors import ResampleError, excerpt
 from ..spec.dtypes import check_fill, compute_dtype, to_dtype, work_dtype
@@ -310,10 +310,10 @@ def _on_gpu(run, a):
     stream).  A NumPy input is copied to the GPU and back on a stream of this thread's own,
     so that threads (the batch command's workers) overlap their copies and kernels."""
 
-    backend = gpu.cupy_backend()
+    backend = cuda.cupy_backend()
     if devices.is_device_array(a):
         return run(backend, a)
-    with gpu.thread_stream():
+    with cuda.thread_stream():
         return backend.xp.asnumpy(run(backend, backend.xp.asarray(a)))
 
 
@@ -367,7 +367,7 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
         check_memory(len(x) * a.shape[2] * out_dtype.itemsize, f"{len(x)} samples")
     chunks = [slice(s, s + _SAMPLE_CHUNK) for s in range(0, len(x), _SAMPLE_CHUNK)]
     if on_gpu:
-        backend = gpu.cupy_backend()
+        backend = cuda.cupy_backend()
         taps = ((gpu.taps(backend, y[part], a.shape[0], m, 1.0, boundary),
                  gpu.taps(backend, x[part], a.shape[1], m, 1.0, boundary)) for part in chunks)
         parts = [gpu.gather(backend, a, ty, tx, fill, work, out_dtype) for ty, tx in taps]

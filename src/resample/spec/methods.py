@@ -39,18 +39,6 @@ class Method(NamedTuple):
         """Whether the kernel is a Python function (else a kernel of kernels/common/taps.h)."""
         return callable(self.id)
 
-    def kernel(self, u):
-        """``K(u)`` for a float64 array ``u`` (the compiled engine's, kernels/common/taps.h, or the
-        method's own function)."""
-        import numpy as np  # deferred: NumPy only where an array is made
-
-        u = np.ascontiguousarray(u, dtype=np.float64)
-        if self.custom:
-            return np.asarray(self.id(u), dtype=np.float64)
-        out = np.empty_like(u)
-        _core.method_weights(self.id, u, out)
-        return out
-
 
 # The kernels' and boundaries' numbers come from the shared kernel header's one list of names
 # (kernels/common/taps.h's METHOD_NAMES and BOUNDARY_NAMES, through the compiled engine).

@@ -16,7 +16,9 @@ import numpy as np
 from ..compiled import core as _core
 from ..errors import ResampleError, excerpt
 from .memory import check_memory
+from . import tables
 from .methods import BOUNDARY_IDS, Method, taps_width
+from .tables import output_step
 
 ALIGNS = ("centers", "corners")
 BOUNDARIES = tuple(BOUNDARY_IDS)       # (kernels/common/taps.h's names, in their numbers' order)
@@ -62,39 +64,17 @@ class Taps:
 
 
 def output_positions(n_in, n_out, align, accumulate=False):
-    """Input positions of the ``n_out`` output samples, and the spacing between them.
-
-    ``centers``: ``x_j = (j + 0.5) * n_in / n_out - 0.5``, in float64 as Pillow computes it,
-    so that exact ties of ``nearest`` and ``box`` fall the same way as in Pillow:
-    ``accumulate`` (nearest) sums the centres in steps of ``n_in / n_out`` as Pillow's NEAREST
-    does, otherwise each is ``(j + 0.5) * step`` as Pillow's filters do (the C++ engine's
-    centre_positions, which the plain job calls too).
-    ``corners``: ``x_j = j * (n_in - 1) / (n_out - 1)`` (``0`` when ``n_out == 1``).
-    """
-    step = output_step(n_in, n_out, align)
-    if align == "centers":
-        positions = np.empty(n_out)
-        _core.centre_positions(n_in, positions, bool(accumulate))
-        return positions, step
-    if n_out == 1:
-        return np.zeros(1), step
-    j = np.arange(n_out, dtype=np.float64)
-    return j * (n_in - 1) / (n_out - 1), step
+    """Input positions of the ``n_out`` output samples (float64), and the spacing between
+    them: resample.spec.tables.output_positions and output_step, as NumPy."""
+    return (np.frombuffer(tables.output_positions(n_in, n_out, align, accumulate), np.float64),
+            output_step(n_in, n_out, align))
 
 
 def table_width(n_in, n_out, method: Method, align, boundary, antialias):
     """Taps per output of a resize table along one axis as :func:`compute_taps` builds it
     (before merging): for estimating memory before any table is made."""
-    step = output_step(n_in, n_out, align)
-    stretch = max(1.0, step) if (antialias and method.antialias) else 1.0
-    return taps_width(method.support, stretch, BOUNDARY_IDS[boundary])
-
-
-def output_step(n_in, n_out, align):
-    """The spacing of the output positions in input pixels (see :func:`output_positions`)."""
-    if align == "centers":
-        return n_in / n_out
-    return float(n_in) if n_out == 1 else (n_in - 1) / (n_out - 1)
+    return taps_width(method.support, tables.stretch(n_in, n_out, method, align, antialias),
+                      BOUNDARY_IDS[boundary])
 
 
 def compute_taps(x, n, method: Method, stretch, boundary):
@@ -123,6 +103,17 @@ def compute_taps(x, n, method: Method, stretch, boundary):
     return Taps(index, weight, count, fill_weight)
 
 
+def kernel_values(method: Method, u):
+    """The kernel ``K(u)`` of ``method`` at the float64 array ``u`` (tap offsets in input
+    pixels, unstretched): the compiled kernels/common/taps.h's, or the method's own function."""
+    u = np.ascontiguousarray(u, dtype=np.float64)
+    if method.custom:
+        return np.asarray(method.id(u), dtype=np.float64)
+    out = np.empty_like(u)
+    _core.method_weights(method.id, u, out)
+    return out
+
+
 def _custom_taps(x, n, method, stretch, boundary_id, index, weight, count, fill_weight):
     """The merged table of a kernel that is a Python function: the engine gives each tap's
     argument (kernels/common/taps.h's window, as for its own kernels), the function weighs them,
@@ -133,7 +124,7 @@ def _custom_taps(x, n, method, stretch, boundary_id, index, weight, count, fill_
     inside = np.isfinite(u)
     raw = np.zeros_like(u)
     try:
-        values = np.asarray(method.id(u[inside]), dtype=np.float64)
+        values = kernel_values(method, u[inside])
     except Exception as exc:          # noqa: BLE001 (the user's function failed: one line)
         raise ResampleError(f"method {excerpt(method.name)}: its kernel failed on an array "
                             f"({type(exc).__name__}: {str(exc)[:60]})") from None
@@ -189,13 +180,20 @@ TAPS_CHUNK = 1 << 16         # outputs whose taps are computed at once (bounds t
 
 
 def _resize_taps(n_in, n_out, method: Method, align, boundary, antialias):
-    step = output_step(n_in, n_out, align)
-    stretch = max(1.0, step) if (antialias and method.antialias) else 1.0
+    stretch = tables.stretch(n_in, n_out, method, align, antialias)
     width = taps_width(method.support, stretch, BOUNDARY_IDS[boundary])
     # the positions; int64 indices and float64 weights: a chunk's as computed and compacted,
     # and the whole table
     check_memory(8 * n_out + 16 * width * (n_out + 2 * min(n_out, TAPS_CHUNK)),
                  f"the tap tables of {n_in} -> {n_out} samples ({width} taps each)")
+    if n_out <= TAPS_CHUNK and not method.custom:     # the plain job's tables, as NumPy
+        t = tables.axis_table(n_in, n_out, method, align, boundary, antialias, trim=False)
+        index = np.frombuffer(t.index, np.int64).reshape(n_out, -1)
+        weight = np.frombuffer(t.weight, np.float64).reshape(n_out, -1)
+        if t.widest < index.shape[1]:
+            index, weight = index[:, :t.widest].copy(), weight[:, :t.widest].copy()
+        return Taps(index, weight, np.frombuffer(t.count, np.int64),
+                    np.frombuffer(t.fill_weight, np.float64))
     x, _ = output_positions(n_in, n_out, align, accumulate=method.name == "nearest")
     if n_out <= TAPS_CHUNK:
         return compute_taps(x, n_in, method, stretch, boundary)
