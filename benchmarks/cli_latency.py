@@ -3,8 +3,9 @@ Pillow script doing the same job, in paired runs (one of each per round), median
 
 Run: ``python -m benchmarks.cli_latency [--rounds 11] [--gpu-site FOLDER]``.  Goals:
 - a 384x384 PNG halved, and the same with --overwrite, --strip, into WebP, with
-  --size '200x200>', and an RGBA PNG: at most 1.3x the Pillow script doing the same job;
-- a 12 Mpx camera JPEG halved: at most 1.0x;
+  --size '200x200>', with --boundary edge, an RGBA PNG and a 16-bit RGB PNG: at most 1.3x
+  the Pillow script doing the same job (Pillow reduces 16-bit colour to 8 bits);
+- a 12 Mpx camera JPEG halved, and one turned by its EXIF orientation: at most 1.0x;
 - a 512x512 PNG enlarged 2x with gri: at most 1.5x the Pillow script (bicubic, its nearest);
 - a shell loop over 10 small PNGs, one process per file: at most 1.5x a Pillow script per file;
 - the first run after install at most 2x a warm run (no JIT: there is nothing to compile).
@@ -37,6 +38,16 @@ with Image.open(src) as im:
     out = im.resize(size, getattr(Image.Resampling, method))
     out.save(dst, **({"quality": 95} if dst.endswith((".jpg", ".webp")) else {}))
 """
+# A camera JPEG turned upright by its EXIF orientation, then halved.
+PILLOW_TURN = r"""
+import sys
+from PIL import Image, ImageOps
+src, dst = sys.argv[1], sys.argv[2]
+with Image.open(src) as im:
+    im = ImageOps.exif_transpose(im)
+    im.resize((round(im.width / 2), round(im.height / 2)), Image.Resampling.BILINEAR).save(
+        dst, quality=95)
+"""
 # --size '200x200>': fit inside 200x200, only if larger (as ImageMagick's geometry).
 PILLOW_FIT = r"""
 import sys
@@ -62,8 +73,15 @@ def make_inputs(folder):
     Image.fromarray(np.dstack([photo, alpha])).save(os.path.join(folder, "rgba.png"))
     coffee = Image.fromarray(data.coffee())
     coffee.resize((512, 512), Image.Resampling.LANCZOS).save(os.path.join(folder, "small.png"))
-    coffee.resize((4000, 3000), Image.Resampling.LANCZOS).save(
-        os.path.join(folder, "camera.jpg"), quality=90)
+    camera = coffee.resize((4000, 3000), Image.Resampling.LANCZOS)
+    camera.save(os.path.join(folder, "camera.jpg"), quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = 6                                   # shot upright: turn a quarter
+    camera.save(os.path.join(folder, "turned.jpg"), quality=90, exif=exif.tobytes())
+    from resample.formats.images import write_png
+
+    with open(os.path.join(folder, "photo16.png"), "wb") as f:
+        write_png(f, photo.astype(np.uint16) * 257)
     loop = os.path.join(folder, "loop")
     os.makedirs(loop)
     for k, name in enumerate(("astronaut", "chelsea", "rocket", "coins", "camera", "moon",
@@ -128,6 +146,12 @@ def small_jobs(tmp, out, env=None, tag=""):
             fit + [photo, f"{out}/h.png"]),
         job("384x384 RGBA PNG halved", [rgba, "-o", f"{out}/i.png", "--scale", "0.5"],
             py + [rgba, f"{out}/j.png", "0.5", "BILINEAR"]),
+        job("384x384 PNG halved, --boundary edge", [photo, "-o", f"{out}/k.png", "--scale",
+                                                    "0.5", "--boundary", "edge"],
+            py + [photo, f"{out}/l.png", "0.5", "BILINEAR"]),
+        job("384x384 16-bit RGB PNG halved (Pillow: to 8 bits)",
+            [os.path.join(tmp, "photo16.png"), "-o", f"{out}/m.png", "--scale", "0.5"],
+            py + [os.path.join(tmp, "photo16.png"), f"{out}/n.png", "0.5", "BILINEAR"]),
     ]
 
 
@@ -138,6 +162,7 @@ def run(rounds=11, gpu_site=None):
     with tempfile.TemporaryDirectory() as tmp:
         loop = make_inputs(tmp)
         small, camera = os.path.join(tmp, "small.png"), os.path.join(tmp, "camera.jpg")
+        turned = os.path.join(tmp, "turned.jpg")
         out = os.path.join(tmp, "out")
         os.makedirs(out)
         jobs = small_jobs(tmp, out)
@@ -154,6 +179,9 @@ def run(rounds=11, gpu_site=None):
             ("12 Mpx JPEG halved (bilinear)", 1.0,
              lambda: _run(resample + [camera, "-o", f"{out}/a.jpg", "--scale", "0.5", "-q"]),
              lambda: _run(py + [camera, f"{out}/b.jpg", "0.5", "BILINEAR"])),
+            ("12 Mpx JPEG, EXIF orientation 6, halved", 1.0,
+             lambda: _run(resample + [turned, "-o", f"{out}/c.jpg", "--scale", "0.5", "-q"]),
+             lambda: _run([sys.executable, "-c", PILLOW_TURN, turned, f"{out}/d.jpg"])),
         ]
         names = sorted(os.listdir(loop))
         jobs.append((f"shell loop, {len(names)} 256x256 PNGs halved, per file", 1.5,

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <string_view>
 
@@ -247,42 +248,58 @@ static void holes(const Array& z, const Array& rows, const Array& cols) {
     if (found != n) throw std::invalid_argument("holes: fewer holes than expected");
 }
 
-// ---- straight and premultiplied alpha, 8-bit: a pixel's colour times its alpha before
-// resampling, divided by it after, in float32, exactly as resample.ops.resize computes it
-// with NumPy for the full job (the alpha's fraction a / 255 first, then the product; then
-// the colour times 255 over the alpha, 0 where it is 0, rounded half up and clipped), so that
-// the plain job (resample/jobs/plain.py), which has no NumPy, writes the same bytes.  Rows
-// (rows, cols x ch), the last of the ch channels alpha.  In this file, compiled without FMA:
-// no product is fused with a sum.
-static void premultiply_u8(const Array& src, long long ch, const Array& dst) {
-    const uint8_t* in = ptr<uint8_t>(src);
+// ---- straight and premultiplied alpha, 8- and 16-bit: a pixel's colour times its alpha
+// before resampling, divided by it after, in float32, exactly as resample.ops.resize computes
+// it with NumPy for the full job (the alpha's fraction a / top first, then the product; then
+// the colour times top over the alpha, 0 where it is 0, rounded half up and clipped; top is
+// 255 or 65535), so that the plain job (resample/jobs/plain.py), which has no NumPy, writes
+// the same bytes.  Rows (rows, cols x ch), the last of the ch channels alpha.  In this file,
+// compiled without FMA: no product is fused with a sum.
+template <typename T>
+static void premultiply_as(const Array& src, long long ch, const Array& dst) {
+    const T* in = ptr<T>(src);
     float* out = ptr<float>(dst);
+    const float top = (float)std::numeric_limits<T>::max();
     long long n = (long long)src.size() / ch;
     for (long long p = 0; p < n; ++p) {
-        const uint8_t* px = in + p * ch;
+        const T* px = in + p * ch;
         float* o = out + p * ch;
         float a = (float)px[ch - 1];
-        float fraction = a / 255.0f;
+        float fraction = a / top;
         for (long long c = 0; c + 1 < ch; ++c) o[c] = (float)px[c] * fraction;
         o[ch - 1] = a;
     }
 }
 
-static void unpremultiply_u8(const Array& src, long long ch, const Array& dst) {
+template <typename T>
+static void unpremultiply_as(const Array& src, long long ch, const Array& dst) {
     const float* in = ptr<float>(src);
-    uint8_t* out = ptr<uint8_t>(dst);
+    T* out = ptr<T>(dst);
+    const float top = (float)std::numeric_limits<T>::max();
     long long n = (long long)src.size() / ch;
-    auto store = [](float v) {
+    auto store = [top](float v) {
         float r = std::floor(v + 0.5f);
-        return (uint8_t)(r < 0.0f ? 0.0f : r > 255.0f ? 255.0f : r);
+        return (T)(r < 0.0f ? 0.0f : r > top ? top : r);
     };
     for (long long p = 0; p < n; ++p) {
         const float* px = in + p * ch;
-        uint8_t* o = out + p * ch;
+        T* o = out + p * ch;
         float a = px[ch - 1];
-        for (long long c = 0; c + 1 < ch; ++c) o[c] = store(a > 0.0f ? px[c] * 255.0f / a : 0.0f);
+        for (long long c = 0; c + 1 < ch; ++c) o[c] = store(a > 0.0f ? px[c] * top / a : 0.0f);
         o[ch - 1] = store(a);
     }
+}
+
+static void premultiply(const Array& src, long long ch, const Array& dst) {
+    if (src.dtype() == nb::dtype<uint8_t>()) premultiply_as<uint8_t>(src, ch, dst);
+    else if (src.dtype() == nb::dtype<uint16_t>()) premultiply_as<uint16_t>(src, ch, dst);
+    else throw std::invalid_argument("premultiply: uint8 or uint16 samples");
+}
+
+static void unpremultiply(const Array& src, long long ch, const Array& dst) {
+    if (dst.dtype() == nb::dtype<uint8_t>()) unpremultiply_as<uint8_t>(src, ch, dst);
+    else if (dst.dtype() == nb::dtype<uint16_t>()) unpremultiply_as<uint16_t>(src, ch, dst);
+    else throw std::invalid_argument("unpremultiply: uint8 or uint16 samples");
 }
 
 // ---- the columns pass's tap table for rows of ch interleaved channels: tap-major
@@ -404,12 +421,12 @@ NB_MODULE(_core, m) {
           nogil, "A stable counting sort of keys in [0, len(start) - 1).");
     m.def("holes", [](A z, A rows, A cols) { holes(z, rows, cols); }, nb::arg("z"), nb::arg("rows"), nb::arg("cols"),
           nogil);
-    m.def("premultiply_u8", [](A s, long long ch, A d) { premultiply_u8(s, ch, d); },
+    m.def("premultiply", [](A s, long long ch, A d) { premultiply(s, ch, d); },
           nb::arg("src"), nb::arg("channels"), nb::arg("dst"), nogil,
-          "8-bit straight alpha (last of channels) to premultiplied float32.");
-    m.def("unpremultiply_u8", [](A s, long long ch, A d) { unpremultiply_u8(s, ch, d); },
+          "8- or 16-bit straight alpha (last of channels) to premultiplied float32.");
+    m.def("unpremultiply", [](A s, long long ch, A d) { unpremultiply(s, ch, d); },
           nb::arg("src"), nb::arg("channels"), nb::arg("dst"), nogil,
-          "Premultiplied float32 back to 8-bit straight alpha, rounded half up.");
+          "Premultiplied float32 back to 8- or 16-bit straight alpha, rounded half up.");
     m.def("interleave_taps", [](A i, A w, A c, A f, long long ch, A oi, A ow, A of) {
         interleave_taps(i, w, c, f, ch, oi, ow, of);
     }, nb::arg("index"), nb::arg("weight"), nb::arg("count"), nb::arg("fill"),

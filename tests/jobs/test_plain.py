@@ -137,7 +137,7 @@ def test_overwrite_replaces_the_input_on_both_jobs(tmp_path, plain_runs, monkeyp
 def _assert_same_file(short, full, what):
     """JPEGs and WebPs byte for byte; PNGs pixel for pixel with the same metadata (the plain
     job compresses small PNGs with zlib, the full one with libdeflate)."""
-    if short.suffix in (".jpg", ".webp"):
+    if short.suffix in (".jpg", ".webp", ".tif", ".bmp"):
         assert short.read_bytes() == full.read_bytes(), what
         return
     with Image.open(short) as a, Image.open(full) as b:
@@ -219,6 +219,82 @@ def test_an_exif_orientation_is_applied_as_the_full_job_applies_it(tmp_path, ori
                     assert im.size == (210, 287)             # the sides swapped
 
 
+def _other_inputs(folder):
+    """What Pillow reads for both jobs: a paletted PNG (with a transparent entry, and
+    without), an RGB PNG with a transparent colour, a CMYK JPEG, a WebP, a BMP, a PPM."""
+    photo = Image.fromarray(skimage_data.astronaut()[::4, ::4][:101, :117])
+    paths = {}
+    paths["pal.png"] = os.path.join(folder, "pal.png")
+    photo.quantize(64).save(paths["pal.png"])
+    paths["pal-t.png"] = os.path.join(folder, "pal-t.png")
+    photo.quantize(64).save(paths["pal-t.png"], transparency=3)
+    paths["trns.png"] = os.path.join(folder, "trns.png")
+    photo.save(paths["trns.png"], transparency=(0, 0, 0))
+    paths["cmyk.jpg"] = os.path.join(folder, "cmyk.jpg")
+    photo.convert("CMYK").save(paths["cmyk.jpg"], quality=90)
+    for ext in ("webp", "bmp", "ppm"):
+        paths[f"photo.{ext}"] = os.path.join(folder, f"photo.{ext}")
+        photo.save(paths[f"photo.{ext}"])
+    return paths
+
+
+def test_other_inputs_and_outputs_are_the_plain_job_s_too(tmp_path, plain_runs, capsys,
+                                                          monkeypatch):
+    for name, src in _other_inputs(str(tmp_path)).items():
+        for k, job in enumerate((["--scale", "0.5"], ["--size", "64x30!", "-m", "lanczos"])):
+            for ext in (".png", ".jpg", ".tif", ".bmp", ".webp"):
+                ours, theirs = tmp_path / f"s-{name}-{k}{ext}", tmp_path / f"f-{name}-{k}{ext}"
+                code = main([src, "-o", str(ours), *job])
+                said = capsys.readouterr().err
+                flattened = name == "pal-t.png" and ext == ".jpg"     # alpha onto white
+                assert plain_runs == ([] if flattened else [str(ours)]), (name, job, ext)
+                plain_runs.clear()
+                assert code == full_job(monkeypatch, [src, "-o", str(theirs), *job]) == 0
+                assert said == capsys.readouterr().err, (name, job, ext)
+                _assert_same_file(ours, theirs, (name, job, ext))
+
+
+def _deep_pngs(folder):
+    """16-bit PNGs of a real photo, written by our encoder (grey, grey and alpha, RGB, RGBA),
+    and a grey one by Pillow's."""
+    from resample.formats import images
+
+    photo = skimage_data.astronaut()[:120, :150].astype(np.uint16) * 257 + 3
+    ramp = np.clip(np.linspace(-9000, 70000, 150), 0, 65535).astype(np.uint16)
+    alpha = np.broadcast_to(ramp, photo.shape[:2])
+    paths = {}
+    for name, a in (("g16", photo[..., 1]), ("la16", np.dstack([photo[..., 1], alpha])),
+                    ("rgb16", photo), ("rgba16", np.dstack([photo, alpha]))):
+        paths[name] = os.path.join(folder, name + ".png")
+        with open(paths[name], "wb") as f:
+            images.write_png(f, a, dpi=(200, 200))
+    paths["pillow16"] = os.path.join(folder, "pillow16.png")
+    Image.fromarray(skimage_data.camera()[:70, :90].astype(np.uint16) * 257).save(
+        paths["pillow16"])
+    return paths
+
+
+def test_16_bit_pngs_are_the_plain_job_s_too(tmp_path, plain_runs, capsys, monkeypatch):
+    for name, src in _deep_pngs(str(tmp_path)).items():
+        for k, job in enumerate((["--scale", "0.5"], ["--scale", "1.7", "-m", "lanczos"],
+                                 ["--size", "33x71!", "-m", "box"], ["--scale", "0.3", "-m",
+                                                                    "nearest"],
+                                 ["--scale", "0.6", "--boundary", "constant", "--fill", "9"])):
+            ours, theirs = tmp_path / f"s-{name}-{k}.png", tmp_path / f"f-{name}-{k}.png"
+            assert main([src, "-o", str(ours), *job]) == 0
+            filled = "--fill" in job and name in ("la16", "rgba16")
+            assert plain_runs == ([] if filled else [str(ours)]), (name, job)
+            plain_runs.clear()
+            assert full_job(monkeypatch, [src, "-o", str(theirs), *job]) == 0
+            capsys.readouterr()
+            _assert_same_file(ours, theirs, (name, job))
+            if name == "rgb16":
+                from resample.formats import images
+
+                assert images.read_png(ours)[0].dtype == np.uint16     # still 16 bits
+                assert images.read_png(ours)[2] is not None              # dpi carried
+
+
 def _wide_png(folder):
     path = os.path.join(folder, "deep.png")
     Image.fromarray((skimage_data.camera()[:30, :40].astype(np.uint16) * 257)).save(path)
@@ -227,7 +303,7 @@ def _wide_png(folder):
 
 @pytest.mark.parametrize("make, args", [
     (_rgba, ["--scale", "0.5", "-o", "flat.jpg"]),        # alpha into JPEG: flattened
-    (_wide_png, ["--scale", "0.5"]),                      # 16 bits
+    (_wide_png, ["--scale", "0.5", "-o", "deep.jpg"]),    # 16 bits into 8
     (_rgba, ["--scale", "0.5", "--linear"]),              # an option the plain job lacks
     (_rgba, ["--scale", "0.5", "--boundary", "constant", "--fill", "9"]),   # alpha and fill
     (_rgba, ["--scale", "0.5", "--device", "gpu"]),

@@ -187,6 +187,22 @@ def read_metadata(path, im):
                     exif.tobytes() if carry_exif else None)
 
 
+# Pillow modes that are converted on reading, to what: the pixels are kept as grey, RGB
+# (with alpha or without), 16- or 32-bit integers or floats.
+_CONVERT = {"1": "L", "P": "RGB", "PA": "RGBA", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",
+            "HSV": "RGB", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB", "I;16B": "I;16",
+            "I;16L": "I;16", "I;16N": "I;16"}
+
+
+def reading_mode(im):
+    """The mode the Pillow image ``im`` is converted to when read (a palette with a
+    transparent entry to RGBA, CMYK to RGB, ...), or None where its own is kept; both jobs
+    convert by it (resample.formats.images, resample.jobs.plain)."""
+    if im.mode == "P" and "transparency" in im.info:
+        return "RGBA"
+    return _CONVERT.get(im.mode)
+
+
 def pillow_save_options(fmt, icc, dpi, exif, quality):
     """Keyword arguments for Pillow's ``save`` in ``fmt``: the metadata the format holds, and
     the quality (1-100; None: DEFAULT_QUALITY) for JPEG and WebP."""

@@ -27,12 +27,8 @@ from ..spec.geometry import jpeg_draft_scale
 from ..spec.memory import check_memory
 from . import png
 from .files import (EIGHT_BIT_ONLY, atomic_output, check_size, not_a_file, output_format,
-    pillow_save, pillow_save_options, read_metadata)
+    pillow_save, pillow_save_options, read_metadata, reading_mode)
 
-# Pillow modes that are converted on reading, to what, and why.
-_CONVERT = {"1": "L", "P": "RGB", "PA": "RGBA", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",
-            "HSV": "RGB", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB", "I;16B": "I;16",
-            "I;16L": "I;16", "I;16N": "I;16"}
 _ALPHA_MODES = ("LA", "RGBA")
 
 
@@ -72,10 +68,7 @@ def _orient(a, orientation):
 
 def _pillow_array(im, notes):
     mode = im.mode
-    if mode == "P" and ("transparency" in im.info):
-        target = "RGBA"
-    else:
-        target = _CONVERT.get(mode)
+    target = reading_mode(im)
     if target is not None and target != "I;16":
         notes.append(f"converted {mode} image to {target}")
         im = im.convert(target)

@@ -1,21 +1,27 @@
-"""A plain resize of one 8-bit PNG or JPEG (grey or RGB, and PNG's with alpha), without NumPy.
+"""A plain resize of one image file (PNG, JPEG, WebP, BMP, PPM or TGA; grey or colour, with
+or without alpha, paletted or CMYK as Pillow converts them; 8-bit, and PNG's 16-bit), without
+NumPy.
 
 The command (resample.cli.command) parses its arguments once; where they ask for what this
-job does (a resize of one such file by --scale or --size into a PNG, JPEG or WebP, with
---method, --quality, --strip, --overwrite, --threads, --device cpu or auto), it runs here, in
-Pillow's buffers and the C++ engine's loops (fixed point; with alpha, the float loops on
-premultiplied samples, as the full job runs them), so that a small file's process does not
-spend most of its time importing NumPy.  Anything this job is unsure of (a mode, a
-profile's orientation, a table the fixed-point loops decline) is left to the full job,
+job does (a resize of one such file by --scale or --size into a PNG, JPEG, WebP, TIFF, BMP,
+PPM or TGA (16-bit: PNG), with
+--method, --align, --boundary, --fill, --no-antialias, --exact, --quality, --strip,
+--overwrite, --threads, --device cpu or auto; EXIF orientations applied), it runs here, in
+Pillow's buffers (a 16-bit PNG's rows read by resample.formats.png) and the C++ engine's
+loops, so that a small file's process does not spend most of its time importing NumPy.  The
+tap tables come from resample.spec.tables, as the full job's; 8-bit samples go through the
+fixed-point loops where resample.engines.cpu would take them, else the float loops (with
+alpha, on premultiplied samples, as resample.ops.resize premultiplies them).  Anything this
+job is unsure of (a mode, --linear, a 16-bit image into JPEG) is left to the full job,
 untouched: nothing is written before it has decided.  For what both can do, both write the
-same pixels and metadata (tests/jobs/test_plain.py): the same tap tables (the C++ engine builds
-them), the same fixed-point loops, the same encoders; the same bytes, but for PNGs under
+same pixels and metadata (tests/jobs/test_plain.py); the same bytes, but for PNGs under
 ZLIB_BELOW, which this job compresses with zlib instead of libdeflate.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from array import array
 
 from PIL import Image
@@ -27,8 +33,9 @@ from ..formats import files, png
 from ..spec import geometry, memory, tables
 from ..spec.options import Options
 
-_INPUTS = (".png", ".jpg", ".jpeg")
-_OUTPUTS = ("PNG", "JPEG", "WEBP")
+_INPUTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".pgm", ".tga")
+_INPUT_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "PPM", "TGA")   # (as Pillow names them)
+_OUTPUTS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "PPM", "TGA")
 _MODES = ("L", "RGB", "LA", "RGBA")
 # EXIF orientations 2-8, and how Pillow turns the stored pixels into the shown ones (as the
 # full job's arrays are turned: resample.formats.images)
@@ -57,12 +64,24 @@ def applies(src, dst, options: Options, explicit):
             and os.path.getsize(src) > 0)
 
 
-def _png_is_8bit(path):
-    """An 8-bit grey, RGB, grey and alpha or RGBA PNG (not paletted)."""
+_PNG_MODES = {0: "L", 2: "RGB", 4: "LA", 6: "RGBA"}      # by colour type
+
+
+def _png_kind(path):
+    """``(bit depth, mode)`` of a PNG this job reads: a palette (mode P), or grey, RGB, grey
+    and alpha or RGBA, 8- or 16-bit (a 16-bit one not interlaced, as resample.formats.png
+    reads it); else ``(None, None)``.  (Pillow names 16-bit colour by the 8-bit mode it
+    reduces it to: LA as RGBA.)"""
     with open(path, "rb") as f:
         head = f.read(29)
-    return (len(head) == 29 and head[12:16] == b"IHDR" and head[24] == 8
-            and head[25] in (0, 2, 4, 6))
+    if len(head) < 29 or head[12:16] != b"IHDR":
+        return None, None
+    depth, colour, interlace = head[24], head[25], head[28]
+    if colour == 3:
+        return 8, "P"
+    if colour in _PNG_MODES and (depth == 8 or (depth == 16 and interlace == 0)):
+        return depth, _PNG_MODES[colour]
+    return None, None
 
 
 def resize(path, dst, options: Options):
@@ -78,10 +97,18 @@ def resize(path, dst, options: Options):
 def _resize(path, dst, options):
     method = options.method
     with Image.open(path) as im:
-        fmt_in, mode = im.format, im.mode
-        if (fmt_in not in ("PNG", "JPEG") or mode not in _MODES or "transparency" in im.info
-                or (fmt_in == "PNG" and not _png_is_8bit(path))
-                or getattr(im, "n_frames", 1) > 1):           # frames: the full job's
+        fmt_in, stored_mode = im.format, im.mode
+        if fmt_in not in _INPUT_FORMATS or getattr(im, "n_frames", 1) > 1:   # frames: the
+            return None                                                      # full job's
+        depth, png_mode = _png_kind(path) if fmt_in == "PNG" else (8, stored_mode)
+        if depth is None:
+            return None
+        # the mode the pixels are read in: a 16-bit PNG's own (Pillow reduces colour to 8
+        # bits: resample.formats.png reads it); else Pillow's, converted as the full job
+        # converts it (a palette to RGB, CMYK to RGB, ...)
+        convert = files.reading_mode(im) if depth == 8 else None
+        mode = png_mode if depth == 16 else convert or stored_mode
+        if mode not in _MODES:
             return None
         meta = files.read_metadata(path, im)
         if meta.orientation not in _TRANSPOSE and meta.orientation != 1:
@@ -96,6 +123,7 @@ def _resize(path, dst, options):
         fmt = files.output_format(out_path)
         folder = os.path.dirname(os.path.abspath(out_path))
         if (fmt not in _OUTPUTS or max(out_w, out_h, width, height) > MAX_SIDE
+                or (depth == 16 and fmt != "PNG")        # 16 bits into 8: the full job
                 or (options.quality is not None and fmt == "PNG")     # the full job's note
                 or not os.path.isdir(folder) or os.path.isdir(out_path)
                 or (not options.overwrite and os.path.exists(out_path)
@@ -110,8 +138,9 @@ def _resize(path, dst, options):
         if devices.select(options.device, cost=(madds, (width * height + out_w * out_h)
                                                   * n_ch)) != "cpu":
             return None
-        if fmt_in == "JPEG" and not options.exact:  # decoded smaller where the shrink
-            # allows, as load does (for the output's size as stored)
+        if fmt_in == "JPEG" and stored_mode in ("L", "RGB") and not options.exact:
+            # decoded smaller where the shrink allows, as load does (for the output's size as
+            # stored)
             scale = geometry.jpeg_draft_scale(width, height, *((out_h, out_w) if turned
                                                                 else (out_w, out_h)))
             if scale > 1:
@@ -120,33 +149,45 @@ def _resize(path, dst, options):
         # An RGB JPEG is written from RGBX samples, which Pillow takes without a copy (its own
         # layout of RGB); so they are resampled as four channels.
         raw = "RGBX" if mode == "RGB" and fmt == "JPEG" else mode
-        n_ch, alpha = len(raw), mode in ("LA", "RGBA")
+        n_ch, alpha, item = len(raw), mode in ("LA", "RGBA"), depth // 8
         if alpha and fmt == "JPEG":
             return None                   # flattened onto white, with a note: the full job
-        # Pillow's buffer (and its turned copy) and our copy of it, the output, PNG's filtered
-        # and compressed copies (the compressor's buffer is as large as its input), and the
-        # imports still to come (with alpha, float32 copies of both: premultiplied)
-        memory.check_memory(width * height * (4 + 4 * (meta.orientation != 1) + n_ch)
-                            + 4 * out_w * out_h * n_ch
+        # Pillow's buffer (and its turned copy) and our copy of it, or a 16-bit PNG's inflated,
+        # unfiltered and swapped rows; the output, PNG's filtered and compressed copies (the
+        # compressor's buffer is as large as its input), and the imports still to come (with
+        # alpha, float32 copies of both: premultiplied)
+        memory.check_memory(width * height * (4 + 4 * (meta.orientation != 1)
+                                              + 4 * (convert is not None) + 3 * n_ch * item)
+                            + 4 * out_w * out_h * n_ch * item
                             + alpha * 4 * n_ch * (width * height + out_w * out_h)
                             + 64 * (out_w + out_h) * 16 * n_ch + (64 << 20), "the resize")
-        im.load()
         notes = []
-        shown_im = im
-        if meta.orientation != 1:              # as the full job turns its arrays
-            shown_im = im.transpose(_TRANSPOSE[meta.orientation])
-            width, height = shown_im.size
-            notes.append(f"applied EXIF orientation {meta.orientation}")
-        pixels = _pixels(shown_im, raw, width * height * n_ch)
-        del shown_im
+        if depth == 16:
+            if meta.orientation != 1:
+                return None               # (PNG's eXIf orientation, seldom set: the full job)
+            pixels = png.read_samples(path)[0]
+        else:
+            im.load()
+            shown_im = im
+            if convert is not None:
+                shown_im = im.convert(convert)
+                notes.append(f"converted {stored_mode} image to {convert}")
+            if meta.orientation != 1:          # as the full job turns its arrays
+                shown_im = shown_im.transpose(_TRANSPOSE[meta.orientation])
+                width, height = shown_im.size
+                notes.append(f"applied EXIF orientation {meta.orientation}")
+            pixels = _pixels(shown_im, raw, width * height * n_ch)
+            del shown_im
     out = _resize_pixels(pixels, (height, width, n_ch), (out_h, out_w), options, alpha)
     if out is None:
         return None
     icc, dpi, exif = (None, None, None) if options.strip else (meta.icc, meta.dpi, meta.exif)
-    rows = memoryview(out).cast("B", (out_h, out_w * n_ch))
+    if depth == 16 and sys.byteorder == "little":
+        out.byteswap()                        # PNG's samples are big-endian
+    rows = memoryview(out).cast("B", (out_h, out_w * n_ch * item))
     with files.atomic_output(out_path) as f:
         if fmt == "PNG":
-            png.write_rows(f, rows, out_w, n_ch, 8, icc=icc, dpi=dpi, exif=exif,
+            png.write_rows(f, rows, out_w, n_ch, depth, icc=icc, dpi=dpi, exif=exif,
                            zlib_below=ZLIB_BELOW)
         else:
             save = files.pillow_save_options(fmt, icc, dpi, exif, options.quality)
@@ -194,12 +235,14 @@ def _float32(values):
 
 
 def _resize_pixels(pixels, shape, out_shape, options, alpha):
-    """The resized pixels (a bytearray), or None to leave the job to the full one: the same
-    decisions and loops as resample.engines.cpu.resize -- 8-bit fixed point where the pass
-    order and the tables allow it and no fill term is needed, else the float32 loops.  With
+    """The resized pixels (an array of the input's samples: 8-bit ``pixels`` are bytes, 16-bit
+    an ``array('H')``), or None to leave the job to the full one: the same decisions and
+    loops as resample.engines.cpu.resize -- 8-bit fixed point where the pass order and the
+    tables allow it and no fill term is needed, else the float32 loops.  With
     ``alpha`` (the last channel), the colour is premultiplied and resampled in float32 by the
     float loops, as resample.ops.resize does."""
     (height, width, n_ch), (out_h, out_w) = shape, out_shape
+    code = "B" if isinstance(pixels, (bytes, bytearray)) else pixels.typecode   # B or H
     yi, yw, yc, yf, _ = _table(height, out_h, options)
     xi, xw, xc, xf, x_widest = _table(width, out_w, options)
     fill = options.fill if options.boundary == "constant" else 0.0
@@ -207,31 +250,32 @@ def _resize_pixels(pixels, shape, out_shape, options, alpha):
     if alpha and filled:
         return None                          # (the fill's colour premultiplied: the full job's)
     rows_first, cols_first = pass_costs(height, width, out_h, out_w, sum(yc) / out_h, x_widest)
-    out = bytearray(out_h * out_w * n_ch)
-    dst = memoryview(out).cast("B", (out_h, out_w * n_ch))
+    out = array(code, bytes(array(code).itemsize * out_h * out_w * n_ch))
+    dst = _view(out, code, (out_h, out_w * n_ch))
     bands = min(out_h, 16 * core.threads())
-    src = memoryview(pixels).cast("B", (height, width * n_ch))
-    if not alpha and not filled and fixed_order_ok(rows_first, cols_first) \
+    src = _view(pixels, code, (height, width * n_ch))
+    if code == "B" and not alpha and not filled and fixed_order_ok(rows_first, cols_first) \
             and core.resize_fixed8(src, yi, yw, yc, xi, xw, xc, dst, bands):
         return out
     m_out = out_w * n_ch
-    code = "i" if width * n_ch < 2**31 else "q"            # int32 indices where they fit
-    index = array(code, bytes(array(code).itemsize * x_widest * m_out))
+    i_code = "i" if width * n_ch < 2**31 else "q"            # int32 indices where they fit
+    index = array(i_code, bytes(array(i_code).itemsize * x_widest * m_out))
     weight, x_fill = array("d", bytes(8 * x_widest * m_out)), array("d", bytes(8 * m_out))
     core.interleave_taps(xi, xw, xc, xf, n_ch, _view(index, index.typecode, (x_widest, m_out)),
                          _view(weight, "d", (x_widest, m_out)), x_fill)
-    index = _view(index, index.typecode, (x_widest, m_out))
-    if not alpha:                         # float32 sums, stored rounded half up into 0..255
+    index = _view(index, i_code, (x_widest, m_out))
+    if not alpha:                # float32 sums, stored rounded half up into 0..255 (65535)
         core.resize(src, yi, _float32(yw), yc, _float32(yf), index,
                     _float32(_view(weight, "d", (x_widest, m_out))), _float32(x_fill), fill,
-                    dst, 0.0, 255.0, 1, rows_first <= cols_first, bands)
+                    dst, 0.0, 255.0 if code == "B" else 65535.0, 1, rows_first <= cols_first,
+                    bands)
         return out
     premultiplied = array("f", bytes(4 * height * width * n_ch))
-    core.premultiply_u8(src, n_ch, _view(premultiplied, "f", (height, width * n_ch)))
+    core.premultiply(src, n_ch, _view(premultiplied, "f", (height, width * n_ch)))
     result = array("f", bytes(4 * out_h * m_out))
     core.resize(_view(premultiplied, "f", (height, width * n_ch)), yi, yw, yc, yf, index,
                 _view(weight, "d", (x_widest, m_out)), x_fill, 0.0,
                 _view(result, "f", (out_h, m_out)), 0.0, 0.0, 0, rows_first <= cols_first,
                 bands)
-    core.unpremultiply_u8(_view(result, "f", (out_h, m_out)), n_ch, dst)
+    core.unpremultiply(_view(result, "f", (out_h, m_out)), n_ch, dst)
     return out
