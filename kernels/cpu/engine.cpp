@@ -302,6 +302,46 @@ static void unpremultiply(const Array& src, long long ch, const Array& dst) {
     else throw std::invalid_argument("unpremultiply: uint8 or uint16 samples");
 }
 
+// ---- what a format that holds neither alpha nor 16 bits is given, as both jobs write it
+// (resample.formats.images and resample/jobs/plain.py): 16-bit samples reduced to 8 bits,
+// x * 255 / 65535 in float64, rounded half up; alpha flattened onto white, c * w + top *
+// (1 - w) with w = a / top in float32 (top: 255 or 65535), rounded half up and clipped --
+// NumPy's arithmetic for the same formulas, step by step (no product fused with a sum).
+static void reduce_to_8bit(const Array& src, const Array& dst) {
+    const uint16_t* in = ptr<uint16_t>(src);
+    uint8_t* out = ptr<uint8_t>(dst);
+    long long n = (long long)src.size();
+    for (long long i = 0; i < n; ++i) {
+        double r = std::floor((double)in[i] * (255.0 / 65535.0) + 0.5);
+        out[i] = (uint8_t)(r < 0.0 ? 0.0 : r > 255.0 ? 255.0 : r);
+    }
+}
+
+template <typename T>
+static void flatten_alpha_as(const Array& src, long long ch, const Array& dst) {
+    const T* in = ptr<T>(src);
+    T* out = ptr<T>(dst);
+    const float top = (float)std::numeric_limits<T>::max();
+    long long n = (long long)src.size() / ch;
+    for (long long p = 0; p < n; ++p) {
+        const T* px = in + p * ch;
+        T* o = out + p * (ch - 1);
+        float w = (float)px[ch - 1] / top;
+        float white = top * (1.0f - w);
+        for (long long c = 0; c + 1 < ch; ++c) {
+            float v = (float)px[c] * w;
+            float r = std::floor((v + white) + 0.5f);
+            o[c] = (T)(r < 0.0f ? 0.0f : r > top ? top : r);
+        }
+    }
+}
+
+static void flatten_alpha(const Array& src, long long ch, const Array& dst) {
+    if (src.dtype() == nb::dtype<uint8_t>()) flatten_alpha_as<uint8_t>(src, ch, dst);
+    else if (src.dtype() == nb::dtype<uint16_t>()) flatten_alpha_as<uint16_t>(src, ch, dst);
+    else throw std::invalid_argument("flatten_alpha: uint8 or uint16 samples");
+}
+
 // ---- the columns pass's tap table for rows of ch interleaved channels: tap-major
 // (taps, n_out x ch), indices into the row (index x ch + channel); the padding taps of a
 // shorter output repeat its first tap with weight 0 (adding nothing to a finite sum).  The
@@ -424,6 +464,13 @@ NB_MODULE(_core, m) {
     m.def("premultiply", [](A s, long long ch, A d) { premultiply(s, ch, d); },
           nb::arg("src"), nb::arg("channels"), nb::arg("dst"), nogil,
           "8- or 16-bit straight alpha (last of channels) to premultiplied float32.");
+    m.def("reduce_to_8bit", [](A s, A d) { reduce_to_8bit(s, d); },
+          nb::arg("src"), nb::arg("dst"), nogil,
+          "16-bit samples to 8 bits (x * 255 / 65535, rounded half up).");
+    m.def("flatten_alpha", [](A s, long long ch, A d) { flatten_alpha(s, ch, d); },
+          nb::arg("src"), nb::arg("channels"), nb::arg("dst"), nogil,
+          "8- or 16-bit colour and alpha (the last of channels) onto white: channels - 1 "
+          "channels out.");
     m.def("unpremultiply", [](A s, long long ch, A d) { unpremultiply(s, ch, d); },
           nb::arg("src"), nb::arg("channels"), nb::arg("dst"), nogil,
           "Premultiplied float32 back to 8- or 16-bit straight alpha, rounded half up.");

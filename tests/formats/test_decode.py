@@ -110,3 +110,43 @@ def test_png_writer_filters_adaptively_and_compresses_like_pillow(tmp_path):
     idat = data[data.index(b"IDAT") + 4:data.index(b"IEND") - 8]
     raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(512, -1)
     assert len(set(raw[:, 0].tolist())) >= 3                # several filters chosen, per row
+
+
+# ---- what a format without alpha or 16 bits is given: the compiled loops both jobs use,
+# against NumPy's float arithmetic for the same formulas (the slow, obvious reference)
+
+def _flatten_reference(a):
+    top = float(np.iinfo(a.dtype).max)
+    w = a[..., -1:].astype(np.float32) / np.float32(top)
+    x = a[..., :-1].astype(np.float32) * w + np.float32(top) * (np.float32(1.0) - w)
+    return np.clip(np.floor(x + np.float32(0.5)), 0, top).astype(a.dtype)
+
+
+def test_alpha_is_flattened_onto_white_as_numpy_computes_it():
+    from resample.compiled import core
+
+    c, a = np.meshgrid(np.arange(256), np.arange(256))          # every 8-bit pair
+    for pixels in (np.dstack([c, a]).astype(np.uint8),
+                   np.dstack([c, 255 - c, c // 2, a]).astype(np.uint8),
+                   np.random.default_rng(1).integers(0, 65536, (300, 301, 4)).astype(np.uint16),
+                   np.random.default_rng(2).integers(0, 65536, (7, 5, 2)).astype(np.uint16)):
+        out = np.empty(pixels.shape[:-1] + (pixels.shape[-1] - 1,), pixels.dtype)
+        core.flatten_alpha(pixels, pixels.shape[-1], out)
+        np.testing.assert_array_equal(out, _flatten_reference(pixels))
+    assert out.dtype == np.uint16
+    opaque, clear = np.array([[[10, 255]]], np.uint8), np.array([[[10, 0]]], np.uint8)
+    for px, want in ((opaque, 10), (clear, 255)):
+        got = np.empty((1, 1, 1), np.uint8)
+        core.flatten_alpha(px, 2, got)
+        assert got[0, 0, 0] == want
+
+
+def test_16_bit_samples_are_reduced_as_numpy_computes_it():
+    from resample.compiled import core
+
+    every = np.arange(65536, dtype=np.uint16).reshape(256, 256)
+    out = np.empty(every.shape, np.uint8)
+    core.reduce_to_8bit(every, out)
+    want = np.clip(np.floor(every.astype(np.float64) * (255.0 / 65535) + 0.5), 0, 255)
+    np.testing.assert_array_equal(out, want.astype(np.uint8))
+    assert out[0, 0] == 0 and out[-1, -1] == 255 and out[0, 128] == 0 and out[0, 129] == 1

@@ -20,6 +20,7 @@ import numpy as np
 import tifffile
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
+from ..compiled import core as _core
 from ..errors import ResampleError, excerpt, first_line
 from ..ops.resize import resize
 from ..spec.dtypes import to_dtype
@@ -554,12 +555,22 @@ def _for_format(pic: Picture, fmt):
         return a.astype(np.float32), alpha, notes
     if fmt in EIGHT_BIT_ONLY and a.dtype != np.uint8:
         notes.append(f"reduced {a.dtype} samples to 8 bits for {fmt}")
-        a = to_dtype(a.astype(np.float64) * (255.0 / np.iinfo(a.dtype).max), np.uint8)
+        if a.dtype == np.uint16:          # (the plain job's loop too)
+            out = np.empty(a.shape, np.uint8)
+            _core.reduce_to_8bit(np.ascontiguousarray(a), out)
+            a = out
+        else:
+            a = to_dtype(a.astype(np.float64) * (255.0 / np.iinfo(a.dtype).max), np.uint8)
     if alpha and fmt == "JPEG":
         notes.append("flattened alpha onto white for JPEG")
-        top = float(np.iinfo(a.dtype).max)
-        w = a[..., -1:].astype(np.float32) / top
-        a = to_dtype(a[..., :-1] * w + top * (1.0 - w), a.dtype)
+        if a.dtype in (np.uint8, np.uint16):     # (the plain job's loop too)
+            out = np.empty(a.shape[:-1] + (a.shape[-1] - 1,), a.dtype)
+            _core.flatten_alpha(np.ascontiguousarray(a), a.shape[-1], out)
+            a = out
+        else:
+            top = float(np.iinfo(a.dtype).max)
+            w = a[..., -1:].astype(np.float32) / top
+            a = to_dtype(a[..., :-1] * w + top * (1.0 - w), a.dtype)
         alpha = False
         if a.shape[-1] == 1:
             a = a[..., 0]

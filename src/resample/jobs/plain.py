@@ -123,7 +123,7 @@ def _resize(path, dst, options):
         fmt = files.output_format(out_path)
         folder = os.path.dirname(os.path.abspath(out_path))
         if (fmt not in _OUTPUTS or max(out_w, out_h, width, height) > MAX_SIDE
-                or (depth == 16 and fmt != "PNG")        # 16 bits into 8: the full job
+                or (depth == 16 and fmt not in ("PNG",) + files.EIGHT_BIT_ONLY)
                 or (options.quality is not None and fmt == "PNG")     # the full job's note
                 or not os.path.isdir(folder) or os.path.isdir(out_path)
                 or (not options.overwrite and os.path.exists(out_path)
@@ -148,10 +148,8 @@ def _resize(path, dst, options):
                 width, height = im.size
         # An RGB JPEG is written from RGBX samples, which Pillow takes without a copy (its own
         # layout of RGB); so they are resampled as four channels.
-        raw = "RGBX" if mode == "RGB" and fmt == "JPEG" else mode
+        raw = "RGBX" if mode == "RGB" and fmt == "JPEG" and depth == 8 else mode
         n_ch, alpha, item = len(raw), mode in ("LA", "RGBA"), depth // 8
-        if alpha and fmt == "JPEG":
-            return None                   # flattened onto white, with a note: the full job
         # Pillow's buffer (and its turned copy) and our copy of it, or a 16-bit PNG's inflated,
         # unfiltered and swapped rows; the output, PNG's filtered and compressed copies (the
         # compressor's buffer is as large as its input), and the imports still to come (with
@@ -181,12 +179,25 @@ def _resize(path, dst, options):
     out = _resize_pixels(pixels, (height, width, n_ch), (out_h, out_w), options, alpha)
     if out is None:
         return None
+    # What the format holds: 16 bits (PNG) or 8, alpha (not JPEG); as the full job's
+    # resample.formats.images gives it, by the same compiled loops.
+    if depth == 16 and fmt != "PNG":
+        notes.append(f"reduced uint16 samples to 8 bits for {fmt}")
+        reduced = array("B", bytes(len(out)))
+        core.reduce_to_8bit(_view(out, "H", (len(out),)), reduced)
+        out, depth = reduced, 8
+    if alpha and fmt == "JPEG":
+        notes.append("flattened alpha onto white for JPEG")
+        flat = array(out.typecode, bytes(out.itemsize * out_h * out_w * (n_ch - 1)))
+        core.flatten_alpha(_view(out, out.typecode, (out_h, out_w, n_ch)), n_ch,
+                           _view(flat, out.typecode, (out_h, out_w, n_ch - 1)))
+        out, n_ch, raw = flat, n_ch - 1, raw[:-1]
     icc, dpi, exif = (None, None, None) if options.strip else (meta.icc, meta.dpi, meta.exif)
     if depth == 16 and sys.byteorder == "little":
         out.byteswap()                        # PNG's samples are big-endian
-    rows = memoryview(out).cast("B", (out_h, out_w * n_ch * item))
     with files.atomic_output(out_path) as f:
         if fmt == "PNG":
+            rows = memoryview(out).cast("B", (out_h, out_w * n_ch * depth // 8))
             png.write_rows(f, rows, out_w, n_ch, depth, icc=icc, dpi=dpi, exif=exif,
                            zlib_below=ZLIB_BELOW)
         else:
