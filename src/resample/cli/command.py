@@ -18,7 +18,7 @@ from .. import compiled
 from ..formats.files import is_points, is_zarr, output_format
 from ..jobs import plain
 from ..jobs.console import exit_if_stuck, note, quiet_libraries, sigterm_as_interrupt
-from .output import check_output, echo, into_folder, report
+from .output import check_output, echo, into_folder, quality_note, report
 from ..spec import memory
 from ..spec.methods import ALIASES, BOUNDARY_IDS, METHODS
 from ..spec.options import Options
@@ -221,7 +221,7 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
     if plain.applies(input, output, options, explicit):
         done = plain.resize(input, output, options)   # (None: the full job's to do)
         if done is not None:
-            return report(done[1], done[0], quiet)
+            return report(quality_note(options.quality, done[0]) + done[1], done[0], quiet)
     _full().resize_file(input, output, options, quiet)
 
 

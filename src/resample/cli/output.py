@@ -76,3 +76,11 @@ def check_not_into_itself(folder, output, suffix, out_format, overwrite):
             and out_format is None and not overwrite):
         raise UsageError(f"{folder}: converting a folder into itself would replace its files; "
                          "give --suffix, --format or another -o (or --overwrite)")
+
+
+def quality_note(quality, out_path):
+    """A note when --quality is given for an output that has none (it is ignored)."""
+    fmt = output_format(out_path)
+    if quality is None or fmt in ("JPEG", "WEBP"):
+        return []
+    return [f"--quality applies to JPEG and WebP output; ignored for {fmt}"]

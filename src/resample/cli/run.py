@@ -18,12 +18,13 @@ from tqdm import tqdm
 from ..engines import devices
 from ..errors import ResampleError, excerpt
 from ..formats import files, images, pointcloud
-from ..formats.files import is_points, not_a_file, output_format
+from ..formats.files import is_points, not_a_file
 from ..jobs import batch, convert
 from ..jobs.console import note
 from ..ops import fit as fitting
 from ..spec.geometry import default_output
-from .output import (check_not_into_itself, check_output, echo, is_zarr_name, report)
+from .output import (check_not_into_itself, check_output, echo, is_zarr_name, quality_note,
+    report)
 from .parser import UsageError
 from .plot import loss_curve
 
@@ -194,14 +195,6 @@ def spool_stdin(stream, path):
             except OSError as exc:
                 raise ResampleError(f"standard input: cannot keep a copy "
                                     f"({exc.strerror or exc})") from None
-
-
-def quality_note(quality, out_path):
-    """A note when --quality is given for an output that has none (it is ignored)."""
-    fmt = output_format(out_path)
-    if quality is None or fmt in ("JPEG", "WEBP"):
-        return []
-    return [f"--quality applies to JPEG and WebP output; ignored for {fmt}"]
 
 
 def folder_or_list(input, from_list, output, options, weights, recursive, include, exclude, out_format,

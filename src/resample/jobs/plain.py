@@ -124,7 +124,6 @@ def _resize(path, dst, options):
         folder = os.path.dirname(os.path.abspath(out_path))
         if (fmt not in _OUTPUTS or max(out_w, out_h, width, height) > MAX_SIDE
                 or (depth == 16 and fmt not in ("PNG",) + files.EIGHT_BIT_ONLY)
-                or (options.quality is not None and fmt == "PNG")     # the full job's note
                 or not os.path.isdir(folder) or os.path.isdir(out_path)
                 or (not options.overwrite and os.path.exists(out_path)
                     and os.path.samefile(out_path, path))):
