@@ -100,8 +100,9 @@ def test_the_plain_job_writes_what_the_full_job_writes(tmp_path, name, plain_run
         for out_ext in (ext, ".png" if ext == ".jpg" else ".jpg", ".webp"):
             plain_out, full = tmp_path / f"s{k}{out_ext}", tmp_path / f"f{k}{out_ext}"
             assert main([src, "-o", str(plain_out), *job]) == 0
-            # a geometry that leaves the image as it is is the full job's (the file is copied)
-            full_only = ("9000x9000>" in job
+            # a geometry that leaves the image as it is: copied by either job, but converted
+            # into another format by the full job
+            full_only = (("9000x9000>" in job and out_ext != ext)
                          or (name in ("rgba.png", "la.png") and "--fill" in job))
             assert plain_runs == ([] if full_only else [str(plain_out)]), (name, job)
             plain_runs.clear()

@@ -8,7 +8,6 @@ imports NumPy and Pillow only when a file is converted.
 from __future__ import annotations
 
 import os
-import shutil
 from contextlib import nullcontext
 from dataclasses import replace
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from ..errors import ResampleError
 from ..formats import images, pointcloud
-from ..formats.files import atomic_output, is_points, is_zarr, output_format
+from ..formats.files import is_points, is_zarr, output_format
 from ..ops import gmm
 from ..ops.resize import resize_memory
 from ..spec import memory
@@ -24,7 +23,7 @@ from ..spec.dtypes import to_dtype
 from ..spec.geometry import exact_size, only_if
 from ..spec.memory import check_memory
 from ..spec.options import Options
-from . import stream
+from . import plain, stream
 from .frames import FRAME_FORMATS, keeps_frames, resize_frames
 from .stream import resize_file, why_not
 
@@ -202,14 +201,9 @@ def keep_as_is(src, dst, options: Options, fmt, loaded=None):
     format its file is copied byte for byte (nothing decoded); into another it is decoded and
     encoded as any output (metadata carried).  Returns the notes, which say which."""
 
-    if not options.strip and (output_format(dst) == fmt
-                              or (fmt == "MPO" and output_format(dst) == "JPEG")):
-        what = f"left as it is by --size {options.size}: copied unchanged"
-        if os.path.exists(dst) and os.path.samefile(src, dst):
-            return [f"{what} (it is the input)"]
-        with open(src, "rb") as f, atomic_output(dst) as out:
-            shutil.copyfileobj(f, out, 1 << 20)
-        return [what]
+    copied = plain.copy_unchanged(src, dst, options, fmt)
+    if copied is not None:
+        return copied
     what = (f"left as it is by --size {options.size}: not resized, only "
             f"{'stripped' if options.strip else 'converted'} to {output_format(dst)}")
 

@@ -117,8 +117,6 @@ def _resize(path, dst, options):
         width, height = im.size                              # as stored
         shown = (height, width) if turned else (width, height)
         out_w, out_h = options.output_size(*shown)
-        if (out_w, out_h) == shown and options.size is not None and options.size.only_if:
-            return None                       # left as it is: the full job copies the file
         out_path = dst or geometry.default_output(path, method.name, (out_w, out_h))
         fmt = files.output_format(out_path)
         folder = os.path.dirname(os.path.abspath(out_path))
@@ -128,6 +126,9 @@ def _resize(path, dst, options):
                 or (not options.overwrite and os.path.exists(out_path)
                     and os.path.samefile(out_path, path))):
             return None
+        if (out_w, out_h) == shown and options.size is not None and options.size.only_if:
+            notes = copy_unchanged(path, out_path, options, fmt_in)   # (left as it is)
+            return None if notes is None else (out_path, notes)
         files.check_size(fmt, out_w, out_h)
         # --device auto: the GPU only where it would pay, as the full job weighs it (the
         # model needs no CuPy: a small job's cost rules the GPU out before it is looked for)
@@ -204,6 +205,26 @@ def _resize(path, dst, options):
             files.pillow_save(Image.frombuffer(raw, (out_w, out_h), out, "raw", raw, 0, 1), f,
                               fmt, **save)
     return out_path, notes
+
+
+def copy_unchanged(src, dst, options: Options, fmt):
+    """An image of format ``fmt`` that ``--size ...>`` (or ``<``) leaves as it is, into an
+    output of the same format, metadata kept: its file copied byte for byte, nothing
+    decoded; returns the notes.  None where it must be decoded and encoded (another format,
+    or --strip): resample.jobs.convert.keep_as_is does that."""
+    if options.strip or not (files.output_format(dst) == fmt
+                             or (fmt == "MPO" and files.output_format(dst) == "JPEG")):
+        return None
+    what = f"left as it is by --size {options.size}: copied unchanged"
+    if os.path.exists(dst) and os.path.samefile(src, dst):
+        return [f"{what} (it is the input)"]
+    with open(src, "rb") as f, files.atomic_output(dst) as out:
+        while True:
+            block = f.read(1 << 20)
+            if not block:
+                break
+            out.write(block)
+    return [what]
 
 
 def _pixels(im, raw, size):
