@@ -98,6 +98,7 @@ def _has_gpu():
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang, body, marks", readme_blocks())
 def test_readme_block_runs_as_written(lang, body, marks, tmp_path):
     if "gpu" in marks and not _has_gpu():

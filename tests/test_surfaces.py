@@ -195,6 +195,7 @@ def test_frames_past_memory_are_refused_before_any_is_composited(tmp_path):
     assert "60 frames of up to 10000x10000 into GIF needs" in err and "of memory" in err
 
 
+@pytest.mark.slow
 def test_a_page_bomb_is_refused_and_pages_stream_into_a_tiff(tmp_path):
     """400 pages of 4000x4000 sharing one deflated strip: refused as a bomb before any page is
     decoded; with the limit lifted, the pages go one at a time into the TIFF output, in
@@ -614,6 +615,7 @@ def test_object_and_text_values_are_refused_in_one_line():
 
 # --- 20, 21: clear errors where internal ones were ----------------------------------------------
 
+@pytest.mark.slow
 def test_damaged_headers_and_arguments_get_their_own_one_line_errors(tmp_path, photo):
     zarr = pytest.importorskip("zarr")
     zero = hostile.make_png_width_zero(tmp_path / "zero.png")
@@ -670,6 +672,7 @@ def test_libpng_warnings_stay_off_stderr(tmp_path):
 
 # --- 15, 17: costs per tile and per page ---------------------------------------------------------
 
+@pytest.mark.slow
 def test_tiny_tiles_stream_by_runs_of_tiles(tmp_path):
     """16x16 tiles (the smallest TIFF allows) stream, decoded a codec call a tile into their
     place (deflate, LZW, Zstandard or none; with or without differencing), equal to the

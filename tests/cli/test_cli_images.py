@@ -49,6 +49,7 @@ def test_geometry(size, expected):
     assert parse_geometry(size, 200, 100) == expected
 
 
+@pytest.mark.slow
 def test_percentages_round_as_imagemagick_does():
     """N% of a side is ImageMagick's floor(N * side / 100 + 0.5) in exact arithmetic, for every
     integer percent 1-1000 over many sides (in floating point, 50 * 0.29 is 14.499999999999998
@@ -448,6 +449,7 @@ def _command(args, stdin=b""):
     return done.returncode, done.stdout, done.stderr.decode()
 
 
+@pytest.mark.slow
 def test_standard_input_and_output(tmp_path, photo):
     """'-' reads the image from standard input, '-o -' writes it to standard output (in the
     input's format, or --format); errors go to standard error and nothing to the image

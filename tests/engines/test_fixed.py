@@ -122,6 +122,7 @@ def test_fixed_point_declines_where_its_rounding_is_unbounded(fixed_calls):
     assert np.abs(ours.astype(int) - ref).max() <= 1
 
 
+@pytest.mark.slow
 def test_fixed_point_is_identical_on_both_instruction_sets(tmp_path):
     """The AVX2 loops (two pixels per register, 1 to 4 channels shuffled into slots) compute
     the scalar loops' integers exactly."""

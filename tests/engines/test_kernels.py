@@ -297,6 +297,7 @@ def test_device_tap_tables_are_cached_and_reused():
         10, 400_000, m, "centers", "edge", True)
 
 
+@pytest.mark.slow
 def test_shim_resize_of_a_real_photo(shim):
     skimage_data = pytest.importorskip("skimage.data")
     a = skimage_data.astronaut()[::2, ::2]                     # 256x256 RGB

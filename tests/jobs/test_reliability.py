@@ -111,6 +111,7 @@ def test_corrupt_deflate_tiff_beside_a_good_jpeg(tmp_path):
     assert os.listdir(tmp_path / "out") == ["good.jpg"]
 
 
+@pytest.mark.slow
 def test_png_with_a_cut_short_exif_chunk(tmp_path):
     pixels = zlib.compress(b"\0" + b"\x10\x20\x30" * 4)          # one 4x1 RGB row
     exif = struct.pack(">I", 4096) + b"eXIf" + b"MM\0*\0\0\0\x08"  # declares 4 KiB, has 8
@@ -139,6 +140,7 @@ def test_points_with_a_huge_sigma_in_a_folder(tmp_path):
 
 # --- 3: decompression bombs --------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_16bit_png_inflates_no_more_than_it_declares(tmp_path):
     """A 4 MB file declaring 64x64 took 42 s and 8.5 GB: the reader inflated every byte."""
     row = b"\0" + b"\x12\x34" * 3 * 64
@@ -233,6 +235,7 @@ def test_available_memory_counts_the_address_space_limit():
 
 # --- 5: SIGTERM, and temporary files of dead processes ----------------------------------------
 
+@pytest.mark.slow
 def test_sigterm_on_a_single_file_removes_the_partial_output(tmp_path, photo):
     out = tmp_path / "big.png"
     proc = subprocess.Popen([sys.executable, "-m", "resample", str(photo), "-o", str(out),

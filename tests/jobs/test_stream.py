@@ -90,6 +90,7 @@ def _peak(capsys, *args):
     return peak
 
 
+@pytest.mark.slow
 def test_an_image_that_would_not_fit_streams_in_bounded_memory(tmp_path, capsys, monkeypatch):
     """With little memory left, a PNG that the in-memory resize would not fit in streams on
     its own; its allocations do not grow with the image's height (twice the rows: about the

@@ -44,6 +44,7 @@ def test_blocks_equal_the_whole(method, boundary):
         np.testing.assert_array_equal(got, want, err_msg=str((dtype, chunks, kwargs)))
 
 
+@pytest.mark.slow
 def test_a_real_photo_on_threads_and_processes_with_channel_chunks():
     photo = skimage_data.chelsea()                                    # 300x451 RGB
     x = da.from_array(photo, chunks=(64, 100, 1))                      # channels split too
