@@ -13,7 +13,6 @@ import sys
 import tempfile
 
 import numpy as np
-from tqdm import tqdm
 
 from ..engines import devices
 from ..errors import ResampleError, excerpt
@@ -21,6 +20,7 @@ from ..formats import files, images, pointcloud
 from ..formats.files import is_points, not_a_file
 from ..jobs import batch, convert
 from ..jobs.console import note
+from ..jobs.progress import progress_bar
 from ..ops import fit as fitting
 from ..spec.geometry import default_output
 from .output import (check_not_into_itself, check_output, echo, is_zarr_name, quality_note,
@@ -357,7 +357,7 @@ def fit(image, output, count, steps, learn, loss, seed, plot, quiet):
         a = a[..., :1]
     if count > a.shape[0] * a.shape[1]:
         raise UsageError(f"--count {count} is more than the image's {a.shape[0] * a.shape[1]} pixels")
-    bar = tqdm(total=steps, desc="fit", unit="step", disable=quiet or None, leave=False)
+    bar = progress_bar(steps, "step", False if quiet else None, desc="fit")
 
     def progress(step, value):
         if step:
