@@ -42,7 +42,8 @@ def resize_file(input, output, options, quiet):
     devices.select(options.device)
     # the size from the header: the pixels are decoded (or streamed, or left as they are)
     # by convert.resize_image
-    width, height, _ = convert.peek(input)     # a bad file: its own error (exit 1)
+    header = convert.read_header(input)         # once, for the whole job
+    width, height, _ = convert.peek(input, header)   # a bad file: its own error (exit 1)
     try:
         out_w, out_h = options.output_size(width, height)
     except ResampleError as exc:
@@ -51,7 +52,7 @@ def resize_file(input, output, options, quiet):
     if os.path.exists(out_path) and os.path.samefile(out_path, input) and not options.overwrite:
         raise UsageError(f"{out_path}: is the input; pass --overwrite to replace it")
     notes = quality_note(options.quality, out_path) + convert.resize_image(
-        input, out_path, options, progress=not quiet)
+        input, out_path, options, progress=not quiet, header=header)
     report(notes, out_path, quiet)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from contextlib import nullcontext
+from typing import NamedTuple
 from dataclasses import replace
 
 import numpy as np
@@ -25,7 +26,27 @@ from ..spec.memory import check_memory
 from ..spec.options import Options
 from . import plain, stream
 from .frames import FRAME_FORMATS, keeps_frames, resize_frames
-from .stream import resize_file, why_not
+from .stream import resize_file
+
+
+class Header(NamedTuple):
+    """An input's header, read once per job (:func:`read_header`): its stream Source, closed
+    (size, channels, dtype, pyramid levels and metadata kept), or None and the reason it is
+    not one (``error``: NotStreamable, a ResampleError or an OSError)."""
+
+    source: object
+    error: Exception | None
+
+
+def read_header(path):
+    """The :class:`Header` of the input ``path`` (a PNG, TIFF or Zarr header read once; any
+    other format's is Pillow's, read where it is needed)."""
+    try:
+        source = stream.open_source(path)
+    except (stream.NotStreamable, ResampleError, OSError) as exc:
+        return Header(None, exc)
+    source.close()
+    return Header(source, None)
 
 
 def load_input(src, options: Options | None = None):
@@ -38,28 +59,28 @@ def load_input(src, options: Options | None = None):
     return load_image(src, options)
 
 
-def load_image(src, options: Options | None = None):
+def load_image(src, options: Options | None = None, header: Header | None = None):
     """An image file's Picture for a resize with ``options``: a JPEG decoded smaller, or a
     TIFF pyramid's level read, where the shrink allows (:func:`decode_target`); else every
-    pixel."""
+    pixel.  ``header``: the input's, if read already."""
 
     target = decode_target(options)
     if target is not None:
-        pic = _pyramid_level(src, target)
+        pic = _pyramid_level(src, target, header or read_header(src))
         if pic is not None:
             return pic
     return images.load(src, target, thumbnail=bool(options and options.exif_thumbnail))
 
 
-def _pyramid_level(src, target):
+def _pyramid_level(src, target, header: Header):
     """The Picture of a TIFF pyramid's level chosen by resample.geometry.pyramid_level for
     the output ``target`` gives, or None (no pyramid, the full size chosen, or a TIFF that
-    the strip reader does not take: then the decoder reads it whole)."""
-
+    the strip reader does not take: then the decoder reads it whole).  ``header``: the
+    input's; the file is opened again only to read a level."""
+    known = header.source
+    if known is None or known.kind != "TIFF" or len(getattr(known, "levels", ())) < 2:
+        return None
     try:
-        with open(src, "rb") as f:
-            if f.read(4) not in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
-                return None
         source = stream.open_source(src)
     except (OSError, ResampleError, stream.NotStreamable):
         return None
@@ -104,17 +125,20 @@ def convert_file(src, dst, options: Options, *, loaded=None, cancelled=None, com
 
 
 def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, loaded=None,
-                 progress=False):
-    """Resize the image ``src`` into ``dst`` (``loaded``: its Picture, if already read).  A
-    ``--size`` with ``>`` or ``<`` that leaves the image as it is: see :func:`keep_as_is`.
-    A job that streams (:func:`streams`) shows a bar over its strips if ``progress``."""
+                 progress=False, header=None):
+    """Resize the image ``src`` into ``dst`` (``loaded``: its Picture, if already read;
+    ``header``: its :class:`Header`, if read already).  A ``--size`` with ``>`` or ``<``
+    that leaves the image as it is: see :func:`keep_as_is`.  A job that streams
+    (:func:`streams`) shows a bar over its strips if ``progress``."""
 
     zarr = is_zarr(src) or is_zarr(dst)
+    if loaded is None and header is None:
+        header = read_header(src)           # once: for its size, streaming and levels
     if only_if(options.size) and not zarr:      # (Zarr: streamed as any size)
         if loaded is not None:
             width, height, fmt = *loaded.source_size, loaded.format
         else:
-            width, height, fmt = peek(src)
+            width, height, fmt = peek(src, header)
         if options.output_size(width, height) == (width, height):
             return keep_as_is(src, dst, options, fmt, loaded)
 
@@ -122,10 +146,10 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
     if not zarr and (loaded is None or loaded.format in FRAME_FORMATS) \
             and keeps_frames(src, dst):
         return resize_frames(src, dst, options, options.output_size)
-    if loaded is None and streams(src, dst, options):
+    if loaded is None and streams(src, dst, options, header):
 
         return resize_file(src, dst, options, options.output_size, progress=progress)
-    pic = loaded if loaded is not None else load_image(src, options)
+    pic = loaded if loaded is not None else load_image(src, options, header)
     out_w, out_h = options.output_size(*pic.source_size)
     check_resize_fits(pic, (out_h, out_w), options, images.output_format(dst))
     if cancelled is not None and cancelled():
@@ -145,11 +169,11 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
         notes = notes + srgb_notes
     if options.stream:
 
-        notes.append(f"not streamed: {why_not(src, dst, options)}")
+        notes.append(f"not streamed: {stream.probe(src, dst, options, header)[1]}")
     return notes + images.save(result, dst, quality=options.quality, strip=options.strip)
 
 
-def streams(src, dst, options: Options):
+def streams(src, dst, options: Options, header: Header | None = None):
     """Whether ``src`` -> ``dst`` is resized strip by strip (resample.jobs.stream): where the
     files and options allow it, when ``--stream`` or ``--pyramid`` asks, for Zarr (which only
     streams), for an image over the decompression-bomb limit (which guards memory: a stream's
@@ -160,7 +184,7 @@ def streams(src, dst, options: Options):
 
     if options.pyramid and images.output_format(dst) != "TIFF":
         raise ResampleError(f"{dst}: --pyramid is for TIFF outputs")
-    source, why = stream.probe(src, dst, options)
+    source, why = stream.probe(src, dst, options, header)
     if why is not None:
         for asked, flag in ((is_zarr(src), "Zarr input"), (is_zarr(dst), "Zarr output"),
                             (options.pyramid, "--pyramid")):
@@ -181,18 +205,18 @@ def streams(src, dst, options: Options):
         > memory.available_memory()
 
 
-def peek(path):
+def peek(path, header: Header | None = None):
     """``(width, height, format)`` of an input image from its header (resample.formats.images.peek;
     a PNG, TIFF or Zarr that can stream is read by its own header, not held to the
-    decompression-bomb limit here: see :func:`streams`)."""
+    decompression-bomb limit here: see :func:`streams`).  ``header``: the input's, if read
+    already."""
 
-    try:
-        source = stream.open_source(path)
-    except (stream.NotStreamable, ResampleError, OSError):
+    header = header or read_header(path)
+    if header.source is None:
         if is_zarr(path) and os.path.isdir(path):
-            raise                           # a Zarr store's own reason, not "is a folder"
+            raise header.error              # a Zarr store's own reason, not "is a folder"
         return images.peek(path)
-    source.close()
+    source = header.source
     return source.width, source.height, source.kind.upper()
 
 

@@ -675,10 +675,11 @@ def open_source(path):
             from None
 
 
-def probe(path, dst, options):
+def probe(path, dst, options, header=None):
     """``(source, why)``: the input's Source, read from its header and closed (its size,
     channels and dtype stay), and why ``path`` -> ``dst`` cannot stream with ``options`` (a
-    phrase), or None if it can; ``source`` is None where the input was not opened."""
+    phrase), or None if it can; ``source`` is None where the input was not opened.
+    ``header``: the input's (resample.jobs.convert.Header), if read already."""
     if not os.fspath(dst).lower().rstrip("/\\").endswith(OUTPUTS):
         return None, "only PNG, TIFF and Zarr outputs stream"
     if options.points:
@@ -689,21 +690,23 @@ def probe(path, dst, options):
         return None, "--sharpen and --srgb do not stream"
     if options.boundary == "wrap":
         return None, "--boundary wrap does not stream (its taps reach across the image)"
-    try:
-        source = open_source(path)
-    except NotStreamable as exc:
-        return None, str(exc)
-    except (OSError, ResampleError):
+    if header is None:
+        try:
+            source = open_source(path)
+        except NotStreamable as exc:
+            return None, str(exc)
+        except (OSError, ResampleError):
+            return None, "the input cannot be read"
+        source.close()
+    elif header.source is None:
+        if isinstance(header.error, NotStreamable):
+            return None, str(header.error)
         return None, "the input cannot be read"
-    source.close()
+    else:
+        source = header.source
     if os.fspath(dst).lower().endswith(".png") and source.dtype not in (np.uint8, np.uint16):
         return source, f"{source.dtype} samples do not fit a PNG"
     return source, None
-
-
-def why_not(path, dst, options):
-    """Why ``path`` -> ``dst`` cannot stream with ``options`` (a phrase), or None if it can."""
-    return probe(path, dst, options)[1]
 
 
 # -- limits -----------------------------------------------------------------------------------
