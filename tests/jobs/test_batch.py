@@ -341,3 +341,35 @@ def test_a_folder_on_a_dask_cluster(tree, tmp_path, capsys):
     assert main([str(src), "-o", str(tmp_path / "x"), "--scale", "0.5", "--scheduler",
                  "tcp://127.0.0.1:1"]) == 1
     assert "cannot connect" in capsys.readouterr().err
+
+
+def test_a_folder_s_files_go_to_the_plain_job_with_the_full_job_s_pixels(tree, tmp_path,
+                                                                          monkeypatch):
+    """The 8- and 16-bit PNGs and JPEGs of a folder are the plain job's (no arrays decoded
+    ahead for them), the TIFF and the point cloud the full job's; every output as the full
+    job alone writes it."""
+    from resample.jobs import plain
+
+    src, expected = tree
+    taken = []
+    real = plain.resize
+
+    def spy(path, dst, options):
+        done = real(path, dst, options)
+        if done is not None:
+            taken.append(os.path.relpath(path, src).replace(os.sep, "/"))
+        return done
+
+    monkeypatch.setattr(plain, "resize", spy)
+    assert main([str(src), "-o", str(tmp_path / "plain"), "--scale", "0.5", "-r", "-q"]) == 1
+    assert sorted(taken) == sorted(["astronaut.png", "café au lait.jpg", "sub/chelsea rgba.png",
+                                    "sub/deeper/rocket.jpg", "sub/moon16.png"])
+    with monkeypatch.context() as m:
+        m.setattr(plain, "takes", lambda *args: False)
+        assert main([str(src), "-o", str(tmp_path / "full"), "--scale", "0.5", "-r", "-q"]) == 1
+    made = _outputs(tmp_path / "plain")
+    assert made == _outputs(tmp_path / "full") and len(made) == len(expected)
+    for rel in made:
+        with Image.open(tmp_path / "plain" / rel) as a, Image.open(tmp_path / "full" / rel) as b:
+            assert (a.mode, a.size) == (b.mode, b.size), rel
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=rel)

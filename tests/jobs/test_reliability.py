@@ -55,30 +55,37 @@ def _png(width, height, depth, colour, idat, extra=b""):
 
 # --- 1, 2: a folder run names every failure, whatever was raised ------------------------------
 
+@pytest.mark.parametrize("stage", ["load_input", "resize_image"])
 @pytest.mark.parametrize("error", [TypeError("bad tag"), ZeroDivisionError("division by zero"),
                                    struct.error("unpack requires a buffer"), zlib.error("bad"),
                                    OverflowError("too big"), RuntimeError("DeflateError")])
-def test_any_exception_in_one_file_is_that_files_failure(tmp_path, photo, monkeypatch, error):
+def test_any_exception_in_one_file_is_that_files_failure(tmp_path, photo, monkeypatch, error,
+                                                         stage):
     """It used to hang (the result was never reported) or, for RuntimeError, count the file
-    as "not started" and exit 0."""
+    as "not started" and exit 0.  Raised while decoding ahead (TIFFs: the full job's
+    decoders) or while converting (PNGs: the plain job's, in the encoders' pool)."""
     src = tmp_path / "in"
     src.mkdir()
-    for name in ("a.png", "b.png", "c.png"):
-        (src / name).write_bytes(photo.read_bytes())
-    real = convert.load_input
+    ext = ".tif" if stage == "load_input" else ".png"
+    for name in ("a", "b", "c"):
+        if ext == ".png":
+            (src / f"{name}.png").write_bytes(photo.read_bytes())
+        else:
+            tifffile.imwrite(src / f"{name}.tif", np.asarray(Image.open(photo)))
+    real = getattr(convert, stage)
 
-    def load(path, options=None):
-        if path.endswith("b.png"):
+    def fail_on_b(path, *args, **kwargs):
+        if str(path).endswith("b" + ext):
             raise error
-        return real(path, options)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(convert, "load_input", load)
+    monkeypatch.setattr(convert, stage, fail_on_b)
     jobs = batch.plan_outputs(batch.find_inputs(str(src)), str(tmp_path / "out"))
     failed = []
     summary = batch.run(jobs, convert.Options(scale=0.5), progress=False,
                         on_failure=lambda path, reason: failed.append(reason))
     assert (summary.converted, summary.failed, summary.not_started) == (2, 1, 0)
-    assert len(failed) == 1 and "b.png" in failed[0] and type(error).__name__ in failed[0]
+    assert len(failed) == 1 and "b" + ext in failed[0] and type(error).__name__ in failed[0]
 
 
 def test_encoder_errors_are_the_files_failure(tmp_path, photo, monkeypatch):

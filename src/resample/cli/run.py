@@ -52,7 +52,7 @@ def resize_file(input, output, options, quiet):
     if os.path.exists(out_path) and os.path.samefile(out_path, input) and not options.overwrite:
         raise UsageError(f"{out_path}: is the input; pass --overwrite to replace it")
     notes = quality_note(options.quality, out_path) + convert.resize_image(
-        input, out_path, options, progress=not quiet, header=header)
+        input, out_path, options, progress=not quiet, header=header, plain_tried=True)
     report(notes, out_path, quiet)
 
 

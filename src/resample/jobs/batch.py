@@ -31,7 +31,7 @@ from ..ops.resize import resize
 from ..spec import memory
 from ..spec.memory import check_memory
 from ..spec.options import Options
-from . import convert
+from . import convert, plain
 from .console import sigterm_as_interrupt
 from .progress import progress_bar
 from .convert import convert_file
@@ -391,8 +391,10 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
                 results.put((job, *decided))
             else:
                 os.makedirs(os.path.dirname(job.dst) or ".", exist_ok=True)
-                # a file that streams is read by the encoder, strip by strip
-                loaded = None if _streams(job, options) else load_input(job.src, options)
+                # a file that streams is read by the encoder, strip by strip; one the plain
+                # job takes is read by it (resample.jobs.plain: Pillow's buffers, no arrays)
+                loaded = None if plain.takes(job.src, job.dst, options) \
+                    or _streams(job, options) else load_input(job.src, options)
                 held = _nbytes(loaded)
                 budget.charge(held)
                 try:

@@ -125,12 +125,21 @@ def convert_file(src, dst, options: Options, *, loaded=None, cancelled=None, com
 
 
 def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, loaded=None,
-                 progress=False, header=None):
+                 progress=False, header=None, plain_tried=False):
     """Resize the image ``src`` into ``dst`` (``loaded``: its Picture, if already read;
-    ``header``: its :class:`Header`, if read already).  A ``--size`` with ``>`` or ``<``
-    that leaves the image as it is: see :func:`keep_as_is`.  A job that streams
-    (:func:`streams`) shows a bar over its strips if ``progress``."""
+    ``header``: its :class:`Header`, if read already).  A file the plain job takes
+    (resample.jobs.plain: 8- and 16-bit images in Pillow's buffers, no NumPy) is its, unless
+    ``plain_tried`` says it declined already.  A ``--size`` with ``>`` or ``<`` that leaves
+    the image as it is: see :func:`keep_as_is`.  A job that streams (:func:`streams`) shows a
+    bar over its strips if ``progress``."""
 
+    if loaded is None and not plain_tried and plain.takes(src, dst, options):
+        if cancelled is not None and cancelled():
+            return []
+        with compute or nullcontext():
+            done = plain.resize(src, dst, options)
+        if done is not None:
+            return done[1]
     zarr = is_zarr(src) or is_zarr(dst)
     if loaded is None and header is None:
         header = read_header(src)           # once: for its size, streaming and levels

@@ -53,15 +53,27 @@ OPTIONS = frozenset({"output", "scale", "size", "method", "quality", "threads", 
                      "exact"})
 
 
-def applies(src, dst, options: Options, explicit):
-    """Whether resizing ``src`` into ``dst`` (None: the default name) as ``options`` say, with
-    the command's options ``explicit`` given, is a plain resize this job may take (it may
-    still leave it to the full job)."""
-    return (not (explicit - OPTIONS) and src not in (None, "-") and dst != "-"
-            and not options.points and options.device in ("auto", "cpu")
-            and not os.environ.get("RESAMPLE_MAX_PIXELS")   # its own limit: the full job's
-            and src.lower().endswith(_INPUTS) and os.path.isfile(src)
+# What the spec may ask that only the full job does (NumPy's arithmetic, streams, points).
+_FULL_JOB_ONLY = ("points", "linear", "sharpen", "srgb", "stream", "pyramid", "exif_thumbnail")
+
+
+def takes(src, dst, options: Options):
+    """Whether resizing the file ``src`` into ``dst`` (None: the default name) as ``options``
+    say is a plain resize this job may take, from the spec and the names alone (it may still
+    leave the file to the full job, which then decides as if it had not been asked)."""
+    return (src not in (None, "-") and dst != "-"
+            and not any(getattr(options, name) for name in _FULL_JOB_ONLY)
+            and options.device in ("auto", "cpu")
+            and not os.environ.get("RESAMPLE_MAX_PIXELS")   # read by the full job's readers
+            and os.fspath(src).lower().endswith(_INPUTS) and os.path.isfile(src)
             and os.path.getsize(src) > 0)
+
+
+def applies(src, dst, options: Options, explicit):
+    """Whether the command's resize of ``src`` into ``dst``, with its options ``explicit``
+    given, is one this job may take (:func:`takes`, and no option the command handles only
+    in the full job, such as --max-pixels)."""
+    return not (explicit - OPTIONS) and takes(src, dst, options)
 
 
 _PNG_MODES = {0: "L", 2: "RGB", 4: "LA", 6: "RGBA"}      # by colour type
