@@ -35,7 +35,7 @@ def test_fast_decode_gives_pillows_pixels(tmp_path, fmt, mode, kwargs):
     path = tmp_path / f"x.{fmt.lower()}"
     Image.fromarray(_photo(mode), mode=mode).save(path, format=fmt, **kwargs)
     with Image.open(path) as im:
-        fast, alpha = images._fast_decode(str(path), im)
+        fast, alpha = images.fast_decode(str(path), im)
         assert fast is not None                         # the fast path was taken
         expected = np.asarray(im.convert(mode))
     np.testing.assert_array_equal(fast, expected)
@@ -56,7 +56,7 @@ def test_png_with_transparency_key_goes_to_pillow(tmp_path):
     path = tmp_path / "key.png"
     Image.fromarray(_photo("RGB")).save(path, transparency=(0, 0, 0))
     with Image.open(path) as im:
-        assert images._fast_decode(str(path), im) == (None, False)
+        assert images.fast_decode(str(path), im) == (None, False)
     assert images.load(path).array.shape[2] == 3
 
 

@@ -352,15 +352,13 @@ def test_a_folder_s_files_go_to_the_plain_job_with_the_full_job_s_pixels(tree, t
 
     src, expected = tree
     taken = []
-    real = plain.resize
+    real = plain.write
 
-    def spy(path, dst, options):
-        done = real(path, dst, options)
-        if done is not None:
-            taken.append(os.path.relpath(path, src).replace(os.sep, "/"))
-        return done
+    def spy(job, *args, **kwargs):
+        taken.append(os.path.relpath(job.out_path, tmp_path / "plain").replace(os.sep, "/"))
+        return real(job, *args, **kwargs)
 
-    monkeypatch.setattr(plain, "resize", spy)
+    monkeypatch.setattr(plain, "write", spy)
     assert main([str(src), "-o", str(tmp_path / "plain"), "--scale", "0.5", "-r", "-q"]) == 1
     assert sorted(taken) == sorted(["astronaut.png", "café au lait.jpg", "sub/chelsea rgba.png",
                                     "sub/deeper/rocket.jpg", "sub/moon16.png"])

@@ -179,7 +179,7 @@ def _read(path, target=None, thumbnail=False) -> Picture:
             full_size = _draft(im, meta.orientation, target)
             array, alpha = _special_reader(path, im)
         if array is None and full_size is None:
-            array, alpha = _fast_decode(path, im)
+            array, alpha = fast_decode(path, im)
         if array is None:
             im.load()
             array, alpha = _pillow_array(im, notes)
@@ -441,10 +441,12 @@ _FAST_CHANNELS = {("JPEG", "L"): 1, ("JPEG", "RGB"): 3, ("PNG", "L"): 1, ("PNG",
                   ("PNG", "RGB"): 3, ("PNG", "RGBA"): 4}
 
 
-def _fast_decode(path, im):
+def fast_decode(path, im):
     """8-bit JPEG and PNG decoded straight into NumPy by imagecodecs (libjpeg-turbo, libpng):
     the same pixels as Pillow in about half the time, with no extra copy.  ``(None, False)``
-    for anything else, or when in doubt: Pillow then decodes, and reports any damage."""
+    for anything else, or when in doubt: Pillow then decodes, and reports any damage.  (The
+    plain job, which has no NumPy of its own, is handed this decoder where NumPy is loaded
+    anyway: resample.jobs.convert.resize_image.)"""
     channels = _FAST_CHANNELS.get((im.format, im.mode))
     if channels is None or (im.mode in ("L", "RGB") and "transparency" in im.info):
         return None, False

@@ -26,6 +26,7 @@ import numpy as np
 from ..compiled import default_threads
 from ..engines import cpu, devices
 from ..errors import ResampleError, excerpt, first_line
+from ..formats import images
 from ..formats.files import POINT_EXTENSIONS, is_points, not_a_file
 from ..ops.resize import resize
 from ..spec import memory
@@ -288,6 +289,8 @@ def _streams(job, options):
 
 
 def _nbytes(loaded):
+    if isinstance(loaded, plain.Decoded):
+        return loaded.nbytes
     array = getattr(loaded, "array", None)
     return array.nbytes if array is not None else 0
 
@@ -391,10 +394,14 @@ def run(jobs, options: Options, *, workers=None, overwrite=False, fail_fast=Fals
                 results.put((job, *decided))
             else:
                 os.makedirs(os.path.dirname(job.dst) or ".", exist_ok=True)
-                # a file that streams is read by the encoder, strip by strip; one the plain
-                # job takes is read by it (resample.jobs.plain: Pillow's buffers, no arrays)
-                loaded = None if plain.takes(job.src, job.dst, options) \
-                    or _streams(job, options) else load_input(job.src, options)
+                # one the plain job takes is read by it (resample.jobs.plain: Pillow's buffers
+                # or imagecodecs', no arrays made); a file that streams is read by the
+                # encoder, strip by strip
+                loaded = None
+                if plain.takes(job.src, job.dst, options):
+                    loaded = plain.read(job.src, job.dst, options, decoder=images.fast_decode)
+                if loaded is None and not _streams(job, options):
+                    loaded = load_input(job.src, options)
                 held = _nbytes(loaded)
                 budget.charge(held)
                 try:

@@ -129,17 +129,20 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
     """Resize the image ``src`` into ``dst`` (``loaded``: its Picture, if already read;
     ``header``: its :class:`Header`, if read already).  A file the plain job takes
     (resample.jobs.plain: 8- and 16-bit images in Pillow's buffers, no NumPy) is its, unless
-    ``plain_tried`` says it declined already.  A ``--size`` with ``>`` or ``<`` that leaves
+    ``plain_tried`` says it declined already; ``loaded`` may be what it read
+    (:class:`resample.jobs.plain.Decoded`).  A ``--size`` with ``>`` or ``<`` that leaves
     the image as it is: see :func:`keep_as_is`.  A job that streams (:func:`streams`) shows a
     bar over its strips if ``progress``."""
 
     if loaded is None and not plain_tried and plain.takes(src, dst, options):
-        if cancelled is not None and cancelled():
+        loaded = plain.read(src, dst, options, decoder=images.fast_decode)
+    if isinstance(loaded, plain.Decoded):              # the plain job's (NumPy is loaded:
+        if cancelled is not None and cancelled():      # libdeflate costs nothing more)
             return []
         with compute or nullcontext():
-            done = plain.resize(src, dst, options)
-        if done is not None:
-            return done[1]
+            return plain.write(loaded, zlib_below=0)[1]
+    if isinstance(loaded, tuple):                      # the plain job's, done already: a
+        return loaded[1]                               # file left as it is, copied
     zarr = is_zarr(src) or is_zarr(dst)
     if loaded is None and header is None:
         header = read_header(src)           # once: for its size, streaming and levels

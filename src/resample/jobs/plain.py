@@ -23,10 +23,12 @@ from __future__ import annotations
 import os
 import sys
 from array import array
+from typing import NamedTuple
 
 from PIL import Image
 
 from ..compiled import core
+from ..errors import ResampleError, first_line
 from ..engines import devices
 from ..engines.passes import fixed_order_ok, pass_costs
 from ..formats import files, png
@@ -96,17 +98,52 @@ def _png_kind(path):
     return None, None
 
 
-def resize(path, dst, options: Options):
+class Decoded(NamedTuple):
+    """A file :func:`read` decoded for :func:`write`: its pixels (``shape`` (rows, cols,
+    channels) of 8-bit samples, a buffer of bytes, or 16-bit ones, an ``array('H')``), in
+    ``raw`` mode, and what their output will be."""
+
+    out_path: str
+    fmt: str                 # the output's format
+    options: Options
+    meta: files.Metadata
+    raw: str                 # the Pillow mode of the samples resampled
+    depth: int               # bits a sample: 8 or 16
+    alpha: bool              # the last channel is alpha
+    shape: tuple             # (rows, cols, channels) of the pixels
+    out_size: tuple          # (width, height) of the output
+    notes: list
+    pixels: object
+
+    @property
+    def nbytes(self):
+        return self.shape[0] * self.shape[1] * self.shape[2] * self.depth // 8
+
+
+def resize(path, dst, options: Options, decoder=None):
     """Resize the file ``path`` into ``dst`` (None: the default name): ``(the output's path,
-    notes)``, or None to leave the job to the full one (nothing written).  A file this job cannot read or
-    write is the full job's too, which reports it in its words."""
+    notes)``, or None to leave the job to the full one (nothing written): :func:`read`,
+    then :func:`write`."""
+    done = read(path, dst, options, decoder)
+    return write(done) if isinstance(done, Decoded) else done
+
+
+def read(path, dst, options: Options, decoder=None):
+    """Decode the file ``path`` for resizing into ``dst`` (None: the default name): a
+    :class:`Decoded`; or ``(the output's path, notes)`` where the job is done already (a
+    file ``--size ...>`` leaves as it is, copied); or None to leave the job to the full one
+    (nothing written).  A file this job cannot read is the full job's too, which reports it
+    in its words.  ``decoder(path, im)``: a faster decoder of 8-bit JPEGs and PNGs that a
+    caller with NumPy loaded hands in (resample.formats.images.fast_decode: ``(an (H, W[,
+    C]) uint8 array, alpha)``, or ``(None, False)`` to leave the file to Pillow); the same
+    pixels as Pillow's."""
     try:
-        return _resize(path, dst, options)
+        return _read(path, dst, options, decoder)
     except Exception:                     # noqa: BLE001 (the full job decides and reports)
         return None
 
 
-def _resize(path, dst, options):
+def _read(path, dst, options, decoder):
     method = options.method
     with Image.open(path) as im:
         fmt_in, stored_mode = im.format, im.mode
@@ -150,6 +187,7 @@ def _resize(path, dst, options):
         if devices.select(options.device, cost=(madds, (width * height + out_w * out_h)
                                                   * n_ch)) != "cpu":
             return None
+        scale = 1
         if fmt_in == "JPEG" and stored_mode in ("L", "RGB") and not options.exact:
             # decoded smaller where the shrink allows, as load does (for the output's size as
             # stored)
@@ -160,8 +198,15 @@ def _resize(path, dst, options):
                 width, height = im.size
         # An RGB JPEG is written from RGBX samples, which Pillow takes without a copy (its own
         # layout of RGB); so they are resampled as four channels.
-        raw = "RGBX" if mode == "RGB" and fmt == "JPEG" and depth == 8 else mode
+        fast = None
+        if decoder is not None and depth == 8 and scale == 1 and convert is None \
+                and meta.orientation == 1:
+            fast = decoder(path, im)[0]          # (all its samples, in the stored mode)
+        raw = "RGBX" if mode == "RGB" and fmt == "JPEG" and fast is None and depth == 8 \
+            else mode
         n_ch, alpha, item = len(raw), mode in ("LA", "RGBA"), depth // 8
+        if alpha and options.boundary == "constant" and options.fill != 0:
+            return None                   # (the fill's colour premultiplied: the full job's)
         # Pillow's buffer (and its turned copy) and our copy of it, or a 16-bit PNG's inflated,
         # unfiltered and swapped rows; the output, PNG's filtered and compressed copies (the
         # compressor's buffer is as large as its input), and the imports still to come (with
@@ -176,6 +221,8 @@ def _resize(path, dst, options):
             if meta.orientation != 1:
                 return None               # (PNG's eXIf orientation, seldom set: the full job)
             pixels = png.read_samples(path)[0]
+        elif fast is not None:
+            pixels = memoryview(fast).cast("B")
         else:
             im.load()
             shown_im = im
@@ -188,9 +235,18 @@ def _resize(path, dst, options):
                 notes.append(f"applied EXIF orientation {meta.orientation}")
             pixels = _pixels(shown_im, raw, width * height * n_ch)
             del shown_im
-    out = _resize_pixels(pixels, (height, width, n_ch), (out_h, out_w), options, alpha)
-    if out is None:
-        return None
+    return Decoded(out_path, fmt, options, meta, raw, depth, alpha, (height, width, n_ch),
+                   (out_w, out_h), notes, pixels)
+
+
+def write(job: Decoded, zlib_below=ZLIB_BELOW):
+    """Resize and write what :func:`read` decoded: ``(the output's path, notes)``.  PNG
+    data under ``zlib_below`` bytes is compressed by zlib, not libdeflate (0 where the caller
+    has imagecodecs loaded already)."""
+    out_path, fmt, options, meta, raw, depth, alpha, shape, (out_w, out_h), notes, pixels = job
+    notes = list(notes)
+    n_ch = shape[2]
+    out = _resize_pixels(pixels, shape, (out_h, out_w), options, alpha)
     # What the format holds: 16 bits (PNG) or 8, alpha (not JPEG); as the full job's
     # resample.formats.images gives it, by the same compiled loops.
     if depth == 16 and fmt != "PNG":
@@ -207,16 +263,25 @@ def _resize(path, dst, options):
     icc, dpi, exif = (None, None, None) if options.strip else (meta.icc, meta.dpi, meta.exif)
     if depth == 16 and sys.byteorder == "little":
         out.byteswap()                        # PNG's samples are big-endian
-    with files.atomic_output(out_path) as f:
-        if fmt == "PNG":
-            rows = memoryview(out).cast("B", (out_h, out_w * n_ch * depth // 8))
-            png.write_rows(f, rows, out_w, n_ch, depth, icc=icc, dpi=dpi, exif=exif,
-                           zlib_below=ZLIB_BELOW)
-        else:
-            save = files.pillow_save_options(fmt, icc, dpi, exif, options.quality)
-            files.pillow_save(Image.frombuffer(raw, (out_w, out_h), out, "raw", raw, 0, 1), f,
-                              fmt, **save)
+    try:
+        with files.atomic_output(out_path) as f:
+            if fmt == "PNG":
+                rows = memoryview(out).cast("B", (out_h, out_w * n_ch * depth // 8))
+                png.write_rows(f, rows, out_w, n_ch, depth, icc=icc, dpi=dpi, exif=exif,
+                               zlib_below=zlib_below)
+            else:
+                save = files.pillow_save_options(fmt, icc, dpi, exif, options.quality)
+                files.pillow_save(Image.frombuffer(raw, (out_w, out_h), out, "raw", raw, 0, 1),
+                                  f, fmt, **save)
+    except ResampleError as exc:         # as resample.formats.images.save words them
+        raise ResampleError(f"{out_path}: {exc}") from None
+    except MemoryError:
+        raise ResampleError(f"{out_path}: not enough memory to encode it") from None
+    except Exception as exc:             # noqa: BLE001 (an encoder fails: this file failed)
+        raise ResampleError(f"{out_path}: cannot write ({first_line(exc)})") from None
     return out_path, notes
+
+
 
 
 def copy_unchanged(src, dst, options: Options, fmt):
@@ -278,20 +343,18 @@ def _float32(values):
 
 
 def _resize_pixels(pixels, shape, out_shape, options, alpha):
-    """The resized pixels (an array of the input's samples: 8-bit ``pixels`` are bytes, 16-bit
-    an ``array('H')``), or None to leave the job to the full one: the same decisions and
-    loops as resample.engines.cpu.resize -- 8-bit fixed point where the pass order and the
-    tables allow it and no fill term is needed, else the float32 loops.  With
+    """The resized pixels (an array of the input's samples: 8-bit ``pixels`` are a buffer of
+    bytes, 16-bit an ``array('H')``): the same decisions and loops as
+    resample.engines.cpu.resize -- 8-bit fixed point where the pass order and the tables
+    allow it and no fill term is needed, else the float32 loops.  With
     ``alpha`` (the last channel), the colour is premultiplied and resampled in float32 by the
     float loops, as resample.ops.resize does."""
     (height, width, n_ch), (out_h, out_w) = shape, out_shape
-    code = "B" if isinstance(pixels, (bytes, bytearray)) else pixels.typecode   # B or H
+    code = "H" if isinstance(pixels, array) and pixels.typecode == "H" else "B"
     yi, yw, yc, yf, _ = _table(height, out_h, options)
     xi, xw, xc, xf, x_widest = _table(width, out_w, options)
     fill = options.fill if options.boundary == "constant" else 0.0
-    filled = fill != 0 and (any(yf) or any(xf))
-    if alpha and filled:
-        return None                          # (the fill's colour premultiplied: the full job's)
+    filled = fill != 0 and (any(yf) or any(xf))        # (not with alpha: see read)
     rows_first, cols_first = pass_costs(height, width, out_h, out_w, sum(yc) / out_h, x_widest)
     out = array(code, bytes(array(code).itemsize * out_h * out_w * n_ch))
     dst = _view(out, code, (out_h, out_w * n_ch))
