@@ -247,22 +247,26 @@ def write(job: Decoded, zlib_below=ZLIB_BELOW):
     notes = list(notes)
     n_ch = shape[2]
     out = _resize_pixels(pixels, shape, (out_h, out_w), options, alpha)
+    code = "H" if depth == 16 else "B"
     # What the format holds: 16 bits (PNG) or 8, alpha (not JPEG); as the full job's
     # resample.formats.images gives it, by the same compiled loops.
     if depth == 16 and fmt != "PNG":
         notes.append(f"reduced uint16 samples to 8 bits for {fmt}")
-        reduced = array("B", bytes(len(out)))
-        core.reduce_to_8bit(_view(out, "H", (len(out),)), reduced)
-        out, depth = reduced, 8
+        reduced = _buffer(len(out) // 2)
+        core.reduce_to_8bit(_view(out, "H", (len(reduced),)), _view(reduced, "B", (len(reduced),)))
+        out, depth, code = reduced, 8, "B"
     if alpha and fmt == "JPEG":
         notes.append("flattened alpha onto white for JPEG")
-        flat = array(out.typecode, bytes(out.itemsize * out_h * out_w * (n_ch - 1)))
-        core.flatten_alpha(_view(out, out.typecode, (out_h, out_w, n_ch)), n_ch,
-                           _view(flat, out.typecode, (out_h, out_w, n_ch - 1)))
+        flat = _buffer(depth // 8 * out_h * out_w * (n_ch - 1))
+        core.flatten_alpha(_view(out, code, (out_h, out_w, n_ch)), n_ch,
+                           _view(flat, code, (out_h, out_w, n_ch - 1)))
         out, n_ch, raw = flat, n_ch - 1, raw[:-1]
     icc, dpi, exif = (None, None, None) if options.strip else (meta.icc, meta.dpi, meta.exif)
     if depth == 16 and sys.byteorder == "little":
-        out.byteswap()                        # PNG's samples are big-endian
+        swapped = array("H")                  # PNG's samples are big-endian
+        swapped.frombytes(out)
+        swapped.byteswap()
+        out = swapped
     try:
         with files.atomic_output(out_path) as f:
             if fmt == "PNG":
@@ -329,10 +333,17 @@ def _view(buffer, code, shape):
 def _table(n_in, n_out, options):
     """One axis's tap table (resample.spec.tables, as the full job's) as buffers for the
     engine: (index, weight, count, fill weight, widest), index and weight (n_out, widest)."""
-    t = tables.axis_table(n_in, n_out, options.method, options.align, options.boundary,
-                          options.antialias)
+    t = tables.resize_table(n_in, n_out, options.method, options.align, options.boundary,
+                            options.antialias)
     return (_view(t.index, "q", (n_out, t.widest)), _view(t.weight, "d", (n_out, t.widest)),
             t.count, t.fill_weight, t.widest)
+
+
+def _buffer(nbytes):
+    """A writable buffer of ``nbytes`` bytes for the engine to fill: a bytearray (from the
+    heap, whose pages a batch of files reuses; an array made from ``bytes(n)`` would write
+    each page twice, and an anonymous map of its own would fault in fresh pages each time)."""
+    return bytearray(nbytes)
 
 
 def _float32(values):
@@ -343,8 +354,8 @@ def _float32(values):
 
 
 def _resize_pixels(pixels, shape, out_shape, options, alpha):
-    """The resized pixels (an array of the input's samples: 8-bit ``pixels`` are a buffer of
-    bytes, 16-bit an ``array('H')``): the same decisions and loops as
+    """The resized pixels, a bytearray of samples as the input's (8-bit ``pixels`` are a
+    buffer of bytes, 16-bit an ``array('H')``): the same decisions and loops as
     resample.engines.cpu.resize -- 8-bit fixed point where the pass order and the tables
     allow it and no fill term is needed, else the float32 loops.  With
     ``alpha`` (the last channel), the colour is premultiplied and resampled in float32 by the
@@ -356,7 +367,7 @@ def _resize_pixels(pixels, shape, out_shape, options, alpha):
     fill = options.fill if options.boundary == "constant" else 0.0
     filled = fill != 0 and (any(yf) or any(xf))        # (not with alpha: see read)
     rows_first, cols_first = pass_costs(height, width, out_h, out_w, sum(yc) / out_h, x_widest)
-    out = array(code, bytes(array(code).itemsize * out_h * out_w * n_ch))
+    out = _buffer(array(code).itemsize * out_h * out_w * n_ch)
     dst = _view(out, code, (out_h, out_w * n_ch))
     bands = min(out_h, 16 * core.threads())
     src = _view(pixels, code, (height, width * n_ch))
@@ -365,22 +376,21 @@ def _resize_pixels(pixels, shape, out_shape, options, alpha):
         return out
     m_out = out_w * n_ch
     i_code = "i" if width * n_ch < 2**31 else "q"            # int32 indices where they fit
-    index = array(i_code, bytes(array(i_code).itemsize * x_widest * m_out))
-    weight, x_fill = array("d", bytes(8 * x_widest * m_out)), array("d", bytes(8 * m_out))
-    core.interleave_taps(xi, xw, xc, xf, n_ch, _view(index, index.typecode, (x_widest, m_out)),
-                         _view(weight, "d", (x_widest, m_out)), x_fill)
-    index = _view(index, i_code, (x_widest, m_out))
+    index = _view(_buffer(array(i_code).itemsize * x_widest * m_out), i_code, (x_widest, m_out))
+    weight = _view(_buffer(8 * x_widest * m_out), "d", (x_widest, m_out))
+    x_fill = _view(bytearray(8 * m_out), "d", (m_out,))
+    core.interleave_taps(xi, xw, xc, xf, n_ch, index, weight, x_fill)
     if not alpha:                # float32 sums, stored rounded half up into 0..255 (65535)
-        core.resize(src, yi, _float32(yw), yc, _float32(yf), index,
-                    _float32(_view(weight, "d", (x_widest, m_out))), _float32(x_fill), fill,
+        core.resize(src, yi, _float32(yw), yc, _float32(yf), index, _float32(weight),
+                    _float32(x_fill), fill,
                     dst, 0.0, 255.0 if code == "B" else 65535.0, 1, rows_first <= cols_first,
                     bands)
         return out
-    premultiplied = array("f", bytes(4 * height * width * n_ch))
+    premultiplied = _buffer(4 * height * width * n_ch)
     core.premultiply(src, n_ch, _view(premultiplied, "f", (height, width * n_ch)))
-    result = array("f", bytes(4 * out_h * m_out))
+    result = _buffer(4 * out_h * m_out)
     core.resize(_view(premultiplied, "f", (height, width * n_ch)), yi, yw, yc, yf, index,
-                _view(weight, "d", (x_widest, m_out)), x_fill, 0.0,
+                weight, x_fill, 0.0,
                 _view(result, "f", (out_h, m_out)), 0.0, 0.0, 0, rows_first <= cols_first,
                 bands)
     core.unpremultiply(_view(result, "f", (out_h, m_out)), n_ch, dst)

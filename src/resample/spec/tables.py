@@ -10,6 +10,8 @@ Positions are in input pixel units along the axis: the centre of input sample ``
 
 from __future__ import annotations
 
+import collections
+import threading
 from array import array
 from typing import NamedTuple
 
@@ -60,6 +62,32 @@ class AxisTable(NamedTuple):
     widest: int
 
 
+class LRU:
+    """A small thread-safe map that forgets its least recently used entries beyond ``size``."""
+
+    def __init__(self, size):
+        self.size = size
+        self.entries = collections.OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.entries.get(key)
+            if value is not None:
+                self.entries.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_AXIS_TABLES = LRU(32)
+CACHED_TAPS = 1 << 20       # tables up to this many taps (16 MiB) are kept
+
+
 def axis_table(n_in, n_out, method: Method, align, boundary, antialias, trim=True):
     """The :class:`AxisTable` of resizing an axis from ``n_in`` to ``n_out`` samples with a
     method of the compiled engine's (not a Python kernel: resample.spec.taps makes those).
@@ -76,6 +104,18 @@ def axis_table(n_in, n_out, method: Method, align, boundary, antialias, trim=Tru
     if trim and widest < width:               # the padding columns no output uses, dropped
         index, weight = _trim(index, n_out, width, widest), _trim(weight, n_out, width, widest)
     return AxisTable(index, weight, count, fill, widest)
+
+
+def resize_table(n_in, n_out, method: Method, align, boundary, antialias):
+    """:func:`axis_table`, trimmed, from a cache of the last tables of up to CACHED_TAPS taps
+    (a folder of photos of one size builds its tables once); shared: not to be changed."""
+    key = (n_in, n_out, method, align, boundary, antialias)
+    table = _AXIS_TABLES.get(key)
+    if table is None:
+        table = axis_table(n_in, n_out, method, align, boundary, antialias)
+        if len(table.index) <= CACHED_TAPS:
+            _AXIS_TABLES.put(key, table)
+    return table
 
 
 def _rows(values, n_rows, width):

@@ -7,8 +7,6 @@ of input sample ``i`` is at ``x = i`` and the axis covers ``[-0.5, n - 0.5]``.
 
 from __future__ import annotations
 
-import collections
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +16,7 @@ from ..errors import ResampleError, excerpt
 from .memory import check_memory
 from . import tables
 from .methods import BOUNDARY_IDS, Method, taps_width
-from .tables import output_step
+from .tables import CACHED_TAPS, LRU, output_step
 
 ALIGNS = ("centers", "corners")
 BOUNDARIES = tuple(BOUNDARY_IDS)       # (kernels/common/taps.h's names, in their numbers' order)
@@ -136,30 +134,7 @@ def _custom_taps(x, n, method, stretch, boundary_id, index, weight, count, fill_
                                index, weight, count, fill_weight)
 
 
-class LRU:
-    """A small thread-safe map that forgets its least recently used entries beyond ``size``."""
-
-    def __init__(self, size):
-        self.size = size
-        self.entries = collections.OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            value = self.entries.get(key)
-            if value is not None:
-                self.entries.move_to_end(key)
-            return value
-
-    def put(self, key, value):
-        with self.lock:
-            self.entries[key] = value
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-
-
 _RESIZE_TABLES = LRU(32)
-CACHED_TAPS = 1 << 20       # tables up to this many taps (16 MiB) are kept
 
 
 def resize_taps(n_in, n_out, method: Method, align, boundary, antialias):
