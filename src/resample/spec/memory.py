@@ -9,14 +9,13 @@ import os
 import resource
 import threading
 
+from ..compiled import usable_cores
 from ..errors import ResampleError
 
 
 def cpu_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    """The cores this process may use (affinity and cgroup quota: resample.compiled)."""
+    return usable_cores()
 
 
 def available_memory():
