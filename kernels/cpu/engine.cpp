@@ -11,8 +11,13 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#if defined(__linux__)
+#include <time.h>
+#include <unistd.h>
+#endif
 
 #include "kernels.h"
 
@@ -40,6 +45,47 @@ static thread_local int caller_threads = 0;
 
 int resample_cpu::threads() {
     return caller_threads > 0 ? caller_threads : default_threads.load(std::memory_order_relaxed);
+}
+
+// The threads a call may start now: the machine's online cores less the tasks runnable this
+// moment besides the caller (Linux's /proc/loadavg, "running/total", read at most once every
+// 2 ms), plus one (a core shared with one other task still helps, as the loops hand out
+// their work dynamically); -1 where that is unknown.  A parallel region waits at its end for
+// every thread it started, and a thread that other processes' work keeps off a core holds
+// the call up by a time slice (tens of milliseconds), longer than most calls take alone.
+static std::atomic<long long> free_cores_at{-1};   // when last read, in microseconds
+static std::atomic<int> free_cores_seen{-1};
+
+static int free_cores() {
+#if defined(__linux__)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    long long now = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    long long then = free_cores_at.load(std::memory_order_relaxed);
+    if (then >= 0 && now - then < 2000) return free_cores_seen.load(std::memory_order_relaxed);
+    free_cores_at.store(now, std::memory_order_relaxed);
+    int result = -1;
+    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+        double a, b, c;
+        long long running = 0, total = 0;
+        if (std::fscanf(f, "%lf %lf %lf %lld/%lld", &a, &b, &c, &running, &total) == 5) {
+            long long online = sysconf(_SC_NPROCESSORS_ONLN);
+            result = (int)std::max(1LL, online - (running - 1) + 1);
+        }
+        std::fclose(f);
+    }
+    free_cores_seen.store(result, std::memory_order_relaxed);
+    return result;
+#else
+    return -1;
+#endif
+}
+
+int resample_cpu::threads_now() {
+    int n = threads();
+    if (n <= 1) return 1;
+    int free = free_cores();
+    return free < 0 ? n : std::max(1, std::min(n, free));
 }
 
 // ---- instruction sets ----------------------------------------------------------------------------
@@ -117,12 +163,12 @@ static long long taps(const Array& x, long long n, int method, double support, d
     long long* cnt = ptr<long long>(count);
     double* fw = ptr<double>(fill);
     long long widest = 0;
-    int nthreads = n_out * width > 65536 ? resample_cpu::threads() : 1;
+    int nthreads = resample_cpu::threads_for(n_out * width, 1 << 13);
 #pragma omp parallel num_threads(nthreads) reduction(max : widest)
     {
         std::vector<long long> order(width), ri(width);
         std::vector<double> rw(width);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1024)
         for (long long o = 0; o < n_out; ++o) {
             taps_one(pos[o], n, method, support, stretch, boundary, ri.data(), rw.data(),
                      fw + o);
@@ -516,7 +562,8 @@ NB_MODULE(_core, m) {
         const double* qs = ptr<double>(q);
         double* bd = ptr<double>(d2);
         long long* bi = ptr<long long>(idx);
-#pragma omp parallel for num_threads(resample_cpu::threads()) schedule(dynamic, 256)
+#pragma omp parallel for num_threads(resample_cpu::threads_for(n_q * kk, 1 << 11)) \
+    schedule(dynamic, 256)
         for (long long p = 0; p < n_q; ++p) {
             int found = 0;
             kd::search(t, 1, 0, n, qs[2 * p], qs[2 * p + 1], self ? p : -1, kk, found,

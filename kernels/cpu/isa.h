@@ -38,6 +38,8 @@ namespace RESAMPLE_ISA {
 namespace nb = nanobind;
 using resample_cpu::Array;
 using resample_cpu::threads;
+using resample_cpu::threads_for;
+using resample_cpu::threads_now;
 
 template <typename T>
 static T* ptr(const Array& a) { return static_cast<T*>(const_cast<void*>(a.data())); }

@@ -14,6 +14,20 @@ using Array = nanobind::ndarray<nanobind::ro, nanobind::device::cpu, nanobind::c
 // process's (RESAMPLE_THREADS, --threads, or every core).
 int threads();
 
+// threads(), no more than the cores that other tasks leave free this moment (on Linux): on a
+// busy machine a thread that cannot get a core holds the whole call up at its end.
+int threads_now();
+
+// Threads for a loop of ``items`` units, a thread taking at least ``grain`` of them (some
+// 10 to 30 microseconds of work), as threads_now() allows: a small loop runs on the calling thread
+// alone, where waking and waiting for others would cost more than they save.
+inline int threads_for(long long items, long long grain) {
+    long long wanted = grain > 0 ? items / grain : items;
+    if (wanted < 2) return 1;
+    int n = threads_now();
+    return wanted < n ? (int)wanted : n;
+}
+
 struct Kernels {
     void (*resize)(const Array&, const Array&, const Array&, const Array&, const Array&,
                    const Array&, const Array&, const Array&, double, const Array&, double,

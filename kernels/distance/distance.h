@@ -18,10 +18,10 @@ static void nearest_map(const Array& xy_a, const Array& seeds_a, const Array& ou
     std::vector<long long> best(height * width);
     const long long block = 256;
     long long n_blocks = (width + block - 1) / block;
-#pragma omp parallel num_threads(threads())
+#pragma omp parallel num_threads(threads_for(height * width, 1 << 13))
     {
         std::vector<long long> edge(block);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (long long b = 0; b < n_blocks; ++b) {
             long long j0 = b * block, j1 = std::min(width, j0 + block);
             std::fill(edge.begin(), edge.end(), -1);
@@ -42,7 +42,7 @@ static void nearest_map(const Array& xy_a, const Array& seeds_a, const Array& ou
 #pragma omp barrier
         std::vector<long long> v(width);
         std::vector<double> va(width), vf(width), z(width + 1);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 8)
         for (long long i = 0; i < height; ++i)
             nearest_row_one(i, xy, best.data(), width, out, v.data(), va.data(), vf.data(),
                             z.data());

@@ -24,7 +24,7 @@ static void gather(const Array& src, const Array& iy, const Array& wy, const Arr
             const long long *xi = ptr<long long>(ix), *xn = ptr<long long>(cx);
             const W *yw = ptr<W>(wy), *yf = ptr<W>(fy), *xw = ptr<W>(wx), *xf = ptr<W>(fx);
             W f = (W)fill;
-#pragma omp parallel for num_threads(threads()) schedule(static, 256)
+#pragma omp parallel for num_threads(threads_for(n_pts * n_ch, 1 << 12)) schedule(dynamic, 256)
             for (long long p = 0; p < n_pts; ++p)
                 for (long long c = 0; c < n_ch; ++c) {
                     // relative to a base, as the resize loops (see combine)

@@ -15,7 +15,7 @@ static void gmm_vjp(const Array& xy, const Array& values, const Array& sx, const
     long long n = xy.shape(0), n_ch = values.shape(1), height = z.shape(0), width = z.shape(1);
     const double* rot = theta.size() ? ptr<double>(theta) : nullptr;
     double* d_rot = d_theta.size() ? ptr<double>(d_theta) : nullptr;
-#pragma omp parallel num_threads(threads())
+#pragma omp parallel num_threads(threads_for(n, 256))
     {
         std::vector<double> columns(width);      // a footprint's column weights
 #pragma omp for schedule(dynamic, 64)

@@ -19,11 +19,11 @@ static void steer(const Array& xy_a, const Array& v_a, const Array& idx_a, const
     const long long* idx = ptr<long long>(idx_a);
     double* out = ptr<double>(out_a);
     std::vector<double> gradient(2 * n), tensor(3 * n), strength(n);
-#pragma omp parallel num_threads(threads())
+#pragma omp parallel num_threads(threads_for(n * k, 1 << 11))
     {
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 256)
         for (long long p = 0; p < n; ++p) plane_gradient_one(p, xy, v, idx, d2, k, gradient.data());
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 256)
         for (long long p = 0; p < n; ++p) {
             structure_one(p, gradient.data(), idx, k, tensor.data());
             strength[p] = structure_strength(tensor.data() + 3 * p);
@@ -38,7 +38,7 @@ static void steer(const Array& xy_a, const Array& v_a, const Array& idx_a, const
     double median = sorted[mid];
     if (n % 2 == 0) median = 0.5 * (median + *std::max_element(sorted.begin(), sorted.begin() + mid));
     double eps = 1e-3 * median + 1e-12;
-#pragma omp parallel for num_threads(threads()) schedule(static)
+#pragma omp parallel for num_threads(threads_for(n, 1 << 12)) schedule(dynamic, 1024)
     for (long long p = 0; p < n; ++p)
         steer_one(p, tensor.data(), size, eps, alpha, max_stretch, out);
 }
@@ -54,7 +54,7 @@ static void knn(const Array& cell_xy, const Array& order, const Array& start, do
     int k = (int)d2.shape(1);
     if (k == 0) return;
     const long long* visit = ptr<long long>(query_order);
-#pragma omp parallel for num_threads(threads()) schedule(dynamic, 256)
+#pragma omp parallel for num_threads(threads_for(n_queries * k, 1 << 11)) schedule(dynamic, 256)
     for (long long s = 0; s < n_queries; ++s)
         knn_one(visit[s], ptr<double>(cell_xy), ptr<long long>(order), ptr<long long>(start),
                 x0, y0, cell, nx, ny, ptr<double>(queries), k, exclude_self ? 1 : 0,
@@ -65,7 +65,8 @@ static void contrast(const Array& values, const Array& idx, const Array& e) {
     long long n = values.shape(0), n_ch = values.shape(1), n_nb = idx.shape(1);
     auto run = [&](auto v) {
         using V = decltype(v);
-#pragma omp parallel for num_threads(threads()) schedule(static)
+#pragma omp parallel for num_threads(threads_for(n * n_nb * n_ch, 1 << 13)) \
+    schedule(dynamic, 512)
         for (long long p = 0; p < n; ++p)
             contrast_one<V>(p, ptr<V>(values), ptr<long long>(idx), (int)n_ch, (int)n_nb,
                             ptr<double>(e));

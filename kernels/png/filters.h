@@ -19,10 +19,10 @@ static void png_filter(const Array& rows, long long bpp, const Array& out) {
     long long height = rows.shape(0), stride = rows.shape(1);
     const uint8_t* in = ptr<uint8_t>(rows);
     uint8_t* o = ptr<uint8_t>(out);
-#pragma omp parallel num_threads(threads())
+#pragma omp parallel num_threads(threads_for(height * stride, 1 << 15))
     {
         std::vector<uint8_t> cand(5 * stride);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 8)
         for (long long y = 0; y < height; ++y) {
             const uint8_t* cur = in + y * stride;
             const uint8_t* prev = y > 0 ? cur - stride : nullptr;

@@ -352,7 +352,7 @@ static bool resize_fixed8(const Array& src, const Array& yi, const Array& yw, co
     long long bands = std::max<long long>(1, std::min(n_bands, n_out));
     long long band = (n_out + bands - 1) / bands;
     long long n_slots = ty + 1, stride = m_out + 2 * n_ch + 16;   // the dummy pixel, 4 samples
-#pragma omp parallel num_threads(threads())
+#pragma omp parallel num_threads(threads_now())
     {
         std::vector<int16_t> cache(n_slots * stride);
         std::vector<uint8_t> line(pass.reach);

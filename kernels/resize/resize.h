@@ -130,7 +130,7 @@ static void rows_first_row(const RowsFirst<T, I, W> a, long long o, const T** ro
 
 template <typename T, typename I, typename W>
 static void resize_rows_first(const RowsFirst<T, I, W> a, long long n_out) {
-#pragma omp parallel num_threads(threads())
+#pragma omp parallel num_threads(threads_now())
     {
         std::vector<W> line(a.m_in), acc(a.m_out);
         std::vector<const T*> rows(a.ty);
@@ -168,7 +168,7 @@ template <typename T, typename I, typename W>
 static void resize_cols_first(const RowsFirst<T, I, W> a, long long n_out, long long n_bands) {
     long long band = (n_out + n_bands - 1) / n_bands;
     long long n_slots = a.ty + 1;        // one more than any output needs: one is free
-#pragma omp parallel num_threads(threads())
+#pragma omp parallel num_threads(threads_now())
     {
         std::vector<W> cache(n_slots * a.m_out), acc(a.m_out), line(a.m_in);
         std::vector<long long> tag(n_slots), last_use(n_slots);
@@ -230,7 +230,8 @@ static void select_samples(const Array& src, const Array& rows, const Array& col
         auto run = [&](auto i) {
             using I = decltype(i);
             const I* c = ptr<I>(cols);
-#pragma omp parallel for num_threads(threads()) schedule(static)
+#pragma omp parallel for num_threads(threads_for(n_out * m_out, 1 << 16)) \
+    schedule(dynamic, 16)
             for (long long o = 0; o < n_out; ++o)
                 copy_selected<T, I>(s + r[o] * m_in, c, d + o * m_out, m_out);
         };

@@ -29,7 +29,7 @@ static void splat_bands(const double* xy, const V* values, const double* sx, con
                         V* acc, V* z, long long height, long long width) {
     const double cut2 = cutoff * cutoff, FACTOR_MAX = 300.0;  // exp(+-300): no overflow
     long long plane = height * width;
-#pragma omp parallel num_threads(threads())
+#pragma omp parallel num_threads(threads_now())
     {
         std::vector<double> row_w(width), col_u(width), col_ex(width), col_aex(width);
         std::vector<V> masked(width);
@@ -209,7 +209,8 @@ static long long gmm_normalise(const Array& acc, const Array& z, const Array& ou
         using V = decltype(v);
         const V *a = ptr<V>(acc), *zz = ptr<V>(z);
         V* o = ptr<V>(out);
-#pragma omp parallel for num_threads(threads()) schedule(static) reduction(+ : holes)
+#pragma omp parallel for num_threads(threads_for(n_pixels * n_ch, 1 << 15)) \
+    schedule(dynamic, 4096) reduction(+ : holes)
         for (long long q = 0; q < n_pixels; ++q) {
             gmm_normalise_one<V>(q, a, zz, o, n_pixels, (int)n_ch);
             holes += zz[q] > V(0) ? 0 : 1;
