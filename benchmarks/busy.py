@@ -6,7 +6,8 @@ starts N CPU-bound processes (default: twice the cores) for the busy half.  Goal
 engine that stays fast on a busy machine): with twice as many CPU-bound processes as cores,
 the default thread count takes at most 1.1x the one-thread median for a 1080p shrink, a 1.7x
 enlargement and a 1% point-cloud rebuild; a fit's spread (worst / median of 5 runs) within
-1.5x.  Calls of one case alternate between the thread counts, so both see the same load.
+1.5x.  Calls of one case alternate between the thread counts, each first in every other
+round, so both see the same load.
 
 Real photos (scikit-image): astronaut at 1920x1080 (RGB), camera at 256x256 for the point
 cloud (1% of its pixels, at random positions) and for the fit.
@@ -57,9 +58,9 @@ def _alternating(cases, rounds):
     times = {(name, n): [] for name in cases for n in counts}
     for f in cases.values():
         f()
-    for _ in range(rounds):
+    for r in range(rounds):
         for name, f in cases.items():
-            for n in counts:
+            for n in (counts if r % 2 == 0 else counts[::-1]):   # each first in turn
                 core.set_threads(n)
                 t0 = time.perf_counter()
                 f()

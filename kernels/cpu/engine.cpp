@@ -446,6 +446,9 @@ NB_MODULE(_core, m) {
     m.def("set_threads", [](int n) { caller_threads = std::max(0, n); },
           "Threads for this calling thread's kernels (0: the process default).");
     m.def("threads", &resample_cpu::threads);
+    m.def("threads_now", &resample_cpu::threads_now,
+          "The threads a parallel loop of this caller's starts now: threads(), no more than the "
+          "cores other tasks leave free (plus one).");
     m.def("instruction_set", []() { return isa_name; },
           "The instruction set the loops were compiled for: avx2 or baseline.");
     m.def("openmp", []() {
