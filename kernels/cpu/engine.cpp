@@ -323,10 +323,7 @@ static void unpremultiply_as(const Array& src, long long ch, const Array& dst) {
     T* out = ptr<T>(dst);
     const float top = (float)std::numeric_limits<T>::max();
     long long n = (long long)src.size() / ch;
-    auto store = [top](float v) {
-        float r = std::floor(v + 0.5f);
-        return (T)(r < 0.0f ? 0.0f : r > top ? top : r);
-    };
+    auto store = [top](float v) { return store_sample<T, float>(v, 0.0f, top, 1); };
     for (long long p = 0; p < n; ++p) {
         const float* px = in + p * ch;
         T* o = out + p * ch;
@@ -351,16 +348,15 @@ static void unpremultiply(const Array& src, long long ch, const Array& dst) {
 // ---- what a format that holds neither alpha nor 16 bits is given, as both jobs write it
 // (resample.formats.images and resample/jobs/plain.py): 16-bit samples reduced to 8 bits,
 // x * 255 / 65535 in float64, rounded half up; alpha flattened onto white, c * w + top *
-// (1 - w) with w = a / top in float32 (top: 255 or 65535), rounded half up and clipped --
+// (1 - w) with w = a / top in float32 (top: 255 or 65535), rounded half up and clipped (as
+// every output is stored: kernels/common/store.h) --
 // NumPy's arithmetic for the same formulas, step by step (no product fused with a sum).
 static void reduce_to_8bit(const Array& src, const Array& dst) {
     const uint16_t* in = ptr<uint16_t>(src);
     uint8_t* out = ptr<uint8_t>(dst);
     long long n = (long long)src.size();
-    for (long long i = 0; i < n; ++i) {
-        double r = std::floor((double)in[i] * (255.0 / 65535.0) + 0.5);
-        out[i] = (uint8_t)(r < 0.0 ? 0.0 : r > 255.0 ? 255.0 : r);
-    }
+    for (long long i = 0; i < n; ++i)
+        out[i] = store_sample<uint8_t, double>((double)in[i] * (255.0 / 65535.0), 0.0, 255.0, 1);
 }
 
 template <typename T>
@@ -376,8 +372,7 @@ static void flatten_alpha_as(const Array& src, long long ch, const Array& dst) {
         float white = top * (1.0f - w);
         for (long long c = 0; c + 1 < ch; ++c) {
             float v = (float)px[c] * w;
-            float r = std::floor((v + white) + 0.5f);
-            o[c] = (T)(r < 0.0f ? 0.0f : r > top ? top : r);
+            o[c] = store_sample<T, float>(v + white, 0.0f, top, 1);
         }
     }
 }
