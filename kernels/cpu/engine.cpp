@@ -383,6 +383,45 @@ static void flatten_alpha(const Array& src, long long ch, const Array& dst) {
     else throw std::invalid_argument("flatten_alpha: uint8 or uint16 samples");
 }
 
+// ---- --sharpen: vipsthumbnail's mild sharpening, the 3x3 mask [-1 -1 -1; -1 32 -1; -1 -1 -1]
+// / 24 over each colour channel (the last channel left as it is where ``alpha``), the
+// border's pixels repeated, of 8- or 16-bit rows (rows, cols x ch) in float32, rounded half
+// up and clipped: NumPy's arithmetic in resample.formats.images.sharpen_mild step by step
+// (the three rows summed top down, then the three columns left to right; (33 c - box) / 24).
+template <typename T>
+static void sharpen_mild_as(const Array& src, long long ch, bool alpha, const Array& dst) {
+    const T* in = ptr<T>(src);
+    T* out = ptr<T>(dst);
+    long long height = (long long)src.shape(0), row = (long long)src.shape(1);
+    long long width = row / ch, colour = alpha ? ch - 1 : ch;
+    const float top = (float)std::numeric_limits<T>::max();
+    std::vector<float> sums(row);
+    for (long long i = 0; i < height; ++i) {
+        const T* up = in + std::max(0LL, i - 1) * row;
+        const T* here = in + i * row;
+        const T* down = in + std::min(height - 1, i + 1) * row;
+        for (long long q = 0; q < row; ++q)
+            sums[q] = ((float)up[q] + (float)here[q]) + (float)down[q];
+        T* o = out + i * row;
+        for (long long j = 0; j < width; ++j) {
+            long long left = std::max(0LL, j - 1) * ch, mid = j * ch;
+            long long right = std::min(width - 1, j + 1) * ch;
+            for (long long c = 0; c < colour; ++c) {
+                float box = (sums[left + c] + sums[mid + c]) + sums[right + c];
+                float sharp = (33.0f * (float)here[mid + c] - box) / 24.0f;
+                o[mid + c] = store_sample<T, float>(sharp, 0.0f, top, 1);
+            }
+            if (alpha) o[mid + ch - 1] = here[mid + ch - 1];
+        }
+    }
+}
+
+static void sharpen_mild(const Array& src, long long ch, bool alpha, const Array& dst) {
+    if (src.dtype() == nb::dtype<uint8_t>()) sharpen_mild_as<uint8_t>(src, ch, alpha, dst);
+    else if (src.dtype() == nb::dtype<uint16_t>()) sharpen_mild_as<uint16_t>(src, ch, alpha, dst);
+    else throw std::invalid_argument("sharpen_mild: uint8 or uint16 samples");
+}
+
 // ---- the columns pass's tap table for rows of ch interleaved channels: tap-major
 // (taps, n_out x ch), indices into the row (index x ch + channel); the padding taps of a
 // shorter output repeat its first tap with weight 0 (adding nothing to a finite sum).  The
@@ -508,6 +547,9 @@ NB_MODULE(_core, m) {
     m.def("premultiply", [](A s, long long ch, A d) { premultiply(s, ch, d); },
           nb::arg("src"), nb::arg("channels"), nb::arg("dst"), nogil,
           "8- or 16-bit straight alpha (last of channels) to premultiplied float32.");
+    m.def("sharpen_mild", [](A s, long long ch, bool alpha, A d) { sharpen_mild(s, ch, alpha, d); },
+          nb::arg("src"), nb::arg("channels"), nb::arg("alpha"), nb::arg("dst"), nogil,
+          "--sharpen: the 3x3 mild sharpening of 8- or 16-bit rows (rows, cols x channels).");
     m.def("reduce_to_8bit", [](A s, A d) { reduce_to_8bit(s, d); },
           nb::arg("src"), nb::arg("dst"), nogil,
           "16-bit samples to 8 bits (x * 255 / 65535, rounded half up).");

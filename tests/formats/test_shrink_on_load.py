@@ -147,6 +147,35 @@ def test_mild_sharpening_against_a_plain_reference(tmp_path, capsys):
                                   images.sharpen_mild(plain))
 
 
+def _sharpen_in_numpy_float32(a, alpha=False):
+    """The mask in NumPy's float32, step by step, as the compiled loop computes it: the three
+    rows summed top down, then the three columns left to right, (33 c - box) / 24."""
+    x = a.astype(np.float32)
+    x = x if x.ndim == 3 else x[..., None]
+    colour = x[..., :-1] if alpha else x
+    p = np.pad(colour, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    rows = p[:-2] + p[1:-1] + p[2:]
+    box = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
+    sharp = (33 * colour - box) / 24
+    if alpha:
+        sharp = np.concatenate([sharp, x[..., -1:]], axis=-1)
+    top = np.iinfo(a.dtype).max
+    out = np.clip(np.floor(sharp + np.float32(0.5)), 0, top).astype(a.dtype)
+    return out if a.ndim == 3 else out[..., 0]
+
+
+@pytest.mark.parametrize("shape", [(37, 53, 3), (1, 1, 3), (1, 9, 4), (9, 1, 2), (20, 31)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_the_compiled_sharpening_is_numpy_s_float32_arithmetic(shape, dtype):
+    photo = skimage_data.astronaut()[100:100 + shape[0], 100:100 + shape[1]].astype(dtype)
+    if dtype == np.uint16:
+        photo = photo * 257 + np.arange(photo.size).reshape(photo.shape).astype(dtype) % 251
+    a = photo if len(shape) == 3 and shape[2] == 3 else (
+        photo[..., 0] if len(shape) == 2 else np.dstack([photo] * 2)[..., :shape[2]])
+    alpha = a.ndim == 3 and a.shape[2] in (2, 4)
+    np.testing.assert_array_equal(images.sharpen_mild(a, alpha), _sharpen_in_numpy_float32(a, alpha))
+
+
 def _matrix_profile(primaries, gamma, name=b"Wide test RGB"):
     """A minimal ICC v2 display profile: three primaries (D50 XYZ columns) and one gamma."""
     import struct

@@ -532,6 +532,11 @@ def sharpen_mild(a, alpha=False):
     [-1 -1 -1; -1 32 -1; -1 -1 -1] / 24 over each colour channel, the border's pixels
     repeated; an alpha channel (the last, where ``alpha``) is left as it is.  Integers are
     rounded half up and clipped, as every output here."""
+    if a.dtype in (np.uint8, np.uint16):       # (the plain job's loop too)
+        rows = np.ascontiguousarray(a).reshape(a.shape[0], -1)
+        out = np.empty_like(rows)
+        _core.sharpen_mild(rows, a.shape[2] if a.ndim == 3 else 1, bool(alpha), out)
+        return out.reshape(a.shape)
     work = np.float32 if a.dtype.itemsize <= 2 and a.dtype.kind in "ui" else np.float64
     x = a.astype(work)
     colour = x[..., :-1] if alpha else x

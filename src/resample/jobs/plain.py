@@ -5,14 +5,14 @@ NumPy.
 The command (resample.cli.command) parses its arguments once; where they ask for what this
 job does (a resize of one such file by --scale or --size into a PNG, JPEG, WebP, TIFF, BMP,
 PPM or TGA (16-bit: PNG), with
---method, --align, --boundary, --fill, --no-antialias, --exact, --quality, --strip,
---overwrite, --threads, --device cpu or auto; EXIF orientations applied), it runs here, in
+--method, --align, --boundary, --fill, --no-antialias, --exact, --sharpen, --quality,
+--strip, --overwrite, --threads, --device cpu or auto; EXIF orientations applied), it runs here, in
 Pillow's buffers (a 16-bit PNG's rows read by resample.formats.png) and the C++ engine's
 loops, so that a small file's process does not spend most of its time importing NumPy.  The
 tap tables come from resample.spec.tables, as the full job's; 8-bit samples go through the
 fixed-point loops where resample.engines.cpu would take them, else the float loops (with
 alpha, on premultiplied samples, as resample.ops.resize premultiplies them).  Anything this
-job is unsure of (a mode, --linear, a 16-bit image into JPEG) is left to the full job,
+job is unsure of (a mode, --linear, --srgb, a 16-bit image into TIFF) is left to the full job,
 untouched: nothing is written before it has decided.  For what both can do, both write the
 same pixels and metadata (tests/jobs/test_plain.py); the same bytes, but for PNGs under
 ZLIB_BELOW, which this job compresses with zlib instead of libdeflate.
@@ -52,11 +52,11 @@ ZLIB_BELOW = 2 << 20        # PNG data smaller than this is compressed by zlib, 
 # leaves the file to the full job.
 OPTIONS = frozenset({"output", "scale", "size", "method", "quality", "threads", "quiet",
                      "strip", "overwrite", "device", "align", "boundary", "fill", "no_antialias",
-                     "exact"})
+                     "exact", "sharpen"})
 
 
 # What the spec may ask that only the full job does (NumPy's arithmetic, streams, points).
-_FULL_JOB_ONLY = ("points", "linear", "sharpen", "srgb", "stream", "pyramid", "exif_thumbnail")
+_FULL_JOB_ONLY = ("points", "linear", "srgb", "stream", "pyramid", "exif_thumbnail")
 
 
 def takes(src, dst, options: Options):
@@ -248,6 +248,11 @@ def write(job: Decoded, zlib_below=ZLIB_BELOW):
     n_ch = shape[2]
     out = _resize_pixels(pixels, shape, (out_h, out_w), options, alpha)
     code = "H" if depth == 16 else "B"
+    if options.sharpen:                      # as the array job sharpens: the same loop
+        sharp = _buffer(len(out))
+        core.sharpen_mild(_view(out, code, (out_h, out_w * n_ch)), n_ch, alpha,
+                          _view(sharp, code, (out_h, out_w * n_ch)))
+        out = sharp
     # What the format holds: 16 bits (PNG) or 8, alpha (not JPEG); as the full job's
     # resample.formats.images gives it, by the same compiled loops.
     if depth == 16 and fmt != "PNG":
