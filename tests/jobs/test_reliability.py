@@ -178,8 +178,27 @@ def test_declared_size_is_checked_before_decoding(tmp_path):
 
 # --- 4: memory is checked before the big allocation, within RLIMIT_AS ---------------------------
 
-@pytest.mark.parametrize("size", ["--size=40000000x1!", "--scale=1e6", "--size=99999999x1!",
-                                  "--size=1000000000%", "--size=2147483647x1!"])
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["--size=40000000x1!", "--size=1x40000000!",
+                                  "--size=99999999x1!"])
+def test_an_extreme_aspect_ratio_is_done_in_bounded_memory(tmp_path, photo, size):
+    """A row (or column) of 40 to 100 million pixels: its tap tables would take 7 to 18 GB
+    whole, so they are built by range as it streams; the process's peak resident memory
+    stays within its imports' (about 150 MB) and 2.5 times the output's samples (the row
+    itself, its filtered copy, the encoder's), within a 3 GB address-space limit."""
+    out = tmp_path / "o.png"
+    done = command(photo, "-o", out, size, limit_bytes=3 << 30, peak=True)
+    assert done.returncode == 0, done.stderr
+    side = int(size.split("=")[1].strip("!").replace("x1", "").replace("1x", ""))
+    assert done.peak < (150 << 20) + 2.5 * 3 * side, done.peak
+    assert "tap tables built by range" in done.stderr
+    width, height = struct.unpack(">II", out.read_bytes()[16:24])         # its IHDR
+    assert (width, height) == ((side, 1) if size.endswith("x1!") else (1, side))
+    assert os.listdir(tmp_path) == ["o.png"]
+
+
+@pytest.mark.parametrize("size", ["--scale=1e6", "--size=1000000000%",
+                                  "--size=2147483647x1!"])
 def test_a_job_that_cannot_fit_is_refused_at_once(tmp_path, photo, size):
     """Outputs whose tap tables alone exceed memory, or that no disk holds: neither in
     memory nor streamed, and refused before the tables are built (the process's peak

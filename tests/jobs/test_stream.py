@@ -377,3 +377,69 @@ def test_an_output_the_disk_cannot_hold_is_refused_before_any_work(tmp_path, cap
             continue
         assert code == 1 and "of disk" in err and err.count("\n") == 1, err
         assert not (tmp_path / name).exists()
+
+
+# ---- an extreme aspect ratio: tap tables built by range ------------------------------------
+
+@pytest.mark.parametrize("size, method, boundary, align", [
+    ("5000x7!", "bilinear", "truncate", "centers"),
+    ("3001x5!", "lanczos", "reflect", "centers"),
+    ("4x2999!", "nearest", "edge", "centers"),
+    ("2503x3!", "bicubic", "constant", "corners"),
+    ("3x2600!", "box", "truncate", "centers"),
+])
+def test_tables_too_large_to_build_whole_are_built_by_range(tmp_path, capsys, monkeypatch,
+                                                            size, method, boundary, align):
+    """Where the tap tables would be too large to hold whole (here made small, so that real
+    sizes test it), the job streams, building the rows' table per group of strips and the
+    columns' per block of outputs: the in-memory resize's pixels (float loops in both)."""
+    from resample.engines import cpu
+    from resample.jobs import plain
+    from resample.spec import tables
+
+    photo = skimage_data.astronaut()[::4, ::4][:97, :113]
+    Image.fromarray(photo).save(tmp_path / "p.png")
+    monkeypatch.setattr(cpu, "FIXED", False)                   # the blocks' loops: float
+    monkeypatch.setattr(plain, "takes", lambda *args: False)   # (its 8-bit loops: fixed)
+    args = ["--size", size, "-m", method, "--boundary", boundary, "--align", align]
+    for order in ("rows", "cols"):          # (each pass order in both: the same float sums)
+        monkeypatch.setattr(cpu, "FORCE_ORDER", order)
+        code, _, err = run(capsys, tmp_path / "p.png", "-o", tmp_path / "whole.png", *args)
+        assert code == 0 and "streamed" not in err, err
+        with monkeypatch.context() as m:
+            m.setattr(tables, "WHOLE_TABLE_BYTES", 4096)
+            m.setattr(stream, "BLOCK_TAPS", 257)               # many groups and blocks
+            m.setattr(stream, "STRIP_BYTES", 1)
+            code, _, err = run(capsys, tmp_path / "p.png", "-o", tmp_path / "blocks.png",
+                               *args)
+        assert code == 0 and "streamed" in err and "tap tables built by range" in err, err
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "blocks.png")),
+                                      np.asarray(Image.open(tmp_path / "whole.png")))
+
+
+def test_an_extreme_aspect_ratio_streams_in_bounded_memory(tmp_path, capsys):
+    """A 3,000,000x1 output (whole tables: 288 MB) of a 300x200 photo: its allocations stay
+    a small multiple of the output (9 MB) instead of growing with its tables."""
+    Image.fromarray(skimage_data.astronaut()[:200, :300]).save(tmp_path / "p.png")
+    peak = _peak(capsys, tmp_path / "p.png", "-o", tmp_path / "wide.png", "--size",
+                 "3000000x1!")
+    assert peak < 80 << 20, peak
+    with Image.open(tmp_path / "wide.png") as im:
+        assert im.size == (3000000, 1)
+        row = np.asarray(im)[0]
+    steps = np.abs(np.diff(row[:5000].astype(int), axis=0))
+    assert steps.max() <= 1 and row.std() > 10             # smooth locally, a photo overall
+
+
+def test_an_extreme_aspect_ratio_that_cannot_stream_is_refused_at_once(tmp_path, capsys):
+    """A JPEG input does not stream: its 40000000x1 output, whose tables would take 7 GB, is
+    refused in one line before they are built, and nothing is written."""
+    Image.fromarray(skimage_data.astronaut()[:200, :300]).save(tmp_path / "p.jpg")
+    tracemalloc.start()
+    code, _, err = run(capsys, tmp_path / "p.jpg", "-o", tmp_path / "w.png", "--size",
+                       "40000000x1!")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert code == 1 and "tap tables too large to build whole" in err
+    assert err.count("\n") == 1 and peak < 32 << 20, peak
+    assert not (tmp_path / "w.png").exists()

@@ -190,8 +190,9 @@ def streams(src, dst, options: Options, header: Header | None = None):
     files and options allow it, when ``--stream`` or ``--pyramid`` asks, for Zarr (which only
     streams), for an image over the decompression-bomb limit (which guards memory: a stream's
     is bounded; but a limit set with ``--max-pixels`` still applies, and so does the default
-    to a file that would inflate more than a hundredfold, as real images do not), and for a
-    job an in-memory resize would not fit in memory.  A Zarr or ``--pyramid`` job that
+    to a file that would inflate more than a hundredfold, as real images do not), for a job
+    whose tap tables are too large to build whole (an extreme aspect ratio: they are built by
+    range as it streams), and for a job an in-memory resize would not fit in memory.  A Zarr or ``--pyramid`` job that
     cannot stream is refused here, saying why."""
 
     if options.pyramid and images.output_format(dst) != "TIFF":
@@ -210,6 +211,8 @@ def streams(src, dst, options: Options, header: Header | None = None):
     if width * height > (images.pixel_limit() or float("inf")):
         return True                               # passed as a stream (check_limits)
     out_w, out_h = options.output_size(width, height)
+    if stream.in_blocks(height, width, out_h, out_w, options):
+        return True                 # tables too large to build whole: built by range, streamed
     sample = max(source.dtype.itemsize, 2 if source.kind == "PNG" else 1)   # as load counts
     decoded = images.decode_memory(width, height, source.channels, sample)
     return decoded + job_memory((height, width, source.channels), source.dtype, False,
@@ -260,6 +263,11 @@ def check_resize_fits(pic, out_shape, options: Options, fmt):
     if options.points:
         return                    # resize_as_points checks its own points and output
     a = pic.array
+    if stream.in_blocks(a.shape[0], a.shape[1], rows, cols, options):
+        raise ResampleError(f"a {cols}x{rows} output of a {a.shape[1]}x{a.shape[0]} image "
+                            "needs tap tables too large to build whole; they are built by "
+                            "range only for PNG, TIFF and Zarr inputs, which stream (convert "
+                            "the input to PNG first)")
     shape = a.shape if a.ndim == 3 else a.shape + (1,)
     check_memory(job_memory(shape, a.dtype, pic.alpha, out_shape, options, fmt),
                          f"a {cols}x{rows} {fmt} output")

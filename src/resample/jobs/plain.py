@@ -170,6 +170,8 @@ def _read(path, dst, options, decoder):
         fmt = files.output_format(out_path)
         folder = os.path.dirname(os.path.abspath(out_path))
         if (fmt not in _OUTPUTS or max(out_w, out_h, width, height) > MAX_SIDE
+                or tables.built_by_range(height, width, out_h, out_w, method, options.align,
+                                         options.boundary, options.antialias)   # streams
                 or (depth == 16 and fmt not in ("PNG",) + files.EIGHT_BIT_ONLY)
                 or not os.path.isdir(folder) or os.path.isdir(out_path)
                 or (not options.overwrite and os.path.exists(out_path)

@@ -42,10 +42,13 @@ from ..formats import images
 from ..formats.files import (atomic_output, check_zarr_output, disk_full, end_part_folder,
     is_zarr, new_part_folder, remove_stale_parts)
 from ..formats.png import CHANNELS, COLOR_TYPE, ICC_MAX_BYTES, SIGNATURE, chunk, inflate_bounded
+from ..engines.passes import pass_costs
 from ..ops.resize import resize_plan
 from ..spec.geometry import pyramid_level
+from ..spec import tables
+from ..spec.dtypes import compute_dtype, work_dtype
 from ..spec.memory import check_memory
-from ..spec.taps import sub_table, table_width
+from ..spec.taps import compute_taps, sub_table, table_width
 from .progress import progress_bar
 
 STRIP_ROWS = 64             # output rows a strip (PNG output)
@@ -178,7 +181,8 @@ class RowWriter:
                  threads=None):
         self.f, self.stride = f, width * channels * depth // 8
         self.bpp, self.depth, self.level = max(1, channels * depth // 8), depth, level
-        self.previous = bytes(self.stride)
+        self.height = height
+        self.previous = b""
         self.rows = 0
         self.threads = max(1, threads or os.cpu_count() or 1)
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="resample-deflate")
@@ -195,15 +199,19 @@ class RowWriter:
         """Rows (n, W, C) of the file's dtype."""
         data = np.ascontiguousarray(block, ">u2" if self.depth == 16 else np.uint8)
         rows = data.view(np.uint8).reshape(len(block), self.stride)
-        both = np.concatenate([np.frombuffer(self.previous, np.uint8)[None], rows])
+        if self.rows:                     # each row's filter sees the one above
+            both = np.concatenate([np.frombuffer(self.previous, np.uint8)[None], rows])
+        else:                             # (the first row's, none: zeros, as the filter takes)
+            both = rows
         filtered = np.empty((len(both), self.stride + 1), np.uint8)
-        _core.png_filter(both, self.bpp, filtered)       # each row's filter sees the one above
-        self.previous = rows[-1].tobytes()
+        _core.png_filter(both, self.bpp, filtered)
+        del both
+        self.previous = rows[-1].tobytes() if len(block) < self.height else b""
+        raw = (filtered[1:] if self.rows else filtered).reshape(-1)   # (a view: no copy)
         self.rows += len(block)
-        raw = filtered[1:].tobytes()
         self.adler = zlib.adler32(raw, self.adler)
         self.pending.append(self.pool.submit(_deflate_piece, raw, self.tail, self.level))
-        self.tail = raw[-32768:]
+        self.tail = raw[-32768:].tobytes()
         while len(self.pending) > self.threads:
             self._write_next()
 
@@ -772,15 +780,19 @@ def streaming_memory(source, out_w, taps_r, taps_c, strip_rows):
 
 # -- the resize -------------------------------------------------------------------------------
 
-def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
+def resized_strips(source, out_w, out_h, options, strip_rows, progress=False, any_rows=False):
     """The output of resizing ``source`` to ``out_w`` x ``out_h``, strips of ``strip_rows``
-    rows (the last may be shorter), top down, in the source's dtype.  The memory is checked
+    rows (the last may be shorter; with ``any_rows``, a whole number of them), top down, in
+    the source's dtype.  The memory is checked
     and the tables built here, before the caller opens its output (a generator's body would
     wait for its first strip)."""
 
     method = options.method
     widths = [table_width(n, m, method, options.align, options.boundary, options.antialias)
               for n, m in ((source.height, out_h), (source.width, out_w))]
+    if in_blocks(source.height, source.width, out_h, out_w, options):
+        return _resized_in_blocks(source, out_w, out_h, options, strip_rows, widths, progress,
+                                  any_rows)
     check_memory(2 * 24 * (out_h * widths[0] + out_w * widths[1])
                  + 2 * min(source.height, int(strip_rows * source.height / out_h) + widths[0])
                  * source.width * source.channels * 4,
@@ -805,6 +817,133 @@ def resized_strips(source, out_w, out_h, options, strip_rows, progress=False):
                 out = cpu.resize(window, sub, taps_c, options.fill, work, out_dtype, how)
                 yield out.astype(dtype, copy=False)
                 bar.update(1)
+
+    return computed()
+
+
+# Tap tables too large to build whole (resample.spec.tables.built_by_range: an extreme aspect
+# ratio, --size 40000000x1!): the rows' table is built for a group of strips at a time, the
+# columns' for a block of output columns, from the output positions of that range alone.
+STRIP_BYTES = 16 << 20       # a strip's samples, computed at once, in the blocked resize
+BLOCK_TAPS = 1 << 19         # taps of one group's or one block's table (about 12 MiB built)
+
+
+class _Positions:
+    """The input positions of an axis's outputs [o0, o1) (resample.spec.tables
+    .output_positions, the same values), for ranges asked in order; nearest's running sum
+    (its centres accumulate as Pillow's NEAREST does) is carried from one range to the next,
+    and restarted where a range starts again from the beginning."""
+
+    def __init__(self, n_in, n_out, align, accumulate):
+        self.n_in, self.n_out, self.align, self.accumulate = n_in, n_out, align, accumulate
+        self.step = n_in / n_out
+        self.next, self.centre = 0, None
+
+    def take(self, o0, o1):
+        j = np.arange(o0, o1, dtype=np.float64)
+        if self.align != "centers":
+            if self.n_out == 1:
+                return np.zeros(o1 - o0)
+            return j * (self.n_in - 1) / (self.n_out - 1)
+        if not self.accumulate:
+            return (j + 0.5) * self.step - 0.5
+        if o0 != self.next:                         # from the beginning again
+            self.next, self.centre = 0, None
+            if o0 > 0:
+                self.take(0, o0)
+        if o1 <= o0:
+            return j
+        steps = np.full(o1 - o0, self.step)
+        if self.centre is None:
+            steps[0] = 0.5 * self.step
+        else:
+            steps[0] = self.centre + self.step
+        centres = np.cumsum(steps)              # one sum after another, as the engine's loop
+        self.next, self.centre = o1, float(centres[-1]) if len(centres) else self.centre
+        return centres - 0.5
+
+
+def in_blocks(height, width, out_h, out_w, options):
+    """Whether this job's tap tables are built by range (resample.spec.tables.built_by_range):
+    such a job streams."""
+    return options.method is not None and tables.built_by_range(
+        height, width, out_h, out_w, options.method, options.align, options.boundary,
+        options.antialias)
+
+
+def _resized_in_blocks(source, out_w, out_h, options, strip_rows, widths, progress, any_rows):
+    """:func:`resized_strips` for tap tables too large to hold whole: the rows' table is built
+    for a group of strips at a time and the columns' for a block of output columns, each from
+    the output positions of its own range (the same taps the whole tables would hold there).
+    Every block runs the float loops (8-bit fixed point is decided per table, and one plan
+    must hold for every block)."""
+    method, align, boundary = options.method, options.align, options.boundary
+    height, width, channels = source.height, source.width, source.channels
+    given = strip_rows
+    dtype = source.dtype
+    work, out_dtype = work_dtype(dtype), compute_dtype(dtype)
+    stretch_r = tables.stretch(height, out_h, method, align, options.antialias)
+    stretch_c = tables.stretch(width, out_w, method, align, options.antialias)
+    # strips of a whole number of strip_rows, about STRIP_BYTES each (a narrow output's
+    # strips of 64 rows would cost a call each)
+    strip_rows *= max(1, STRIP_BYTES // (strip_rows * out_w * source.channels
+                                         * max(4, source.dtype.itemsize)))
+    group = max(strip_rows, BLOCK_TAPS // widths[0] // strip_rows * strip_rows)
+    block = max(1, BLOCK_TAPS // widths[1])
+    # the input rows a strip reads, at most: its outputs' span in the input and the kernel's
+    # reach on both sides
+    step = tables.output_step(height, out_h, align)
+    rows_in = min(height, int(np.ceil((strip_rows - 1) * step + 2 * method.support
+                                      * stretch_r)) + 4)
+    item, out_item = dtype.itemsize, np.dtype(out_dtype).itemsize
+    strip = min(strip_rows, out_h)
+    # a group's and a block's tables (built, compacted); the input rows held; a block's input
+    # columns copied, its interleaved table and output; a strip out, computed and encoded
+    check_memory(24 * 2 * (min(group, out_h) * widths[0] + min(block, out_w) * widths[1])
+                 + (2 * rows_in + 4 * source.band_rows) * width * channels * item
+                 + rows_in * min(width, int(block * tables.output_step(width, out_w, align))
+                                 + 2 * widths[1] + 4) * channels * 8
+                 + strip * min(block, out_w) * channels * (16 + out_item)
+                 + 5 * strip * out_w * channels * max(item, out_item),
+                 f"streaming a {out_w}x{out_h} output")
+    nearest = method.name == "nearest"
+    rows_at = _Positions(height, out_h, align, nearest)
+    cols_at = _Positions(width, out_w, align, nearest)
+    first = compute_taps(rows_at.take(0, min(group, out_h)), height, method, stretch_r,
+                         boundary)
+    rows_at = _Positions(height, out_h, align, nearest)
+    rows_first, cols_first = pass_costs(height, width, out_h, out_w,
+                                        float(first.count.mean()), widths[1])
+    how = ((rows_first <= cols_first) if cpu.FORCE_ORDER is None else cpu.FORCE_ORDER == "rows",
+           False)
+    rows = _Rows(source, rows_in)
+    n_strips = -(-out_h // strip_rows)
+
+    def computed():
+        with progress_bar(n_strips, "strip", None if progress else False,
+                          desc="resize") as bar:
+            for g0 in range(0, out_h, group):
+                g1 = min(out_h, g0 + group)
+                taps_r = compute_taps(rows_at.take(g0, g1), height, method, stretch_r,
+                                      boundary)
+                for r0 in range(g0, g1, strip_rows):
+                    sub, lo, hi = sub_table(taps_r, r0 - g0, min(g1, r0 + strip_rows) - g0)
+                    window = rows.window(lo, hi, lo)
+                    strip = np.empty((sub.n_out, out_w, channels), dtype)
+                    for c0 in range(0, out_w, block):
+                        c1 = min(out_w, c0 + block)
+                        taps_c = compute_taps(cols_at.take(c0, c1), width, method, stretch_c,
+                                              boundary)
+                        csub, clo, chi = sub_table(taps_c, 0, c1 - c0)
+                        part = np.ascontiguousarray(window[:, clo:chi])
+                        strip[:, c0:c1] = cpu.resize(part, sub, csub, options.fill, work,
+                                                     out_dtype, how)
+                    if any_rows:
+                        yield strip
+                    else:
+                        for k in range(0, len(strip), given):
+                            yield strip[k:k + given]
+                    bar.update(1)
 
     return computed()
 
@@ -873,7 +1012,8 @@ def resize_file(src, dst, options, output_size, progress=False):
         if lower.endswith(".png"):
             if source.dtype not in (np.uint8, np.uint16):
                 raise ResampleError(f"{source.dtype} samples do not fit a PNG; use .tif")
-            strips = resized_strips(source, out_w, out_h, options, STRIP_ROWS, progress)
+            strips = resized_strips(source, out_w, out_h, options, STRIP_ROWS, progress,
+                                    any_rows=True)
             with atomic_output(dst) as f:
                 writer = RowWriter(f, out_w, out_h, source.channels, 8 * source.dtype.itemsize,
                                    icc, dpi)
@@ -893,6 +1033,10 @@ def resize_file(src, dst, options, output_size, progress=False):
     finally:
         source.close()
     rows = STRIP_ROWS if lower.endswith(".png") else TILE
+    if in_blocks(full[1], full[0], out_h, out_w, options):
+        return notes + [f"streamed: {source.width}x{source.height} {source.kind} resized by "
+                        "blocks of rows and columns (an extreme aspect ratio: its tap tables "
+                        "built by range)"]
     return notes + [f"streamed: {source.width}x{source.height} {source.kind} resized {rows} "
                     "rows at a time"]
 

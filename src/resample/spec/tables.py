@@ -129,3 +129,17 @@ def _trim(values, n_rows, width, keep):
     for r in range(n_rows):
         out[r * keep:(r + 1) * keep] = values[r * width:r * width + keep]
     return out
+
+
+# Tap tables larger than this (an extreme aspect ratio: --size 40000000x1!) are not built
+# whole: the streamed resize builds them by range (resample.jobs.stream).
+WHOLE_TABLE_BYTES = 256 << 20
+
+
+def built_by_range(height, width, out_h, out_w, method: Method, align, boundary, antialias):
+    """Whether resizing ``height`` x ``width`` to ``out_h`` x ``out_w`` has tap tables too
+    large to build whole (WHOLE_TABLE_BYTES, at 24 bytes a tap as they are built and cut)."""
+    taps = sum(m * taps_width(method.support, stretch(n, m, method, align, antialias),
+                              BOUNDARY_IDS[boundary])
+               for n, m in ((height, out_h), (width, out_w)))
+    return 24 * taps > WHOLE_TABLE_BYTES
