@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 from contextlib import nullcontext
-from typing import NamedTuple
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 
