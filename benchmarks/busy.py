@@ -27,6 +27,26 @@ from benchmarks.common import machine
 SPIN = "while True: pass"
 
 
+class Spinners:
+    """``with Spinners(n):`` runs ``n`` CPU-bound processes (someone else's work) for the
+    block's duration."""
+
+    def __init__(self, n):
+        self.n, self.procs = n, []
+
+    def __enter__(self):
+        self.procs = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(self.n)]
+        if self.n:
+            time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+        return False
+
+
 def _cases():
     from PIL import Image
     from skimage import data
@@ -89,15 +109,9 @@ def run(busy=None, rounds=25, fit_steps=100):
     cases = _cases()
     rows = []
     for label, n_busy in (("idle", 0), (f"{busy} busy processes", busy)):
-        spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(n_busy)]
-        try:
-            time.sleep(0.5 if n_busy else 0)
+        with Spinners(n_busy):
             result, counts = _alternating(cases, rounds)
             fits = _fit_spread(fit_steps)
-        finally:
-            for p in spinners:
-                p.kill()
-                p.wait()
         for name in cases:
             (default, worst), (one, _) = result[(name, counts[0])], result[(name, 1)]
             goal = "" if not n_busy else ("met" if default <= 1.1 * one else "MISSED")

@@ -1,7 +1,9 @@
 """CPU resize speed against Pillow, OpenCV, pyvips, resampler and torch on a real photo
 enlarged to 3840x2160 (the peers that are not installed are left out).
 
-Run: ``python -m benchmarks.cpu_resize`` (or ``python -m benchmarks`` for everything).
+Run: ``python -m benchmarks.cpu_resize [--busy N]`` (or ``python -m benchmarks`` for
+everything); ``--busy N`` runs N CPU-bound processes beside it (benchmarks/busy.py compares
+thread counts under that load).
 Goals (issue: the resize engine): going up to 7680x4320 and down to 1920x1080, ``gri`` is no
 slower than Pillow BICUBIC; ``bilinear`` and ``lanczos`` are no slower than Pillow's same
 filter; ``gri`` takes at most 0.8x the time of our own ``bicubic``.
@@ -12,6 +14,7 @@ import argparse
 from PIL import Image
 
 import resample
+from benchmarks.busy import Spinners
 from benchmarks.common import machine, photo_4k, time_rounds
 
 PILLOW = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
@@ -118,8 +121,13 @@ def run(rounds=11):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--busy", type=int, default=0,
+                        help="CPU-bound processes of someone else's running beside it")
     args = parser.parse_args()
-    print(run(args.rounds))
+    with Spinners(args.busy):
+        table = run(args.rounds)
+    print(table if not args.busy else f"With {args.busy} CPU-bound processes beside it.\n\n"
+          + table)
 
 
 if __name__ == "__main__":
