@@ -59,14 +59,20 @@ def exif_chunk(path):
             f.seek(length + 4, 1)
 
 
+def ihdr(path):
+    """``(bit depth, colour type, interlaced)`` from a PNG's IHDR chunk, or None for a file
+    that does not start as a PNG."""
+    with open(path, "rb") as f:
+        head = f.read(29)
+    if len(head) < 29 or head[:8] != SIGNATURE or head[12:16] != b"IHDR":
+        return None
+    return head[24], head[25], head[28] != 0
+
+
 def is_16bit_colour(path):
     """True when ``path`` is a non-interlaced 16-bit PNG with more than one sample per pixel."""
-    with open(path, "rb") as f:
-        head = f.read(33)
-    if len(head) < 33 or head[:8] != SIGNATURE or head[12:16] != b"IHDR":
-        return False
-    depth, colour, interlace = head[24], head[25], head[28]
-    return depth == 16 and colour in (2, 4, 6) and interlace == 0
+    head = ihdr(path)
+    return head is not None and head[0] == 16 and head[1] in (2, 4, 6) and not head[2]
 
 
 def read_samples(path):

@@ -86,14 +86,13 @@ def _png_kind(path):
     and alpha or RGBA, 8- or 16-bit (a 16-bit one not interlaced, as resample.formats.png
     reads it); else ``(None, None)``.  (Pillow names 16-bit colour by the 8-bit mode it
     reduces it to: LA as RGBA.)"""
-    with open(path, "rb") as f:
-        head = f.read(29)
-    if len(head) < 29 or head[12:16] != b"IHDR":
+    head = png.ihdr(path)
+    if head is None:
         return None, None
-    depth, colour, interlace = head[24], head[25], head[28]
+    depth, colour, interlaced = head
     if colour == 3:
         return 8, "P"
-    if colour in _PNG_MODES and (depth == 8 or (depth == 16 and interlace == 0)):
+    if colour in _PNG_MODES and (depth == 8 or (depth == 16 and not interlaced)):
         return depth, _PNG_MODES[colour]
     return None, None
 
@@ -307,7 +306,7 @@ def copy_unchanged(src, dst, options: Options, fmt):
     if os.path.exists(dst) and os.path.samefile(src, dst):
         return [f"{what} (it is the input)"]
     with open(src, "rb") as f, files.atomic_output(dst) as out:
-        while True:
+        while True:                  # (shutil.copyfileobj's loop: shutil costs 2.5 ms to load)
             block = f.read(1 << 20)
             if not block:
                 break

@@ -910,8 +910,7 @@ def _resized_in_blocks(source, out_w, out_h, options, strip_rows, widths, progre
     rows_at = _Positions(height, out_h, align, nearest)
     cols_at = _Positions(width, out_w, align, nearest)
     first = compute_taps(rows_at.take(0, min(group, out_h)), height, method, stretch_r,
-                         boundary)
-    rows_at = _Positions(height, out_h, align, nearest)
+                         boundary)          # (the first group's: for the plan, and used)
     rows_first, cols_first = pass_costs(height, width, out_h, out_w,
                                         float(first.count.mean()), widths[1])
     how = ((rows_first <= cols_first) if cpu.FORCE_ORDER is None else cpu.FORCE_ORDER == "rows",
@@ -920,12 +919,14 @@ def _resized_in_blocks(source, out_w, out_h, options, strip_rows, widths, progre
     n_strips = -(-out_h // strip_rows)
 
     def computed():
+        nonlocal first
         with progress_bar(n_strips, "strip", None if progress else False,
                           desc="resize") as bar:
             for g0 in range(0, out_h, group):
                 g1 = min(out_h, g0 + group)
-                taps_r = compute_taps(rows_at.take(g0, g1), height, method, stretch_r,
-                                      boundary)
+                taps_r = first if g0 == 0 else compute_taps(
+                    rows_at.take(g0, g1), height, method, stretch_r, boundary)
+                first = None                    # (not held beside the next group's)
                 for r0 in range(g0, g1, strip_rows):
                     sub, lo, hi = sub_table(taps_r, r0 - g0, min(g1, r0 + strip_rows) - g0)
                     window = rows.window(lo, hi, lo)
