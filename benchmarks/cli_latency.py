@@ -3,8 +3,9 @@ Pillow script doing the same job, in paired runs (one of each per round), median
 
 Run: ``python -m benchmarks.cli_latency [--rounds 11] [--gpu-site FOLDER]``.  Goals:
 - a 384x384 PNG halved, and the same with --overwrite, --strip, into WebP, with
-  --size '200x200>', with --boundary edge, an RGBA PNG and a 16-bit RGB PNG: at most 1.3x
-  the Pillow script doing the same job (Pillow reduces 16-bit colour to 8 bits);
+  --size '200x200>', with --boundary edge, with --linear, an RGBA PNG and a 16-bit RGB PNG:
+  at most 1.3x the Pillow script doing the same job (Pillow reduces 16-bit colour to 8 bits,
+  and resamples gamma-encoded values);
 - a 12 Mpx camera JPEG halved, and one turned by its EXIF orientation: at most 1.0x;
 - a 512x512 PNG enlarged 2x with gri: at most 1.5x the Pillow script (bicubic, its nearest);
 - a shell loop over 10 small PNGs, one process per file: at most 1.5x a Pillow script per file;
@@ -149,6 +150,9 @@ def small_jobs(tmp, out, env=None, tag=""):
         job("384x384 PNG halved, --boundary edge", [photo, "-o", f"{out}/k.png", "--scale",
                                                     "0.5", "--boundary", "edge"],
             py + [photo, f"{out}/l.png", "0.5", "BILINEAR"]),
+        job("384x384 PNG halved, --linear (Pillow: gamma-encoded)",
+            [photo, "-o", f"{out}/o.png", "--scale", "0.5", "--linear"],
+            py + [photo, f"{out}/p.png", "0.5", "BILINEAR"]),
         job("384x384 16-bit RGB PNG halved (Pillow: to 8 bits)",
             [os.path.join(tmp, "photo16.png"), "-o", f"{out}/m.png", "--scale", "0.5"],
             py + [os.path.join(tmp, "photo16.png"), f"{out}/n.png", "0.5", "BILINEAR"]),

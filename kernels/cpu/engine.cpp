@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "../common/store.h"
+#include "../common/srgb.h"
 #include "../common/taps.h"
 #include "../common/gaussians.h"
 #include "../common/nearest.h"
@@ -345,6 +346,121 @@ static void unpremultiply(const Array& src, long long ch, const Array& dst) {
     else throw std::invalid_argument("unpremultiply: uint8 or uint16 samples");
 }
 
+// ---- linear light (--linear, linear=True) for 8- and 16-bit samples, as both jobs compute
+// it (resample.ops.resize for arrays, resample/jobs/plain.py for files).  Decoding: each
+// sample through kernels/common/srgb.h, rounded to float32 (a table of the 256 or 65536
+// values); where alpha (the last channel), it is stored as the fraction a / top and the
+// colour is premultiplied by it.  Encoding: the colour divided by alpha (0 where alpha is
+// 0), then round_half_up(linear_to_srgb(v) * top) as computed in float64, clipped; alpha
+// round_half_up(clip(a, 0, 1) * top).  The encoding looks the level up among the float32
+// values at which it steps (found once per depth by the float64 formula itself), so every
+// float32 v gets exactly the formula's level.  Rows (rows, cols x ch); top is 255 or 65535.
+template <typename T>
+static const std::vector<float>& srgb_decoded() {
+    static const std::vector<float> table = [] {
+        const int top = std::numeric_limits<T>::max();
+        std::vector<float> t(top + 1);
+        for (int i = 0; i <= top; ++i) t[i] = (float)srgb_to_linear((double)i / top);
+        return t;
+    }();
+    return table;
+}
+
+struct SrgbSteps {
+    int top = 0, buckets = 0;
+    std::vector<float> at;        // at[k]: the least float32 v whose level is k (k = 1..top)
+    std::vector<int> from;        // from[b]: a level at or below that of any v in bucket b
+    int level(float v) const {    // (v * buckets truncated: its bucket)
+        if (!(v >= at[1])) return 0;                        // (and NaN)
+        int k = from[(int)(std::min(v, 1.0f) * (float)buckets)];
+        while (k < top && v >= at[k + 1]) ++k;
+        return k;
+    }
+};
+
+static int srgb_level(double v, int top) {
+    double e = linear_to_srgb(v) * top + 0.5;
+    return e >= top ? top : (int)e;
+}
+
+template <typename T>
+static const SrgbSteps& srgb_steps() {
+    static const SrgbSteps steps = [] {
+        SrgbSteps s;
+        s.top = std::numeric_limits<T>::max();
+        s.buckets = 4 * s.top;
+        s.at.assign(s.top + 2, 2.0f);
+        for (int k = 1; k <= s.top; ++k) {
+            float v = (float)srgb_to_linear((k - 0.5) / s.top);
+            while (v > 0.0f && srgb_level(v, s.top) >= k) v = std::nextafter(v, -1.0f);
+            while (srgb_level(v, s.top) < k) v = std::nextafter(v, 2.0f);
+            s.at[k] = v;
+        }
+        s.from.assign(s.buckets + 1, 0);
+        int k = 0;
+        for (int b = 0; b <= s.buckets; ++b) {   // the level of the bucket's least float32
+            float lo = (float)b / (float)s.buckets;
+            while (lo > 0.0f && (int)(lo * (float)s.buckets) >= b) lo = std::nextafter(lo, -1.0f);
+            while (k < s.top && lo >= s.at[k + 1]) ++k;
+            s.from[b] = k;
+        }
+        return s;
+    }();
+    return steps;
+}
+
+template <typename T>
+static void srgb_to_linear_as(const Array& src, long long ch, bool alpha, const Array& dst) {
+    const T* in = ptr<T>(src);
+    float* out = ptr<float>(dst);
+    const std::vector<float>& table = srgb_decoded<T>();
+    const double top = std::numeric_limits<T>::max();
+    long long n = (long long)src.size() / ch, colours = alpha ? ch - 1 : ch;
+#pragma omp parallel for schedule(dynamic, 1 << 12) \
+    num_threads(resample_cpu::threads_for(n * ch, 1 << 16))
+    for (long long p = 0; p < n; ++p) {
+        const T* px = in + p * ch;
+        float* o = out + p * ch;
+        float a = alpha ? (float)(px[ch - 1] / top) : 1.0f;
+        for (long long c = 0; c < colours; ++c) o[c] = alpha ? table[px[c]] * a : table[px[c]];
+        if (alpha) o[ch - 1] = a;
+    }
+}
+
+template <typename T>
+static void linear_to_srgb_as(const Array& src, long long ch, bool alpha, const Array& dst) {
+    const float* in = ptr<float>(src);
+    T* out = ptr<T>(dst);
+    const SrgbSteps& steps = srgb_steps<T>();
+    const double top = std::numeric_limits<T>::max();
+    long long n = (long long)src.size() / ch, colours = alpha ? ch - 1 : ch;
+#pragma omp parallel for schedule(dynamic, 1 << 12) \
+    num_threads(resample_cpu::threads_for(n * ch, 1 << 15))
+    for (long long p = 0; p < n; ++p) {
+        const float* px = in + p * ch;
+        T* o = out + p * ch;
+        float a = alpha ? px[ch - 1] : 1.0f;
+        for (long long c = 0; c < colours; ++c)
+            o[c] = (T)steps.level(alpha ? (a > 0.0f ? px[c] / a : 0.0f) : px[c]);
+        if (alpha) {
+            double f = a > 0.0f ? (a < 1.0f ? (double)a : 1.0) : 0.0;
+            o[ch - 1] = store_sample<T, double>(f * top, 0.0, top, 1);
+        }
+    }
+}
+
+static void srgb_to_linear_samples(const Array& src, long long ch, bool alpha, const Array& dst) {
+    if (src.dtype() == nb::dtype<uint8_t>()) srgb_to_linear_as<uint8_t>(src, ch, alpha, dst);
+    else if (src.dtype() == nb::dtype<uint16_t>()) srgb_to_linear_as<uint16_t>(src, ch, alpha, dst);
+    else throw std::invalid_argument("srgb_to_linear: uint8 or uint16 samples");
+}
+
+static void linear_to_srgb_samples(const Array& src, long long ch, bool alpha, const Array& dst) {
+    if (dst.dtype() == nb::dtype<uint8_t>()) linear_to_srgb_as<uint8_t>(src, ch, alpha, dst);
+    else if (dst.dtype() == nb::dtype<uint16_t>()) linear_to_srgb_as<uint16_t>(src, ch, alpha, dst);
+    else throw std::invalid_argument("linear_to_srgb: uint8 or uint16 samples");
+}
+
 // ---- what a format that holds neither alpha nor 16 bits is given, as both jobs write it
 // (resample.formats.images and resample/jobs/plain.py): 16-bit samples reduced to 8 bits,
 // x * 255 / 65535 in float64, rounded half up; alpha flattened onto white, c * w + top *
@@ -557,6 +673,12 @@ NB_MODULE(_core, m) {
           nb::arg("src"), nb::arg("channels"), nb::arg("dst"), nogil,
           "8- or 16-bit colour and alpha (the last of channels) onto white: channels - 1 "
           "channels out.");
+    m.def("srgb_to_linear", [](A s, long long ch, bool alpha, A d) { srgb_to_linear_samples(s, ch, alpha, d); },
+          nb::arg("src"), nb::arg("channels"), nb::arg("alpha"), nb::arg("dst"), nogil,
+          "8- or 16-bit sRGB samples (rows, cols x channels) to float32 linear light (alpha, the last channel where alpha: a / top, the colour premultiplied by it)");
+    m.def("linear_to_srgb", [](A s, long long ch, bool alpha, A d) { linear_to_srgb_samples(s, ch, alpha, d); },
+          nb::arg("src"), nb::arg("channels"), nb::arg("alpha"), nb::arg("dst"), nogil,
+          "float32 linear light (premultiplied where alpha) to 8- or 16-bit sRGB samples, rounded half up as the float64 formula");
     m.def("unpremultiply", [](A s, long long ch, A d) { unpremultiply(s, ch, d); },
           nb::arg("src"), nb::arg("channels"), nb::arg("dst"), nogil,
           "Premultiplied float32 back to 8- or 16-bit straight alpha, rounded half up.");

@@ -150,3 +150,27 @@ def test_16_bit_samples_are_reduced_as_numpy_computes_it():
     want = np.clip(np.floor(every.astype(np.float64) * (255.0 / 65535) + 0.5), 0, 255)
     np.testing.assert_array_equal(out, want.astype(np.uint8))
     assert out[0, 0] == 0 and out[-1, -1] == 255 and out[0, 128] == 0 and out[0, 129] == 1
+
+
+def test_icc_descriptions_are_read_as_littlecms_reads_them():
+    """files.icc_description (both jobs' --linear and --srgb notes, without LittleCMS): v4
+    'mluc' profiles as LittleCMS names them, a v2 'desc' text, and damaged bytes."""
+    import io
+    import struct
+
+    from PIL import ImageCms
+
+    from resample.formats import files
+    for name in ("sRGB", "XYZ"):
+        icc = ImageCms.ImageCmsProfile(ImageCms.createProfile(name)).tobytes()
+        want = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+        assert files.icc_description(icc) == want.strip() != ""
+    text = b"Adobe RGB (1998)\0"
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(text)) + text
+    v2 = bytearray(128) + struct.pack(">I", 1) + b"desc" + struct.pack(">II", 144, len(desc))
+    v2 += desc
+    assert files.icc_description(bytes(v2)) == "Adobe RGB (1998)"
+    assert not files.is_srgb(bytes(v2)) and files.is_srgb(None)
+    assert "(Adobe RGB (1998)) is not sRGB" in files.linear_light_notes(bytes(v2))[0]
+    for damaged in (b"", b"garbage", bytes(200), bytes(v2[:150])):
+        assert files.icc_description(damaged) == ""

@@ -88,7 +88,8 @@ JOBS = [["--scale", "0.5"], ["--scale", "2", "--method", "gri"], ["--size", "100
                                                "reflect"],
         ["--scale", "0.6", "--boundary", "constant", "--fill", "40"],
         ["--size", "77x51!", "--boundary", "wrap", "-m", "mitchell"], ["--scale", "0.45", "--exact"],
-        ["--scale", "0.6", "--sharpen"]]
+        ["--scale", "0.6", "--sharpen"], ["--scale", "0.5", "--linear"],
+        ["--scale", "1.8", "--linear", "-m", "gri", "--sharpen"]]
 
 
 @pytest.mark.parametrize("name", ["rgb.png", "grey.png", "photo.jpg", "grey.jpg", "rgba.png",
@@ -283,7 +284,7 @@ def test_16_bit_pngs_are_the_plain_job_s_too(tmp_path, plain_runs, capsys, monke
     jobs = (["--scale", "0.5"], ["--scale", "1.7", "-m", "lanczos"],
             ["--size", "33x71!", "-m", "box"], ["--scale", "0.3", "-m", "nearest"],
             ["--scale", "0.6", "--boundary", "constant", "--fill", "9"],
-            ["--scale", "0.8", "--sharpen"])
+            ["--scale", "0.8", "--sharpen"], ["--scale", "0.6", "--linear"])
     for name, src in _deep_pngs(str(tmp_path)).items():
         for (k, job), ext in itertools.product(enumerate(jobs), (".png", ".jpg", ".webp")):
             ours, theirs = tmp_path / f"s-{name}-{k}{ext}", tmp_path / f"f-{name}-{k}{ext}"
@@ -309,8 +310,8 @@ def _wide_png(folder):
 
 @pytest.mark.parametrize("make, args", [
     (_wide_png, ["--scale", "0.5", "-o", "deep.tif"]),    # 16 bits into TIFF
-    (_rgba, ["--scale", "0.5", "--linear"]),              # options the plain job lacks
-    (_rgba, ["--scale", "0.5", "--srgb"]),
+    (_rgba, ["--scale", "0.5", "--linear", "--boundary", "constant", "--fill", "9"]),
+    (_rgba, ["--scale", "0.5", "--srgb"]),                # options the plain job lacks
     (_rgba, ["--scale", "0.5", "--boundary", "constant", "--fill", "9"]),   # alpha and fill
     (_rgba, ["--scale", "0.5", "--device", "gpu"]),
 ])

@@ -297,6 +297,46 @@ def test_linear_light_against_the_reference(dtype, method):
         assert np.abs(ours.astype(np.int64) - round_to(ref, dtype).astype(np.int64))[seen].max() <= 1
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_linear_light_loops_give_the_float64_formulas_levels(dtype):
+    """The compiled sRGB loops (kernels/common/srgb.h, both jobs): decoding is the float64
+    formula rounded to float32 for every sample value; encoding gives every float32 the
+    level round_half_up(encode(v) * top) of the float64 formula: random values, values
+    beside each step (where a float32 rounding would tip it), out of range, infinite."""
+    from resample.compiled import core
+    top = np.iinfo(dtype).max
+    every = np.arange(top + 1, dtype=dtype)
+    decoded = np.empty(every.shape, np.float32)
+    core.srgb_to_linear(every[None], 1, False, decoded[None])
+    np.testing.assert_array_equal(decoded, _srgb_decode(every / top).astype(np.float32))
+    back = np.empty_like(every)
+    core.linear_to_srgb(decoded[None], 1, False, back[None])
+    np.testing.assert_array_equal(back, every)             # every level survives the trip
+    steps = _srgb_decode((np.arange(1, top + 1) - 0.5) / top).astype(np.float32)
+    rng = np.random.default_rng(5)
+    v = np.concatenate([rng.random(300_000, dtype=np.float32) * 1.2 - 0.1,
+                        rng.random(100_000, dtype=np.float32) * 0.005,
+                        *(np.nextafter(steps, d) for d in (-np.inf, np.inf)), steps,
+                        np.float32([0, 1, -1, 2, np.inf, -np.inf])]).astype(np.float32)
+    out = np.empty(v.shape, dtype)
+    core.linear_to_srgb(v[None], 1, False, out[None])
+    want = np.minimum(np.floor(_srgb_encode(v.astype(np.float64)) * top + 0.5), top)
+    np.testing.assert_array_equal(out, want)
+    # alpha: the colour premultiplied by a / top, and divided by it after (0 where it is 0)
+    rgba = rng.integers(0, top + 1, (7, 5, 4)).astype(dtype)
+    rgba[0, 0, 3] = 0
+    work = np.empty(rgba.shape, np.float32)
+    core.srgb_to_linear(rgba.reshape(7, -1), 4, True, work.reshape(7, -1))
+    a = (rgba[..., 3] / top).astype(np.float32)
+    np.testing.assert_array_equal(work[..., 3], a)
+    np.testing.assert_array_equal(work[..., :3], decoded[rgba[..., :3]] * a[..., None])
+    again = np.empty_like(rgba)
+    core.linear_to_srgb(work.reshape(7, -1), 4, True, again.reshape(7, -1))
+    assert again[0, 0].tolist() == [0, 0, 0, 0]
+    seen = rgba[..., 3] > top // 50
+    assert np.abs(again.astype(int) - rgba)[seen].max() <= 1
+
+
 def test_linear_light_checkerboard_and_bad_input():
     board = (np.indices((64, 64)).sum(axis=0) % 2 * 255).astype(np.uint8)
     assert resample.resize(board, scale=0.5)[10, 10] == 128

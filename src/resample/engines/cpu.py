@@ -34,6 +34,27 @@ def threads():
     return _core.threads()
 
 
+def srgb_to_linear(a, alpha):
+    """8- or 16-bit sRGB samples ``a`` (H, W) or (H, W, C) as float32 linear light (the
+    compiled loop the plain job calls too; kernels/common/srgb.h): where ``alpha``, the last
+    channel becomes the fraction a / top and the colour is premultiplied by it."""
+    rows = np.ascontiguousarray(a).reshape(a.shape[0], -1)
+    out = np.empty(a.shape, np.float32)
+    _core.srgb_to_linear(rows, a.shape[2] if a.ndim == 3 else 1, bool(alpha),
+                         out.reshape(rows.shape))
+    return out
+
+
+def linear_to_srgb(work, alpha, dtype):
+    """Float32 linear light ``work`` (premultiplied where ``alpha``) back to 8- or 16-bit sRGB
+    samples of ``dtype``: rounded half up as the float64 formula gives them."""
+    rows = np.ascontiguousarray(work, np.float32).reshape(work.shape[0], -1)
+    out = np.empty(work.shape, dtype)
+    _core.linear_to_srgb(rows, work.shape[2] if work.ndim == 3 else 1, bool(alpha),
+                         out.reshape(rows.shape))
+    return out
+
+
 def _table(taps: Taps, work):
     c = np.ascontiguousarray
     return (c(taps.index, np.int64), c(taps.weight, work), c(taps.count, np.int64),

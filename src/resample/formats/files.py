@@ -187,6 +187,46 @@ def read_metadata(path, im):
                     exif.tobytes() if carry_exif else None)
 
 
+def icc_description(icc):
+    """The description of an ICC profile (bytes): its 'desc' tag, ICC v2 text or v4 'mluc'
+    (the first record); '' where it has none or the profile is damaged.  Read from the
+    bytes, as LittleCMS reads it, without loading LittleCMS."""
+    def u32(b, at):
+        return int.from_bytes(b[at:at + 4], "big")
+    try:
+        for k in range(min(u32(icc, 128), 256)):              # the tag table
+            at = 132 + 12 * k
+            if icc[at:at + 4] != b"desc":
+                continue
+            tag = icc[u32(icc, at + 4):u32(icc, at + 4) + u32(icc, at + 8)]
+            if tag[:4] == b"desc":                           # v2: counted ASCII
+                text = tag[12:12 + u32(tag, 8)].split(b"\0")[0].decode("latin-1")
+            elif tag[:4] == b"mluc" and u32(tag, 8) > 0:     # v4: UTF-16BE records
+                text = tag[u32(tag, 24):u32(tag, 24) + u32(tag, 20)].decode("utf-16-be")
+            else:
+                return ""
+            return text.split("\0")[0].strip()
+    except (UnicodeDecodeError, TypeError):
+        return ""
+    return ""
+
+
+def is_srgb(icc):
+    """Whether an ICC profile (bytes) is sRGB by its name (None: no profile, taken as sRGB)."""
+    return not icc or b"sRGB" in icc[:1024] or icc_description(icc).startswith("sRGB")
+
+
+def linear_light_notes(icc):
+    """A note when ``--linear`` meets an ICC profile (bytes) that is not sRGB: the sRGB curve
+    is used (and the profile carried), which is right for profiles with sRGB's curve
+    (Display P3) and approximate for others (Adobe RGB's is a 2.2 power)."""
+    if is_srgb(icc):
+        return []
+    name = icc_description(icc) or "not sRGB"
+    return [f"--linear: the image's ICC profile ({name[:40]}) is not sRGB; its colours were "
+            "linearised with the sRGB curve all the same"]
+
+
 # Pillow modes that are converted on reading, to what: the pixels are kept as grey, RGB
 # (with alpha or without), 16- or 32-bit integers or floats.
 _CONVERT = {"1": "L", "P": "RGB", "PA": "RGBA", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",

@@ -27,8 +27,8 @@ from ..spec.dtypes import to_dtype
 from ..spec.geometry import jpeg_draft_scale
 from ..spec.memory import check_memory
 from . import png
-from .files import (EIGHT_BIT_ONLY, atomic_output, check_size, not_a_file, output_format,
-    pillow_save, pillow_save_options, read_metadata, reading_mode)
+from .files import (EIGHT_BIT_ONLY, atomic_output, check_size, icc_description, is_srgb,
+    not_a_file, output_format, pillow_save, pillow_save_options, read_metadata, reading_mode)
 
 _ALPHA_MODES = ("LA", "RGBA")
 
@@ -471,22 +471,6 @@ def fast_decode(path, im):
 # --------------------------------------------------------------------------------------------
 # Resizing a picture: alpha is premultiplied while resampling.
 
-def linear_light_notes(pic: Picture):
-    """A note when ``--linear`` meets an ICC profile that is not sRGB: the sRGB curve is used
-    (and the profile carried), which is right for profiles with sRGB's curve (Display P3)
-    and approximate for others (Adobe RGB's is a 2.2 power)."""
-    if is_srgb(pic.icc):
-        return []
-    name = _icc_description(pic.icc) or "not sRGB"
-    return [f"--linear: the image's ICC profile ({name[:40]}) is not sRGB; its colours were "
-            "linearised with the sRGB curve all the same"]
-
-
-def is_srgb(icc):
-    """Whether an ICC profile (bytes) is sRGB by its name (None: no profile, taken as sRGB)."""
-    return not icc or b"sRGB" in icc[:1024] or _icc_description(icc).startswith("sRGB")
-
-
 def to_srgb(pic: Picture):
     """``(picture, notes)``: an 8-bit grey or RGB(A) picture whose ICC profile is not sRGB,
     converted to sRGB by LittleCMS (Pillow's ImageCms, perceptual intent) and tagged with
@@ -508,16 +492,9 @@ def to_srgb(pic: Picture):
                      "not converted"]
     if a.shape[2] == 4:
         out = np.dstack([out, a[..., 3]])
-    name = _icc_description(pic.icc) or "the input's profile"
+    name = icc_description(pic.icc) or "the input's profile"
     return replace(pic, array=out, icc=srgb.tobytes()), [
         f"--srgb: converted from {name[:40]} to sRGB"]
-
-
-def _icc_description(icc):
-    try:
-        return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
-    except Exception:               # noqa: BLE001 (a damaged profile)
-        return ""
 
 
 def resize_picture(pic: Picture, **options) -> Picture:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ResampleError
 from ..formats import images, pointcloud
-from ..formats.files import is_points, is_zarr, output_format
+from ..formats.files import is_points, is_zarr, linear_light_notes, output_format
 from ..ops import gmm
 from ..ops.resize import resize_memory
 from ..spec import memory
@@ -175,7 +175,7 @@ def resize_image(src, dst, options: Options, *, cancelled=None, compute=None, lo
         return []
     if options.sharpen:
         result = replace(result, array=images.sharpen_mild(result.array, result.alpha))
-    notes = pic.notes + (images.linear_light_notes(pic) if options.linear else [])
+    notes = pic.notes + (linear_light_notes(pic.icc) if options.linear else [])
     if options.srgb:
         result, srgb_notes = images.to_srgb(result)
         notes = notes + srgb_notes

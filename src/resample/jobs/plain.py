@@ -6,13 +6,13 @@ The command (resample.cli.command) parses its arguments once; where they ask for
 job does (a resize of one such file by --scale or --size into a PNG, JPEG, WebP, TIFF, BMP,
 PPM or TGA (16-bit: PNG), with
 --method, --align, --boundary, --fill, --no-antialias, --exact, --sharpen, --quality,
---strip, --overwrite, --threads, --device cpu or auto; EXIF orientations applied), it runs here, in
+--strip, --overwrite, --linear, --threads, --device cpu or auto; EXIF orientations applied), it runs here, in
 Pillow's buffers (a 16-bit PNG's rows read by resample.formats.png) and the C++ engine's
 loops, so that a small file's process does not spend most of its time importing NumPy.  The
 tap tables come from resample.spec.tables, as the full job's; 8-bit samples go through the
 fixed-point loops where resample.engines.cpu would take them, else the float loops (with
 alpha, on premultiplied samples, as resample.ops.resize premultiplies them).  Anything this
-job is unsure of (a mode, --linear, --srgb, a 16-bit image into TIFF) is left to the full job,
+job is unsure of (a mode, --srgb, a 16-bit image into TIFF) is left to the full job,
 untouched: nothing is written before it has decided.  For what both can do, both write the
 same pixels and metadata (tests/jobs/test_plain.py); the same bytes, but for PNGs under
 ZLIB_BELOW, which this job compresses with zlib instead of libdeflate.
@@ -52,11 +52,11 @@ ZLIB_BELOW = 2 << 20        # PNG data smaller than this is compressed by zlib, 
 # leaves the file to the full job.
 OPTIONS = frozenset({"output", "scale", "size", "method", "quality", "threads", "quiet",
                      "strip", "overwrite", "device", "align", "boundary", "fill", "no_antialias",
-                     "exact", "sharpen"})
+                     "exact", "sharpen", "linear"})
 
 
 # What the spec may ask that only the full job does (NumPy's arithmetic, streams, points).
-_FULL_JOB_ONLY = ("points", "linear", "srgb", "stream", "pyramid", "exif_thumbnail")
+_FULL_JOB_ONLY = ("points", "srgb", "stream", "pyramid", "exif_thumbnail")
 
 
 def takes(src, dst, options: Options):
@@ -189,7 +189,8 @@ def _read(path, dst, options, decoder):
                                                   * n_ch)) != "cpu":
             return None
         scale = 1
-        if fmt_in == "JPEG" and stored_mode in ("L", "RGB") and not options.exact:
+        if fmt_in == "JPEG" and stored_mode in ("L", "RGB") and not options.exact \
+                and not options.linear:
             # decoded smaller where the shrink allows, as load does (for the output's size as
             # stored)
             scale = geometry.jpeg_draft_scale(width, height, *((out_h, out_w) if turned
@@ -206,18 +207,19 @@ def _read(path, dst, options, decoder):
         raw = "RGBX" if mode == "RGB" and fmt == "JPEG" and fast is None and depth == 8 \
             else mode
         n_ch, alpha, item = len(raw), mode in ("LA", "RGBA"), depth // 8
-        if alpha and options.boundary == "constant" and options.fill != 0:
-            return None                   # (the fill's colour premultiplied: the full job's)
+        if (alpha or options.linear) and options.boundary == "constant" and options.fill != 0:
+            return None                   # (the fill premultiplied, or linear: the full job's)
         # Pillow's buffer (and its turned copy) and our copy of it, or a 16-bit PNG's inflated,
         # unfiltered and swapped rows; the output, PNG's filtered and compressed copies (the
         # compressor's buffer is as large as its input), and the imports still to come (with
-        # alpha, float32 copies of both: premultiplied)
+        # alpha or --linear, float32 copies of both: premultiplied or linear light)
         memory.check_memory(width * height * (4 + 4 * (meta.orientation != 1)
                                               + 4 * (convert is not None) + 3 * n_ch * item)
                             + 4 * out_w * out_h * n_ch * item
-                            + alpha * 4 * n_ch * (width * height + out_w * out_h)
+                            + (alpha or options.linear) * 4 * n_ch * (width * height
+                                                                      + out_w * out_h)
                             + 64 * (out_w + out_h) * 16 * n_ch + (64 << 20), "the resize")
-        notes = []
+        notes = files.linear_light_notes(meta.icc) if options.linear else []
         if depth == 16:
             if meta.orientation != 1:
                 return None               # (PNG's eXIf orientation, seldom set: the full job)
@@ -247,7 +249,7 @@ def write(job: Decoded, zlib_below=ZLIB_BELOW):
     out_path, fmt, options, meta, raw, depth, alpha, shape, (out_w, out_h), notes, pixels = job
     notes = list(notes)
     n_ch = shape[2]
-    out = _resize_pixels(pixels, shape, (out_h, out_w), options, alpha)
+    out = _resize_pixels(pixels, shape, (out_h, out_w), options, alpha, options.linear)
     code = "H" if depth == 16 else "B"
     if options.sharpen:                      # as the array job sharpens: the same loop
         sharp = _buffer(len(out))
@@ -359,13 +361,15 @@ def _float32(values):
     return _view(array("f", view.cast("B").cast("d")), "f", view.shape)
 
 
-def _resize_pixels(pixels, shape, out_shape, options, alpha):
+def _resize_pixels(pixels, shape, out_shape, options, alpha, linear):
     """The resized pixels, a bytearray of samples as the input's (8-bit ``pixels`` are a
     buffer of bytes, 16-bit an ``array('H')``): the same decisions and loops as
     resample.engines.cpu.resize -- 8-bit fixed point where the pass order and the tables
     allow it and no fill term is needed, else the float32 loops.  With
     ``alpha`` (the last channel), the colour is premultiplied and resampled in float32 by the
-    float loops, as resample.ops.resize does."""
+    float loops, as resample.ops.resize does; ``linear``: decoded from sRGB into float32
+    linear light first (premultiplied there) and encoded after, by the loops
+    resample.ops.resize calls for 8- and 16-bit arrays."""
     (height, width, n_ch), (out_h, out_w) = shape, out_shape
     code = "H" if isinstance(pixels, array) and pixels.typecode == "H" else "B"
     yi, yw, yc, yf, _ = _table(height, out_h, options)
@@ -377,7 +381,7 @@ def _resize_pixels(pixels, shape, out_shape, options, alpha):
     dst = _view(out, code, (out_h, out_w * n_ch))
     bands = min(out_h, 16 * core.threads())
     src = _view(pixels, code, (height, width * n_ch))
-    if code == "B" and not alpha and not filled and fixed_order_ok(rows_first, cols_first) \
+    if code == "B" and not alpha and not linear and not filled and fixed_order_ok(rows_first, cols_first) \
             and core.resize_fixed8(src, yi, yw, yc, xi, xw, xc, dst, bands):
         return out
     m_out = out_w * n_ch
@@ -386,18 +390,24 @@ def _resize_pixels(pixels, shape, out_shape, options, alpha):
     weight = _view(_buffer(8 * x_widest * m_out), "d", (x_widest, m_out))
     x_fill = _view(bytearray(8 * m_out), "d", (m_out,))
     core.interleave_taps(xi, xw, xc, xf, n_ch, index, weight, x_fill)
-    if not alpha:                # float32 sums, stored rounded half up into 0..255 (65535)
+    if not (alpha or linear):    # float32 sums, stored rounded half up into 0..255 (65535)
         core.resize(src, yi, _float32(yw), yc, _float32(yf), index, _float32(weight),
                     _float32(x_fill), fill,
                     dst, 0.0, 255.0 if code == "B" else 65535.0, 1, rows_first <= cols_first,
                     bands)
         return out
     premultiplied = _buffer(4 * height * width * n_ch)
-    core.premultiply(src, n_ch, _view(premultiplied, "f", (height, width * n_ch)))
+    if linear:
+        core.srgb_to_linear(src, n_ch, alpha, _view(premultiplied, "f", (height, width * n_ch)))
+    else:
+        core.premultiply(src, n_ch, _view(premultiplied, "f", (height, width * n_ch)))
     result = _buffer(4 * out_h * m_out)
     core.resize(_view(premultiplied, "f", (height, width * n_ch)), yi, yw, yc, yf, index,
                 weight, x_fill, 0.0,
                 _view(result, "f", (out_h, m_out)), 0.0, 0.0, 0, rows_first <= cols_first,
                 bands)
-    core.unpremultiply(_view(result, "f", (out_h, m_out)), n_ch, dst)
+    if linear:
+        core.linear_to_srgb(_view(result, "f", (out_h, m_out)), n_ch, alpha, dst)
+    else:
+        core.unpremultiply(_view(result, "f", (out_h, m_out)), n_ch, dst)
     return out

@@ -240,6 +240,9 @@ def _resize_linear(image, *, alpha, **options):
     a, xp, integer = _checked_for_alpha_or_light(image, alpha, "linear=True")
     if integer and np.iinfo(a.dtype).min < 0:
         raise ResampleError(f"linear=True needs unsigned samples (0 is black), got {a.dtype}")
+    if xp is np and a.dtype in (np.uint8, np.uint16):    # the compiled loops, as the plain job
+        work = cpu.srgb_to_linear(a, alpha)
+        return cpu.linear_to_srgb(resize(work, **options), alpha, a.dtype)
     work_type = np.float64 if a.dtype.itemsize > 2 else np.float32
     top = float(np.iinfo(a.dtype).max) if integer else 1.0
     colour = a if a.ndim == 2 or not alpha else a[..., :-1]
