@@ -345,9 +345,9 @@ def test_a_folder_on_a_dask_cluster(tree, tmp_path, capsys):
 
 def test_a_folder_s_files_go_to_the_plain_job_with_the_full_job_s_pixels(tree, tmp_path,
                                                                           monkeypatch):
-    """The 8- and 16-bit PNGs and JPEGs of a folder are the plain job's (no arrays decoded
-    ahead for them), the TIFF and the point cloud the full job's; every output as the full
-    job alone writes it."""
+    """The 8- and 16-bit PNGs, the JPEGs and the 8-bit TIFF of a folder are the plain job's
+    (no arrays decoded ahead for them), the point cloud the full job's; every output as the
+    full job alone writes it."""
     from resample.jobs import plain
 
     src, expected = tree
@@ -361,7 +361,8 @@ def test_a_folder_s_files_go_to_the_plain_job_with_the_full_job_s_pixels(tree, t
     monkeypatch.setattr(plain, "write", spy)
     assert main([str(src), "-o", str(tmp_path / "plain"), "--scale", "0.5", "-r", "-q"]) == 1
     assert sorted(taken) == sorted(["astronaut.png", "café au lait.jpg", "sub/chelsea rgba.png",
-                                    "sub/deeper/rocket.jpg", "sub/moon16.png"])
+                                    "sub/deeper/rocket.jpg", "sub/moon16.png",
+                                    "sub/camera.tif"])
     with monkeypatch.context() as m:
         m.setattr(plain, "takes", lambda *args: False)
         assert main([str(src), "-o", str(tmp_path / "full"), "--scale", "0.5", "-r", "-q"]) == 1

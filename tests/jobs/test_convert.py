@@ -28,8 +28,8 @@ def headers_read(monkeypatch):
 
 
 def test_a_tiff_s_header_is_read_once_a_job(tmp_path, headers_read):
-    src = tmp_path / "photo.tif"
-    tifffile.imwrite(src, skimage_data.astronaut()[:150, :170])
+    src = tmp_path / "photo.tif"        # 16-bit colour: the full job's (8-bit: the plain job's)
+    tifffile.imwrite(src, skimage_data.astronaut()[:150, :170].astype(np.uint16) * 257)
     for args in (["--scale", "0.5"], ["--size", "9000x9000>"], ["--scale", "0.3", "--linear"],
                  ["--size", "40x40!", "-o", str(tmp_path / "o.jpg")]):
         argv = [str(src), "-q", *args] + ([] if "-o" in args else ["-o", str(tmp_path / "o.png")])

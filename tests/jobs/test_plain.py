@@ -223,7 +223,8 @@ def test_an_exif_orientation_is_applied_as_the_full_job_applies_it(tmp_path, ori
 
 def _other_inputs(folder):
     """What Pillow reads for both jobs: a paletted PNG (with a transparent entry, and
-    without), an RGB PNG with a transparent colour, a CMYK JPEG, a WebP, a BMP, a PPM."""
+    without), an RGB PNG with a transparent colour, a CMYK JPEG, a WebP, a BMP, a PPM, TIFFs
+    of one page and GIFs of one frame."""
     photo = Image.fromarray(skimage_data.astronaut()[::4, ::4][:101, :117])
     paths = {}
     paths["pal.png"] = os.path.join(folder, "pal.png")
@@ -237,6 +238,20 @@ def _other_inputs(folder):
     for ext in ("webp", "bmp", "ppm"):
         paths[f"photo.{ext}"] = os.path.join(folder, f"photo.{ext}")
         photo.save(paths[f"photo.{ext}"])
+    # TIFFs of one page (8-bit RGB with a resolution, deflated RGBA, grey, CMYK; one turned by
+    # its Orientation tag) and GIFs of one frame (with a transparent entry, and without)
+    rgba = photo.convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize(photo.size))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    for name, im, kwargs in (("rgb.tif", photo, {"dpi": (150, 150)}),
+                             ("rgba.tif", rgba, {"compression": "tiff_adobe_deflate"}),
+                             ("grey.tiff", photo.convert("L"), {"compression": "tiff_lzw"}),
+                             ("cmyk.tif", photo.convert("CMYK"), {}),
+                             ("turned.tif", photo, {"exif": exif}),
+                             ("photo.gif", photo, {}), ("t.gif", photo, {"transparency": 5})):
+        paths[name] = os.path.join(folder, name)
+        im.save(paths[name], **kwargs)
     return paths
 
 
@@ -254,6 +269,13 @@ def test_other_inputs_and_outputs_are_the_plain_job_s_too(tmp_path, plain_runs, 
                 assert code == full_job(monkeypatch, [src, "-o", str(theirs), *job]) == 0
                 assert said == capsys.readouterr().err, (name, job, ext)
                 _assert_same_file(ours, theirs, (name, job, ext))
+    # a TIFF's Orientation tag is applied once (Pillow applies it as it loads, where it does)
+    with Image.open(tmp_path / "s-turned.tif-0.png") as turned, \
+            Image.open(tmp_path / "s-rgb.tif-0.png") as upright:
+        assert turned.size == upright.size[::-1]
+        diff = np.asarray(turned).astype(int) - np.rot90(np.asarray(upright), -1)
+        assert np.abs(diff).max() <= 1
+
 
 
 def _deep_pngs(folder):

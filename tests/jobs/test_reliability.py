@@ -62,8 +62,8 @@ def _png(width, height, depth, colour, idat, extra=b""):
 def test_any_exception_in_one_file_is_that_files_failure(tmp_path, photo, monkeypatch, error,
                                                          stage):
     """It used to hang (the result was never reported) or, for RuntimeError, count the file
-    as "not started" and exit 0.  Raised while decoding ahead (TIFFs: the full job's
-    decoders) or while converting (PNGs: the plain job's, in the encoders' pool)."""
+    as "not started" and exit 0.  Raised while decoding ahead (16-bit TIFFs: the full
+    job's decoders) or while converting (PNGs: the plain job's, in the encoders' pool)."""
     src = tmp_path / "in"
     src.mkdir()
     ext = ".tif" if stage == "load_input" else ".png"
@@ -71,7 +71,8 @@ def test_any_exception_in_one_file_is_that_files_failure(tmp_path, photo, monkey
         if ext == ".png":
             (src / f"{name}.png").write_bytes(photo.read_bytes())
         else:
-            tifffile.imwrite(src / f"{name}.tif", np.asarray(Image.open(photo)))
+            tifffile.imwrite(src / f"{name}.tif",        # 16-bit: the full job's
+                             np.asarray(Image.open(photo)).astype(np.uint16) * 257)
     real = getattr(convert, stage)
 
     def fail_on_b(path, *args, **kwargs):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import io
 import os
 import re
 import stat
@@ -176,15 +177,42 @@ def read_metadata(path, im):
     """The :class:`Metadata` of the Pillow image ``im`` opened from ``path`` (before decoding:
     a decoder may change ``im.info``)."""
     exif = read_exif(path, im)
-    orientation = exif.get(EXIF_ORIENTATION, 1)
-    if EXIF_ORIENTATION in exif:
-        del exif[EXIF_ORIENTATION]
-    dpi = im.info.get("dpi")
+    orientation = exif.pop(EXIF_ORIENTATION, 1)
     # A TIFF's "EXIF" is its own directory (strip offsets and all): never carry it elsewhere.
-    carry_exif = len(exif) and im.format != "TIFF"
+    carried = exif.tobytes() if len(exif) and im.format != "TIFF" else None
+    if orientation != 1:
+        exif[EXIF_ORIENTATION] = orientation      # (Pillow's own: a TIFF is turned by it)
+        if im.format == "TIFF" and pillow_turns_tiffs():
+            orientation = 1                       # its pixels come turned
+    dpi = im.info.get("dpi")
     return Metadata(orientation, im.info.get("icc_profile"),
-                    tuple(float(d) for d in dpi) if dpi else None,
-                    exif.tobytes() if carry_exif else None)
+                    tuple(float(d) for d in dpi) if dpi else None, carried)
+
+
+@functools.lru_cache(maxsize=None)
+def pillow_turns_tiffs():
+    """Whether this Pillow applies a TIFF's Orientation tag as it loads the pixels (and gives
+    the turned size before): newer releases do, older ones leave it to the reader."""
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = 2                    # mirrored left to right
+    buffer = io.BytesIO()
+    Image.frombytes("L", (2, 1), b"\x00\xff").save(buffer, "TIFF", exif=exif)
+    buffer.seek(0)
+    with Image.open(buffer) as im:
+        im.load()
+        return im.tobytes() == b"\xff\x00"
+
+
+def deep_tiff(im):
+    """Whether the Pillow image ``im`` is a TIFF of several samples per pixel that are deeper
+    than 8 bits or floats, which Pillow reduces to 8 bits: both jobs leave it to tifffile."""
+    if im.format != "TIFF":
+        return False
+    tags = im.tag_v2
+    as_tuple = lambda v: v if isinstance(v, tuple) else (v,)   # noqa: E731
+    bits = as_tuple(tags.get(258, 8))                # BitsPerSample
+    float_samples = 3 in as_tuple(tags.get(339, 1))  # SampleFormat 3: IEEE float
+    return tags.get(277, 1) > 1 and (max(bits) > 8 or float_samples)   # SamplesPerPixel
 
 
 def icc_description(icc):

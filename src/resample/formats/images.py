@@ -27,8 +27,9 @@ from ..spec.dtypes import to_dtype
 from ..spec.geometry import jpeg_draft_scale
 from ..spec.memory import check_memory
 from . import png
-from .files import (EIGHT_BIT_ONLY, atomic_output, check_size, icc_description, is_srgb,
-    not_a_file, output_format, pillow_save, pillow_save_options, read_metadata, reading_mode)
+from .files import (EIGHT_BIT_ONLY, atomic_output, check_size, deep_tiff, icc_description,
+    is_srgb, not_a_file, output_format, pillow_save, pillow_save_options, read_metadata,
+    reading_mode)
 
 _ALPHA_MODES = ("LA", "RGBA")
 
@@ -422,18 +423,13 @@ def _special_reader(path, im):
         if png.is_16bit_colour(path):
             array, _, _ = read_png(path)
             return array, array.shape[2] in (2, 4)
-    if im.format == "TIFF":
-        tags = im.tag_v2
-        as_tuple = lambda v: v if isinstance(v, tuple) else (v,)   # noqa: E731
-        bits = as_tuple(tags.get(258, 8))                # BitsPerSample
-        samples = tags.get(277, 1)                       # SamplesPerPixel
-        float_samples = 3 in as_tuple(tags.get(339, 1))  # SampleFormat 3: IEEE float
-        if samples > 1 and (max(bits) > 8 or float_samples):
-            array = tifffile.imread(path, key=0, is_ome=False)   # the first page alone
-            if array.ndim == 3 and array.shape[0] == samples and array.shape[2] != samples:
-                array = np.moveaxis(array, 0, -1)
-            extra = tags.get(338, ())
-            return np.ascontiguousarray(array), bool(extra) or samples in (2, 4)
+    if deep_tiff(im):
+        samples = im.tag_v2.get(277, 1)                  # SamplesPerPixel
+        array = tifffile.imread(path, key=0, is_ome=False)   # the first page alone
+        if array.ndim == 3 and array.shape[0] == samples and array.shape[2] != samples:
+            array = np.moveaxis(array, 0, -1)
+        extra = im.tag_v2.get(338, ())
+        return np.ascontiguousarray(array), bool(extra) or samples in (2, 4)
     return None, False
 
 

@@ -1,6 +1,6 @@
-"""A plain resize of one image file (PNG, JPEG, WebP, BMP, PPM or TGA; grey or colour, with
-or without alpha, paletted or CMYK as Pillow converts them; 8-bit, and PNG's 16-bit), without
-NumPy.
+"""A plain resize of one image file (PNG, JPEG, WebP, BMP, PPM, TGA, a TIFF's single page or
+a GIF's single frame; grey or colour, with or without alpha, paletted or CMYK as Pillow
+converts them; 8-bit, and PNG's 16-bit), without NumPy.
 
 The command (resample.cli.command) parses its arguments once; where they ask for what this
 job does (a resize of one such file by --scale or --size into a PNG, JPEG, WebP, TIFF, BMP,
@@ -35,8 +35,9 @@ from ..formats import files, png
 from ..spec import geometry, memory, tables
 from ..spec.options import Options
 
-_INPUTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".pgm", ".tga")
-_INPUT_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "PPM", "TGA")   # (as Pillow names them)
+_INPUTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".pgm", ".tga", ".tif", ".tiff",
+           ".gif")
+_INPUT_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "PPM", "TGA", "TIFF", "GIF")   # (Pillow's names)
 _OUTPUTS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "PPM", "TGA")
 _MODES = ("L", "RGB", "LA", "RGBA")
 # EXIF orientations 2-8, and how Pillow turns the stored pixels into the shown ones (as the
@@ -146,8 +147,10 @@ def _read(path, dst, options, decoder):
     method = options.method
     with Image.open(path) as im:
         fmt_in, stored_mode = im.format, im.mode
-        if fmt_in not in _INPUT_FORMATS or getattr(im, "n_frames", 1) > 1:   # frames: the
-            return None                                                      # full job's
+        if (fmt_in not in _INPUT_FORMATS or getattr(im, "n_frames", 1) > 1   # frames, pages,
+                or (fmt_in == "TIFF" and (files.deep_tiff(im)          # deep TIFFs, and tiled
+                                          or {322, 330} & set(im.tag_v2)))):   # ones or
+            return None                         # pyramids (streamed, a level read): the full job's
         depth, png_mode = _png_kind(path) if fmt_in == "PNG" else (8, stored_mode)
         if depth is None:
             return None
