@@ -89,7 +89,7 @@ JOBS = [["--scale", "0.5"], ["--scale", "2", "--method", "gri"], ["--size", "100
         ["--scale", "0.6", "--boundary", "constant", "--fill", "40"],
         ["--size", "77x51!", "--boundary", "wrap", "-m", "mitchell"], ["--scale", "0.45", "--exact"],
         ["--scale", "0.6", "--sharpen"], ["--scale", "0.5", "--linear"],
-        ["--scale", "1.8", "--linear", "-m", "gri", "--sharpen"]]
+        ["--scale", "1.8", "--linear", "-m", "gri", "--sharpen"], ["--scale", "0.5", "--srgb"]]
 
 
 @pytest.mark.parametrize("name", ["rgb.png", "grey.png", "photo.jpg", "grey.jpg", "rgba.png",
@@ -180,6 +180,16 @@ def _rgba(folder):
     path = os.path.join(folder, "rgba.png")
     a = np.dstack([skimage_data.astronaut()[:40, :50], np.full((40, 50), 128, np.uint8)])
     Image.fromarray(a).save(path)
+    return path
+
+
+def _xyz_profile(folder):
+    """An RGB PNG tagged with a profile that is not sRGB (LittleCMS's XYZ identity)."""
+    from PIL import ImageCms
+
+    path = os.path.join(folder, "xyz.png")
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("XYZ")).tobytes()
+    Image.fromarray(skimage_data.astronaut()[:40, :50]).save(path, icc_profile=icc)
     return path
 
 
@@ -333,7 +343,7 @@ def _wide_png(folder):
 @pytest.mark.parametrize("make, args", [
     (_wide_png, ["--scale", "0.5", "-o", "deep.tif"]),    # 16 bits into TIFF
     (_rgba, ["--scale", "0.5", "--linear", "--boundary", "constant", "--fill", "9"]),
-    (_rgba, ["--scale", "0.5", "--srgb"]),                # options the plain job lacks
+    (_xyz_profile, ["--scale", "0.5", "--srgb"]),         # colours to convert
     (_rgba, ["--scale", "0.5", "--boundary", "constant", "--fill", "9"]),   # alpha and fill
     (_rgba, ["--scale", "0.5", "--device", "gpu"]),
 ])

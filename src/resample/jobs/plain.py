@@ -4,18 +4,19 @@ converts them; 8-bit, and PNG's 16-bit), without NumPy.
 
 The command (resample.cli.command) parses its arguments once; where they ask for what this
 job does (a resize of one such file by --scale or --size into a PNG, JPEG, WebP, TIFF, BMP,
-PPM or TGA (16-bit: PNG), with
---method, --align, --boundary, --fill, --no-antialias, --exact, --sharpen, --quality,
---strip, --overwrite, --linear, --threads, --device cpu or auto; EXIF orientations applied), it runs here, in
+PPM or TGA (16-bit: PNG), with --method, --align, --boundary, --fill, --no-antialias,
+--exact, --sharpen, --linear, --srgb (of an image in sRGB already), --quality, --strip,
+--overwrite, --threads, --device cpu or auto; EXIF orientations applied), it runs here, in
 Pillow's buffers (a 16-bit PNG's rows read by resample.formats.png) and the C++ engine's
 loops, so that a small file's process does not spend most of its time importing NumPy.  The
 tap tables come from resample.spec.tables, as the full job's; 8-bit samples go through the
 fixed-point loops where resample.engines.cpu would take them, else the float loops (with
 alpha, on premultiplied samples, as resample.ops.resize premultiplies them).  Anything this
-job is unsure of (a mode, --srgb, a 16-bit image into TIFF) is left to the full job,
-untouched: nothing is written before it has decided.  For what both can do, both write the
-same pixels and metadata (tests/jobs/test_plain.py); the same bytes, but for PNGs under
-ZLIB_BELOW, which this job compresses with zlib instead of libdeflate.
+job is unsure of (a mode, --srgb with a profile to convert from, a 16-bit image into TIFF)
+is left to the full job, untouched: nothing is written before it has decided.  For what
+both can do, both write the same pixels and metadata (tests/jobs/test_plain.py); the same
+bytes, but for PNGs under ZLIB_BELOW, which this job compresses with zlib instead of
+libdeflate.
 """
 
 from __future__ import annotations
@@ -53,11 +54,11 @@ ZLIB_BELOW = 2 << 20        # PNG data smaller than this is compressed by zlib, 
 # leaves the file to the full job.
 OPTIONS = frozenset({"output", "scale", "size", "method", "quality", "threads", "quiet",
                      "strip", "overwrite", "device", "align", "boundary", "fill", "no_antialias",
-                     "exact", "sharpen", "linear"})
+                     "exact", "sharpen", "linear", "srgb"})
 
 
 # What the spec may ask that only the full job does (NumPy's arithmetic, streams, points).
-_FULL_JOB_ONLY = ("points", "srgb", "stream", "pyramid", "exif_thumbnail")
+_FULL_JOB_ONLY = ("points", "stream", "pyramid", "exif_thumbnail")
 
 
 def takes(src, dst, options: Options):
@@ -162,6 +163,8 @@ def _read(path, dst, options, decoder):
         if mode not in _MODES:
             return None
         meta = files.read_metadata(path, im)
+        if options.srgb and not files.is_srgb(meta.icc):
+            return None                   # (colours to convert, by LittleCMS: the full job)
         if meta.orientation not in _TRANSPOSE and meta.orientation != 1:
             return None                       # ignored, with a note: the full job
         turned = meta.orientation in (5, 6, 7, 8)           # a quarter turn swaps the sides
