@@ -99,7 +99,7 @@ def test_the_plain_job_writes_what_the_full_job_writes(tmp_path, name, plain_run
     src = _inputs(str(tmp_path))[name]
     ext = os.path.splitext(name)[1]
     for k, job in enumerate(JOBS):
-        for out_ext in (ext, ".png" if ext == ".jpg" else ".jpg", ".webp"):
+        for out_ext in (ext, ".png" if ext == ".jpg" else ".jpg", ".webp", ".gif"):
             plain_out, full = tmp_path / f"s{k}{out_ext}", tmp_path / f"f{k}{out_ext}"
             assert main([src, "-o", str(plain_out), *job]) == 0
             # a geometry that leaves the image as it is: copied by either job, but converted
@@ -111,7 +111,7 @@ def test_the_plain_job_writes_what_the_full_job_writes(tmp_path, name, plain_run
             said = capsys.readouterr()
             assert said.out == ("" if "-qs" in job else f"{plain_out}\n")
             assert ("--quality applies" in said.err) == ("--quality" in job and
-                                                          out_ext == ".png")
+                                                          out_ext in (".png", ".gif"))
             assert full_job(monkeypatch, [src, "-o", str(full), *job]) == 0
             capsys.readouterr()
             _assert_same_file(plain_out, full, (name, job, out_ext))
@@ -270,7 +270,7 @@ def test_other_inputs_and_outputs_are_the_plain_job_s_too(tmp_path, plain_runs, 
     for name, src in _other_inputs(str(tmp_path)).items():
         for k, job in enumerate((["--scale", "0.5"], ["--size", "64x30!", "-m", "lanczos"],
                                  ["--scale", "0.7", "--quality", "70"])):
-            for ext in (".png", ".jpg", ".tif", ".bmp", ".webp"):
+            for ext in (".png", ".jpg", ".tif", ".bmp", ".webp", ".gif"):
                 ours, theirs = tmp_path / f"s-{name}-{k}{ext}", tmp_path / f"f-{name}-{k}{ext}"
                 code = main([src, "-o", str(ours), *job])
                 said = capsys.readouterr().err

@@ -3,7 +3,7 @@ a GIF's single frame; grey or colour, with or without alpha, paletted or CMYK as
 converts them; 8-bit, and PNG's 16-bit), without NumPy.
 
 The command (resample.cli.command) parses its arguments once; where they ask for what this
-job does (a resize of one such file by --scale or --size into a PNG, JPEG, WebP, TIFF, BMP,
+job does (a resize of one such file by --scale or --size into a PNG, JPEG, WebP, GIF, TIFF, BMP,
 PPM or TGA (16-bit: PNG), with --method, --align, --boundary, --fill, --no-antialias,
 --exact, --sharpen, --linear, --srgb (of an image in sRGB already), --quality, --strip,
 --overwrite, --threads, --device cpu or auto; EXIF orientations applied), it runs here, in
@@ -39,7 +39,7 @@ from ..spec.options import Options
 _INPUTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".pgm", ".tga", ".tif", ".tiff",
            ".gif")
 _INPUT_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "PPM", "TGA", "TIFF", "GIF")   # (Pillow's names)
-_OUTPUTS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "PPM", "TGA")
+_OUTPUTS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "PPM", "TGA", "GIF")
 _MODES = ("L", "RGB", "LA", "RGBA")
 # EXIF orientations 2-8, and how Pillow turns the stored pixels into the shown ones (as the
 # full job's arrays are turned: resample.formats.images)
@@ -387,7 +387,8 @@ def _resize_pixels(pixels, shape, out_shape, options, alpha, linear):
     dst = _view(out, code, (out_h, out_w * n_ch))
     bands = min(out_h, 16 * core.threads())
     src = _view(pixels, code, (height, width * n_ch))
-    if code == "B" and not alpha and not linear and not filled and fixed_order_ok(rows_first, cols_first) \
+    if code == "B" and not (alpha or linear or filled) \
+            and fixed_order_ok(rows_first, cols_first) \
             and core.resize_fixed8(src, yi, yw, yc, xi, xw, xc, dst, bands):
         return out
     m_out = out_w * n_ch
