@@ -54,15 +54,18 @@ def photo_4k():
 
 def time_rounds(contenders, rounds=11, warmup=2, pause=0.05):
     """Time each zero-argument callable once per round, for ``rounds`` rounds, so that a drift
-    of a shared machine hits every contender alike.  A short pause before each call lets the
-    previous library's idle worker threads (OpenMP, OpenCV) stop spinning.
+    of a shared machine hits every contender alike; each round starts one contender later
+    than the one before, so that none always follows the same one.  A short pause before
+    each call lets the previous library's idle worker threads (OpenMP, OpenCV) stop spinning.
     Returns {name: (median_s, best_s)}."""
     for _ in range(warmup):
         for fn in contenders.values():
             fn()
     times = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, fn in contenders.items():
+    order = list(contenders.items())
+    for r in range(rounds):
+        k = r % len(order)
+        for name, fn in order[k:] + order[:k]:
             time.sleep(pause)
             t0 = time.perf_counter()
             fn()

@@ -1,7 +1,9 @@
 """Scattered points: Gaussian-mixture reconstruction against scipy griddata and thin-plate RBF,
 the sigma rules' measurements, and the point-fitting experiment.
 
-Run: ``python -m benchmarks.gmm_points [--plot docs/fit_loss.png]`` (needs the bench extra).
+Run: ``python -m benchmarks.gmm_points [--plot docs/fit_loss.png]`` (needs the bench extra);
+``--busy N``: the rebuilds' and the fit's times only, idle and beside N CPU-bound processes,
+with the default thread count and with one thread.
 Goals (issue: point clouds): with the default rule (sigma="steered"), mean L1 over 8 real photos
 no worse than griddata linear at 1%, 5% and 20% random pixels, and no worse than thin-plate RBF
 (16 neighbours) at 20%; at least 5x faster than griddata linear at every density; fitted points
@@ -16,6 +18,7 @@ import time
 import numpy as np
 
 import resample
+from benchmarks.busy import Spinners
 from benchmarks.common import machine
 from resample.ops import gmm
 from resample.ops.fit import fit
@@ -316,12 +319,70 @@ def run(plot=None, steps=500):
         ""] + fits)
 
 
+def load_table(images, busy, steps=100, rounds=21, seed=1):
+    """The rebuild (sigma="steered") and the fit, timed idle and beside ``busy`` CPU-bound
+    processes, with the default thread count and one thread (calls alternating between the
+    two, each first in every other round: benchmarks/busy.py); griddata linear beside them."""
+    from scipy.interpolate import griddata
+
+    from benchmarks.busy import _alternating
+    from resample.compiled import core
+
+    rng = np.random.default_rng(seed)
+    cases, grids = {}, {}
+    for name, img in images.items():
+        h, w = img.shape[:2]
+        for fraction in FRACTIONS:
+            xy, v = _sample(img, fraction, rng)
+            label = f"{name} {w}x{h}, {fraction:.0%}"
+            cases[label] = lambda xy=xy, v=v, h=h, w=w: resample.reconstruct(xy, v, (h, w))
+            qy, qx = np.mgrid[0:h, 0:w]
+            grids[label] = lambda xy=xy, v=v, qx=qx, qy=qy: griddata(xy, v, (qx, qy),
+                                                                     method="linear")
+    fit_image = fit_photo("camera")
+    count = round(0.05 * fit_image.size)
+    rows = []
+    for label, n_busy in (("idle", 0), (f"{busy} busy processes", busy)):
+        with Spinners(n_busy):
+            result, counts = _alternating(cases, rounds)
+            for name in cases:
+                t0 = time.perf_counter()
+                grids[name]()
+                lin = time.perf_counter() - t0
+                (default, worst), (one, _) = result[(name, counts[0])], result[(name, 1)]
+                rows.append(f"| {label} | {name} | {default * 1e3:.1f} ({worst * 1e3:.0f}) | "
+                            f"{one * 1e3:.1f} | {default / one:.2f}x | {lin * 1e3:.0f} ms |")
+            t = {}
+            for n in (counts if n_busy == 0 else counts[::-1]):
+                core.set_threads(n)
+                t0 = time.perf_counter()
+                fit(fit_image, count, steps=steps, seed=1)
+                t[n] = time.perf_counter() - t0
+            core.set_threads(0)
+            rows.append(f"| {label} | fit, camera 256x256, {count} points, {steps} steps | "
+                        f"{t[counts[0]]:.2f} s | {t[1]:.2f} s | {t[counts[0]] / t[1]:.2f}x | |")
+    head = [f"Machine: {machine()}", "",
+            f"Command: `python -m benchmarks.gmm_points --busy {busy} --steps {steps}` "
+            f"(rebuilds: medians of {rounds} rounds, worst in brackets; a fit: one run with each "
+            "thread count)", "",
+            f"| machine | job | default threads ({counts[0]}): ms | one thread: ms | "
+            "default / one | griddata linear (one run) |", "|---|---|---|---|---|---|"]
+    return "\n".join(head + rows)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plot", help="write the fitting loss curves to this PNG")
     parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--busy", type=int, default=None,
+                        help="time the rebuilds and the fit only, idle and beside this many "
+                             "CPU-bound processes")
     args = parser.parse_args()
-    print(run(args.plot, args.steps))
+    if args.busy is not None:
+        images = {k: v.astype(np.float64) for k, v in photos().items()}
+        print(load_table(images, args.busy, args.steps))
+    else:
+        print(run(args.plot, args.steps))
 
 
 if __name__ == "__main__":

@@ -408,3 +408,75 @@ def test_a_bad_kernel_is_one_line():
                             (resample.Method("noid", 99, 2.0), "kernel must be")]:
         with pytest.raises(ResampleError, match=message):
             resample.resize(img, scale=2, method=method)
+
+
+# --- tap tables too large to build whole: built by range (an extreme aspect ratio) ---------
+
+@pytest.mark.parametrize("shape, method, boundary, align, dtype", [
+    ((7, 2003), "bilinear", "truncate", "centers", np.uint8),
+    ((5, 1501), "lanczos", "reflect", "centers", np.float32),
+    ((1201, 4), "nearest", "edge", "centers", np.uint16),
+    ((3, 1333), "bicubic", "constant", "corners", np.float64),
+    ((1100, 3), "box", "truncate", "centers", np.uint8),
+    ((2, 900), "gri", "wrap", "centers", np.float32),
+])
+def test_tables_too_large_to_build_whole_are_built_by_range(monkeypatch, shape, method,
+                                                            boundary, align, dtype):
+    """resample.resize where the tap tables would be too large to hold whole (here made
+    small, so that real sizes test it): each axis's table is built per range of outputs, and
+    the pixels are the whole tables' (the float loops and one pass order in both)."""
+    from resample.engines import cpu
+    from resample.ops import resize as ops_resize
+    from resample.spec import tables
+
+    photo = pytest.importorskip("skimage.data").astronaut()[::4, ::4][:97, :113]
+    img = photo.astype(dtype) if dtype != np.uint16 else photo.astype(dtype) * 257
+    monkeypatch.setattr(cpu, "FIXED", False)
+    for order in ("rows", "cols"):
+        monkeypatch.setattr(cpu, "FORCE_ORDER", order)
+        whole = resample.resize(img, shape=shape, method=method, boundary=boundary,
+                                align=align, fill=7)
+        with monkeypatch.context() as m:
+            m.setattr(tables, "WHOLE_TABLE_BYTES", 4096)
+            m.setattr(ops_resize, "BLOCK_TAPS", 257)            # many groups and blocks
+            built = []
+            real = ops_resize.compute_taps
+            m.setattr(ops_resize, "compute_taps",
+                      lambda x, *a, **k: built.append(len(x)) or real(x, *a, **k))
+            blocks = resample.resize(img, shape=shape, method=method, boundary=boundary,
+                                     align=align, fill=7)
+        assert max(built) < max(shape) and len(built) > 2, built
+        np.testing.assert_array_equal(blocks, whole)
+
+
+def test_an_extreme_aspect_ratio_through_the_api_stays_in_bounded_memory():
+    """A 1x3,000,000 output of a 200x300 photo (whole tables: about 350 MB) allocates a small
+    multiple of its own 9 MB; on a GPU or through Dask it is refused in one line."""
+    import tracemalloc
+
+    from resample.spec import tables
+
+    photo = pytest.importorskip("skimage.data").astronaut()[:200, :300]
+    from resample.spec.methods import get_method
+
+    assert tables.built_by_range(200, 300, 1, 3_000_000, get_method("bilinear"), "centers",
+                                 "truncate", True)
+    tracemalloc.start()
+    try:
+        out = resample.resize(photo, shape=(1, 3_000_000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out.shape == (1, 3_000_000, 3) and peak < 40 << 20, peak
+    assert np.abs(np.diff(out[0, :5000].astype(int), axis=0)).max() <= 1 and out.std() > 10
+    from resample.engines import devices
+
+    with pytest.MonkeyPatch.context() as m:            # (as if a GPU were there)
+        m.setattr(devices, "select", lambda *args, **kwargs: "gpu")
+        with pytest.raises(ResampleError, match="too large to build whole"):
+            resample.resize(photo, shape=(1, 3_000_000), device="gpu")
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(ResampleError, match="too large to build whole"):
+        from resample import dask as resample_dask
+
+        resample_dask.resize(da.from_array(photo), shape=(1, 3_000_000))

@@ -263,11 +263,6 @@ def check_resize_fits(pic, out_shape, options: Options, fmt):
     if options.points:
         return                    # resize_as_points checks its own points and output
     a = pic.array
-    if stream.in_blocks(a.shape[0], a.shape[1], rows, cols, options):
-        raise ResampleError(f"a {cols}x{rows} output of a {a.shape[1]}x{a.shape[0]} image "
-                            "needs tap tables too large to build whole; they are built by "
-                            "range only for PNG, TIFF and Zarr inputs, which stream (convert "
-                            "the input to PNG first)")
     shape = a.shape if a.ndim == 3 else a.shape + (1,)
     check_memory(job_memory(shape, a.dtype, pic.alpha, out_shape, options, fmt),
                          f"a {cols}x{rows} {fmt} output")

@@ -48,7 +48,7 @@ from ..spec.geometry import pyramid_level
 from ..spec import tables
 from ..spec.dtypes import compute_dtype, work_dtype
 from ..spec.memory import check_memory
-from ..spec.taps import compute_taps, sub_table, table_width
+from ..spec.taps import BLOCK_TAPS, RangePositions, compute_taps, sub_table, table_width
 from .progress import progress_bar
 
 STRIP_ROWS = 64             # output rows a strip (PNG output)
@@ -825,42 +825,6 @@ def resized_strips(source, out_w, out_h, options, strip_rows, progress=False, an
 # ratio, --size 40000000x1!): the rows' table is built for a group of strips at a time, the
 # columns' for a block of output columns, from the output positions of that range alone.
 STRIP_BYTES = 16 << 20       # a strip's samples, computed at once, in the blocked resize
-BLOCK_TAPS = 1 << 19         # taps of one group's or one block's table (about 12 MiB built)
-
-
-class _Positions:
-    """The input positions of an axis's outputs [o0, o1) (resample.spec.tables
-    .output_positions, the same values), for ranges asked in order; nearest's running sum
-    (its centres accumulate as Pillow's NEAREST does) is carried from one range to the next,
-    and restarted where a range starts again from the beginning."""
-
-    def __init__(self, n_in, n_out, align, accumulate):
-        self.n_in, self.n_out, self.align, self.accumulate = n_in, n_out, align, accumulate
-        self.step = n_in / n_out
-        self.next, self.centre = 0, None
-
-    def take(self, o0, o1):
-        j = np.arange(o0, o1, dtype=np.float64)
-        if self.align != "centers":
-            if self.n_out == 1:
-                return np.zeros(o1 - o0)
-            return j * (self.n_in - 1) / (self.n_out - 1)
-        if not self.accumulate:
-            return (j + 0.5) * self.step - 0.5
-        if o0 != self.next:                         # from the beginning again
-            self.next, self.centre = 0, None
-            if o0 > 0:
-                self.take(0, o0)
-        if o1 <= o0:
-            return j
-        steps = np.full(o1 - o0, self.step)
-        if self.centre is None:
-            steps[0] = 0.5 * self.step
-        else:
-            steps[0] = self.centre + self.step
-        centres = np.cumsum(steps)              # one sum after another, as the engine's loop
-        self.next, self.centre = o1, float(centres[-1]) if len(centres) else self.centre
-        return centres - 0.5
 
 
 def in_blocks(height, width, out_h, out_w, options):
@@ -907,8 +871,8 @@ def _resized_in_blocks(source, out_w, out_h, options, strip_rows, widths, progre
                  + 5 * strip * out_w * channels * max(item, out_item),
                  f"streaming a {out_w}x{out_h} output")
     nearest = method.name == "nearest"
-    rows_at = _Positions(height, out_h, align, nearest)
-    cols_at = _Positions(width, out_w, align, nearest)
+    rows_at = RangePositions(height, out_h, align, nearest)
+    cols_at = RangePositions(width, out_w, align, nearest)
     first = compute_taps(rows_at.take(0, min(group, out_h)), height, method, stretch_r,
                          boundary)          # (the first group's: for the plan, and used)
     rows_first, cols_first = pass_costs(height, width, out_h, out_w,

@@ -15,6 +15,7 @@ from ..errors import ResampleError
 from ..spec.dtypes import check_fill
 from ..spec.methods import get_method
 from ..spec.taps import ALIGNS, BOUNDARIES, check_choice, sub_table
+from ..spec.tables import built_by_range
 from .resize import output_shape, resize_plan
 
 DEFAULT_BLOCK = 2048        # output block side when the input's chunks give no lead
@@ -56,6 +57,10 @@ def resize(array, *, scale=None, shape=None, method="bilinear", align="centers",
     if len(a.chunks[2]) > 1:
         a = a.rechunk({2: -1})                  # the channels of a pixel in one block
     rows, cols = output_shape(a.shape[:2], scale, shape)
+    if built_by_range(a.shape[0], a.shape[1], rows, cols, m, align, boundary, antialias):
+        raise ResampleError(f"a {cols}x{rows} output from {a.shape[1]}x{a.shape[0]}: its tap "
+                            "tables are too large to build whole; resample.resize on a NumPy "
+                            "array builds them by range")
     plan = resize_plan(a.shape, dtype, (rows, cols), m, align, boundary, antialias, fill)
     taps_r, taps_c, work, out_dtype, how = plan
     out_chunks = _output_chunks(da, chunks, a, (rows, cols))

@@ -17,13 +17,16 @@ import numpy as np
 
 from ..engines import cpu, cuda, devices, gpu
 from ..engines.gpu import kernel_dtype
+from ..engines.passes import pass_costs
 from ..errors import ResampleError, excerpt
 from ..spec.dtypes import check_fill, compute_dtype, to_dtype, work_dtype
 from ..spec.geometry import MAX_SIDE, scaled_side
 from ..spec.memory import check_memory
 from ..spec.methods import get_method
-from ..spec.taps import (ALIGNS, BOUNDARIES, TAPS_CHUNK, Taps, check_choice, compute_taps,
-    normalized_to_pixels, resize_taps, table_width)
+from ..spec.tables import built_by_range, output_step, stretch
+from ..spec.taps import (ALIGNS, BLOCK_TAPS, BOUNDARIES, TAPS_CHUNK, RangePositions, Taps,
+                         check_choice, compute_taps, normalized_to_pixels, resize_taps,
+                         sub_table, table_width)
 from .gmm import resize_as_points
 
 _SAMPLE_CHUNK = 1 << 18
@@ -173,6 +176,14 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
         return out[:, :, 0] if was_2d else out
     out_bytes = rows * cols * n_ch * compute_dtype(a.dtype).itemsize
     what = f"a {cols}x{rows} output"
+    if built_by_range(a.shape[0], a.shape[1], rows, cols, m, align, boundary, antialias):
+        if on_device or str(device).lower() == "gpu":
+            raise ResampleError(f"{what} from {a.shape[1]}x{a.shape[0]}: its tap tables are too "
+                                "large to build whole; resize a NumPy array on the CPU, which "
+                                "builds them by range")
+        out = _resized_by_range(a, (rows, cols), m, align, boundary, antialias, fill, what)
+        out = out.astype(given, copy=False)
+        return out[:, :, 0] if was_2d else out
     if not on_device:           # tables and the result live on the host: check before both
         check_memory(resize_memory(a.shape, (rows, cols), a.dtype, m, antialias,
                                            align, boundary), what)
@@ -198,6 +209,71 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
                          out_dtype, plan.how)
     out = out.astype(given, copy=False)
     return out[:, :, 0] if was_2d else out
+
+
+def _by_range_blocks(in_shape, out_shape, m, align, boundary, antialias):
+    """``((group, block), (taps per row, per column), (input rows, columns read))``: the
+    outputs of a group of rows and of a block of columns whose tables are built at once, the
+    tables' widths, and the most input a group and a block read."""
+    (h, w), (rows, cols) = in_shape[:2], out_shape
+    widths = (table_width(h, rows, m, align, boundary, antialias),
+              table_width(w, cols, m, align, boundary, antialias))
+    sizes = tuple(max(1, min(n, BLOCK_TAPS // t)) for n, t in zip(out_shape, widths))
+    reach = tuple(min(n, int(math.ceil((k - 1) * output_step(n, o, align) + 2 * m.support
+                                       * stretch(n, o, m, align, antialias))) + 4)
+                  for n, o, k in ((h, rows, sizes[0]), (w, cols, sizes[1])))
+    return sizes, widths, reach
+
+
+def _by_range_memory(in_shape, out_shape, dtype, m, align, boundary, antialias):
+    """Bytes :func:`_resized_by_range` allocates, at most: the output and the input in the
+    engine's dtype; a group's and a block's tables (built, cut); a block's input copied, its
+    interleaved table and its result."""
+    n_ch = in_shape[2] if len(in_shape) > 2 else 1
+    (group, block), widths, reach = _by_range_blocks(in_shape, out_shape, m, align, boundary,
+                                                     antialias)
+    dtype, item = np.dtype(dtype), compute_dtype(dtype).itemsize
+    converted = in_shape[0] * in_shape[1] * n_ch * item if compute_dtype(dtype) != dtype else 0
+    return (out_shape[0] * out_shape[1] * n_ch * item + converted
+            + 24 * 2 * (group * widths[0] + block * widths[1]) + reach[0] * reach[1] * n_ch * 8
+            + block * n_ch * widths[1] * 16 + group * block * n_ch * 16)
+
+
+def _resized_by_range(a, out_shape, m, align, boundary, antialias, fill, what):
+    """:func:`resize` of an (H, W, C) array whose tap tables are too large to build whole
+    (:func:`built_by_range`: an extreme aspect ratio): each axis's table is built for a range
+    of outputs at a time, from the positions of that range alone (the taps the whole table
+    holds there), and the float loops run block by block, as the streamed job's
+    (resample.jobs.stream) do."""
+    (h, w, n_ch), (rows, cols) = a.shape, out_shape
+    work, out_dtype = work_dtype(a.dtype), compute_dtype(a.dtype)
+    (group, block), widths, _ = _by_range_blocks(a.shape, out_shape, m, align, boundary,
+                                                 antialias)
+    stretch_r, stretch_c = (stretch(n, o, m, align, antialias) for n, o in ((h, rows), (w, cols)))
+    check_memory(_by_range_memory(a.shape, out_shape, a.dtype, m, align, boundary, antialias),
+                 what)
+    src = a.astype(out_dtype, copy=False)
+    nearest = m.name == "nearest"
+    rows_at, cols_at = RangePositions(h, rows, align, nearest), RangePositions(w, cols, align,
+                                                                               nearest)
+    out = np.empty((rows, cols, n_ch), out_dtype)
+    how = None
+    for g0 in range(0, rows, group):
+        g1 = min(rows, g0 + group)
+        taps_r, lo, hi = sub_table(compute_taps(rows_at.take(g0, g1), h, m, stretch_r,
+                                                boundary), 0, g1 - g0)
+        for c0 in range(0, cols, block):
+            c1 = min(cols, c0 + block)
+            taps_c, clo, chi = sub_table(compute_taps(cols_at.take(c0, c1), w, m, stretch_c,
+                                                      boundary), 0, c1 - c0)
+            if how is None:      # one pass order for every block, and the float loops
+                rows_first, cols_first = pass_costs(h, w, rows, cols,
+                                                    float(taps_r.count.mean()), widths[1])
+                how = (rows_first <= cols_first if cpu.FORCE_ORDER is None
+                       else cpu.FORCE_ORDER == "rows", False)
+            part = np.ascontiguousarray(src[lo:hi, clo:chi])
+            out[g0:g1, c0:c1] = cpu.resize(part, taps_r, taps_c, fill, work, out_dtype, how)
+    return out
 
 
 def srgb_to_linear(c, xp=np):
@@ -287,12 +363,15 @@ def resize_memory(in_shape, out_shape, dtype, method, antialias, align="centers"
                   boundary="truncate"):
     """Bytes of host memory that resizing an ``in_shape`` (H, W, C) array of ``dtype`` to
     ``out_shape`` (rows, cols) allocates, at most: the tap tables of both axes (as they are
-    built, then compacted, and the columns' table interleaved per channel), the input in the
-    engine's dtype, and the output.  Estimated from the shapes alone, so that a job that
-    cannot fit is refused before anything large is allocated."""
+    built, then compacted, and the columns' table interleaved per channel; or, where they are
+    built by range, one range's), the input in the engine's dtype, and the output.  Estimated
+    from the shapes alone, so that a job that cannot fit is refused before anything large is
+    allocated."""
     h, w = in_shape[:2]
     n_ch = in_shape[2] if len(in_shape) > 2 else 1
     rows, cols = out_shape
+    if built_by_range(h, w, rows, cols, method, align, boundary, antialias):
+        return _by_range_memory(in_shape, out_shape, dtype, method, align, boundary, antialias)
     dtype = np.dtype(dtype)
     item = compute_dtype(dtype).itemsize
     t_r = table_width(h, rows, method, align, boundary, antialias)

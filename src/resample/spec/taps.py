@@ -215,3 +215,43 @@ def sub_table(taps, start, stop):
     rebased = np.where(real, index - lo, 0)
     return (Taps(rebased, taps.weight[start:stop], count, taps.fill_weight[start:stop]),
             lo, hi)
+
+
+# A table built by range is built for about this many taps at a time (about 12 MiB as built).
+BLOCK_TAPS = 1 << 19
+
+
+class RangePositions:
+    """The input positions of an axis's outputs [o0, o1) (:func:`tables.output_positions`,
+    the same values), for ranges asked in order (a table built by range: too large to build
+    whole, :func:`tables.built_by_range`; resample.jobs.stream, resample.ops.resize);
+    nearest's running sum (its centres accumulate as Pillow's NEAREST does) is carried from
+    one range to the next, and restarted where a range starts again from the beginning."""
+
+    def __init__(self, n_in, n_out, align, accumulate):
+        self.n_in, self.n_out, self.align, self.accumulate = n_in, n_out, align, accumulate
+        self.step = n_in / n_out
+        self.next, self.centre = 0, None
+
+    def take(self, o0, o1):
+        j = np.arange(o0, o1, dtype=np.float64)
+        if self.align != "centers":
+            if self.n_out == 1:
+                return np.zeros(o1 - o0)
+            return j * (self.n_in - 1) / (self.n_out - 1)
+        if not self.accumulate:
+            return (j + 0.5) * self.step - 0.5
+        if o0 != self.next:                         # from the beginning again
+            self.next, self.centre = 0, None
+            if o0 > 0:
+                self.take(0, o0)
+        if o1 <= o0:
+            return j
+        steps = np.full(o1 - o0, self.step)
+        if self.centre is None:
+            steps[0] = 0.5 * self.step
+        else:
+            steps[0] = self.centre + self.step
+        centres = np.cumsum(steps)              # one sum after another, as the engine's loop
+        self.next, self.centre = o1, float(centres[-1]) if len(centres) else self.centre
+        return centres - 0.5
