@@ -1,6 +1,6 @@
 // resample's GPU engine: one CUDA module (NVRTC compiles it at run time, with -I for this
 // folder), made of the operations' kernels below: resize, point sampling, Gaussian splats and
-// their gradients, nearest points and the distance transform.
+// their gradients, and nearest points.
 //
 // The same tap tables drive these kernels and the CPU engine (resample/taps.py), so every
 // method, alignment, antialiasing stretch and boundary mode is already in the tables:
@@ -23,7 +23,6 @@
 #include "common/taps.h"       // methods, boundaries, tap tables
 #include "common/gaussians.h"  // footprints, gradients, steering
 #include "common/nearest.h"    // the k nearest points
-#include "common/distance.h"   // the nearest point of every pixel
 #include "common/cuda.cuh"     // launch bounds, applying taps, storing (CUDA only)
 
 // The operations, each in its folder with its CPU loops (kernels/<operation>/):
@@ -32,4 +31,3 @@
 #include "splat/splat.cu"
 #include "gradients/gradients.cu"
 #include "knn/knn.cu"
-#include "distance/distance.cu"

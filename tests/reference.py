@@ -232,9 +232,10 @@ def ref_nearest_distance(xy, shape):
     return np.sqrt(d2.min(axis=-1))
 
 
-def check_nearest_holes(out, z, xy, values, slack=np.sqrt(2)):
+def check_nearest_holes(out, z, xy, values, slack=0.0):
     """Each hole (Z = 0) of ``out`` holds the values of a point at most ``slack`` pixels
-    farther from the hole's centre than the nearest point (gmm.nearest_map's promise)."""
+    farther from the hole's centre than the nearest point (0: a nearest point, as
+    resample.ops.gmm.hole_nearest finds it; of points equally near, any)."""
     xy = np.asarray(xy, np.float64)
     v = np.asarray(values, np.float64).reshape(len(xy), -1)
     best = ref_nearest_distance(xy, z.shape)

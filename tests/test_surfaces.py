@@ -259,7 +259,8 @@ def test_k_nearest_equals_brute_force_whatever_the_layout(layout, exclude_self):
           "one point": np.full((3000, 2), 7.25)}[layout]
     grid = pointgrid.PointGrid(xy)
     assert grid.crowded == (layout != "uniform")
-    queries = xy if exclude_self else np.concatenate([xy[::7], 60 * rng.random((300, 2)) - 5])
+    queries = xy if exclude_self else np.concatenate([xy[::7], 60 * rng.random((300, 2)) - 5,
+                                                      4000 * rng.random((100, 2)) - 2000])
     d2, idx = grid.knn(queries, 9, exclude_self)
     # (the engine may fuse a multiply-add: the last bit of a distance may differ)
     np.testing.assert_allclose(d2, _brute_knn(xy, queries, 9, exclude_self), rtol=1e-12,

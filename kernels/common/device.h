@@ -2,7 +2,7 @@
 // function is declared for both devices.  kernels/resample.cu (CUDA, compiled by NVRTC at
 // run time) and the CPU engine (kernels/cpu/, compiled by the package's build) include these
 // headers, so rounding and storing, tap tables, Gaussian footprints and gradients,
-// nearest-point searches and the distance transform cannot drift apart between the devices.
+// and nearest-point searches cannot drift apart between the devices.
 // Each per-item function takes the item's index (a point, a query, a pixel line): a GPU runs
 // one thread per item, the CPU engine a parallel loop over them.  Plain C++17 that also
 // compiles as CUDA device code: no standard library beyond <cmath>, no exceptions, no

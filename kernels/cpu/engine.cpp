@@ -4,7 +4,7 @@
 // the GIL released; many Python threads may call at once.
 //
 // The kernel mathematics shared with the GPU (storing, Gaussian footprints and gradients,
-// nearest points, the distance transform) is in ../common/.
+// nearest points) is in ../common/.
 #include <nanobind/nanobind.h>
 
 #include <algorithm>
@@ -30,7 +30,6 @@
 #include "../common/taps.h"
 #include "../common/gaussians.h"
 #include "../common/nearest.h"
-#include "../common/distance.h"
 #include "../knn/kd_tree.h"
 
 namespace nb = nanobind;
@@ -714,7 +713,7 @@ NB_MODULE(_core, m) {
         long long n = xy.shape(0), n_q = q.shape(0);
         int kk = (int)d2.shape(1);
         if (kk == 0 || n == 0) return;
-        kd::Tree t{ptr<double>(xy), std::vector<long long>(n), {}, {}};
+        kd::Tree t{ptr<double>(xy), std::vector<long long>(n), {}, {}, {}};
         std::iota(t.perm.begin(), t.perm.end(), 0LL);
         long long nodes = 4;
         while (nodes < 4 * (n / kd::KD_LEAF + 1)) nodes *= 2;
@@ -728,15 +727,13 @@ NB_MODULE(_core, m) {
     schedule(dynamic, 256)
         for (long long p = 0; p < n_q; ++p) {
             int found = 0;
-            kd::search(t, 1, 0, n, qs[2 * p], qs[2 * p + 1], self ? p : -1, kk, found,
-                       bd + p * kk, bi + p * kk);
+            kd::nearest(t, n, qs[2 * p], qs[2 * p + 1], self ? p : -1, kk, found,
+                        bd + p * kk, bi + p * kk);
         }
     }, nb::arg("xy"), nb::arg("queries"), nb::arg("exclude_self"), nb::arg("d2"), nb::arg("idx"),
           nogil, "xy (N, 2), queries (Q, 2) float64: the k nearest points' squared distances and "
               "indices (Q, k), ascending, through a k-d tree; self: query p is point p, skipped.");
     m.def("contrast", [](A v, A idx, A e) { k.contrast(v, idx, e); }, nb::arg("values"), nb::arg("neighbours"), nb::arg("e"),
-          nogil);
-    m.def("nearest_map", [](A xy, A seeds, A out) { k.nearest_map(xy, seeds, out); }, nb::arg("xy"), nb::arg("seeds"), nb::arg("out"),
           nogil);
     m.def("png_filter", [](A rows, long long bpp, A out) { k.png_filter(rows, bpp, out); }, nb::arg("rows"), nb::arg("bpp"), nb::arg("out"),
           nogil);

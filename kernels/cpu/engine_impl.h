@@ -1,7 +1,7 @@
 // resample's CPU engine, one instruction set's build of it (kernels/cpu/engine.cpp dispatches
 // at run time): engine_base.cpp for the target's baseline (x86-64 SSE2, aarch64 NEON),
 // engine_avx2.cpp with AVX2 and FMA.  The loops live with their operation (kernels/resize,
-// gather, splat, gradients, knn, distance, png), all in the namespace RESAMPLE_ISA, so that
+// gather, splat, gradients, knn, png), all in the namespace RESAMPLE_ISA, so that
 // no inline function or template compiled with one set of instructions can stand in for the
 // other's at link time; this header gathers them into the table engine.cpp binds.
 //
@@ -15,14 +15,13 @@
 #include "../splat/splat.h"
 #include "../gradients/gradients.h"
 #include "../knn/knn.h"
-#include "../distance/distance.h"
 #include "../png/filters.h"
 
 namespace RESAMPLE_ISA {
 
 resample_cpu::Kernels kernels() {
     return resample_cpu::Kernels{resize, resize_fixed8, select_samples, gather, gmm_splat, gmm_normalise,
-                   gmm_vjp, steer, knn, contrast, nearest_map, png_filter, png_unfilter};
+                   gmm_vjp, steer, knn, contrast, png_filter, png_unfilter};
 }
 
 }  // namespace RESAMPLE_ISA

@@ -33,7 +33,6 @@ namespace RESAMPLE_ISA {
 #include "../common/taps.h"
 #include "../common/gaussians.h"
 #include "../common/nearest.h"
-#include "../common/distance.h"
 
 namespace nb = nanobind;
 using resample_cpu::Array;

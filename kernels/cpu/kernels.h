@@ -49,7 +49,6 @@ struct Kernels {
     void (*knn)(const Array&, const Array&, const Array&, double, double, double, long long,
                 long long, const Array&, const Array&, bool, const Array&, const Array&);
     void (*contrast)(const Array&, const Array&, const Array&);
-    void (*nearest_map)(const Array&, const Array&, const Array&);
     void (*png_filter)(const Array&, long long, const Array&);
     bool (*png_unfilter)(const Array&, long long, const Array&);
 };

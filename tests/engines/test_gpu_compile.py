@@ -53,7 +53,7 @@ RESOURCES = {
     "gmm_splat_tiles_f64": 80, "gmm_bin": 32, "gmm_normalise_f32": 26,
     "gmm_normalise_f64": 28, "gmm_normalise_packed_f32": 26, "gmm_normalise_packed_f64": 28,
     "gmm_vjp_f64": 96, "knn_grid": 48, "contrast_f32": 40,
-    "contrast_f64": 38, "nearest_columns": 31, "nearest_rows": 52, "taps_rows": 56,
+    "contrast_f64": 38, "taps_rows": 56,
     # (blocks of 128 threads; tiled_fast's unrolled sums of 8/16-bit images, two rows in two
     # columns a thread, spill at 80: 96, 5 blocks an SM)
     "tiled_u8_u8": 96, "tiled_u16_u16": 96, "tiled_f32_f32": 64, "tiled_f64_f64": 118,

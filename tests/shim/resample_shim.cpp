@@ -150,17 +150,3 @@ extern "C" void shim_taps_rows(unsigned block, const double* x, long long n_pos,
     });
 }
 
-extern "C" void shim_nearest_columns(unsigned block, const double* xy, const long long* seeds,
-        long long height, long long width, long long* best) {
-    dim3 b; b.x = block;
-    launch(grid_for(width, block), b, [&] { nearest_columns(xy, seeds, height, width, best); });
-}
-
-extern "C" void shim_nearest_rows(unsigned block, const double* xy, const long long* best,
-        long long height, long long width, long long* out, long long* v, double* va,
-        double* vf, double* z) {
-    dim3 b; b.x = block;
-    launch(grid_for(height, block), b, [&] {
-        nearest_rows(xy, best, height, width, out, v, va, vf, z);
-    });
-}

@@ -17,7 +17,7 @@ from ..spec.dtypes import store_args
 from ..spec.methods import taps_width
 from ..spec.taps import BOUNDARY_IDS, LRU, Taps, compute_taps
 from .cuda import BLOCK
-from .pointgrid import PointGrid, host, pixel_seeds
+from .pointgrid import PointGrid, host
 
 KERNEL_TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16",
                 np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
@@ -454,25 +454,6 @@ def knn(backend, xy, queries, k, exclude_self=False):
                         np.int64(len(queries)), np.int32(k), np.int32(bool(exclude_self)),
                         d2, idx])
     return d2, idx
-
-
-def nearest_map(backend, xy, shape):
-    """As :func:`resample.ops.gmm.nearest_map`: the nearest point of every pixel, (H, W) int64,
-    by the same two passes of a distance transform (one thread a column, then a row)."""
-    xp = backend.xp
-    height, width = shape
-    xy = xp.ascontiguousarray(xy, dtype=np.float64)
-    seeds = pixel_seeds(xy, shape, xp)
-    # Per row (pass 2) an envelope of up to width sites: v, va, vf and z (width + 1).
-    n = height * width
-    scratch = [xp.empty(n, np.int64), xp.empty(n), xp.empty(n), xp.empty(n + height)]
-    best = xp.empty((height, width), np.int64)
-    backend.launch("nearest_columns", width,
-                   [xy, seeds, np.int64(height), np.int64(width), best])
-    out = xp.empty((height, width), np.int64)
-    backend.launch("nearest_rows", height,
-                   [xy, best, np.int64(height), np.int64(width), out, *scratch])
-    return out
 
 
 def taps(backend, x, n, method, stretch, boundary):

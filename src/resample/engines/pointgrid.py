@@ -1,7 +1,7 @@
-"""Nearest points: points bucketed into a grid of square cells for k-nearest searches, and the
-point that falls in each pixel.  Built on either device's arrays (``xp``: NumPy or CuPy), so
-that both engines search the same grid and find the same neighbours, ties included.  Points
-are ``(x, y)`` = (column, row), float64."""
+"""Nearest points: points bucketed into a grid of square cells for k-nearest searches.  Built
+on either device's arrays (``xp``: NumPy or CuPy), so that both engines search the same grid
+and find the same neighbours, ties included.  Points are ``(x, y)`` = (column, row),
+float64."""
 
 from __future__ import annotations
 
@@ -101,24 +101,3 @@ class PointGrid:
         _core.knn(self.cell_xy, self.order, self.start, float(self.lo[0]), float(self.lo[1]),
                   float(self.cell), int(nx), int(ny), q, visit, bool(exclude_self), d2, idx)
         return d2, idx
-
-
-# --- the nearest point of every pixel (for holes) ------------------------------------------
-
-def pixel_seeds(xy, shape, xp=np):
-    """(H, W) int64: per pixel, the point that falls in it (of several, the one nearest the
-    pixel's centre, then the lowest index), else -1.  A point outside the frame falls in the
-    border pixel nearest to it."""
-    height, width = shape
-    col = xp.clip(xp.floor(xy[:, 0] + 0.5), 0, width - 1).astype(np.int64)
-    row = xp.clip(xp.floor(xy[:, 1] + 0.5), 0, height - 1).astype(np.int64)
-    d2 = (xy[:, 0] - col) ** 2 + (xy[:, 1] - row) ** 2
-    key = row * width + col
-    order = xp.argsort(d2, kind="stable")
-    order = order[xp.argsort(key[order], kind="stable")]       # by pixel, nearest first
-    keys = key[order]
-    first = xp.ones(len(keys), dtype=bool)
-    first[1:] = keys[1:] != keys[:-1]
-    seeds = xp.full(height * width, -1, np.int64)
-    seeds[keys[first]] = order[first]
-    return seeds.reshape(height, width)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..compiled import core as _core
 from ..engines import cuda, devices, gpu
-from ..engines.pointgrid import PointGrid, bucket_order, host, pixel_seeds
+from ..engines.pointgrid import PointGrid, bucket_order, host
 from ..errors import ResampleError, excerpt, first_line
 from ..spec.memory import check_memory
 from ..spec.taps import validate_fill
@@ -43,37 +43,19 @@ HOLES = ("nearest", "constant")
 SCRATCH_BYTES = 64 << 20   # per-thread accumulators kept between calls up to this size
 
 
-FEW_HOLES = 1 / 64      # holes up to this fraction of the pixels are searched one by one
-
-
-def hole_nearest(xy, rows, cols, shape, backend=None, search=None):
-    """The nearest point of each hole pixel ``(rows, cols)``.  A few holes lie near the
-    points that reach their neighbours: each is searched for in the point grid (the exact
-    nearest).  Many holes (a sparse or clustered cloud) go through the distance transform of
-    :func:`nearest_map`, whose time is O(H x W) whatever the layout."""
-    if len(rows) <= FEW_HOLES * shape[0] * shape[1]:
-        xp = np if backend is None else backend.xp
-        centres = xp.stack([cols, rows], axis=1).astype(np.float64)
-        return nearest_points(xy, centres, 1, backend=backend, search=search)[1][:, 0]
-    return nearest_map(xy, shape, backend)[rows, cols]
-
-
-def nearest_map(xy, shape, backend=None):
-    """(H, W) int64: the index of the point nearest to each pixel centre, by an exact
-    Euclidean distance transform of the points' pixels (:func:`pixel_seeds`) whose parabolas
-    have the points' own positions as vertices: O(H x W + N) whatever the points' layout.
-    The first pass keeps, per pixel column, the point nearest in y; so the answer is the
-    exact nearest point where the points of each column share one x and no two share a
-    pixel (pixel-centred clouds, grids); otherwise, for points inside the frame, less than
-    sqrt(2) pixels farther than the nearest.  ``backend`` (resample.engines.gpu): its arrays and
-    kernels."""
+def hole_nearest(xy, rows, cols, backend=None):
+    """The nearest point of each hole pixel ``(rows, cols)``: exactly the point whose Voronoi
+    cell holds the pixel's centre (as scipy's ``griddata`` nearest; of points equally near,
+    one of them), through a k-d tree over the points, O(holes x log points) whatever the
+    cloud's layout (clustered clouds, or points far outside the frame, included).  On a GPU
+    (``backend``: resample.engines.gpu), its grid search (resample.engines.gpu.knn)."""
+    xp = np if backend is None else backend.xp
+    centres = xp.stack([cols, rows], axis=1).astype(np.float64)
     if backend is not None:
-
-        return gpu.nearest_map(backend, xy, shape)
-    seeds = pixel_seeds(np.ascontiguousarray(xy, np.float64), shape)
-    out = np.empty_like(seeds)
-    _core.nearest_map(np.ascontiguousarray(xy, np.float64), seeds, out)
-    return out
+        return nearest_points(xy, centres, 1, backend=backend)[1][:, 0]
+    d2, idx = np.empty((len(centres), 1)), np.empty((len(centres), 1), np.int64)
+    _core.kd_knn(np.ascontiguousarray(xy, np.float64), centres, False, d2, idx)
+    return idx[:, 0]
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -370,8 +352,8 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
         if backend is not None:
             xy, v = backend.xp.asarray(xy), backend.xp.asarray(v)
     need = shape[0] * shape[1] * (2 * v.shape[1] + 1) * v.itemsize
-    if holes == "nearest":   # the distance transform: seeds, columns' choices, result, holes
-        need += shape[0] * shape[1] * (24 + 16 + (32 if backend is not None else 0))
+    if holes == "nearest":   # the holes' places, centres, nearest points and distances; the tree
+        need += shape[0] * shape[1] * 48 + len(xy) * 40
     if isinstance(sigma, str):           # "auto": neighbour lists (N x 6 distances, indices)
         need += len(xy) * max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS) * 16
         if sigma == "steered":           # its neighbour lists, gradients and tensors
@@ -384,8 +366,7 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     search = PointSearch(xy) if backend is None else None
     sx, sy, theta, _ = _sigmas(sigma, xy, v, backend, search)
     cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
-    out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend, theta,
-                                   search)
+    out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend, theta)
     if backend is not None and not on_device:
         out, z = host(out), host(z)
     out = out[..., 0] if flat else out
@@ -490,20 +471,25 @@ def vjp_from_forward(xy, values, sx, sy, cutoff, grad, colour, z, hole_point, ho
 
 
 def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=0.0,
-                       backend=None, theta=None, search=None):
+                       backend=None, theta=None):
     """Forward pass on prepared arrays: ``(out (H, W, C), Z, holes)`` where ``holes`` is
     ``(rows, cols, nearest point or None)``.  Z is valid until this thread's next forward pass.
 
     ``backend`` (resample.engines.gpu): every array is its own, and the splat and the holes' nearest
-    points run as its kernels.  ``theta``: the rotations of steered Gaussians, or None;
-    ``search``: a :class:`PointSearch` of ``xy`` (host points)."""
+    points run as its kernels.  ``theta``: the rotations of steered Gaussians, or None."""
+    # The values are splatted less the first point's (and it is added back): a constant cloud
+    # sums exact zeros, so it gives an exactly constant image, and sums of values far from 0
+    # keep their precision.
+    base = values[:1]
+    shifted = values - base
     if backend is None:
         xp = np
-        out, z, n_holes = _forward(xy, values, sx, sy, cutoff, shape, theta)
+        out, z, n_holes = _forward(xy, shifted, sx, sy, cutoff, shape, theta)
     else:
 
         xp = backend.xp
-        out, z, n_holes = gpu.gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta)
+        out, z, n_holes = gpu.gmm_forward(backend, xy, shifted, sx, sy, cutoff, shape, theta)
+    out += base
     rows = cols = xp.empty(0, np.int64)
     nearest = None
     if n_holes:                                        # holes: no point reaches them
@@ -513,7 +499,7 @@ def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=
         else:
             rows, cols = xp.nonzero(z <= 0)
         if holes == "nearest":
-            nearest = hole_nearest(xy, rows, cols, shape, backend, search)
+            nearest = hole_nearest(xy, rows, cols, backend)
             out[rows, cols] = values[nearest]
         else:
             out[rows, cols] = fill
@@ -548,8 +534,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     g = xp.ascontiguousarray(g.reshape(shape + (v.shape[1],)))
     v64 = v.astype(np.float64)
     colour, z, (rows, cols, nearest) = forward_with_holes(xy, v64, sx, sy, cutoff, shape, holes,
-                                                          backend=backend, theta=theta,
-                                                          search=search)
+                                                          backend=backend, theta=theta)
     d_xy, d_values, d_sx, d_sy, d_theta = vjp_from_forward(xy, v64, sx, sy, cutoff, g, colour,
                                                            z, nearest, rows, cols, backend,
                                                            theta)
