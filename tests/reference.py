@@ -207,6 +207,38 @@ def ref_gmm(xy, values, shape, sx, sy, cutoff=3.0, holes="nearest", fill=0.0, th
     return out, z
 
 
+def ref_local_linear(xy, values, shape, sx, sy, cutoff, ridge, clip, theta=None):
+    """Order 1 by brute force, pixel by pixel, in float64: the weighted least-squares plane
+    v ~ c + g . (p_i - q) over the points that reach q (the weights of :func:`ref_gmm`), with
+    a ridge of ``ridge`` x trace of the points' weighted covariance on g, c clipped to the
+    weighted mean of the values +- ``clip`` weighted standard deviations.  (H, W, C), NaN
+    where no point reaches."""
+    xy = np.asarray(xy, np.float64)
+    v = np.asarray(values, np.float64).reshape(len(xy), -1)
+    h, w = shape
+    out = np.full((h, w, v.shape[1]), np.nan)
+    for r in range(h):
+        for c in range(w):
+            d = xy - [c, r]
+            wi = np.empty(len(xy))
+            for i in range(len(xy)):
+                t = 0.0 if theta is None else theta[i]
+                rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+                r2 = d[i] @ rot @ np.diag([1 / sx[i] ** 2, 1 / sy[i] ** 2]) @ rot.T @ d[i]
+                wi[i] = np.exp(-r2 / 2) / (2 * np.pi * sx[i] * sy[i]) if r2 <= cutoff**2 else 0
+            if wi.sum() <= 0:
+                continue
+            p = wi / wi.sum()
+            mean_d, mean_v = p @ d, p @ v
+            cov = (d - mean_d).T @ ((d - mean_d) * p[:, None])
+            cross = (d - mean_d).T @ ((v - mean_v) * p[:, None])              # (2, C)
+            g = np.linalg.solve(cov + (ridge * np.trace(cov) + 1e-12) * np.eye(2), cross)
+            value = mean_v - mean_d @ g
+            spread = clip * np.sqrt(p @ (v - mean_v) ** 2)
+            out[r, c] = np.clip(value, mean_v - spread, mean_v + spread)
+    return out
+
+
 def ref_auto_sigma(xy, values, k, factor, contrast, m):
     """sigma="auto" by brute force: factor x (distance to the k-th nearest other point) /
     (1 + contrast x e_i / mean(e)), at least 0.5, where e_i is the mean |v_j - v_i| over the m

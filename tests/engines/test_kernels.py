@@ -764,3 +764,25 @@ def test_tile_spans():
         rows = slice(32 * i, min(200, 32 * i + 32))
         real = np.arange(t.index.shape[1]) < t.count[rows, None]
         assert lo == t.index[rows][real].min() and hi == t.index[rows][real].max()
+
+
+def test_shim_order_1_matches_the_cpu_engine(shim, monkeypatch):
+    """reconstruct(order=1) on the device path: the moments' splat and the planes' solve
+    (array code on the device's arrays) against the CPU engine."""
+    import resample
+    from resample.engines import devices
+    from resample.ops import gmm
+
+    rng = np.random.default_rng(29)
+    xy = rng.uniform(-2, 42, (150, 2))
+    values = (rng.normal(size=(150, 3)) * 30).astype(np.float32)
+    want, want_z = resample.reconstruct(xy, values, (37, 41), order=1, return_weights=True)
+    monkeypatch.setattr(devices, "gpu_reason", lambda: None)
+    monkeypatch.setattr(devices, "is_device_array", lambda a: isinstance(a, np.ndarray))
+    monkeypatch.setattr(devices, "check_device_memory", lambda nbytes, what: None)
+    monkeypatch.setattr(gmm, "_backend", lambda engine: shim if engine == "gpu" else None)
+    shim.launched.clear()
+    got, z = resample.reconstruct(xy, values, (37, 41), order=1, return_weights=True)
+    assert "gmm_splat_f64" in shim.launched            # (the moments: 17 planes, float64)
+    np.testing.assert_allclose(z, want_z, rtol=1e-5, atol=1e-30)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())

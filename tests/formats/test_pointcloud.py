@@ -88,6 +88,13 @@ def test_points_then_rebuild_round_trip(tmp_path, capsys):
     # the same through the API, from the same points
     api = resample.reconstruct(cloud.xy, cloud.values, (128, 128))
     np.testing.assert_array_equal(rebuilt, np.clip(np.floor(api + 0.5), 0, 255))
+    # order 1 (--order 1): the weighted planes
+    code, out, err = run(capsys, pts, "-o", back, "--size", "128x128", "--order", "1",
+                         "--overwrite")
+    assert code == 0, err
+    api = resample.reconstruct(cloud.xy, cloud.values, (128, 128), order=1)
+    np.testing.assert_array_equal(np.asarray(Image.open(back)),
+                                  np.clip(np.floor(api + 0.5), 0, 255))
 
 
 def test_grid_pattern_and_size_from_coordinates(tmp_path, capsys):
@@ -256,7 +263,8 @@ def test_the_readme_point_cloud_example_gives_the_photo(tmp_path, capsys):
 
 def test_options_of_the_other_kind_of_input_are_refused(tmp_path, capsys):
     src = _source(tmp_path)
-    for flag, value in (("--cutoff", "2"), ("--holes", "constant"), ("--sigma", "1")):
+    for flag, value in (("--cutoff", "2"), ("--holes", "constant"), ("--sigma", "1"),
+                        ("--order", "1")):
         code, _, err = run(capsys, src, "-o", str(tmp_path / "o.png"), "--scale", "2", flag, value)
         assert code == 2 and f"{flag}: for point-cloud CSV input only" in err
 

@@ -9,7 +9,8 @@ from resample.ops import gmm
 from resample.ops.fit import grid_points
 from resample.engines.pointgrid import PointGrid
 from resample.ops.gmm import reconstruct, reconstruct_vjp
-from reference import check_nearest_holes, ref_auto_sigma, ref_gmm, ref_steered_sigma
+from reference import (check_nearest_holes, ref_auto_sigma, ref_gmm, ref_local_linear,
+                       ref_steered_sigma)
 
 
 def _auto(xy, values):
@@ -367,3 +368,54 @@ def test_narrow_rotated_gaussians_stay_finite_and_exact():
     assert np.isfinite(out).all() and np.isfinite(z).all()
     np.testing.assert_allclose(z, want_z, rtol=1e-9, atol=1e-300)
     np.testing.assert_allclose(out, want[..., 0], rtol=1e-9, atol=1e-9)
+
+
+# --- order 1: the weighted least-squares plane ------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["iso", "aniso", "steered"])
+def test_order_1_matches_brute_force(kind):
+    """order=1 against a pixel-by-pixel float64 solve (tests/reference.py), odd shapes, one
+    pixel, one point, float32 and float64 values; holes still take the nearest point."""
+    rng = np.random.default_rng(["iso", "aniso", "steered"].index(kind))
+    for shape, n, channels in [((13, 17), 40, 3), ((1, 1), 3, 1), ((9, 4), 1, 2),
+                               ((21, 19), 120, 1)]:
+        xy, values = _problem(rng, n, shape, channels)
+        sigma = {"iso": rng.uniform(0.8, 3, n), "aniso": rng.uniform(0.8, 3, (n, 2)),
+                 "steered": np.column_stack([rng.uniform(0.8, 3, (n, 2)),
+                                             rng.uniform(-3, 3, n)])}[kind]
+        s = sigma if sigma.ndim == 2 else np.column_stack([sigma, sigma])
+        theta = sigma[:, 2] if kind == "steered" else None
+        ref = ref_local_linear(xy, values, shape, s[:, 0], s[:, 1], 2.5, gmm.LOCAL_RIDGE,
+                               gmm.LOCAL_CLIP, theta)
+        ref0, z0 = ref_gmm(xy, values, shape, s[:, 0], s[:, 1], 2.5, theta=theta)
+        for dtype, tol in ((np.float64, 1e-7), (np.float32, 2e-3)):
+            out, z = reconstruct(xy, values.astype(dtype), shape, sigma=sigma, cutoff=2.5,
+                                 order=1, return_weights=True)
+            assert out.dtype == dtype
+            got = out.reshape(ref.shape)
+            covered = z0 > 0
+            np.testing.assert_allclose(got[covered], ref[covered], rtol=tol,
+                                       atol=tol * np.abs(ref[covered]).max())
+            check_nearest_holes(got, z, xy, values)
+
+
+def test_order_1_follows_a_ramp_that_order_0_cannot():
+    """Sparse points on a plane: order 1 keeps the plane (but for its ridge's small bias),
+    where the weighted mean of order 0 flattens it between points; a constant stays exact."""
+    rng = np.random.default_rng(9)
+    xy = rng.uniform(-1, 64, (120, 2))
+    ramp = 3.0 + 0.8 * xy[:, 0] - 0.5 * xy[:, 1]
+    qy, qx = np.mgrid[0:64, 0:64]
+    want = 3.0 + 0.8 * qx - 0.5 * qy
+    errors = []
+    for order in (0, 1):
+        out, z = reconstruct(xy, ramp, (64, 64), sigma=3.0, order=order, return_weights=True)
+        inner = z > 0                 # (near the frame's edges the plane is clipped)
+        inner[:8], inner[-8:], inner[:, :8], inner[:, -8:] = False, False, False, False
+        errors.append(np.abs(out - want)[inner].mean())
+    assert errors[1] < 0.1 * errors[0], errors
+    for value in (0.3, -1e6):
+        out = reconstruct(xy, np.full(120, value), (64, 64), order=1)
+        assert np.all(out == value)
+    with pytest.raises(ResampleError, match="order must be 0 or 1"):
+        reconstruct(xy, ramp, (64, 64), order=2)

@@ -104,6 +104,10 @@ OPTIONS = (
     Option("--holes", choices=("nearest", "constant"), default="nearest", show_default=True,
            help="Point clouds: pixels no point reaches take the nearest point's value, or "
                 "--fill."),
+    Option("--order", choices=("0", "1"), default="0", show_default=True,
+           help="Point clouds: a pixel is the weighted mean of the points that reach it (0), "
+                "or their weighted least-squares plane's value (1), which follows smooth ramps "
+                "between sparse points."),
     Option("--coords", choices=("pixel", "unit", "normalized"), default="pixel",
            show_default=True, help="Point clouds: x, y in pixels of the CSV's frame, in [0, 1], "
            "or in [-1, 1] (unit and normalized span the frame's outer edges; without a "
@@ -143,8 +147,8 @@ OPTIONS = (
 
 def resize_command(explicit, input, output, method, scale, size, align, boundary, fill,
                    no_antialias, device, linear, strip, stream, exact, sharpen, srgb,
-                   exif_thumbnail, pyramid, max_pixels, quality, sigma, cutoff, holes, coords,
-                   weights, recursive, include, exclude, from_list, out_format, scheduler,
+                   exif_thumbnail, pyramid, max_pixels, quality, sigma, cutoff, holes, order,
+                   coords, weights, recursive, include, exclude, from_list, out_format, scheduler,
                    suffix, jobs, shard, fail_fast, follow_links, overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
     image of a folder.
@@ -185,7 +189,8 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
                           stream=stream, pyramid=pyramid, exact=exact, sharpen=sharpen,
                           srgb=srgb, exif_thumbnail=exif_thumbnail,
                           sigma=_parse_sigma(sigma),
-                          cutoff=cutoff, holes=holes.lower(), coords=coords.lower(),
+                          cutoff=cutoff, holes=holes.lower(), order=int(order),
+                          coords=coords.lower(),
                           overwrite=overwrite)
     except ResampleError as exc:
         raise UsageError(str(exc)) from None
@@ -245,7 +250,7 @@ RESIZE_ONLY = {"method": "--method", "align": "--align", "boundary": "--boundary
                "no_antialias": "--no-antialias", "linear": "--linear", "exact": "--exact",
                "sharpen": "--sharpen", "srgb": "--srgb", "pyramid": "--pyramid",
                "exif_thumbnail": "--exif-thumbnail"}
-POINTS_ONLY = {"sigma": "--sigma", "cutoff": "--cutoff", "holes": "--holes",
+POINTS_ONLY = {"sigma": "--sigma", "cutoff": "--cutoff", "holes": "--holes", "order": "--order",
                "coords": "--coords", "weights": "--weights"}
 
 

@@ -41,6 +41,9 @@ STEER_MAX_ELONGATION = 3.0 # eigenvalues, at most this, along the edge, across i
 STEER_FACTOR = 1.05        # times auto's sigma (measured: docs/benchmarks.md)
 HOLES = ("nearest", "constant")
 SCRATCH_BYTES = 64 << 20   # per-thread accumulators kept between calls up to this size
+LOCAL_RIDGE = 0.01         # order 1: the plane's ridge, this fraction of the points' spread
+LOCAL_CLIP = 2.0           # and its value within this many standard deviations of theirs
+ORDERS = (0, 1)
 
 
 def hole_nearest(xy, rows, cols, backend=None):
@@ -319,8 +322,49 @@ def _check_common(cutoff, holes):
     return cutoff
 
 
+def local_linear(xy, values, sx, sy, cutoff, shape, theta, z, backend=None):
+    """Order 1 (``order=1``): at each pixel q that points reach, the weighted least-squares
+    plane ``v ~ c + g . (p_i - q)`` over them, with the Gaussian weights of order 0 (Takeda,
+    Farsiu and Milanfar's order-1 kernel regression; docs/conventions.md), ``c`` its value:
+
+        c = E[v] + g . (q - E[p]),  g = (Cov[p] + lambda I)^-1 Cov[p, v]
+
+    E the weighted means, lambda = LOCAL_RIDGE x trace(Cov[p]) (a plane over one point, or
+    over points on a line, falls back to order 0 along what they do not span), and c is
+    clipped to E[v] +- LOCAL_CLIP standard deviations of the values there (no overshoot
+    beyond what the points hold).  The means are one splat of the moments as channels:
+    (H, W, C) float64 where Z > 0 (the other pixels: NaN).  Positions are taken from the
+    frame's centre and values less the first point's, for precision."""
+    xp = np if backend is None else backend.xp
+    h, w = shape
+    X, Y = xy[:, 0] - (w - 1) / 2, xy[:, 1] - (h - 1) / 2
+    v = values.astype(np.float64) - values[:1].astype(np.float64)
+    n_ch = v.shape[1]
+    moments = xp.ascontiguousarray(xp.concatenate(
+        [xp.stack([X, Y, X * X, X * Y, Y * Y], axis=1), v, v * X[:, None], v * Y[:, None],
+         v * v], axis=1))
+    if backend is None:
+        means, _, _ = _forward(xy, moments, sx, sy, cutoff, shape, theta)
+    else:
+
+        means, _, _ = gpu.gmm_forward(backend, xy, moments, sx, sy, cutoff, shape, theta)
+    ex, ey, exx, exy, eyy = (means[..., k:k + 1] for k in range(5))
+    ev, evx, evy, evv = (means[..., 5 + k * n_ch:5 + (k + 1) * n_ch] for k in range(4))
+    cxx, cxy, cyy = exx - ex * ex, exy - ex * ey, eyy - ey * ey
+    bx, by = evx - ev * ex, evy - ev * ey
+    ridge = LOCAL_RIDGE * (cxx + cyy) + 1e-12
+    a, d = cxx + ridge, cyy + ridge
+    det = a * d - cxy * cxy
+    gx, gy = (d * bx - cxy * by) / det, (a * by - cxy * bx) / det
+    qy, qx = xp.mgrid[0:h, 0:w].astype(np.float64)
+    c = ev + gx * (qx[..., None] - (w - 1) / 2 - ex) + gy * (qy[..., None] - (h - 1) / 2 - ey)
+    spread = LOCAL_CLIP * xp.sqrt(xp.maximum(evv - ev * ev, 0.0))
+    c = xp.clip(c, ev - spread, ev + spread)
+    return xp.where((z > 0)[..., None], c, xp.nan) + values[:1].astype(np.float64)
+
+
 def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="nearest", fill=0.0,
-                device="auto", return_weights=False):
+                device="auto", return_weights=False, order=0):
     """Rebuild an image of ``shape = (H, W)`` from scattered points.
 
     xy:      (N, 2) point positions as (x, y) in output pixels (the centre of pixel [i, j] is
@@ -336,6 +380,9 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     cutoff:  a point reaches pixels with r2 <= cutoff^2 (in units of its sigma).
     holes:   pixels no point reaches: "nearest" takes the nearest point's value, "constant" fill.
     return_weights: also return the weight map Z (H, W), a confidence (0 in holes).
+    order:   0 (the default): the weighted mean of the points that reach a pixel; 1: their
+             weighted least-squares plane (:func:`local_linear`), which follows ramps between
+             sparse points.  Gradients (:func:`reconstruct_vjp`) are order 0's.
     """
 
     on_device = devices.is_device_array(xy) or devices.is_device_array(values)
@@ -346,6 +393,8 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
     fill = validate_fill(fill)
+    if isinstance(order, bool) or order not in ORDERS:
+        raise ResampleError(f"order must be 0 or 1, got {excerpt(order)}")
     if backend is None and str(device).lower() == "auto":   # host points: worth the copies?
         backend = _backend(devices.select("auto", cost=_splat_cost(xy, v, sigma, cutoff,
                                                                    shape)))
@@ -367,6 +416,10 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     sx, sy, theta, _ = _sigmas(sigma, xy, v, backend, search)
     cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
     out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend, theta)
+    if order == 1:
+        z = z.copy()                      # (the splat below reuses this thread's scratch)
+        plane = local_linear(xy, v, sx, sy, cutoff, shape, theta, z, backend)
+        out = xp.where((z > 0)[..., None], plane, out).astype(out.dtype)
     if backend is not None and not on_device:
         out, z = host(out), host(z)
     out = out[..., 0] if flat else out
