@@ -207,35 +207,48 @@ def ref_gmm(xy, values, shape, sx, sy, cutoff=3.0, holes="nearest", fill=0.0, th
     return out, z
 
 
-def ref_local_linear(xy, values, shape, sx, sy, cutoff, ridge, clip, theta=None):
+def ref_local_linear(xy, values, shape, sx, sy, cutoff, width, ridge, clip, theta=None):
     """Order 1 by brute force, pixel by pixel, in float64: the weighted least-squares plane
-    v ~ c + g . (p_i - q) over the points that reach q (the weights of :func:`ref_gmm`), with
-    a ridge of ``ridge`` x trace of the points' weighted covariance on g, c clipped to the
-    weighted mean of the values +- ``clip`` weighted standard deviations.  (H, W, C), NaN
-    where no point reaches."""
+    v ~ c + g . (p_i - q) over the points whose Gaussians, ``width`` times wider, reach q
+    (the weights of :func:`ref_gmm`), a ridge of ``ridge`` x trace of the points' weighted
+    covariance on g, c clipped to the weighted mean of the values +- ``clip`` weighted
+    standard deviations; then order 0's mean m (at the given sigmas) moved towards c by R2^2,
+    R2 = g . cov(p, v) / var(v) clipped to [0, 1] (0 where var(v) = 0).  (H, W, C); where no
+    point reaches q at the given sigmas: NaN."""
     xy = np.asarray(xy, np.float64)
     v = np.asarray(values, np.float64).reshape(len(xy), -1)
     h, w = shape
+
+    def weights(d, scale):
+        wi = np.empty(len(xy))
+        for i in range(len(xy)):
+            t = 0.0 if theta is None else theta[i]
+            rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+            ax, ay = sx[i] * scale, sy[i] * scale
+            r2 = d[i] @ rot @ np.diag([1 / ax ** 2, 1 / ay ** 2]) @ rot.T @ d[i]
+            wi[i] = np.exp(-r2 / 2) / (2 * np.pi * ax * ay) if r2 <= cutoff**2 else 0.0
+        return wi
+
     out = np.full((h, w, v.shape[1]), np.nan)
     for r in range(h):
         for c in range(w):
             d = xy - [c, r]
-            wi = np.empty(len(xy))
-            for i in range(len(xy)):
-                t = 0.0 if theta is None else theta[i]
-                rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
-                r2 = d[i] @ rot @ np.diag([1 / sx[i] ** 2, 1 / sy[i] ** 2]) @ rot.T @ d[i]
-                wi[i] = np.exp(-r2 / 2) / (2 * np.pi * sx[i] * sy[i]) if r2 <= cutoff**2 else 0
-            if wi.sum() <= 0:
+            w0 = weights(d, 1.0)
+            if w0.sum() <= 0:
                 continue
-            p = wi / wi.sum()
+            mean = (w0 / w0.sum()) @ v
+            p = weights(d, width)
+            p = p / p.sum()
             mean_d, mean_v = p @ d, p @ v
             cov = (d - mean_d).T @ ((d - mean_d) * p[:, None])
             cross = (d - mean_d).T @ ((v - mean_v) * p[:, None])              # (2, C)
             g = np.linalg.solve(cov + (ridge * np.trace(cov) + 1e-12) * np.eye(2), cross)
-            value = mean_v - mean_d @ g
-            spread = clip * np.sqrt(p @ (v - mean_v) ** 2)
-            out[r, c] = np.clip(value, mean_v - spread, mean_v + spread)
+            var = p @ (v - mean_v) ** 2
+            spread = clip * np.sqrt(var)
+            plane = np.clip(mean_v - mean_d @ g, mean_v - spread, mean_v + spread)
+            explained = np.where(var > 0, np.clip((g * cross).sum(0) / np.where(var > 0, var, 1),
+                                                  0, 1), 0.0)
+            out[r, c] = mean + explained ** 2 * (plane - mean)
     return out
 
 

@@ -374,8 +374,9 @@ def test_narrow_rotated_gaussians_stay_finite_and_exact():
 
 @pytest.mark.parametrize("kind", ["iso", "aniso", "steered"])
 def test_order_1_matches_brute_force(kind):
-    """order=1 against a pixel-by-pixel float64 solve (tests/reference.py), odd shapes, one
-    pixel, one point, float32 and float64 values; holes still take the nearest point."""
+    """order=1 against a pixel-by-pixel float64 solve and blend (tests/reference.py), odd
+    shapes, one pixel, one point, float32 and float64 values; holes still take the nearest
+    point."""
     rng = np.random.default_rng(["iso", "aniso", "steered"].index(kind))
     for shape, n, channels in [((13, 17), 40, 3), ((1, 1), 3, 1), ((9, 4), 1, 2),
                                ((21, 19), 120, 1)]:
@@ -385,8 +386,8 @@ def test_order_1_matches_brute_force(kind):
                                              rng.uniform(-3, 3, n)])}[kind]
         s = sigma if sigma.ndim == 2 else np.column_stack([sigma, sigma])
         theta = sigma[:, 2] if kind == "steered" else None
-        ref = ref_local_linear(xy, values, shape, s[:, 0], s[:, 1], 2.5, gmm.LOCAL_RIDGE,
-                               gmm.LOCAL_CLIP, theta)
+        ref = ref_local_linear(xy, values, shape, s[:, 0], s[:, 1], 2.5, gmm.LOCAL_WIDTH,
+                               gmm.LOCAL_RIDGE, gmm.LOCAL_CLIP, theta)
         ref0, z0 = ref_gmm(xy, values, shape, s[:, 0], s[:, 1], 2.5, theta=theta)
         for dtype, tol in ((np.float64, 1e-7), (np.float32, 2e-3)):
             out, z = reconstruct(xy, values.astype(dtype), shape, sigma=sigma, cutoff=2.5,

@@ -41,7 +41,8 @@ STEER_MAX_ELONGATION = 3.0 # eigenvalues, at most this, along the edge, across i
 STEER_FACTOR = 1.05        # times auto's sigma (measured: docs/benchmarks.md)
 HOLES = ("nearest", "constant")
 SCRATCH_BYTES = 64 << 20   # per-thread accumulators kept between calls up to this size
-LOCAL_RIDGE = 0.01         # order 1: the plane's ridge, this fraction of the points' spread
+LOCAL_WIDTH = 1.3          # order 1: the plane's Gaussians, this many times order 0's,
+LOCAL_RIDGE = 0.01         # its ridge, this fraction of the points' spread,
 LOCAL_CLIP = 2.0           # and its value within this many standard deviations of theirs
 ORDERS = (0, 1)
 
@@ -322,32 +323,40 @@ def _check_common(cutoff, holes):
     return cutoff
 
 
-def local_linear(xy, values, sx, sy, cutoff, shape, theta, z, backend=None):
-    """Order 1 (``order=1``): at each pixel q that points reach, the weighted least-squares
-    plane ``v ~ c + g . (p_i - q)`` over them, with the Gaussian weights of order 0 (Takeda,
-    Farsiu and Milanfar's order-1 kernel regression; docs/conventions.md), ``c`` its value:
+def local_linear(xy, values, sx, sy, cutoff, shape, theta, order0, z, backend=None):
+    """Order 1 (``order=1``): order 0's weighted mean ``order0`` (H, W, C), moved towards a
+    weighted least-squares plane through the points as far as the plane explains them.  At
+    each pixel q, with the Gaussians LOCAL_WIDTH times wider than order 0's (Takeda, Farsiu
+    and Milanfar's order-1 kernel regression; docs/conventions.md):
 
-        c = E[v] + g . (q - E[p]),  g = (Cov[p] + lambda I)^-1 Cov[p, v]
+        plane = E[v] + g . (q - E[p]),  g = (Cov[p] + lambda I)^-1 Cov[p, v]
+        R2 = g . Cov[p, v] / Var[v]     (the share of the values' spread the plane explains)
+        value = order0 + R2^2 (plane - order0)
 
     E the weighted means, lambda = LOCAL_RIDGE x trace(Cov[p]) (a plane over one point, or
-    over points on a line, falls back to order 0 along what they do not span), and c is
-    clipped to E[v] +- LOCAL_CLIP standard deviations of the values there (no overshoot
-    beyond what the points hold).  The means are one splat of the moments as channels:
-    (H, W, C) float64 where Z > 0 (the other pixels: NaN).  Positions are taken from the
-    frame's centre and values less the first point's, for precision."""
+    over points on a line, falls back to order 0 along what they do not span), the plane
+    clipped to E[v] +- LOCAL_CLIP standard deviations of the values (no overshoot beyond
+    what the points hold).  Smooth ramps (R2 near 1) take the plane, which follows them
+    between sparse points; texture and edges (R2 small) keep the weighted mean, which
+    measured better there (docs/benchmarks.md).  The means are one splat of the moments as
+    channels, in float64, positions from the frame's centre and values less the first
+    point's, for precision.  Returns (H, W, C) float64 where Z > 0 (elsewhere order0)."""
     xp = np if backend is None else backend.xp
     h, w = shape
     X, Y = xy[:, 0] - (w - 1) / 2, xy[:, 1] - (h - 1) / 2
-    v = values.astype(np.float64) - values[:1].astype(np.float64)
+    base = values[:1].astype(np.float64)
+    v = values.astype(np.float64) - base
     n_ch = v.shape[1]
     moments = xp.ascontiguousarray(xp.concatenate(
         [xp.stack([X, Y, X * X, X * Y, Y * Y], axis=1), v, v * X[:, None], v * Y[:, None],
          v * v], axis=1))
+    wide_x, wide_y = sx * LOCAL_WIDTH, sy * LOCAL_WIDTH
     if backend is None:
-        means, _, _ = _forward(xy, moments, sx, sy, cutoff, shape, theta)
+        means, _, _ = _forward(xy, moments, wide_x, wide_y, cutoff, shape, theta)
     else:
 
-        means, _, _ = gpu.gmm_forward(backend, xy, moments, sx, sy, cutoff, shape, theta)
+        means, _, _ = gpu.gmm_forward(backend, xy, moments, wide_x, wide_y, cutoff, shape,
+                                      theta)
     ex, ey, exx, exy, eyy = (means[..., k:k + 1] for k in range(5))
     ev, evx, evy, evv = (means[..., 5 + k * n_ch:5 + (k + 1) * n_ch] for k in range(4))
     cxx, cxy, cyy = exx - ex * ex, exy - ex * ey, eyy - ey * ey
@@ -357,10 +366,16 @@ def local_linear(xy, values, sx, sy, cutoff, shape, theta, z, backend=None):
     det = a * d - cxy * cxy
     gx, gy = (d * bx - cxy * by) / det, (a * by - cxy * bx) / det
     qy, qx = xp.mgrid[0:h, 0:w].astype(np.float64)
-    c = ev + gx * (qx[..., None] - (w - 1) / 2 - ex) + gy * (qy[..., None] - (h - 1) / 2 - ey)
-    spread = LOCAL_CLIP * xp.sqrt(xp.maximum(evv - ev * ev, 0.0))
-    c = xp.clip(c, ev - spread, ev + spread)
-    return xp.where((z > 0)[..., None], c, xp.nan) + values[:1].astype(np.float64)
+    plane = ev + gx * (qx[..., None] - (w - 1) / 2 - ex) + gy * (qy[..., None] - (h - 1) / 2
+                                                                - ey)
+    var = xp.maximum(evv - ev * ev, 0.0)
+    spread = LOCAL_CLIP * xp.sqrt(var)
+    plane = xp.clip(plane, ev - spread, ev + spread) + base
+    explained = xp.where(var > 0, xp.clip((gx * bx + gy * by) / xp.where(var > 0, var, 1.0),
+                                          0.0, 1.0), 0.0)
+    mean = order0.astype(np.float64)
+    blended = mean + explained * explained * (plane - mean)
+    return xp.where((z > 0)[..., None] & xp.isfinite(blended), blended, mean)
 
 
 def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="nearest", fill=0.0,
@@ -403,6 +418,9 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     need = shape[0] * shape[1] * (2 * v.shape[1] + 1) * v.itemsize
     if holes == "nearest":   # the holes' places, centres, nearest points and distances; the tree
         need += shape[0] * shape[1] * 48 + len(xy) * 40
+    if order == 1:           # the moments' planes (float64) and the solve's temporaries
+        planes = 6 + 4 * v.shape[1]
+        need += shape[0] * shape[1] * planes * 8 * 3 + len(xy) * planes * 8
     if isinstance(sigma, str):           # "auto": neighbour lists (N x 6 distances, indices)
         need += len(xy) * max(AUTO_NEIGHBOURS, CONTRAST_NEIGHBOURS) * 16
         if sigma == "steered":           # its neighbour lists, gradients and tensors
@@ -418,8 +436,8 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend, theta)
     if order == 1:
         z = z.copy()                      # (the splat below reuses this thread's scratch)
-        plane = local_linear(xy, v, sx, sy, cutoff, shape, theta, z, backend)
-        out = xp.where((z > 0)[..., None], plane, out).astype(out.dtype)
+        out = local_linear(xy, v, sx, sy, cutoff, shape, theta, out, z,
+                           backend).astype(out.dtype)
     if backend is not None and not on_device:
         out, z = host(out), host(z)
     out = out[..., 0] if flat else out
