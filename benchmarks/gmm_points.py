@@ -208,6 +208,41 @@ def order_table(names, seed=5):
     return "\n".join(rows)
 
 
+def order_figure(path, fraction=0.05, seed=2):
+    """The colour wheel and a crop of astronaut rebuilt from ``fraction`` of their pixels:
+    order 0, order 1 and griddata linear side by side, with each one's L1 (0-255)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from skimage import data
+
+    rng = np.random.default_rng(seed)
+    rows = {"colour wheel": data.colorwheel()[..., :3],
+            "astronaut": data.astronaut()[:200, 140:340]}
+    fig, axes = plt.subplots(len(rows), 4, figsize=(12, 3.4 * len(rows)))
+    for row, (name, img) in zip(axes, rows.items()):
+        img = img.astype(np.float64)
+        h, w = img.shape[:2]
+        qy, qx = np.mgrid[0:h, 0:w]
+        xy, v = _sample(img, fraction, rng)
+        pictures = {"photo": img,
+                    "order 0": resample.reconstruct(xy, v, (h, w)),
+                    "order 1": resample.reconstruct(xy, v, (h, w), order=1),
+                    "griddata linear": _griddata_filled(xy, v, qx, qy, "linear").reshape(
+                        img.shape)}
+        for ax, (title, picture) in zip(row, pictures.items()):
+            l1 = "" if title == "photo" else f" ({np.abs(picture - img).mean():.2f})"
+            ax.imshow(np.clip(picture, 0, 255).astype(np.uint8))
+            ax.set_title(f"{name}: {title}{l1}" if title == "photo" else f"{title}{l1}",
+                         fontsize=9)
+            ax.axis("off")
+    fig.suptitle(f"{fraction:.0%} of the pixels at random; L1 (0-255) in brackets", fontsize=10)
+    fig.tight_layout(h_pad=2.0)
+    fig.savefig(path, dpi=64)
+    plt.close(fig)
+
+
 def quality_verdict(means):
     default, auto, linear, rbf = 1, 0, 2, 4
     lines = []
@@ -316,6 +351,7 @@ def run(plot=None, steps=500):
     graphics, _ = quality_table(GRAPHICS)
     if plot:
         steered_crop(os.path.join(os.path.dirname(plot) or ".", "steered_crop.png"))
+        order_figure(os.path.join(os.path.dirname(plot) or ".", "order1.png"))
     fits = []
     for name in ("camera", "astronaut"):
         path = plot if (plot is None or name == "camera") else plot.replace(".png", f"_{name}.png")
