@@ -43,7 +43,7 @@ from ..formats.files import (atomic_output, check_zarr_output, disk_full, end_pa
     is_zarr, new_part_folder, remove_stale_parts)
 from ..formats.png import CHANNELS, COLOR_TYPE, ICC_MAX_BYTES, SIGNATURE, chunk, inflate_bounded
 from ..engines.passes import pass_costs
-from ..ops.resize import resize_plan
+from ..ops.resize import columns_by_range, resize_plan
 from ..spec.geometry import pyramid_level
 from ..spec import tables
 from ..spec.dtypes import compute_dtype, work_dtype
@@ -895,14 +895,8 @@ def _resized_in_blocks(source, out_w, out_h, options, strip_rows, widths, progre
                     sub, lo, hi = sub_table(taps_r, r0 - g0, min(g1, r0 + strip_rows) - g0)
                     window = rows.window(lo, hi, lo)
                     strip = np.empty((sub.n_out, out_w, channels), dtype)
-                    for c0 in range(0, out_w, block):
-                        c1 = min(out_w, c0 + block)
-                        taps_c = compute_taps(cols_at.take(c0, c1), width, method, stretch_c,
-                                              boundary)
-                        csub, clo, chi = sub_table(taps_c, 0, c1 - c0)
-                        part = np.ascontiguousarray(window[:, clo:chi])
-                        strip[:, c0:c1] = cpu.resize(part, sub, csub, options.fill, work,
-                                                     out_dtype, how)
+                    columns_by_range(window, sub, cols_at, width, method, stretch_c,
+                                     boundary, block, options.fill, work, out_dtype, how, strip)
                     if any_rows:
                         yield strip
                     else:

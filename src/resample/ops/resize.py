@@ -239,6 +239,22 @@ def _by_range_memory(in_shape, out_shape, dtype, m, align, boundary, antialias):
             + block * n_ch * widths[1] * 16 + group * block * n_ch * 16)
 
 
+def columns_by_range(window, taps_rows, cols_at, width, m, stretch_c, boundary, block, fill,
+                     work, out_dtype, how, out):
+    """Resize the input rows ``window`` (rows, ``width``, C) with the rows' table
+    ``taps_rows`` (indices into the window) into ``out`` (outputs, cols, C), the columns'
+    table built for a block of ``block`` outputs at a time from the positions ``cols_at``
+    (a :class:`RangePositions`) gives: the float loops, pass order ``how``, block by block
+    (an extreme aspect ratio: :func:`_resized_by_range`, and resample.jobs.stream's)."""
+    cols = out.shape[1]
+    for c0 in range(0, cols, block):
+        c1 = min(cols, c0 + block)
+        taps_c, lo, hi = sub_table(compute_taps(cols_at.take(c0, c1), width, m, stretch_c,
+                                                boundary), 0, c1 - c0)
+        part = np.ascontiguousarray(window[:, lo:hi])
+        out[:, c0:c1] = cpu.resize(part, taps_rows, taps_c, fill, work, out_dtype, how)
+
+
 def _resized_by_range(a, out_shape, m, align, boundary, antialias, fill, what):
     """:func:`resize` of an (H, W, C) array whose tap tables are too large to build whole
     (:func:`built_by_range`: an extreme aspect ratio): each axis's table is built for a range
@@ -262,17 +278,13 @@ def _resized_by_range(a, out_shape, m, align, boundary, antialias, fill, what):
         g1 = min(rows, g0 + group)
         taps_r, lo, hi = sub_table(compute_taps(rows_at.take(g0, g1), h, m, stretch_r,
                                                 boundary), 0, g1 - g0)
-        for c0 in range(0, cols, block):
-            c1 = min(cols, c0 + block)
-            taps_c, clo, chi = sub_table(compute_taps(cols_at.take(c0, c1), w, m, stretch_c,
-                                                      boundary), 0, c1 - c0)
-            if how is None:      # one pass order for every block, and the float loops
-                rows_first, cols_first = pass_costs(h, w, rows, cols,
-                                                    float(taps_r.count.mean()), widths[1])
-                how = (rows_first <= cols_first if cpu.FORCE_ORDER is None
-                       else cpu.FORCE_ORDER == "rows", False)
-            part = np.ascontiguousarray(src[lo:hi, clo:chi])
-            out[g0:g1, c0:c1] = cpu.resize(part, taps_r, taps_c, fill, work, out_dtype, how)
+        if how is None:          # one pass order for every block, and the float loops
+            rows_first, cols_first = pass_costs(h, w, rows, cols, float(taps_r.count.mean()),
+                                                widths[1])
+            how = (rows_first <= cols_first if cpu.FORCE_ORDER is None
+                   else cpu.FORCE_ORDER == "rows", False)
+        columns_by_range(src[lo:hi], taps_r, cols_at, w, m, stretch_c, boundary, block, fill,
+                         work, out_dtype, how, out[g0:g1])
     return out
 
 
