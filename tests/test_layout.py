@@ -26,11 +26,11 @@ def test_python_m_benchmarks_runs_from_the_repository_root():
 
 
 HEADERS = ["kernels/common/device.h", "kernels/common/store.h", "kernels/common/taps.h",
-           "kernels/common/gaussians.h", "kernels/common/nearest.h", "kernels/common/distance.h",
+           "kernels/common/gaussians.h", "kernels/common/nearest.h", "kernels/common/srgb.h",
            "kernels/cpu/kernels.h", "kernels/cpu/isa.h", "kernels/cpu/engine_impl.h",
            "kernels/resize/resize.h", "kernels/resize/fixed8.h", "kernels/gather/gather.h",
            "kernels/splat/splat.h", "kernels/gradients/gradients.h", "kernels/knn/knn.h",
-           "kernels/knn/kd_tree.h", "kernels/distance/distance.h", "kernels/png/filters.h"]
+           "kernels/knn/kd_tree.h", "kernels/png/filters.h"]
 
 
 @pytest.mark.slow
