@@ -767,8 +767,9 @@ def test_tile_spans():
 
 
 def test_shim_order_1_matches_the_cpu_engine(shim, monkeypatch):
-    """reconstruct(order=1) on the device path: the moments' splat and the planes' solve
-    (array code on the device's arrays) against the CPU engine."""
+    """reconstruct(order=1) and its gradients on the device path: the moments' splat, the
+    planes' solve and its chain rule (array code on the device's arrays) against the CPU
+    engine."""
     import resample
     from resample.engines import devices
     from resample.ops import gmm
@@ -776,7 +777,10 @@ def test_shim_order_1_matches_the_cpu_engine(shim, monkeypatch):
     rng = np.random.default_rng(29)
     xy = rng.uniform(-2, 42, (150, 2))
     values = (rng.normal(size=(150, 3)) * 30).astype(np.float32)
+    grad = rng.normal(size=(37, 41, 3))
+    sigma = np.column_stack([rng.uniform(0.8, 2.5, (150, 2)), rng.uniform(-3, 3, 150)])
     want, want_z = resample.reconstruct(xy, values, (37, 41), order=1, return_weights=True)
+    want_vjp = resample.reconstruct_vjp(xy, values, (37, 41), grad, sigma=sigma, order=1)
     monkeypatch.setattr(devices, "gpu_reason", lambda: None)
     monkeypatch.setattr(devices, "is_device_array", lambda a: isinstance(a, np.ndarray))
     monkeypatch.setattr(devices, "check_device_memory", lambda nbytes, what: None)
@@ -786,3 +790,6 @@ def test_shim_order_1_matches_the_cpu_engine(shim, monkeypatch):
     assert "gmm_splat_f64" in shim.launched            # (the moments: 17 planes, float64)
     np.testing.assert_allclose(z, want_z, rtol=1e-5, atol=1e-30)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    got_vjp = resample.reconstruct_vjp(xy, values, (37, 41), grad, sigma=sigma, order=1)
+    for g, w in zip(got_vjp, want_vjp):
+        np.testing.assert_allclose(g, w, rtol=1e-8, atol=1e-9 * np.abs(w).max())

@@ -136,12 +136,14 @@ def test_nearest_holes_do_not_depend_on_the_cloud_layout():
     assert out[1023, 1023] == values[-1] and out[0, 0] in values[:-1]
 
 
-def _loss(xy, values, shape, sigma, g, cutoff):
-    return float((reconstruct(xy, values, shape, sigma=sigma, cutoff=cutoff) * g).sum())
+def _loss(xy, values, shape, sigma, g, cutoff, order=0):
+    return float((reconstruct(xy, values, shape, sigma=sigma, cutoff=cutoff, order=order)
+                  * g).sum())
 
 
+@pytest.mark.parametrize("order", [0, 1])
 @pytest.mark.parametrize("kind", ["scalar", "iso", "aniso", "steered"])
-def test_vjp_matches_finite_differences(kind):
+def test_vjp_matches_finite_differences(kind, order):
     rng = np.random.default_rng(["scalar", "iso", "aniso", "steered"].index(kind) + 10)
     shape, n = (13, 16), 12
     xy = np.stack([rng.uniform(2, 14, n), rng.uniform(2, 11, n)], axis=1)
@@ -151,7 +153,8 @@ def test_vjp_matches_finite_differences(kind):
              }[kind]
     g = rng.normal(size=shape + (2,))
     cutoff = 4.0
-    d_xy, d_values, d_sigma = reconstruct_vjp(xy, values, shape, g, sigma=sigma, cutoff=cutoff)
+    d_xy, d_values, d_sigma = reconstruct_vjp(xy, values, shape, g, sigma=sigma, cutoff=cutoff,
+                                              order=order)
     assert d_xy.shape == xy.shape and d_values.shape == values.shape
     assert np.shape(d_sigma) == np.shape(sigma)
     eps = 1e-6
@@ -166,7 +169,7 @@ def test_vjp_matches_finite_differences(kind):
         return out
 
     f = lambda **kw: _loss(kw.get("xy", xy), kw.get("values", values), shape,
-                           kw.get("sigma", sigma), g, cutoff)
+                           kw.get("sigma", sigma), g, cutoff, order)
     np.testing.assert_allclose(d_xy, fd(xy, lambda a: f(xy=a)), rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(d_values, fd(values, lambda a: f(values=a)), rtol=1e-4, atol=1e-7)
     s = np.asarray(sigma, float)
@@ -420,3 +423,35 @@ def test_order_1_follows_a_ramp_that_order_0_cannot():
         assert np.all(out == value)
     with pytest.raises(ResampleError, match="order must be 0 or 1"):
         reconstruct(xy, ramp, (64, 64), order=2)
+
+
+def test_order_1_vjp_with_holes_matches_finite_differences():
+    """Narrow Gaussians leave holes, which take their nearest point's value: the order-1
+    gradients of the values (holes included) and of the positions and sigmas (the planes
+    and the blend, clips included) against finite differences in float64."""
+    rng = np.random.default_rng(31)
+    shape, n = (15, 14), 14
+    xy = np.stack([rng.uniform(1, 13, n), rng.uniform(1, 14, n)], axis=1)
+    values = rng.normal(size=(n, 3))
+    sigma = np.column_stack([rng.uniform(0.6, 1.4, (n, 2)), rng.uniform(-3, 3, n)])
+    g = rng.normal(size=shape + (3,))
+    _, z = reconstruct(xy, values, shape, sigma=sigma, return_weights=True)
+    assert (z == 0).sum() > 10                                      # holes
+    d_xy, d_values, d_sigma = reconstruct_vjp(xy, values, shape, g, sigma=sigma, order=1)
+    eps = 1e-5                  # (1e-6: the float64 sums' rounding shows in the 5th digit)
+
+    def fd(array, loss):
+        out = np.zeros(array.shape)
+        for index in np.ndindex(array.shape):
+            plus, minus = array.copy(), array.copy()
+            plus[index] += eps
+            minus[index] -= eps
+            out[index] = (loss(plus) - loss(minus)) / (2 * eps)
+        return out
+
+    np.testing.assert_allclose(d_values, fd(values, lambda a: _loss(xy, a, shape, sigma, g, 3.0,
+                                                                     1)), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(d_xy, fd(xy, lambda a: _loss(a, values, shape, sigma, g, 3.0, 1)),
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(d_sigma, fd(sigma, lambda a: _loss(xy, values, shape, a, g, 3.0,
+                                                                   1)), rtol=1e-4, atol=1e-6)

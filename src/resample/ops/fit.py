@@ -80,13 +80,15 @@ def parse_learn(text):
 
 
 def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed=0,
-        progress=None):
+        progress=None, order=0):
     """Fit ``count`` Gaussian points to ``image`` ((H, W) or (H, W, C)) for ``steps`` Adam steps.
 
     ``learn`` names the parameters to optimise; ``loss`` is the mean ``l1`` or ``l2`` error over
     pixels and channels.  ``progress(step, loss)`` is called after every step.  ``seed`` jitters
     the starting positions by up to a tenth of the grid spacing (0: no jitter).  The iterate of
-    lowest loss is returned (Adam's last step is not always the best).
+    lowest loss is returned (Adam's last step is not always the best).  ``order``: the
+    rebuild the points are fitted for (:func:`resample.ops.gmm.reconstruct`'s; render them
+    with the same order).
     """
     img = np.asarray(image, np.float64)
     img3 = img if img.ndim == 3 else img[..., None]
@@ -99,6 +101,8 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
         raise ResampleError(f"count must be between 1 and the number of pixels, got {count}")
     if steps < 0:
         raise ResampleError("steps must be 0 or more")
+    if isinstance(order, bool) or order not in gmm.ORDERS:
+        raise ResampleError(f"order must be 0 or 1, got {excerpt(order)}")
     shape = img3.shape[:2]
     xy, values, sigma = grid_start(img3, count)
     if seed:
@@ -122,6 +126,10 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
         theta = np.ascontiguousarray(params["rotation"]) if steered else None
         out, z, (rows, cols, nearest) = gmm.forward_with_holes(xy, v, sx, sy, cutoff, shape,
                                                                theta=theta)
+        mean = out
+        if order == 1:
+            z = z.copy()                # (the planes' splat reuses this thread's scratch)
+            out = gmm.local_linear(xy, v, sx, sy, cutoff, shape, theta, mean, z)
         diff = out - target
         if loss == "l1":
             value, grad = np.abs(diff).mean(), np.sign(diff) / n
@@ -136,8 +144,12 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
         if step == steps:
             break
         decay = 0.55 + 0.45 * math.cos(math.pi * step / steps)  # cosine, down to a tenth
-        d_xy, d_v, d_sx, d_sy, d_theta = gmm.vjp_from_forward(
-            xy, v, sx, sy, cutoff, grad, out, z, nearest, rows, cols, theta=theta)
+        if order == 1:
+            d_xy, d_v, d_sx, d_sy, d_theta = gmm.order1_vjp(
+                xy, v, sx, sy, cutoff, shape, grad, mean, z, (rows, cols, nearest), None, theta)
+        else:
+            d_xy, d_v, d_sx, d_sy, d_theta = gmm.vjp_from_forward(
+                xy, v, sx, sy, cutoff, grad, out, z, nearest, rows, cols, theta=theta)
         grads = {"positions": d_xy, "values": d_v * scale,
                  "sigma": np.stack([d_sx * sx, d_sy * sy], axis=1),   # d/dlog s = s d/ds
                  "rotation": d_theta}

@@ -339,24 +339,47 @@ def local_linear(xy, values, sx, sy, cutoff, shape, theta, order0, z, backend=No
     what the points hold).  Smooth ramps (R2 near 1) take the plane, which follows them
     between sparse points; texture and edges (R2 small) keep the weighted mean, which
     measured better there (docs/benchmarks.md).  The means are one splat of the moments as
-    channels, in float64, positions from the frame's centre and values less the first
-    point's, for precision.  Returns (H, W, C) float64 where Z > 0 (elsewhere order0)."""
+    channels (:func:`_moments`), in float64.  Returns (H, W, C) float64 where Z > 0
+    (elsewhere order0)."""
     xp = np if backend is None else backend.xp
+    moments, _ = _moments(xy, values, shape, xp)
+    means, _ = _splat_means(xy, moments, sx * LOCAL_WIDTH, sy * LOCAL_WIDTH, cutoff, shape,
+                            theta, backend)
+    parts = _plane_parts(means, values.shape[1], shape, xp)
+    mean = order0.astype(np.float64)
+    plane = parts["plane"] + values[:1].astype(np.float64)
+    blended = mean + parts["r"] ** 2 * (plane - mean)
+    return xp.where((z > 0)[..., None] & xp.isfinite(blended), blended, mean)
+
+
+def _moments(xy, values, shape, xp=np):
+    """``(moments (N, 5 + 4C) float64, values less the first point's (N, C))``: per point X,
+    Y, XX, XY, YY, v, vX, vY, vv, with X, Y from the frame's centre and v less the first
+    point's value (for precision; the planes do not depend on either origin)."""
     h, w = shape
     X, Y = xy[:, 0] - (w - 1) / 2, xy[:, 1] - (h - 1) / 2
-    base = values[:1].astype(np.float64)
-    v = values.astype(np.float64) - base
-    n_ch = v.shape[1]
-    moments = xp.ascontiguousarray(xp.concatenate(
+    v = values.astype(np.float64) - values[:1].astype(np.float64)
+    return xp.ascontiguousarray(xp.concatenate(
         [xp.stack([X, Y, X * X, X * Y, Y * Y], axis=1), v, v * X[:, None], v * Y[:, None],
-         v * v], axis=1))
-    wide_x, wide_y = sx * LOCAL_WIDTH, sy * LOCAL_WIDTH
+         v * v], axis=1)), v
+
+
+def _splat_means(xy, channels, sx, sy, cutoff, shape, theta, backend):
+    """``(weighted means (H, W, K), Z (H, W))`` of the points' ``channels``: a copy of both
+    (not this thread's scratch)."""
     if backend is None:
-        means, _, _ = _forward(xy, moments, wide_x, wide_y, cutoff, shape, theta)
+        means, z, _ = _forward(xy, channels, sx, sy, cutoff, shape, theta)
     else:
 
-        means, _, _ = gpu.gmm_forward(backend, xy, moments, wide_x, wide_y, cutoff, shape,
-                                      theta)
+        means, z, _ = gpu.gmm_forward(backend, xy, channels, sx, sy, cutoff, shape, theta)
+    return means, z.copy()
+
+
+def _plane_parts(means, n_ch, shape, xp):
+    """The per-pixel quantities of :func:`local_linear` from the moments' means (H, W,
+    5 + 4C), as a dict: the plane (less the first point's value), R (the explained share,
+    R2), and what the gradient (:func:`_plane_vjp`) reads."""
+    h, w = shape
     ex, ey, exx, exy, eyy = (means[..., k:k + 1] for k in range(5))
     ev, evx, evy, evv = (means[..., 5 + k * n_ch:5 + (k + 1) * n_ch] for k in range(4))
     cxx, cxy, cyy = exx - ex * ex, exy - ex * ey, eyy - ey * ey
@@ -366,16 +389,66 @@ def local_linear(xy, values, sx, sy, cutoff, shape, theta, order0, z, backend=No
     det = a * d - cxy * cxy
     gx, gy = (d * bx - cxy * by) / det, (a * by - cxy * bx) / det
     qy, qx = xp.mgrid[0:h, 0:w].astype(np.float64)
-    plane = ev + gx * (qx[..., None] - (w - 1) / 2 - ex) + gy * (qy[..., None] - (h - 1) / 2
-                                                                - ey)
+    px, py = qx[..., None] - (w - 1) / 2 - ex, qy[..., None] - (h - 1) / 2 - ey
+    raw = ev + gx * px + gy * py
     var = xp.maximum(evv - ev * ev, 0.0)
-    spread = LOCAL_CLIP * xp.sqrt(var)
-    plane = xp.clip(plane, ev - spread, ev + spread) + base
-    explained = xp.where(var > 0, xp.clip((gx * bx + gy * by) / xp.where(var > 0, var, 1.0),
-                                          0.0, 1.0), 0.0)
-    mean = order0.astype(np.float64)
-    blended = mean + explained * explained * (plane - mean)
-    return xp.where((z > 0)[..., None] & xp.isfinite(blended), blended, mean)
+    root = xp.sqrt(var)
+    lo, hi = ev - LOCAL_CLIP * root, ev + LOCAL_CLIP * root
+    plane = xp.clip(raw, lo, hi)
+    safe = xp.where(var > 0, var, 1.0)
+    u = (gx * bx + gy * by) / safe
+    r = xp.where(var > 0, xp.clip(u, 0.0, 1.0), 0.0)
+    return dict(ex=ex, ey=ey, ev=ev, bx=bx, by=by, a=a, d=d, cxy=cxy, det=det, gx=gx, gy=gy,
+                px=px, py=py, raw=raw, var=var, root=root, lo=lo, hi=hi, plane=plane,
+                safe=safe, u=u, r=r)
+
+
+def _plane_vjp(parts, grad, order0, plane, n_ch, xp):
+    """The gradient of ``order0 + R^2 (plane - order0)`` (plane with the first point's value
+    back) with respect to the moments' means and to order0: ``(d_means (H, W, 5 + 4C),
+    d_order0 (H, W, C))``, by the chain rule through :func:`_plane_parts`, clips included."""
+    p = parts
+    r = p["r"]
+    d_order0 = grad * (1.0 - r * r)
+    d_plane = grad * r * r
+    d_r = grad * 2.0 * r * (plane - order0)
+    d_u = xp.where((p["var"] > 0) & (p["u"] > 0) & (p["u"] < 1), d_r, 0.0)
+    d_gx, d_gy = d_u * p["bx"] / p["safe"], d_u * p["by"] / p["safe"]
+    d_bx, d_by = d_u * p["gx"] / p["safe"], d_u * p["gy"] / p["safe"]
+    d_var = -d_u * p["u"] / p["safe"]
+    inside = (p["raw"] > p["lo"]) & (p["raw"] < p["hi"])
+    d_raw = xp.where(inside, d_plane, 0.0)
+    d_lo = xp.where(p["raw"] <= p["lo"], d_plane, 0.0)
+    d_hi = xp.where(p["raw"] >= p["hi"], d_plane, 0.0) * (~(p["raw"] <= p["lo"]))
+    d_ev = d_lo + d_hi + d_raw
+    d_root = LOCAL_CLIP * (d_hi - d_lo)
+    d_var = d_var + xp.where(p["root"] > 0, d_root / (2.0 * xp.where(p["root"] > 0, p["root"],
+                                                                       1.0)), 0.0)
+    d_var = xp.where(p["var"] > 0, d_var, 0.0)
+    d_evv = d_var
+    d_ev = d_ev - 2.0 * p["ev"] * d_var
+    d_gx, d_gy = d_gx + d_raw * p["px"], d_gy + d_raw * p["py"]
+    d_ex = -(d_raw * p["gx"]).sum(axis=-1, keepdims=True)
+    d_ey = -(d_raw * p["gy"]).sum(axis=-1, keepdims=True)
+    # g = M^-1 b, M = [[a, cxy], [cxy, d]] (symmetric): b gets M^-1 d_g, M gets -(M^-1 d_g) g^T
+    hx = (p["d"] * d_gx - p["cxy"] * d_gy) / p["det"]
+    hy = (p["a"] * d_gy - p["cxy"] * d_gx) / p["det"]
+    d_bx, d_by = d_bx + hx, d_by + hy
+    d_a = -(hx * p["gx"]).sum(axis=-1, keepdims=True)
+    d_d = -(hy * p["gy"]).sum(axis=-1, keepdims=True)
+    d_cxy = -(hx * p["gy"] + hy * p["gx"]).sum(axis=-1, keepdims=True)
+    spread = LOCAL_RIDGE * (d_a + d_d)          # lambda = LOCAL_RIDGE (cxx + cyy) + eps
+    d_cxx, d_cyy = d_a + spread, d_d + spread
+    d_evx, d_evy = d_bx, d_by
+    d_ev = d_ev - d_bx * p["ex"] - d_by * p["ey"]
+    d_ex = d_ex - (d_bx * p["ev"]).sum(axis=-1, keepdims=True)
+    d_ey = d_ey - (d_by * p["ev"]).sum(axis=-1, keepdims=True)
+    d_exx, d_exy, d_eyy = d_cxx, d_cxy, d_cyy
+    d_ex = d_ex - 2.0 * p["ex"] * d_cxx - p["ey"] * d_cxy
+    d_ey = d_ey - 2.0 * p["ey"] * d_cyy - p["ex"] * d_cxy
+    d_means = xp.concatenate([d_ex, d_ey, d_exx, d_exy, d_eyy, d_ev, d_evx, d_evy, d_evv],
+                             axis=-1)
+    return d_means, d_order0
 
 
 def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="nearest", fill=0.0,
@@ -577,7 +650,45 @@ def forward_with_holes(xy, values, sx, sy, cutoff, shape, holes="nearest", fill=
     return out, z, (rows, cols, nearest)
 
 
-def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="nearest"):
+def order1_vjp(xy, v64, sx, sy, cutoff, shape, g, colour, z, holes_found, backend, theta):
+    """:func:`vjp_from_forward`'s gradients for order 1 (:func:`local_linear`): order 0's
+    mean gets the blend's share of ``g`` (and the holes all of theirs); the moments' means
+    get theirs through :func:`_plane_vjp` and pass it to the points as a weighted mean of
+    the moments' channels does (the Gaussians' parameters, LOCAL_WIDTH times wider), and to
+    the positions and values through the moments' polynomials."""
+    xp = np if backend is None else backend.xp
+    rows, cols, nearest = holes_found
+    n_ch = v64.shape[1]
+    z = z.copy()
+    moments, shifted = _moments(xy, v64, shape, xp)
+    wide_x, wide_y = sx * LOCAL_WIDTH, sy * LOCAL_WIDTH
+    means, z_wide = _splat_means(xy, moments, wide_x, wide_y, cutoff, shape, theta, backend)
+    parts = _plane_parts(means, n_ch, shape, xp)
+    covered = (z > 0)[..., None]
+    d_means, d_mean = _plane_vjp(parts, g, colour, parts["plane"] + v64[:1], n_ch, xp)
+    d_means = xp.ascontiguousarray(xp.where(covered, d_means, 0.0))
+    d_mean = xp.ascontiguousarray(xp.where(covered, d_mean, g))   # holes: order 0's values
+    d_xy, d_values, d_sx, d_sy, d_theta = vjp_from_forward(
+        xy, v64, sx, sy, cutoff, d_mean, colour, z, nearest, rows, cols, backend, theta)
+    empty = xp.empty(0, np.int64)
+    w_xy, d_f, w_sx, w_sy, w_theta = vjp_from_forward(
+        xy, moments, wide_x, wide_y, cutoff, d_means, means, z_wide, None, empty, empty,
+        backend, theta)
+    X, Y = moments[:, 0], moments[:, 1]
+    dv, dvx, dvy, dvv = (d_f[:, 5 + k * n_ch:5 + (k + 1) * n_ch] for k in range(4))
+    d_xy = d_xy + w_xy
+    d_xy[:, 0] += (d_f[:, 0] + 2 * X * d_f[:, 2] + Y * d_f[:, 3]
+                   + (shifted * dvx).sum(axis=1))
+    d_xy[:, 1] += (d_f[:, 1] + X * d_f[:, 3] + 2 * Y * d_f[:, 4]
+                   + (shifted * dvy).sum(axis=1))
+    d_values = d_values + dv + X[:, None] * dvx + Y[:, None] * dvy + 2 * shifted * dvv
+    d_sx, d_sy = d_sx + LOCAL_WIDTH * w_sx, d_sy + LOCAL_WIDTH * w_sy
+    d_theta = None if d_theta is None else d_theta + w_theta
+    return d_xy, d_values, d_sx, d_sy, d_theta
+
+
+def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="nearest",
+                    order=0):
     """Vector-Jacobian product of :func:`reconstruct`: ``(d_xy, d_values, d_sigma)``.
 
     ``grad_out`` is dL/d(output), shaped like the output.  The gradients have the shapes of the
@@ -585,8 +696,10 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     Gaussians).  With ``holes="nearest"``, a hole pixel's
     gradient goes to its nearest point's value; a hole moves no point.  ``sigma="auto"`` is
     treated as fixed, and ``d_sigma`` then has shape (N,).  The formulas (docs/conventions.md) keep the
-    ``c_i - c(q)`` term, so they match finite differences.  With CuPy inputs the passes run on
-    the GPU; the gradients come back as NumPy arrays.
+    ``c_i - c(q)`` term, so they match finite differences.  ``order=1``: through the planes of
+    :func:`local_linear` too (:func:`_plane_vjp`, then the moments' splat as the same kind
+    of weighted mean).  With CuPy inputs the passes run on the GPU; the gradients come back
+    as NumPy arrays.
     """
 
     on_device = any(devices.is_device_array(a) for a in (xy, values, grad_out))
@@ -595,6 +708,8 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     xy, v, flat = _points(xy, values, xp)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
+    if isinstance(order, bool) or order not in ORDERS:
+        raise ResampleError(f"order must be 0 or 1, got {excerpt(order)}")
     search = PointSearch(xy) if backend is None else None
     sx, sy, theta, kind = _sigmas(sigma, xy, v, backend, search)
     cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
@@ -606,9 +721,13 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     v64 = v.astype(np.float64)
     colour, z, (rows, cols, nearest) = forward_with_holes(xy, v64, sx, sy, cutoff, shape, holes,
                                                           backend=backend, theta=theta)
-    d_xy, d_values, d_sx, d_sy, d_theta = vjp_from_forward(xy, v64, sx, sy, cutoff, g, colour,
-                                                           z, nearest, rows, cols, backend,
-                                                           theta)
+    if order == 1:
+        d_xy, d_values, d_sx, d_sy, d_theta = order1_vjp(xy, v64, sx, sy, cutoff, shape, g,
+                                                          colour, z, (rows, cols, nearest),
+                                                          backend, theta)
+    else:
+        d_xy, d_values, d_sx, d_sy, d_theta = vjp_from_forward(
+            xy, v64, sx, sy, cutoff, g, colour, z, nearest, rows, cols, backend, theta)
     d_values = d_values[:, 0] if flat else d_values
     if kind == "scalar":
         d_sigma = float(d_sx.sum() + d_sy.sum())
