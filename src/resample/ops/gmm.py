@@ -468,9 +468,10 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     cutoff:  a point reaches pixels with r2 <= cutoff^2 (in units of its sigma).
     holes:   pixels no point reaches: "nearest" takes the nearest point's value, "constant" fill.
     return_weights: also return the weight map Z (H, W), a confidence (0 in holes).
-    order:   0 (the default): the weighted mean of the points that reach a pixel; 1: their
-             weighted least-squares plane (:func:`local_linear`), which follows ramps between
-             sparse points.  Gradients (:func:`reconstruct_vjp`) are order 0's.
+    order:   0 (the default): the weighted mean of the points that reach a pixel; 1: that
+             mean moved towards their weighted least-squares plane as far as the plane
+             explains them (:func:`local_linear`), which follows ramps between sparse
+             points.
     """
 
     on_device = devices.is_device_array(xy) or devices.is_device_array(values)
