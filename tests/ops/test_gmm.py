@@ -136,6 +136,17 @@ def test_nearest_holes_do_not_depend_on_the_cloud_layout():
     assert out[1023, 1023] == values[-1] and out[0, 0] in values[:-1]
 
 
+def _fd(array, loss, eps):
+    """Central finite differences of ``loss`` (an array of ``array``'s shape -> a float)."""
+    out = np.zeros(array.shape)
+    for index in np.ndindex(array.shape):
+        plus, minus = array.copy(), array.copy()
+        plus[index] += eps
+        minus[index] -= eps
+        out[index] = (loss(plus) - loss(minus)) / (2 * eps)
+    return out
+
+
 def _loss(xy, values, shape, sigma, g, cutoff, order=0):
     return float((reconstruct(xy, values, shape, sigma=sigma, cutoff=cutoff, order=order)
                   * g).sum())
@@ -157,17 +168,7 @@ def test_vjp_matches_finite_differences(kind, order):
                                               order=order)
     assert d_xy.shape == xy.shape and d_values.shape == values.shape
     assert np.shape(d_sigma) == np.shape(sigma)
-    eps = 1e-6
-
-    def fd(array, setter):
-        out = np.zeros(array.shape)
-        for index in np.ndindex(array.shape):
-            plus, minus = array.copy(), array.copy()
-            plus[index] += eps
-            minus[index] -= eps
-            out[index] = (setter(plus) - setter(minus)) / (2 * eps)
-        return out
-
+    fd = lambda array, loss: _fd(array, loss, 1e-6)    # noqa: E731
     f = lambda **kw: _loss(kw.get("xy", xy), kw.get("values", values), shape,
                            kw.get("sigma", sigma), g, cutoff, order)
     np.testing.assert_allclose(d_xy, fd(xy, lambda a: f(xy=a)), rtol=1e-4, atol=1e-7)
@@ -438,17 +439,8 @@ def test_order_1_vjp_with_holes_matches_finite_differences():
     _, z = reconstruct(xy, values, shape, sigma=sigma, return_weights=True)
     assert (z == 0).sum() > 10                                      # holes
     d_xy, d_values, d_sigma = reconstruct_vjp(xy, values, shape, g, sigma=sigma, order=1)
-    eps = 1e-5                  # (1e-6: the float64 sums' rounding shows in the 5th digit)
-
-    def fd(array, loss):
-        out = np.zeros(array.shape)
-        for index in np.ndindex(array.shape):
-            plus, minus = array.copy(), array.copy()
-            plus[index] += eps
-            minus[index] -= eps
-            out[index] = (loss(plus) - loss(minus)) / (2 * eps)
-        return out
-
+    fd = lambda array, loss: _fd(array, loss, 1e-5)    # noqa: E731  (1e-6: the float64
+                                                        # sums' rounding shows in the 5th digit)
     np.testing.assert_allclose(d_values, fd(values, lambda a: _loss(xy, a, shape, sigma, g, 3.0,
                                                                      1)), rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(d_xy, fd(xy, lambda a: _loss(a, values, shape, sigma, g, 3.0, 1)),

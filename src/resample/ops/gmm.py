@@ -314,6 +314,12 @@ def _reach(cutoff, xy, sx, sy, shape, xp=np):
     return min(cutoff, widest + 1.0)
 
 
+def check_order(order):
+    """Refuse an ``order`` that is not 0 or 1 (reconstruct, its gradients, fit)."""
+    if isinstance(order, bool) or order not in ORDERS:
+        raise ResampleError(f"order must be 0 or 1, got {excerpt(order)}")
+
+
 def _check_common(cutoff, holes):
     cutoff = float(cutoff)
     if not (math.isfinite(cutoff) and cutoff > 0):
@@ -482,8 +488,7 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
     fill = validate_fill(fill)
-    if isinstance(order, bool) or order not in ORDERS:
-        raise ResampleError(f"order must be 0 or 1, got {excerpt(order)}")
+    check_order(order)
     if backend is None and str(device).lower() == "auto":   # host points: worth the copies?
         backend = _backend(devices.select("auto", cost=_splat_cost(xy, v, sigma, cutoff,
                                                                    shape)))
@@ -709,8 +714,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     xy, v, flat = _points(xy, values, xp)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
-    if isinstance(order, bool) or order not in ORDERS:
-        raise ResampleError(f"order must be 0 or 1, got {excerpt(order)}")
+    check_order(order)
     search = PointSearch(xy) if backend is None else None
     sx, sy, theta, kind = _sigmas(sigma, xy, v, backend, search)
     cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
