@@ -613,10 +613,11 @@ NB_MODULE(_core, m) {
         k.resize(s, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, rounding, rows_first, bands);
     }, nb::arg("src"), nb::arg("rows_index"), nb::arg("rows_weight"), nb::arg("rows_count"), nb::arg("rows_fill"), nb::arg("cols_index"), nb::arg("cols_weight"), nb::arg("cols_fill"), nb::arg("fill"), nb::arg("dst"), nb::arg("lo"), nb::arg("hi"), nb::arg("rounding"), nb::arg("rows_first"), nb::arg("bands"),
           nogil);
-    m.def("resize_fixed8", [](A s, A yi, A yw, A yc, A xi, A xw, A xc, A dst, long long bands) {
-        return k.resize_fixed8(s, yi, yw, yc, xi, xw, xc, dst, bands);
-    }, nb::arg("src"), nb::arg("rows_index"), nb::arg("rows_weight"), nb::arg("rows_count"), nb::arg("cols_index"), nb::arg("cols_weight"), nb::arg("cols_count"), nb::arg("dst"), nb::arg("bands"),
-          nogil, "8-bit images in fixed point; false where it declines (the float loops apply).");
+    m.def("resize_fixed8", [](A s, A yi, A yw, A yc, A xi, A xw, A xc, A dst, long long bands,
+                              int mode) {
+        return k.resize_fixed8(s, yi, yw, yc, xi, xw, xc, dst, bands, mode);
+    }, nb::arg("src"), nb::arg("rows_index"), nb::arg("rows_weight"), nb::arg("rows_count"), nb::arg("cols_index"), nb::arg("cols_weight"), nb::arg("cols_count"), nb::arg("dst"), nb::arg("bands"), nb::arg("mode") = -1,
+          nogil, "8-bit images in fixed point: the mode it ran in (kernels/resize/fixed8.h), 0 where it declines (the float loops apply); mode -1 chooses, a mode it answered for the whole image makes a block compute the whole's integers.");
     m.def("select", [](A s, A r, A c, A d) { k.select(s, r, c, d); }, nb::arg("src"), nb::arg("rows"), nb::arg("cols"), nb::arg("dst"),
           nogil);
     m.def("gather", [](A s, A iy, A wy, A cy, A fy, A ix, A wx, A cx, A fx, double fill, A d,

@@ -32,8 +32,8 @@ struct Kernels {
     void (*resize)(const Array&, const Array&, const Array&, const Array&, const Array&,
                    const Array&, const Array&, const Array&, double, const Array&, double,
                    double, int, bool, long long);
-    bool (*resize_fixed8)(const Array&, const Array&, const Array&, const Array&, const Array&,
-                          const Array&, const Array&, const Array&, long long);
+    int (*resize_fixed8)(const Array&, const Array&, const Array&, const Array&, const Array&,
+                          const Array&, const Array&, const Array&, long long, int);
     void (*select)(const Array&, const Array&, const Array&, const Array&);
     void (*gather)(const Array&, const Array&, const Array&, const Array&, const Array&,
                    const Array&, const Array&, const Array&, const Array&, double,

@@ -18,7 +18,8 @@ skimage_data = pytest.importorskip("skimage.data")
 
 @pytest.fixture
 def fixed_calls(monkeypatch):
-    """Records what each resize_fixed8 call answered (True: the fixed-point loops ran)."""
+    """Records whether each resize_fixed8 call ran the fixed-point loops (it answers their
+    mode, 0 where it declines)."""
     calls = []
     core = cpu._core
 
@@ -27,8 +28,9 @@ def fixed_calls(monkeypatch):
             return getattr(core, name)
 
         def resize_fixed8(self, *args):
-            calls.append(core.resize_fixed8(*args))
-            return calls[-1]
+            mode = core.resize_fixed8(*args)
+            calls.append(bool(mode))
+            return mode
 
     monkeypatch.setattr(cpu, "_core", Spy())
     return calls
@@ -124,8 +126,10 @@ def test_fixed_point_declines_where_its_rounding_is_unbounded(fixed_calls):
 
 @pytest.mark.slow
 def test_fixed_point_is_identical_on_both_instruction_sets(tmp_path):
-    """The AVX2 loops (two pixels per register, 1 to 4 channels shuffled into slots) compute
-    the scalar loops' integers exactly."""
+    """The AVX2 loops compute the scalar loops' integers exactly: two pixels per register (1
+    to 4 channels shuffled into slots), runs of 8 samples per lane where a narrow kernel
+    enlarges (2x: bilinear and gri on every channel count up to 4, bicubic on 1 and 2), rows
+    summed in 16-bit terms (few taps) or 32-bit pairs (many)."""
     from resample import _core
 
     code = (
@@ -137,7 +141,7 @@ def test_fixed_point_is_identical_on_both_instruction_sets(tmp_path):
         "out = {}\n"
         "for n, img in imgs.items():\n"
         "    for m in ['bilinear', 'bicubic', 'lanczos', 'gri']:\n"
-        "        for s in [(341, 517), (57, 40), (171, 9)]:\n"
+        "        for s in [(341, 517), (190, 181), (57, 40), (171, 9), (1, 2)]:\n"
         "            out[f'{n}{m}{s}'] = resample.resize(img, shape=s, method=m)\n"
         f"np.savez(r'{tmp_path}/' + c.instruction_set() + '.npz', **out)\n")
     for isa in ("baseline", ""):
@@ -160,3 +164,24 @@ def test_fixed_point_declines_a_weight_that_16_bits_cannot_hold():
     cols = (cols[0], np.full((5, 1), 1.5), cols[2])                  # 1.5 fits: 150 clips
     assert cpu._core.resize_fixed8(img.reshape(3, -1), *rows, *cols, dst, 1)
     assert (dst == 150).all()
+
+
+@pytest.mark.parametrize("method", ["bilinear", "gri", "bicubic", "lanczos"])
+def test_fixed_point_does_not_depend_on_the_channel_count(method, fixed_calls):
+    """Each channel comes out as it would alone: the fixed-point mode is chosen from the tables,
+    never from the layout (RGB and RGBX give the same pixels; the plain job writes JPEGs from
+    RGBX).  Scales from a heavy shrink to an enlargement, where runs of samples fit one
+    layout's loads and not another's."""
+    photo = skimage_data.astronaut()[60:160:2, 150:250:2]           # 50x50
+    img = np.dstack([photo, photo[..., ::-1]])                      # six channels
+    for shape in ((50, 101), (51, 40), (47, 37), (29, 33), (13, 60), (100, 23)):
+        alone = [resample.resize(np.ascontiguousarray(img[..., c]), shape=shape, method=method)
+                 for c in range(6)]
+        for n_ch in (1, 2, 3, 4, 5, 6):
+            out = resample.resize(np.ascontiguousarray(img[..., :n_ch]), shape=shape,
+                                  method=method)
+            out = out.reshape(*shape, n_ch)
+            for c in range(n_ch):
+                np.testing.assert_array_equal(out[..., c], alone[c],
+                                              err_msg=f"{shape} {n_ch} channels, {c}")
+    assert all(fixed_calls)

@@ -89,22 +89,23 @@ def _fixed_applies(dtype, out_dtype, taps_rows, taps_cols, fill, order_ok):
 def plan(in_shape, taps_rows: Taps, taps_cols: Taps, fill, dtype, out_dtype, check=True):
     """How :func:`resize` computes: ``(rows first, fixed point)`` for an input of ``in_shape``
     (rows, cols) -- the pass order that costs fewer multiply-adds (a cols-pass one, a gather,
-    weighing passes.COLS_COST), and whether 8-bit fixed point may run.  A resize done in
-    blocks (resample.dask) follows the whole image's plan, so its blocks compute each output
-    exactly as the whole would.  ``check=False`` leaves fixed point's own test of the tables
-    to the resize itself (which then falls back to float)."""
+    weighing passes.COLS_COST), and 8-bit fixed point's mode (kernels/resize/fixed8.h; 0: the
+    float loops; -1: fixed point chooses as it runs).  A resize done in blocks
+    (resample.dask) follows the whole image's plan, so its blocks compute each output exactly
+    as the whole would.  ``check=False`` leaves fixed point's own test of the tables to the
+    resize itself (which then falls back to float)."""
     rows_first, cols_first = pass_costs(in_shape[0], in_shape[1], taps_rows.n_out,
                                         taps_cols.n_out, float(taps_rows.count.mean()),
                                         taps_cols.index.shape[1])
     use_rows = (rows_first <= cols_first) if FORCE_ORDER is None else FORCE_ORDER == "rows"
-    fixed = _fixed_applies(np.dtype(dtype), np.dtype(out_dtype), taps_rows, taps_cols, fill,
-                           fixed_order_ok(rows_first, cols_first))
+    fixed = -1 if _fixed_applies(np.dtype(dtype), np.dtype(out_dtype), taps_rows, taps_cols,
+                                 fill, fixed_order_ok(rows_first, cols_first)) else 0
     if fixed and check:         # the tables' own test (fixed8.h's bound, weights): no rows
         n_ch = in_shape[2] if len(in_shape) > 2 else 1
-        fixed = bool(_core.resize_fixed8(np.zeros((0, in_shape[1] * n_ch), np.uint8),
-                                         *_table(taps_rows, np.float64)[:3],
-                                         *_table(taps_cols, np.float64)[:3],
-                                         np.zeros((0, taps_cols.n_out * n_ch), np.uint8), 1))
+        fixed = int(_core.resize_fixed8(np.zeros((0, in_shape[1] * n_ch), np.uint8),
+                                        *_table(taps_rows, np.float64)[:3],
+                                        *_table(taps_cols, np.float64)[:3],
+                                        np.zeros((0, taps_cols.n_out * n_ch), np.uint8), 1))
     return use_rows, fixed
 
 
@@ -132,7 +133,7 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype, how=N
     if fixed:
         table = (*_table(taps_rows, np.float64)[:3], *_table(taps_cols, np.float64)[:3])
         if _core.resize_fixed8(image.reshape(n_rows, -1), *table,
-                               dst.reshape(dst.shape[0], -1), int(n_bands)):
+                               dst.reshape(dst.shape[0], -1), int(n_bands), int(fixed)):
             return dst
         if how is not None:
             raise AssertionError("fixed point declined a block of a plan that took it")
