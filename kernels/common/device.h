@@ -28,6 +28,7 @@ using std::fabs;
 using std::floor;
 using std::fmax;
 using std::fmin;
+using std::isfinite;
 #endif
 
 #define RESAMPLE_HD __host__ __device__ __forceinline__

@@ -189,3 +189,135 @@ RESAMPLE_HD void gmm_normalise_one(long long q, const W* acc, const W* z, W* out
                                    long long n_pixels, int n_ch) {
     gmm_normalise_at<W>(z[q], acc + q, n_pixels, out + q * n_ch, n_ch);
 }
+
+// ---- Order 1 (resample/ops/gmm.local_linear; docs/conventions.md): at pixel q, order 0's
+// weighted mean moved towards the weighted least-squares plane through the points, by the
+// square of the share R2 of the values' spread that the plane explains:
+//
+//     g = (Cov[p] + lambda I)^-1 Cov[p, v],  lambda = ridge_share trace(Cov[p]) + 1e-12
+//     plane = clip(E[v] + g . (q - E[p]), E[v] -+ clip SD[v]) + the first point's value
+//     R2 = clip(g . Cov[p, v] / Var[v], 0, 1)  (0 where Var[v] <= 1e-12 E[v^2]: rounding)
+//     value = mean + R2^2 (plane - mean)
+//
+// m: the moments' weighted means at q (5 + 4C: X, Y, XX, XY, YY, then C each of v, vX, vY,
+// vv; X, Y from the frame's centre, v less the first point's value); X, Y: q from the
+// frame's centre.  In double throughout.
+struct PlaneFrame {
+    double ex, ey, cxy, a, d, det, px, py;
+};
+
+RESAMPLE_HD PlaneFrame plane_frame(const double* m, double X, double Y, double ridge_share) {
+    PlaneFrame f;
+    f.ex = m[0];
+    f.ey = m[1];
+    double cxx = m[2] - f.ex * f.ex, cyy = m[4] - f.ey * f.ey;
+    f.cxy = m[3] - f.ex * f.ey;
+    double ridge = ridge_share * (cxx + cyy) + 1e-12;
+    f.a = cxx + ridge;
+    f.d = cyy + ridge;
+    f.det = f.a * f.d - f.cxy * f.cxy;
+    f.px = X - f.ex;
+    f.py = Y - f.ey;
+    return f;
+}
+
+struct PlaneChannel {
+    double ev, bx, by, gx, gy, raw, var, root, lo, hi, plane, safe, u, r;
+};
+
+RESAMPLE_HD PlaneChannel plane_channel(const PlaneFrame& f, const double* m, int n_ch, int c,
+                                       double clip) {
+    PlaneChannel p;
+    p.ev = m[5 + c];
+    p.bx = m[5 + n_ch + c] - p.ev * f.ex;
+    p.by = m[5 + 2 * n_ch + c] - p.ev * f.ey;
+    p.gx = (f.d * p.bx - f.cxy * p.by) / f.det;
+    p.gy = (f.a * p.by - f.cxy * p.bx) / f.det;
+    p.raw = p.ev + p.gx * f.px + p.gy * f.py;
+    // Var[v] = E[v^2] - E[v]^2 loses what E[v^2] holds to rounding: below 1e-12 of it, 0 (a
+    // single point, or equal values), so that R2 is 0 there, not rounding's ratio
+    double evv = m[5 + 3 * n_ch + c];
+    p.var = evv - p.ev * p.ev;
+    if (!(p.var > 1e-12 * evv)) p.var = 0.0;
+    p.root = sqrt(p.var);
+    p.lo = p.ev - clip * p.root;
+    p.hi = p.ev + clip * p.root;
+    p.plane = fmin(fmax(p.raw, p.lo), p.hi);
+    p.safe = p.var > 0.0 ? p.var : 1.0;
+    p.u = (p.gx * p.bx + p.gy * p.by) / p.safe;
+    p.r = p.var > 0.0 ? fmin(fmax(p.u, 0.0), 1.0) : 0.0;
+    return p;
+}
+
+// out (C) at a pixel of order 0's weight z: the blend where z > 0 and it is finite, else mean.
+RESAMPLE_HD void gmm_plane_at(const double* m, const double* mean, double z, double X,
+                              double Y, const double* first, int n_ch, double ridge_share,
+                              double clip, double* out) {
+    PlaneFrame f = plane_frame(m, X, Y, ridge_share);
+    for (int c = 0; c < n_ch; ++c) {
+        PlaneChannel p = plane_channel(f, m, n_ch, c, clip);
+        double blended = mean[c] + p.r * p.r * (p.plane + first[c] - mean[c]);
+        out[c] = z > 0.0 && isfinite(blended) ? blended : mean[c];
+    }
+}
+
+// The gradient of gmm_plane_at's blend, given g = dL/d(value) (C): d_m (5 + 4C) and d_mean
+// (C), by the chain rule through the clips, R2 and the 2x2 solve.  Where z <= 0 the value
+// is mean: d_m = 0, d_mean = g.
+RESAMPLE_HD void gmm_plane_vjp_at(const double* m, const double* mean, double z, double X,
+                                  double Y, const double* first, int n_ch, double ridge_share,
+                                  double clip, const double* g, double* d_m, double* d_mean) {
+    if (!(z > 0.0)) {
+        for (int k = 0; k < 5 + 4 * n_ch; ++k) d_m[k] = 0.0;
+        for (int c = 0; c < n_ch; ++c) d_mean[c] = g[c];
+        return;
+    }
+    PlaneFrame f = plane_frame(m, X, Y, ridge_share);
+    double d_ex = 0.0, d_ey = 0.0, d_a = 0.0, d_d = 0.0, d_cxy = 0.0;
+    for (int c = 0; c < n_ch; ++c) {
+        PlaneChannel p = plane_channel(f, m, n_ch, c, clip);
+        double r = p.r, gc = g[c];
+        d_mean[c] = gc * (1.0 - r * r);
+        double d_plane = gc * r * r;
+        double d_r = gc * 2.0 * r * (p.plane + first[c] - mean[c]);
+        double d_u = p.var > 0.0 && p.u > 0.0 && p.u < 1.0 ? d_r : 0.0;
+        double d_gx = d_u * p.bx / p.safe, d_gy = d_u * p.by / p.safe;
+        double d_bx = d_u * p.gx / p.safe, d_by = d_u * p.gy / p.safe;
+        double d_var = -d_u * p.u / p.safe;
+        bool below = p.raw <= p.lo;
+        double d_raw = p.raw > p.lo && p.raw < p.hi ? d_plane : 0.0;
+        double d_lo = below ? d_plane : 0.0;
+        double d_hi = p.raw >= p.hi && !below ? d_plane : 0.0;
+        double d_ev = d_lo + d_hi + d_raw;
+        double d_root = clip * (d_hi - d_lo);
+        if (p.root > 0.0) d_var += d_root / (2.0 * p.root);
+        if (!(p.var > 0.0)) d_var = 0.0;
+        d_ev -= 2.0 * p.ev * d_var;
+        d_gx += d_raw * f.px;
+        d_gy += d_raw * f.py;
+        d_ex -= d_raw * p.gx;
+        d_ey -= d_raw * p.gy;
+        // g = M^-1 b, M = [[a, cxy], [cxy, d]]: b gets M^-1 d_g, M gets -(M^-1 d_g) g^T
+        double hx = (f.d * d_gx - f.cxy * d_gy) / f.det;
+        double hy = (f.a * d_gy - f.cxy * d_gx) / f.det;
+        d_bx += hx;
+        d_by += hy;
+        d_a -= hx * p.gx;
+        d_d -= hy * p.gy;
+        d_cxy -= hx * p.gy + hy * p.gx;
+        d_ev -= d_bx * f.ex + d_by * f.ey;
+        d_ex -= d_bx * p.ev;
+        d_ey -= d_by * p.ev;
+        d_m[5 + c] = d_ev;
+        d_m[5 + n_ch + c] = d_bx;
+        d_m[5 + 2 * n_ch + c] = d_by;
+        d_m[5 + 3 * n_ch + c] = d_var;
+    }
+    double spread = ridge_share * (d_a + d_d);      // lambda = ridge_share (cxx + cyy) + eps
+    double d_cxx = d_a + spread, d_cyy = d_d + spread;
+    d_m[0] = d_ex - 2.0 * f.ex * d_cxx - f.ey * d_cxy;
+    d_m[1] = d_ey - 2.0 * f.ey * d_cyy - f.ex * d_cxy;
+    d_m[2] = d_cxx;
+    d_m[3] = d_cxy;
+    d_m[4] = d_cyy;
+}

@@ -696,6 +696,15 @@ NB_MODULE(_core, m) {
           nogil);
     m.def("gmm_normalise", [](A acc, A z, A out) { return k.gmm_normalise(acc, z, out); }, nb::arg("acc"), nb::arg("z"), nb::arg("out"),
           nogil);
+    m.def("gmm_plane", [](A means, A mean, A z, A first, double ridge, double clip, A out) {
+        k.gmm_plane(means, mean, z, first, ridge, clip, out);
+    }, nb::arg("means"), nb::arg("mean"), nb::arg("z"), nb::arg("first"), nb::arg("ridge_share"), nb::arg("clip"), nb::arg("out"),
+          nogil, "Order 1's blend (kernels/common/gaussians.h gmm_plane_at), every pixel, float64.");
+    m.def("gmm_plane_vjp", [](A means, A mean, A z, A first, double ridge, double clip, A grad,
+                              A d_means, A d_mean) {
+        k.gmm_plane_vjp(means, mean, z, first, ridge, clip, grad, d_means, d_mean);
+    }, nb::arg("means"), nb::arg("mean"), nb::arg("z"), nb::arg("first"), nb::arg("ridge_share"), nb::arg("clip"), nb::arg("grad"), nb::arg("d_means"), nb::arg("d_mean"),
+          nogil, "The gradient of order 1's blend with respect to the moments' means and order 0's mean.");
     m.def("gmm_vjp", [](A xy, A v, A sx, A sy, A theta, double cut, A g, A col, A z, A dxy, A dv,
                         A dsx, A dsy, A dtheta) {
         k.gmm_vjp(xy, v, sx, sy, theta, cut, g, col, z, dxy, dv, dsx, dsy, dtheta);

@@ -41,6 +41,10 @@ struct Kernels {
     void (*gmm_splat)(const Array&, const Array&, const Array&, const Array&, const Array&,
                       double, const Array&, const Array&, long long, const Array&, const Array&);
     long long (*gmm_normalise)(const Array&, const Array&, const Array&);
+    void (*gmm_plane)(const Array&, const Array&, const Array&, const Array&, double, double,
+                      const Array&);
+    void (*gmm_plane_vjp)(const Array&, const Array&, const Array&, const Array&, double, double,
+                          const Array&, const Array&, const Array&);
     void (*gmm_vjp)(const Array&, const Array&, const Array&, const Array&, const Array&, double,
                     const Array&, const Array&, const Array&, const Array&, const Array&,
                     const Array&, const Array&, const Array&);

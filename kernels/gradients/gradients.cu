@@ -16,3 +16,18 @@ extern "C" __global__ void gmm_vjp_f64(
         gmm_vjp_one(p, xy, values, sx, sy, theta, n_ch, cutoff, grad, colour, z, height, width,
                     d_xy, d_values, d_sx, d_sy, d_theta, nullptr);
 }
+
+// The gradient of order 1's blend (common/gaussians.h's gmm_plane_vjp_at), a thread a pixel:
+// d_means (H, W, 5 + 4C) and d_mean (H, W, C) from grad (H, W, C).
+extern "C" __global__ void LAUNCH_BOUNDS gmm_plane_vjp_f64(
+        const double* means, const double* mean, const double* z, const double* first,
+        long long height, long long width, int n_ch, double ridge_share, double clip,
+        const double* grad, double* d_means, double* d_mean) {
+    long long q = thread_index();
+    if (q >= height * width) return;
+    long long k = 5 + 4 * (long long)n_ch;
+    gmm_plane_vjp_at(means + q * k, mean + q * n_ch, z[q],
+                     (double)(q % width) - (width - 1) / 2.0,
+                     (double)(q / width) - (height - 1) / 2.0, first, n_ch, ridge_share, clip,
+                     grad + q * n_ch, d_means + q * k, d_mean + q * n_ch);
+}

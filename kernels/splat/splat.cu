@@ -241,3 +241,17 @@ extern "C" __global__ void LAUNCH_BOUNDS gmm_normalise_packed_##SUFFIX(         
 
 GMM_ENTRY_POINTS(f32, float)
 GMM_ENTRY_POINTS(f64, double)
+
+// Order 1's blend (common/gaussians.h's gmm_plane_at), a thread a pixel, float64: means
+// (H, W, 5 + 4C), mean and out (H, W, C), z (H, W), first (C).
+extern "C" __global__ void LAUNCH_BOUNDS gmm_plane_f64(
+        const double* means, const double* mean, const double* z, const double* first,
+        long long height, long long width, int n_ch, double ridge_share, double clip,
+        double* out) {
+    long long q = thread_index();
+    if (q >= height * width) return;
+    long long k = 5 + 4 * (long long)n_ch;
+    gmm_plane_at(means + q * k, mean + q * n_ch, z[q], (double)(q % width) - (width - 1) / 2.0,
+                 (double)(q / width) - (height - 1) / 2.0, first, n_ch, ridge_share, clip,
+                 out + q * n_ch);
+}

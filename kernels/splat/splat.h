@@ -222,4 +222,21 @@ static long long gmm_normalise(const Array& acc, const Array& z, const Array& ou
 }
 
 
+// Order 1 (kernels/common/gaussians.h's gmm_plane_at), every pixel of means (H, W, 5 + 4C),
+// mean and out (H, W, C), z (H, W), first (C), all float64.
+static void gmm_plane(const Array& means, const Array& mean, const Array& z, const Array& first,
+                      double ridge_share, double clip, const Array& out) {
+    long long height = z.shape(0), width = z.shape(1), n_ch = mean.shape(2);
+    long long k = means.shape(2), n_pixels = height * width;
+    const double *m = ptr<double>(means), *mn = ptr<double>(mean), *zz = ptr<double>(z);
+    const double* f = ptr<double>(first);
+    double* o = ptr<double>(out);
+#pragma omp parallel for num_threads(threads_for(n_pixels * n_ch, 1 << 14)) \
+    schedule(dynamic, 1024)
+    for (long long q = 0; q < n_pixels; ++q)
+        gmm_plane_at(m + q * k, mn + q * n_ch, zz[q], (double)(q % width) - (width - 1) / 2.0,
+                     (double)(q / width) - (height - 1) / 2.0, f, (int)n_ch, ridge_share, clip,
+                     o + q * n_ch);
+}
+
 }  // namespace RESAMPLE_ISA

@@ -88,13 +88,21 @@ def test_points_then_rebuild_round_trip(tmp_path, capsys):
     # the same through the API, from the same points
     api = resample.reconstruct(cloud.xy, cloud.values, (128, 128))
     np.testing.assert_array_equal(rebuilt, np.clip(np.floor(api + 0.5), 0, 255))
-    # order 1 (--order 1): the weighted planes
-    code, out, err = run(capsys, pts, "-o", back, "--size", "128x128", "--order", "1",
+    # the default with the steered rule is order 1 (the weighted planes); --order 0 the means
+    order1 = resample.reconstruct(cloud.xy, cloud.values, (128, 128), order=1)
+    np.testing.assert_array_equal(api, order1)
+    code, out, err = run(capsys, pts, "-o", back, "--size", "128x128", "--order", "0",
                          "--overwrite")
     assert code == 0, err
-    api = resample.reconstruct(cloud.xy, cloud.values, (128, 128), order=1)
+    order0 = resample.reconstruct(cloud.xy, cloud.values, (128, 128), order=0)
+    assert np.abs(order0 - order1).max() > 1
     np.testing.assert_array_equal(np.asarray(Image.open(back)),
-                                  np.clip(np.floor(api + 0.5), 0, 255))
+                                  np.clip(np.floor(order0 + 0.5), 0, 255))
+    # explicit sigmas (a fit's points carry them, fitted for order 0): order 0 by default
+    sigma = np.full(len(cloud.xy), 1.5)
+    np.testing.assert_array_equal(
+        resample.reconstruct(cloud.xy, cloud.values, (128, 128), sigma=sigma),
+        resample.reconstruct(cloud.xy, cloud.values, (128, 128), sigma=sigma, order=0))
 
 
 def test_grid_pattern_and_size_from_coordinates(tmp_path, capsys):

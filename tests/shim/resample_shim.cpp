@@ -120,6 +120,23 @@ extern "C" void shim_gmm_vjp_f64(unsigned block, const double* xy, const double*
     });
 }
 
+extern "C" void shim_gmm_plane_f64(unsigned block, const double* means, const double* mean,
+        const double* z, const double* first, long long height, long long width, int n_ch,
+        double ridge_share, double clip, double* out) {
+    dim3 b; b.x = block;
+    launch(grid_for(height * width, block), b, [&] {
+        gmm_plane_f64(means, mean, z, first, height, width, n_ch, ridge_share, clip, out); });
+}
+
+extern "C" void shim_gmm_plane_vjp_f64(unsigned block, const double* means, const double* mean,
+        const double* z, const double* first, long long height, long long width, int n_ch,
+        double ridge_share, double clip, const double* grad, double* d_means, double* d_mean) {
+    dim3 b; b.x = block;
+    launch(grid_for(height * width, block), b, [&] {
+        gmm_plane_vjp_f64(means, mean, z, first, height, width, n_ch, ridge_share, clip, grad,
+                          d_means, d_mean); });
+}
+
 extern "C" void shim_knn_grid(unsigned block, const double* xy, const long long* order,
         const long long* start, double x0, double y0, double cell, long long nx, long long ny,
         const double* queries, long long n_queries, int k, int exclude_self, double* d2,

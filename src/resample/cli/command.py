@@ -104,10 +104,11 @@ OPTIONS = (
     Option("--holes", choices=("nearest", "constant"), default="nearest", show_default=True,
            help="Point clouds: pixels no point reaches take the nearest point's value, or "
                 "--fill."),
-    Option("--order", choices=("0", "1"), default="0", show_default=True,
+    Option("--order", choices=("0", "1"),
            help="Point clouds: a pixel is the weighted mean of the points that reach it (0), "
-                "or their weighted least-squares plane's value (1), which follows smooth ramps "
-                "between sparse points."),
+                "or moved towards their weighted least-squares plane (1), which follows smooth "
+                "ramps between sparse points. Default: 1 with the steered rule, 0 with the "
+                "CSV's sigma columns or a --sigma number."),
     Option("--coords", choices=("pixel", "unit", "normalized"), default="pixel",
            show_default=True, help="Point clouds: x, y in pixels of the CSV's frame, in [0, 1], "
            "or in [-1, 1] (unit and normalized span the frame's outer edges; without a "
@@ -189,7 +190,8 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
                           stream=stream, pyramid=pyramid, exact=exact, sharpen=sharpen,
                           srgb=srgb, exif_thumbnail=exif_thumbnail,
                           sigma=_parse_sigma(sigma),
-                          cutoff=cutoff, holes=holes.lower(), order=int(order),
+                          cutoff=cutoff, holes=holes.lower(),
+                          order=None if order is None else int(order),
                           coords=coords.lower(),
                           overwrite=overwrite)
     except ResampleError as exc:

@@ -543,6 +543,35 @@ def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
     return out, z, int((z <= 0).sum())
 
 
+def gmm_plane(backend, means, mean, z, first, ridge_share, clip):
+    """Order 1's blend (kernels/common/gaussians.h's gmm_plane_at) on the device, float64:
+    means (H, W, 5 + 4C), mean (H, W, C), z (H, W), first (C); returns (H, W, C)."""
+    xp = backend.xp
+    height, width, n_ch = mean.shape
+    f64 = lambda a: xp.ascontiguousarray(xp.asarray(a, dtype=np.float64))   # noqa: E731
+    out = xp.empty((height, width, n_ch), np.float64)
+    backend.launch("gmm_plane_f64", height * width,
+                   [f64(means), f64(mean), f64(z), f64(first), np.int64(height),
+                    np.int64(width), np.int32(n_ch), np.float64(ridge_share), np.float64(clip),
+                    out])
+    return out
+
+
+def gmm_plane_vjp(backend, means, mean, z, first, ridge_share, clip, grad):
+    """The gradient of :func:`gmm_plane`'s blend given ``grad`` (H, W, C): ``(d_means,
+    d_mean)``, float64 (kernels/common/gaussians.h's gmm_plane_vjp_at)."""
+    xp = backend.xp
+    height, width, n_ch = mean.shape
+    f64 = lambda a: xp.ascontiguousarray(xp.asarray(a, dtype=np.float64))   # noqa: E731
+    d_means = xp.empty((height, width, 5 + 4 * n_ch), np.float64)
+    d_mean = xp.empty((height, width, n_ch), np.float64)
+    backend.launch("gmm_plane_vjp_f64", height * width,
+                   [f64(means), f64(mean), f64(z), f64(first), np.int64(height),
+                    np.int64(width), np.int32(n_ch), np.float64(ridge_share), np.float64(clip),
+                    f64(grad), d_means, d_mean])
+    return d_means, d_mean
+
+
 def _tile_order(backend, xy, sx, sy, rot, cutoff, height, width):
     """The points' order by the SPLAT_TILE tile of their centre, the points wider than a tile
     last (gmm_bin): ``(order, sorted keys)``, int32 keys (tiles < 2**31)."""

@@ -101,7 +101,7 @@ def fit(image, count, *, steps=500, learn=LEARNABLE, loss="l1", cutoff=3.0, seed
         raise ResampleError(f"count must be between 1 and the number of pixels, got {count}")
     if steps < 0:
         raise ResampleError("steps must be 0 or more")
-    gmm.check_order(order)
+    order = gmm.check_order(order, sigma=None)
     shape = img3.shape[:2]
     xy, values, sigma = grid_start(img3, count)
     if seed:

@@ -314,10 +314,15 @@ def _reach(cutoff, xy, sx, sy, shape, xp=np):
     return min(cutoff, widest + 1.0)
 
 
-def check_order(order):
-    """Refuse an ``order`` that is not 0 or 1 (reconstruct, its gradients, fit)."""
+def check_order(order, sigma=None):
+    """The order to rebuild with: ``order`` 0 or 1 (else refused), or None, the default: 1 with
+    the "steered" rule, 0 with any other sigma (a number, "auto", or per-point sigmas, as a
+    fit's points carry: they were fitted for order 0).  reconstruct, its gradients, fit."""
+    if order is None:
+        return 1 if isinstance(sigma, str) and sigma == "steered" else 0
     if isinstance(order, bool) or order not in ORDERS:
         raise ResampleError(f"order must be 0 or 1, got {excerpt(order)}")
+    return order
 
 
 def _check_common(cutoff, holes):
@@ -351,11 +356,7 @@ def local_linear(xy, values, sx, sy, cutoff, shape, theta, order0, z, backend=No
     moments, _ = _moments(xy, values, shape, xp)
     means, _ = _splat_means(xy, moments, sx * LOCAL_WIDTH, sy * LOCAL_WIDTH, cutoff, shape,
                             theta, backend)
-    parts = _plane_parts(means, values.shape[1], shape, xp)
-    mean = order0.astype(np.float64)
-    plane = parts["plane"] + values[:1].astype(np.float64)
-    blended = mean + parts["r"] ** 2 * (plane - mean)
-    return xp.where((z > 0)[..., None] & xp.isfinite(blended), blended, mean)
+    return _plane(means, order0, z, values[0], backend)
 
 
 def _moments(xy, values, shape, xp=np):
@@ -381,84 +382,36 @@ def _splat_means(xy, channels, sx, sy, cutoff, shape, theta, backend):
     return means, z.copy()
 
 
-def _plane_parts(means, n_ch, shape, xp):
-    """The per-pixel quantities of :func:`local_linear` from the moments' means (H, W,
-    5 + 4C), as a dict: the plane (less the first point's value), R (the explained share,
-    R2), and what the gradient (:func:`_plane_vjp`) reads."""
-    h, w = shape
-    ex, ey, exx, exy, eyy = (means[..., k:k + 1] for k in range(5))
-    ev, evx, evy, evv = (means[..., 5 + k * n_ch:5 + (k + 1) * n_ch] for k in range(4))
-    cxx, cxy, cyy = exx - ex * ex, exy - ex * ey, eyy - ey * ey
-    bx, by = evx - ev * ex, evy - ev * ey
-    ridge = LOCAL_RIDGE * (cxx + cyy) + 1e-12
-    a, d = cxx + ridge, cyy + ridge
-    det = a * d - cxy * cxy
-    gx, gy = (d * bx - cxy * by) / det, (a * by - cxy * bx) / det
-    qy, qx = xp.mgrid[0:h, 0:w].astype(np.float64)
-    px, py = qx[..., None] - (w - 1) / 2 - ex, qy[..., None] - (h - 1) / 2 - ey
-    raw = ev + gx * px + gy * py
-    var = xp.maximum(evv - ev * ev, 0.0)
-    root = xp.sqrt(var)
-    lo, hi = ev - LOCAL_CLIP * root, ev + LOCAL_CLIP * root
-    plane = xp.clip(raw, lo, hi)
-    safe = xp.where(var > 0, var, 1.0)
-    u = (gx * bx + gy * by) / safe
-    r = xp.where(var > 0, xp.clip(u, 0.0, 1.0), 0.0)
-    return dict(ex=ex, ey=ey, ev=ev, bx=bx, by=by, a=a, d=d, cxy=cxy, det=det, gx=gx, gy=gy,
-                px=px, py=py, raw=raw, var=var, root=root, lo=lo, hi=hi, plane=plane,
-                safe=safe, u=u, r=r)
+def _plane(means, order0, z, first, backend):
+    """Order 1's blend at every pixel, float64 (H, W, C): kernels/common/gaussians.h's
+    gmm_plane_at, given the moments' means (H, W, 5 + 4C), order 0's mean and weight Z and the
+    first point's value (C)."""
+    if backend is not None:
+        return gpu.gmm_plane(backend, means, order0, z, first, LOCAL_RIDGE, LOCAL_CLIP)
+    c = lambda a: np.ascontiguousarray(a, np.float64)          # noqa: E731
+    out = np.empty(order0.shape, np.float64)
+    _core.gmm_plane(c(means), c(order0), c(z), c(first), LOCAL_RIDGE, LOCAL_CLIP, out)
+    return out
 
 
-def _plane_vjp(parts, grad, order0, plane, n_ch, xp):
-    """The gradient of ``order0 + R^2 (plane - order0)`` (plane with the first point's value
-    back) with respect to the moments' means and to order0: ``(d_means (H, W, 5 + 4C),
-    d_order0 (H, W, C))``, by the chain rule through :func:`_plane_parts`, clips included."""
-    p = parts
-    r = p["r"]
-    d_order0 = grad * (1.0 - r * r)
-    d_plane = grad * r * r
-    d_r = grad * 2.0 * r * (plane - order0)
-    d_u = xp.where((p["var"] > 0) & (p["u"] > 0) & (p["u"] < 1), d_r, 0.0)
-    d_gx, d_gy = d_u * p["bx"] / p["safe"], d_u * p["by"] / p["safe"]
-    d_bx, d_by = d_u * p["gx"] / p["safe"], d_u * p["gy"] / p["safe"]
-    d_var = -d_u * p["u"] / p["safe"]
-    inside = (p["raw"] > p["lo"]) & (p["raw"] < p["hi"])
-    d_raw = xp.where(inside, d_plane, 0.0)
-    d_lo = xp.where(p["raw"] <= p["lo"], d_plane, 0.0)
-    d_hi = xp.where(p["raw"] >= p["hi"], d_plane, 0.0) * (~(p["raw"] <= p["lo"]))
-    d_ev = d_lo + d_hi + d_raw
-    d_root = LOCAL_CLIP * (d_hi - d_lo)
-    d_var = d_var + xp.where(p["root"] > 0, d_root / (2.0 * xp.where(p["root"] > 0, p["root"],
-                                                                       1.0)), 0.0)
-    d_var = xp.where(p["var"] > 0, d_var, 0.0)
-    d_evv = d_var
-    d_ev = d_ev - 2.0 * p["ev"] * d_var
-    d_gx, d_gy = d_gx + d_raw * p["px"], d_gy + d_raw * p["py"]
-    d_ex = -(d_raw * p["gx"]).sum(axis=-1, keepdims=True)
-    d_ey = -(d_raw * p["gy"]).sum(axis=-1, keepdims=True)
-    # g = M^-1 b, M = [[a, cxy], [cxy, d]] (symmetric): b gets M^-1 d_g, M gets -(M^-1 d_g) g^T
-    hx = (p["d"] * d_gx - p["cxy"] * d_gy) / p["det"]
-    hy = (p["a"] * d_gy - p["cxy"] * d_gx) / p["det"]
-    d_bx, d_by = d_bx + hx, d_by + hy
-    d_a = -(hx * p["gx"]).sum(axis=-1, keepdims=True)
-    d_d = -(hy * p["gy"]).sum(axis=-1, keepdims=True)
-    d_cxy = -(hx * p["gy"] + hy * p["gx"]).sum(axis=-1, keepdims=True)
-    spread = LOCAL_RIDGE * (d_a + d_d)          # lambda = LOCAL_RIDGE (cxx + cyy) + eps
-    d_cxx, d_cyy = d_a + spread, d_d + spread
-    d_evx, d_evy = d_bx, d_by
-    d_ev = d_ev - d_bx * p["ex"] - d_by * p["ey"]
-    d_ex = d_ex - (d_bx * p["ev"]).sum(axis=-1, keepdims=True)
-    d_ey = d_ey - (d_by * p["ev"]).sum(axis=-1, keepdims=True)
-    d_exx, d_exy, d_eyy = d_cxx, d_cxy, d_cyy
-    d_ex = d_ex - 2.0 * p["ex"] * d_cxx - p["ey"] * d_cxy
-    d_ey = d_ey - 2.0 * p["ey"] * d_cyy - p["ex"] * d_cxy
-    d_means = xp.concatenate([d_ex, d_ey, d_exx, d_exy, d_eyy, d_ev, d_evx, d_evy, d_evv],
-                             axis=-1)
+def _plane_vjp(means, order0, z, first, grad, backend):
+    """The gradient of :func:`_plane`'s blend given ``grad`` (H, W, C): ``(d_means (H, W,
+    5 + 4C), d_order0 (H, W, C))``, through the clips, R2 and the 2x2 solve
+    (kernels/common/gaussians.h's gmm_plane_vjp_at); where Z = 0, all of ``grad`` to
+    order0."""
+    if backend is not None:
+        return gpu.gmm_plane_vjp(backend, means, order0, z, first, LOCAL_RIDGE, LOCAL_CLIP,
+                                 grad)
+    c = lambda a: np.ascontiguousarray(a, np.float64)          # noqa: E731
+    d_means = np.empty(means.shape, np.float64)
+    d_order0 = np.empty(order0.shape, np.float64)
+    _core.gmm_plane_vjp(c(means), c(order0), c(z), c(first), LOCAL_RIDGE, LOCAL_CLIP, c(grad),
+                        d_means, d_order0)
     return d_means, d_order0
 
 
 def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="nearest", fill=0.0,
-                device="auto", return_weights=False, order=0):
+                device="auto", return_weights=False, order=None):
     """Rebuild an image of ``shape = (H, W)`` from scattered points.
 
     xy:      (N, 2) point positions as (x, y) in output pixels (the centre of pixel [i, j] is
@@ -474,10 +427,10 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     cutoff:  a point reaches pixels with r2 <= cutoff^2 (in units of its sigma).
     holes:   pixels no point reaches: "nearest" takes the nearest point's value, "constant" fill.
     return_weights: also return the weight map Z (H, W), a confidence (0 in holes).
-    order:   0 (the default): the weighted mean of the points that reach a pixel; 1: that
-             mean moved towards their weighted least-squares plane as far as the plane
-             explains them (:func:`local_linear`), which follows ramps between sparse
-             points.
+    order:   0: the weighted mean of the points that reach a pixel; 1: that mean moved
+             towards their weighted least-squares plane as far as the plane explains them
+             (:func:`local_linear`), which follows ramps between sparse points.  None (the
+             default): 1 with sigma="steered", else 0 (:func:`check_order`).
     """
 
     on_device = devices.is_device_array(xy) or devices.is_device_array(values)
@@ -488,7 +441,7 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
     fill = validate_fill(fill)
-    check_order(order)
+    order = check_order(order, sigma)
     if backend is None and str(device).lower() == "auto":   # host points: worth the copies?
         backend = _backend(devices.select("auto", cost=_splat_cost(xy, v, sigma, cutoff,
                                                                    shape)))
@@ -669,11 +622,8 @@ def order1_vjp(xy, v64, sx, sy, cutoff, shape, g, colour, z, holes_found, backen
     moments, shifted = _moments(xy, v64, shape, xp)
     wide_x, wide_y = sx * LOCAL_WIDTH, sy * LOCAL_WIDTH
     means, z_wide = _splat_means(xy, moments, wide_x, wide_y, cutoff, shape, theta, backend)
-    parts = _plane_parts(means, n_ch, shape, xp)
-    covered = (z > 0)[..., None]
-    d_means, d_mean = _plane_vjp(parts, g, colour, parts["plane"] + v64[:1], n_ch, xp)
-    d_means = xp.ascontiguousarray(xp.where(covered, d_means, 0.0))
-    d_mean = xp.ascontiguousarray(xp.where(covered, d_mean, g))   # holes: order 0's values
+    # (holes: all of g to order 0's values, which fill them)
+    d_means, d_mean = _plane_vjp(means, colour, z, v64[0], g, backend)
     d_xy, d_values, d_sx, d_sy, d_theta = vjp_from_forward(
         xy, v64, sx, sy, cutoff, d_mean, colour, z, nearest, rows, cols, backend, theta)
     empty = xp.empty(0, np.int64)
@@ -694,7 +644,7 @@ def order1_vjp(xy, v64, sx, sy, cutoff, shape, g, colour, z, holes_found, backen
 
 
 def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="nearest",
-                    order=0):
+                    order=None):
     """Vector-Jacobian product of :func:`reconstruct`: ``(d_xy, d_values, d_sigma)``.
 
     ``grad_out`` is dL/d(output), shaped like the output.  The gradients have the shapes of the
@@ -704,8 +654,8 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     treated as fixed, and ``d_sigma`` then has shape (N,).  The formulas (docs/conventions.md) keep the
     ``c_i - c(q)`` term, so they match finite differences.  ``order=1``: through the planes of
     :func:`local_linear` too (:func:`_plane_vjp`, then the moments' splat as the same kind
-    of weighted mean).  With CuPy inputs the passes run on the GPU; the gradients come back
-    as NumPy arrays.
+    of weighted mean); ``order=None`` is :func:`reconstruct`'s default.  With CuPy inputs the
+    passes run on the GPU; the gradients come back as NumPy arrays.
     """
 
     on_device = any(devices.is_device_array(a) for a in (xy, values, grad_out))
@@ -714,7 +664,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     xy, v, flat = _points(xy, values, xp)
     shape = _check_shape(shape)
     cutoff = _check_common(cutoff, holes)
-    check_order(order)
+    order = check_order(order, sigma)
     search = PointSearch(xy) if backend is None else None
     sx, sy, theta, kind = _sigmas(sigma, xy, v, backend, search)
     cutoff = _reach(cutoff, xy, sx, sy, shape, xp)

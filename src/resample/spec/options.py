@@ -31,7 +31,8 @@ class _Fields(NamedTuple):
     sigma: object = None          # None: the CSV's sigma columns, else "steered"
     cutoff: float = 3.0
     holes: str = "nearest"
-    order: int = 0                # point clouds: 0, the weighted mean; 1, the weighted plane
+    order: int | None = None      # point clouds: 0, the weighted mean; 1, the weighted plane;
+                                  # None: 1 with the steered rule, else 0 (gmm.check_order)
     coords: str = "pixel"
     overwrite: bool = False       # an existing output folder (a Zarr store) may be replaced
     points: bool = False          # resize by rebuilding the pixels as Gaussian points (gmm)
