@@ -53,6 +53,8 @@ RESOURCES = {
     "gmm_splat_tiles_f64": 80, "gmm_bin": 32, "gmm_normalise_f32": 26,
     "gmm_normalise_f64": 28, "gmm_normalise_packed_f32": 26, "gmm_normalise_packed_f64": 28,
     "gmm_vjp_f64": 96, "knn_grid": 48, "contrast_f32": 40,
+    # (order 1's per-pixel solve and its gradient: float64, a pixel a thread)
+    "gmm_plane_f64": 60, "gmm_plane_vjp_f64": 91,
     "contrast_f64": 38, "taps_rows": 56,
     # (blocks of 128 threads; tiled_fast's unrolled sums of 8/16-bit images, two rows in two
     # columns a thread, spill at 80: 96, 5 blocks an SM)
