@@ -1,5 +1,6 @@
 """The resample command and image files: modes, depths, metadata, and bad input."""
 
+import io
 import os
 import subprocess
 import sys
@@ -162,8 +163,20 @@ def test_float_tiff_stays_float(tmp_path, capsys):
 
     np.testing.assert_array_equal(back, resample.resize(a, shape=(60, 40), method="bicubic",
                                                         boundary="truncate"))
-    code, _, err = run(capsys, src, "-o", tmp_path / "g.png", "--scale", "2")
-    assert code == 1 and "use .tif" in err
+    # into a format without floats: 0-1 to 16 bits (PNG) or 8 (JPEG, WebP), with a note
+    # that says how much lay outside 0-1 (a web-export folder run must not stop on it)
+    ramp = np.linspace(0, 1, 30 * 20, dtype=np.float32).reshape(30, 20)
+    Image.fromarray(ramp, "F").save(src)
+    code, _, err = run(capsys, src, "-o", tmp_path / "g.png", "--scale", "2", "--overwrite")
+    assert code == 0 and "converted float32 samples (0-1) to 16 bits for PNG" in err
+    assert "outside" not in err
+    want = resample.resize(ramp, shape=(60, 40), method="bilinear")
+    np.testing.assert_array_equal(images.read_png(tmp_path / "g.png")[0][..., 0],
+                                  np.clip(np.floor(want.astype(np.float64) * 65535 + 0.5),
+                                          0, 65535).astype(np.uint16))
+    Image.fromarray(a, "F").save(src)
+    code, _, err = run(capsys, src, "-o", tmp_path / "g.jpg", "--scale", "2")
+    assert code == 0 and "to 8 bits for JPEG" in err and "% of them outside 0-1, clipped" in err
 
 
 @pytest.mark.parametrize("mode", ["P", "1"])
@@ -240,10 +253,35 @@ def test_bad_files_fail_cleanly(tmp_path, capsys, photo):
         assert str(path.name) in err and not dst.exists() and _no_leftovers(tmp_path)
 
 
+def test_the_output_after_the_input_and_several_inputs_into_a_folder(tmp_path, capsys, photo):
+    """`resample IN OUT` as convert and vips take it; never onto a file that exists without
+    --overwrite (a shell glob of two images must not write one onto the other); three or more
+    inputs need -o DIR/, where each goes under its own name (mogrify -path)."""
+    a, b, c = (tmp_path / n for n in ("a.png", "b.png", "c.png"))
+    for path in (a, b, c):
+        Image.fromarray(photo).save(path)
+    before = b.read_bytes()
+    out = tmp_path / "half.jpg"
+    code, said, err = run(capsys, a, out, "--scale", "0.5")
+    assert code == 0 and said.strip() == str(out)
+    assert Image.open(out).size == (photo.shape[1] // 2, photo.shape[0] // 2)
+    code, _, err = run(capsys, a, b, "--scale", "0.5")
+    assert code == 2 and _one_line_error(err) and "b.png exists" in err and "--overwrite" in err
+    assert b.read_bytes() == before
+    code, _, err = run(capsys, a, b, c, "--scale", "0.5")
+    assert code == 2 and _one_line_error(err) and "3 inputs: give -o DIR/" in err
+    code, _, err = run(capsys, a, b, c, "-o", tmp_path / "small", "--scale", "0.5", "-q")
+    assert code == 0, err
+    assert sorted(os.listdir(tmp_path / "small")) == ["a.png", "b.png", "c.png"]
+    code, _, err = run(capsys, a, "--method", "linear", "-o", tmp_path / "l.png", "--scale", "2")
+    assert code == 0 and Image.open(tmp_path / "l.png").size == (2 * photo.shape[1],
+                                                                 2 * photo.shape[0])
+
+
 @pytest.mark.parametrize("args", [
     ["--scale", "0"], ["--scale", "-1"], ["--scale", "nan"], ["--scale", "inf"],
     ["--scale", "abc"], ["--size", "0x10"], ["--size", "abc"], ["--scale", "2", "--size", "5x5"],
-    [], ["--scale", "2", "--method", "cubic"], ["--scale", "2", "--boundary", "clamp"],
+    [], ["--scale", "2", "--method", "cubical"], ["--scale", "2", "--boundary", "clamp"],
     ["--scale", "2", "--device", "tpu"], ["--scale", "2", "--fill", "x"],
     ["--scale", "2", "-o", "out.xyz"], ["--scale", "2", "--bogus"]])
 def test_usage_errors_exit_2(tmp_path, capsys, photo, args):
@@ -454,7 +492,6 @@ def test_standard_input_and_output(tmp_path, photo):
     """'-' reads the image from standard input, '-o -' writes it to standard output (in the
     input's format, or --format); errors go to standard error and nothing to the image
     stream; the pixels are those of the same resize between files."""
-    import io
 
     src = tmp_path / "in.png"
     Image.fromarray(photo).save(src)
@@ -468,6 +505,9 @@ def test_standard_input_and_output(tmp_path, photo):
         np.testing.assert_array_equal(np.asarray(im), want)
     code, out, err = _command([src, "-o", "-", "--scale", "0.5", "--format", "jpg"])
     assert code == 0 and Image.open(io.BytesIO(out)).format == "JPEG"
+    for fmt, name in (("gif", "GIF"), ("bmp", "BMP"), ("avif", "AVIF")):
+        code, out, err = _command([src, "-o", "-", "--scale", "0.5", "--format", fmt])
+        assert code == 0 and Image.open(io.BytesIO(out)).format == name, (fmt, err)
     code, out, err = _command(["-", "-o", tmp_path / "o.png", "--scale", "0.5"], data)
     assert code == 0 and out.decode().strip() == str(tmp_path / "o.png")
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "o.png")), want)
@@ -561,3 +601,31 @@ def test_linear_light_on_the_command_line_and_icc_notes(tmp_path, capsys, photo)
         code, _, err = run(capsys, tmp_path / f"{name}.png", "-o", tmp_path / "p.png",
                            "--scale", "0.5", "--linear")
         assert code == 0 and ("is not sRGB" in err) == noted, err
+
+
+def test_avif_out_and_back(tmp_path, capsys, photo):
+    """AVIF, the web's newer format: written with --quality, read back (its own signature on
+    standard input too), its metadata carried as for WebP."""
+    from PIL import features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow has no AVIF codec")
+    src, dst, back = tmp_path / "in.png", tmp_path / "o.avif", tmp_path / "back.png"
+    Image.fromarray(photo).save(src)
+    assert run(capsys, src, dst, "--scale", "0.5", "--quality", "90")[0] == 0
+    with Image.open(dst) as im:
+        assert im.format == "AVIF" and im.size == (photo.shape[1] // 2, photo.shape[0] // 2)
+        ours = np.asarray(im.convert("RGB")).astype(int)
+    # the same pixels as a PNG, encoded by Pillow at the same quality: the same picture
+    assert run(capsys, src, tmp_path / "o.png", "--scale", "0.5")[0] == 0
+    buf = io.BytesIO()
+    Image.open(tmp_path / "o.png").save(buf, "AVIF", quality=90)
+    theirs = np.asarray(Image.open(buf).convert("RGB")).astype(int)
+    assert np.abs(ours - theirs).mean() < 0.5
+    low = tmp_path / "low.avif"
+    assert run(capsys, src, low, "--scale", "0.5", "--quality", "20")[0] == 0
+    assert low.stat().st_size < dst.stat().st_size         # --quality reaches the encoder
+    code, _, err = run(capsys, dst, back, "--scale", "2")
+    assert code == 0 and Image.open(back).size == (photo.shape[1], photo.shape[0]), err
+    code, out, err = _command(["-", "-o", "-", "--scale", "2"], dst.read_bytes())
+    assert code == 0 and Image.open(io.BytesIO(out)).format == "AVIF", err

@@ -23,7 +23,7 @@ def test_the_spellings_of_one_command_line_agree():
     ]
     results = [parse(*f) for f in forms]
     for values, given in results:
-        assert values["input"] == "in.png" and values["output"] == "out.png"
+        assert values["input"] == ("in.png",) and values["output"] == "out.png"
         assert values["scale"] == 0.5 and values["method"] == "lanczos" and values["quiet"]
         assert given == {"output", "scale", "method", "quiet"}
     assert all(r == results[0] for r in results)
@@ -40,11 +40,13 @@ def test_defaults_repeats_and_arguments_that_look_like_options():
     values, _ = parse("in.png", "--boundary", "constant", "--fill", "-1", "-s", "2")
     assert values["fill"] == -1.0                  # a value may begin with a dash
     values, _ = parse("-", "-o", "-", "--scale", "2")
-    assert values["input"] == "-" and values["output"] == "-"
+    assert values["input"] == ("-",) and values["output"] == "-"
     values, _ = parse("--scale", "2", "--", "-odd-name.png")
-    assert values["input"] == "-odd-name.png"
+    assert values["input"] == ("-odd-name.png",)
     values, _ = parse("--scale", "2")
-    assert values["input"] is None                 # (the command asks for one itself)
+    assert values["input"] == ()                   # (the command asks for one itself)
+    values, _ = parse("a.png", "b.png", "c.png", "-o", "out/", "-s", "2")
+    assert values["input"] == ("a.png", "b.png", "c.png")
 
 
 @pytest.mark.parametrize("argv, says", [
@@ -59,7 +61,11 @@ def test_defaults_repeats_and_arguments_that_look_like_options():
     (["in.png", "--strip=yes", "-s", "2"], "--strip: takes no value"),
     (["in.png", "--scales", "2"], "no such option: --scales (did you mean --scale"),
     (["in.png", "-Z"], "no such option: -Z"),
-    (["a.png", "b.png", "-s", "2"], "unexpected argument 'b.png'"),
+    # what other tools' users type: one line saying what to give instead
+    (["in.png", "-resize", "50%"], "no such option: -resize (ImageMagick's -resize is --size"),
+    (["in.png", "--width", "100"], "no such option: --width (give --size Wx"),
+    (["in.png", "--height=100"], "no such option: --height (give --size xH"),
+    (["in.png", "--scale", "50%"], "--scale: 50% is a percentage: give --size 50%"),
 ])
 def test_each_mistake_is_one_line_naming_the_option(argv, says):
     with pytest.raises(UsageError) as err:

@@ -143,7 +143,7 @@ def test_gmm_method_on_an_image(tmp_path, capsys):
     (["-o", "o.png", "--sigma", "abc"], 2, "not a number, auto or steered"),
     (["-o", "o.png", "--cutoff", "-1"], 2, "--cutoff"),
     (["-o", "o.png", "--coords", "unit"], 2, "needs a frame"),
-    (["-o", "o.png", "--scale", "2", "--size", "4x4"], 2, "one of --scale or --size"),
+    (["-o", "o.png", "--scale", "2", "--size", "4x4"], 2, "give --scale or --size, not both"),
     (["--size", "4x4"], 2, "needs -o"),
     (["-o", "o.png", "--size", "4y4"], 2, "is not WxH"),
     (["-o", "o.png", "--method", "bicubic"], 2, "--method: for images only"),

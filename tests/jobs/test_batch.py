@@ -157,15 +157,24 @@ def test_format_quality_suffix_include_exclude(tree, tmp_path):
         assert im.size == expected["sub/chelsea rgba.png"][:2]
 
 
-def test_two_inputs_for_one_output_fail_the_second(tmp_path, capsys):
+def test_two_inputs_for_one_output_are_refused_before_any_is_converted(tmp_path, capsys):
+    """a.png and a.jpg both map to a.png with --format png: said at once, in one line,
+    before anything is written (not as a failure in the middle of the run)."""
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     a = _shrink(skimage_data.astronaut(), 8)
     Image.fromarray(a).save(src / "a.png")
     Image.fromarray(a).save(src / "a.jpg")
+    Image.fromarray(a).save(src / "b.png")
     assert main([str(src), "-o", str(out), "--scale", "0.5", "--format", "png", "-q"]) == 1
-    assert "same output as" in capsys.readouterr().err
-    assert _outputs(out) == ["a.png"]
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "would both be written to" in err
+    assert "a.jpg" in err and "a.png" in err and "--suffix" in err
+    assert not out.exists()
+    # the same files on the command line, into one folder, as mogrify -path
+    assert main([str(src / "a.png"), str(src / "b.png"), "-o", str(out) + "/", "--scale",
+                 "0.5", "-q"]) == 0
+    assert _outputs(out) == ["a.png", "b.png"]
 
 
 def test_symlinks_out_of_the_folder_need_follow_links(tmp_path):
@@ -200,6 +209,29 @@ def test_shards_split_the_files_stably(tree, tmp_path):
     assert batch.in_shard("sub/camera.tif", (1, 2)) == batch.in_shard("sub/camera.tif", (1, 2))
     assert [batch.in_shard(f"f{i}.png", (1, 4)) for i in range(8)] == \
         [batch.in_shard(f"f{i}.png", (1, 4)) for i in range(8)]
+
+
+def test_an_empty_selection_and_a_rerun_say_why(tmp_path, capsys):
+    """A shard or an --include that keeps no file says so (not that the folder is empty); a
+    rerun that finds every output there already says they are from an earlier run."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    Image.fromarray(_shrink(skimage_data.astronaut(), 8)).save(src / "a.png")
+    assert main([str(src), "-o", str(out), "--scale", "0.5", "--include", "*.jpg"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing to convert: --include keeps none of the 1 images" in err and not out.exists()
+    shard = next(f"{k}/4" for k in range(1, 5) if not batch.in_shard("a.png", (k, 4)))
+    assert main([str(src), "-o", str(out), "--scale", "0.5", "--shard", shard]) == 1
+    assert "nothing to convert: --shard keeps none of the 1 images" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main([str(empty), "-o", str(out), "--scale", "0.5"]) == 0
+    assert "no images or point clouds to convert in" in capsys.readouterr().err
+    assert main([str(src), "-o", str(out), "--scale", "0.5"]) == 0
+    capsys.readouterr()
+    assert main([str(src), "-o", str(out), "--scale", "0.25"]) == 0
+    assert ("0 converted, 1 skipped (outputs exist, from an earlier run: --overwrite converts "
+            "them again)") in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("bad", ["0/3", "4/3", "x", "1/0", "1-3"])
@@ -252,7 +284,7 @@ def test_fail_fast_stops_at_the_first_failure(tmp_path, capsys):
     (["-o", "{out}", "--scale", "0.5", "-r"], "for folders and --from-list only"),
     (["--scale", "0.5"], "needs -o OUTDIR"),
     (["-o", "{file}", "--scale", "0.5"], "is not a folder"),
-    (["-o", "{out}"], "give one of --scale or --size"),
+    (["-o", "{out}"], "give --scale S or --size GEOMETRY"),
     (["-o", "{out}", "--size", "abc"], "is not WxH"),
     (["-o", "{out}", "--scale", "2", "--suffix", "a/b"], "folder separator"),
     (["-o", "{out}", "--scale", "2", "--weights", "w.png"], "--weights"),
@@ -337,7 +369,8 @@ def test_a_folder_on_a_dask_cluster(tree, tmp_path, capsys):
                 np.testing.assert_array_equal(np.asarray(Image.open(remote / rel)),
                                               np.asarray(Image.open(local / rel)))
         assert main(args) == 1                              # resumes: all but the broken one
-        assert f"{len(expected)} skipped (output exists)" in capsys.readouterr().err
+        assert (f"{len(expected)} skipped (outputs exist, from an earlier run: --overwrite "
+                "converts them again)") in capsys.readouterr().err
     assert main([str(src), "-o", str(tmp_path / "x"), "--scale", "0.5", "--scheduler",
                  "tcp://127.0.0.1:1"]) == 1
     assert "cannot connect" in capsys.readouterr().err

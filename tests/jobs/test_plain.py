@@ -383,5 +383,5 @@ def test_options_that_would_do_nothing_are_an_error_or_a_note(tmp_path, capsys):
     assert main([src, "-o", str(tmp_path / "b.png"), "--scale", "2", "--fill", "5",
                  "--boundary", "constant"]) == 0
     assert main([src, "-o", str(tmp_path / "c.png"), "--scale", "2", "--quality", "70"]) == 0
-    assert "note: --quality applies to JPEG and WebP output; ignored for PNG" in \
+    assert "note: --quality applies to JPEG, WebP and AVIF output; ignored for PNG" in \
         capsys.readouterr().err

@@ -158,7 +158,7 @@ def test_two_d_in_two_d_out_and_scale_rounding():
     (dict(scale=0), "above 0"), (dict(scale=-1), "above 0"), (dict(scale=float("nan")), "above 0"),
     (dict(scale=float("inf")), "above 0"), (dict(), "exactly one"),
     (dict(scale=2, shape=(3, 3)), "exactly one"), (dict(shape=(0, 3)), "sizes from 1"),
-    (dict(shape=(2.5, 3)), "integers"), (dict(scale=2, method="cubic"), "unknown method"),
+    (dict(shape=(2.5, 3)), "integers"), (dict(scale=2, method="cubical"), "unknown method"),
     (dict(scale=2, boundary="clamp"), "unknown boundary"),
     (dict(scale=2, align="middle"), "unknown align"), (dict(scale=2, device="tpu"), "unknown device"),
     (dict(scale=2, fill="x"), "fill must be a number"),

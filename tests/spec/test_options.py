@@ -38,3 +38,30 @@ def test_a_kernel_of_ones_own_is_a_method():
     mine = Method("tent", lambda u: (1 - abs(u)).clip(0), 1.0)
     options = Options(method=mine, scale=0.5)
     assert options.method is mine and options.method_name == "tent"
+
+
+@pytest.mark.parametrize("alias, method", [
+    ("linear", "bilinear"), ("triangle", "bilinear"), ("cubic", "bicubic"),
+    ("catrom", "bicubic"), ("point", "nearest"), ("lanczos3", "lanczos"), ("area", "box"),
+    ("Lanczos3", "lanczos")])
+def test_other_tools_names_are_the_same_kernels(alias, method):
+    """ImageMagick's, libvips' and OpenCV's names for a kernel this tool has: the kernel
+    itself (OpenCV's INTER_CUBIC and torch's bicubic are a = -0.75: sharpcubic, no alias)."""
+    import numpy as np
+
+    import resample
+
+    options = Options(method=alias, scale=2)
+    assert options.method is METHODS[method] and options.method_name == method
+    img = np.random.default_rng(0).random((9, 11))
+    np.testing.assert_array_equal(resample.resize(img, shape=(13, 7), method=alias),
+                                  resample.resize(img, shape=(13, 7), method=method))
+
+
+def test_the_package_lists_each_name_once_and_its_help_names_every_method():
+    import resample
+
+    names = dir(resample)
+    assert len(names) == len(set(names)) and "ResampleError" in names
+    doc = resample.resize.__doc__
+    assert all(m in doc for m in METHODS), [m for m in METHODS if m not in doc]

@@ -18,19 +18,19 @@ from .. import compiled
 from ..formats.files import is_points, is_zarr, output_format
 from ..jobs import plain
 from ..jobs.console import exit_if_stuck, note, quiet_libraries, sigterm_as_interrupt
-from .output import check_output, echo, into_folder, quality_note, report
+from .output import check_output, echo, into_folder, one_size, quality_note, report
 from ..spec import memory
 from ..spec.methods import ALIASES, BOUNDARY_IDS, METHODS
 from ..spec.options import Options
 from .parser import Answer, Command, Option, UsageError, fraction, integer, number, positive
 
 METHOD_NAMES = (*METHODS, *ALIASES, "gmm")
-FORMAT_NAMES = ("png", "jpg", "jpeg", "webp", "tif", "tiff")    # as batch.FORMATS
+FORMAT_NAMES = ("png", "jpg", "jpeg", "webp", "avif", "tif", "tiff", "gif", "bmp")  # batch.FORMATS
 BOUNDARY_NAMES = ("truncate", *(b for b in BOUNDARY_IDS if b != "truncate"))   # default first
 
 EPILOG = """Examples:
   resample photo.png --method gri --scale 2        # writes photo-gri-<W>x<H>.png
-  resample photo.jpg -o small.jpg --size 50%
+  resample photo.jpg small.jpg --size 50%          # the same as -o small.jpg
   resample photo.png -o thumb.png --size 256x256   # fit inside 256x256, keep aspect
   resample photo.png -o wide.png --size 800x600!   # exactly 800x600
   resample scan.tif -o out.tif --size 1200x --method lanczos
@@ -46,10 +46,36 @@ it in a shell: '800x600>'.
 
 BATCH_EPILOG = """Folders:
   resample photos/ -o small/ --scale 0.5           # every image in photos/, in parallel
+  resample a.png b.jpg c.tif -o small/ --scale 0.5 # these files, into small/
   resample photos/ -o web/ -r --size 1600x --format webp --quality 80
   find . -name '*.tif' | resample --from-list - -o out/ --size 50%
   resample photos/ -o small/ --scale 0.5 --shard 3/8   # this machine's eighth of the files
 """
+
+
+def _scale(text):
+    """--scale: a finite number above 0 (a percentage belongs to --size)."""
+    if text.strip().endswith("%"):
+        raise ValueError(f"{text} is a percentage: give --size {text.strip()} (or --scale "
+                         "as a factor, e.g. 0.5)")
+    return positive(text)
+
+
+# Spellings from ImageMagick, vips and other tools, with what to give instead.
+HINTS = {
+    "-resize": "ImageMagick's -resize is --size here, with the same geometry: --size 50%, "
+               "--size 800x600",
+    "-thumbnail": "ImageMagick's -thumbnail is --size here (add --strip)",
+    "-scale": "ImageMagick's -scale is --size here (--method box for its box filter)",
+    "-geometry": "give --size GEOMETRY",
+    "-quality": "give --quality Q",
+    "-filter": "give --method NAME",
+    "--resize": "give --size GEOMETRY, e.g. --size 50% or --size 800x600",
+    "--width": "give --size Wx for a width, e.g. --size 800x",
+    "--height": "give --size xH for a height, e.g. --size x600",
+    "-w": "give --size Wx for a width, e.g. --size 800x",
+    "--out": "give -o OUT, or the output after the input: resample IN OUT",
+}
 
 
 OPTIONS = (
@@ -58,7 +84,8 @@ OPTIONS = (
                 "INPUT-METHOD-WxH.EXT. For a folder: the output folder."),
     Option("-m", "--method", choices=METHOD_NAMES, default="bilinear", show_default=True,
            help="Resampling kernel."),
-    Option("-s", "--scale", parse=positive, metavar="S", help="Scale factor, e.g. 2 or 0.5."),
+    Option("-s", "--scale", parse=lambda text: _scale(text), metavar="S",
+           help="Scale factor, e.g. 2 or 0.5."),
     Option("--size", metavar="GEOMETRY", help="Output size, ImageMagick style (see below)."),
     Option("--align", choices=("centers", "corners"), default="centers", show_default=True,
            help="centers: pixel areas line up (Pillow, OpenCV); corners: corner pixel centres "
@@ -94,7 +121,7 @@ OPTIONS = (
            "none) as decompression bombs. Default: Pillow's, about 179M; also "
            "RESAMPLE_MAX_PIXELS."),
     Option("--quality", parse=integer(1, 100), metavar="Q",
-           help="JPEG and WebP quality, 1-100.  [default: 95]"),
+           help="JPEG, WebP and AVIF quality, 1-100.  [default: 95]"),
     Option("--sigma", metavar="auto|steered|S", help="Point clouds: the Gaussians' sigma in "
            "output pixels, auto (from the local point density and contrast), or steered "
            "(auto's, stretched along the local edges). Default: the CSV's sigma columns, else "
@@ -154,7 +181,9 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
     image of a folder.
 
-    INPUT is an image (PNG, JPEG, TIFF, WebP, BMP, ..., or a Zarr array).  8-bit, 16-bit
+    INPUT is an image (PNG, JPEG, TIFF, WebP, BMP, ..., or a Zarr array).  `resample IN OUT`
+    names the output after the input (as convert and vips do), like -o OUT; several inputs
+    go into a folder: `resample a.png b.jpg -o DIR/` (as mogrify -path).  8-bit, 16-bit
     and 32-bit float images keep their depth where the output format allows; alpha is
     premultiplied while resampling; EXIF orientation is applied; ICC profile and DPI are
     carried over.
@@ -169,17 +198,18 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
     Also: `resample points IMAGE -o pts.csv --count N` samples a point cloud from an image,
     and `resample fit IMAGE -o pts.csv --count N` fits one to it (see their --help).
     """
+    input, output, listed = _positional(input, output, overwrite)     # (INPUT...: a tuple)
     _set_threads(threads, quiet)
     if max_pixels is not None:
         _full().set_max_pixels(max_pixels)
     if input is not None and input != "-" and not os.path.lexists(input):
         raise ResampleError(f"{input if len(input) < 256 else excerpt(input)}: no such file "
                             "or folder")
-    batch = from_list is not None or (input is not None and os.path.isdir(input)
-                                       and not is_zarr(input))
-    if input is None and from_list is None:
+    batch = from_list is not None or listed is not None or (
+        input is not None and os.path.isdir(input) and not is_zarr(input))
+    if input is None and from_list is None and listed is None:
         raise UsageError("give an INPUT file or folder, or --from-list FILE")
-    if input is not None and from_list is not None:
+    if (input is not None or listed is not None) and from_list is not None:
         raise UsageError("give an INPUT or --from-list, not both")
     if not (cutoff > 0 and math.isfinite(cutoff)):
         raise UsageError(f"--cutoff must be a finite number above 0, got {cutoff}")
@@ -199,7 +229,8 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
     if batch:
         return _full().folder_or_list(input, from_list, output, options, weights, recursive,
                                       include, exclude, out_format, suffix, jobs, shard,
-                                      fail_fast, follow_links, overwrite, quiet, scheduler)
+                                      fail_fast, follow_links, overwrite, quiet, scheduler,
+                                      listed)
     if input == "-" or output == "-":
         return _full().piped(input, output, options, out_format, quiet)
     given = [name for name, value in (("-r", recursive), ("--include", include),
@@ -213,8 +244,7 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
                          + (" (and --format for -o -)" if out_format else ""))
     if is_points(input):
         return _reconstruct_csv(input, output, options, weights, overwrite, quiet, explicit)
-    if (scale is None) == (size is None):
-        raise UsageError("give one of --scale or --size")
+    one_size(scale, size)
     given = _given(POINTS_ONLY, explicit)
     if given:
         raise UsageError(f"{', '.join(given)}: for point-cloud CSV input only")
@@ -230,6 +260,26 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
         if done is not None:
             return report(quality_note(options.quality, done[0]) + done[1], done[0], quiet)
     _full().resize_file(input, output, options, quiet)
+
+
+def _positional(inputs, output, overwrite):
+    """``(input, output, listed)`` from the positional arguments: INPUT; IN OUT (the second
+    is the output, as convert and vips take it); or several inputs, into the folder -o
+    names (``listed``, as mogrify -path).  An OUT file that exists is replaced only with
+    --overwrite: ``resample *.png`` over two files must not write one onto the other."""
+    if len(inputs) <= 1:
+        return (inputs[0] if inputs else None), output, None
+    if output is None and len(inputs) == 2:
+        out = inputs[1]
+        if os.path.isfile(out) and not overwrite:
+            raise UsageError(f"{out} exists: `resample IN OUT` would replace it; give "
+                             "--overwrite to replace it, or -o DIR/ to convert both into a "
+                             "folder")
+        return inputs[0], out, None
+    if output is None:
+        raise UsageError(f"{len(inputs)} inputs: give -o DIR/ for their outputs (or one "
+                         "input and its output: resample IN OUT)")
+    return None, output, list(inputs)
 
 
 def _set_threads(threads, quiet):
@@ -281,7 +331,7 @@ def _reconstruct_csv(input, output, options, weights, overwrite, quiet, explicit
     if output is None:
         raise UsageError("a point cloud needs -o OUT (the image to write)")
     if options.scale is not None and options.size is not None:
-        raise UsageError("give one of --scale or --size")
+        raise UsageError("give --scale or --size, not both")
     given = [flag for flag in _given(RESIZE_ONLY, explicit)
              if not (flag == "--method" and options.points)]
     if given:
@@ -363,8 +413,8 @@ FIT_EPILOG = """Examples:
 # The commands: each one's arguments and options, listed once; the parser and the help come
 # from these lists (cli/parser.py).
 COMMANDS = {
-    None: (Command("resample", ("input?",), OPTIONS, resize_command.__doc__,
-                   EPILOG + "\n" + BATCH_EPILOG), resize_command),
+    None: (Command("resample", ("input*",), OPTIONS, resize_command.__doc__,
+                   EPILOG + "\n" + BATCH_EPILOG, HINTS), resize_command),
     "points": (Command("resample points", ("image",), POINTS_OPTIONS, points_command.__doc__,
                        POINTS_EPILOG), points_command),
     "fit": (Command("resample fit", ("image",), FIT_OPTIONS, fit_command.__doc__, FIT_EPILOG),

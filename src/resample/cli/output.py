@@ -8,7 +8,7 @@ import os
 import sys
 
 from ..errors import ResampleError
-from ..formats.files import check_zarr_output, output_format
+from ..formats.files import LOSSY, check_zarr_output, output_format
 from ..jobs.console import note
 from .parser import UsageError
 
@@ -35,6 +35,15 @@ def report(notes, path, quiet):
         for n in notes:
             note(n)
         echo(path)
+
+
+def one_size(scale, size):
+    """A resize needs exactly one of --scale and --size."""
+    if scale is None and size is None:
+        raise UsageError("give --scale S or --size GEOMETRY (e.g. --scale 0.5, --size 50%, "
+                         "--size 800x600)")
+    if scale is not None and size is not None:
+        raise UsageError("give --scale or --size, not both")
 
 
 def check_output(output, input, overwrite):
@@ -81,6 +90,6 @@ def check_not_into_itself(folder, output, suffix, out_format, overwrite):
 def quality_note(quality, out_path):
     """A note when --quality is given for an output that has none (it is ignored)."""
     fmt = output_format(out_path)
-    if quality is None or fmt in ("JPEG", "WEBP"):
+    if quality is None or fmt in LOSSY:
         return []
-    return [f"--quality applies to JPEG and WebP output; ignored for {fmt}"]
+    return [f"--quality applies to JPEG, WebP and AVIF output; ignored for {fmt}"]

@@ -66,12 +66,14 @@ class Option:
 
 class Command:
     """A command: its name as typed, its positional ``arguments`` (names; a trailing ``?``: may
-    be left out), its options, a description (the first paragraph is its summary) and an
-    epilog (examples), as the help shows them."""
+    be left out; ``*``, the last: any number, a tuple), its options, a description (the first
+    paragraph is its summary), an epilog (examples), as the help shows them, and ``hints``:
+    {a spelling people bring from other tools: what to say instead of "no such option"}."""
 
-    def __init__(self, name, arguments, options, description, epilog=""):
+    def __init__(self, name, arguments, options, description, epilog="", hints=None):
         self.name, self.arguments, self.options = name, arguments, options
         self.description, self.epilog = description, epilog
+        self.hints = hints or {}
         self.by_flag = {f: o for o in options for f in o.flags}
 
     def parse(self, argv):
@@ -91,6 +93,9 @@ class Command:
                 raise Answer(self.help())
             if arg == "--version" and self.name == "resample":
                 raise Answer(f"resample, version {__version__}")
+            hint = self.hints.get(arg.partition("=")[0].lower())
+            if hint is not None and arg.partition("=")[0] not in self.by_flag:
+                raise UsageError(f"no such option: {arg.partition('=')[0]} ({hint})")
             if arg.startswith("--"):                    # --name, --name=value
                 name, eq, text = arg.partition("=")
                 pieces = [(name, text if eq else None)]
@@ -121,11 +126,13 @@ class Command:
         for option in self.options:
             if option.required and option.dest not in given:
                 raise UsageError(f"give {' / '.join(option.flags)}")
-        names = [a.rstrip("?") for a in self.arguments]
-        if len(positional) > len(names):
+        names = [a.rstrip("?*") for a in self.arguments]
+        if len(positional) > len(names) and not self.arguments[-1].endswith("*"):
             raise UsageError(f"unexpected argument {_quoted(positional[len(names)])}")
         for k, name in enumerate(names):
-            if k < len(positional):
+            if self.arguments[k].endswith("*"):
+                values[name] = tuple(positional[k:])
+            elif k < len(positional):
                 values[name] = positional[k]
             elif not self.arguments[k].endswith("?"):
                 raise UsageError(f"give {name.upper()}")
@@ -150,7 +157,8 @@ class Command:
     def help(self):
         """The help: usage, description, options (from the one list) and epilog."""
         width = max(60, min(100, _columns()))
-        args = " ".join(f"[{a[:-1].upper()}]" if a.endswith("?") else a.upper()
+        args = " ".join(f"[{a[:-1].upper()}]" if a.endswith("?") else
+                        f"[{a[:-1].upper()}]..." if a.endswith("*") else a.upper()
                         for a in self.arguments)
         lines = [f"Usage: {self.name} [OPTIONS] {args}".rstrip(), ""]
         for paragraph in self.description.strip().split("\n\n"):

@@ -23,8 +23,8 @@ from ..jobs.console import note
 from ..jobs.progress import progress_bar
 from ..ops import fit as fitting
 from ..spec.geometry import default_output
-from .output import (check_not_into_itself, check_output, echo, is_zarr_name, quality_note,
-    report)
+from .output import (check_not_into_itself, check_output, echo, is_zarr_name, one_size,
+                     quality_note, report)
 from .parser import UsageError
 from .plot import loss_curve
 
@@ -66,6 +66,7 @@ def rebuild_csv(input, output, options, weights, quiet):
 
 # Extensions for the formats Pillow reports, for an output that has no name to go by.
 PIPE_EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "TIFF": ".tif", "WEBP": ".webp",
+                   "AVIF": ".avif",
                    "BMP": ".bmp", "GIF": ".gif", "PPM": ".ppm", "TGA": ".tga"}
 
 
@@ -78,8 +79,7 @@ def piped(input, output, options, out_format, quiet):
         raise UsageError("reading standard input needs -o FILE (or -o - for standard output)")
     if input != "-" and convert.is_points(input):
         raise UsageError("-o -: point clouds are rebuilt into files; give -o FILE")
-    if (options.scale is None) == (options.size is None):
-        raise UsageError("give one of --scale or --size")
+    one_size(options.scale, options.size)
     if out_format is not None and output != "-":
         raise UsageError("--format: for -o - and folders only (a file's extension is its format)")
     if output != "-":
@@ -133,6 +133,8 @@ def looks_like_an_image(head):
     if head.startswith(SIGNATURES):
         return head[:2] != b"BM" or len(head) >= 14
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    if head[4:12] in (b"ftypavif", b"ftypavis"):              # AVIF (ISO base media)
         return True
     # TGA: colour-map type 0 or 1, an image type Pillow reads, 8-32 bits a pixel
     return (len(head) >= 18 and head[1] in (0, 1) and head[2] in (1, 2, 3, 9, 10, 11)
@@ -199,7 +201,10 @@ def spool_stdin(stream, path):
 
 
 def folder_or_list(input, from_list, output, options, weights, recursive, include, exclude, out_format,
-           suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet, scheduler=None):
+           suffix, jobs, shard, fail_fast, follow_links, overwrite, quiet, scheduler=None,
+           listed=None):
+    """A folder (``input``), the paths of a list (``from_list``) or the files given on the
+    command line (``listed``) converted into the folder ``output``."""
     if output is None:
         raise UsageError("a folder or a list needs -o OUTDIR (the output folder)")
     if output == "-":
@@ -213,7 +218,7 @@ def folder_or_list(input, from_list, output, options, weights, recursive, includ
     if weights is not None:
         raise UsageError("--weights applies to one point cloud, not to a folder")
     if (options.scale is not None) and (options.size is not None):
-        raise UsageError("give one of --scale or --size")
+        one_size(options.scale, options.size)
     if "/" in suffix or os.sep in suffix:
         raise UsageError(f"--suffix {excerpt(suffix)} must not hold a folder separator")
     try:
@@ -249,6 +254,9 @@ def folder_or_list(input, from_list, output, options, weights, recursive, includ
         except OSError as exc:
             raise ResampleError(f"{from_list}: cannot read ({exc.strerror or exc})") from None
         unknown = [j for j in found if not batch.is_input_name(j.rel.rsplit("/", 1)[-1])]
+    elif listed is not None:
+        found = batch.named_jobs(listed)
+        unknown = [j for j in found if not batch.is_input_name(j.rel)]
     else:
         check_not_into_itself(input, output, suffix, out_format, overwrite)
         not_files = []
@@ -266,18 +274,31 @@ def folder_or_list(input, from_list, output, options, weights, recursive, includ
     todo = batch.plan_outputs(todo, output, fmt=out_format and out_format.lower(),
                               suffix=suffix)
     images_given = [j for j in todo if not is_points(j.rel)]
-    if images_given and (options.scale is None) == (options.size is None):
-        raise UsageError("give one of --scale or --size")
+    if images_given:
+        one_size(options.scale, options.size)
     if options.pyramid and any(not j.dst.lower().endswith((".tif", ".tiff"))
                                for j in images_given):
         raise UsageError("--pyramid is for TIFF outputs (--format tif)")
     if not todo:
-        if found and from_list is not None:
+        if found and (from_list is not None or listed is not None):
             raise ResampleError(f"nothing to convert: none of the {len(found)} listed paths "
                                 "is an image or CSV that --include/--exclude/--shard keep")
+        if found:
+            kept_by = [flag for flag, value in (("--include", include), ("--exclude", exclude),
+                                                ("--shard", shard)) if value]
+            raise ResampleError(f"nothing to convert: {' and '.join(kept_by)} "
+                                f"{'keep' if len(kept_by) > 1 else 'keeps'} none of the "
+                                f"{len(found)} images and point clouds in {input}")
         if not quiet:
-            note(f"no images or point clouds to convert in {from_list or input}")
+            note(f"no images or point clouds to convert in {input}")
         return
+    clashes = [j for j in todo if j.error.startswith("same output")]
+    if clashes:
+        first = clashes[0]
+        more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+        raise ResampleError(f"{first.src} and {first.error[len('same output as '):]} would "
+                            f"both be written to {first.dst}{more}: give --suffix, or "
+                            "convert them in separate runs")
     try:
         os.makedirs(output, exist_ok=True)
     except OSError as exc:

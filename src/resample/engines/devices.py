@@ -31,7 +31,11 @@ def gpu_reason():
             return "no CUDA device was found"
         device = cupy.cuda.runtime.getDevice()
     except Exception as exc:
-        return f"no usable CUDA device ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if any(code in said for code in ("InsufficientDriver", "NoDevice", "NotFound",
+                                         "StubLibrary", "InitializationError")):
+            return f"this machine has no NVIDIA GPU or no driver for one (CuPy: {said[:60]})"
+        return f"no usable CUDA device ({said})"
     return cuda.compile_reason(device)
 
 

@@ -29,8 +29,9 @@ from . import png
 EXIF_ORIENTATION = 0x0112
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
             ".webp": "WEBP", ".bmp": "BMP", ".gif": "GIF", ".ppm": "PPM", ".pgm": "PPM",
-            ".tga": "TGA", ".zarr": "ZARR"}
-EIGHT_BIT_ONLY = ("JPEG", "WEBP", "BMP", "GIF", "TGA")
+            ".tga": "TGA", ".avif": "AVIF", ".zarr": "ZARR"}
+EIGHT_BIT_ONLY = ("JPEG", "WEBP", "AVIF", "BMP", "GIF", "TGA")
+LOSSY = ("JPEG", "WEBP", "AVIF")      # the formats --quality applies to
 DEFAULT_QUALITY = 95
 
 
@@ -136,7 +137,8 @@ def output_format(path):
 
 
 # The largest side each format can hold (PNG and TIFF: beyond any memory).
-FORMAT_MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535, "TGA": 65535, "BMP": 2**31 - 1,
+FORMAT_MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "AVIF": 65536, "GIF": 65535, "TGA": 65535,
+                   "BMP": 2**31 - 1,
                    "PPM": 2**31 - 1, "PNG": 2**31 - 1, "TIFF": 2**32 - 1, "ZARR": 2**62}
 
 
@@ -273,21 +275,22 @@ def reading_mode(im):
 
 def pillow_save_options(fmt, icc, dpi, exif, quality):
     """Keyword arguments for Pillow's ``save`` in ``fmt``: the metadata the format holds, and
-    the quality (1-100; None: DEFAULT_QUALITY) for JPEG and WebP."""
+    the quality (1-100; None: DEFAULT_QUALITY) for JPEG, WebP and AVIF."""
     kwargs = {}
-    if icc and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+    if icc and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF"):
         kwargs["icc_profile"] = icc
     if dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
         kwargs["dpi"] = dpi
-    if exif and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
+    if exif and fmt in ("PNG", "JPEG", "WEBP", "TIFF", "AVIF"):
         kwargs["exif"] = exif
-    if fmt in ("JPEG", "WEBP"):
+    if fmt in LOSSY:
         kwargs["quality"] = DEFAULT_QUALITY if quality is None else int(quality)
     return kwargs
 
 
 # The extension Pillow knows each format we write by.
-_PILLOW_EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif",
+_PILLOW_EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "AVIF": ".avif",
+                      "TIFF": ".tif",
                       "BMP": ".bmp", "GIF": ".gif", "TGA": ".tga", "PPM": ".ppm"}
 
 

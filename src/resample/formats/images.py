@@ -530,9 +530,20 @@ def _for_format(pic: Picture, fmt):
     a, alpha, notes = pic.array, pic.alpha, []
     check_size(fmt, *pic.size)
     if np.issubdtype(a.dtype, np.floating):
-        if fmt != "TIFF":
-            raise ResampleError(f"cannot write {a.dtype} samples as {fmt}; use .tif")
-        return a.astype(np.float32), alpha, notes
+        if fmt == "TIFF":
+            return a.astype(np.float32), alpha, notes
+        # Float samples span 0-1 (docs/conventions.md): 16 bits for PNG, else 8, rounded half
+        # up; what lies outside is clipped, and the note says how much
+        depth = np.uint16 if fmt == "PNG" else np.uint8
+        outside = int(np.count_nonzero(~((a >= 0) & (a <= 1))))
+        top = float(np.iinfo(depth).max)
+        converted = to_dtype(np.nan_to_num(a.astype(np.float64), nan=0.0) * top, depth)
+        note = (f"converted {a.dtype} samples (0-1) to {np.iinfo(depth).bits} bits for "
+                f"{fmt}; use .tif to keep them")
+        if outside:
+            note += f" ({100.0 * outside / a.size:.2g}% of them outside 0-1, clipped)"
+        a, alpha, more = _for_format(replace(pic, array=converted), fmt)
+        return a, alpha, [note] + more
     if fmt in EIGHT_BIT_ONLY and a.dtype != np.uint8:
         notes.append(f"reduced {a.dtype} samples to 8 bits for {fmt}")
         if a.dtype == np.uint16:          # (the plain job's loop too)

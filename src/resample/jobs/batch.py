@@ -37,11 +37,11 @@ from .console import sigterm_as_interrupt
 from .progress import progress_bar
 from .convert import convert_file
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp", ".gif",
-                    ".ppm", ".pgm", ".pbm", ".pnm", ".tga")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".avif", ".bmp",
+                    ".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".tga")
 STOP_SECONDS = 5.0          # after Ctrl-C or SIGTERM, files being written get this long to end
-FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp", "tif": ".tif",
-           "tiff": ".tif"}
+FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp", "avif": ".avif",
+           "tif": ".tif", "tiff": ".tif", "gif": ".gif", "bmp": ".bmp"}
 
 
 @dataclass
@@ -66,7 +66,9 @@ class Summary:
     def line(self):
         done = self.converted + self.skipped + self.failed
         rate = done / self.seconds if self.seconds > 0 else 0.0
-        parts = [f"{self.converted} converted", f"{self.skipped} skipped (output exists)",
+        exists = "output exists" if not self.skipped or self.converted else \
+            "outputs exist, from an earlier run: --overwrite converts them again"
+        parts = [f"{self.converted} converted", f"{self.skipped} skipped ({exists})",
                  f"{self.failed} failed"]
         if self.not_started:
             parts.append(f"{self.not_started} not started")
@@ -204,6 +206,12 @@ def select(jobs, *, include=(), exclude=(), shard=None):
             continue
         out.append(job)
     return out
+
+
+def named_jobs(paths):
+    """Jobs for files named on the command line: each goes into the output folder under its
+    own name, whatever folder it is in (as mogrify -path)."""
+    return [Job(path, os.path.basename(os.path.normpath(path))) for path in paths]
 
 
 def plan_outputs(jobs, out_dir, *, fmt=None, suffix=""):

@@ -126,7 +126,9 @@ def resize(image, *, scale=None, shape=None, method="bilinear", align="centers",
     scale:     a factor, or ``(s_rows, s_cols)``; each output side is ``floor(n * s + 0.5)``
                (halves round up), at least 1.
     shape:     the output ``(H, W)``; give either ``scale`` or ``shape``.
-    method:    nearest, bilinear, bicubic, lanczos, gri, or gmm (every pixel a Gaussian point;
+    method:    nearest, bilinear, bicubic, sharpcubic, mitchell, lanczos, gri, box (the
+               README's table; other tools' names too: linear, cubic, lanczos3, ...), a
+               :class:`resample.Method` of one's own, or gmm (every pixel a Gaussian point;
                see :func:`resample.ops.gmm.resize_as_points`; ``boundary`` does not apply).
     align:     ``centers``: output pixel ``j`` samples ``x = (j + 0.5) * W_in / W_out - 0.5``
                (Pillow, OpenCV, torch ``align_corners=False``); ``corners``:

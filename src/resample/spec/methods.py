@@ -80,7 +80,11 @@ KERNEL_IDS = set(_KERNEL_IDS.values())
 assert set(_KERNEL_IDS) == set(METHODS), "kernels/common/taps.h and METHODS name other methods"
 
 # Other names for the same kernels (ImageMagick's and OpenCV's).
-ALIASES = {"catrom": "bicubic", "area": "box"}
+# Other tools' names for the same kernels: ImageMagick (catrom, point, triangle, lanczos's 3
+# lobes), libvips (linear, cubic: Catmull-Rom, lanczos3), OpenCV (area, linear).  OpenCV's
+# INTER_CUBIC and torch's bicubic are Keys a = -0.75: sharpcubic, not an alias.
+ALIASES = {"catrom": "bicubic", "cubic": "bicubic", "area": "box", "linear": "bilinear",
+           "triangle": "bilinear", "point": "nearest", "lanczos3": "lanczos"}
 
 
 # (What each boundary does is documented in resample/spec/taps.py.)
