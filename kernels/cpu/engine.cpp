@@ -18,6 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 #endif
+#if defined(_MSC_VER)
+#include <immintrin.h>      // _xgetbv
+#include <intrin.h>         // __cpuid, __cpuidex
+#endif
 
 #include "kernels.h"
 
@@ -93,6 +97,15 @@ static bool has_avx2() {
 #if defined(RESAMPLE_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#elif defined(RESAMPLE_HAVE_AVX2) && defined(_MSC_VER)
+    // CPUID leaf 1: FMA (ECX 12), OSXSAVE (ECX 27), AVX (ECX 28); leaf 7: AVX2 (EBX 5); and
+    // the OS saves the YMM registers (XCR0 bits 1 and 2)
+    int info[4];
+    __cpuid(info, 1);
+    bool fma = (info[2] >> 12) & 1, osxsave = (info[2] >> 27) & 1, avx = (info[2] >> 28) & 1;
+    if (!(fma && osxsave && avx) || (_xgetbv(0) & 6) != 6) return false;
+    __cpuidex(info, 7, 0);
+    return (info[1] >> 5) & 1;
 #else
     return false;
 #endif

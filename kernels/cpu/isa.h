@@ -23,6 +23,11 @@
 #include <immintrin.h>
 #endif
 
+// MSVC spells GCC's and Clang's __restrict__ as __restrict.
+#if defined(_MSC_VER) && !defined(__clang__) && !defined(__restrict__)
+#define __restrict__ __restrict
+#endif
+
 #ifndef RESAMPLE_ISA
 #error "define RESAMPLE_ISA (the namespace of this instruction set's loops)"
 #endif
