@@ -1,5 +1,5 @@
 """Every code block of the README and of docs/ runs as written, in a scratch folder holding
-the files the blocks name (photo.png, photo.jpg, scan.tif, photos/, clouds/, ...).
+the files the blocks name (photo.png, photo.jpg, scan.tif, a.png, photos/, clouds/, ...).
 
 A block may be marked by an HTML comment on the line before it, ``<!-- test: MARKS -->``:
 ``installs`` (its ``pip install ... &&`` prefixes are dropped: the project is installed
@@ -50,6 +50,9 @@ def _scratch(folder, broken=False):
     Image.fromarray(photo).save(folder / "photo.png")
     Image.fromarray(photo).save(folder / "photo.jpg", quality=90)
     Image.fromarray(skimage_data.camera()[::2, ::2][:200, :300]).save(folder / "scan.tif")
+    Image.fromarray(skimage_data.chelsea()[::3, ::3]).save(folder / "a.png")      # several
+    Image.fromarray(skimage_data.coffee()[::4, ::4]).save(folder / "b.jpg")       # inputs
+    Image.fromarray(skimage_data.rocket()[::4, ::4]).save(folder / "c.tif")
     try:
         import zarr
 

@@ -47,7 +47,7 @@ it in a shell: '800x600>'.
 BATCH_EPILOG = """Folders:
   resample photos/ -o small/ --scale 0.5           # every image in photos/, in parallel
   resample a.png b.jpg c.tif -o small/ --scale 0.5 # these files, into small/
-  resample photos/ -o web/ -r --size 1600x --format webp --quality 80
+  resample photos/ -o web/ -r --size '1600x1600>' --format webp --quality 80
   find . -name '*.tif' | resample --from-list - -o out/ --size 50%
   resample photos/ -o small/ --scale 0.5 --shard 3/8   # this machine's eighth of the files
 """

@@ -283,13 +283,13 @@ def folder_or_list(input, from_list, output, options, weights, recursive, includ
         if found and (from_list is not None or listed is not None):
             raise ResampleError(f"nothing to convert: none of the {len(found)} listed paths "
                                 "is an image or CSV that --include/--exclude/--shard keep")
-        if found:
+        if not quiet and found:       # (a job array's shard may be empty: not an error)
             kept_by = [flag for flag, value in (("--include", include), ("--exclude", exclude),
                                                 ("--shard", shard)) if value]
-            raise ResampleError(f"nothing to convert: {' and '.join(kept_by)} "
-                                f"{'keep' if len(kept_by) > 1 else 'keeps'} none of the "
-                                f"{len(found)} images and point clouds in {input}")
-        if not quiet:
+            note(f"nothing to convert: {' and '.join(kept_by)} "
+                 f"{'keep' if len(kept_by) > 1 else 'keeps'} none of the {len(found)} images "
+                 f"and point clouds in {input}")
+        elif not quiet:
             note(f"no images or point clouds to convert in {input}")
         return
     clashes = [j for j in todo if j.error.startswith("same output")]
