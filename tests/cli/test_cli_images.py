@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from resample.formats import images, png
+import resample
 from resample import ResampleError
 from resample.cli.command import main
 from resample.spec.geometry import parse_geometry
@@ -629,3 +630,32 @@ def test_avif_out_and_back(tmp_path, capsys, photo):
     assert code == 0 and Image.open(back).size == (photo.shape[1], photo.shape[0]), err
     code, out, err = _command(["-", "-o", "-", "--scale", "2"], dst.read_bytes())
     assert code == 0 and Image.open(io.BytesIO(out)).format == "AVIF", err
+
+
+def test_heic_in_jpeg_out(tmp_path, capsys, photo, monkeypatch):
+    """A phone's HEIC photo (pillow-heif, the [heif] extra): read by its signature, written as
+    JPEG where no format is named (beside it, in a folder, to standard output); without
+    pillow-heif, one line naming the extra."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from resample.formats import files
+
+    pillow_heif.register_heif_opener()
+    src = tmp_path / "phone.heic"
+    Image.fromarray(photo).save(src, quality=90)
+    code, out, err = run(capsys, src, "--scale", "0.5")
+    made = tmp_path / f"phone-bilinear-{photo.shape[1] // 2}x{photo.shape[0] // 2}.jpg"
+    assert code == 0 and out.strip() == str(made) and Image.open(made).format == "JPEG", err
+    want = resample.resize(np.asarray(Image.open(src).convert("RGB")), scale=0.5)
+    assert run(capsys, src, tmp_path / "x.png", "--scale", "0.5")[0] == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "x.png")), want)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(photo).save(folder / "a.heic")
+    assert run(capsys, folder, "-o", tmp_path / "out", "--scale", "0.5", "-q")[0] == 0
+    assert os.listdir(tmp_path / "out") == ["a.jpg"]
+    code, out, err = _command(["-", "-o", "-", "--scale", "0.5"], src.read_bytes())
+    assert code == 0 and Image.open(io.BytesIO(out)).format == "JPEG", err
+    monkeypatch.setattr(files, "enable_heif", lambda: False)     # (registered above for good)
+    with pytest.raises(ResampleError, match=r"pip install 'resample-images\[heif\]'"):
+        files.open_heif(src)
+    assert files.is_heif(src) and not files.is_heif(tmp_path / "x.png")

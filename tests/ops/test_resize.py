@@ -188,6 +188,26 @@ def test_gpu_without_gpu_is_a_clear_error():
         resample.resize(np.zeros((4, 4)), scale=2, device="gpu")
 
 
+def test_cupy_without_a_gpu_says_so_plainly(monkeypatch):
+    """CuPy installed on a machine with no NVIDIA driver: CuPy's runtime error
+    (cudaErrorInsufficientDriver) becomes a sentence, with CuPy's words kept short."""
+    from types import SimpleNamespace
+
+    from resample.engines import cuda, devices
+
+    def no_driver():
+        raise RuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient "
+                           "for CUDA runtime version")
+
+    fake = SimpleNamespace(cuda=SimpleNamespace(runtime=SimpleNamespace(
+        getDeviceCount=no_driver, getDevice=lambda: 0)))
+    monkeypatch.setattr(cuda, "import_cupy", lambda: fake)
+    reason = devices.gpu_reason()
+    assert reason.startswith("this machine has no NVIDIA GPU or no driver for one")
+    with pytest.raises(ResampleError, match="no NVIDIA GPU or no driver"):
+        resample.resize(np.zeros((4, 4)), scale=2, device="gpu")
+
+
 def test_gri_overshoots_a_step_less_than_bicubic():
     step = np.repeat(np.where(np.arange(32) < 16, 0.0, 1.0)[None, :], 3, axis=0)
     over = {}

@@ -66,7 +66,7 @@ def rebuild_csv(input, output, options, weights, quiet):
 
 # Extensions for the formats Pillow reports, for an output that has no name to go by.
 PIPE_EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "TIFF": ".tif", "WEBP": ".webp",
-                   "AVIF": ".avif",
+                   "AVIF": ".avif", "HEIF": ".jpg",
                    "BMP": ".bmp", "GIF": ".gif", "PPM": ".ppm", "TGA": ".tga"}
 
 
@@ -135,6 +135,8 @@ def looks_like_an_image(head):
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return True
     if head[4:12] in (b"ftypavif", b"ftypavis"):              # AVIF (ISO base media)
+        return True
+    if head[4:8] == b"ftyp" and head[8:12] in files.HEIF_BRANDS:   # HEIC, HEIF
         return True
     # TGA: colour-map type 0 or 1, an image type Pillow reads, 8-32 bits a pixel
     return (len(head) >= 18 and head[1] in (0, 1) and head[2] in (1, 2, 3, 9, 10, 11)

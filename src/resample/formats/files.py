@@ -41,6 +41,40 @@ ZARR_METADATA = ("zarr.json", ".zarray", ".zgroup")
 POINT_EXTENSIONS = (".csv", ".tsv")
 
 
+# HEIC and HEIF (phones' photos): ISO base media files of these brands, read through
+# pillow-heif where it is installed (the [heif] extra), registered the first time one is met.
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+
+
+def is_heif(path):
+    """Whether the file at ``path`` starts as a HEIC/HEIF image does."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
+
+
+@functools.lru_cache(maxsize=None)
+def enable_heif():
+    """Let Pillow open HEIC/HEIF files (pillow-heif's opener); False without pillow-heif."""
+    try:
+        import pillow_heif  # optional: the [heif] extra
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def open_heif(path):
+    """Pillow's image of the HEIC/HEIF file ``path``, or a one-line error naming the extra."""
+    if not enable_heif():
+        raise ResampleError("a HEIC/HEIF image: reading it needs pillow-heif (pip install "
+                            "'resample-images[heif]')")
+    return Image.open(path)
+
+
 def is_points(path):
     """A point-cloud CSV, by its name."""
     return os.fspath(path).lower().endswith(POINT_EXTENSIONS)

@@ -26,7 +26,7 @@ from ..ops.resize import resize
 from ..spec.dtypes import to_dtype
 from ..spec.geometry import jpeg_draft_scale
 from ..spec.memory import check_memory
-from . import png
+from . import files, png
 from .files import (EIGHT_BIT_ONLY, atomic_output, check_size, deep_tiff, icc_description,
     is_srgb, not_a_file, output_format, pillow_save, pillow_save_options, read_metadata,
     reading_mode)
@@ -116,8 +116,11 @@ def _peek(path):
     try:
         im = Image.open(path)
     except UnidentifiedImageError:
-        pic = load(path)            # e.g. float RGB TIFF, which Pillow cannot open
-        return pic.size[0], pic.size[1], pic.format
+        if files.is_heif(path):
+            im = files.open_heif(path)
+        else:
+            pic = load(path)            # e.g. float RGB TIFF, which Pillow cannot open
+            return pic.size[0], pic.size[1], pic.format
     with im:
         meta = read_metadata(path, im)
         (width, height), fmt = im.size, im.format
@@ -160,7 +163,9 @@ def _read(path, target=None, thumbnail=False) -> Picture:
     except UnidentifiedImageError:
         if _is_tiff(path):
             return _load_tiff(path)        # e.g. float RGB, which Pillow cannot open
-        raise ResampleError("not an image, or a format that cannot be read") from None
+        if not files.is_heif(path):
+            raise ResampleError("not an image, or a format that cannot be read") from None
+        im = files.open_heif(path)
     notes = []
     with im:
         _check_decode_memory(im)

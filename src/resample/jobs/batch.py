@@ -30,6 +30,7 @@ from ..formats import images
 from ..formats.files import POINT_EXTENSIONS, is_points, not_a_file
 from ..ops.resize import resize
 from ..spec import memory
+from ..spec.geometry import WRITTEN_AS
 from ..spec.memory import check_memory
 from ..spec.options import Options
 from . import convert, plain
@@ -37,8 +38,8 @@ from .console import sigterm_as_interrupt
 from .progress import progress_bar
 from .convert import convert_file
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".avif", ".bmp",
-                    ".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".tga")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".avif", ".heic",
+                    ".heif", ".bmp", ".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".tga")
 STOP_SECONDS = 5.0          # after Ctrl-C or SIGTERM, files being written get this long to end
 FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp", "avif": ".avif",
            "tif": ".tif", "tiff": ".tif", "gif": ".gif", "bmp": ".bmp"}
@@ -224,6 +225,8 @@ def plan_outputs(jobs, out_dir, *, fmt=None, suffix=""):
             ext = FORMATS[fmt]
         elif is_points(job.rel):
             ext = ".png"
+        else:
+            ext = WRITTEN_AS.get(ext.lower(), ext)    # (HEIC in, JPEG out)
         job.dst = os.path.join(out_dir, *(stem + suffix + ext).split("/"))
     outputs = {os.path.realpath(j.dst) for j in jobs}
     kept = [j for j in jobs

@@ -152,10 +152,15 @@ def only_if(size):
     return bool(size) and Geometry.parse(size).only_if
 
 
+# Input formats that are not written: their outputs take this extension unless one is given.
+WRITTEN_AS = {".heic": ".jpg", ".heif": ".jpg"}
+
+
 def default_output(path, method, size):
     """The output beside ``path`` when none is given: ``INPUT-METHOD-WxH.EXT`` (``method``: a
-    name, or a Method)."""
+    name, or a Method; EXT the input's, or WRITTEN_AS's for a format not written)."""
     stem, ext = os.path.splitext(path)
+    ext = WRITTEN_AS.get(ext.lower(), ext)
     return f"{stem}-{getattr(method, 'name', method)}-{size[0]}x{size[1]}{ext}"
 
 
