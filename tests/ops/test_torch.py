@@ -1,0 +1,166 @@
+"""resample.torch (docs/torch.md): gradcheck in float64 for every function and option family;
+values and gradients equal to torch's own interpolate where the conventions match; the
+point-cloud fit in PyTorch gives `resample fit`'s loss curve; importing resample imports no
+torch."""
+
+import os
+import runpy
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import resample  # noqa: E402
+import resample.torch as rt  # noqa: E402
+from resample import ResampleError  # noqa: E402
+from resample.ops.fit import fit  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+skimage_data = pytest.importorskip("skimage.data")
+
+
+def _t(a, grad=True):
+    return torch.as_tensor(np.asarray(a, np.float64)).requires_grad_(grad)
+
+
+# --- resize -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["nearest", "bilinear", "bicubic", "sharpcubic", "mitchell",
+                                    "lanczos", "gri", "box"])
+def test_resize_gradcheck_every_method(method):
+    x = _t(np.random.default_rng(1).random((2, 2, 7, 9)))
+    for size in [(11, 13), (4, 5), (7, 9), (1, 1)]:       # enlarge, shrink, same, one pixel
+        assert torch.autograd.gradcheck(lambda t: rt.resize(t, size=size, method=method), (x,))
+
+
+@pytest.mark.parametrize("boundary", ["truncate", "edge", "reflect", "mirror", "wrap",
+                                      "constant", "extrapolate"])
+@pytest.mark.parametrize("align", ["centers", "corners"])
+def test_resize_gradcheck_boundaries_and_alignments(boundary, align):
+    x = _t(np.random.default_rng(2).random((3, 6, 5)))           # (C, H, W)
+    for size, antialias in [((9, 12), True), ((3, 2), True), ((3, 2), False)]:
+        f = lambda t: rt.resize(t, size=size, method="bicubic", boundary=boundary,  # noqa
+                                align=align, antialias=antialias, fill=0.5)
+        assert torch.autograd.gradcheck(f, (x,)), (size, antialias)
+
+
+def test_resize_is_the_engine_and_its_gradient_the_adjoint():
+    """The forward is resample.resize per plane (float32 and float64, every layout); the
+    gradient is the transposed map: <R x, g> = <x, R^T g> to rounding."""
+    rng = np.random.default_rng(3)
+    img = skimage_data.astronaut()[::8, ::8].astype(np.float64) / 255      # 64x64x3
+    x = torch.as_tensor(np.moveaxis(img, -1, 0)[None].copy())             # (1, 3, 64, 64)
+    for dtype in (torch.float32, torch.float64):
+        out = rt.resize(x.to(dtype), scale=0.37, method="lanczos")
+        want = resample.resize(img.astype(np.float32 if dtype == torch.float32 else np.float64),
+                               scale=0.37, method="lanczos")
+        assert out.dtype == dtype and out.shape == (1, 3, *want.shape[:2])
+        np.testing.assert_array_equal(np.moveaxis(out[0].numpy(), 0, -1), want)
+    grey = x[0, 0].clone().requires_grad_()                                # (H, W)
+    out = rt.resize(grey, size=(91, 40), method="gri")
+    g = torch.as_tensor(rng.normal(size=(91, 40)))
+    (back,) = torch.autograd.grad(out, grey, g)
+    assert abs(float((out * g).sum().detach()) - float((grey * back).sum().detach())) < 1e-10
+
+
+@pytest.mark.parametrize("mode, method, align_corners, antialias, boundary", [
+    ("bilinear", "bilinear", False, False, "truncate"),
+    ("bilinear", "bilinear", True, False, "truncate"),
+    ("bilinear", "bilinear", False, True, "truncate"),
+    ("bicubic", "bicubic", False, True, "truncate"),
+])
+@pytest.mark.parametrize("size", [(23, 41), (9, 7), (40, 13)])
+def test_resize_values_and_gradients_equal_torch_interpolate(mode, method, align_corners,
+                                                              antialias, boundary, size):
+    """Where the conventions match (docs/torch.md), values and gradients equal torch's
+    interpolate over the whole image, to float64 rounding."""
+    if not antialias and size[0] < 17:
+        pytest.skip("torch point-samples when shrinking without antialias: another map")
+    img = skimage_data.camera()[::16, ::16].astype(np.float64)[None, None] / 255  # 32x32
+    ours_x, theirs_x = _t(img), _t(img)
+    ours = rt.resize(ours_x, size=size, method=method, boundary=boundary,
+                     align="corners" if align_corners else "centers", antialias=antialias)
+    theirs = torch.nn.functional.interpolate(theirs_x, size=size, mode=mode,
+                                             align_corners=align_corners, antialias=antialias)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), atol=1e-12)
+    g = torch.as_tensor(np.random.default_rng(4).normal(size=ours.shape))
+    ours.backward(g)
+    theirs.backward(g)
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), atol=1e-12)
+
+
+def test_resize_refuses_what_it_cannot_differentiate():
+    with pytest.raises(ResampleError, match="float32 or float64"):
+        rt.resize(torch.zeros((4, 4), dtype=torch.uint8), scale=2)
+    with pytest.raises(ResampleError, match="reconstruct"):
+        rt.resize(torch.zeros((4, 4)), scale=2, method="gmm")
+    with pytest.raises(ResampleError, match=r"\(N, C, H, W\)"):
+        rt.resize(torch.zeros(4), scale=2)
+    with pytest.raises(ResampleError, match="must be a torch tensor"):
+        rt.resize(np.zeros((4, 4)), scale=2)
+
+
+# --- the point-cloud rebuild ------------------------------------------------------------------
+
+def _cloud(n=14, seed=5, channels=2):
+    rng = np.random.default_rng(seed)
+    xy = np.column_stack([rng.uniform(1, 12, n), rng.uniform(1, 10, n)])
+    return _t(xy), _t(rng.normal(size=(n, channels)))
+
+
+@pytest.mark.parametrize("kind", ["scalar", "per point", "per axis", "steered"])
+@pytest.mark.parametrize("order", [0, 1])
+def test_reconstruct_gradcheck_every_sigma_and_order(kind, order):
+    xy, v = _cloud()
+    rng = np.random.default_rng(6)
+    n = len(xy)
+    sigma = {"scalar": _t(1.3), "per point": _t(rng.uniform(1.0, 1.8, n)),
+             "per axis": _t(rng.uniform(1.0, 1.8, (n, 2))),
+             "steered": _t(np.column_stack([rng.uniform(1.0, 1.8, (n, 2)),
+                                            rng.uniform(-2, 2, n)]))}[kind]
+    f = lambda a, b, s: rt.reconstruct(a, b, (12, 13), sigma=s, order=order)  # noqa: E731
+    assert torch.autograd.gradcheck(f, (xy, v, sigma), eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+def test_reconstruct_with_holes_and_a_rule():
+    """Narrow Gaussians leave holes (their nearest point's value; gradients to it); a rule
+    ("steered") is applied to the detached points: the values equal resample.reconstruct's,
+    and the gradient is reconstruct_vjp's with the rule's sigmas held."""
+    xy, v = _cloud(n=10, seed=7)
+    assert torch.autograd.gradcheck(
+        lambda a, b: rt.reconstruct(a, b, (12, 13), sigma=torch.tensor(0.6,
+                                    dtype=torch.float64)), (xy, v), eps=1e-6, atol=1e-5)
+    out = rt.reconstruct(xy, v, (12, 13))
+    want = resample.reconstruct(xy.detach().numpy(), v.detach().numpy(), (12, 13))
+    np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-12, atol=1e-12)
+    g = torch.as_tensor(np.random.default_rng(8).normal(size=out.shape))
+    out.backward(g)
+    from resample.ops import gmm
+
+    held = gmm.steered_sigma(xy.detach().numpy(), v.detach().numpy())
+    d_xy, d_v, _ = resample.reconstruct_vjp(xy.detach().numpy(), v.detach().numpy(),
+                                            (12, 13), g.numpy(), sigma=held, order=1)
+    np.testing.assert_allclose(xy.grad.numpy(), d_xy, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(v.grad.numpy(), d_v, rtol=1e-12, atol=1e-12)
+
+
+def test_a_fit_in_pytorch_gives_resample_fits_loss_curve():
+    """examples/torch_fit.py (torch.optim.Adam with a cosine schedule over
+    resample.torch.reconstruct) follows `resample fit`'s loss curve step by step."""
+    example = runpy.run_path(os.path.join(ROOT, "examples", "torch_fit.py"))
+    img = skimage_data.camera()[::8, ::8].astype(np.float64)              # 64x64
+    ours = example["fit"](img, 200, 12)
+    theirs = fit(img, 200, steps=12).history
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+    assert ours[-1] < 0.85 * ours[0]                     # (it learns)
+
+
+def test_importing_resample_imports_no_torch():
+    code = ("import sys, resample; resample.resize; resample.reconstruct; "
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.strip() == "False", result.stderr
