@@ -183,36 +183,43 @@ def quality_table(names, seed=5):
     return "\n".join(rows), means
 
 
-def order_table(names, seed=5):
-    """Mean L1 of order 0 (the default) and order 1 (the weighted planes), each over griddata
-    linear's, per image and fraction (images at most 512 on a side, as quality_table)."""
-    from scipy.interpolate import griddata
+def _linear_cases(names, rng, halve=False):
+    """For each of scikit-image's photos ``names`` (RGBA as RGB; ``halve``: over 512 on a
+    side, every other pixel) and each of FRACTIONS: ``(name, fraction, img, xy, v, lin)``,
+    the points drawn by :func:`_sample` and griddata linear's mean L1 on them."""
     from skimage import data
 
-    rng = np.random.default_rng(seed)
-    rows = ["| image | fraction | order 0 / linear | order 1 / linear | griddata linear L1 |",
-            "|---|---|---|---|---|"]
-    ratios = {0: [], 1: []}
     for name in names:
         img = getattr(data, name)().astype(np.float64)
         img = img[..., :3] if img.ndim == 3 and img.shape[2] == 4 else img
+        img = img[::2, ::2] if halve and max(img.shape[:2]) > 512 else img
         h, w = img.shape[:2]
         qy, qx = np.mgrid[0:h, 0:w]
         for fraction in FRACTIONS:
             xy, v = _sample(img, fraction, rng)
             lin = np.abs(_griddata_filled(xy, v, qx, qy, "linear").reshape(img.shape)
                          - img).mean()
-            cells = []
-            for order in (0, 1):
-                out = resample.reconstruct(xy, v, (h, w), order=order)
-                ratio = np.abs(out.reshape(img.shape) - img).mean() / lin
-                ratios[order].append(ratio)
-                cells.append(f"{ratio:.3f}")
-            rows.append(f"| {name} | {fraction:.0%} | " + " | ".join(cells) + f" | {lin:.2f} |")
+            yield name, fraction, img, xy, v, lin
+
+
+def order_table(names, seed=5):
+    """Mean L1 of order 0 (the default) and order 1 (the weighted planes), each over griddata
+    linear's, per image and fraction (images at most 512 on a side, as quality_table)."""
+    rng = np.random.default_rng(seed)
+    rows = ["| image | fraction | order 0 / linear | order 1 / linear | griddata linear L1 |",
+            "|---|---|---|---|---|"]
+    ratios = {0: [], 1: []}
+    for name, fraction, img, xy, v, lin in _linear_cases(names, rng):
+        cells = []
+        for order in (0, 1):
+            out = resample.reconstruct(xy, v, img.shape[:2], order=order)
+            ratio = np.abs(out.reshape(img.shape) - img).mean() / lin
+            ratios[order].append(ratio)
+            cells.append(f"{ratio:.3f}")
+        rows.append(f"| {name} | {fraction:.0%} | " + " | ".join(cells) + f" | {lin:.2f} |")
     rows += ["", f"Mean over the table: order 0 {np.mean(ratios[0]):.3f}, order 1 "
              f"{np.mean(ratios[1]):.3f}; worst: order 0 {max(ratios[0]):.3f}, order 1 "
              f"{max(ratios[1]):.3f}."]
-    del griddata
     return "\n".join(rows)
 
 
@@ -261,23 +268,12 @@ def twicing_table(names, seed=5):
         "twicing, strength and width (0.5, 0.7, 1x) by 10% held out":
             lambda xy, v, h, w: _twiced_by_held_out(xy, v, h, w, (0.5, 0.7, 1.0)),
     }
-    from skimage import data
-
     rng = np.random.default_rng(seed)
     ratios = {rule: [] for rule in rules}
-    for name in names:
-        img = getattr(data, name)().astype(np.float64)
-        img = img[..., :3] if img.ndim == 3 and img.shape[2] == 4 else img
-        img = img[::2, ::2] if max(img.shape[:2]) > 512 else img
-        h, w = img.shape[:2]
-        qy, qx = np.mgrid[0:h, 0:w]
-        for fraction in FRACTIONS:
-            xy, v = _sample(img, fraction, rng)
-            lin = np.abs(_griddata_filled(xy, v, qx, qy, "linear").reshape(img.shape)
-                         - img).mean()
-            for rule, call in rules.items():
-                out = call(xy, v, h, w)
-                ratios[rule].append(np.abs(out.reshape(img.shape) - img).mean() / lin)
+    for _, _, img, xy, v, lin in _linear_cases(names, rng, halve=True):
+        for rule, call in rules.items():
+            out = call(xy, v, *img.shape[:2])
+            ratios[rule].append(np.abs(out.reshape(img.shape) - img).mean() / lin)
     rows = ["| rule | mean L1 / linear | worst |", "|---|---|---|"]
     rows += [f"| {rule} | {np.mean(r):.3f} | {max(r):.3f} |" for rule, r in ratios.items()]
     return "\n".join(rows)
