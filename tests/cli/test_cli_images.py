@@ -169,15 +169,16 @@ def test_float_tiff_stays_float(tmp_path, capsys):
     ramp = np.linspace(0, 1, 30 * 20, dtype=np.float32).reshape(30, 20)
     Image.fromarray(ramp, "F").save(src)
     code, _, err = run(capsys, src, "-o", tmp_path / "g.png", "--scale", "2", "--overwrite")
-    assert code == 0 and "converted float32 samples (0-1) to 16 bits for PNG" in err
+    assert code == 0 and "converted float32 samples to 16 bits for PNG, taken as 0-1" in err
     assert "outside" not in err
     want = resample.resize(ramp, shape=(60, 40), method="bilinear")
     np.testing.assert_array_equal(images.read_png(tmp_path / "g.png")[0][..., 0],
                                   np.clip(np.floor(want.astype(np.float64) * 65535 + 0.5),
                                           0, 65535).astype(np.uint16))
-    Image.fromarray(a, "F").save(src)
+    Image.fromarray(a, "F").save(src)        # -1 to 2: over 1, so taken as 0-255
     code, _, err = run(capsys, src, "-o", tmp_path / "g.jpg", "--scale", "2")
-    assert code == 0 and "to 8 bits for JPEG" in err and "% of them outside 0-1, clipped" in err
+    assert code == 0 and "to 8 bits for JPEG, taken as 0-255 (their largest is over 1)" in err
+    assert "% of them outside 0-255, clipped" in err
 
 
 @pytest.mark.parametrize("mode", ["P", "1"])

@@ -168,8 +168,9 @@ def test_two_inputs_for_one_output_are_refused_before_any_is_converted(tmp_path,
     Image.fromarray(a).save(src / "b.png")
     assert main([str(src), "-o", str(out), "--scale", "0.5", "--format", "png", "-q"]) == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "would both be written to" in err
-    assert "a.jpg" in err and "a.png" in err and "--suffix" in err
+    assert len(err.splitlines()) == 1 and "two inputs, one output:" in err
+    assert "a.jpg" in err and "a.png ->" in err and "leave out --format" in err
+    assert "--suffix" in err
     assert not out.exists()
     # the same files on the command line, into one folder, as mogrify -path
     assert main([str(src / "a.png"), str(src / "b.png"), "-o", str(out) + "/", "--scale",

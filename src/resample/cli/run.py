@@ -296,11 +296,13 @@ def folder_or_list(input, from_list, output, options, weights, recursive, includ
         return
     clashes = [j for j in todo if j.error.startswith("same output")]
     if clashes:
-        first = clashes[0]
-        more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
-        raise ResampleError(f"{first.src} and {first.error[len('same output as '):]} would "
-                            f"both be written to {first.dst}{more}: give --suffix, or "
-                            "convert them in separate runs")
+        named = "; ".join(f"{j.error[len('same output as '):]} and {j.src} -> {j.dst}"
+                          for j in clashes[:3])
+        more = f" (and {len(clashes) - 3} more)" if len(clashes) > 3 else ""
+        fix = ("leave out --format (each keeps its own), give --suffix" if out_format else
+               "give --suffix")
+        raise ResampleError(f"two inputs, one output: {named}{more}; {fix}, or convert them "
+                            "in separate runs")
     try:
         os.makedirs(output, exist_ok=True)
     except OSError as exc:

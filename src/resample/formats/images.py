@@ -537,16 +537,20 @@ def _for_format(pic: Picture, fmt):
     if np.issubdtype(a.dtype, np.floating):
         if fmt == "TIFF":
             return a.astype(np.float32), alpha, notes
-        # Float samples span 0-1 (docs/conventions.md): 16 bits for PNG, else 8, rounded half
-        # up; what lies outside is clipped, and the note says how much
+        # Float samples span 0-1, or 0-255 where their largest is over 1 (as the data's range
+        # says): 16 bits for PNG, else 8, rounded half up; what lies outside is clipped, and
+        # the note says the rule and how much
         depth = np.uint16 if fmt == "PNG" else np.uint8
-        outside = int(np.count_nonzero(~((a >= 0) & (a <= 1))))
+        finite = a[np.isfinite(a)]
+        span = 255.0 if finite.size and float(finite.max()) > 1.0 else 1.0
+        outside = int(np.count_nonzero(~((a >= 0) & (a <= span))))
         top = float(np.iinfo(depth).max)
-        converted = to_dtype(np.nan_to_num(a.astype(np.float64), nan=0.0) * top, depth)
-        note = (f"converted {a.dtype} samples (0-1) to {np.iinfo(depth).bits} bits for "
-                f"{fmt}; use .tif to keep them")
+        converted = to_dtype(np.nan_to_num(a.astype(np.float64), nan=0.0) * (top / span), depth)
+        note = (f"converted {a.dtype} samples to {np.iinfo(depth).bits} bits for {fmt}, taken "
+                f"as 0-{span:.0f} (their largest is {'over' if span > 1 else 'at most'} 1); "
+                "use .tif to keep them")
         if outside:
-            note += f" ({100.0 * outside / a.size:.2g}% of them outside 0-1, clipped)"
+            note += f" ({100.0 * outside / a.size:.2g}% of them outside 0-{span:.0f}, clipped)"
         a, alpha, more = _for_format(replace(pic, array=converted), fmt)
         return a, alpha, [note] + more
     if fmt in EIGHT_BIT_ONLY and a.dtype != np.uint8:
