@@ -5,7 +5,6 @@ Run: ``python examples/method_tour.py [out.png]`` (needs scikit-image for the ph
 
 import sys
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 import resample

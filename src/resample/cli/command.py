@@ -181,7 +181,7 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
     image of a folder.
 
-    INPUT is an image (PNG, JPEG, TIFF, WebP, BMP, ..., or a Zarr array).  `resample IN OUT`
+    INPUT is an image (PNG, JPEG, TIFF, WebP, AVIF, HEIC, BMP, ..., or a Zarr array).  `resample IN OUT`
     names the output after the input (as convert and vips do), like -o OUT; several inputs
     go into a folder: `resample a.png b.jpg -o DIR/` (as mogrify -path).  8-bit, 16-bit
     and 32-bit float images keep their depth where the output format allows; alpha is
@@ -189,7 +189,8 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
     carried over.
 
     INPUT may also be a .csv/.tsv of points (x, y, then v, r,g,b or r,g,b,a, optionally
-    sigma): every point is a 2-D Gaussian and a pixel is their weighted mean (method gmm).
+    sigma): every point is a 2-D Gaussian and a pixel is their weighted mean, moved
+    towards their weighted least-squares plane with the steered rule (--order).
 
     INPUT may be a folder, with -o naming the output folder: every image and CSV in it is
     converted, in parallel, with a progress bar; outputs that exist are skipped, so an
