@@ -37,9 +37,9 @@ def report(notes, path, quiet):
         echo(path)
 
 
-def one_size(scale, size):
-    """A resize needs exactly one of --scale and --size."""
-    if scale is None and size is None:
+def one_size(scale, size, required=True):
+    """A resize needs one of --scale and --size (``required``), and never both."""
+    if required and scale is None and size is None:
         raise UsageError("give --scale S or --size GEOMETRY (e.g. --scale 0.5, --size 50%, "
                          "--size 800x600)")
     if scale is not None and size is not None:

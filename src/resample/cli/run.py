@@ -219,8 +219,7 @@ def folder_or_list(input, from_list, output, options, weights, recursive, includ
                          "and this names a file; give -o OUTDIR")
     if weights is not None:
         raise UsageError("--weights applies to one point cloud, not to a folder")
-    if (options.scale is not None) and (options.size is not None):
-        one_size(options.scale, options.size)
+    one_size(options.scale, options.size, required=False)   # (point clouds need neither)
     if "/" in suffix or os.sep in suffix:
         raise UsageError(f"--suffix {excerpt(suffix)} must not hold a folder separator")
     try:
@@ -285,19 +284,18 @@ def folder_or_list(input, from_list, output, options, weights, recursive, includ
         if found and (from_list is not None or listed is not None):
             raise ResampleError(f"nothing to convert: none of the {len(found)} listed paths "
                                 "is an image or CSV that --include/--exclude/--shard keep")
-        if not quiet and found:       # (a job array's shard may be empty: not an error)
-            kept_by = [flag for flag, value in (("--include", include), ("--exclude", exclude),
-                                                ("--shard", shard)) if value]
+        kept_by = [flag for flag, value in (("--include", include), ("--exclude", exclude),
+                                            ("--shard", shard)) if value]
+        if not quiet and found and kept_by:   # (a job array's shard may be empty: no error)
             note(f"nothing to convert: {' and '.join(kept_by)} "
                  f"{'keep' if len(kept_by) > 1 else 'keeps'} none of the {len(found)} images "
                  f"and point clouds in {input}")
         elif not quiet:
             note(f"no images or point clouds to convert in {input}")
         return
-    clashes = [j for j in todo if j.error.startswith("same output")]
+    clashes = [j for j in todo if j.clash]
     if clashes:
-        named = "; ".join(f"{j.error[len('same output as '):]} and {j.src} -> {j.dst}"
-                          for j in clashes[:3])
+        named = "; ".join(f"{j.clash} and {j.src} -> {j.dst}" for j in clashes[:3])
         more = f" (and {len(clashes) - 3} more)" if len(clashes) > 3 else ""
         fix = ("leave out --format (each keeps its own), give --suffix" if out_format else
                "give --suffix")

@@ -51,6 +51,7 @@ class Job:
     rel: str                 # its path relative to the input folder, "/"-separated
     dst: str = ""            # the output file
     error: str = ""          # set when the job cannot run (e.g. two inputs, one output)
+    clash: str = ""          # the input already bound for this job's output, if any
 
 
 @dataclass
@@ -236,6 +237,7 @@ def plan_outputs(jobs, out_dir, *, fmt=None, suffix=""):
     for job in kept:
         key = os.path.normcase(os.path.realpath(job.dst))
         if key in owner:
+            job.clash = owner[key]
             job.error = f"same output as {owner[key]}"
         else:
             owner[key] = job.src

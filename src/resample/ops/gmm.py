@@ -319,7 +319,7 @@ def check_order(order, sigma=None):
     the "steered" rule, 0 with any other sigma (a number, "auto", or per-point sigmas, as a
     fit's points carry: they were fitted for order 0).  reconstruct, its gradients, fit."""
     if order is None:
-        return 1 if isinstance(sigma, str) and sigma == "steered" else 0
+        return 1 if isinstance(sigma, str) and sigma.lower() == "steered" else 0
     if isinstance(order, bool) or order not in ORDERS:
         raise ResampleError(f"order must be 0 or 1, got {excerpt(order)}")
     return order
