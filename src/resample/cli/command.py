@@ -84,7 +84,7 @@ OPTIONS = (
                 "INPUT-METHOD-WxH.EXT. For a folder: the output folder."),
     Option("-m", "--method", choices=METHOD_NAMES, default="bilinear", show_default=True,
            help="Resampling kernel."),
-    Option("-s", "--scale", parse=lambda text: _scale(text), metavar="S",
+    Option("-s", "--scale", parse=_scale, metavar="S",
            help="Scale factor, e.g. 2 or 0.5."),
     Option("--size", metavar="GEOMETRY", help="Output size, ImageMagick style (see below)."),
     Option("--align", choices=("centers", "corners"), default="centers", show_default=True,
