@@ -275,6 +275,11 @@ def test_the_output_after_the_input_and_several_inputs_into_a_folder(tmp_path, c
     code, _, err = run(capsys, a, b, c, "-o", tmp_path / "small", "--scale", "0.5", "-q")
     assert code == 0, err
     assert sorted(os.listdir(tmp_path / "small")) == ["a.png", "b.png", "c.png"]
+    # files, then a folder last (as cp); a folder among the inputs is refused
+    code, _, err = run(capsys, a, b, c, str(tmp_path / "last") + "/", "--scale", "0.5", "-q")
+    assert code == 0 and sorted(os.listdir(tmp_path / "last")) == ["a.png", "b.png", "c.png"]
+    code, _, err = run(capsys, a, tmp_path / "small", "-o", tmp_path / "x/", "--scale", "0.5")
+    assert code == 2 and "a folder among the inputs" in err and not (tmp_path / "x").exists()
     code, _, err = run(capsys, a, "--method", "linear", "-o", tmp_path / "l.png", "--scale", "2")
     assert code == 0 and Image.open(tmp_path / "l.png").size == (2 * photo.shape[1],
                                                                  2 * photo.shape[0])
@@ -656,7 +661,24 @@ def test_heic_in_jpeg_out(tmp_path, capsys, photo, monkeypatch):
     assert os.listdir(tmp_path / "out") == ["a.jpg"]
     code, out, err = _command(["-", "-o", "-", "--scale", "0.5"], src.read_bytes())
     assert code == 0 and Image.open(io.BytesIO(out)).format == "JPEG", err
+    code, out, err = run(capsys, src, "-o", str(tmp_path / "one") + "/", "--scale", "0.5")
+    assert code == 0 and os.listdir(tmp_path / "one") == ["phone.jpg"], err     # -o DIR/
     monkeypatch.setattr(files, "enable_heif", lambda: False)     # (registered above for good)
     with pytest.raises(ResampleError, match=r"pip install 'resample-images\[heif\]'"):
         files.open_heif(src)
     assert files.is_heif(src) and not files.is_heif(tmp_path / "x.png")
+
+
+@pytest.mark.parametrize("ext", [".bmp", ".ppm", ".jpg"])
+def test_alpha_into_a_format_without_it_is_flattened_onto_white_with_a_note(tmp_path, capsys,
+                                                                            ext):
+    a = np.zeros((40, 40, 4), np.uint8)
+    a[..., 0] = 255                                     # red where opaque, invisible elsewhere
+    a[10:30, 10:30, 3] = 255
+    src, dst = tmp_path / "t.png", tmp_path / f"t{ext}"
+    Image.fromarray(a).save(src)
+    code, _, err = run(capsys, src, dst, "--scale", "0.5")
+    assert code == 0 and "flattened alpha onto white for" in err
+    out = np.asarray(Image.open(dst).convert("RGB"))
+    assert (out[0, 0] >= 245).all()                      # white (JPEG: nearly), not black
+    assert out[10, 10, 0] > 240 and out[10, 10, 1] < 15                 # red

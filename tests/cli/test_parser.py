@@ -66,6 +66,9 @@ def test_defaults_repeats_and_arguments_that_look_like_options():
     (["in.png", "--width", "100"], "no such option: --width (give --size Wx"),
     (["in.png", "--height=100"], "no such option: --height (give --size xH"),
     (["in.png", "--scale", "50%"], "--scale: 50% is a percentage: give --size 50%"),
+    (["in.png", "--filter", "lanczos"], "no such option: --filter (give --method NAME"),
+    (["in.png", "--kernel", "lanczos3"], "no such option: --kernel (give --method NAME"),
+    (["in.png", "--antialias"], "no such option: --antialias (antialiasing is on"),
 ])
 def test_each_mistake_is_one_line_naming_the_option(argv, says):
     with pytest.raises(UsageError) as err:

@@ -170,7 +170,7 @@ def test_two_inputs_for_one_output_are_refused_before_any_is_converted(tmp_path,
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "two inputs, one output:" in err
     assert "a.jpg" in err and "a.png ->" in err and "leave out --format" in err
-    assert "--suffix" in err
+    assert "rename one of them" in err and "--suffix" not in err    # (a suffix renames all)
     assert not out.exists()
     # the same files on the command line, into one folder, as mogrify -path
     assert main([str(src / "a.png"), str(src / "b.png"), "-o", str(out) + "/", "--scale",
@@ -224,6 +224,10 @@ def test_an_empty_selection_and_a_rerun_say_why(tmp_path, capsys):
     shard = next(f"{k}/4" for k in range(1, 5) if not batch.in_shard("a.png", (k, 4)))
     assert main([str(src), "-o", str(out), "--scale", "0.5", "--shard", shard]) == 0
     assert "nothing to convert: --shard keeps none of the 1 images" in capsys.readouterr().err
+    listing = tmp_path / "none.txt"
+    listing.write_text("")
+    assert main(["--from-list", str(listing), "-o", str(out), "--scale", "0.5"]) == 0
+    assert "to convert in the list " in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main([str(empty), "-o", str(out), "--scale", "0.5"]) == 0
@@ -282,7 +286,7 @@ def test_fail_fast_stops_at_the_first_failure(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["-o", "{out}", "--scale", "0.5", "-r"], "for folders and --from-list only"),
+    (["-o", "{out}", "--scale", "0.5", "-r"], "for folders, lists and several inputs only"),
     (["--scale", "0.5"], "needs -o OUTDIR"),
     (["-o", "{file}", "--scale", "0.5"], "is not a folder"),
     (["-o", "{out}"], "give --scale S or --size GEOMETRY"),

@@ -75,6 +75,11 @@ HINTS = {
     "--height": "give --size xH for a height, e.g. --size x600",
     "-w": "give --size Wx for a width, e.g. --size 800x",
     "--out": "give -o OUT, or the output after the input: resample IN OUT",
+    "--filter": "give --method NAME (lanczos, bicubic, ...)",
+    "--interpolation": "give --method NAME (bilinear, bicubic, ...)",
+    "--kernel": "give --method NAME (libvips' lanczos3 and cubic are names here too)",
+    "--mode": "give --method NAME (torch's bilinear and bicubic: bilinear, sharpcubic)",
+    "--antialias": "antialiasing is on when shrinking; --no-antialias turns it off",
 }
 
 
@@ -181,9 +186,10 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
     image of a folder.
 
-    INPUT is an image (PNG, JPEG, TIFF, WebP, AVIF, HEIC, BMP, ..., or a Zarr array).  `resample IN OUT`
-    names the output after the input (as convert and vips do), like -o OUT; several inputs
-    go into a folder: `resample a.png b.jpg -o DIR/` (as mogrify -path).  8-bit, 16-bit
+    INPUT is an image (PNG, JPEG, TIFF, WebP, AVIF, HEIC, BMP, ..., or a Zarr array).  In
+    `resample IN OUT` the second path is the output (as convert and vips take it), as with
+    -o OUT; several inputs go into a folder: `resample a.png b.jpg -o DIR/` (as mogrify
+    -path), or with the folder last.  8-bit, 16-bit
     and 32-bit float images keep their depth where the output format allows; alpha is
     premultiplied while resampling; EXIF orientation is applied; ICC profile and DPI are
     carried over.
@@ -241,8 +247,9 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
                                       ("--follow-links", follow_links),
                                       ("--scheduler", scheduler)) if value]
     if given:
-        raise UsageError(f"{', '.join(given)}: for folders and --from-list only"
-                         + (" (and --format for -o -)" if out_format else ""))
+        raise UsageError(f"{', '.join(given)}: for folders, lists and several inputs only"
+                         + (" (and --format for -o -; one file's format is its output's "
+                            "extension)" if out_format else ""))
     if is_points(input):
         return _reconstruct_csv(input, output, options, weights, overwrite, quiet, explicit)
     one_size(scale, size)
@@ -270,6 +277,10 @@ def _positional(inputs, output, overwrite):
     --overwrite: ``resample *.png`` over two files must not write one onto the other."""
     if len(inputs) <= 1:
         return (inputs[0] if inputs else None), output, None
+    last = inputs[-1]
+    if output is None and len(inputs) > 2 and (last.endswith(("/", os.sep)) or
+                                               (os.path.isdir(last) and not is_zarr(last))):
+        return None, last, list(inputs[:-1])          # several files, then a folder (as cp)
     if output is None and len(inputs) == 2:
         out = inputs[1]
         if os.path.isfile(out) and not overwrite:
@@ -278,8 +289,8 @@ def _positional(inputs, output, overwrite):
                              "folder")
         return inputs[0], out, None
     if output is None:
-        raise UsageError(f"{len(inputs)} inputs: give -o DIR/ for their outputs (or one "
-                         "input and its output: resample IN OUT)")
+        raise UsageError(f"{len(inputs)} inputs: give -o DIR/ (or a folder last) for their "
+                         "outputs, or one input and its output: resample IN OUT")
     return None, output, list(inputs)
 
 

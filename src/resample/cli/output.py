@@ -10,6 +10,7 @@ import sys
 from ..errors import ResampleError
 from ..formats.files import LOSSY, check_zarr_output, output_format
 from ..jobs.console import note
+from ..spec.geometry import WRITTEN_AS
 from .parser import UsageError
 
 
@@ -68,14 +69,15 @@ def is_zarr_name(path):
 
 
 def into_folder(folder, input):
-    """``-o DIR/`` for one file: the output is DIR/<the input's file name>, DIR made if it
-    does not exist."""
+    """``-o DIR/`` for one file: the output is DIR/<the input's file name> (a format that is
+    read, not written, as WRITTEN_AS says: HEIC as JPEG), DIR made if it does not exist."""
+    stem, ext = os.path.splitext(os.path.basename(os.path.normpath(input)))
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         raise ResampleError(f"{folder}: cannot make the folder ({exc.strerror or exc})") \
             from None
-    return os.path.join(folder, os.path.basename(os.path.normpath(input)))
+    return os.path.join(folder, stem + WRITTEN_AS.get(ext.lower(), ext))
 
 
 def check_not_into_itself(folder, output, suffix, out_format, overwrite):

@@ -256,6 +256,10 @@ def folder_or_list(input, from_list, output, options, weights, recursive, includ
             raise ResampleError(f"{from_list}: cannot read ({exc.strerror or exc})") from None
         unknown = [j for j in found if not batch.is_input_name(j.rel.rsplit("/", 1)[-1])]
     elif listed is not None:
+        folders = [p for p in listed if os.path.isdir(p) and not is_zarr_name(p)]
+        if folders:
+            raise UsageError(f"{folders[0]}: a folder among the inputs; give one folder, or "
+                             "files")
         found = batch.named_jobs(listed)
         unknown = [j for j in found if not batch.is_input_name(j.rel)]
     else:
@@ -291,16 +295,16 @@ def folder_or_list(input, from_list, output, options, weights, recursive, includ
                  f"{'keep' if len(kept_by) > 1 else 'keeps'} none of the {len(found)} images "
                  f"and point clouds in {input}")
         elif not quiet:
-            note(f"no images or point clouds to convert in {input}")
+            note("no images or point clouds to convert in "
+                 + (input if input is not None else f"the list {from_list}"))
         return
     clashes = [j for j in todo if j.clash]
     if clashes:
         named = "; ".join(f"{j.clash} and {j.src} -> {j.dst}" for j in clashes[:3])
         more = f" (and {len(clashes) - 3} more)" if len(clashes) > 3 else ""
-        fix = ("leave out --format (each keeps its own), give --suffix" if out_format else
-               "give --suffix")
-        raise ResampleError(f"two inputs, one output: {named}{more}; {fix}, or convert them "
-                            "in separate runs")
+        fix = "leave out --format (each keeps its own extension), " if out_format else ""
+        raise ResampleError(f"two inputs, one output: {named}{more}; {fix}rename one of "
+                            "them, or convert them in separate runs")
     try:
         os.makedirs(output, exist_ok=True)
     except OSError as exc:

@@ -32,6 +32,7 @@ _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".ti
             ".tga": "TGA", ".avif": "AVIF", ".zarr": "ZARR"}
 EIGHT_BIT_ONLY = ("JPEG", "WEBP", "AVIF", "BMP", "GIF", "TGA")
 LOSSY = ("JPEG", "WEBP", "AVIF")      # the formats --quality applies to
+NO_ALPHA = ("JPEG", "BMP", "PPM")     # alpha is flattened onto white for these
 DEFAULT_QUALITY = 95
 
 

@@ -27,9 +27,9 @@ from ..spec.dtypes import to_dtype
 from ..spec.geometry import jpeg_draft_scale
 from ..spec.memory import check_memory
 from . import files, png
-from .files import (EIGHT_BIT_ONLY, atomic_output, check_size, deep_tiff, icc_description,
-    is_srgb, not_a_file, output_format, pillow_save, pillow_save_options, read_metadata,
-    reading_mode)
+from .files import (EIGHT_BIT_ONLY, NO_ALPHA, atomic_output, check_size, deep_tiff,
+    icc_description, is_srgb, not_a_file, output_format, pillow_save, pillow_save_options,
+    read_metadata, reading_mode)
 
 _ALPHA_MODES = ("LA", "RGBA")
 
@@ -561,8 +561,8 @@ def _for_format(pic: Picture, fmt):
             a = out
         else:
             a = to_dtype(a.astype(np.float64) * (255.0 / np.iinfo(a.dtype).max), np.uint8)
-    if alpha and fmt == "JPEG":
-        notes.append("flattened alpha onto white for JPEG")
+    if alpha and fmt in NO_ALPHA:
+        notes.append(f"flattened alpha onto white for {fmt}")
         if a.dtype in (np.uint8, np.uint16):     # (the plain job's loop too)
             out = np.empty(a.shape[:-1] + (a.shape[-1] - 1,), a.dtype)
             _core.flatten_alpha(np.ascontiguousarray(a), a.shape[-1], out)

@@ -269,8 +269,8 @@ def write(job: Decoded, zlib_below=ZLIB_BELOW):
         reduced = _buffer(len(out) // 2)
         core.reduce_to_8bit(_view(out, "H", (len(reduced),)), _view(reduced, "B", (len(reduced),)))
         out, depth, code = reduced, 8, "B"
-    if alpha and fmt == "JPEG":
-        notes.append("flattened alpha onto white for JPEG")
+    if alpha and fmt in files.NO_ALPHA:
+        notes.append(f"flattened alpha onto white for {fmt}")
         flat = _buffer(depth // 8 * out_h * out_w * (n_ch - 1))
         core.flatten_alpha(_view(out, code, (out_h, out_w, n_ch)), n_ch,
                            _view(flat, code, (out_h, out_w, n_ch - 1)))
