@@ -682,3 +682,16 @@ def test_alpha_into_a_format_without_it_is_flattened_onto_white_with_a_note(tmp_
     out = np.asarray(Image.open(dst).convert("RGB"))
     assert (out[0, 0] >= 245).all()                      # white (JPEG: nearly), not black
     assert out[10, 10, 0] > 240 and out[10, 10, 1] < 15                 # red
+
+
+def test_image_bytes_are_not_written_to_a_terminal(tmp_path, capsys, photo, monkeypatch):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    assert main([str(src), "-o", "-", "--scale", "0.5"]) == 2
+    assert "standard output is a terminal" in capsys.readouterr().err

@@ -80,6 +80,9 @@ def piped(input, output, options, out_format, quiet):
     if input != "-" and convert.is_points(input):
         raise UsageError("-o -: point clouds are rebuilt into files; give -o FILE")
     one_size(options.scale, options.size)
+    if output == "-" and sys.stdout is not None and sys.stdout.isatty():
+        raise UsageError("-o -: standard output is a terminal; send it to a file or a pipe "
+                         "(> out.png, | ...)")
     if out_format is not None and output != "-":
         raise UsageError("--format: for -o - and folders only (a file's extension is its format)")
     if output != "-":

@@ -74,7 +74,9 @@ class Geometry(NamedTuple):
                 raise ResampleError(f"--size {excerpt(text)} must be above 0%")
             return cls(text, px, py, True, flags)
         if (w and "." in w) or (h and "." in h):
-            raise ResampleError(f"--size {excerpt(text)}: sizes are whole pixels")
+            factor = w if h is None and not flags else None
+            hint = f" (a factor is --scale {factor})" if factor else ""
+            raise ResampleError(f"--size {excerpt(text)}: sizes are whole pixels{hint}")
         w = int(w) if w else None
         h = int(h) if h else None
         if (w is not None and w < 1) or (h is not None and h < 1):
