@@ -213,9 +213,12 @@ static void fixed_row_scalar(const uint8_t* in, long long n_ch, const FixedCols&
 // every tap (tap k's shuffle adds k C to tap 0's).  0: no runs, 1: a load per tap, 2: one
 // load.  Every run is tested, not only those at multiples of 8, so that a block of the
 // columns (resample.dask) fits where the whole does.
+constexpr long long FIXED_RUN_TAPS = 64;      // the most taps a run takes (fixed_blocks_avx2)
+
 static int fixed_blocks_fit(const FixedCols& f, long long n_ch) {
     // the 16-bit sums hold a sample (at most 255 * 2^FIXED_FRAC * gain) and the rounding
     if (255.0 * (1 << FIXED_FRAC) * f.gain + (double)f.widest > 32767.0) return 0;
+    if (f.widest > FIXED_RUN_TAPS) return 0;
     long long reach = 0, last = (n_ch + 6) / n_ch;     // the last pixel a run reaches
     for (long long x0 = 0; x0 < f.n_out; ++x0)
         for (long long x = x0; x <= std::min(f.n_out - 1, x0 + last); ++x) {
@@ -313,7 +316,7 @@ static void fixed_blocks_avx2(const FixedCols& f, long long n_ch, FixedBlocksAvx
     v.w.resize(v.pairs * v.taps);
     for (long long p = 0; p < v.pairs; ++p) {
         alignas(32) int8_t m[32];
-        alignas(32) int16_t w[16 * 64];
+        alignas(32) int16_t w[16 * FIXED_RUN_TAPS];
         for (int lane = 0; lane < 2; ++lane) {
             long long j0 = 16 * p + 8 * lane, x0 = std::min(j0, n - 1) / n_ch;
             v.base[2 * p + lane] = f.start[x0] * n_ch;
