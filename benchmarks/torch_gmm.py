@@ -1,7 +1,7 @@
 """The point-cloud rebuild's forward plus backward in PyTorch: resample.torch.reconstruct
 against torch autograd over the dense Gaussian-mixture formula (every point at every pixel,
-the GMM paper's baseline), on the CPU; and resample.torch.resize against
-torch.nn.functional.interpolate.
+the GMM paper's baseline), on the CPU; resample.torch.resize against
+torch.nn.functional.interpolate; and resample.torch.sample against grid_sample.
 
 Run: ``python -m benchmarks.torch_gmm [--rounds N]``.  Goal (issue: differentiable in
 PyTorch): forward plus backward at least 10x faster than the dense formula at 10k points into
@@ -87,7 +87,46 @@ def run(rounds=3):
             x = x0.clone().requires_grad_()
             f(x).square().mean().backward()
         lines.append(f"| {name} | {_time(go, rounds) * 1e3:.1f} |")
+    lines += sampling(rounds)
     return "\n".join(lines)
+
+
+def sampling(rounds):
+    """Forward plus backward of sampling 8 RGB 256x256 images at 8 rotated 256x256 grids,
+    with gradients for the images and the grids: ours against grid_sample where the
+    conventions match (bilinear; bicubic is Keys a = -0.75, our sharpcubic), and methods
+    grid_sample lacks."""
+    rng = np.random.default_rng(1)
+    x0 = torch.as_tensor(rng.uniform(0, 1, (8, 3, 256, 256)), dtype=torch.float32)
+    turn = torch.tensor([[0.9, 0.2, 0.05], [-0.2, 0.9, -0.03]]).repeat(8, 1, 1)
+    grid0 = torch.nn.functional.affine_grid(turn, (8, 3, 256, 256), align_corners=False)
+    grid_sample = torch.nn.functional.grid_sample
+    cases = [("bilinear", lambda x, g: rt.sample(x, g, boundary="edge"),
+              lambda x, g: grid_sample(x, g, padding_mode="border", align_corners=False)),
+             ("bicubic (a = -0.75)", lambda x, g: rt.sample(x, g, method="sharpcubic",
+                                                            boundary="edge"),
+              lambda x, g: grid_sample(x, g, mode="bicubic", padding_mode="border",
+                                       align_corners=False)),
+             ("gri", lambda x, g: rt.sample(x, g, method="gri", boundary="edge"), None),
+             ("lanczos", lambda x, g: rt.sample(x, g, method="lanczos", boundary="edge"), None)]
+    lines = ["", "| sample (8, 3, 256, 256) at (8, 256, 256, 2), float32 | ours: fwd ms | "
+             "ours: fwd+bwd ms | grid_sample: fwd ms | grid_sample: fwd+bwd ms |",
+             "|---|---|---|---|---|"]
+    for name, ours, theirs in cases:
+        row = []
+        for f in (ours, theirs):
+            if f is None:
+                row += ["-", "-"]
+                continue
+            for backward in (False, True):
+                def go(f=f, backward=backward):
+                    x, g = x0.clone().requires_grad_(), grid0.clone().requires_grad_()
+                    out = f(x, g)
+                    if backward:
+                        out.square().mean().backward()
+                row.append(f"{_time(go, rounds) * 1e3:.1f}")
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
+    return lines
 
 
 def main():

@@ -23,6 +23,7 @@
 #include "common/taps.h"       // methods, boundaries, tap tables
 #include "common/gaussians.h"  // footprints, gradients, steering
 #include "common/nearest.h"    // the k nearest points
+#include "common/sampling.h"   // point sampling's gradient
 #include "common/cuda.cuh"     // launch bounds, applying taps, storing (CUDA only)
 
 // The operations, each in its folder with its CPU loops (kernels/<operation>/):

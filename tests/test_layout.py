@@ -27,6 +27,7 @@ def test_python_m_benchmarks_runs_from_the_repository_root():
 
 HEADERS = ["kernels/common/device.h", "kernels/common/store.h", "kernels/common/taps.h",
            "kernels/common/gaussians.h", "kernels/common/nearest.h", "kernels/common/srgb.h",
+           "kernels/common/sampling.h",
            "kernels/cpu/kernels.h", "kernels/cpu/isa.h", "kernels/cpu/engine_impl.h",
            "kernels/resize/resize.h", "kernels/resize/fixed8.h", "kernels/gather/gather.h",
            "kernels/splat/splat.h", "kernels/gradients/gradients.h", "kernels/knn/knn.h",

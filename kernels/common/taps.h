@@ -63,6 +63,57 @@ RESAMPLE_HD double method_weight(int method, double u) {
     return 0.0;
 }
 
+// dK/du of method_weight, from the left where K has a kink (bilinear at 0 and +-1; nearest
+// and box, piecewise constant, 0): a weight K(i - x) then changes with x at the rate
+// -method_slope(i - x) as x grows, the derivative from the right in x, as grid_sample's.
+RESAMPLE_HD double method_slope(int method, double u) {
+    double a = fabs(u), s = u > 0.0 ? 1.0 : -1.0;           // u = 0 counts as from the left
+    if (method == METHOD_BILINEAR) return (u > -1.0 && u <= 1.0) ? -s : 0.0;
+    if (method == METHOD_BICUBIC || method == METHOD_SHARPCUBIC) {
+        const double k = method == METHOD_BICUBIC ? -0.5 : -0.75;
+        if (a < 1.0) return s * (3.0 * (k + 2.0) * a - 2.0 * (k + 3.0)) * a;
+        if (a < 2.0) return s * k * ((3.0 * a - 10.0) * a + 8.0);
+        return 0.0;
+    }
+    if (method == METHOD_LANCZOS) {          // (sinc(u) sinc(u / 3))'
+        if (a >= 3.0) return 0.0;
+        if (a < 1e-4) return -u * 3.14159265358979323846 * 3.14159265358979323846 * (10.0 / 27.0);
+        double v = u / 3.0, pu = 3.14159265358979323846 * u;
+        double su = sinc_pi(u), sv = sinc_pi(v);
+        double du = (cos(pu) - su) / u, dv = (cos(pu / 3.0) - sv) / v;
+        return du * sv + su * dv / 3.0;
+    }
+    if (method == METHOD_MITCHELL) {
+        if (a < 1.0) return s * (3.5 * a - 4.0) * a;
+        if (a < 2.0) return s * ((-7.0 / 6.0 * a + 4.0) * a - 10.0 / 3.0);
+        return 0.0;
+    }
+    if (method == METHOD_GRI) {
+        double v = 1.0 - a;
+        if (a <= 0.5) return s * (16.0 * a * a - 6.0) * a;
+        if (a < 1.5) return -s * (0.5 + 3.0 * v - 8.0 * v * v * v);
+        return 0.0;
+    }
+    return 0.0;
+}
+
+// A weight and its derivative with respect to the sample's position x: taps_finish applied to
+// these carries the derivative through the normalisation and the boundary (taps_slopes_one).
+struct Sloped {
+    double v, d;
+    RESAMPLE_HD Sloped(double value = 0.0, double slope = 0.0) : v(value), d(slope) {}
+    RESAMPLE_HD Sloped& operator+=(const Sloped& o) { v += o.v; d += o.d; return *this; }
+    RESAMPLE_HD Sloped& operator/=(const Sloped& o) {
+        d = (d - v / o.v * o.d) / o.v;
+        v /= o.v;
+        return *this;
+    }
+    RESAMPLE_HD Sloped operator*(double c) const { return Sloped(v * c, d * c); }
+    RESAMPLE_HD Sloped operator-() const { return Sloped(-v, -d); }
+};
+RESAMPLE_HD double value_of(double w) { return w; }
+RESAMPLE_HD double value_of(const Sloped& w) { return w.v; }
+
 // An in-range index for tap position i of an axis of n, for the index-remapping boundaries
 // (edge, reflect cba|abcd|dcb, mirror dcb|abcd|cba, wrap).
 RESAMPLE_HD long long map_index(long long i, long long n, int boundary) {
@@ -124,13 +175,14 @@ RESAMPLE_HD double taps_window(double x, long long n, double reach, int boundary
 
 // The raw weights of the taps index[k] = i0 + k (k < width), which sum to total, normalised
 // to sum 1 and the boundary applied (see taps_one); index and weight hold taps_width entries.
-RESAMPLE_HD void taps_finish(long long n, long long width, int boundary, double total,
-                             long long* index, double* weight, double* fill) {
-    if (total != 0.0)
+template <typename W>           // double, or Sloped for the weights' derivatives
+RESAMPLE_HD void taps_finish(long long n, long long width, int boundary, W total,
+                             long long* index, W* weight, W* fill) {
+    if (value_of(total) != 0.0)
         for (long long k = 0; k < width; ++k) weight[k] /= total;
     *fill = 0.0;
     if (boundary == BOUNDARY_TRUNCATE || boundary == BOUNDARY_CONSTANT) {
-        double inside = 0.0, outside = 0.0;
+        W inside = 0.0, outside = 0.0;
         for (long long k = 0; k < width; ++k) {
             bool out = index[k] < 0 || index[k] >= n;
             if (out) {
@@ -142,7 +194,7 @@ RESAMPLE_HD void taps_finish(long long n, long long width, int boundary, double 
         }
         if (boundary == BOUNDARY_CONSTANT) {
             *fill = outside;
-        } else if (inside != 0.0) {
+        } else if (value_of(inside) != 0.0) {
             for (long long k = 0; k < width; ++k) weight[k] /= inside;
         } else {
             *fill = 1.0;
@@ -182,4 +234,34 @@ RESAMPLE_HD void taps_one(double x, long long n, int method, double support, dou
         total += weight[k];
     }
     taps_finish(n, width, boundary, total, index, weight, fill);
+}
+
+// The taps of the sample at x without antialiasing (stretch 1, as point sampling), as
+// taps_one's before merging, with slope[k] and *fill_slope the derivatives of weight[k] and
+// *fill with respect to x (from the right where the kernel has a kink: method_slope).  The
+// arrays hold taps_width(support, 1, boundary) entries, at most SLOPED_TAPS.
+#define SLOPED_TAPS 16
+RESAMPLE_HD void taps_slopes_one(double x, long long n, int method, double support,
+                                 int boundary, long long* index, double* weight, double* slope,
+                                 double* fill, double* fill_slope) {
+    double first, end;
+    long long i0;
+    x = taps_window(x, n, support, boundary, &i0, &first, &end);
+    long long width = (long long)ceil(2.0 * support) + 2;
+    Sloped w[SLOPED_TAPS], total, f;
+    for (long long k = 0; k < width; ++k) {
+        index[k] = i0 + k;
+        double i = (double)(i0 + k), u = i - x;
+        w[k] = (i >= first && i < end) ? Sloped(method_weight(method, u), -method_slope(method, u))
+                                       : Sloped();
+        total += w[k];
+    }
+    taps_finish(n, width, boundary, total, index, w, &f);
+    long long all = boundary == BOUNDARY_EXTRAPOLATE ? 2 * width : width;
+    for (long long k = 0; k < all; ++k) {
+        weight[k] = w[k].v;
+        slope[k] = w[k].d;
+    }
+    *fill = f.v;
+    *fill_slope = f.d;
 }

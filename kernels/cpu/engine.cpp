@@ -161,12 +161,33 @@ static long long merge_row(const long long* ri, const double* rw, long long widt
     return kept;
 }
 
+// A row's taps of weight 0 (and slope 0, where slope is given) dropped, the others kept in
+// their order; the row's end padded with index 0, weight 0.  Returns the taps kept.
+static long long drop_zero_taps(long long* index, double* weight, double* slope,
+                                long long width) {
+    long long kept = 0;
+    for (long long k = 0; k < width; ++k)
+        if (weight[k] != 0.0 || (slope && slope[k] != 0.0)) {
+            index[kept] = index[k];
+            weight[kept] = weight[k];
+            if (slope) slope[kept] = slope[k];
+            ++kept;
+        }
+    for (long long k = kept; k < width; ++k) {
+        index[k] = 0;
+        weight[k] = 0.0;
+        if (slope) slope[k] = 0.0;
+    }
+    return kept;
+}
+
 // The merged table (merge_row) of sampling an axis of n at positions x (taps_one of
 // common/taps.h): index and weight (len(x), taps_width), count, fill weight.  Returns the
-// widest row's taps.
+// widest row's taps.  Without merge, each row is taps_one's as it is (every tap of the
+// window, count = taps_width), as the GPU engine makes point sampling's tables.
 static long long taps(const Array& x, long long n, int method, double support, double stretch,
                       int boundary, const Array& index, const Array& weight, const Array& count,
-                      const Array& fill) {
+                      const Array& fill, bool merge) {
     long long n_out = x.shape(0), width = index.shape(1);
     if (width != taps_width(support, stretch, boundary))
         throw std::invalid_argument("taps: the table's width is not taps_width");
@@ -183,6 +204,13 @@ static long long taps(const Array& x, long long n, int method, double support, d
         std::vector<double> rw(width);
 #pragma omp for schedule(dynamic, 1024)
         for (long long o = 0; o < n_out; ++o) {
+            if (!merge) {
+                taps_one(pos[o], n, method, support, stretch, boundary, oi + o * width,
+                         ow + o * width, fw + o);
+                cnt[o] = drop_zero_taps(oi + o * width, ow + o * width, nullptr, width);
+                widest = std::max(widest, cnt[o]);
+                continue;
+            }
             taps_one(pos[o], n, method, support, stretch, boundary, ri.data(), rw.data(),
                      fw + o);
             cnt[o] = merge_row(ri.data(), rw.data(), width, order.data(), oi + o * width,
@@ -592,10 +620,33 @@ static void interleave_taps(const Array& index, const Array& weight, const Array
 }
 
 // Kernel weights K(u) of a method, for its tests and for Python callers.
-static void method_weights(int method, const Array& u, const Array& out) {
+static void method_weights(int method, const Array& u, const Array& out, bool slope) {
     const double* in = ptr<double>(u);
     double* o = ptr<double>(out);
-    for (size_t i = 0; i < u.size(); ++i) o[i] = method_weight(method, in[i]);
+    for (size_t i = 0; i < u.size(); ++i)
+        o[i] = slope ? method_slope(method, in[i]) : method_weight(method, in[i]);
+}
+
+// The unmerged taps of sampling an axis of n at positions x without antialiasing, with each
+// weight's derivative with respect to x (taps_slopes_one of common/taps.h): index, weight,
+// slope (len(x), taps_width(support, 1, boundary)), count (the taps that weigh or move,
+// first: drop_zero_taps), fill and fill_slope (len(x),).
+static void taps_slopes(const Array& x, long long n, int method, double support, int boundary,
+                        const Array& index, const Array& weight, const Array& slope,
+                        const Array& count, const Array& fill, const Array& fill_slope) {
+    long long n_pos = x.shape(0), width = index.shape(1);
+    if (width != taps_width(support, 1.0, boundary) || width > SLOPED_TAPS)
+        throw std::invalid_argument("taps_slopes: the table's width is not taps_width");
+    const double* pos = ptr<double>(x);
+#pragma omp parallel for num_threads(resample_cpu::threads_for(n_pos * width, 1 << 13)) \
+    schedule(dynamic, 1024)
+    for (long long p = 0; p < n_pos; ++p) {
+        long long* i = ptr<long long>(index) + p * width;
+        double *w = ptr<double>(weight) + p * width, *s = ptr<double>(slope) + p * width;
+        taps_slopes_one(pos[p], n, method, support, boundary, i, w, s, ptr<double>(fill) + p,
+                        ptr<double>(fill_slope) + p);
+        ptr<long long>(count)[p] = drop_zero_taps(i, w, s, width);
+    }
 }
 
 
@@ -638,11 +689,16 @@ NB_MODULE(_core, m) {
         k.gather(s, iy, wy, cy, fy, ix, wx, cx, fx, fill, d, lo, hi, rounding);
     }, nb::arg("src"), nb::arg("rows_index"), nb::arg("rows_weight"), nb::arg("rows_count"), nb::arg("rows_fill"), nb::arg("cols_index"), nb::arg("cols_weight"), nb::arg("cols_count"), nb::arg("cols_fill"), nb::arg("fill"), nb::arg("dst"), nb::arg("lo"), nb::arg("hi"), nb::arg("rounding"),
           nogil);
+    m.def("gather_vjp", [](A s, A iy, A wy, A sy, A cy, A fy, A fsy, A ix, A wx, A sx, A cx,
+                           A fx, A fsx, double fill, A g, A ds, A dp) {
+        k.gather_vjp(s, iy, wy, sy, cy, fy, fsy, ix, wx, sx, cx, fx, fsx, fill, g, ds, dp);
+    }, nb::arg("src"), nb::arg("rows_index"), nb::arg("rows_weight"), nb::arg("rows_slope"), nb::arg("rows_count"), nb::arg("rows_fill"), nb::arg("rows_fill_slope"), nb::arg("cols_index"), nb::arg("cols_weight"), nb::arg("cols_slope"), nb::arg("cols_count"), nb::arg("cols_fill"), nb::arg("cols_fill_slope"), nb::arg("fill"), nb::arg("grad"), nb::arg("d_src"), nb::arg("d_pos"),
+          nogil, "Point sampling's gradient (common/sampling.h): d_src added into, d_pos set.");
     m.def("taps", [](A x, long long n, int method, double support, double stretch, int boundary,
-                     A index, A weight, A count, A fill) {
-        return taps(x, n, method, support, stretch, boundary, index, weight, count, fill);
-    }, nb::arg("x"), nb::arg("n"), nb::arg("method"), nb::arg("support"), nb::arg("stretch"), nb::arg("boundary"), nb::arg("index"), nb::arg("weight"), nb::arg("count"), nb::arg("fill"),
-          nogil, "The merged tap table of sampling an axis at positions x (common/taps.h).");
+                     A index, A weight, A count, A fill, bool merge) {
+        return taps(x, n, method, support, stretch, boundary, index, weight, count, fill, merge);
+    }, nb::arg("x"), nb::arg("n"), nb::arg("method"), nb::arg("support"), nb::arg("stretch"), nb::arg("boundary"), nb::arg("index"), nb::arg("weight"), nb::arg("count"), nb::arg("fill"), nb::arg("merge") = true,
+          nogil, "The tap table of sampling an axis at positions x (common/taps.h), merged per index.");
     m.def("tap_arguments", [](A x, long long n, double support, double stretch, int boundary,
                               A u) { tap_arguments(x, n, support, stretch, boundary, u); },
           nb::arg("x"), nb::arg("n"), nb::arg("support"), nb::arg("stretch"), nb::arg("boundary"), nb::arg("u"),
@@ -700,9 +756,16 @@ NB_MODULE(_core, m) {
     }, nb::arg("index"), nb::arg("weight"), nb::arg("count"), nb::arg("fill"),
           nb::arg("channels"), nb::arg("out_index"), nb::arg("out_weight"), nb::arg("out_fill"),
           nogil, "The columns pass's table for rows of interleaved channels.");
-    m.def("method_weights", [](int method, A u, A out) { method_weights(method, u, out); },
-          nb::arg("method"), nb::arg("u"), nb::arg("out"),
-          nogil);
+    m.def("method_weights", [](int method, A u, A out, bool slope) {
+        method_weights(method, u, out, slope);
+    }, nb::arg("method"), nb::arg("u"), nb::arg("out"), nb::arg("slope") = false,
+          nogil, "out = K(u), or dK/du with slope (common/taps.h method_weight, method_slope).");
+    m.def("taps_slopes", [](A x, long long n, int method, double support, int boundary, A index,
+                            A weight, A slope, A count, A fill, A fill_slope) {
+        taps_slopes(x, n, method, support, boundary, index, weight, slope, count, fill,
+                    fill_slope);
+    }, nb::arg("x"), nb::arg("n"), nb::arg("method"), nb::arg("support"), nb::arg("boundary"), nb::arg("index"), nb::arg("weight"), nb::arg("slope"), nb::arg("count"), nb::arg("fill"), nb::arg("fill_slope"),
+          nogil, "Unmerged point-sampling taps with their derivatives in x (common/taps.h).");
     m.def("gmm_splat", [](A xy, A v, A sx, A sy, A theta, double cut, A st, A mem, long long rows,
                           A acc, A z) { k.gmm_splat(xy, v, sx, sy, theta, cut, st, mem, rows, acc, z); },
           nb::arg("xy"), nb::arg("values"), nb::arg("sx"), nb::arg("sy"), nb::arg("theta"), nb::arg("cutoff"), nb::arg("band_start"), nb::arg("members"), nb::arg("band_rows"), nb::arg("acc"), nb::arg("z"),

@@ -20,7 +20,7 @@
 namespace RESAMPLE_ISA {
 
 resample_cpu::Kernels kernels() {
-    return resample_cpu::Kernels{resize, resize_fixed8, select_samples, gather, gmm_splat, gmm_normalise,
+    return resample_cpu::Kernels{resize, resize_fixed8, select_samples, gather, gather_vjp, gmm_splat, gmm_normalise,
                    gmm_plane, gmm_plane_vjp,
                    gmm_vjp, steer, knn, contrast, png_filter, png_unfilter};
 }

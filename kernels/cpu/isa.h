@@ -38,6 +38,7 @@ namespace RESAMPLE_ISA {
 #include "../common/taps.h"
 #include "../common/gaussians.h"
 #include "../common/nearest.h"
+#include "../common/sampling.h"
 
 namespace nb = nanobind;
 using resample_cpu::Array;

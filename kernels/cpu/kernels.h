@@ -38,6 +38,10 @@ struct Kernels {
     void (*gather)(const Array&, const Array&, const Array&, const Array&, const Array&,
                    const Array&, const Array&, const Array&, const Array&, double,
                    const Array&, double, double, int);
+    void (*gather_vjp)(const Array&, const Array&, const Array&, const Array&, const Array&,
+                       const Array&, const Array&, const Array&, const Array&, const Array&,
+                       const Array&, const Array&, const Array&, double, const Array&,
+                       const Array&, const Array&);
     void (*gmm_splat)(const Array&, const Array&, const Array&, const Array&, const Array&,
                       double, const Array&, const Array&, long long, const Array&, const Array&);
     long long (*gmm_normalise)(const Array&, const Array&, const Array&);

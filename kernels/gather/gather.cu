@@ -99,3 +99,48 @@ extern "C" __global__ void LAUNCH_BOUNDS taps_rows(const double* x, long long n_
         taps_one(x[p], n, method, support, stretch, boundary, index + p * width,
                  weight + p * width, fill + p);
 }
+
+// The same without antialiasing, with each weight's derivative with respect to the position
+// (taps_slopes_one of common/taps.h): for the gradients of point sampling with respect to the
+// points.
+extern "C" __global__ void LAUNCH_BOUNDS taps_slopes_rows(const double* x, long long n_pos,
+                                     long long n, int method, double support, int boundary,
+                                     long long width, long long* index, double* weight,
+                                     double* slope, double* fill, double* fill_slope) {
+    long long p = thread_index();
+    if (p < n_pos)
+        taps_slopes_one(x[p], n, method, support, boundary, index + p * width,
+                        weight + p * width, slope + p * width, fill + p, fill_slope + p);
+}
+
+// ---- The gradient of point sampling (common/sampling.h's gather_vjp_point), a thread a
+// point: the image's by atomic adds, the positions' by each thread.  The tables are the
+// device's (taps_slopes_rows, every row full width: count = width); want_src and want_pos
+// say which gradients are wanted (the others' arrays are not touched).
+struct AtomicAdd {
+    template <typename T>
+    __device__ __forceinline__ void operator()(T* address, T value) const {
+        atomicAdd(address, value);
+    }
+};
+
+#define GATHER_VJP_ENTRY_POINT(NAME, T)                                                          \
+extern "C" __global__ void LAUNCH_BOUNDS gather_vjp_##NAME(                                     \
+        const T* src, long long n_points, long long cols, long long n_ch,                         \
+        const long long* y_index, const double* y_weight, const double* y_slope,                  \
+        const long long* y_count, const double* y_fill, const double* y_fill_slope,              \
+        long long y_width, const long long* x_index, const double* x_weight,                     \
+        const double* x_slope, const long long* x_count, const double* x_fill,                   \
+        const double* x_fill_slope, long long x_width, double fill, const T* grad, T* d_src,    \
+        double* d_pos, int want_src, int want_pos) {                                             \
+    long long p = thread_index();                                                                 \
+    if (p >= n_points) return;                                                                    \
+    AxisTaps y = {y_index, y_weight, want_pos ? y_slope : nullptr, y_count, y_fill,               \
+                  y_fill_slope, y_width};                                                         \
+    AxisTaps x = {x_index, x_weight, want_pos ? x_slope : nullptr, x_count, x_fill,               \
+                  x_fill_slope, x_width};                                                         \
+    gather_vjp_point<T>(p, src, cols, n_ch, y, x, fill, grad, want_src ? d_src : nullptr,         \
+                        want_pos ? d_pos : nullptr, AtomicAdd());                                 \
+}
+GATHER_VJP_ENTRY_POINT(f32, float)
+GATHER_VJP_ENTRY_POINT(f64, double)

@@ -38,7 +38,8 @@ def test_every_kernel_source_compiles_for_sm_90(tmp_path, source):
     ptx = (tmp_path / "out.ptx").read_text()
     for name in ("cols_u8_f32", "rows_f32_u8", "gather_u8_u8", "gather_f32_f32",
                  "rows_f64_f64", "gmm_splat_f32", "gmm_normalise_f64", "gmm_vjp_f64",
-                 "knn_grid", "contrast_f32", "contrast_f64", "taps_rows"):
+                 "knn_grid", "contrast_f32", "contrast_f64", "taps_rows",
+                 "taps_slopes_rows"):
         assert f".entry {name}(" in ptx
 
 
@@ -382,6 +383,57 @@ def test_shim_tables_are_the_cpu_tables_unmerged(shim, boundary):
                 assert sorted(got) == sorted(want), (name, n, x[o])
                 np.testing.assert_allclose([got[i] for i in want], list(want.values()),
                                            rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_shim_sloped_tables_are_the_cpu_sloped_tables(shim, boundary):
+    """The device's tables with slopes (taps_slopes_rows, every tap of the window) and the
+    CPU's (taps_with_slopes, the taps that neither weigh nor move dropped) are the same header
+    function's: equal to the last bit, tap for tap."""
+    from resample.spec.taps import taps_with_slopes
+
+    rng = np.random.default_rng(8)
+    x = np.concatenate([rng.uniform(-9, 20, 300), np.arange(-3.0, 15.0, 0.5)])
+    for name in METHOD_NAMES:
+        m = get_method(name)
+        for n in (11, 1):
+            got = gpu.taps_with_slopes(shim, x, n, m, boundary)
+            want = taps_with_slopes(x, n, m, boundary)
+            for field in ("fill_weight", "fill_slope"):
+                np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
+            used = (got.weight != 0) | (got.slope != 0)
+            assert np.array_equal(used.sum(1), want.count)
+            for field in ("index", "weight", "slope"):
+                ours = getattr(want, field)
+                np.testing.assert_array_equal(getattr(got, field)[used],
+                                              ours[np.arange(ours.shape[1]) < want.count[:, None]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shim_sampling_gradient_is_the_cpus(shim, dtype):
+    """The device's gradient of point sampling (gather_vjp, atomic adds a thread a point)
+    equals the CPU loops' (bands of rows, no atomics): the same header function."""
+    from resample.engines import cpu
+    from resample.spec.taps import taps_with_slopes
+
+    rng = np.random.default_rng(12)
+    a = rng.normal(size=(13, 17, 3)).astype(dtype)
+    xy = np.stack([rng.uniform(-4, 20, 500), rng.uniform(-4, 16, 500)], 1)
+    g = rng.normal(size=(500, 3)).astype(dtype)
+    for name in ("bilinear", "lanczos", "gri"):
+        for boundary in ("wrap", "constant", "truncate", "extrapolate"):
+            m = get_method(name)
+            results = []
+            for make, run in [(lambda p, n: gpu.taps_with_slopes(shim, p, n, m, boundary),
+                               lambda *args: gpu.gather_vjp(shim, *args)),
+                              (lambda p, n: taps_with_slopes(p, n, m, boundary),
+                               cpu.gather_vjp)]:
+                d_a, d_xy = np.zeros_like(a), np.empty((500, 2))
+                run(a, make(xy[:, 1], 13), make(xy[:, 0], 17), 0.4, g, d_a, d_xy)
+                results.append((d_a, d_xy))
+            rtol = 1e-5 if dtype == np.float32 else 1e-12
+            np.testing.assert_allclose(results[0][0], results[1][0], rtol=rtol, atol=rtol)
+            np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12, atol=1e-12)
 
 
 def test_the_engine_finds_the_kernel_source():

@@ -69,6 +69,24 @@ def test_kernels_match_independent_formulas(name):
     assert METHODS[name].support == support
 
 
+@pytest.mark.parametrize("name", list(METHODS))
+def test_kernel_slopes_are_the_independent_formulas_derivatives(name):
+    """dK/du (the points' gradient of sampling) is the central difference of the reference
+    formulas away from kinks, and the derivative from the left at them (u = 0 and +-1 for
+    bilinear; the steps of nearest and box have slope 0)."""
+    k, _ = KERNELS[name]
+    u = np.linspace(-4, 4, 8001) + 1.234e-5
+    h = 1e-6
+    want = np.array([(k(v + h) - k(v - h)) / (2 * h) for v in u])
+    smooth = np.abs(u * 2 - np.round(u * 2)) > 1e-4          # off integers and half-integers
+    got = kernel_values(METHODS[name], u, slope=True)
+    np.testing.assert_allclose(got[smooth], want[smooth], atol=2e-7)
+    kinks = np.array([-1.0, 0.0, 1.0, -0.5, 0.5, 1.5, -2.0, 2.0])
+    left = np.array([(k(v) - k(v - h)) / h for v in kinks])
+    np.testing.assert_allclose(kernel_values(METHODS[name], kinks, slope=True),
+                               np.where(np.abs(left) > 1e3, 0.0, left), atol=2e-5)
+
+
 @pytest.mark.parametrize("name", ["bilinear", "bicubic", "gri"])
 def test_interpolating_and_exact_on_lines(name):
     kern = functools.partial(kernel_values, METHODS[name])

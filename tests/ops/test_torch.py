@@ -104,6 +104,154 @@ def test_resize_refuses_what_it_cannot_differentiate():
         rt.resize(np.zeros((4, 4)), scale=2)
 
 
+# --- point sampling ---------------------------------------------------------------------------
+
+METHODS = ["nearest", "bilinear", "bicubic", "sharpcubic", "mitchell", "lanczos", "gri", "box"]
+BOUNDARIES = ["edge", "reflect", "mirror", "wrap", "constant", "extrapolate", "truncate"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_sample_gradcheck_every_method_and_boundary(method):
+    """Gradients for the image and the points, every boundary, both alignments, normalized
+    and pixel coordinates, 1-pixel and 1-row images, points inside and far outside."""
+    rng = np.random.default_rng(METHODS.index(method))
+    for boundary in BOUNDARIES:
+        for shape, align, normalized in [((7, 6), "centers", True), ((5, 8), "corners", True),
+                                         ((1, 1), "centers", True), ((1, 5), "corners", False)]:
+            x = _t(rng.random((1, 2, *shape)))
+            if normalized:
+                grid = _t(rng.uniform(-1.6, 1.6, (1, 3, 4, 2)))
+            else:
+                grid = _t(np.stack([rng.uniform(-3, shape[1] + 2, (1, 3, 4)),
+                                    rng.uniform(-3, shape[0] + 2, (1, 3, 4))], -1))
+            f = lambda x, g: rt.sample(x, g, method=method, boundary=boundary, fill=0.7,  # noqa
+                                       align=align, normalized=normalized)
+            assert torch.autograd.gradcheck(f, (x, grid), eps=1e-6, atol=1e-7), (
+                boundary, shape, align, normalized)
+
+
+def _finite_difference(img, xy, method, boundary, fill, h=1e-6):
+    """d sample / d x and d y of the float64 reference (tests/reference.py), central."""
+    from reference import ref_sample
+
+    return [(ref_sample(img, xy + h * e, method, boundary, fill)
+             - ref_sample(img, xy - h * e, method, boundary, fill)) / (2 * h)
+            for e in (np.array([1.0, 0.0]), np.array([0.0, 1.0]))]
+
+
+@pytest.mark.parametrize("method", ["bilinear", "bicubic", "lanczos", "gri", "mitchell"])
+def test_sample_point_gradient_is_the_reference_derivative(method):
+    """The points' gradient is the float64 reference's finite difference, over a photo
+    crop, points inside, at the borders and outside, each boundary."""
+    from reference import ref_sample
+
+    rng = np.random.default_rng(11)
+    img = skimage_data.astronaut()[100:112, 200:209].astype(np.float64) / 255   # 12x9x3
+    xy = np.stack([rng.uniform(-2.5, 10.5, 40), rng.uniform(-2.5, 13.5, 40)], 1)
+    xy = xy[np.abs(xy - np.round(xy)).min(1) > 1e-3]          # off the kernels' kinks
+    for boundary in ["edge", "reflect", "wrap", "constant", "truncate"]:
+        x = torch.as_tensor(np.moveaxis(img, -1, 0).copy())
+        points = _t(xy)
+        out = rt.sample(x, points, method=method, boundary=boundary, fill=0.3,
+                        normalized=False)
+        np.testing.assert_allclose(out.detach().numpy().T,
+                                   ref_sample(img, xy, method, boundary, 0.3), atol=1e-12)
+        g = rng.normal(size=out.shape)
+        (d_points,) = torch.autograd.grad(out, points, torch.as_tensor(g))
+        dx, dy = _finite_difference(img, xy, method, boundary, 0.3)
+        want = np.stack([(dx * g.T).sum(1), (dy * g.T).sum(1)], 1)
+        np.testing.assert_allclose(d_points.numpy(), want, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("mode, method", [("bilinear", "bilinear"), ("bicubic", "sharpcubic"),
+                                          ("nearest", "nearest")])
+@pytest.mark.parametrize("align_corners", [True, False])
+@pytest.mark.parametrize("padding, boundary", [("zeros", "constant"), ("border", "edge")])
+def test_sample_values_and_gradients_equal_grid_sample(mode, method, align_corners, padding,
+                                                       boundary):
+    """Where the conventions match (docs/torch.md), values and both gradients equal
+    grid_sample's over a photo, points outside the image included, to float64 rounding
+    (torch's bicubic is Keys a = -0.75, our sharpcubic)."""
+    rng = np.random.default_rng(6)
+    img = skimage_data.coffee()[::20, ::15].astype(np.float64) / 255           # 20x40x3
+    x = np.moveaxis(img, -1, 0)[None].repeat(2, 0).copy()                     # (2, 3, 20, 40)
+    grid = rng.uniform(-1.2, 1.2, (2, 17, 13, 2))
+    ours_x, theirs_x, ours_g, theirs_g = _t(x), _t(x), _t(grid), _t(grid)
+    ours = rt.sample(ours_x, ours_g, method=method, boundary=boundary,
+                     align="corners" if align_corners else "centers")
+    theirs = torch.nn.functional.grid_sample(theirs_x, theirs_g, mode=mode,
+                                             padding_mode=padding, align_corners=align_corners)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), atol=1e-12)
+    g = torch.as_tensor(rng.normal(size=ours.shape))
+    ours.backward(g)
+    theirs.backward(g)
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours_g.grad.numpy(), theirs_g.grad.numpy(), atol=1e-11)
+
+
+def test_sample_is_the_engine_in_every_layout():
+    """The forward is resample.sample (float32 and float64; (N, C, H, W), (C, H, W), (H, W));
+    a grid of no points gives an empty result and empty gradients."""
+    rng = np.random.default_rng(8)
+    img = skimage_data.camera()[::9, ::7].astype(np.float32) / 255            # 57x74
+    grid = rng.uniform(-1, 1, (5, 6, 2))
+    for dtype in (torch.float32, torch.float64):
+        t = torch.as_tensor(img).to(dtype)
+        g = torch.as_tensor(grid).to(dtype)
+        want = resample.sample(t.numpy(), g.numpy(), method="gri", normalized=True)
+        for x, points, pick in [(t, g, lambda o: o), (t[None], g, lambda o: o[0]),
+                                (t[None, None], g[None], lambda o: o[0, 0])]:
+            out = rt.sample(x, points, method="gri")
+            assert out.dtype == dtype
+            np.testing.assert_array_equal(pick(out).numpy(), want)
+    x = _t(img[None, None])
+    empty = _t(np.zeros((1, 0, 2)))
+    out = rt.sample(x, empty)
+    assert out.shape == (1, 1, 0)
+    out.sum().backward()
+    assert x.grad.shape == x.shape and not x.grad.any() and empty.grad.shape == (1, 0, 2)
+
+
+@pytest.mark.parametrize("boundary", ["wrap", "edge"])
+def test_sample_image_gradient_is_the_adjoint_on_many_threads(boundary):
+    """Enough points for the CPU's parallel bands (points that wrap run after them, alone):
+    <sample(x), g> = <x, d_x> to rounding, on one thread and on the default."""
+    from resample.engines import cpu
+
+    rng = np.random.default_rng(13)
+    x = _t(skimage_data.chelsea()[::2, ::2].astype(np.float64).transpose(2, 0, 1) / 255)
+    grid = _t(rng.uniform(-1.05, 1.05, (200, 300, 2)), grad=False)
+    g = torch.as_tensor(rng.normal(size=(3, 200, 300)))
+    grads = []
+    for threads in (1, 0):
+        cpu.set_threads(threads)
+        try:
+            out = rt.sample(x, grid, method="bicubic", boundary=boundary)
+            (d_x,) = torch.autograd.grad(out, x, g)
+        finally:
+            cpu.set_threads(0)
+        lhs, rhs = float((out * g).sum().detach()), float((x * d_x).sum().detach())
+        assert abs(lhs - rhs) < 1e-9 * abs(lhs)
+        grads.append(d_x.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=0, atol=1e-12)
+
+
+def test_sample_refuses_what_it_cannot_differentiate():
+    x = torch.zeros((1, 1, 4, 4), dtype=torch.float64)
+    with pytest.raises(ResampleError, match=r"\(N, \.\.\., 2\) with N = 1"):
+        rt.sample(x, torch.zeros((2, 3, 2), dtype=torch.float64))
+    with pytest.raises(ResampleError, match=r"shape \(\.\.\., 2\)"):
+        rt.sample(x, torch.zeros((1, 3, 3), dtype=torch.float64))
+    with pytest.raises(ResampleError, match="float32 or float64"):
+        rt.sample(x, torch.zeros((1, 3, 2), dtype=torch.int64))
+    custom = resample.Method("tent", lambda u: np.maximum(0, 1 - np.abs(u)), support=1.0)
+    grid = torch.zeros((1, 3, 2), dtype=torch.float64, requires_grad=True)
+    out = rt.sample(x, grid.detach(), method=custom)        # no gradient asked of the points
+    assert out.shape == (1, 1, 3)
+    with pytest.raises(ResampleError, match="Python function"):
+        rt.sample(x, grid, method=custom).sum().backward()
+
+
 # --- the point-cloud rebuild ------------------------------------------------------------------
 
 def _cloud(n=14, seed=5, channels=2):

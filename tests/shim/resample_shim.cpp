@@ -167,3 +167,33 @@ extern "C" void shim_taps_rows(unsigned block, const double* x, long long n_pos,
     });
 }
 
+
+extern "C" void shim_taps_slopes_rows(unsigned block, const double* x, long long n_pos,
+        long long n, int method, double support, int boundary, long long width,
+        long long* index, double* weight, double* slope, double* fill, double* fill_slope) {
+    dim3 b; b.x = block;
+    launch(grid_for(n_pos, block), b, [&] {
+        taps_slopes_rows(x, n_pos, n, method, support, boundary, width, index, weight, slope,
+                         fill, fill_slope);
+    });
+}
+
+#define SHIM_GATHER_VJP(SUFFIX, T)                                                             \
+extern "C" void shim_gather_vjp_##SUFFIX(unsigned block, const T* src, long long n_points,     \
+        long long cols, long long n_ch, const long long* y_index, const double* y_weight,     \
+        const double* y_slope, const long long* y_count, const double* y_fill,                 \
+        const double* y_fill_slope, long long y_width, const long long* x_index,              \
+        const double* x_weight, const double* x_slope, const long long* x_count,              \
+        const double* x_fill, const double* x_fill_slope, long long x_width, double fill,     \
+        const T* grad, T* d_src, double* d_pos, int want_src, int want_pos) {                  \
+    dim3 b; b.x = block;                                                                       \
+    launch(grid_for(n_points, block), b, [&] {                                                 \
+        gather_vjp_##SUFFIX(src, n_points, cols, n_ch, y_index, y_weight, y_slope, y_count,    \
+                            y_fill, y_fill_slope, y_width, x_index, x_weight, x_slope,         \
+                            x_count, x_fill, x_fill_slope, x_width, fill, grad, d_src, d_pos,  \
+                            want_src, want_pos);                                               \
+    });                                                                                        \
+}
+
+SHIM_GATHER_VJP(f32, float)
+SHIM_GATHER_VJP(f64, double)

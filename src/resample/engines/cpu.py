@@ -144,6 +144,27 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype, how=N
     return dst
 
 
+def gather_vjp(image, taps_y, taps_x, fill, grad, d_image, d_pos):
+    """Point sampling's gradient (kernels/common/sampling.h): for ``grad`` (N, ch) the
+    gradient of :func:`gather`'s output, adds the image's gradient into ``d_image`` (R, C,
+    ch) and sets ``d_pos`` (N, 2) to each point's (d/dx, d/dy) in input pixels.  ``image``,
+    ``grad`` and ``d_image`` float32 or float64, one dtype; tables :class:`Taps`, or
+    :class:`~resample.spec.taps.SlopedTaps` where ``d_pos`` is wanted (None: not wanted)."""
+    want_pos = d_pos is not None and hasattr(taps_y, "slope")
+    none = np.empty(0)
+
+    def table(t):
+        return (np.ascontiguousarray(t.index, dtype=np.int64),
+                np.ascontiguousarray(t.weight, dtype=np.float64),
+                t.slope if want_pos else none, t.count, t.fill_weight,
+                t.fill_slope if want_pos else none)
+
+    _core.gather_vjp(np.ascontiguousarray(image), *table(taps_y), *table(taps_x), float(fill),
+                     np.ascontiguousarray(grad, dtype=image.dtype),
+                     d_image if d_image is not None else np.empty(0, image.dtype),
+                     d_pos if want_pos else none)
+
+
 def gather(image, taps_y: Taps, taps_x: Taps, fill, work, out_dtype):
     """Sample ``image`` (R, C, ch) at points whose per-axis taps are given; returns (N, ch)."""
     clip, rounding = store_args(out_dtype, work)

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..spec.dtypes import store_args
 from ..spec.methods import taps_width
-from ..spec.taps import BOUNDARY_IDS, LRU, Taps, compute_taps
+from ..spec.taps import (BOUNDARY_IDS, LRU, SlopedTaps, Taps, compute_taps, sloped_width,
+                         taps_with_slopes as taps_with_slopes_host)
 from .cuda import BLOCK
 from .pointgrid import PointGrid, host
 
@@ -419,6 +420,33 @@ def gather(backend, image, taps_y: Taps, taps_x: Taps, fill, work, out_dtype):
     return _cast_out(xp, out, out_dtype, work)
 
 
+def gather_vjp(backend, image, taps_y, taps_x, fill, grad, d_image, d_pos):
+    """As :func:`resample.engines.cpu.gather_vjp`, a thread a point, the image's gradient by
+    atomic adds: device arrays, ``d_image`` added into, ``d_pos`` set (None: not wanted)."""
+    xp = backend.xp
+    kind = np.dtype(image.dtype)
+    if kind not in (np.float32, np.float64):
+        raise ValueError("gather_vjp: images must be float32 or float64")
+    want_pos = d_pos is not None and hasattr(taps_y, "slope")
+    spare = xp.zeros(1)
+
+    def table(t):
+        as_int = lambda a: xp.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
+        as_double = lambda a: xp.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+        return [as_int(t.index), as_double(t.weight),
+                as_double(t.slope) if want_pos else spare, as_int(t.count),
+                as_double(t.fill_weight), as_double(t.fill_slope) if want_pos else spare,
+                np.int64(t.index.shape[1])]
+
+    backend.launch(f"gather_vjp_{KERNEL_TYPES[kind]}", taps_y.n_out,
+                   [xp.ascontiguousarray(image), np.int64(taps_y.n_out),
+                    np.int64(image.shape[1]), np.int64(image.shape[2]), *table(taps_y),
+                    *table(taps_x), np.float64(fill), xp.ascontiguousarray(grad, dtype=kind),
+                    d_image if d_image is not None else xp.zeros(1, kind),
+                    d_pos if want_pos else spare, np.int32(d_image is not None),
+                    np.int32(want_pos)])
+
+
 def _cast_out(xp, out, out_dtype, work):
     """Store work-type results into an integer dtype the kernels do not write directly."""
     out_dtype = np.dtype(out_dtype)
@@ -478,6 +506,24 @@ def taps(backend, x, n, method, stretch, boundary):
                     np.float64(method.support), np.float64(stretch), np.int32(boundary_id),
                     np.int64(width), index, weight, fill])
     return Taps(index, weight, xp.full(len(x), width, np.int64), fill)
+
+
+def taps_with_slopes(backend, x, n, method, boundary):
+    """:func:`resample.spec.taps.taps_with_slopes` made on the device from positions ``x``
+    (a device array) by the shared header's taps_slopes_one."""
+    if method.custom:
+        return taps_with_slopes_host(backend.xp.asnumpy(x), n, method, boundary)
+    xp = backend.xp
+    x = xp.ascontiguousarray(x, dtype=np.float64).ravel()
+    width = sloped_width(method, boundary)
+    index = xp.empty((len(x), width), np.int64)
+    weight, slope = xp.empty((len(x), width)), xp.empty((len(x), width))
+    fill, fill_slope = xp.empty(len(x)), xp.empty(len(x))
+    backend.launch("taps_slopes_rows", len(x),
+                   [x, np.int64(len(x)), np.int64(n), np.int32(method.id),
+                    np.float64(method.support), np.int32(BOUNDARY_IDS[boundary]),
+                    np.int64(width), index, weight, slope, fill, fill_slope])
+    return SlopedTaps(index, weight, slope, fill, fill_slope, xp.full(len(x), width, np.int64))
 
 
 def contrast(backend, values, idx):

@@ -470,8 +470,9 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
         out = (backend.xp.concatenate(parts) if parts
                else backend.xp.empty((0, a.shape[2]), out_dtype))
     else:
-        taps = ((compute_taps(y[part], a.shape[0], m, 1.0, boundary),
-                 compute_taps(x[part], a.shape[1], m, 1.0, boundary)) for part in chunks)
+        taps = ((compute_taps(y[part], a.shape[0], m, 1.0, boundary, merge=False),
+                 compute_taps(x[part], a.shape[1], m, 1.0, boundary, merge=False))
+                for part in chunks)
         src = a.astype(out_dtype, copy=False)
         out = np.empty((len(x), a.shape[2]), out_dtype)
         for part, (ty, tx) in zip(chunks, taps):

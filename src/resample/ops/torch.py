@@ -8,6 +8,10 @@ CUDA tensor as a CuPy array through DLPack (the CUDA kernels, on torch's current
 - :func:`reconstruct`: the point-cloud rebuild (:func:`resample.ops.gmm.reconstruct`), with
   the exact gradients of :func:`resample.ops.gmm.reconstruct_vjp` for positions, values and
   sigmas (isotropic, per axis, steered with rotation).
+- :func:`sample`: point sampling as ``grid_sample`` (:func:`resample.sample`), with gradients
+  for the image (the adjoint of the taps) and for the points (through the taps' derivatives
+  in the position, kernels/common/taps.h's ``taps_slopes_one``), by the engines
+  (kernels/common/sampling.h).
 - :func:`resize`: images ``(N, C, H, W)``, ``(C, H, W)`` or ``(H, W)`` in float32 or float64,
   resized by the engine; the gradient is the adjoint of the same tap tables (the resize is
   linear in the image: out = R_rows x R_cols^T per plane), applied as two sparse products in
@@ -21,12 +25,15 @@ import contextlib
 import numpy as np
 import torch
 
+from ..engines import cpu, cuda, gpu
 from ..errors import ResampleError
 from ..spec.methods import get_method
-from ..spec.taps import ALIGNS, BOUNDARIES, check_choice, resize_taps
+from ..spec.taps import (ALIGNS, BOUNDARIES, check_choice, compute_taps, normalized_to_pixels,
+                         resize_taps, taps_with_slopes)
 from . import gmm
 from .resize import output_shape
 from .resize import resize as _resize
+from .resize import sample as _sample
 
 FLOATS = (torch.float32, torch.float64)
 
@@ -34,9 +41,7 @@ FLOATS = (torch.float32, torch.float64)
 # --- tensors to the engines' arrays and back, without copies ----------------------------------
 
 def _cupy():
-    from ..engines import cuda  # deferred: CuPy, for CUDA tensors only
-
-    return cuda.import_cupy()
+    return cuda.import_cupy()      # (CuPy itself: for CUDA tensors only, on first use)
 
 
 def _array(t):
@@ -193,3 +198,121 @@ def resize(x, size=None, scale=None, method="bilinear", align="centers", boundar
     boundary = check_choice(boundary, BOUNDARIES, "boundary")
     out_shape = output_shape(tuple(x.shape[-2:]), scale, size)
     return _Resize.apply(x, out_shape, m, align, boundary, bool(antialias), float(fill))
+
+
+# --- point sampling ---------------------------------------------------------------------------
+
+def _positions(coords, n, normalized, align):
+    """Pixel positions (float64) of ``coords`` along an axis of ``n``, and d(pixel)/d(coord)."""
+    c = coords.detach().to(torch.float64)
+    if not normalized:
+        return c, 1.0
+    return normalized_to_pixels(c, n, align), (n - 1) / 2.0 if align == "corners" else n / 2.0
+
+
+def _sampling_gradient(image, grad, xy, method, boundary, fill, want_image, want_xy):
+    """The gradients of sampling ``image`` (H, W, C) at ``xy`` (P, 2) pixel positions (float64
+    tensors), for ``grad`` (P, C): the image's (H, W, C) and the positions' (P, 2), or None
+    where not wanted, by the engine of ``image``'s device (kernels/common/sampling.h)."""
+    h, w = image.shape[:2]
+    on_gpu = image.device.type == "cuda"
+    backend = cuda.cupy_backend() if on_gpu else None
+    def taps(pos, n):
+        if want_xy or not method.custom:    # (a Python kernel has no slopes: taps without)
+            return (gpu.taps_with_slopes(backend, pos, n, method, boundary) if on_gpu
+                    else taps_with_slopes(pos, n, method, boundary))
+        return (gpu.taps(backend, pos, n, method, 1.0, boundary) if on_gpu
+                else compute_taps(pos, n, method, 1.0, boundary))
+
+    with _stream(image):
+        ty, tx = taps(_array(xy[:, 1]), h), taps(_array(xy[:, 0]), w)
+        d_image = torch.zeros_like(image) if want_image else None
+        d_xy = torch.empty(xy.shape, dtype=torch.float64, device=xy.device) if want_xy else None
+        # (torch's zeros, written through the engines' views of them: no copies)
+        args = (_array(image), ty, tx, fill, _array(grad),
+                None if d_image is None else _array(d_image),
+                None if d_xy is None else _array(d_xy))
+        if on_gpu:
+            gpu.gather_vjp(backend, *args)
+        else:
+            cpu.gather_vjp(*args)
+    return d_image, d_xy
+
+
+class _Sample(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, grid, method, align, normalized, boundary, fill):
+        # x (B, C, H, W), grid (B, P, 2) as (x, y); returns (B, C, P)
+        n_b, n_c = x.shape[:2]
+        out = torch.empty((n_b, n_c, grid.shape[1]), dtype=x.dtype, device=x.device)
+        with _stream(x):
+            for b in range(n_b):      # (H, W, C): a view for one channel, else one copy
+                got = _sample(_array(x[b].permute(1, 2, 0)), _array(grid[b]), method=method,
+                              align=align, normalized=normalized, boundary=boundary,
+                              fill=fill)
+                out[b] = _tensor(got, x).reshape(grid.shape[1], n_c).t()
+        ctx.save_for_backward(x, grid)
+        ctx.args = (method, align, normalized, boundary, fill)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, grid = ctx.saved_tensors
+        method, align, normalized, boundary, fill = ctx.args
+        want_x, want_grid = ctx.needs_input_grad[:2]
+        n_b, n_c, h, w = x.shape
+        d_x = torch.zeros_like(x) if want_x else None
+        d_grid = torch.zeros_like(grid) if want_grid else None
+        for b in range(n_b):
+            px, fx = _positions(grid[b, :, 0], w, normalized, align)
+            py, fy = _positions(grid[b, :, 1], h, normalized, align)
+            d_image, d_xy = _sampling_gradient(
+                x[b].permute(1, 2, 0).contiguous(), grad[b].t().to(x.dtype).contiguous(),
+                torch.stack([px, py], 1), method, boundary, fill, want_x, want_grid)
+            if want_x:
+                d_x[b] = d_image.permute(2, 0, 1)
+            if want_grid:
+                d_grid[b, :, 0] = (d_xy[:, 0] * fx).to(grid.dtype)
+                d_grid[b, :, 1] = (d_xy[:, 1] * fy).to(grid.dtype)
+        return d_x, d_grid, None, None, None, None, None
+
+
+def sample(x, grid, method="bilinear", normalized=True, align="centers", boundary="edge",
+           fill=0.0):
+    """Sample images at points, as ``torch.nn.functional.grid_sample``, differentiable with
+    respect to the image and the points (:func:`resample.sample`'s methods and boundaries).
+
+    ``x`` (N, C, H, W) with ``grid`` (N, ..., 2) gives (N, C, ...); ``x`` (C, H, W) or (H, W)
+    with ``grid`` (..., 2) gives (C, ...) or (...).  ``grid`` holds (x, y) = (column, row):
+    with ``normalized`` in [-1, 1] (``align="corners"``: -1 and 1 the corner pixels' centres,
+    as ``align_corners=True``; ``"centers"``: the outer edges, as ``align_corners=False``),
+    else in pixels (the centre of pixel [i, j] at x = j, y = i).  float32 or float64, on the
+    CPU or a CUDA device.  ``boundary="constant"`` with ``fill=0`` is grid_sample's
+    ``padding_mode="zeros"``, ``"edge"`` its ``"border"``.  The points' gradient is the
+    derivative from the right (x and y growing) where the kernel has a kink, as grid_sample's;
+    it is 0 for ``nearest`` and ``box``, and needs a built-in method."""
+    _float(x, "x")
+    _float(grid, "grid")
+    if x.dim() not in (2, 3, 4):
+        raise ResampleError(f"x must be (N, C, H, W), (C, H, W) or (H, W), got {tuple(x.shape)}")
+    if grid.dim() < 1 or grid.shape[-1] != 2:
+        raise ResampleError(f"grid must have shape (..., 2) as (x, y), got {tuple(grid.shape)}")
+    if x.device != grid.device:
+        raise ResampleError(f"x and grid must be on one device, got {x.device} and {grid.device}")
+    if x.dim() == 4 and (grid.dim() < 2 or grid.shape[0] != x.shape[0]):
+        raise ResampleError(f"grid must be (N, ..., 2) with N = {x.shape[0]} as x, got "
+                            f"{tuple(grid.shape)}")
+    m = get_method(method)
+    align = check_choice(align, ALIGNS, "align")
+    boundary = check_choice(boundary, BOUNDARIES, "boundary")
+    try:
+        fill = float(fill)
+    except (TypeError, ValueError):
+        raise ResampleError(f"fill must be a number, got {fill!r}") from None
+    batched = x if x.dim() == 4 else x.reshape(1, -1, *x.shape[-2:])
+    points = grid if x.dim() == 4 else grid[None]
+    lead = points.shape[1:-1]
+    out = _Sample.apply(batched, points.reshape(points.shape[0], -1, 2), m, align,
+                        bool(normalized), boundary, fill)
+    out = out.reshape(*out.shape[:2], *lead)
+    return out if x.dim() == 4 else (out[0] if x.dim() == 3 else out[0, 0])

@@ -75,9 +75,12 @@ def table_width(n_in, n_out, method: Method, align, boundary, antialias):
                       BOUNDARY_IDS[boundary])
 
 
-def compute_taps(x, n, method: Method, stretch, boundary):
+def compute_taps(x, n, method: Method, stretch, boundary, merge=True):
     """Tap table for sampling an axis of ``n`` samples at positions ``x`` (input pixel units,
     a host array), compacted: taps merged per index, zero weights dropped, sorted by index.
+    Without ``merge`` (a method built in), each position's taps as its window gives them,
+    repeated indices included, zero weights dropped and the width not trimmed: for point
+    sampling, where each row is used once and merging would cost more than it saves.
 
     ``stretch >= 1`` widens the kernel by that factor (antialiasing when shrinking).  The
     weights, boundaries and normalisation are kernels/common/taps.h's ``taps_one``, compiled for
@@ -95,20 +98,68 @@ def compute_taps(x, n, method: Method, stretch, boundary):
                                      fill_weight))
     else:
         widest = max(1, _core.taps(x, n, method.id, method.support, stretch, boundary_id,
-                                   index, weight, count, fill_weight))
-    if widest < width:
+                                   index, weight, count, fill_weight, bool(merge)))
+    if widest < width and (merge or method.custom):
         index, weight = index[:, :widest].copy(), weight[:, :widest].copy()
     return Taps(index, weight, count, fill_weight)
 
 
-def kernel_values(method: Method, u):
-    """The kernel ``K(u)`` of ``method`` at the float64 array ``u`` (tap offsets in input
-    pixels, unstretched): the compiled kernels/common/taps.h's, or the method's own function."""
-    u = np.ascontiguousarray(u, dtype=np.float64)
+@dataclass(frozen=True)
+class SlopedTaps:
+    """Per position ``p``, unmerged (repeated indices stay): ``out[p] = sum_{k < count[p]}
+    weight[p,k] * in[index[p,k]] + fill_weight[p] * fill``, and ``slope``, ``fill_slope`` the
+    derivatives of ``weight`` and ``fill_weight`` with respect to the position (in input
+    pixels; from the right where the kernel has a kink).  NumPy arrays (the taps that neither
+    weigh nor move dropped), or CuPy arrays where made on a GPU (every tap of the window)."""
+
+    index: np.ndarray        # (n, T) int64
+    weight: np.ndarray       # (n, T) float64
+    slope: np.ndarray        # (n, T) float64
+    fill_weight: np.ndarray  # (n,) float64
+    fill_slope: np.ndarray   # (n,) float64
+    count: np.ndarray        # (n,) int64: the taps used
+
+    @property
+    def n_out(self):
+        return self.index.shape[0]
+
+
+def sloped_width(method: Method, boundary):
+    """Taps per position of :func:`taps_with_slopes`' tables."""
+    return taps_width(method.support, 1.0, BOUNDARY_IDS[boundary])
+
+
+def taps_with_slopes(x, n, method: Method, boundary):
+    """The taps of sampling an axis of ``n`` at positions ``x`` (input pixels, a host array)
+    without antialiasing, with their derivatives in ``x``: kernels/common/taps.h's
+    ``taps_slopes_one``, compiled for both engines (on a GPU: resample.engines.gpu).  The
+    methods built in only: a kernel given as a Python function has no derivative here."""
     if method.custom:
+        raise ResampleError(f"method {excerpt(method.name)} is a Python function: its "
+                            f"derivative is not known (the gradient with respect to the "
+                            f"sampling points needs a built-in method)")
+    x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+    width = sloped_width(method, boundary)
+    index = np.empty((len(x), width), np.int64)
+    weight, slope = np.empty((len(x), width)), np.empty((len(x), width))
+    fill, fill_slope = np.empty(len(x)), np.empty(len(x))
+    count = np.empty(len(x), np.int64)
+    _core.taps_slopes(x, n, method.id, method.support, BOUNDARY_IDS[boundary], index, weight,
+                      slope, count, fill, fill_slope)
+    return SlopedTaps(index, weight, slope, fill, fill_slope, count)
+
+
+def kernel_values(method: Method, u, slope=False):
+    """The kernel ``K(u)`` of ``method`` at the float64 array ``u`` (tap offsets in input
+    pixels, unstretched): the compiled kernels/common/taps.h's, or the method's own function.
+    With ``slope``, ``dK/du`` (from the left at kinks; built-in methods only)."""
+    u = np.ascontiguousarray(u, dtype=np.float64)
+    if method.custom and not slope:
         return np.asarray(method.id(u), dtype=np.float64)
+    if method.custom:
+        raise ResampleError(f"method {excerpt(method.name)}: no derivative for a Python kernel")
     out = np.empty_like(u)
-    _core.method_weights(method.id, u, out)
+    _core.method_weights(method.id, u, out, bool(slope))
     return out
 
 
