@@ -12,7 +12,9 @@
 // cost three quarters of four), or, where those roundings could add up beyond the bound
 // (many taps: shrinking), exact 32-bit sums of products in pairs.  The mode is chosen for the
 // whole image and handed to its blocks (resize_fixed8's mode).  The AVX2 loops compute the
-// same integers as the scalar loops, so both instruction sets give identical images.
+// same integers as the scalar loops, so both instruction sets give identical images.  An
+// output larger than the caches is written with non-temporal stores (fixed_store32): its
+// lines are not read from memory before they are written.
 
 #pragma once
 
@@ -398,10 +400,18 @@ static void fixed_row_avx2(const uint8_t* in, long long n_ch, const FixedCols& f
 // 2^14) >> 15 (FixedRows), shift = FIXED_FRAC + bits - 15.  Sixteen samples per multiply.
 #ifdef __AVX2__
 // N > 0: exactly N rows (unrolled); N = 0: n rows.
+// A vector of 32 results stored at out, 32-byte aligned where stream: a non-temporal store,
+// for outputs larger than the caches (FIXED_STREAM_BYTES), which skips reading the lines
+// before writing them.
+static inline void fixed_store32(uint8_t* out, __m256i v, bool stream) {
+    if (stream) _mm256_stream_si256((__m256i*)out, v);
+    else _mm256_storeu_si256((__m256i*)out, v);
+}
+
 template <int N>
 static long long fixed_combine_terms_avx2(const int16_t* const* rows, const int16_t* w,
                                           long long n, int shift, uint8_t* __restrict__ out,
-                                          long long m_len) {
+                                          long long m, long long m_len, bool stream) {
     constexpr int MOST = 64;
     if (N > 0) n = N;
     const __m256i vhalf = _mm256_set1_epi16((int16_t)(1 << (shift - 1)));
@@ -412,7 +422,6 @@ static long long fixed_combine_terms_avx2(const int16_t* const* rows, const int1
         wv[k] = _mm256_set1_epi16(w[k]);
         r[k] = rows[k];
     }
-    long long m = 0;
     for (; m + 32 <= m_len; m += 32) {
         __m256i lo = vhalf, hi = vhalf;
         for (long long k = 0; k < n; ++k) {
@@ -423,42 +432,67 @@ static long long fixed_combine_terms_avx2(const int16_t* const* rows, const int1
         }
         __m256i u = _mm256_packus_epi16(_mm256_sra_epi16(lo, vshift),
                                         _mm256_sra_epi16(hi, vshift));
-        _mm256_storeu_si256((__m256i*)(out + m), _mm256_permute4x64_epi64(u, 0xD8));
+        fixed_store32(out + m, _mm256_permute4x64_epi64(u, 0xD8), stream);
     }
     return m;
 }
 #endif
 
+// Where a row's vector stores begin: 0, or with stream the first 32-byte aligned sample.
+static long long fixed_store_start(const uint8_t* out, long long m_len, bool stream) {
+    long long head = stream ? (long long)((32 - ((uintptr_t)out & 31)) & 31) : 0;
+    return std::min(head, m_len);
+}
+
 static void fixed_combine_terms(const int16_t* const* rows, const int16_t* w, long long n,
-                                int bits, uint8_t* __restrict__ out, long long m_len) {
+                                int bits, uint8_t* __restrict__ out, long long m_len,
+                                bool stream) {
     const int shift = FIXED_FRAC + bits - 15, half = 1 << (shift - 1);
+    auto scalar = [&](long long from, long long to) {
+        for (long long m = from; m < to; ++m) {
+            int acc = half;
+            for (long long k = 0; k < n; ++k) acc += ((int)rows[k][m] * w[k] + (1 << 14)) >> 15;
+            acc >>= shift;
+            out[m] = (uint8_t)(acc < 0 ? 0 : (acc > 255 ? 255 : acc));
+        }
+    };
     long long m = 0;
 #ifdef __AVX2__
+    m = fixed_store_start(out, m_len, stream);
+    scalar(0, m);
     switch (n) {
-        case 1: m = fixed_combine_terms_avx2<1>(rows, w, n, shift, out, m_len); break;
-        case 2: m = fixed_combine_terms_avx2<2>(rows, w, n, shift, out, m_len); break;
-        case 3: m = fixed_combine_terms_avx2<3>(rows, w, n, shift, out, m_len); break;
-        case 4: m = fixed_combine_terms_avx2<4>(rows, w, n, shift, out, m_len); break;
+        case 1: m = fixed_combine_terms_avx2<1>(rows, w, n, shift, out, m, m_len, stream); break;
+        case 2: m = fixed_combine_terms_avx2<2>(rows, w, n, shift, out, m, m_len, stream); break;
+        case 3: m = fixed_combine_terms_avx2<3>(rows, w, n, shift, out, m, m_len, stream); break;
+        case 4: m = fixed_combine_terms_avx2<4>(rows, w, n, shift, out, m, m_len, stream); break;
         default:
-            if (n <= 64) m = fixed_combine_terms_avx2<0>(rows, w, n, shift, out, m_len);
+            if (n <= 64)
+                m = fixed_combine_terms_avx2<0>(rows, w, n, shift, out, m, m_len, stream);
     }
+#else
+    (void)stream;
 #endif
-    for (; m < m_len; ++m) {
-        int acc = half;
-        for (long long k = 0; k < n; ++k) acc += ((int)rows[k][m] * w[k] + (1 << 14)) >> 15;
-        acc >>= shift;
-        out[m] = (uint8_t)(acc < 0 ? 0 : (acc > 255 ? 255 : acc));
-    }
+    scalar(m, m_len);
 }
 
 // Without terms: out[m] = clip((sum_k w[k] rows[k][m] + half) >> (FIXED_BITS + FIXED_FRAC),
 // 0, 255), the products summed in 32 bits, in pairs.
 static void fixed_combine_pairs(const int16_t* const* rows, const int16_t* w, long long n,
-                                uint8_t* __restrict__ out, long long m_len) {
+                                uint8_t* __restrict__ out, long long m_len, bool stream) {
     constexpr int shift = FIXED_BITS + FIXED_FRAC;
     const int half = 1 << (shift - 1);
+    auto scalar = [&](long long from, long long to) {
+        for (long long m = from; m < to; ++m) {
+            int acc = half;
+            for (long long k = 0; k < n; ++k) acc += w[k] * (int)rows[k][m];
+            acc >>= shift;
+            out[m] = (uint8_t)(acc < 0 ? 0 : (acc > 255 ? 255 : acc));
+        }
+    };
     long long m = 0;
 #ifdef __AVX2__
+    m = fixed_store_start(out, m_len, stream);
+    scalar(0, m);
     const __m256i zero = _mm256_setzero_si256(), vhalf = _mm256_set1_epi32(half);
     for (; m + 32 <= m_len; m += 32) {
         __m256i part[2];
@@ -479,15 +513,12 @@ static void fixed_combine_pairs(const int16_t* const* rows, const int16_t* w, lo
                                          _mm256_srai_epi32(hi, shift));
         }
         __m256i u = _mm256_permute4x64_epi64(_mm256_packus_epi16(part[0], part[1]), 0xD8);
-        _mm256_storeu_si256((__m256i*)(out + m), u);
+        fixed_store32(out + m, u, stream);
     }
+#else
+    (void)stream;
 #endif
-    for (; m < m_len; ++m) {
-        int acc = half;
-        for (long long k = 0; k < n; ++k) acc += w[k] * (int)rows[k][m];
-        acc >>= shift;
-        out[m] = (uint8_t)(acc < 0 ? 0 : (acc > 255 ? 255 : acc));
-    }
+    scalar(m, m_len);
 }
 
 // The columns' pass of one input row (the row's bytes may be read up to `reach` bytes past
@@ -526,6 +557,9 @@ static void fixed_input_row(const FixedPass& a, long long r, uint8_t* line, int1
 // How a resize is done in fixed point, as resize_fixed8 answers and takes it: 0 declined;
 // otherwise FIXED_ON, with FIXED_COL_TERMS (the columns' pass rounds each tap's product),
 // FIXED_ROW_TERMS (so does the rows' pass) and the rows' weight bits times FIXED_BITS_AT.
+// Outputs of at least this many bytes are stored past the caches (fixed_store32).
+constexpr long long FIXED_STREAM_BYTES = 32LL << 20;
+
 constexpr int FIXED_ON = 1, FIXED_COL_TERMS = 2, FIXED_ROW_TERMS = 4, FIXED_BITS_AT = 16;
 
 // src (R, C_in * ch) and dst (n_out, C_out * ch) uint8; the rows' table (yi, yw float64,
@@ -600,6 +634,7 @@ static int resize_fixed8(const Array& src, const Array& yi, const Array& yw, con
     long long band = (n_out + bands - 1) / bands;
     // the dummy pixel, 4 samples; runs of 16 samples
     long long n_slots = ty + 1, stride = (m_out + 2 * n_ch + 31) / 16 * 16;
+    bool stream = n_out * m_out >= FIXED_STREAM_BYTES;
 #pragma omp parallel num_threads(threads_now())
     {
         std::vector<int16_t> cache(n_slots * stride);
@@ -622,11 +657,15 @@ static int resize_fixed8(const Array& src, const Array& yi, const Array& yw, con
                 }
                 const int16_t* w = rows.w.data() + o * ty;
                 if (rows.terms)
-                    fixed_combine_terms(taps.data(), w, n, rows.bits, out + o * m_out, m_out);
+                    fixed_combine_terms(taps.data(), w, n, rows.bits, out + o * m_out, m_out,
+                                        stream);
                 else
-                    fixed_combine_pairs(taps.data(), w, n, out + o * m_out, m_out);
+                    fixed_combine_pairs(taps.data(), w, n, out + o * m_out, m_out, stream);
             }
         }
+#ifdef __AVX2__
+        if (stream) _mm_sfence();     // the streamed lines written before the threads join
+#endif
     }
     return chosen;
 }

@@ -185,3 +185,32 @@ def test_fixed_point_does_not_depend_on_the_channel_count(method, fixed_calls):
                 np.testing.assert_array_equal(out[..., c], alone[c],
                                               err_msg=f"{shape} {n_ch} channels, {c}")
     assert all(fixed_calls)
+
+
+@pytest.mark.parametrize("method", ["bilinear", "lanczos"])
+def test_fixed_point_streams_a_large_output_to_the_same_integers(method):
+    """An output past FIXED_STREAM_BYTES (32 MB) is written with non-temporal stores from
+    each row's first 32-byte aligned sample (rows of 10500 bytes start at every alignment);
+    the integers are those of the same rows resized as small blocks, stored plainly."""
+    from resample.spec.methods import get_method
+    from resample.spec.taps import resize_taps
+
+    photo = skimage_data.astronaut()                                  # 512x512x3
+    shape = (3400, 3500)                                              # 35.7 MB
+    m = get_method(method)
+    rows = resize_taps(512, shape[0], m, "centers", "truncate", True)
+    cols = resize_taps(512, shape[1], m, "centers", "truncate", True)
+    whole = resample.resize(photo, shape=shape, method=method)
+    assert whole.nbytes >= 32 << 20
+    _, mode = cpu.plan(photo.shape, rows, cols, 0.0, np.uint8, np.uint8)
+    assert mode > 0
+    col_table = cpu._table(cols, np.float64)[:3]
+    rng = np.random.default_rng(2)
+    for start in sorted(rng.choice(shape[0] - 8, 12, replace=False)):
+        part = slice(int(start), int(start) + 7)
+        dst = np.zeros((7, shape[1] * 3), np.uint8)
+        row_table = [np.ascontiguousarray(a[part]) for a in cpu._table(rows, np.float64)[:3]]
+        assert cpu._core.resize_fixed8(photo.reshape(512, -1), *row_table, *col_table, dst, 1,
+                                       mode) == mode
+        np.testing.assert_array_equal(dst.reshape(7, *shape[1:], 3), whole[part],
+                                      err_msg=str(start))
