@@ -436,6 +436,28 @@ def test_shim_sampling_gradient_is_the_cpus(shim, dtype):
             np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["nearest", "bicubic", "lanczos"])
+def test_shim_resizes_with_transposed_tables_as_the_cpu(shim, method):
+    """The gradient of a resize (resample.torch) is a resize with the tables transposed, whose
+    weights do not sum to 1 (the fill weight takes the rest, fill 0): the device's passes
+    compute it as the CPU's, and it is the adjoint, <R x, g> = <x, R^T g>."""
+    from resample.engines import cpu
+    from resample.spec.taps import resize_taps, transposed
+
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(23, 31, 2))
+    g = rng.normal(size=(9, 50, 2))
+    m = get_method(method)
+    rows, cols = resize_taps(23, 9, m, "centers", "edge", True), resize_taps(31, 50, m, "centers",
+                                                                            "edge", True)
+    back = (transposed(rows, 23), transposed(cols, 31))
+    on_cpu = cpu.resize(g, *back, 0.0, np.float64, np.float64)
+    on_device = gpu.resize(shim, g, *back, 0.0, np.float64, np.float64)
+    np.testing.assert_allclose(on_device, on_cpu, rtol=1e-12, atol=1e-12)
+    forward = cpu.resize(x, rows, cols, 0.0, np.float64, np.float64)
+    assert abs((forward * g).sum() - (x * on_cpu).sum()) < 1e-9 * np.abs(forward * g).sum()
+
+
 def test_the_engine_finds_the_kernel_source():
     path = cuda.kernel_path()
     with open(path, encoding="utf-8") as f, open(SOURCES[0], encoding="utf-8") as g:

@@ -13,9 +13,9 @@ CUDA tensor as a CuPy array through DLPack (the CUDA kernels, on torch's current
   in the position, kernels/common/taps.h's ``taps_slopes_one``), by the engines
   (kernels/common/sampling.h).
 - :func:`resize`: images ``(N, C, H, W)``, ``(C, H, W)`` or ``(H, W)`` in float32 or float64,
-  resized by the engine; the gradient is the adjoint of the same tap tables (the resize is
-  linear in the image: out = R_rows x R_cols^T per plane), applied as two sparse products in
-  torch, on the tensor's device.
+  resized by the engine, every plane at once; the gradient is the adjoint of the same tap
+  tables (the resize is linear in the image: out = R_rows x R_cols^T per plane), the engine's
+  resize with the tables transposed (:func:`resample.spec.taps.transposed`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ..engines import cpu, cuda, gpu
 from ..errors import ResampleError
 from ..spec.methods import get_method
 from ..spec.taps import (ALIGNS, BOUNDARIES, check_choice, compute_taps, normalized_to_pixels,
-                         resize_taps, taps_with_slopes)
+                         resize_taps, taps_with_slopes, transposed)
 from . import gmm
 from .resize import output_shape
 from .resize import resize as _resize
@@ -138,47 +138,39 @@ def reconstruct(xy, values, shape, sigma="steered", cutoff=3.0, holes="nearest",
 
 # --- resizing ---------------------------------------------------------------------------------
 
-def _axis_matrix(n_in, n_out, method, align, boundary, antialias, like):
-    """The resize along one axis as a sparse (n_out, n_in) tensor on ``like``'s device: the
-    tap tables' weights (the fill term, a constant, left out)."""
-    taps = resize_taps(n_in, n_out, method, align, boundary, antialias)
-    used = np.arange(taps.index.shape[1])[None, :] < taps.count[:, None]
-    rows = np.broadcast_to(np.arange(n_out)[:, None], taps.index.shape)[used]
-    where = torch.as_tensor(np.stack([rows, taps.index[used]]), device=like.device)
-    weights = torch.as_tensor(taps.weight[used], dtype=like.dtype, device=like.device)
-    return torch.sparse_coo_tensor(where, weights, (n_out, n_in),
-                                   check_invariants=False).coalesce()
+def _planes_last(t):
+    """(P, H, W) as the engines' (H, W, P) array (one copy where P > 1)."""
+    return _array(t.permute(1, 2, 0))
 
 
 class _Resize(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, out_shape, method, align, boundary, antialias, fill):
         planes = x.reshape(-1, *x.shape[-2:])
-        out = torch.empty((planes.shape[0], *out_shape), dtype=x.dtype, device=x.device)
-        with _stream(x):
-            for k in range(planes.shape[0]):          # each plane a view: no copies
-                out[k] = _tensor(_resize(_array(planes[k]), shape=out_shape, method=method,
-                                         align=align, boundary=boundary, fill=fill,
-                                         antialias=antialias,
-                                         device="gpu" if x.device.type == "cuda" else "cpu"),
-                                 x)
+        with _stream(x):          # every plane at once, as channels of one image
+            out = _resize(_planes_last(planes), shape=out_shape, method=method, align=align,
+                          boundary=boundary, fill=fill, antialias=antialias,
+                          device="gpu" if x.device.type == "cuda" else "cpu")
         ctx.args = (x.shape, method, align, boundary, antialias)
+        out = _tensor(out, x).reshape(*out_shape, planes.shape[0]).permute(2, 0, 1)
         return out.reshape(*x.shape[:-2], *out_shape)
 
     @staticmethod
     def backward(ctx, grad):
         shape, method, align, boundary, antialias = ctx.args
         (h_in, w_in), (h_out, w_out) = shape[-2:], grad.shape[-2:]
-        rows = _axis_matrix(h_in, h_out, method, align, boundary, antialias, grad)
-        cols = _axis_matrix(w_in, w_out, method, align, boundary, antialias, grad)
-        g = grad.reshape(-1, h_out, w_out)
-        n = g.shape[0]
-        # R_rows^T G: (h_in, n * w_out)
-        t = torch.sparse.mm(rows.t(), g.permute(1, 0, 2).reshape(h_out, n * w_out))
-        # (...) R_cols: (R_cols^T (...)^T)^T, (n * h_in, w_in)
-        t = t.reshape(h_in, n, w_out).permute(1, 0, 2).reshape(n * h_in, w_out)
-        t = torch.sparse.mm(cols.t(), t.t()).t()
-        return t.reshape(shape), None, None, None, None, None, None
+        # the adjoint R_rows^T G R_cols: the engine's resize with the tables transposed
+        rows = transposed(resize_taps(h_in, h_out, method, align, boundary, antialias), h_in)
+        cols = transposed(resize_taps(w_in, w_out, method, align, boundary, antialias), w_in)
+        g = _planes_last(grad.reshape(-1, h_out, w_out))
+        with _stream(grad):
+            if grad.device.type == "cuda":
+                backend = cuda.cupy_backend()
+                d = gpu.resize(backend, g, rows, cols, 0.0, g.dtype, g.dtype)
+            else:
+                d = cpu.resize(g, rows, cols, 0.0, g.dtype, g.dtype)
+        d = _tensor(d, grad).reshape(h_in, w_in, -1).permute(2, 0, 1)
+        return d.reshape(shape), None, None, None, None, None, None
 
 
 def resize(x, size=None, scale=None, method="bilinear", align="centers", boundary="truncate",

@@ -202,6 +202,30 @@ def resize_taps(n_in, n_out, method: Method, align, boundary, antialias):
     return taps
 
 
+def transposed(taps: Taps, n_in):
+    """The adjoint of a table (a linear map from ``n_in`` samples to ``taps.n_out``): per input
+    sample ``i``, the outputs that read it, with the same weights, so that resizing with it
+    computes ``R^T g`` (the gradient of a resize; the fill term, a constant, has none).  The
+    engines sum taps whose weights and fill weight sum to 1 (relative to a base, so that
+    constants stay exact): each row's fill weight is what its weights leave of 1, and the fill
+    value is 0.  An input that no output reads gets one tap of weight 0 and fill weight 1."""
+    used = np.arange(taps.index.shape[1])[None, :] < taps.count[:, None]
+    inputs = taps.index[used]
+    outputs = np.broadcast_to(np.arange(taps.n_out)[:, None], taps.index.shape)[used]
+    weights = taps.weight[used]
+    order = np.argsort(inputs, kind="stable")
+    count = np.bincount(inputs, minlength=n_in).astype(np.int64)
+    width = max(1, int(count.max(initial=0)))
+    check_memory(16 * n_in * width, f"the transposed tap table of {n_in} samples")
+    start = np.cumsum(count) - count
+    slot = np.arange(len(order)) - np.repeat(start, count)
+    index = np.zeros((n_in, width), np.int64)
+    weight = np.zeros((n_in, width), np.float64)
+    index[inputs[order], slot] = outputs[order]
+    weight[inputs[order], slot] = weights[order]
+    return Taps(index, weight, np.maximum(count, 1), 1.0 - weight.sum(axis=1))
+
+
 TAPS_CHUNK = 1 << 16         # outputs whose taps are computed at once (bounds temporaries)
 
 
