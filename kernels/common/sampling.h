@@ -40,6 +40,9 @@ RESAMPLE_HD void gather_vjp_point(long long p, const T* src, long long cols, lon
     bool slopes = d_pos != nullptr && sy != nullptr && sx != nullptr;
     double total = 0.0;                 // sum_c grad_c, for the fill terms
     for (long long c = 0; c < n_ch; ++c) total += (double)g[c];
+    // a fill term where its weight (or slope) is not 0: a NaN or infinite fill that no tap
+    // reads moves nothing, as in the forward's fill_term
+    auto filled = [&](double w) { return w != 0.0 ? w * fill * total : 0.0; };
     double dx = 0.0, dy = 0.0, weight_y = 0.0;
     for (long long a = 0; a < y.count[p]; ++a) {
         double w_a = wy[a], s_a = slopes ? sy[a] : 0.0;
@@ -64,10 +67,10 @@ RESAMPLE_HD void gather_vjp_point(long long p, const T* src, long long cols, lon
                     add(d_line + ix[b] * n_ch + c, (T)(w * (double)g[c]));
         }
         dx += w_a * row_slope;
-        dy += s_a * (row + x.fill_weight[p] * fill * total);
+        if (s_a != 0.0) dy += s_a * (row + filled(x.fill_weight[p]));
     }
     if (slopes) {
-        d_pos[2 * p] = dx + weight_y * x.fill_slope[p] * fill * total;
-        d_pos[2 * p + 1] = dy + y.fill_slope[p] * fill * total;
+        d_pos[2 * p] = dx + filled(weight_y * x.fill_slope[p]);
+        d_pos[2 * p + 1] = dy + filled(y.fill_slope[p]);
     }
 }

@@ -249,11 +249,20 @@ RESAMPLE_HD void taps_slopes_one(double x, long long n, int method, double suppo
     x = taps_window(x, n, support, boundary, &i0, &first, &end);
     long long width = (long long)ceil(2.0 * support) + 2;
     Sloped w[SLOPED_TAPS], total, f;
+    // The taps with i - x in (-support, support], the interval method_slope's one-sided
+    // derivatives belong to, decided exactly: with x = base + r (base = floor(x), r in [0, 1),
+    // both exact), tap i = base + j is in where j - support <= r < j + support.  The footprint [first,
+    // end) of taps_one, from the rounded centre, or a rounded i - x, can take or drop a tap
+    // whose weight is a rounding error while its slope is not (bilinear within a ulp of a
+    // pixel centre).  Nearest and box keep the footprint, whose exact ties they follow; their
+    // slopes are 0.
+    bool steps = method == METHOD_NEAREST || method == METHOD_BOX;
+    double base = floor(x), r = x - base;
     for (long long k = 0; k < width; ++k) {
         index[k] = i0 + k;
-        double i = (double)(i0 + k), u = i - x;
-        w[k] = (i >= first && i < end) ? Sloped(method_weight(method, u), -method_slope(method, u))
-                                       : Sloped();
+        double i = (double)(i0 + k), u = i - x, j = i - base;
+        bool in = steps ? (i >= first && i < end) : (j - support <= r && r < j + support);
+        w[k] = in ? Sloped(method_weight(method, u), -method_slope(method, u)) : Sloped();
         total += w[k];
     }
     taps_finish(n, width, boundary, total, index, w, &f);

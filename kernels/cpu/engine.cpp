@@ -709,6 +709,7 @@ NB_MODULE(_core, m) {
         return taps_weighted(x, n, support, stretch, boundary, raw, index, weight, count, fill);
     }, nb::arg("x"), nb::arg("n"), nb::arg("support"), nb::arg("stretch"), nb::arg("boundary"), nb::arg("raw"), nb::arg("index"), nb::arg("weight"), nb::arg("count"), nb::arg("fill"),
           nogil, "The merged tap table of a kernel given as its raw weights at tap_arguments.");
+    m.attr("SLOPED_TAPS") = SLOPED_TAPS;    // the widest window of taps_slopes_one
     m.def("method_names", []() {
         nb::list out;
         for (const char* name : METHOD_NAMES) out.append(name);

@@ -59,6 +59,8 @@ RESOURCES = {
     # (point sampling's taps with their slopes, for the points' gradient: a position a
     # thread, its window's 16 weight-slope pairs in local memory)
     "taps_slopes_rows": 78,
+    # (point sampling's gradient, a point a thread: the image's by atomic adds)
+    "gather_vjp_f32": 64, "gather_vjp_f64": 63,
     # (blocks of 128 threads; tiled_fast's unrolled sums of 8/16-bit images, two rows in two
     # columns a thread, spill at 80: 96, 5 blocks an SM)
     "tiled_u8_u8": 96, "tiled_u16_u16": 96, "tiled_f32_f32": 64, "tiled_f64_f64": 118,

@@ -39,7 +39,7 @@ def test_every_kernel_source_compiles_for_sm_90(tmp_path, source):
     for name in ("cols_u8_f32", "rows_f32_u8", "gather_u8_u8", "gather_f32_f32",
                  "rows_f64_f64", "gmm_splat_f32", "gmm_normalise_f64", "gmm_vjp_f64",
                  "knn_grid", "contrast_f32", "contrast_f64", "taps_rows",
-                 "taps_slopes_rows"):
+                 "taps_slopes_rows", "gather_vjp_f32", "gather_vjp_f64"):
         assert f".entry {name}(" in ptx
 
 

@@ -38,9 +38,14 @@ def test_sample_shapes_and_dtypes():
     out = resample.sample(rgb, [[1.0, 2.0]])
     assert out.shape == (1, 3) and out.dtype == np.float32
     np.testing.assert_array_equal(out[0], rgb[2, 1])          # (x, y) = (col, row)
-    for bad in [np.zeros((3, 3)), np.array([[np.nan, 0.0]])]:
+    for bad in [np.zeros((3, 3)), np.array([[np.nan, 0.0]]), np.array([[1 + 2j, 0.0]]),
+                [[1.0, 2.0], [3.0]]]:
         with pytest.raises(ResampleError):
             resample.sample(img, bad)
+    # tables past the memory limit are refused before anything is built (a wide kernel)
+    wide = resample.Method("wide", resample.METHODS["lanczos"].id, 2000.0)
+    with pytest.raises(ResampleError, match="memory"):
+        resample.sample(img, np.zeros((200_000, 2)), method=wide)
 
 
 @pytest.mark.parametrize("method", list(METHODS))

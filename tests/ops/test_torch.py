@@ -189,6 +189,34 @@ def test_sample_values_and_gradients_equal_grid_sample(mode, method, align_corne
     np.testing.assert_allclose(ours_g.grad.numpy(), theirs_g.grad.numpy(), atol=1e-11)
 
 
+def test_sample_point_gradient_within_a_ulp_of_pixel_centres():
+    """Bilinear's kink: a ulp below, on and above a pixel centre, the derivative from the
+    right (a ramp's slope 1 everywhere; into a constant fill, the step to it)."""
+    import math
+
+    ramp = torch.arange(6, dtype=torch.float64).reshape(1, 6)
+    for x in [math.nextafter(2.0, 0), 2.0, math.nextafter(2.0, 3), math.nextafter(4.0, 0),
+              1e-300, -1e-300, 0.0]:
+        grid = torch.tensor([x, 0.0], dtype=torch.float64, requires_grad=True)
+        rt.sample(ramp, grid, normalized=False).backward()
+        assert grid.grad[0] == 1.0, x
+    line = torch.tensor([[10.0, 20, 30, 40]], dtype=torch.float64)
+    for boundary, want in [("constant", 10.0), ("extrapolate", 10.0), ("edge", 0.0),
+                           ("truncate", 0.0)]:
+        grid = torch.tensor([-2.0 ** -53, 0.0], dtype=torch.float64, requires_grad=True)
+        rt.sample(line, grid, normalized=False, boundary=boundary).backward()
+        assert grid.grad[0] == want, boundary
+
+
+def test_sample_gradients_ignore_a_fill_no_tap_reads():
+    """A NaN or infinite fill moves only the samples that read it (as the forward)."""
+    img = torch.arange(20.0, dtype=torch.float64).reshape(4, 5)
+    for fill in (float("nan"), float("inf")):
+        grid = torch.tensor([[1.5, 1.25]], dtype=torch.float64, requires_grad=True)
+        rt.sample(img, grid, normalized=False, boundary="edge", fill=fill).sum().backward()
+        assert grid.grad.tolist() == [[1.0, 5.0]]
+
+
 def test_sample_is_the_engine_in_every_layout():
     """The forward is resample.sample (float32 and float64; (N, C, H, W), (C, H, W), (H, W));
     a grid of no points gives an empty result and empty gradients."""
@@ -237,6 +265,23 @@ def test_sample_image_gradient_is_the_adjoint_on_many_threads(boundary):
 
 
 def test_sample_refuses_what_it_cannot_differentiate():
+    x = torch.zeros((1, 1, 4, 4), dtype=torch.float64)
+    with pytest.raises(ResampleError, match="normalized must be True or False"):
+        rt.sample(x, torch.zeros((1, 3, 2), dtype=torch.float64), normalized="no")
+    with pytest.raises(ResampleError, match="grid holds NaN"):
+        rt.sample(x, torch.full((1, 3, 2), float("nan"), dtype=torch.float64))
+    with pytest.raises(ResampleError, match="dense tensor"):
+        rt.sample(x.to_sparse(), torch.zeros((1, 3, 2), dtype=torch.float64))
+    wide = resample.Method("wide", resample.METHODS["lanczos"].id, 7.5)
+    grid = torch.zeros((1, 3, 2), dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ResampleError, match="too wide for the gradient"):
+        rt.sample(x, grid, method=wide).sum().backward()
+    (d_x,) = torch.autograd.grad(rt.sample(x.requires_grad_(), grid).sum(), x,
+                                 create_graph=True)            # (a gradient penalty's start)
+    with pytest.raises(ResampleError, match="first derivatives only"):
+        (d_x.square().sum() + grid.sum()).backward()
+    empty = rt.sample(torch.zeros((0, 3, 4, 5)), torch.zeros((0, 2, 2, 2)))
+    assert empty.shape == (0, 3, 2, 2)                       # no images, as grid_sample
     x = torch.zeros((1, 1, 4, 4), dtype=torch.float64)
     with pytest.raises(ResampleError, match=r"\(N, \.\.\., 2\) with N = 1"):
         rt.sample(x, torch.zeros((2, 3, 2), dtype=torch.float64))

@@ -26,7 +26,7 @@ from ..spec.methods import get_method
 from ..spec.tables import built_by_range, output_step, stretch
 from ..spec.taps import (ALIGNS, BLOCK_TAPS, BOUNDARIES, TAPS_CHUNK, RangePositions, Taps,
                          check_choice, compute_taps, normalized_to_pixels, resize_taps,
-                         sub_table, table_width)
+                         sloped_width, sub_table, table_width)
 from .gmm import resize_as_points
 
 _SAMPLE_CHUNK = 1 << 18
@@ -437,6 +437,16 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
     fill = check_fill(fill, a.dtype)
     # Tap tables are made where the coordinates are: on the device for CuPy coordinates of
     # a CuPy image (no copy to the host), else on the host.
+    try:
+        n_points = math.prod(np.shape(coords)[:-1])
+    except ValueError:                      # (a ragged list)
+        raise ResampleError(f"coords must be numbers, got {excerpt(coords)}") from None
+    if np.iscomplexobj(coords):
+        raise ResampleError("coords must be real numbers, got complex ones")
+    if not on_gpu:          # the coordinates in float64, a chunk's two tables, the samples
+        check_memory(n_points * (16 + a.shape[2] * compute_dtype(a.dtype).itemsize)
+                     + min(n_points, _SAMPLE_CHUNK) * 2 * 24 * sloped_width(m, boundary),
+                     f"{n_points} samples")
     if on_gpu and devices.is_device_array(coords):
         xp = sys.modules["cupy"]
         xy = xp.asarray(coords, dtype=np.float64)
@@ -459,8 +469,6 @@ def sample(image, coords, *, method="bilinear", align="centers", normalized=Fals
         y = normalized_to_pixels(y, a.shape[0], align)
     work = work_dtype(a.dtype)
     out_dtype = compute_dtype(a.dtype)
-    if not on_gpu:
-        check_memory(len(x) * a.shape[2] * out_dtype.itemsize, f"{len(x)} samples")
     chunks = [slice(s, s + _SAMPLE_CHUNK) for s in range(0, len(x), _SAMPLE_CHUNK)]
     if on_gpu:
         backend = cuda.cupy_backend()

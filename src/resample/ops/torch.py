@@ -21,6 +21,7 @@ CUDA tensor as a CuPy array through DLPack (the CUDA kernels, on torch's current
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 import torch
@@ -28,8 +29,9 @@ import torch
 from ..engines import cpu, cuda, gpu
 from ..errors import ResampleError
 from ..spec.methods import get_method
+from ..spec.memory import check_memory
 from ..spec.taps import (ALIGNS, BOUNDARIES, check_choice, compute_taps, normalized_to_pixels,
-                         resize_taps, taps_with_slopes, transposed)
+                         resize_taps, sloped_width, taps_with_slopes, transposed)
 from . import gmm
 from .resize import output_shape
 from .resize import resize as _resize
@@ -75,9 +77,43 @@ def _stream(t):
 def _float(t, name):
     if not isinstance(t, torch.Tensor):
         raise ResampleError(f"{name} must be a torch tensor, got {type(t).__name__}")
+    if t.layout != torch.strided:
+        raise ResampleError(f"{name} must be a dense tensor, got layout {t.layout}")
     if t.dtype not in FLOATS:
         raise ResampleError(f"{name} must be float32 or float64, got {t.dtype}")
     return t
+
+
+# --- second derivatives: refused where asked for ----------------------------------------------
+
+class _SecondOrder(torch.autograd.Function):
+    """A gradient of ours, made under create_graph: the same values, and a backward pass
+    that refuses in one line (rather than a graph that silently stops there)."""
+
+    @staticmethod
+    def forward(ctx, gradient, *inputs):
+        return gradient.clone()
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise ResampleError("resample.torch has first derivatives only: a gradient of its "
+                            "gradient (create_graph=True, then backward through it) is not "
+                            "supported")
+
+
+def first_order(backward):
+    """Wraps an autograd backward: under create_graph (grad mode on in the backward pass),
+    each gradient it returns refuses to be differentiated again (:class:`_SecondOrder`)."""
+
+    def wrapped(ctx, *grads):
+        out = backward(ctx, *grads)
+        if not torch.is_grad_enabled():
+            return out
+        sources = [t for t in (*ctx.saved_tensors, *grads)
+                   if isinstance(t, torch.Tensor) and t.requires_grad]
+        return tuple(_SecondOrder.apply(g, *sources) if isinstance(g, torch.Tensor) else g
+                     for g in out)
+    return wrapped
 
 
 # --- the point-cloud rebuild ------------------------------------------------------------------
@@ -94,6 +130,7 @@ class _Reconstruct(torch.autograd.Function):
         return _tensor(out, values)
 
     @staticmethod
+    @first_order
     def backward(ctx, grad):
         xy, values, sigma = ctx.saved_tensors
         shape, cutoff, holes, order = ctx.args
@@ -156,6 +193,7 @@ class _Resize(torch.autograd.Function):
         return out.reshape(*x.shape[:-2], *out_shape)
 
     @staticmethod
+    @first_order
     def backward(ctx, grad):
         shape, method, align, boundary, antialias = ctx.args
         (h_in, w_in), (h_out, w_out) = shape[-2:], grad.shape[-2:]
@@ -248,6 +286,7 @@ class _Sample(torch.autograd.Function):
         return out
 
     @staticmethod
+    @first_order
     def backward(ctx, grad):
         x, grid = ctx.saved_tensors
         method, align, normalized, boundary, fill = ctx.args
@@ -297,13 +336,28 @@ def sample(x, grid, method="bilinear", normalized=True, align="centers", boundar
     m = get_method(method)
     align = check_choice(align, ALIGNS, "align")
     boundary = check_choice(boundary, BOUNDARIES, "boundary")
+    if not isinstance(normalized, (bool, np.bool_)):
+        raise ResampleError(f"normalized must be True or False, got {normalized!r}")
     try:
         fill = float(fill)
     except (TypeError, ValueError):
         raise ResampleError(f"fill must be a number, got {fill!r}") from None
+    if not bool(torch.isfinite(grid).all()):
+        raise ResampleError("grid holds NaN or infinite values")
     batched = x if x.dim() == 4 else x.reshape(1, -1, *x.shape[-2:])
     points = grid if x.dim() == 4 else grid[None]
     lead = points.shape[1:-1]
+    n_points = math.prod(points.shape[:-1])
+    # the forward's and the backward's largest arrays: each point's coordinates and its two
+    # tables with slopes (int64 indices, float64 weights and slopes), the image's planes
+    # channels-last, its gradient, and the output
+    width = sloped_width(m, boundary)
+    check_memory(n_points * (16 + 2 * (24 * width + 32))
+                 + 3 * batched[:1].numel() * x.element_size()
+                 + n_points * batched.shape[1] * 2 * x.element_size(),
+                 f"sampling at {n_points} points")
+    if batched.shape[0] == 0:               # no images: nothing to sample (as grid_sample)
+        return x.new_empty((0, x.shape[1], *lead)) + 0 * grid.sum()
     out = _Sample.apply(batched, points.reshape(points.shape[0], -1, 2), m, align,
                         bool(normalized), boundary, fill)
     out = out.reshape(*out.shape[:2], *lead)

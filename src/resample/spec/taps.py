@@ -125,8 +125,23 @@ class SlopedTaps:
 
 
 def sloped_width(method: Method, boundary):
-    """Taps per position of :func:`taps_with_slopes`' tables."""
+    """Taps per position of point sampling's tables, without antialiasing (before merging;
+    :func:`taps_with_slopes`' too)."""
     return taps_width(method.support, 1.0, BOUNDARY_IDS[boundary])
+
+
+SLOPED_TAPS = _core.SLOPED_TAPS     # (kernels/common/taps.h): a window's taps with slopes
+
+
+def check_sloped_width(method: Method, boundary):
+    """:func:`sloped_width`, or a one-line refusal where the window is wider than the
+    engines' tables with slopes hold (a built-in kernel given a wider support)."""
+    width = sloped_width(method, boundary)
+    if width > SLOPED_TAPS:
+        raise ResampleError(f"method {excerpt(method.name)}: support {method.support} is too "
+                            f"wide for the gradient with respect to the points (a window of "
+                            f"{width} taps; at most {SLOPED_TAPS})")
+    return width
 
 
 def taps_with_slopes(x, n, method: Method, boundary):
@@ -138,8 +153,9 @@ def taps_with_slopes(x, n, method: Method, boundary):
         raise ResampleError(f"method {excerpt(method.name)} is a Python function: its "
                             f"derivative is not known (the gradient with respect to the "
                             f"sampling points needs a built-in method)")
+    width = check_sloped_width(method, boundary)
     x = np.ascontiguousarray(x, dtype=np.float64).ravel()
-    width = sloped_width(method, boundary)
+    check_memory(len(x) * (24 * width + 32), f"the tap tables of {len(x)} points")
     index = np.empty((len(x), width), np.int64)
     weight, slope = np.empty((len(x), width)), np.empty((len(x), width))
     fill, fill_slope = np.empty(len(x)), np.empty(len(x))
