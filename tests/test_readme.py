@@ -8,6 +8,7 @@ already; a bare ``pytest`` line is this suite itself), ``gpu`` (runs where CuPy 
 package, checked against src/resample).  Every other block runs as it is.
 """
 
+import importlib.util
 import os
 import re
 import shutil
@@ -92,6 +93,11 @@ def _runnable(lang, body, marks):
     return body
 
 
+def _needs_torch(body):
+    """A block of resample.torch's (docs/torch.md): it imports torch or runs its example."""
+    return re.search(r"\bimport torch\b|resample\.torch|torch_fit", body) is not None
+
+
 def _has_gpu():
     try:
         import cupy
@@ -106,6 +112,8 @@ def _has_gpu():
 def test_readme_block_runs_as_written(lang, body, marks, tmp_path):
     if "gpu" in marks and not _has_gpu():
         pytest.skip("a GPU block: runs where CuPy sees a GPU")
+    if _needs_torch(body) and importlib.util.find_spec("torch") is None:
+        pytest.skip("a torch block: runs where torch is installed (the [torch] extra)")
     if "slow" in marks and os.environ.get("RESAMPLE_SLOW_DOCS") != "1":
         pytest.skip("a slow block (the benchmarks): RESAMPLE_SLOW_DOCS=1 runs it")
     if lang == "text" and "tree" in marks:

@@ -75,6 +75,9 @@ def test_resize_is_the_engine_and_its_gradient_the_adjoint():
       for size in [(23, 41), (9, 7), (40, 13)]],
     *[("bicubic", "bicubic", False, True, "truncate", size)
       for size in [(23, 41), (9, 7), (40, 13)]],
+    # torch's bicubic without antialiasing: Keys a = -0.75 with its indices clamped
+    ("bicubic", "sharpcubic", False, False, "edge", (40, 41)),
+    ("bicubic", "sharpcubic", True, False, "edge", (33, 64)),
 ])
 def test_resize_values_and_gradients_equal_torch_interpolate(mode, method, align_corners,
                                                               antialias, boundary, size):
@@ -166,12 +169,16 @@ def test_sample_point_gradient_is_the_reference_derivative(method):
 @pytest.mark.parametrize("mode, method", [("bilinear", "bilinear"), ("bicubic", "sharpcubic"),
                                           ("nearest", "nearest")])
 @pytest.mark.parametrize("align_corners", [True, False])
-@pytest.mark.parametrize("padding, boundary", [("zeros", "constant"), ("border", "edge")])
+@pytest.mark.parametrize("padding, boundary", [("zeros", "constant"), ("border", "edge"),
+                                               ("reflection", None)])
 def test_sample_values_and_gradients_equal_grid_sample(mode, method, align_corners, padding,
                                                        boundary):
     """Where the conventions match (docs/torch.md), values and both gradients equal
     grid_sample's over a photo, points outside the image included, to float64 rounding
-    (torch's bicubic is Keys a = -0.75, our sharpcubic)."""
+    (torch's bicubic is Keys a = -0.75, our sharpcubic; its reflection is our reflect about
+    the outer edges, align_corners=False, and our mirror about the corner pixels' centres)."""
+    if boundary is None:
+        boundary = "mirror" if align_corners else "reflect"
     rng = np.random.default_rng(6)
     img = skimage_data.coffee()[::20, ::15].astype(np.float64) / 255           # 20x40x3
     x = np.moveaxis(img, -1, 0)[None].repeat(2, 0).copy()                     # (2, 3, 20, 40)

@@ -86,6 +86,12 @@ def _points(xy, values, xp=np):
     return xy, xp.ascontiguousarray(v.reshape(len(xy), -1), dtype=work), v.ndim == 1
 
 
+def check_points(xy, values):
+    """Raise one clear line unless ``xy`` (N, 2) and ``values`` (N,) or (N, C) are finite
+    numbers with N >= 1 (NumPy or CuPy arrays; the checks of :func:`reconstruct`)."""
+    _points(xy, values, np if isinstance(xy, np.ndarray) else sys.modules["cupy"])
+
+
 def _as(xp, a, dtype=None):
     """``a`` as an array of ``xp``: NumPy copies CuPy arrays to the host, CuPy uploads."""
     return np.asarray(host(a), dtype) if xp is np else xp.asarray(a, dtype)

@@ -2,8 +2,9 @@
 docs/torch.md).  Importing ``resample`` never imports torch; this module needs it (the
 ``[torch]`` extra).
 
-Tensors pass to the engines without a copy: a CPU tensor as a NumPy view (the C++ engine), a
-CUDA tensor as a CuPy array through DLPack (the CUDA kernels, on torch's current stream).
+Tensors pass to the engines as views: a CPU tensor as a NumPy array (the C++ engine), a CUDA
+tensor as a CuPy array through DLPack (the CUDA kernels, on torch's current stream); a
+batch's planes are laid out channels-last first (one copy).
 
 - :func:`reconstruct`: the point-cloud rebuild (:func:`resample.ops.gmm.reconstruct`), with
   the exact gradients of :func:`resample.ops.gmm.reconstruct_vjp` for positions, values and
@@ -156,6 +157,10 @@ def reconstruct(xy, values, shape, sigma="steered", cutoff=3.0, holes="nearest",
     values and a tensor sigma, exact (docs/conventions.md)."""
     _float(xy, "xy")
     _float(values, "values")
+    if xy.device != values.device:
+        raise ResampleError(f"xy and values must be on one device, got {xy.device} and "
+                            f"{values.device}")
+    gmm.check_points(_array(xy), _array(values))       # shapes, N >= 1, finite: one line
     order = gmm.check_order(order, sigma)
     if isinstance(sigma, str):
         rule = sigma.lower()
@@ -190,7 +195,7 @@ class _Resize(torch.autograd.Function):
                           device="gpu" if x.device.type == "cuda" else "cpu")
         ctx.args = (x.shape, method, align, boundary, antialias)
         out = _tensor(out, x).reshape(*out_shape, planes.shape[0]).permute(2, 0, 1)
-        return out.reshape(*x.shape[:-2], *out_shape)
+        return out.reshape(*x.shape[:-2], *out_shape).contiguous()
 
     @staticmethod
     @first_order
@@ -208,7 +213,7 @@ class _Resize(torch.autograd.Function):
             else:
                 d = cpu.resize(g, rows, cols, 0.0, g.dtype, g.dtype)
         d = _tensor(d, grad).reshape(h_in, w_in, -1).permute(2, 0, 1)
-        return d.reshape(shape), None, None, None, None, None, None
+        return d.reshape(shape).contiguous(), None, None, None, None, None, None
 
 
 def resize(x, size=None, scale=None, method="bilinear", align="centers", boundary="truncate",
@@ -223,6 +228,8 @@ def resize(x, size=None, scale=None, method="bilinear", align="centers", boundar
     if str(method).lower() == "gmm":
         raise ResampleError("method gmm (pixels as points) has no torch gradient here; use "
                             "resample.torch.reconstruct")
+    if (size is None) == (scale is None):
+        raise ResampleError("give exactly one of size= (H_out, W_out) or scale=")
     m = get_method(method)
     align = check_choice(align, ALIGNS, "align")
     boundary = check_choice(boundary, BOUNDARIES, "boundary")
@@ -231,6 +238,13 @@ def resize(x, size=None, scale=None, method="bilinear", align="centers", boundar
 
 
 # --- point sampling ---------------------------------------------------------------------------
+
+# grid_sample's padding modes, and the boundaries that give the same samples
+PADDING_MODES = {"zeros": 'boundary="constant" with fill=0',
+                 "border": 'boundary="edge"',
+                 "reflection": 'boundary="reflect" with align="centers" '
+                               '(align_corners=False), "mirror" with align="corners"'}
+
 
 def _positions(coords, n, normalized, align):
     """Pixel positions (float64) of ``coords`` along an axis of ``n``, and d(pixel)/d(coord)."""
@@ -335,6 +349,9 @@ def sample(x, grid, method="bilinear", normalized=True, align="centers", boundar
                             f"{tuple(grid.shape)}")
     m = get_method(method)
     align = check_choice(align, ALIGNS, "align")
+    if str(boundary).lower() in PADDING_MODES:
+        raise ResampleError(f"boundary {boundary!r} is grid_sample's padding_mode; here "
+                            f"{PADDING_MODES[str(boundary).lower()]}")
     boundary = check_choice(boundary, BOUNDARIES, "boundary")
     if not isinstance(normalized, (bool, np.bool_)):
         raise ResampleError(f"normalized must be True or False, got {normalized!r}")

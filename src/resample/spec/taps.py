@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..compiled import core as _core
-from ..errors import ResampleError, excerpt
+from ..errors import ResampleError, excerpt, first_line
 from .memory import check_memory
 from . import tables
 from .methods import BOUNDARY_IDS, Method, taps_width
@@ -191,8 +191,10 @@ def _custom_taps(x, n, method, stretch, boundary_id, index, weight, count, fill_
     try:
         values = kernel_values(method, u[inside])
     except Exception as exc:          # noqa: BLE001 (the user's function failed: one line)
+        reason = first_line(exc, 90)
         raise ResampleError(f"method {excerpt(method.name)}: its kernel failed on an array "
-                            f"({type(exc).__name__}: {str(exc)[:60]})") from None
+                            f"(it must take and return NumPy arrays; {type(exc).__name__}: "
+                            f"{reason})") from None
     if values.shape != (int(inside.sum()),) or not np.isfinite(values).all():
         raise ResampleError(f"method {excerpt(method.name)}: its kernel must return one finite "
                             f"weight per argument (a float64 array of the same shape)")
