@@ -261,6 +261,7 @@ def _sampling_gradient(image, grad, xy, method, boundary, fill, want_image, want
     h, w = image.shape[:2]
     on_gpu = image.device.type == "cuda"
     backend = cuda.cupy_backend() if on_gpu else None
+
     def taps(pos, n):
         if want_xy or not method.custom:    # (a Python kernel has no slopes: taps without)
             return (gpu.taps_with_slopes(backend, pos, n, method, boundary) if on_gpu
@@ -332,8 +333,9 @@ def sample(x, grid, method="bilinear", normalized=True, align="centers", boundar
     with ``normalized`` in [-1, 1] (``align="corners"``: -1 and 1 the corner pixels' centres,
     as ``align_corners=True``; ``"centers"``: the outer edges, as ``align_corners=False``),
     else in pixels (the centre of pixel [i, j] at x = j, y = i).  float32 or float64, on the
-    CPU or a CUDA device.  ``boundary="constant"`` with ``fill=0`` is grid_sample's
-    ``padding_mode="zeros"``, ``"edge"`` its ``"border"``.  The points' gradient is the
+    CPU or a CUDA device.  grid_sample's padding modes are boundaries here (PADDING_MODES:
+    ``"zeros"`` is ``boundary="constant"`` with ``fill=0``, ``"border"`` is ``"edge"``,
+    ``"reflection"`` is ``"reflect"`` or ``"mirror"``).  The points' gradient is the
     derivative from the right (x and y growing) where the kernel has a kink, as grid_sample's;
     it is 0 for ``nearest`` and ``box``, and needs a built-in method."""
     _float(x, "x")
@@ -373,8 +375,8 @@ def sample(x, grid, method="bilinear", normalized=True, align="centers", boundar
                  + 3 * batched[:1].numel() * x.element_size()
                  + n_points * batched.shape[1] * 2 * x.element_size(),
                  f"sampling at {n_points} points")
-    if batched.shape[0] == 0:               # no images: nothing to sample (as grid_sample)
-        return x.new_empty((0, x.shape[1], *lead)) + 0 * grid.sum()
+    if batched.shape[0] == 0:       # no images: nothing to sample (as grid_sample), an
+        return x.new_empty((0, x.shape[1], *lead)) + 0 * grid.sum()    # empty graph to x, grid
     out = _Sample.apply(batched, points.reshape(points.shape[0], -1, 2), m, align,
                         bool(normalized), boundary, fill)
     out = out.reshape(*out.shape[:2], *lead)
