@@ -3,8 +3,8 @@ docs/torch.md).  Importing ``resample`` never imports torch; this module needs i
 ``[torch]`` extra).
 
 Tensors pass to the engines as views: a CPU tensor as a NumPy array (the C++ engine), a CUDA
-tensor as a CuPy array through DLPack (the CUDA kernels, on torch's current stream); a
-batch's planes are laid out channels-last first (one copy).
+tensor as a CuPy array through DLPack (the CUDA kernels, on torch's current stream).
+``sample`` lays a batch's images out channels-last first (one copy each).
 
 - :func:`reconstruct`: the point-cloud rebuild (:func:`resample.ops.gmm.reconstruct`), with
   the exact gradients of :func:`resample.ops.gmm.reconstruct_vjp` for positions, values and
@@ -14,9 +14,10 @@ batch's planes are laid out channels-last first (one copy).
   in the position, kernels/common/taps.h's ``taps_slopes_one``), by the engines
   (kernels/common/sampling.h).
 - :func:`resize`: images ``(N, C, H, W)``, ``(C, H, W)`` or ``(H, W)`` in float32 or float64,
-  resized by the engine, every plane at once; the gradient is the adjoint of the same tap
-  tables (the resize is linear in the image: out = R_rows x R_cols^T per plane), the engine's
-  resize with the tables transposed (:func:`resample.spec.taps.transposed`).
+  resized by the engine, every plane at once (stacked along the rows, the rows' table
+  stacked to match); the gradient is the adjoint of the same tap tables (the resize is linear
+  in the image: out = R_rows x R_cols^T per plane), the engine's resize with the tables
+  transposed (:func:`resample.spec.taps.transposed`).
 """
 
 from __future__ import annotations
@@ -30,15 +31,16 @@ import torch
 from ..engines import cpu, cuda, gpu
 from ..errors import ResampleError
 from ..spec.methods import get_method
+from ..spec.dtypes import work_dtype
 from ..spec.memory import check_memory
 from ..spec.taps import (ALIGNS, BOUNDARIES, check_choice, compute_taps, normalized_to_pixels,
-                         resize_taps, sloped_width, taps_with_slopes, transposed)
+                         resize_taps, sloped_width, stacked, taps_with_slopes, transposed)
 from . import gmm
-from .resize import output_shape
-from .resize import resize as _resize
+from .resize import output_shape, resize_memory
 from .resize import sample as _sample
 
 FLOATS = (torch.float32, torch.float64)
+NUMPY_TYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
 
 
 # --- tensors to the engines' arrays and back, without copies ----------------------------------
@@ -180,22 +182,38 @@ def reconstruct(xy, values, shape, sigma="steered", cutoff=3.0, holes="nearest",
 
 # --- resizing ---------------------------------------------------------------------------------
 
-def _planes_last(t):
-    """(P, H, W) as the engines' (H, W, P) array (one copy where P > 1)."""
-    return _array(t.permute(1, 2, 0))
+def _resize_planes(planes, taps_rows, taps_cols, fill, how):
+    """Every plane of ``planes`` (P, H, W) resized by the engine of its device in one call:
+    the planes stacked along the rows (a view), the rows' table stacked to match
+    (:func:`resample.spec.taps.stacked`), so that each plane is resized as alone, in the pass
+    order ``how`` chose for one plane.  Returns (P, H_out, W_out)."""
+    n, h, w = planes.shape
+    rows = stacked(taps_rows, n, h)
+    image = _array(planes.reshape(n * h, w, 1))
+    kind, work = image.dtype, work_dtype(image.dtype)      # (as resample.resize sums)
+    with _stream(planes):
+        if planes.device.type == "cuda":
+            out = gpu.resize(cuda.cupy_backend(), image, rows, taps_cols, fill, work, kind)
+        else:
+            out = cpu.resize(image, rows, taps_cols, fill, work, kind, how)
+    return _tensor(out, planes).reshape(n, taps_rows.n_out, taps_cols.n_out)
 
 
 class _Resize(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, out_shape, method, align, boundary, antialias, fill):
-        planes = x.reshape(-1, *x.shape[-2:])
-        with _stream(x):          # every plane at once, as channels of one image
-            out = _resize(_planes_last(planes), shape=out_shape, method=method, align=align,
-                          boundary=boundary, fill=fill, antialias=antialias,
-                          device="gpu" if x.device.type == "cuda" else "cpu")
+        (h, w), (h_out, w_out) = x.shape[-2:], out_shape
+        planes = x.reshape(-1, h, w)
+        rows = resize_taps(h, h_out, method, align, boundary, antialias)
+        cols = resize_taps(w, w_out, method, align, boundary, antialias)
+        kind = NUMPY_TYPES[x.dtype]
+        check_memory(resize_memory((planes.shape[0] * h, w), (planes.shape[0] * h_out, w_out),
+                                   kind, method, antialias, align, boundary),
+                     f"a batch of {planes.shape[0]} planes resized to {w_out}x{h_out}")
+        # each plane as resample.resize would (its pass order: the plan of one plane)
+        how = cpu.plan((h, w), rows, cols, fill, kind, kind)
         ctx.args = (x.shape, method, align, boundary, antialias)
-        out = _tensor(out, x).reshape(*out_shape, planes.shape[0]).permute(2, 0, 1)
-        return out.reshape(*x.shape[:-2], *out_shape).contiguous()
+        return _resize_planes(planes, rows, cols, fill, how).reshape(*x.shape[:-2], *out_shape)
 
     @staticmethod
     @first_order
@@ -205,15 +223,8 @@ class _Resize(torch.autograd.Function):
         # the adjoint R_rows^T G R_cols: the engine's resize with the tables transposed
         rows = transposed(resize_taps(h_in, h_out, method, align, boundary, antialias), h_in)
         cols = transposed(resize_taps(w_in, w_out, method, align, boundary, antialias), w_in)
-        g = _planes_last(grad.reshape(-1, h_out, w_out))
-        with _stream(grad):
-            if grad.device.type == "cuda":
-                backend = cuda.cupy_backend()
-                d = gpu.resize(backend, g, rows, cols, 0.0, g.dtype, g.dtype)
-            else:
-                d = cpu.resize(g, rows, cols, 0.0, g.dtype, g.dtype)
-        d = _tensor(d, grad).reshape(h_in, w_in, -1).permute(2, 0, 1)
-        return d.reshape(shape).contiguous(), None, None, None, None, None, None
+        d = _resize_planes(grad.reshape(-1, h_out, w_out).contiguous(), rows, cols, 0.0, None)
+        return d.reshape(shape), None, None, None, None, None, None
 
 
 def resize(x, size=None, scale=None, method="bilinear", align="centers", boundary="truncate",

@@ -244,6 +244,16 @@ def transposed(taps: Taps, n_in):
     return Taps(index, weight, np.maximum(count, 1), 1.0 - weight.sum(axis=1))
 
 
+def stacked(taps: Taps, copies, n_in):
+    """A table for ``copies`` axes of ``n_in`` samples laid end to end (planes stacked along
+    the rows): copy ``p``'s outputs read only its own samples, ``p * n_in`` on, so that one
+    resize of the stacked planes resizes each as the table would alone."""
+    offset = (np.arange(copies, dtype=np.int64) * n_in)[:, None, None]
+    index = (taps.index[None] + offset).reshape(-1, taps.index.shape[1])
+    return Taps(index, np.tile(taps.weight, (copies, 1)), np.tile(taps.count, copies),
+                np.tile(taps.fill_weight, copies))
+
+
 TAPS_CHUNK = 1 << 16         # outputs whose taps are computed at once (bounds temporaries)
 
 
