@@ -29,6 +29,7 @@ using std::floor;
 using std::fmax;
 using std::fmin;
 using std::isfinite;
+using std::nextafter;
 #endif
 
 #define RESAMPLE_HD __host__ __device__ __forceinline__

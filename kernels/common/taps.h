@@ -139,6 +139,9 @@ RESAMPLE_HD double fold_position(double x, long long n, double support, int boun
                   : boundary == BOUNDARY_REFLECT ? 2.0 * n
                   : boundary == BOUNDARY_MIRROR ? fmax(2.0 * n - 2.0, 1.0) : 0.0;
     if (period > 0.0) {
+        // near the axis, as it is (map_index folds each tap exactly; folding x itself would
+        // round it, taking a point a rounding error below 0 onto 0); far away, folded
+        if (fabs(x) < 4.0 * period) return x;
         double m = x - floor(x / period) * period;      // Python's x % period
         return m >= period ? m - period : m;
     }
@@ -250,18 +253,18 @@ RESAMPLE_HD void taps_slopes_one(double x, long long n, int method, double suppo
     long long width = (long long)ceil(2.0 * support) + 2;
     Sloped w[SLOPED_TAPS], total, f;
     // The taps with i - x in (-support, support], the interval method_slope's one-sided
-    // derivatives belong to, decided exactly: with x = base + r (base = floor(x), r in [0, 1),
-    // both exact), tap i = base + j is in where j - support <= r < j + support.  The footprint [first,
-    // end) of taps_one, from the rounded centre, or a rounded i - x, can take or drop a tap
-    // whose weight is a rounding error while its slope is not (bilinear within a ulp of a
-    // pixel centre).  Nearest and box keep the footprint, whose exact ties they follow; their
-    // slopes are 0.
+    // derivatives belong to, decided exactly: i - support <= x < i + support compares x with
+    // exact numbers.  The footprint [first, end) of taps_one, from the rounded centre, or a
+    // rounded i - x, can take or drop a tap whose weight is a rounding error while its slope
+    // is not (bilinear within a ulp of a pixel centre).  A u rounded onto -support (the
+    // true one lies above it) is taken just above it.  Nearest and box keep the footprint,
+    // whose exact ties they follow; their slopes are 0.
     bool steps = method == METHOD_NEAREST || method == METHOD_BOX;
-    double base = floor(x), r = x - base;
     for (long long k = 0; k < width; ++k) {
         index[k] = i0 + k;
-        double i = (double)(i0 + k), u = i - x, j = i - base;
-        bool in = steps ? (i >= first && i < end) : (j - support <= r && r < j + support);
+        double i = (double)(i0 + k), u = i - x;
+        bool in = steps ? (i >= first && i < end) : (i - support <= x && x < i + support);
+        if (in && !steps && u <= -support) u = nextafter(-support, 0.0);
         w[k] = in ? Sloped(method_weight(method, u), -method_slope(method, u)) : Sloped();
         total += w[k];
     }

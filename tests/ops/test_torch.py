@@ -96,6 +96,23 @@ def test_resize_values_and_gradients_equal_torch_interpolate(mode, method, align
     np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), atol=1e-12)
 
 
+def test_resize_of_no_planes_and_bad_options():
+    """An empty batch gives an empty result connected to x; an empty side, a fill that is
+    not a number and an antialias that is not a bool are refused in one line."""
+    x = torch.zeros((0, 3, 5, 6), dtype=torch.float64, requires_grad=True)
+    out = rt.resize(x, size=(2, 2))
+    assert out.shape == (0, 3, 2, 2)
+    out.sum().backward()
+    assert x.grad.shape == x.shape
+    with pytest.raises(ResampleError, match="empty side"):
+        rt.resize(torch.zeros((2, 3, 0, 6)), size=(2, 2))
+    for bad in ("a", None, torch.ones(2)):
+        with pytest.raises(ResampleError, match="fill must be a number"):
+            rt.resize(torch.zeros((4, 4)), size=(2, 2), fill=bad)
+    with pytest.raises(ResampleError, match="antialias must be True or False"):
+        rt.resize(torch.zeros((4, 4)), size=(2, 2), antialias="no")
+
+
 def test_resize_refuses_what_it_cannot_differentiate():
     with pytest.raises(ResampleError, match="float32 or float64"):
         rt.resize(torch.zeros((4, 4), dtype=torch.uint8), scale=2)
@@ -202,17 +219,19 @@ def test_sample_point_gradient_within_a_ulp_of_pixel_centres():
     import math
 
     ramp = torch.arange(6, dtype=torch.float64).reshape(1, 6)
-    for x in [math.nextafter(2.0, 0), 2.0, math.nextafter(2.0, 3), math.nextafter(4.0, 0),
-              1e-300, -1e-300, 0.0]:
+    for x, want in [(math.nextafter(2.0, 0), 1.0), (2.0, 1.0), (math.nextafter(2.0, 3), 1.0),
+                    (math.nextafter(4.0, 0), 1.0), (1e-300, 1.0), (0.0, 1.0),
+                    (-1e-300, 0.0)]:           # (left of the first centre the edge is flat)
         grid = torch.tensor([x, 0.0], dtype=torch.float64, requires_grad=True)
         rt.sample(ramp, grid, normalized=False).backward()
-        assert grid.grad[0] == 1.0, x
+        assert grid.grad[0] == want, x
     line = torch.tensor([[10.0, 20, 30, 40]], dtype=torch.float64)
-    for boundary, want in [("constant", 10.0), ("extrapolate", 10.0), ("edge", 0.0),
-                           ("truncate", 0.0)]:
-        grid = torch.tensor([-2.0 ** -53, 0.0], dtype=torch.float64, requires_grad=True)
-        rt.sample(line, grid, normalized=False, boundary=boundary).backward()
-        assert grid.grad[0] == want, boundary
+    for x in (-2.0 ** -53, -1e-17, -1e-300):      # x - floor(x) rounds to 1 below -2^-54
+        for boundary, want in [("constant", 10.0), ("extrapolate", 10.0), ("edge", 0.0),
+                               ("truncate", 0.0), ("reflect", 0.0), ("wrap", -30.0)]:
+            grid = torch.tensor([x, 0.0], dtype=torch.float64, requires_grad=True)
+            rt.sample(line, grid, normalized=False, boundary=boundary).backward()
+            assert grid.grad[0] == want, (x, boundary)
 
 
 def test_sample_gradients_ignore_a_fill_no_tap_reads():
@@ -287,8 +306,11 @@ def test_sample_refuses_what_it_cannot_differentiate():
                                  create_graph=True)            # (a gradient penalty's start)
     with pytest.raises(ResampleError, match="first derivatives only"):
         (d_x.square().sum() + grid.sum()).backward()
-    empty = rt.sample(torch.zeros((0, 3, 4, 5)), torch.zeros((0, 2, 2, 2)))
+    images = torch.zeros((0, 3, 4, 5), requires_grad=True)
+    empty = rt.sample(images, torch.zeros((0, 2, 2, 2)))
     assert empty.shape == (0, 3, 2, 2)                       # no images, as grid_sample
+    empty.sum().backward()
+    assert images.grad.shape == images.shape
     x = torch.zeros((1, 1, 4, 4), dtype=torch.float64)
     with pytest.raises(ResampleError, match=r"\(N, \.\.\., 2\) with N = 1"):
         rt.sample(x, torch.zeros((2, 3, 2), dtype=torch.float64))

@@ -29,12 +29,13 @@ import numpy as np
 import torch
 
 from ..engines import cpu, cuda, gpu
-from ..errors import ResampleError
+from ..errors import ResampleError, excerpt
 from ..spec.methods import get_method
 from ..spec.dtypes import work_dtype
 from ..spec.memory import check_memory
 from ..spec.taps import (ALIGNS, BOUNDARIES, check_choice, compute_taps, normalized_to_pixels,
-                         resize_taps, sloped_width, stacked, taps_with_slopes, transposed)
+                         resize_taps, sloped_width, stacked, taps_with_slopes, transposed,
+                         validate_fill)
 from . import gmm
 from .resize import output_shape, resize_memory
 from .resize import sample as _sample
@@ -241,11 +242,18 @@ def resize(x, size=None, scale=None, method="bilinear", align="centers", boundar
                             "resample.torch.reconstruct")
     if (size is None) == (scale is None):
         raise ResampleError("give exactly one of size= (H_out, W_out) or scale=")
+    if 0 in x.shape[-2:]:
+        raise ResampleError(f"x has an empty side: {tuple(x.shape)}")
     m = get_method(method)
     align = check_choice(align, ALIGNS, "align")
     boundary = check_choice(boundary, BOUNDARIES, "boundary")
+    if not isinstance(antialias, (bool, np.bool_)):
+        raise ResampleError(f"antialias must be True or False, got {excerpt(antialias)}")
+    fill = validate_fill(fill)
     out_shape = output_shape(tuple(x.shape[-2:]), scale, size)
-    return _Resize.apply(x, out_shape, m, align, boundary, bool(antialias), float(fill))
+    if x.numel() == 0:          # no planes: nothing to resize, a graph to x all the same
+        return x.new_zeros((*x.shape[:-2], *out_shape)) + 0 * x.sum()
+    return _Resize.apply(x, out_shape, m, align, boundary, bool(antialias), fill)
 
 
 # --- point sampling ---------------------------------------------------------------------------
@@ -368,26 +376,23 @@ def sample(x, grid, method="bilinear", normalized=True, align="centers", boundar
     boundary = check_choice(boundary, BOUNDARIES, "boundary")
     if not isinstance(normalized, (bool, np.bool_)):
         raise ResampleError(f"normalized must be True or False, got {normalized!r}")
-    try:
-        fill = float(fill)
-    except (TypeError, ValueError):
-        raise ResampleError(f"fill must be a number, got {fill!r}") from None
-    if not bool(torch.isfinite(grid).all()):
-        raise ResampleError("grid holds NaN or infinite values")
+    fill = validate_fill(fill)
     batched = x if x.dim() == 4 else x.reshape(1, -1, *x.shape[-2:])
     points = grid if x.dim() == 4 else grid[None]
     lead = points.shape[1:-1]
     n_points = math.prod(points.shape[:-1])
-    # the forward's and the backward's largest arrays: each point's coordinates and its two
-    # tables with slopes (int64 indices, float64 weights and slopes), the image's planes
-    # channels-last, its gradient, and the output
+    # the forward's and the backward's largest arrays: each point's coordinates (and the
+    # finiteness test's flags) and its two tables with slopes (int64 indices, float64 weights
+    # and slopes), the image's planes channels-last, its gradient, and the output
     width = sloped_width(m, boundary)
-    check_memory(n_points * (16 + 2 * (24 * width + 32))
+    check_memory(n_points * (18 + 2 * (24 * width + 32))
                  + 3 * batched[:1].numel() * x.element_size()
                  + n_points * batched.shape[1] * 2 * x.element_size(),
                  f"sampling at {n_points} points")
-    if batched.shape[0] == 0:       # no images: nothing to sample (as grid_sample), an
-        return x.new_empty((0, x.shape[1], *lead)) + 0 * grid.sum()    # empty graph to x, grid
+    if not bool(torch.isfinite(grid).all()):
+        raise ResampleError("grid holds NaN or infinite values")
+    if batched.shape[0] == 0:       # no images: nothing to sample (as grid_sample), a graph
+        return x.new_zeros((0, x.shape[1], *lead)) + 0 * (x.sum() + grid.sum())  # to both
     out = _Sample.apply(batched, points.reshape(points.shape[0], -1, 2), m, align,
                         bool(normalized), boundary, fill)
     out = out.reshape(*out.shape[:2], *lead)

@@ -302,7 +302,7 @@ def normalized_to_pixels(u, n, align):
 def validate_fill(fill):
     try:
         return float(fill)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RuntimeError):     # (RuntimeError: a torch tensor's)
         raise ResampleError(f"fill must be a number, got {excerpt(fill)}") from None
 
 
