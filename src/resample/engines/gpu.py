@@ -15,8 +15,7 @@ import numpy as np
 
 from ..spec.dtypes import store_args
 from ..spec.methods import taps_width
-from ..spec.taps import (BOUNDARY_IDS, LRU, SlopedTaps, Taps, check_sloped_width, compute_taps,
-                         taps_with_slopes as taps_with_slopes_host)
+from ..spec.taps import BOUNDARY_IDS, LRU, SlopedTaps, Taps, check_sloped_width, compute_taps
 from .cuda import BLOCK
 from .pointgrid import PointGrid, host
 
@@ -511,11 +510,9 @@ def taps(backend, x, n, method, stretch, boundary):
 def taps_with_slopes(backend, x, n, method, boundary):
     """:func:`resample.spec.taps.taps_with_slopes` made on the device from positions ``x``
     (a device array) by the shared header's taps_slopes_one."""
-    if method.custom:
-        return taps_with_slopes_host(backend.xp.asnumpy(x), n, method, boundary)
+    width = check_sloped_width(method, boundary)
     xp = backend.xp
     x = xp.ascontiguousarray(x, dtype=np.float64).ravel()
-    width = check_sloped_width(method, boundary)
     index = xp.empty((len(x), width), np.int64)
     weight, slope = xp.empty((len(x), width)), xp.empty((len(x), width))
     fill, fill_slope = xp.empty(len(x)), xp.empty(len(x))

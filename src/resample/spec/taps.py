@@ -134,8 +134,13 @@ SLOPED_TAPS = _core.SLOPED_TAPS     # (kernels/common/taps.h): a window's taps w
 
 
 def check_sloped_width(method: Method, boundary):
-    """:func:`sloped_width`, or a one-line refusal where the window is wider than the
-    engines' tables with slopes hold (a built-in kernel given a wider support)."""
+    """:func:`sloped_width`, or a one-line refusal where the taps' slopes cannot be made: a
+    kernel given as a Python function (its derivative is not known), or a window wider than
+    the engines' tables with slopes hold (a built-in kernel given a wider support)."""
+    if method.custom:
+        raise ResampleError(f"method {excerpt(method.name)} is a Python function: its "
+                            f"derivative is not known (the gradient with respect to the "
+                            f"sampling points needs a built-in method)")
     width = sloped_width(method, boundary)
     if width > SLOPED_TAPS:
         raise ResampleError(f"method {excerpt(method.name)}: support {method.support} is too "
@@ -149,10 +154,6 @@ def taps_with_slopes(x, n, method: Method, boundary):
     without antialiasing, with their derivatives in ``x``: kernels/common/taps.h's
     ``taps_slopes_one``, compiled for both engines (on a GPU: resample.engines.gpu).  The
     methods built in only: a kernel given as a Python function has no derivative here."""
-    if method.custom:
-        raise ResampleError(f"method {excerpt(method.name)} is a Python function: its "
-                            f"derivative is not known (the gradient with respect to the "
-                            f"sampling points needs a built-in method)")
     width = check_sloped_width(method, boundary)
     x = np.ascontiguousarray(x, dtype=np.float64).ravel()
     check_memory(len(x) * (24 * width + 32), f"the tap tables of {len(x)} points")
