@@ -168,6 +168,23 @@ def ref_sample(img, xy, method="bilinear", boundary="edge", fill=0.0):
     return out[:, 0] if a.ndim == 2 else out
 
 
+def ref_through_points(xy, values, out):
+    """float64 reference of resample.ops.gmm.through_points: ``out`` (H, W, C) plus each
+    point's residual v_i - out(x_i) (out sampled bilinearly there, edge boundary), spread by
+    the hat t_i(q) = max(0, 1 - |qx - x_i|) max(0, 1 - |qy - y_i|) over the pixels q of the
+    frame, the spread divided by max(1, sum_i t_i(q)).  Pixel by pixel, point by point."""
+    out = np.asarray(out, np.float64)
+    h, w, n_ch = out.shape
+    residual = np.asarray(values, np.float64).reshape(len(xy), -1) - ref_sample(out, xy)
+    result = out.copy()
+    for r in range(h):
+        for c in range(w):
+            hats = [max(0.0, 1 - abs(c - x)) * max(0.0, 1 - abs(r - y)) for x, y in xy]
+            spread = sum(t * residual[i] for i, t in enumerate(hats))
+            result[r, c] += spread / max(1.0, sum(hats))
+    return result
+
+
 def round_to(x, dtype):
     """Round half up and clip into an integer dtype, as the package promises."""
     info = np.iinfo(dtype)

@@ -840,10 +840,12 @@ def test_tile_spans():
         assert lo == t.index[rows][real].min() and hi == t.index[rows][real].max()
 
 
-def test_shim_order_1_matches_the_cpu_engine(shim, monkeypatch):
+@pytest.mark.parametrize("interpolate", [False, True])
+def test_shim_order_1_matches_the_cpu_engine(shim, monkeypatch, interpolate):
     """reconstruct(order=1) and its gradients on the device path: the moments' splat, the
-    planes' solve and its chain rule (array code on the device's arrays) against the CPU
-    engine."""
+    planes' solve and its chain rule (array code on the device's arrays), and the residuals'
+    spread through the points (the device's bilinear taps, gather and its gradient) against
+    the CPU engine."""
     import resample
     from resample.engines import devices
     from resample.ops import gmm
@@ -853,17 +855,23 @@ def test_shim_order_1_matches_the_cpu_engine(shim, monkeypatch):
     values = (rng.normal(size=(150, 3)) * 30).astype(np.float32)
     grad = rng.normal(size=(37, 41, 3))
     sigma = np.column_stack([rng.uniform(0.8, 2.5, (150, 2)), rng.uniform(-3, 3, 150)])
-    want, want_z = resample.reconstruct(xy, values, (37, 41), order=1, return_weights=True)
-    want_vjp = resample.reconstruct_vjp(xy, values, (37, 41), grad, sigma=sigma, order=1)
+    want, want_z = resample.reconstruct(xy, values, (37, 41), order=1, return_weights=True,
+                                        interpolate=interpolate)
+    want_vjp = resample.reconstruct_vjp(xy, values, (37, 41), grad, sigma=sigma, order=1,
+                                        interpolate=interpolate)
     monkeypatch.setattr(devices, "gpu_reason", lambda: None)
     monkeypatch.setattr(devices, "is_device_array", lambda a: isinstance(a, np.ndarray))
     monkeypatch.setattr(devices, "check_device_memory", lambda nbytes, what: None)
     monkeypatch.setattr(gmm, "_backend", lambda engine: shim if engine == "gpu" else None)
     shim.launched.clear()
-    got, z = resample.reconstruct(xy, values, (37, 41), order=1, return_weights=True)
+    got, z = resample.reconstruct(xy, values, (37, 41), order=1, return_weights=True,
+                                  interpolate=interpolate)
     assert "gmm_splat_f64" in shim.launched            # (the moments: 17 planes, float64)
+    assert ("gather_f64_f64" in shim.launched) == interpolate
     np.testing.assert_allclose(z, want_z, rtol=1e-5, atol=1e-30)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
-    got_vjp = resample.reconstruct_vjp(xy, values, (37, 41), grad, sigma=sigma, order=1)
+    got_vjp = resample.reconstruct_vjp(xy, values, (37, 41), grad, sigma=sigma, order=1,
+                                       interpolate=interpolate)
+    assert ("gather_vjp_f64" in shim.launched) == interpolate
     for g, w in zip(got_vjp, want_vjp):
         np.testing.assert_allclose(g, w, rtol=1e-8, atol=1e-9 * np.abs(w).max())

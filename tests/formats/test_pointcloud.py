@@ -98,11 +98,23 @@ def test_points_then_rebuild_round_trip(tmp_path, capsys):
     assert np.abs(order0 - order1).max() > 1
     np.testing.assert_array_equal(np.asarray(Image.open(back)),
                                   np.clip(np.floor(order0 + 0.5), 0, 255))
-    # explicit sigmas (a fit's points carry them, fitted for order 0): order 0 by default
+    # --interpolate no: the rebuild does not pass through the points (the default does)
+    code, out, err = run(capsys, pts, "-o", back, "--size", "128x128", "--interpolate", "no",
+                         "--overwrite")
+    assert code == 0, err
+    smooth = resample.reconstruct(cloud.xy, cloud.values, (128, 128), interpolate=False)
+    np.testing.assert_array_equal(np.asarray(Image.open(back)),
+                                  np.clip(np.floor(smooth + 0.5), 0, 255))
+    rows, cols = cloud.xy[:, 1].astype(int), cloud.xy[:, 0].astype(int)
+    assert np.abs(api[rows, cols] - cloud.values).max() < 1e-9
+    assert np.abs(smooth[rows, cols] - cloud.values).max() > 1
+    # explicit sigmas (a fit's points carry them, fitted for order 0 without interpolating):
+    # order 0 and no interpolation by default
     sigma = np.full(len(cloud.xy), 1.5)
     np.testing.assert_array_equal(
         resample.reconstruct(cloud.xy, cloud.values, (128, 128), sigma=sigma),
-        resample.reconstruct(cloud.xy, cloud.values, (128, 128), sigma=sigma, order=0))
+        resample.reconstruct(cloud.xy, cloud.values, (128, 128), sigma=sigma, order=0,
+                             interpolate=False))
 
 
 def test_grid_pattern_and_size_from_coordinates(tmp_path, capsys):
@@ -272,7 +284,7 @@ def test_the_readme_point_cloud_example_gives_the_photo(tmp_path, capsys):
 def test_options_of_the_other_kind_of_input_are_refused(tmp_path, capsys):
     src = _source(tmp_path)
     for flag, value in (("--cutoff", "2"), ("--holes", "constant"), ("--sigma", "1"),
-                        ("--order", "1")):
+                        ("--order", "1"), ("--interpolate", "no")):
         code, _, err = run(capsys, src, "-o", str(tmp_path / "o.png"), "--scale", "2", flag, value)
         assert code == 2 and f"{flag}: for point-cloud CSV input only" in err
 

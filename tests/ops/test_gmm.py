@@ -10,6 +10,7 @@ from resample.ops.fit import grid_points
 from resample.engines.pointgrid import PointGrid
 from resample.ops.gmm import reconstruct, reconstruct_vjp
 from reference import (check_nearest_holes, ref_auto_sigma, ref_gmm, ref_local_linear,
+                       ref_through_points,
                        ref_steered_sigma)
 
 
@@ -147,9 +148,9 @@ def _fd(array, loss, eps):
     return out
 
 
-def _loss(xy, values, shape, sigma, g, cutoff, order=0):
-    return float((reconstruct(xy, values, shape, sigma=sigma, cutoff=cutoff, order=order)
-                  * g).sum())
+def _loss(xy, values, shape, sigma, g, cutoff, order=0, interpolate=False):
+    return float((reconstruct(xy, values, shape, sigma=sigma, cutoff=cutoff, order=order,
+                              interpolate=interpolate) * g).sum())
 
 
 @pytest.mark.parametrize("order", [0, 1])
@@ -447,3 +448,75 @@ def test_order_1_vjp_with_holes_matches_finite_differences():
                                rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(d_sigma, fd(sigma, lambda a: _loss(xy, values, shape, a, g, 3.0,
                                                                    1)), rtol=1e-4, atol=1e-6)
+
+
+# --- interpolate: the image through the points ------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(13, 17), (1, 1), (1, 9), (6, 1)])
+def test_through_points_equals_its_float64_reference(shape):
+    """Points anywhere (outside the frame, several in one pixel's reach, on pixel centres),
+    1 to 3 channels: the spread of the residuals equals the pixel-by-pixel reference."""
+    rng = np.random.default_rng(sum(shape))
+    h, w = shape
+    for n, channels in ((30, 3), (5, 1), (1, 2)):
+        xy = np.column_stack([rng.uniform(-1.5, w + 0.5, n), rng.uniform(-1.5, h + 0.5, n)])
+        xy[: n // 3] = np.round(xy[: n // 3])                 # some on pixel centres
+        if n > 3:
+            xy[3] = xy[2] + 0.25                               # two sharing pixels
+        values = rng.normal(size=(n, channels))
+        out = rng.normal(size=(h, w, channels))
+        got = gmm.through_points(xy, values, out)
+        np.testing.assert_allclose(got, ref_through_points(xy, values, out), rtol=1e-12,
+                                   atol=1e-12)
+
+
+def test_interpolating_rebuild_passes_through_the_points():
+    """On pixel centres the rebuild takes the points' values; pixels more than a pixel from
+    every point are the rebuild without it; a constant cloud stays exactly constant."""
+    rng = np.random.default_rng(41)
+    h, w = 31, 37
+    photo = rng.uniform(0, 255, (h, w, 3))
+    pick = rng.choice(h * w, 90, replace=False)
+    rows, cols = np.divmod(pick, w)
+    xy = np.column_stack([cols, rows]).astype(np.float64)
+    values = photo[rows, cols]
+    out = reconstruct(xy, values, (h, w))                     # (the steered rule: on)
+    np.testing.assert_allclose(out[rows, cols], values, rtol=0, atol=1e-12)
+    smooth = reconstruct(xy, values, (h, w), interpolate=False)
+    assert np.abs(smooth[rows, cols] - values).max() > 1
+    near = np.zeros((h, w), bool)
+    for x, y in xy:
+        near[max(0, int(y) - 1):int(y) + 2, max(0, int(x) - 1):int(x) + 2] = True
+    np.testing.assert_array_equal(out[~near], smooth[~near])
+    for value in (0.3, -1e6):
+        for dtype in (np.float32, np.float64):
+            const = reconstruct(xy + 0.37, np.full((90, 2), value, dtype), (h, w))
+            assert const.dtype == dtype and np.all(const == dtype(value))
+    with pytest.raises(ResampleError, match="interpolate must be True or False"):
+        reconstruct(xy, values, (h, w), interpolate="yes")
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_interpolating_vjp_matches_finite_differences(order):
+    """The gradients through the residuals' spread (the hats' and the sampling's slopes, the
+    division where points share pixels) and the rebuild under it, against finite
+    differences in float64: points inside and outside the frame, rotated Gaussians."""
+    rng = np.random.default_rng(50 + order)
+    shape, n = (12, 15), 14
+    xy = np.column_stack([rng.uniform(-1.2, 15.5, n), rng.uniform(-1.2, 12.5, n)])
+    xy[1] = xy[0] + [0.3, -0.4]                                # sharing pixels
+    values = rng.normal(size=(n, 2))
+    sigma = np.column_stack([rng.uniform(0.9, 2.2, (n, 2)), rng.uniform(-3, 3, n)])
+    g = rng.normal(size=shape + (2,))
+    d_xy, d_values, d_sigma = reconstruct_vjp(xy, values, shape, g, sigma=sigma, order=order,
+                                              interpolate=True)
+    fd = lambda array, loss: _fd(array, loss, 1e-6)    # noqa: E731
+    f = lambda **kw: _loss(kw.get("xy", xy), kw.get("values", values), shape,   # noqa: E731
+                           kw.get("sigma", sigma), g, 3.0, order, interpolate=True)
+    np.testing.assert_allclose(d_xy, fd(xy, lambda a: f(xy=a)), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(d_values, fd(values, lambda a: f(values=a)), rtol=1e-4,
+                               atol=1e-7)
+    np.testing.assert_allclose(d_sigma, fd(sigma, lambda a: f(sigma=a)), rtol=1e-4, atol=1e-6)
+    # the rule's default: steered sigmas interpolate, given sigmas do not
+    plain = reconstruct_vjp(xy, values, shape, g, sigma=sigma, order=order)
+    assert np.abs(plain[1] - d_values).max() > 1e-3

@@ -336,7 +336,8 @@ def _cloud(n=14, seed=5, channels=2):
 
 @pytest.mark.parametrize("kind", ["scalar", "per point", "per axis", "steered"])
 @pytest.mark.parametrize("order", [0, 1])
-def test_reconstruct_gradcheck_every_sigma_and_order(kind, order):
+@pytest.mark.parametrize("interpolate", [False, True])
+def test_reconstruct_gradcheck_every_sigma_and_order(kind, order, interpolate):
     xy, v = _cloud()
     rng = np.random.default_rng(6)
     n = len(xy)
@@ -344,14 +345,16 @@ def test_reconstruct_gradcheck_every_sigma_and_order(kind, order):
              "per axis": _t(rng.uniform(1.0, 1.8, (n, 2))),
              "steered": _t(np.column_stack([rng.uniform(1.0, 1.8, (n, 2)),
                                             rng.uniform(-2, 2, n)]))}[kind]
-    f = lambda a, b, s: rt.reconstruct(a, b, (12, 13), sigma=s, order=order)  # noqa: E731
+    f = lambda a, b, s: rt.reconstruct(a, b, (12, 13), sigma=s, order=order,  # noqa: E731
+                                       interpolate=interpolate)
     assert torch.autograd.gradcheck(f, (xy, v, sigma), eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
 def test_reconstruct_with_holes_and_a_rule():
     """Narrow Gaussians leave holes (their nearest point's value; gradients to it); a rule
     ("steered") is applied to the detached points: the values equal resample.reconstruct's,
-    and the gradient is reconstruct_vjp's with the rule's sigmas held."""
+    and the gradient is reconstruct_vjp's with the rule's sigmas held (and the rule's
+    defaults: order 1, interpolating)."""
     xy, v = _cloud(n=10, seed=7)
     assert torch.autograd.gradcheck(
         lambda a, b: rt.reconstruct(a, b, (12, 13), sigma=torch.tensor(0.6,
@@ -365,7 +368,8 @@ def test_reconstruct_with_holes_and_a_rule():
 
     held = gmm.steered_sigma(xy.detach().numpy(), v.detach().numpy())
     d_xy, d_v, _ = resample.reconstruct_vjp(xy.detach().numpy(), v.detach().numpy(),
-                                            (12, 13), g.numpy(), sigma=held, order=1)
+                                            (12, 13), g.numpy(), sigma=held, order=1,
+                                            interpolate=True)
     np.testing.assert_allclose(xy.grad.numpy(), d_xy, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(v.grad.numpy(), d_v, rtol=1e-12, atol=1e-12)
 

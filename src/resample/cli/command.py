@@ -141,6 +141,11 @@ OPTIONS = (
                 "or moved towards their weighted least-squares plane (1), which follows smooth "
                 "ramps between sparse points. Default: 1 with the steered rule, 0 with the "
                 "CSV's sigma columns or a --sigma number."),
+    Option("--interpolate", choices=("yes", "no"),
+           help="Point clouds: the image passes through the points (yes: a pixel whose "
+                "centre holds a point takes its value, and each point's residual is spread "
+                "over the 2x2 pixels around it), or only approaches them (no). Default: yes "
+                "with the steered rule, no with the CSV's sigma columns or a --sigma number."),
     Option("--coords", choices=("pixel", "unit", "normalized"), default="pixel",
            show_default=True, help="Point clouds: x, y in pixels of the CSV's frame, in [0, 1], "
            "or in [-1, 1] (unit and normalized span the frame's outer edges; without a "
@@ -181,6 +186,7 @@ OPTIONS = (
 def resize_command(explicit, input, output, method, scale, size, align, boundary, fill,
                    no_antialias, device, linear, strip, stream, exact, sharpen, srgb,
                    exif_thumbnail, pyramid, max_pixels, quality, sigma, cutoff, holes, order,
+                   interpolate,
                    coords, weights, recursive, include, exclude, from_list, out_format, scheduler,
                    suffix, jobs, shard, fail_fast, follow_links, overwrite, threads, quiet):
     """Resize an image file, or rebuild an image from a point-cloud CSV; or do it to every
@@ -196,7 +202,8 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
 
     INPUT may also be a .csv/.tsv of points (x, y, then v, r,g,b or r,g,b,a, optionally
     sigma): every point is a 2-D Gaussian and a pixel is their weighted mean, moved
-    towards their weighted least-squares plane with the steered rule (--order).
+    towards their weighted least-squares plane with the steered rule (--order), and the
+    image passes through the points (--interpolate).
 
     INPUT may be a folder, with -o naming the output folder: every image and CSV in it is
     converted, in parallel, with a progress bar; outputs that exist are skipped, so an
@@ -229,6 +236,7 @@ def resize_command(explicit, input, output, method, scale, size, align, boundary
                           sigma=_parse_sigma(sigma),
                           cutoff=cutoff, holes=holes.lower(),
                           order=None if order is None else int(order),
+                          interpolate=None if interpolate is None else interpolate == "yes",
                           coords=coords.lower(),
                           overwrite=overwrite)
     except ResampleError as exc:
@@ -315,7 +323,7 @@ RESIZE_ONLY = {"method": "--method", "align": "--align", "boundary": "--boundary
                "sharpen": "--sharpen", "srgb": "--srgb", "pyramid": "--pyramid",
                "exif_thumbnail": "--exif-thumbnail"}
 POINTS_ONLY = {"sigma": "--sigma", "cutoff": "--cutoff", "holes": "--holes", "order": "--order",
-               "coords": "--coords", "weights": "--weights"}
+               "interpolate": "--interpolate", "coords": "--coords", "weights": "--weights"}
 
 
 def _given(names, explicit):

@@ -329,7 +329,7 @@ def rebuild_points(src, dst, options: Options, *, weights=None, loaded=None, can
     with compute or nullcontext():
         out, z = gmm.reconstruct(xy, cloud.values, (height, width), sigma=sigma,
                                  cutoff=options.cutoff, holes=options.holes, fill=options.fill,
-                                 order=options.order,
+                                 order=options.order, interpolate=options.interpolate,
                                  device=options.device, return_weights=True)
     if cancelled is not None and cancelled():
         return []

@@ -124,40 +124,44 @@ def first_order(backward):
 
 class _Reconstruct(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, xy, values, sigma, shape, cutoff, holes, order):
+    def forward(ctx, xy, values, sigma, shape, cutoff, holes, order, interpolate):
         with _stream(values):
             out = gmm.reconstruct(_array(xy), _array(values), shape, sigma=_array(sigma),
                                   cutoff=cutoff, holes=holes, order=order,
+                                  interpolate=interpolate,
                                   device="gpu" if values.device.type == "cuda" else "cpu")
         ctx.save_for_backward(xy, values, sigma)
-        ctx.args = (shape, cutoff, holes, order)
+        ctx.args = (shape, cutoff, holes, order, interpolate)
         return _tensor(out, values)
 
     @staticmethod
     @first_order
     def backward(ctx, grad):
         xy, values, sigma = ctx.saved_tensors
-        shape, cutoff, holes, order = ctx.args
+        shape, cutoff, holes, order, interpolate = ctx.args
         with _stream(values):
             d_xy, d_values, d_sigma = gmm.reconstruct_vjp(
                 _array(xy), _array(values), shape, _array(grad.to(values.dtype)),
-                sigma=_array(sigma), cutoff=cutoff, holes=holes, order=order)
+                sigma=_array(sigma), cutoff=cutoff, holes=holes, order=order,
+                interpolate=interpolate)
         as_t = lambda a, like: _tensor(np.asarray(a, np.float64), like).to(like.dtype)  # noqa
         d_sigma = torch.as_tensor(d_sigma, dtype=sigma.dtype, device=sigma.device)
         return (as_t(d_xy, xy), as_t(d_values, values), d_sigma.reshape(sigma.shape),
-                None, None, None, None)
+                None, None, None, None, None)
 
 
-def reconstruct(xy, values, shape, sigma="steered", cutoff=3.0, holes="nearest", order=None):
+def reconstruct(xy, values, shape, sigma="steered", cutoff=3.0, holes="nearest", order=None,
+                interpolate=None):
     """The image rebuilt from points (:func:`resample.reconstruct`) as a differentiable
     tensor: ``xy`` (N, 2) as (x, y) in output pixels, ``values`` (N,) or (N, C), float32 or
     float64, on the CPU or a CUDA device; returns (H, W) or (H, W, C) like the values.
 
     ``sigma``: a tensor (a scalar, (N,), (N, 2) as (sx, sy), or (N, 3) as (sx, sy, theta)),
     whose gradient flows; or a rule, "steered" or "auto", computed from the detached points
-    (a constant of the graph: no gradient flows through the rule).  ``order``: as
-    :func:`resample.reconstruct` (None: 1 with "steered", else 0).  Gradients: positions,
-    values and a tensor sigma, exact (docs/conventions.md)."""
+    (a constant of the graph: no gradient flows through the rule).  ``order`` and
+    ``interpolate``: as :func:`resample.reconstruct` (None: order 1 and interpolating with
+    "steered", else order 0, not interpolating).  Gradients: positions, values and a tensor
+    sigma, exact (docs/conventions.md)."""
     _float(xy, "xy")
     _float(values, "values")
     if xy.device != values.device:
@@ -165,6 +169,7 @@ def reconstruct(xy, values, shape, sigma="steered", cutoff=3.0, holes="nearest",
                             f"{values.device}")
     gmm.check_points(_array(xy), _array(values))       # shapes, N >= 1, finite: one line
     order = gmm.check_order(order, sigma)
+    interpolate = gmm.check_interpolate(interpolate, sigma)
     if isinstance(sigma, str):
         rule = sigma.lower()
         if rule not in gmm.SIGMA_RULES:
@@ -178,7 +183,8 @@ def reconstruct(xy, values, shape, sigma="steered", cutoff=3.0, holes="nearest",
     elif not isinstance(sigma, torch.Tensor):
         sigma = torch.as_tensor(sigma, dtype=values.dtype, device=values.device)
     shape = tuple(int(s) for s in shape)
-    return _Reconstruct.apply(xy, values, sigma, shape, float(cutoff), holes, order)
+    return _Reconstruct.apply(xy, values, sigma, shape, float(cutoff), holes, order,
+                              interpolate)
 
 
 # --- resizing ---------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ class _Fields(NamedTuple):
     holes: str = "nearest"
     order: int | None = None      # point clouds: 0, the weighted mean; 1, the weighted plane;
                                   # None: 1 with the steered rule, else 0 (gmm.check_order)
+    interpolate: bool | None = None   # point clouds: the image passes through the points;
+                                      # None: with the steered rule (gmm.check_interpolate)
     coords: str = "pixel"
     overwrite: bool = False       # an existing output folder (a Zarr store) may be replaced
     points: bool = False          # resize by rebuilding the pixels as Gaussian points (gmm)
