@@ -95,7 +95,7 @@ def _rbf(xy, v, qx, qy):
     return RBFInterpolator(xy, v, neighbors=16, kernel="thin_plate_spline")(queries)
 
 
-RULES = {"steered, order 1 (default)": dict(sigma="steered"),
+RULES = {"steered, order 1, interpolating (default)": dict(sigma="steered"),
          "steered, order 0": dict(sigma="steered", order=0),
          "auto": dict(sigma="auto")}
 

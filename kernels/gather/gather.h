@@ -57,7 +57,10 @@ static void gather(const Array& src, const Array& iy, const Array& wy, const Arr
 // parallel by bands of the rows they add into: a point whose weighing taps' rows lie within
 // one band's height goes to the band of its first row, so that it adds into that band and
 // the next only; the even bands run at once, then the odd ones, and no two threads ever add
-// into one row.  A point whose rows spread wider (a wrapping boundary) runs last, alone.
+// into one row.  A point whose rows spread wider (a wrapping boundary) runs last, alone.  The
+// bands' height depends on the image, not on the threads: each pixel's sum is added in one
+// order however many cores are free, so the results are the same bits on every run.
+constexpr long long GATHER_VJP_BANDS = 64;
 static void gather_vjp(const Array& src, const Array& iy, const Array& wy, const Array& sy,
                        const Array& cy, const Array& fy, const Array& fsy, const Array& ix,
                        const Array& wx, const Array& sx, const Array& cx, const Array& fx,
@@ -84,12 +87,12 @@ static void gather_vjp(const Array& src, const Array& iy, const Array& wy, const
             gather_vjp_point<T>(p, s, cols, n_ch, y, x, fill, g, ds, dp, add);
         };
         int nthreads = threads_for(n_pts * ty * tx * n_ch, 1 << 12);
-        if (!want_src || nthreads == 1) {          // nothing shared: any point on any thread
-#pragma omp parallel for num_threads(want_src ? 1 : nthreads) schedule(dynamic, 256)
+        if (!want_src) {                            // nothing shared: any point on any thread
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 256)
             for (long long p = 0; p < n_pts; ++p) point(p);
             return;
         }
-        long long band = std::max(ty, (rows + 4 * nthreads - 1) / (4 * nthreads));
+        long long band = std::max(ty, (rows + GATHER_VJP_BANDS - 1) / GATHER_VJP_BANDS);
         long long n_bands = (rows + band - 1) / band;
         std::vector<long long> key(n_pts), start(n_bands + 2, 0), order(n_pts);
         for (long long p = 0; p < n_pts; ++p) {
