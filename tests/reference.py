@@ -168,21 +168,34 @@ def ref_sample(img, xy, method="bilinear", boundary="edge", fill=0.0):
     return out[:, 0] if a.ndim == 2 else out
 
 
-def ref_through_points(xy, values, out):
-    """float64 reference of resample.ops.gmm.through_points: ``out`` (H, W, C) plus each
-    point's residual v_i - out(x_i) (out sampled bilinearly there, edge boundary), spread by
-    the hat t_i(q) = max(0, 1 - |qx - x_i|) max(0, 1 - |qy - y_i|) over the pixels q of the
-    frame, the spread divided by max(1, sum_i t_i(q)).  Pixel by pixel, point by point."""
+def ref_through_points(xy, values, out, sx, sy, cutoff, width):
+    """float64 reference of resample.ops.gmm.through_points, pixel by pixel, point by point:
+    ``out`` (H, W, C) plus each point's residual v_i - out(x_i) (out sampled bilinearly
+    there, edge boundary) spread by Gaussians of sigma s_i = width sqrt(sx_i sy_i) and peak 1
+    (within cutoff s_i), divided by max(1, their sum); then the residuals left against that,
+    spread by the hat t_i(q) = max(0, 1 - |qx - x_i|) max(0, 1 - |qy - y_i|) and divided by
+    max(1, sum_i t_i(q))."""
     out = np.asarray(out, np.float64)
-    h, w, n_ch = out.shape
-    residual = np.asarray(values, np.float64).reshape(len(xy), -1) - ref_sample(out, xy)
-    result = out.copy()
-    for r in range(h):
-        for c in range(w):
-            hats = [max(0.0, 1 - abs(c - x)) * max(0.0, 1 - abs(r - y)) for x, y in xy]
-            spread = sum(t * residual[i] for i, t in enumerate(hats))
-            result[r, c] += spread / max(1.0, sum(hats))
-    return result
+    h, w, _ = out.shape
+    s = width * np.sqrt(np.asarray(sx, float) * np.asarray(sy, float))
+
+    def gaussian(i, r, c):
+        d2 = (c - xy[i][0]) ** 2 + (r - xy[i][1]) ** 2
+        return np.exp(-d2 / (2 * s[i] ** 2)) if d2 <= (cutoff * s[i]) ** 2 else 0.0
+
+    def hat(i, r, c):
+        return max(0.0, 1 - abs(c - xy[i][0])) * max(0.0, 1 - abs(r - xy[i][1]))
+
+    for weight in (gaussian, hat):
+        residual = np.asarray(values, np.float64).reshape(len(xy), -1) - ref_sample(out, xy)
+        result = out.copy()
+        for r in range(h):
+            for c in range(w):
+                weights = [weight(i, r, c) for i in range(len(xy))]
+                spread = sum(t * residual[i] for i, t in enumerate(weights))
+                result[r, c] += spread / max(1.0, sum(weights))
+        out = result
+    return out
 
 
 def round_to(x, dtype):

@@ -840,20 +840,21 @@ def test_tile_spans():
         assert lo == t.index[rows][real].min() and hi == t.index[rows][real].max()
 
 
-@pytest.mark.parametrize("interpolate", [False, True])
-def test_shim_order_1_matches_the_cpu_engine(shim, monkeypatch, interpolate):
+@pytest.mark.parametrize("interpolate,channels", [(False, 3), (True, 3), (True, 1)])
+def test_shim_order_1_matches_the_cpu_engine(shim, monkeypatch, interpolate, channels):
     """reconstruct(order=1) and its gradients on the device path: the moments' splat, the
     planes' solve and its chain rule (array code on the device's arrays), and the residuals'
     spread through the points (the device's bilinear taps, gather and its gradient) against
-    the CPU engine."""
+    the CPU engine: one channel (the residuals' Gaussian splat packed a pixel at a time on
+    the device) and three (in planes)."""
     import resample
     from resample.engines import devices
     from resample.ops import gmm
 
     rng = np.random.default_rng(29)
     xy = rng.uniform(-2, 42, (150, 2))
-    values = (rng.normal(size=(150, 3)) * 30).astype(np.float32)
-    grad = rng.normal(size=(37, 41, 3))
+    values = (rng.normal(size=(150, channels)) * 30).astype(np.float32)
+    grad = rng.normal(size=(37, 41, channels))
     sigma = np.column_stack([rng.uniform(0.8, 2.5, (150, 2)), rng.uniform(-3, 3, 150)])
     want, want_z = resample.reconstruct(xy, values, (37, 41), order=1, return_weights=True,
                                         interpolate=interpolate)

@@ -455,7 +455,8 @@ def test_order_1_vjp_with_holes_matches_finite_differences():
 @pytest.mark.parametrize("shape", [(13, 17), (1, 1), (1, 9), (6, 1)])
 def test_through_points_equals_its_float64_reference(shape):
     """Points anywhere (outside the frame, several in one pixel's reach, on pixel centres),
-    1 to 3 channels: the spread of the residuals equals the pixel-by-pixel reference."""
+    1 to 3 channels, Gaussians narrow and wide: the residuals' two spreads equal the
+    pixel-by-pixel reference."""
     rng = np.random.default_rng(sum(shape))
     h, w = shape
     for n, channels in ((30, 3), (5, 1), (1, 2)):
@@ -465,14 +466,17 @@ def test_through_points_equals_its_float64_reference(shape):
             xy[3] = xy[2] + 0.25                               # two sharing pixels
         values = rng.normal(size=(n, channels))
         out = rng.normal(size=(h, w, channels))
-        got = gmm.through_points(xy, values, out)
-        np.testing.assert_allclose(got, ref_through_points(xy, values, out), rtol=1e-12,
-                                   atol=1e-12)
+        sx, sy = rng.uniform(0.5, 4, n), rng.uniform(0.5, 4, n)
+        got = gmm.through_points(xy, values, out, sx, sy, 2.5)
+        np.testing.assert_allclose(got, ref_through_points(xy, values, out, sx, sy, 2.5,
+                                                           gmm.SPREAD_WIDTH),
+                                   rtol=1e-12, atol=1e-12)
 
 
 def test_interpolating_rebuild_passes_through_the_points():
-    """On pixel centres the rebuild takes the points' values; pixels more than a pixel from
-    every point are the rebuild without it; a constant cloud stays exactly constant."""
+    """On pixel centres the rebuild takes the points' values; pixels beyond every point's
+    reach (the residuals' Gaussians, SPREAD_WIDTH times the points' sigma, within the cutoff,
+    and the hats) are the rebuild without it; a constant cloud stays exactly constant."""
     rng = np.random.default_rng(41)
     h, w = 31, 37
     photo = rng.uniform(0, 255, (h, w, 3))
@@ -484,10 +488,15 @@ def test_interpolating_rebuild_passes_through_the_points():
     np.testing.assert_allclose(out[rows, cols], values, rtol=0, atol=1e-12)
     smooth = reconstruct(xy, values, (h, w), interpolate=False)
     assert np.abs(smooth[rows, cols] - values).max() > 1
-    near = np.zeros((h, w), bool)
-    for x, y in xy:
-        near[max(0, int(y) - 1):int(y) + 2, max(0, int(x) - 1):int(x) + 2] = True
-    np.testing.assert_array_equal(out[~near], smooth[~near])
+    sigma = 1.2                # the residuals' Gaussians reach 3 x 0.5 x 1.2 = 1.8 pixels
+    out = reconstruct(xy, values, (h, w), sigma=sigma, interpolate=True)
+    smooth = reconstruct(xy, values, (h, w), sigma=sigma)
+    np.testing.assert_allclose(out[rows, cols], values, rtol=0, atol=1e-12)
+    qy, qx = np.mgrid[0:h, 0:w]
+    far = np.min(np.hypot(qx[..., None] - xy[:, 0], qy[..., None] - xy[:, 1]), axis=2)
+    reach = 3 * gmm.SPREAD_WIDTH * sigma
+    np.testing.assert_array_equal(out[far > reach], smooth[far > reach])
+    assert (far > reach).sum() > 100 and np.abs(out - smooth)[far < reach].max() > 1
     for value in (0.3, -1e6):
         for dtype in (np.float32, np.float64):
             const = reconstruct(xy + 0.37, np.full((90, 2), value, dtype), (h, w))

@@ -539,12 +539,14 @@ def contrast(backend, values, idx):
 
 # --- Gaussian mixtures -------------------------------------------------------------------------
 
-def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
-    """As :func:`resample.ops.gmm._forward`: ``(colour (H, W, C) with holes at 0, Z (H, W), number
-    of holes)`` in the values' dtype (float32 or float64).  ``xy`` (N, 2) and the sigmas are
-    float64 (theta None: no rotation).  Points no wider than a 32x32 tile are binned by tile
-    and added in shared memory, a block a tile; wider ones atomically into the sums (a
-    vector atomic a pixel for up to 3 channels in float32: splat_add of resample.cu)."""
+def gmm_sums(backend, xy, values, sx, sy, cutoff, shape, theta=None):
+    """As :func:`resample.ops.gmm._sums`: ``(sums, Z (H, W), packed)``, the weighted sums of the
+    values in their dtype (float32 or float64): (C, H, W) planes, or with ``packed`` (up to 3
+    channels) (H, W, packed), a pixel's sums and then its weight (Z is then filled by
+    :func:`gmm_forward`'s normalisation, not here).  ``xy`` (N, 2) and the sigmas are float64
+    (theta None: no rotation).  Points no wider than a 32x32 tile are binned by tile and
+    added in shared memory, a block a tile; wider ones atomically into the sums (a vector
+    atomic a pixel for up to 3 channels in float32: splat_add of resample.cu)."""
     xp = backend.xp
     height, width = shape
     n, n_ch = values.shape
@@ -576,7 +578,18 @@ def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
                        [xy[wide:], values[wide:], sx[wide:], sy[wide:], rot[wide:],
                         np.int64(n - wide), np.int32(n_ch), np.float64(cutoff), acc, z,
                         np.int64(height), np.int64(width), packed])
-    out = xp.empty((height, width, n_ch), work)
+    return acc, z, packed
+
+
+def gmm_forward(backend, xy, values, sx, sy, cutoff, shape, theta=None):
+    """As :func:`resample.ops.gmm._forward`: ``(colour (H, W, C) with holes at 0, Z (H, W), number
+    of holes)`` in the values' dtype: :func:`gmm_sums`, divided by Z."""
+    xp = backend.xp
+    height, width = shape
+    n_ch = values.shape[1]
+    suffix = KERNEL_TYPES[np.dtype(values.dtype)]
+    acc, z, packed = gmm_sums(backend, xy, values, sx, sy, cutoff, shape, theta)
+    out = xp.empty((height, width, n_ch), values.dtype)
     if packed:                                   # (and the weights' plane, Z, out of acc)
         backend.launch(f"gmm_normalise_packed_{suffix}", height * width,
                        [acc, z, out, np.int64(height * width), np.int32(n_ch), packed])

@@ -275,21 +275,30 @@ def _zeroed_planes(shape, dtype, use="sums"):
     return planes
 
 
-def _forward(xy, values, sx, sy, cutoff, shape, theta=None):
-    """(colour (H, W, C) with holes at 0, Z (H, W), number of holes) in the values' dtype.
-
-    Z is a view of this thread's scratch accumulators: valid until the next call; copy it to
-    keep it."""
+def _sums(xy, values, sx, sy, cutoff, shape, theta=None, use="sums"):
+    """``(sums (C, H, W), Z (H, W))``: the points' Gaussian-weighted sums of their values and
+    the weights' sums, in the values' dtype: views of this thread's scratch accumulators for
+    ``use`` (:func:`_zeroed_planes`), valid until its next call."""
     height, width = shape
     n_ch = values.shape[1]
-    planes = _zeroed_planes((n_ch + 1, height, width), values.dtype)
+    planes = _zeroed_planes((n_ch + 1, height, width), values.dtype, use)
     acc, z = planes[:n_ch], planes[n_ch]
     start, members = _bands(xy, sx, sy, cutoff, height, theta)
     c = np.ascontiguousarray
     _core.gmm_splat(c(xy, np.float64), c(values), c(sx, np.float64), c(sy, np.float64),
                     _rotations(theta), float(cutoff), c(start, np.int64), c(members, np.int64),
                     BAND_ROWS, acc, z)
-    out = np.empty((height, width, n_ch), values.dtype)
+    return acc, z
+
+
+def _forward(xy, values, sx, sy, cutoff, shape, theta=None):
+    """(colour (H, W, C) with holes at 0, Z (H, W), number of holes) in the values' dtype.
+
+    Z is a view of this thread's scratch accumulators: valid until the next call; copy it to
+    keep it."""
+    height, width = shape
+    acc, z = _sums(xy, values, sx, sy, cutoff, shape, theta)
+    out = np.empty((height, width, values.shape[1]), values.dtype)
     holes = _core.gmm_normalise(acc, z, out)
     return out, z, holes
 
@@ -414,12 +423,16 @@ def _gather_vjp(image, taps, grad, d_image, d_pos, backend):
         cpu.gather_vjp(*args)
 
 
-def _residual_spread(xy, values, out, backend, slopes=False):
-    """:func:`through_points`' parts, float64: ``(residuals r (N, C), their spread and the
-    spread's weights (H, W, C + 1: this thread's scratch, valid until its next call), out as
-    float64, the edge taps, the inside taps)``.  ``out``
-    is sampled as it is, not less the first value: point sampling sums relative to its first
-    tap (kernels/gather/gather.h), so a constant image samples exactly to its constant."""
+SPREAD_WIDTH = 0.5         # interpolate: the residuals first spread by Gaussians this many
+                           # times the points' own (their geometric mean; docs/benchmarks.md)
+
+
+def _exact_spread(xy, values, out, backend, slopes=False):
+    """The bilinear step of :func:`through_points`, float64: ``(residuals r (N, C), their
+    spread and the spread's weights (H, W, C + 1: this thread's scratch, valid until its next
+    call), out as float64, the edge taps, the inside taps)``.  ``out`` is sampled as it is,
+    not less the first value: point sampling sums relative to its first tap
+    (kernels/gather/gather.h), so a constant image samples exactly to its constant."""
     xp = np if backend is None else backend.xp
     shape, n_ch = out.shape[:2], out.shape[2]
     base = values[:1].astype(np.float64)
@@ -435,53 +448,115 @@ def _residual_spread(xy, values, out, backend, slopes=False):
     return spread[:, :n_ch], acc, out, edge, inside
 
 
-def through_points(xy, values, out, backend=None, overwrite=False):
-    """``out`` (H, W, C) made to pass through the points: each point's residual ``r_i = v_i
-    - out(x_i)`` (``out`` sampled bilinearly there) spread over the 2x2 pixels around it
-    with bilinear weights (sampling's transpose: a pixel whose centre holds a point gets all
-    of its residual and its neighbours none), divided by the weights' sum where several
-    points share a pixel (above 1):
+def _gaussian_spread(xy, values, out, sx, sy, cutoff, backend, slopes=False):
+    """The Gaussian step of :func:`through_points`, float64: ``(amounts A (N, C + 1) = (r_i
+    k_i, k_i), the Gaussians' sigma s (N,), the sums of A under them (H, W, C + 1), out as
+    float64, the edge taps)``, k_i = 2 pi s_i^2 so that the splat's normalised Gaussians
+    weigh with peak 1."""
+    xp = np if backend is None else backend.xp
+    shape, n_ch = out.shape[:2], out.shape[2]
+    base = values[:1].astype(np.float64)
+    out = xp.ascontiguousarray(out, dtype=np.float64)
+    edge = _point_taps(xy, shape, "edge", backend, slopes)
+    s = xp.ascontiguousarray(SPREAD_WIDTH * xp.sqrt(sx * sy), dtype=np.float64)
+    k = 2 * math.pi * s * s
+    amounts = xp.empty((len(xy), n_ch + 1))
+    amounts[:, :n_ch] = ((values.astype(np.float64) - base)
+                         - (_gather(out, edge, backend) - base)) * k[:, None]
+    amounts[:, n_ch] = k
+    if backend is None:
+        sums, _ = _sums(xy, amounts, s, s, cutoff, shape, None, use="spread_gaussian")
+        sums = sums.transpose(1, 2, 0)
+    else:
+        sums, _, packed = gpu.gmm_sums(backend, xy, amounts, s, s, cutoff, shape, None)
+        sums = sums[..., :n_ch + 1] if packed else sums.transpose(1, 2, 0)
+    return amounts, s, sums, out, edge
 
-        out(q) + sum_i t_i(q) r_i / max(1, sum_i t_i(q)),  t_i(q) = hat(qx - x_i) hat(qy - y_i)
+
+def _divided(acc, n_ch, xp):
+    """The spread over its weights where they sum above 1: acc (H, W, C + 1) -> (H, W, C)."""
+    return acc[..., :n_ch] / xp.maximum(acc[..., n_ch:], 1.0)
+
+
+def through_points(xy, values, out, sx, sy, cutoff, backend=None, overwrite=False):
+    """``out`` (H, W, C) made to pass through the points, in two steps; ``r_i = v_i -
+    f(x_i)`` is a point's residual against the image ``f`` of the step (sampled bilinearly
+    at the point, edge boundary):
+
+    1. the residuals spread by Gaussians of sigma ``s_i = SPREAD_WIDTH sqrt(sx_i sy_i)`` and
+       peak 1, ``G_i``: ``f + sum_i G_i r_i / max(1, sum_i G_i)`` (the pixels near a point
+       move towards it);
+    2. the residuals left spread over the 2x2 pixels around each point with bilinear
+       weights (sampling's transpose: a pixel whose centre holds a point gets all of its
+       residual and its neighbours none): ``f + sum_i t_i r_i / max(1, sum_i t_i)``,
+       ``t_i(q) = hat(qx - x_i) hat(qy - y_i)``.
 
     A pixel holding a point takes the point's value (to rounding: ``f + (v - f)``); pixels
-    farther than one pixel from
-    every point keep ``out``.  Measured on photos: the L1 at 20% of the pixels falls by about
-    9% (docs/benchmarks.md).  Float64 (H, W, C): ``out`` itself where ``overwrite`` and it
-    is float64, else a new array."""
+    beyond every point's reach keep ``out``.  Float64 (H, W, C): ``out`` itself where
+    ``overwrite`` and it is float64, else a new array."""
     xp = np if backend is None else backend.xp
     n_ch = out.shape[2]
-    _, acc, out64, _, _ = _residual_spread(xy, values, out, backend)
-    correction = acc[..., :n_ch] / xp.maximum(acc[..., n_ch:], 1.0)
-    if overwrite and out64 is out:
-        out64 += correction
-        return out64
-    return out64 + correction
+    _, _, sums, out64, _ = _gaussian_spread(xy, values, out, sx, sy, cutoff, backend)
+    if not (overwrite and out64 is out):
+        out64 = out64.copy()
+    out64 += _divided(sums, n_ch, xp)
+    _, acc, _, _, _ = _exact_spread(xy, values, out64, backend)
+    out64 += _divided(acc, n_ch, xp)
+    return out64
 
 
-def through_points_vjp(xy, values, out, grad, backend=None):
-    """The gradient of :func:`through_points` given ``grad`` (H, W, C) of its result:
-    ``(d_out (H, W, C), d_values (N, C), d_xy (N, 2))``, float64, through the bilinear
-    weights' slopes (the hats' and the sampling's) and the division by the weights."""
-    xp = np if backend is None else backend.xp
-    n_ch = out.shape[2]
-    r, acc, out64, edge, inside = _residual_spread(xy, values, out, backend, slopes=True)
+def _divided_vjp(acc, grad, n_ch, xp):
+    """The gradient of :func:`_divided` given ``grad`` (H, W, C): (H, W, C + 1)."""
     num, den = acc[..., :n_ch], acc[..., n_ch:]
     scale = xp.maximum(den, 1.0)
-    d_num = xp.ascontiguousarray(grad / scale)
-    d_den = xp.ascontiguousarray(xp.where(den > 1.0, -(grad * num).sum(axis=2, keepdims=True)
-                                          / (scale * scale), 0.0))
+    d = xp.empty(acc.shape)
+    d[..., :n_ch] = grad / scale
+    d[..., n_ch:] = xp.where(den > 1.0, -(grad * num).sum(axis=2, keepdims=True)
+                             / (scale * scale), 0.0)
+    return d
+
+
+def through_points_vjp(xy, values, out, sx, sy, cutoff, grad, backend=None):
+    """The gradient of :func:`through_points` given ``grad`` (H, W, C) of its result:
+    ``(d_out (H, W, C), d_values (N, C), d_xy (N, 2), d_sx (N,), d_sy (N,))``, float64:
+    through the bilinear weights' slopes (the hats' and the sampling's), the Gaussians'
+    (their positions and widths), and the divisions by the weights."""
+    xp = np if backend is None else backend.xp
+    n, n_ch = len(xy), out.shape[2]
+    amounts, s, sums, out64, edge0 = _gaussian_spread(xy, values, out, sx, sy, cutoff, backend,
+                                                      slopes=True)
+    step1 = out64 + _divided(sums, n_ch, xp)
+    d_xy, part = xp.zeros((n, 2)), xp.empty((n, 2))
+    # step 2, the bilinear hats, on step 1's image
+    r, acc, step1, edge, inside = _exact_spread(xy, values, step1, backend, slopes=True)
+    d_acc = _divided_vjp(acc, grad, n_ch, xp)
+    d_num = xp.ascontiguousarray(d_acc[..., :n_ch])
     d_r = xp.ascontiguousarray(_gather(d_num, inside, backend))
-    d_xy = xp.zeros((len(xy), 2))
-    part = xp.empty((len(xy), 2))
     _gather_vjp(d_num, inside, xp.ascontiguousarray(r), None, part, backend)   # the hats'
     d_xy += part                                                               # slopes
-    _gather_vjp(d_den, inside, xp.ones((len(xy), 1)), None, part, backend)   # (their sum)
+    _gather_vjp(xp.ascontiguousarray(d_acc[..., n_ch:]), inside, xp.ones((n, 1)), None, part,
+                backend)                                                 # (their sum's)
     d_xy += part
-    d_out = xp.array(grad, dtype=np.float64)                  # r_i = v_i - out(x_i)
-    _gather_vjp(out64, edge, xp.ascontiguousarray(-d_r), d_out, part, backend)
+    d_step1 = xp.array(grad, dtype=np.float64)                # r_i = v_i - step1(x_i)
+    _gather_vjp(step1, edge, xp.ascontiguousarray(-d_r), d_step1, part, backend)
     d_xy += part
-    return d_out, d_r, d_xy
+    # step 1, the Gaussians, on out: a splat of A under normalised Gaussians, whose gradient
+    # is a weighted mean's with colour 0 and weight 1 (vjp_from_forward)
+    d_sums = xp.ascontiguousarray(_divided_vjp(sums, d_step1, n_ch, xp))
+    empty = xp.empty(0, np.int64)
+    g_xy, d_amounts, g_sx, g_sy, _ = vjp_from_forward(
+        xy, amounts, s, s, cutoff, d_sums, xp.zeros(d_sums.shape), xp.ones(out.shape[:2]),
+        None, empty, empty, backend, None)
+    d_xy += g_xy
+    k = amounts[:, n_ch]
+    d_r0 = d_amounts[:, :n_ch] * k[:, None]                   # A = (r k, k), k = 2 pi s^2
+    d_k = (d_amounts[:, :n_ch] * amounts[:, :n_ch]).sum(axis=1) / k + d_amounts[:, n_ch]
+    d_s = g_sx + g_sy + d_k * 4 * math.pi * s
+    d_out = d_step1
+    _gather_vjp(out64, edge0, xp.ascontiguousarray(-d_r0), d_out, part, backend)
+    d_xy += part
+    # s = SPREAD_WIDTH sqrt(sx sy): ds/dsx = s / (2 sx)
+    return d_out, d_r + d_r0, d_xy, d_s * s / (2 * sx), d_s * s / (2 * sy)
 
 
 def _moments(xy, values, shape, xp=np):
@@ -604,8 +679,8 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
         out = local_linear(xy, v, sx, sy, cutoff, shape, theta, out, z,
                            backend).astype(out.dtype)
     if interpolate:
-        out = through_points(xy, v, out, backend, overwrite=True).astype(out.dtype,
-                                                                          copy=False)
+        out = through_points(xy, v, out, sx, sy, cutoff, backend,
+                             overwrite=True).astype(out.dtype, copy=False)
     if backend is not None and not on_device:
         out, z = host(out), host(z)
     out = out[..., 0] if flat else out
@@ -821,7 +896,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
         if order == 1:
             z = z.copy()             # (the moments' splat reuses this thread's scratch)
             out = local_linear(xy, v64, sx, sy, cutoff, shape, theta, colour, z, backend)
-        g, *through = through_points_vjp(xy, v64, out, g, backend)
+        g, *through = through_points_vjp(xy, v64, out, sx, sy, cutoff, g, backend)
     if order == 1:
         d_xy, d_values, d_sx, d_sy, d_theta = order1_vjp(xy, v64, sx, sy, cutoff, shape, g,
                                                           colour, z, (rows, cols, nearest),
@@ -831,6 +906,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
             xy, v64, sx, sy, cutoff, g, colour, z, nearest, rows, cols, backend, theta)
     if through is not None:
         d_values, d_xy = d_values + through[0], d_xy + through[1]
+        d_sx, d_sy = d_sx + through[2], d_sy + through[3]
     d_values = d_values[:, 0] if flat else d_values
     if kind == "scalar":
         d_sigma = float(d_sx.sum() + d_sy.sum())
