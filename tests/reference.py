@@ -237,9 +237,11 @@ def ref_gmm(xy, values, shape, sx, sy, cutoff=3.0, holes="nearest", fill=0.0, th
     return out, z
 
 
-def ref_local_linear(xy, values, shape, sx, sy, cutoff, width, ridge, clip, theta=None):
+def ref_local_linear(xy, values, shape, sx, sy, cutoff, width, ridge, clip, theta=None,
+                     steer=1.0):
     """Order 1 by brute force, pixel by pixel, in float64: the weighted least-squares plane
-    v ~ c + g . (p_i - q) over the points whose Gaussians, ``width`` times wider, reach q
+    v ~ c + g . (p_i - q) over the points whose Gaussians reach q, ``width`` times the
+    geometric mean of (sx, sy), elongated by sqrt(sx / sy) ** ``steer`` (the same rotation)
     (the weights of :func:`ref_gmm`), a ridge of ``ridge`` x trace of the points' weighted
     covariance on g, c clipped to the weighted mean of the values +- ``clip`` weighted
     standard deviations; then order 0's mean m (at the given sigmas) moved towards c by R2^2,
@@ -249,12 +251,13 @@ def ref_local_linear(xy, values, shape, sx, sy, cutoff, width, ridge, clip, thet
     v = np.asarray(values, np.float64).reshape(len(xy), -1)
     h, w = shape
 
-    def weights(d, scale):
+    def weights(d, scale, power):
         wi = np.empty(len(xy))
         for i in range(len(xy)):
             t = 0.0 if theta is None else theta[i]
             rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
-            ax, ay = sx[i] * scale, sy[i] * scale
+            e = np.sqrt(sx[i] / sy[i]) ** power
+            ax, ay = np.sqrt(sx[i] * sy[i]) * scale * e, np.sqrt(sx[i] * sy[i]) * scale / e
             r2 = d[i] @ rot @ np.diag([1 / ax ** 2, 1 / ay ** 2]) @ rot.T @ d[i]
             wi[i] = np.exp(-r2 / 2) / (2 * np.pi * ax * ay) if r2 <= cutoff**2 else 0.0
         return wi
@@ -263,11 +266,11 @@ def ref_local_linear(xy, values, shape, sx, sy, cutoff, width, ridge, clip, thet
     for r in range(h):
         for c in range(w):
             d = xy - [c, r]
-            w0 = weights(d, 1.0)
+            w0 = weights(d, 1.0, 1.0)
             if w0.sum() <= 0:
                 continue
             mean = (w0 / w0.sum()) @ v
-            p = weights(d, width)
+            p = weights(d, width, steer)
             p = p / p.sum()
             mean_d, mean_v = p @ d, p @ v
             cov = (d - mean_d).T @ ((d - mean_d) * p[:, None])

@@ -392,7 +392,7 @@ def test_order_1_matches_brute_force(kind):
         s = sigma if sigma.ndim == 2 else np.column_stack([sigma, sigma])
         theta = sigma[:, 2] if kind == "steered" else None
         ref = ref_local_linear(xy, values, shape, s[:, 0], s[:, 1], 2.5, gmm.LOCAL_WIDTH,
-                               gmm.LOCAL_RIDGE, gmm.LOCAL_CLIP, theta)
+                               gmm.LOCAL_RIDGE, gmm.LOCAL_CLIP, theta, gmm.LOCAL_STEER)
         ref0, z0 = ref_gmm(xy, values, shape, s[:, 0], s[:, 1], 2.5, theta=theta)
         for dtype, tol in ((np.float64, 1e-7), (np.float32, 2e-3)):
             out, z = reconstruct(xy, values.astype(dtype), shape, sigma=sigma, cutoff=2.5,

@@ -42,7 +42,8 @@ STEER_MAX_ELONGATION = 3.0 # eigenvalues, at most this, along the edge, across i
 STEER_FACTOR = 1.05        # times auto's sigma (measured: docs/benchmarks.md)
 HOLES = ("nearest", "constant")
 SCRATCH_BYTES = 64 << 20   # per-thread accumulators kept between calls up to this size
-LOCAL_WIDTH = 1.3          # order 1: the plane's Gaussians, this many times order 0's,
+LOCAL_WIDTH = 1.5          # order 1: the plane's Gaussians, this many times order 0's,
+LOCAL_STEER = 0.5          # elongated by order 0's elongation to this power (plane_sigmas),
 LOCAL_RIDGE = 0.01         # its ridge, this fraction of the points' spread,
 LOCAL_CLIP = 2.0           # and its value within this many standard deviations of theirs
 ORDERS = (0, 1)
@@ -352,10 +353,22 @@ def _check_common(cutoff, holes):
     return cutoff
 
 
+def plane_sigmas(sx, sy):
+    """Order 1's Gaussians for the planes: ``(LOCAL_WIDTH sx^a sy^b, LOCAL_WIDTH sx^b sy^a)``,
+    ``a = (1 + LOCAL_STEER) / 2``, ``b = (1 - LOCAL_STEER) / 2``: order 0's area times
+    LOCAL_WIDTH^2, and its elongation sqrt(sx / sy) to the power LOCAL_STEER, on the same
+    axes (the same rotation).  A plane over a window stretched along curved iso-lines carries
+    their curvature (a smooth colour wheel), so the planes are steered half as much as the
+    means (docs/benchmarks.md)."""
+    a, b = (1 + LOCAL_STEER) / 2, (1 - LOCAL_STEER) / 2
+    return LOCAL_WIDTH * sx ** a * sy ** b, LOCAL_WIDTH * sx ** b * sy ** a
+
+
 def local_linear(xy, values, sx, sy, cutoff, shape, theta, order0, z, backend=None):
     """Order 1 (``order=1``): order 0's weighted mean ``order0`` (H, W, C), moved towards a
     weighted least-squares plane through the points as far as the plane explains them.  At
-    each pixel q, with the Gaussians LOCAL_WIDTH times wider than order 0's (Takeda, Farsiu
+    each pixel q, with the Gaussians of :func:`plane_sigmas` (wider than order 0's, steered
+    half as much; Takeda, Farsiu
     and Milanfar's order-1 kernel regression; docs/conventions.md):
 
         plane = E[v] + g . (q - E[p]),  g = (Cov[p] + lambda I)^-1 Cov[p, v]
@@ -372,7 +385,7 @@ def local_linear(xy, values, sx, sy, cutoff, shape, theta, order0, z, backend=No
     (elsewhere order0)."""
     xp = np if backend is None else backend.xp
     moments, _ = _moments(xy, values, shape, xp)
-    means, _ = _splat_means(xy, moments, sx * LOCAL_WIDTH, sy * LOCAL_WIDTH, cutoff, shape,
+    means, _ = _splat_means(xy, moments, *plane_sigmas(sx, sy), cutoff, shape,
                             theta, backend)
     return _plane(means, order0, z, values[0], backend)
 
@@ -824,14 +837,14 @@ def order1_vjp(xy, v64, sx, sy, cutoff, shape, g, colour, z, holes_found, backen
     """:func:`vjp_from_forward`'s gradients for order 1 (:func:`local_linear`): order 0's
     mean gets the blend's share of ``g`` (and the holes all of theirs); the moments' means
     get theirs through :func:`_plane_vjp` and pass it to the points as a weighted mean of
-    the moments' channels does (the Gaussians' parameters, LOCAL_WIDTH times wider), and to
+    the moments' channels does (the Gaussians of :func:`plane_sigmas`), and to
     the positions and values through the moments' polynomials."""
     xp = np if backend is None else backend.xp
     rows, cols, nearest = holes_found
     n_ch = v64.shape[1]
     z = z.copy()
     moments, shifted = _moments(xy, v64, shape, xp)
-    wide_x, wide_y = sx * LOCAL_WIDTH, sy * LOCAL_WIDTH
+    wide_x, wide_y = plane_sigmas(sx, sy)
     means, z_wide = _splat_means(xy, moments, wide_x, wide_y, cutoff, shape, theta, backend)
     # (holes: all of g to order 0's values, which fill them)
     d_means, d_mean = _plane_vjp(means, colour, z, v64[0], g, backend)
@@ -849,7 +862,9 @@ def order1_vjp(xy, v64, sx, sy, cutoff, shape, g, colour, z, holes_found, backen
     d_xy[:, 1] += (d_f[:, 1] + X * d_f[:, 3] + 2 * Y * d_f[:, 4]
                    + (shifted * dvy).sum(axis=1))
     d_values = d_values + dv + X[:, None] * dvx + Y[:, None] * dvy + 2 * shifted * dvv
-    d_sx, d_sy = d_sx + LOCAL_WIDTH * w_sx, d_sy + LOCAL_WIDTH * w_sy
+    a, b = (1 + LOCAL_STEER) / 2, (1 - LOCAL_STEER) / 2          # (plane_sigmas' powers)
+    d_sx = d_sx + (a * w_sx * wide_x + b * w_sy * wide_y) / sx
+    d_sy = d_sy + (b * w_sx * wide_x + a * w_sy * wide_y) / sy
     d_theta = None if d_theta is None else d_theta + w_theta
     return d_xy, d_values, d_sx, d_sy, d_theta
 
