@@ -458,8 +458,8 @@ def run(plot=None, steps=500):
         f"Flat graphics ({', '.join(GRAPHICS)}; not in the goal's means):", "",
         graphics, "",
         "### Order 1 (the weighted planes) against order 0", "",
-        "The same sampling, the default steered Gaussians in both; each L1 over griddata "
-        "linear's on the same points.", "",
+        "The same sampling, the default steered Gaussians in both, both interpolating through "
+        "the points (the default); each L1 over griddata linear's on the same points.", "",
         order_table(REPORTED + GRAPHICS), "",
         "### Speed against scipy griddata",
         "",

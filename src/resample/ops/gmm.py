@@ -440,37 +440,35 @@ SPREAD_WIDTH = 0.5         # interpolate: the residuals first spread by Gaussian
                            # times the points' own (their geometric mean; docs/benchmarks.md)
 
 
-def _exact_spread(xy, values, out, backend, slopes=False):
+def _exact_spread(xy, values, out, taps, backend):
     """The bilinear step of :func:`through_points`, float64: ``(residuals r (N, C), their
     spread and the spread's weights (H, W, C + 1: this thread's scratch, valid until its next
-    call), out as float64, the edge taps, the inside taps)``.  ``out`` is sampled as it is,
+    call), out as float64)``; ``taps``: the points' (edge, inside) taps.  ``out`` is sampled as it is,
     not less the first value: point sampling sums relative to its first tap
     (kernels/gather/gather.h), so a constant image samples exactly to its constant."""
     xp = np if backend is None else backend.xp
     shape, n_ch = out.shape[:2], out.shape[2]
     base = values[:1].astype(np.float64)
     out = xp.ascontiguousarray(out, dtype=np.float64)
-    edge = _point_taps(xy, shape, "edge", backend, slopes)
-    inside = _point_taps(xy, shape, "constant", backend, slopes)
+    edge, inside = taps
     spread = xp.empty((len(xy), n_ch + 1))          # each residual, and a 1 for the weights
     spread[:, :n_ch] = (values.astype(np.float64) - base) - (_gather(out, edge, backend) - base)
     spread[:, n_ch] = 1.0
     acc = (_zeroed_planes(shape + (n_ch + 1,), np.float64, "spread") if backend is None
            else xp.zeros(shape + (n_ch + 1,)))
     _gather_vjp(acc, inside, spread, acc, None, backend)
-    return spread[:, :n_ch], acc, out, edge, inside
+    return spread[:, :n_ch], acc, out
 
 
-def _gaussian_spread(xy, values, out, sx, sy, cutoff, backend, slopes=False):
+def _gaussian_spread(xy, values, out, sx, sy, cutoff, edge, backend):
     """The Gaussian step of :func:`through_points`, float64: ``(amounts A (N, C + 1) = (r_i
     k_i, k_i), the Gaussians' sigma s (N,), the sums of A under them (H, W, C + 1), out as
-    float64, the edge taps)``, k_i = 2 pi s_i^2 so that the splat's normalised Gaussians
-    weigh with peak 1."""
+    float64)``, k_i = 2 pi s_i^2 so that the splat's normalised Gaussians weigh with peak 1;
+    ``edge``: the points' taps (edge boundary)."""
     xp = np if backend is None else backend.xp
     shape, n_ch = out.shape[:2], out.shape[2]
     base = values[:1].astype(np.float64)
     out = xp.ascontiguousarray(out, dtype=np.float64)
-    edge = _point_taps(xy, shape, "edge", backend, slopes)
     s = xp.ascontiguousarray(SPREAD_WIDTH * xp.sqrt(sx * sy), dtype=np.float64)
     k = 2 * math.pi * s * s
     amounts = xp.empty((len(xy), n_ch + 1))
@@ -483,7 +481,13 @@ def _gaussian_spread(xy, values, out, sx, sy, cutoff, backend, slopes=False):
     else:
         sums, _, packed = gpu.gmm_sums(backend, xy, amounts, s, s, cutoff, shape, None)
         sums = sums[..., :n_ch + 1] if packed else sums.transpose(1, 2, 0)
-    return amounts, s, sums, out, edge
+    return amounts, s, sums, out
+
+
+def _spread_taps(xy, shape, backend, slopes=False):
+    """The points' bilinear taps for both steps: (edge boundary, constant boundary)."""
+    return (_point_taps(xy, shape, "edge", backend, slopes),
+            _point_taps(xy, shape, "constant", backend, slopes))
 
 
 def _divided(acc, n_ch, xp):
@@ -509,11 +513,12 @@ def through_points(xy, values, out, sx, sy, cutoff, backend=None, overwrite=Fals
     ``overwrite`` and it is float64, else a new array."""
     xp = np if backend is None else backend.xp
     n_ch = out.shape[2]
-    _, _, sums, out64, _ = _gaussian_spread(xy, values, out, sx, sy, cutoff, backend)
+    taps = _spread_taps(xy, out.shape[:2], backend)
+    _, _, sums, out64 = _gaussian_spread(xy, values, out, sx, sy, cutoff, taps[0], backend)
     if not (overwrite and out64 is out):
         out64 = out64.copy()
     out64 += _divided(sums, n_ch, xp)
-    _, acc, _, _, _ = _exact_spread(xy, values, out64, backend)
+    _, acc, _ = _exact_spread(xy, values, out64, taps, backend)
     out64 += _divided(acc, n_ch, xp)
     return out64
 
@@ -536,12 +541,13 @@ def through_points_vjp(xy, values, out, sx, sy, cutoff, grad, backend=None):
     (their positions and widths), and the divisions by the weights."""
     xp = np if backend is None else backend.xp
     n, n_ch = len(xy), out.shape[2]
-    amounts, s, sums, out64, edge0 = _gaussian_spread(xy, values, out, sx, sy, cutoff, backend,
-                                                      slopes=True)
+    taps = _spread_taps(xy, out.shape[:2], backend, slopes=True)
+    edge, inside = taps
+    amounts, s, sums, out64 = _gaussian_spread(xy, values, out, sx, sy, cutoff, edge, backend)
     step1 = out64 + _divided(sums, n_ch, xp)
     d_xy, part = xp.zeros((n, 2)), xp.empty((n, 2))
     # step 2, the bilinear hats, on step 1's image
-    r, acc, step1, edge, inside = _exact_spread(xy, values, step1, backend, slopes=True)
+    r, acc, step1 = _exact_spread(xy, values, step1, taps, backend)
     d_acc = _divided_vjp(acc, grad, n_ch, xp)
     d_num = xp.ascontiguousarray(d_acc[..., :n_ch])
     d_r = xp.ascontiguousarray(_gather(d_num, inside, backend))
@@ -566,7 +572,7 @@ def through_points_vjp(xy, values, out, sx, sy, cutoff, grad, backend=None):
     d_k = (d_amounts[:, :n_ch] * amounts[:, :n_ch]).sum(axis=1) / k + d_amounts[:, n_ch]
     d_s = g_sx + g_sy + d_k * 4 * math.pi * s
     d_out = d_step1
-    _gather_vjp(out64, edge0, xp.ascontiguousarray(-d_r0), d_out, part, backend)
+    _gather_vjp(out64, edge, xp.ascontiguousarray(-d_r0), d_out, part, backend)
     d_xy += part
     # s = SPREAD_WIDTH sqrt(sx sy): ds/dsx = s / (2 sx)
     return d_out, d_r + d_r0, d_xy, d_s * s / (2 * sx), d_s * s / (2 * sy)
