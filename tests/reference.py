@@ -168,13 +168,14 @@ def ref_sample(img, xy, method="bilinear", boundary="edge", fill=0.0):
     return out[:, 0] if a.ndim == 2 else out
 
 
-def ref_through_points(xy, values, out, sx, sy, cutoff, width):
-    """float64 reference of resample.ops.gmm.through_points, pixel by pixel, point by point:
-    ``out`` (H, W, C) plus each point's residual v_i - out(x_i) (out sampled bilinearly
-    there, edge boundary) spread by Gaussians of sigma s_i = width sqrt(sx_i sy_i) and peak 1
-    (within cutoff s_i), divided by max(1, their sum); then the residuals left against that,
-    spread by the hat t_i(q) = max(0, 1 - |qx - x_i|) max(0, 1 - |qy - y_i|) and divided by
-    max(1, sum_i t_i(q))."""
+def ref_through_points(xy, values, out, reached, sx, sy, cutoff, width):
+    """float64 reference of resample.ops.gmm.through_points, pixel by pixel, point by point.
+    Twice: each point's residual v_i - f(x_i), f sampled bilinearly (edge boundary) over the
+    pixels where ``reached`` is 1 only (weights renormalised over them; the residual 0 where
+    none is),
+    is spread, first by Gaussians of sigma s_i = width sqrt(sx_i sy_i) and peak 1 (within
+    cutoff s_i), then by the hats t_i(q) = max(0, 1 - |qx - x_i|) max(0, 1 - |qy - y_i|),
+    divided by max(1, the weights' sum), into the reached pixels."""
     out = np.asarray(out, np.float64)
     h, w, _ = out.shape
     s = width * np.sqrt(np.asarray(sx, float) * np.asarray(sy, float))
@@ -187,10 +188,16 @@ def ref_through_points(xy, values, out, sx, sy, cutoff, width):
         return max(0.0, 1 - abs(c - xy[i][0])) * max(0.0, 1 - abs(r - xy[i][1]))
 
     for weight in (gaussian, hat):
-        residual = np.asarray(values, np.float64).reshape(len(xy), -1) - ref_sample(out, xy)
+        seen = ref_sample(out * reached[..., None], xy)
+        share = ref_sample(reached, xy)
+        seen = np.where(share[:, None] > 0, seen / np.where(share > 0, share, 1)[:, None], 0)
+        residual = np.where(share[:, None] > 0,
+                            np.asarray(values, np.float64).reshape(len(xy), -1) - seen, 0)
         result = out.copy()
         for r in range(h):
             for c in range(w):
+                if not reached[r, c]:
+                    continue
                 weights = [weight(i, r, c) for i in range(len(xy))]
                 spread = sum(t * residual[i] for i, t in enumerate(weights))
                 result[r, c] += spread / max(1.0, sum(weights))

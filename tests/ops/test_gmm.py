@@ -467,9 +467,10 @@ def test_through_points_equals_its_float64_reference(shape):
         values = rng.normal(size=(n, channels))
         out = rng.normal(size=(h, w, channels))
         sx, sy = rng.uniform(0.5, 4, n), rng.uniform(0.5, 4, n)
-        got = gmm.through_points(xy, values, out, sx, sy, 2.5)
-        np.testing.assert_allclose(got, ref_through_points(xy, values, out, sx, sy, 2.5,
-                                                           gmm.SPREAD_WIDTH),
+        reached = (rng.uniform(size=(h, w)) > 0.2).astype(np.float64)     # and holes
+        got = gmm.through_points(xy, values, out, reached, sx, sy, 2.5)
+        np.testing.assert_allclose(got, ref_through_points(xy, values, out, reached, sx, sy,
+                                                           2.5, gmm.SPREAD_WIDTH),
                                    rtol=1e-12, atol=1e-12)
 
 
@@ -553,3 +554,34 @@ def test_interpolating_rebuild_is_the_same_bits_on_any_number_of_threads():
     for later in results[1:]:
         for a, b in zip(results[0], later):
             np.testing.assert_array_equal(a, b)
+
+
+def test_interpolating_rebuild_at_extremes():
+    """The residuals' Gaussians take their own cutoff (not one lowered for the points' wider
+    sigmas); huge and tiny sigmas and values stay finite; a constant fill, NaN included,
+    neither leaks into the pixels the points reach nor is changed in the holes."""
+    xy, v = np.array([[0.0, 0.0], [6.0, 0.0]]), np.array([[1.0], [5.0]])
+    out, z = reconstruct(xy, v, (1, 15), sigma=10.0, order=0, interpolate=True,
+                         return_weights=True)
+    before = reconstruct(xy, v, (1, 15), sigma=10.0, order=0, interpolate=False)
+    want = ref_through_points(xy, v, before, (z > 0).astype(float), np.full(2, 10.0),
+                              np.full(2, 10.0), 3.0, gmm.SPREAD_WIDTH)
+    np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
+    xy = np.array([[1.3, 1.2], [2.3, 0.6], [0.4, 2.2]])
+    v = np.array([1.0, 2.0, 4.0])
+    with np.errstate(all="raise"):
+        for sigma, scale in ((1e156, 1.0), (10.0, 1e306), (1e4, 1e300), (1e-200, 1.0)):
+            assert np.isfinite(reconstruct(xy, v * scale, (3, 4), sigma=sigma,
+                                           interpolate=True)).all()
+            grads = reconstruct_vjp(xy, v, (3, 4), np.ones((3, 4)), sigma=sigma,
+                                    interpolate=True)
+            assert all(np.isfinite(g).all() for g in grads)
+    xy, v = np.array([[1.05, 1.1], [4.0, 2.0]]), np.array([1.0, 3.0])
+    plain, z = reconstruct(xy, v, (4, 6), sigma=0.2, holes="constant", fill=0.0,
+                           interpolate=True, return_weights=True)
+    assert (z > 0).sum() >= 2 and (z <= 0).sum() > 10
+    for fill in (np.nan, 100.0):
+        got = reconstruct(xy, v, (4, 6), sigma=0.2, holes="constant", fill=fill,
+                          interpolate=True)
+        np.testing.assert_array_equal(got[z > 0], plain[z > 0])
+        np.testing.assert_array_equal(got[z <= 0], np.full((z <= 0).sum(), fill))

@@ -440,69 +440,125 @@ SPREAD_WIDTH = 0.5         # interpolate: the residuals first spread by Gaussian
                            # times the points' own (their geometric mean; docs/benchmarks.md)
 
 
-def _exact_spread(xy, values, out, taps, backend):
-    """The bilinear step of :func:`through_points`, float64: ``(residuals r (N, C), their
-    spread and the spread's weights (H, W, C + 1: this thread's scratch, valid until its next
-    call), out as float64)``; ``taps``: the points' (edge, inside) taps.  ``out`` is sampled as it is,
-    not less the first value: point sampling sums relative to its first tap
-    (kernels/gather/gather.h), so a constant image samples exactly to its constant."""
+def _residuals(xy, values, image, reached, edge, backend):
+    """The points' residuals ``r_i = v_i - image(x_i)`` against ``image`` (H, W, C) float64,
+    sampled bilinearly (``edge``: the points' taps) over the pixels the points reach only
+    (``reached`` (H, W): 1.0 there, 0.0 in holes, whose fill or nearest value does not
+    count): ``(r (N, C), the sampled planes (H, W, C + 1): (image - v_0) reached and reached,
+    their samples (N, C + 1))``.  Less the first value: a constant cloud's residuals are
+    exact zeros."""
     xp = np if backend is None else backend.xp
-    shape, n_ch = out.shape[:2], out.shape[2]
+    n_ch = image.shape[2]
     base = values[:1].astype(np.float64)
-    out = xp.ascontiguousarray(out, dtype=np.float64)
-    edge, inside = taps
-    spread = xp.empty((len(xy), n_ch + 1))          # each residual, and a 1 for the weights
-    spread[:, :n_ch] = (values.astype(np.float64) - base) - (_gather(out, edge, backend) - base)
-    spread[:, n_ch] = 1.0
+    planes = xp.empty(image.shape[:2] + (n_ch + 1,))
+    planes[..., :n_ch] = xp.where(reached[..., None] > 0, image - base, 0.0)   # (NaN fills)
+    planes[..., n_ch] = reached
+    samples = _gather(planes, edge, backend)
+    weight = samples[:, n_ch:]
+    inside = weight > 0                     # (else no pixel near the point is reached: 0)
+    seen = samples[:, :n_ch] / xp.where(inside, weight, 1.0)
+    r = xp.where(inside, (values.astype(np.float64) - base) - seen, 0.0)
+    return r, planes, samples
+
+
+def _residuals_vjp(planes, samples, d_r, edge, backend, d_image, d_xy):
+    """Adds :func:`_residuals`' gradient given ``d_r`` (N, C) into ``d_image`` (H, W, C) and
+    ``d_xy`` (N, 2): r = v - S_c / S_m, S the samples of the planes (c: the image's, m: the
+    reached pixels'), where S_m > 0.  (r's gradient with respect to v: d_r itself.)"""
+    xp = np if backend is None else backend.xp
+    n_ch = d_r.shape[1]
+    weight = samples[:, n_ch:]
+    inside = weight > 0
+    inverse = xp.where(inside, 1.0 / xp.where(inside, weight, 1.0), 0.0)
+    grad = xp.empty(samples.shape)          # (inverse 0 where r is 0: no gradient there)
+    grad[:, :n_ch] = -d_r * inverse
+    grad[:, n_ch:] = (d_r * samples[:, :n_ch]).sum(axis=1, keepdims=True) * inverse * inverse
+    d_planes = xp.zeros(planes.shape)
+    part = xp.empty(d_xy.shape)
+    _gather_vjp(planes, edge, grad, d_planes, part, backend)
+    d_image += d_planes[..., :n_ch] * planes[..., n_ch:]
+    d_xy += part
+
+
+def _hats(xy, r, inside, shape, backend):
+    """The residuals r (N, C) spread by the points' bilinear hats (``inside``: their taps,
+    constant boundary), and the hats' sum: (H, W, C + 1), this thread's scratch."""
+    xp = np if backend is None else backend.xp
+    n_ch = r.shape[1]
+    amounts = xp.empty((len(r), n_ch + 1))
+    amounts[:, :n_ch] = r
+    amounts[:, n_ch] = 1.0
     acc = (_zeroed_planes(shape + (n_ch + 1,), np.float64, "spread") if backend is None
            else xp.zeros(shape + (n_ch + 1,)))
-    _gather_vjp(acc, inside, spread, acc, None, backend)
-    return spread[:, :n_ch], acc, out
+    _gather_vjp(acc, inside, amounts, acc, None, backend)
+    return acc
 
 
-def _gaussian_spread(xy, values, out, sx, sy, cutoff, edge, backend):
-    """The Gaussian step of :func:`through_points`, float64: ``(amounts A (N, C + 1) = (r_i
-    k_i, k_i), the Gaussians' sigma s (N,), the sums of A under them (H, W, C + 1), out as
-    float64)``, k_i = 2 pi s_i^2 so that the splat's normalised Gaussians weigh with peak 1;
-    ``edge``: the points' taps (edge boundary)."""
+def _gaussians(xy, r, s, cutoff, shape, backend):
+    """The residuals r (N, C) spread by Gaussians of sigma s and peak 1 ``G_i``, and their
+    sum: ``(amounts A = (r_i rho_i, rho_i), rho_i = (s_i / s_max)^2, kappa = 2 pi s_max^2,
+    the sums of A under the splat's normalised Gaussians (H, W, C + 1))``; kappa times a sum
+    is the sum under G_i (so that no amount overflows with huge or tiny sigmas)."""
     xp = np if backend is None else backend.xp
-    shape, n_ch = out.shape[:2], out.shape[2]
-    base = values[:1].astype(np.float64)
-    out = xp.ascontiguousarray(out, dtype=np.float64)
-    s = xp.ascontiguousarray(SPREAD_WIDTH * xp.sqrt(sx * sy), dtype=np.float64)
-    k = 2 * math.pi * s * s
-    amounts = xp.empty((len(xy), n_ch + 1))
-    amounts[:, :n_ch] = ((values.astype(np.float64) - base)
-                         - (_gather(out, edge, backend) - base)) * k[:, None]
-    amounts[:, n_ch] = k
+    n_ch = r.shape[1]
+    s_max = float(s.max())
+    ratio = s / s_max
+    rho = ratio * ratio
+    amounts = xp.empty((len(r), n_ch + 1))
+    amounts[:, :n_ch] = r * rho[:, None]
+    amounts[:, n_ch] = rho
     if backend is None:
         sums, _ = _sums(xy, amounts, s, s, cutoff, shape, None, use="spread_gaussian")
         sums = sums.transpose(1, 2, 0)
     else:
         sums, _, packed = gpu.gmm_sums(backend, xy, amounts, s, s, cutoff, shape, None)
         sums = sums[..., :n_ch + 1] if packed else sums.transpose(1, 2, 0)
-    return amounts, s, sums, out
+    return amounts, rho, 2 * math.pi * s_max * s_max, sums
 
 
-def _spread_taps(xy, shape, backend, slopes=False):
-    """The points' bilinear taps for both steps: (edge boundary, constant boundary)."""
+def _divided(acc, scale, n_ch, xp):
+    """``scale num / max(1, scale den)`` of acc (H, W, C + 1) = (num, den) -> (H, W, C)
+    (scale inf or 0: what it tends to, no NaN)."""
+    num, den = acc[..., :n_ch], acc[..., n_ch:]
+    with np.errstate(over="ignore", invalid="ignore"):     # (den scale: 0 inf is no NaN here)
+        big = den * scale > 1.0
+        return xp.where(big, num / xp.where(big, den, 1.0),
+                        xp.where(den > 0, num * scale, 0.0))
+
+
+def _divided_vjp(acc, scale, grad, n_ch, xp):
+    """The gradient of :func:`_divided` given ``grad`` (H, W, C): (H, W, C + 1)."""
+    num, den = acc[..., :n_ch], acc[..., n_ch:]
+    d = xp.empty(acc.shape)
+    with np.errstate(over="ignore", invalid="ignore"):     # (as _divided)
+        big = den * scale > 1.0
+        safe = xp.where(big, den, 1.0)
+        d[..., :n_ch] = xp.where(big, grad / safe, xp.where(den > 0, grad * scale, 0.0))
+        d[..., n_ch:] = xp.where(big, -(grad * num).sum(axis=2, keepdims=True)
+                                 / (safe * safe), 0.0)
+    return d
+
+
+def _spread_setup(xy, sx, sy, cutoff, shape, backend, slopes=False):
+    """What both steps of :func:`through_points` use: the points' bilinear taps (edge and
+    constant boundaries), the Gaussians' sigma s and cutoff (:func:`_reach` of the given
+    cutoff for s, not for the points' own sigmas)."""
+    xp = np if backend is None else backend.xp
+    s = xp.ascontiguousarray(SPREAD_WIDTH * xp.sqrt(sx) * xp.sqrt(sy), dtype=np.float64)
     return (_point_taps(xy, shape, "edge", backend, slopes),
-            _point_taps(xy, shape, "constant", backend, slopes))
+            _point_taps(xy, shape, "constant", backend, slopes), s,
+            _reach(cutoff, xy, s, s, shape, xp))
 
 
-def _divided(acc, n_ch, xp):
-    """The spread over its weights where they sum above 1: acc (H, W, C + 1) -> (H, W, C)."""
-    return acc[..., :n_ch] / xp.maximum(acc[..., n_ch:], 1.0)
-
-
-def through_points(xy, values, out, sx, sy, cutoff, backend=None, overwrite=False):
-    """``out`` (H, W, C) made to pass through the points, in two steps; ``r_i = v_i -
-    f(x_i)`` is a point's residual against the image ``f`` of the step (sampled bilinearly
-    at the point, edge boundary):
+def through_points(xy, values, out, reached, sx, sy, cutoff, backend=None, overwrite=False):
+    """``out`` (H, W, C) made to pass through the points, in two steps.  Each takes the
+    points' residuals against its image ``f``: ``r_i = v_i - f(x_i)``, f sampled bilinearly
+    at the point (edge boundary) over the pixels the points reach (``reached`` (H, W), 1.0
+    or 0.0: order 0's weight above 0; the holes' values do not count, and holes keep them):
 
     1. the residuals spread by Gaussians of sigma ``s_i = SPREAD_WIDTH sqrt(sx_i sy_i)`` and
-       peak 1, ``G_i``: ``f + sum_i G_i r_i / max(1, sum_i G_i)`` (the pixels near a point
-       move towards it);
+       peak 1, ``G_i`` (within ``cutoff`` s_i): ``f + sum_i G_i r_i / max(1, sum_i G_i)``
+       (the pixels near a point move towards it);
     2. the residuals left spread over the 2x2 pixels around each point with bilinear
        weights (sampling's transpose: a pixel whose centre holds a point gets all of its
        residual and its neighbours none): ``f + sum_i t_i r_i / max(1, sum_i t_i)``,
@@ -512,70 +568,65 @@ def through_points(xy, values, out, sx, sy, cutoff, backend=None, overwrite=Fals
     beyond every point's reach keep ``out``.  Float64 (H, W, C): ``out`` itself where
     ``overwrite`` and it is float64, else a new array."""
     xp = np if backend is None else backend.xp
-    n_ch = out.shape[2]
-    taps = _spread_taps(xy, out.shape[:2], backend)
-    _, _, sums, out64 = _gaussian_spread(xy, values, out, sx, sy, cutoff, taps[0], backend)
-    if not (overwrite and out64 is out):
-        out64 = out64.copy()
-    out64 += _divided(sums, n_ch, xp)
-    _, acc, _ = _exact_spread(xy, values, out64, taps, backend)
-    out64 += _divided(acc, n_ch, xp)
-    return out64
+    shape, n_ch = out.shape[:2], out.shape[2]
+    edge, inside, s, reach = _spread_setup(xy, sx, sy, cutoff, shape, backend)
+    image = xp.ascontiguousarray(out, dtype=np.float64)
+    if not (overwrite and image is out):
+        image = image.copy()
+    mask = reached[..., None]
+    r, _, _ = _residuals(xy, values, image, reached, edge, backend)
+    _, _, kappa, sums = _gaussians(xy, r, s, reach, shape, backend)
+    image += _divided(sums, kappa, n_ch, xp) * mask
+    r, _, _ = _residuals(xy, values, image, reached, edge, backend)
+    image += _divided(_hats(xy, r, inside, shape, backend), 1.0, n_ch, xp) * mask
+    return image
 
 
-def _divided_vjp(acc, grad, n_ch, xp):
-    """The gradient of :func:`_divided` given ``grad`` (H, W, C): (H, W, C + 1)."""
-    num, den = acc[..., :n_ch], acc[..., n_ch:]
-    scale = xp.maximum(den, 1.0)
-    d = xp.empty(acc.shape)
-    d[..., :n_ch] = grad / scale
-    d[..., n_ch:] = xp.where(den > 1.0, -(grad * num).sum(axis=2, keepdims=True)
-                             / (scale * scale), 0.0)
-    return d
-
-
-def through_points_vjp(xy, values, out, sx, sy, cutoff, grad, backend=None):
+def through_points_vjp(xy, values, out, reached, sx, sy, cutoff, grad, backend=None):
     """The gradient of :func:`through_points` given ``grad`` (H, W, C) of its result:
     ``(d_out (H, W, C), d_values (N, C), d_xy (N, 2), d_sx (N,), d_sy (N,))``, float64:
     through the bilinear weights' slopes (the hats' and the sampling's), the Gaussians'
     (their positions and widths), and the divisions by the weights."""
     xp = np if backend is None else backend.xp
-    n, n_ch = len(xy), out.shape[2]
-    taps = _spread_taps(xy, out.shape[:2], backend, slopes=True)
-    edge, inside = taps
-    amounts, s, sums, out64 = _gaussian_spread(xy, values, out, sx, sy, cutoff, edge, backend)
-    step1 = out64 + _divided(sums, n_ch, xp)
+    shape, n_ch = out.shape[:2], out.shape[2]
+    n = len(xy)
+    edge, inside, s, reach = _spread_setup(xy, sx, sy, cutoff, shape, backend, slopes=True)
+    mask = reached[..., None]
+    image = xp.ascontiguousarray(out, dtype=np.float64)
+    r0, planes0, samples0 = _residuals(xy, values, image, reached, edge, backend)
+    amounts, rho, kappa, sums = _gaussians(xy, r0, s, reach, shape, backend)
+    step1 = image + _divided(sums, kappa, n_ch, xp) * mask
+    r1, planes1, samples1 = _residuals(xy, values, step1, reached, edge, backend)
+    acc = _hats(xy, r1, inside, shape, backend)
     d_xy, part = xp.zeros((n, 2)), xp.empty((n, 2))
     # step 2, the bilinear hats, on step 1's image
-    r, acc, step1 = _exact_spread(xy, values, step1, taps, backend)
-    d_acc = _divided_vjp(acc, grad, n_ch, xp)
+    d_acc = _divided_vjp(acc, 1.0, grad * mask, n_ch, xp)
     d_num = xp.ascontiguousarray(d_acc[..., :n_ch])
-    d_r = xp.ascontiguousarray(_gather(d_num, inside, backend))
-    _gather_vjp(d_num, inside, xp.ascontiguousarray(r), None, part, backend)   # the hats'
+    d_r1 = xp.ascontiguousarray(_gather(d_num, inside, backend))
+    _gather_vjp(d_num, inside, xp.ascontiguousarray(r1), None, part, backend)  # the hats'
     d_xy += part                                                               # slopes
     _gather_vjp(xp.ascontiguousarray(d_acc[..., n_ch:]), inside, xp.ones((n, 1)), None, part,
                 backend)                                                 # (their sum's)
     d_xy += part
     d_step1 = xp.array(grad, dtype=np.float64)                # r_i = v_i - step1(x_i)
-    _gather_vjp(step1, edge, xp.ascontiguousarray(-d_r), d_step1, part, backend)
-    d_xy += part
+    _residuals_vjp(planes1, samples1, d_r1, edge, backend, d_step1, d_xy)
     # step 1, the Gaussians, on out: a splat of A under normalised Gaussians, whose gradient
     # is a weighted mean's with colour 0 and weight 1 (vjp_from_forward)
-    d_sums = xp.ascontiguousarray(_divided_vjp(sums, d_step1, n_ch, xp))
+    d_sums = xp.ascontiguousarray(_divided_vjp(sums, kappa, d_step1 * mask, n_ch, xp))
     empty = xp.empty(0, np.int64)
     g_xy, d_amounts, g_sx, g_sy, _ = vjp_from_forward(
-        xy, amounts, s, s, cutoff, d_sums, xp.zeros(d_sums.shape), xp.ones(out.shape[:2]),
-        None, empty, empty, backend, None)
+        xy, amounts, s, s, reach, d_sums, xp.zeros(d_sums.shape), xp.ones(shape), None,
+        empty, empty, backend, None)
     d_xy += g_xy
-    k = amounts[:, n_ch]
-    d_r0 = d_amounts[:, :n_ch] * k[:, None]                   # A = (r k, k), k = 2 pi s^2
-    d_k = (d_amounts[:, :n_ch] * amounts[:, :n_ch]).sum(axis=1) / k + d_amounts[:, n_ch]
-    d_s = g_sx + g_sy + d_k * 4 * math.pi * s
+    d_r0 = d_amounts[:, :n_ch] * rho[:, None]                 # A = (r rho, rho)
+    d_rho = (d_amounts[:, :n_ch] * r0).sum(axis=1) + d_amounts[:, n_ch]
+    s_max = float(s.max())                  # (kappa rho_i = 2 pi s_i^2: s_max cancels out)
+    d_s = g_sx + g_sy + d_rho * 2 * (s / s_max) / s_max
     d_out = d_step1
-    _gather_vjp(out64, edge, xp.ascontiguousarray(-d_r0), d_out, part, backend)
-    d_xy += part
+    _residuals_vjp(planes0, samples0, xp.ascontiguousarray(d_r0), edge, backend, d_out, d_xy)
     # s = SPREAD_WIDTH sqrt(sx sy): ds/dsx = s / (2 sx)
-    return d_out, d_r + d_r0, d_xy, d_s * s / (2 * sx), d_s * s / (2 * sy)
+    d_values = d_r1 * (samples1[:, n_ch:] > 0) + d_r0 * (samples0[:, n_ch:] > 0)
+    return d_out, d_values, d_xy, d_s * s / (2 * sx), d_s * s / (2 * sy)
 
 
 def _moments(xy, values, shape, xp=np):
@@ -691,14 +742,15 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
         check_memory(need, what)
     search = PointSearch(xy) if backend is None else None
     sx, sy, theta, _ = _sigmas(sigma, xy, v, backend, search)
-    cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
+    given, cutoff = cutoff, _reach(cutoff, xy, sx, sy, shape, xp)
     out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend, theta)
+    reached = (z > 0).astype(np.float64) if interpolate else None
     if order == 1:
         z = z.copy()                      # (the splat below reuses this thread's scratch)
         out = local_linear(xy, v, sx, sy, cutoff, shape, theta, out, z,
                            backend).astype(out.dtype)
     if interpolate:
-        out = through_points(xy, v, out, sx, sy, cutoff, backend,
+        out = through_points(xy, v, out, reached, sx, sy, given, backend,
                              overwrite=True).astype(out.dtype, copy=False)
     if backend is not None and not on_device:
         out, z = host(out), host(z)
@@ -902,7 +954,7 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
     interpolate = check_interpolate(interpolate, sigma)
     search = PointSearch(xy) if backend is None else None
     sx, sy, theta, kind = _sigmas(sigma, xy, v, backend, search)
-    cutoff = _reach(cutoff, xy, sx, sy, shape, xp)
+    given, cutoff = cutoff, _reach(cutoff, xy, sx, sy, shape, xp)
     g = _as(xp, grad_out, np.float64)
     expected = shape + ((v.shape[1],) if not flat else ())
     if g.shape != expected:
@@ -913,11 +965,11 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
                                                           backend=backend, theta=theta)
     through = None
     if interpolate:                  # g becomes the gradient of the image before the spread
-        out = colour
+        out, reached = colour, (z > 0).astype(np.float64)
         if order == 1:
             z = z.copy()             # (the moments' splat reuses this thread's scratch)
             out = local_linear(xy, v64, sx, sy, cutoff, shape, theta, colour, z, backend)
-        g, *through = through_points_vjp(xy, v64, out, sx, sy, cutoff, g, backend)
+        g, *through = through_points_vjp(xy, v64, out, reached, sx, sy, given, g, backend)
     if order == 1:
         d_xy, d_values, d_sx, d_sy, d_theta = order1_vjp(xy, v64, sx, sy, cutoff, shape, g,
                                                           colour, z, (rows, cols, nearest),
