@@ -468,7 +468,7 @@ def test_through_points_equals_its_float64_reference(shape):
         out = rng.normal(size=(h, w, channels))
         sx, sy = rng.uniform(0.5, 4, n), rng.uniform(0.5, 4, n)
         reached = (rng.uniform(size=(h, w)) > 0.2).astype(np.float64)     # and holes
-        got = gmm.through_points(xy, values, out, reached, sx, sy, 2.5)
+        got = gmm.through_points(xy, values, out, np.nonzero(reached == 0), sx, sy, 2.5)
         np.testing.assert_allclose(got, ref_through_points(xy, values, out, reached, sx, sy,
                                                            2.5, gmm.SPREAD_WIDTH),
                                    rtol=1e-12, atol=1e-12)

@@ -444,14 +444,23 @@ def _residuals(xy, values, image, reached, edge, backend):
     """The points' residuals ``r_i = v_i - image(x_i)`` against ``image`` (H, W, C) float64,
     sampled bilinearly (``edge``: the points' taps) over the pixels the points reach only
     (``reached`` (H, W): 1.0 there, 0.0 in holes, whose fill or nearest value does not
-    count): ``(r (N, C), the sampled planes (H, W, C + 1): (image - v_0) reached and reached,
-    their samples (N, C + 1))``.  Less the first value: a constant cloud's residuals are
-    exact zeros."""
+    count; None: no holes): ``(r (N, C), the sampled planes (H, W, C + 1): (image - v_0)
+    reached and reached (None without holes: the image; this thread's scratch, valid until
+    its next call), their samples (N, C + 1))``.  Less the first value: a constant cloud's
+    residuals are exact zeros."""
     xp = np if backend is None else backend.xp
     n_ch = image.shape[2]
     base = values[:1].astype(np.float64)
-    planes = xp.empty(image.shape[:2] + (n_ch + 1,))
-    planes[..., :n_ch] = xp.where(reached[..., None] > 0, image - base, 0.0)   # (NaN fills)
+    if reached is None:         # no holes: the image itself (its samples less v_0 after: the
+        samples = xp.empty((len(xy), n_ch + 1))     # sums are relative to their first tap,
+        samples[:, :n_ch] = _gather(image, edge, backend) - base    # so constants stay exact)
+        samples[:, n_ch] = 1.0
+        return (values.astype(np.float64) - base) - samples[:, :n_ch], None, samples
+    shape = image.shape[:2] + (n_ch + 1,)
+    planes = (xp.empty(shape) if backend is not None        # (scratch: no fresh memory)
+              else _zeroed_planes(shape, np.float64, "residuals"))
+    xp.subtract(image, base, out=planes[..., :n_ch])
+    xp.copyto(planes[..., :n_ch], 0.0, where=reached[..., None] == 0)  # (NaN fills too)
     planes[..., n_ch] = reached
     samples = _gather(planes, edge, backend)
     weight = samples[:, n_ch:]
@@ -461,10 +470,11 @@ def _residuals(xy, values, image, reached, edge, backend):
     return r, planes, samples
 
 
-def _residuals_vjp(planes, samples, d_r, edge, backend, d_image, d_xy):
+def _residuals_vjp(image, planes, samples, d_r, edge, backend, d_image, d_xy):
     """Adds :func:`_residuals`' gradient given ``d_r`` (N, C) into ``d_image`` (H, W, C) and
     ``d_xy`` (N, 2): r = v - S_c / S_m, S the samples of the planes (c: the image's, m: the
-    reached pixels'), where S_m > 0.  (r's gradient with respect to v: d_r itself.)"""
+    reached pixels'), where S_m > 0; ``image`` as sampled, for its slopes where ``planes`` is
+    None (no holes).  (r's gradient with respect to v: d_r itself.)"""
     xp = np if backend is None else backend.xp
     n_ch = d_r.shape[1]
     weight = samples[:, n_ch:]
@@ -473,8 +483,12 @@ def _residuals_vjp(planes, samples, d_r, edge, backend, d_image, d_xy):
     grad = xp.empty(samples.shape)          # (inverse 0 where r is 0: no gradient there)
     grad[:, :n_ch] = -d_r * inverse
     grad[:, n_ch:] = (d_r * samples[:, :n_ch]).sum(axis=1, keepdims=True) * inverse * inverse
-    d_planes = xp.zeros(planes.shape)
     part = xp.empty(d_xy.shape)
+    if planes is None:                                   # (no holes: the image's own taps)
+        _gather_vjp(image, edge, xp.ascontiguousarray(grad[:, :n_ch]), d_image, part, backend)
+        d_xy += part
+        return
+    d_planes = xp.zeros(planes.shape)
     _gather_vjp(planes, edge, grad, d_planes, part, backend)
     d_image += d_planes[..., :n_ch] * planes[..., n_ch:]
     d_xy += part
@@ -519,11 +533,29 @@ def _gaussians(xy, r, s, cutoff, shape, backend):
 def _divided(acc, scale, n_ch, xp):
     """``scale num / max(1, scale den)`` of acc (H, W, C + 1) = (num, den) -> (H, W, C)
     (scale inf or 0: what it tends to, no NaN)."""
+    if 0.0 < scale < math.inf:                 # = num / max(den, 1 / scale)
+        planes = acc.transpose(2, 0, 1)        # (planes, where the splat left them: faster)
+        if planes.flags.c_contiguous:
+            return (planes[:n_ch] / xp.maximum(planes[n_ch], 1.0 / scale)).transpose(1, 2, 0)
+        return acc[..., :n_ch] / xp.maximum(acc[..., n_ch:], 1.0 / scale)
     num, den = acc[..., :n_ch], acc[..., n_ch:]
     with np.errstate(over="ignore", invalid="ignore"):     # (den scale: 0 inf is no NaN here)
         big = den * scale > 1.0
         return xp.where(big, num / xp.where(big, den, 1.0),
                         xp.where(den > 0, num * scale, 0.0))
+
+
+def _divided_in_place(acc, scale, n_ch, xp):
+    """:func:`_divided`, written over ``acc``'s first C channels (scratch: no fresh memory,
+    whose first touch costs more than the division here); returns that view."""
+    if not 0.0 < scale < math.inf:
+        return _divided(acc, scale, n_ch, xp)
+    planes = acc.transpose(2, 0, 1)
+    if planes.flags.c_contiguous:
+        planes[:n_ch] /= xp.maximum(planes[n_ch], 1.0 / scale)
+    else:
+        acc[..., :n_ch] /= xp.maximum(acc[..., n_ch:], 1.0 / scale)
+    return acc[..., :n_ch]
 
 
 def _divided_vjp(acc, scale, grad, n_ch, xp):
@@ -539,6 +571,36 @@ def _divided_vjp(acc, scale, grad, n_ch, xp):
     return d
 
 
+def _reached(holes, shape, xp):
+    """The pixels a rebuild reaches: (H, W) 1.0, and 0.0 at the ``holes`` (rows, cols);
+    None where there are none."""
+    if holes is None or not len(holes[0]):
+        return None
+    reached = xp.ones(shape)
+    reached[holes[0], holes[1]] = 0.0
+    return reached
+
+
+def _seen(xy, values, image, holes, edge, backend):
+    """:func:`_residuals`, for the forward pass: the same residuals without a plane of the
+    image (whose first touch costs more than the sampling): the holes are set to v_0 while
+    the image is sampled (so they add nothing to the samples less v_0), and a plane of the
+    holes alone is sampled for the renormalisation.  ``image`` is changed at the holes: the
+    caller puts their values back."""
+    xp = np if backend is None else backend.xp
+    base = values[:1].astype(np.float64)
+    if holes is None or not len(holes[0]):
+        return _residuals(xy, values, image, None, edge, backend)[0]
+    image[holes[0], holes[1]] = base
+    plane = (_zeroed_planes(image.shape[:2] + (1,), np.float64, "holes") if backend is None
+             else xp.zeros(image.shape[:2] + (1,)))
+    plane[holes[0], holes[1]] = 1.0
+    weight = 1.0 - _gather(plane, edge, backend)         # (the reached pixels' share)
+    inside = weight > 0                     # (else no pixel near the point is reached: 0)
+    seen = (_gather(image, edge, backend) - base) / xp.where(inside, weight, 1.0)
+    return xp.where(inside, (values.astype(np.float64) - base) - seen, 0.0)
+
+
 def _spread_setup(xy, sx, sy, cutoff, shape, backend, slopes=False):
     """What both steps of :func:`through_points` use: the points' bilinear taps (edge and
     constant boundaries), the Gaussians' sigma s and cutoff (:func:`_reach` of the given
@@ -550,11 +612,11 @@ def _spread_setup(xy, sx, sy, cutoff, shape, backend, slopes=False):
             _reach(cutoff, xy, s, s, shape, xp))
 
 
-def through_points(xy, values, out, reached, sx, sy, cutoff, backend=None, overwrite=False):
+def through_points(xy, values, out, holes, sx, sy, cutoff, backend=None, overwrite=False):
     """``out`` (H, W, C) made to pass through the points, in two steps.  Each takes the
     points' residuals against its image ``f``: ``r_i = v_i - f(x_i)``, f sampled bilinearly
-    at the point (edge boundary) over the pixels the points reach (``reached`` (H, W), 1.0
-    or 0.0: order 0's weight above 0; the holes' values do not count, and holes keep them):
+    at the point (edge boundary) over the pixels the points reach (not the ``holes``, (rows,
+    cols) or None: the holes' values do not count, and holes keep them):
 
     1. the residuals spread by Gaussians of sigma ``s_i = SPREAD_WIDTH sqrt(sx_i sy_i)`` and
        peak 1, ``G_i`` (within ``cutoff`` s_i): ``f + sum_i G_i r_i / max(1, sum_i G_i)``
@@ -573,16 +635,18 @@ def through_points(xy, values, out, reached, sx, sy, cutoff, backend=None, overw
     image = xp.ascontiguousarray(out, dtype=np.float64)
     if not (overwrite and image is out):
         image = image.copy()
-    mask = reached[..., None]
-    r, _, _ = _residuals(xy, values, image, reached, edge, backend)
+    kept = None if holes is None else image[holes[0], holes[1]]   # (a copy: fancy indexing)
+    r = _seen(xy, values, image, holes, edge, backend)
     _, _, kappa, sums = _gaussians(xy, r, s, reach, shape, backend)
-    image += _divided(sums, kappa, n_ch, xp) * mask
-    r, _, _ = _residuals(xy, values, image, reached, edge, backend)
-    image += _divided(_hats(xy, r, inside, shape, backend), 1.0, n_ch, xp) * mask
+    image += _divided_in_place(sums, kappa, n_ch, xp)
+    r = _seen(xy, values, image, holes, edge, backend)
+    image += _divided_in_place(_hats(xy, r, inside, shape, backend), 1.0, n_ch, xp)
+    if kept is not None:
+        image[holes[0], holes[1]] = kept              # (the holes keep their values)
     return image
 
 
-def through_points_vjp(xy, values, out, reached, sx, sy, cutoff, grad, backend=None):
+def through_points_vjp(xy, values, out, holes, sx, sy, cutoff, grad, backend=None):
     """The gradient of :func:`through_points` given ``grad`` (H, W, C) of its result:
     ``(d_out (H, W, C), d_values (N, C), d_xy (N, 2), d_sx (N,), d_sy (N,))``, float64:
     through the bilinear weights' slopes (the hats' and the sampling's), the Gaussians'
@@ -591,9 +655,11 @@ def through_points_vjp(xy, values, out, reached, sx, sy, cutoff, grad, backend=N
     shape, n_ch = out.shape[:2], out.shape[2]
     n = len(xy)
     edge, inside, s, reach = _spread_setup(xy, sx, sy, cutoff, shape, backend, slopes=True)
-    mask = reached[..., None]
+    reached = _reached(holes, shape, xp)
+    mask = 1.0 if reached is None else reached[..., None]
     image = xp.ascontiguousarray(out, dtype=np.float64)
     r0, planes0, samples0 = _residuals(xy, values, image, reached, edge, backend)
+    planes0 = None if planes0 is None else planes0.copy()     # (the scratch is used again)
     amounts, rho, kappa, sums = _gaussians(xy, r0, s, reach, shape, backend)
     step1 = image + _divided(sums, kappa, n_ch, xp) * mask
     r1, planes1, samples1 = _residuals(xy, values, step1, reached, edge, backend)
@@ -609,7 +675,7 @@ def through_points_vjp(xy, values, out, reached, sx, sy, cutoff, grad, backend=N
                 backend)                                                 # (their sum's)
     d_xy += part
     d_step1 = xp.array(grad, dtype=np.float64)                # r_i = v_i - step1(x_i)
-    _residuals_vjp(planes1, samples1, d_r1, edge, backend, d_step1, d_xy)
+    _residuals_vjp(step1, planes1, samples1, d_r1, edge, backend, d_step1, d_xy)
     # step 1, the Gaussians, on out: a splat of A under normalised Gaussians, whose gradient
     # is a weighted mean's with colour 0 and weight 1 (vjp_from_forward)
     d_sums = xp.ascontiguousarray(_divided_vjp(sums, kappa, d_step1 * mask, n_ch, xp))
@@ -623,7 +689,8 @@ def through_points_vjp(xy, values, out, reached, sx, sy, cutoff, grad, backend=N
     s_max = float(s.max())                  # (kappa rho_i = 2 pi s_i^2: s_max cancels out)
     d_s = g_sx + g_sy + d_rho * 2 * (s / s_max) / s_max
     d_out = d_step1
-    _residuals_vjp(planes0, samples0, xp.ascontiguousarray(d_r0), edge, backend, d_out, d_xy)
+    _residuals_vjp(image, planes0, samples0, xp.ascontiguousarray(d_r0), edge, backend, d_out,
+                   d_xy)
     # s = SPREAD_WIDTH sqrt(sx sy): ds/dsx = s / (2 sx)
     d_values = d_r1 * (samples1[:, n_ch:] > 0) + d_r0 * (samples0[:, n_ch:] > 0)
     return d_out, d_values, d_xy, d_s * s / (2 * sx), d_s * s / (2 * sy)
@@ -743,14 +810,14 @@ def reconstruct(xy, values, shape, *, sigma="steered", cutoff=3.0, holes="neares
     search = PointSearch(xy) if backend is None else None
     sx, sy, theta, _ = _sigmas(sigma, xy, v, backend, search)
     given, cutoff = cutoff, _reach(cutoff, xy, sx, sy, shape, xp)
-    out, z, _ = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill, backend, theta)
-    reached = (z > 0).astype(np.float64) if interpolate else None
+    out, z, (rows, cols, _) = forward_with_holes(xy, v, sx, sy, cutoff, shape, holes, fill,
+                                                 backend, theta)
     if order == 1:
         z = z.copy()                      # (the splat below reuses this thread's scratch)
         out = local_linear(xy, v, sx, sy, cutoff, shape, theta, out, z,
                            backend).astype(out.dtype)
     if interpolate:
-        out = through_points(xy, v, out, reached, sx, sy, given, backend,
+        out = through_points(xy, v, out, (rows, cols), sx, sy, given, backend,
                              overwrite=True).astype(out.dtype, copy=False)
     if backend is not None and not on_device:
         out, z = host(out), host(z)
@@ -965,11 +1032,12 @@ def reconstruct_vjp(xy, values, shape, grad_out, *, sigma, cutoff=3.0, holes="ne
                                                           backend=backend, theta=theta)
     through = None
     if interpolate:                  # g becomes the gradient of the image before the spread
-        out, reached = colour, (z > 0).astype(np.float64)
+        out = colour
         if order == 1:
             z = z.copy()             # (the moments' splat reuses this thread's scratch)
             out = local_linear(xy, v64, sx, sy, cutoff, shape, theta, colour, z, backend)
-        g, *through = through_points_vjp(xy, v64, out, reached, sx, sy, given, g, backend)
+        g, *through = through_points_vjp(xy, v64, out, (rows, cols), sx, sy, given, g,
+                                         backend)
     if order == 1:
         d_xy, d_values, d_sx, d_sy, d_theta = order1_vjp(xy, v64, sx, sy, cutoff, shape, g,
                                                           colour, z, (rows, cols, nearest),
