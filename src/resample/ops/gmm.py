@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -440,58 +441,61 @@ SPREAD_WIDTH = 0.5         # interpolate: the residuals first spread by Gaussian
                            # times the points' own (their geometric mean; docs/benchmarks.md)
 
 
-def _residuals(xy, values, image, reached, edge, backend):
+class _Residuals(NamedTuple):
+    """The points' residuals against an image and what their gradient needs (:func:`_residuals`)."""
+
+    r: object           # (N, C): v_i - image(x_i), 0 where no pixel near the point is reached
+    seen: object        # (N, C): image(x_i) less v_0
+    share: object       # (N, 1): the reached pixels' share of the point's taps; None: all
+    plane: object       # (H, W, 1): 1.0 at the holes (None without holes)
+
+
+def _residuals(xy, values, image, holes, edge, backend):
     """The points' residuals ``r_i = v_i - image(x_i)`` against ``image`` (H, W, C) float64,
-    sampled bilinearly (``edge``: the points' taps) over the pixels the points reach only
-    (``reached`` (H, W): 1.0 there, 0.0 in holes, whose fill or nearest value does not
-    count; None: no holes): ``(r (N, C), the sampled planes (H, W, C + 1): (image - v_0)
-    reached and reached (None without holes: the image; this thread's scratch, valid until
-    its next call), their samples (N, C + 1))``.  Less the first value: a constant cloud's
-    residuals are exact zeros."""
+    sampled bilinearly (``edge``: the points' taps) over the pixels the points reach only:
+    not the ``holes`` ((rows, cols) or None), whose fill or nearest value does not count.
+    The holes are set to v_0 in ``image`` (the caller keeps their values), so that they add
+    nothing to the samples less v_0, and a plane of the holes is sampled to renormalise;
+    without holes no plane is made (its first touch would cost more than the sampling).
+    Less v_0 (point sampling sums relative to its first tap): a constant cloud's residuals
+    are exact zeros."""
     xp = np if backend is None else backend.xp
-    n_ch = image.shape[2]
     base = values[:1].astype(np.float64)
-    if reached is None:         # no holes: the image itself (its samples less v_0 after: the
-        samples = xp.empty((len(xy), n_ch + 1))     # sums are relative to their first tap,
-        samples[:, :n_ch] = _gather(image, edge, backend) - base    # so constants stay exact)
-        samples[:, n_ch] = 1.0
-        return (values.astype(np.float64) - base) - samples[:, :n_ch], None, samples
-    shape = image.shape[:2] + (n_ch + 1,)
-    planes = (xp.empty(shape) if backend is not None        # (scratch: no fresh memory)
-              else _zeroed_planes(shape, np.float64, "residuals"))
-    xp.subtract(image, base, out=planes[..., :n_ch])
-    xp.copyto(planes[..., :n_ch], 0.0, where=reached[..., None] == 0)  # (NaN fills too)
-    planes[..., n_ch] = reached
-    samples = _gather(planes, edge, backend)
-    weight = samples[:, n_ch:]
-    inside = weight > 0                     # (else no pixel near the point is reached: 0)
-    seen = samples[:, :n_ch] / xp.where(inside, weight, 1.0)
-    r = xp.where(inside, (values.astype(np.float64) - base) - seen, 0.0)
-    return r, planes, samples
+    moved = values.astype(np.float64) - base
+    if holes is None or not len(holes[0]):
+        seen = _gather(image, edge, backend) - base
+        return _Residuals(moved - seen, seen, None, None)
+    image[holes[0], holes[1]] = base
+    plane = (_zeroed_planes(image.shape[:2] + (1,), np.float64, "holes") if backend is None
+             else xp.zeros(image.shape[:2] + (1,)))
+    plane[holes[0], holes[1]] = 1.0
+    share = 1.0 - _gather(plane, edge, backend)
+    inside = share > 0                      # (else no pixel near the point is reached: 0)
+    seen = (_gather(image, edge, backend) - base) / xp.where(inside, share, 1.0)
+    return _Residuals(xp.where(inside, moved - seen, 0.0), seen, share, plane)
 
 
-def _residuals_vjp(image, planes, samples, d_r, edge, backend, d_image, d_xy):
-    """Adds :func:`_residuals`' gradient given ``d_r`` (N, C) into ``d_image`` (H, W, C) and
-    ``d_xy`` (N, 2): r = v - S_c / S_m, S the samples of the planes (c: the image's, m: the
-    reached pixels'), where S_m > 0; ``image`` as sampled, for its slopes where ``planes`` is
-    None (no holes).  (r's gradient with respect to v: d_r itself.)"""
+def _residuals_vjp(res, image, holes, d_r, edge, backend, d_image, d_xy):
+    """Adds :func:`_residuals`' gradient given ``d_r`` (N, C) into ``d_image`` (H, W, C; none
+    to the holes) and ``d_xy`` (N, 2): with S the samples, r = v - (S(image) - v_0) / share,
+    share = 1 - S(holes).  Returns r's gradient with respect to the values."""
     xp = np if backend is None else backend.xp
-    n_ch = d_r.shape[1]
-    weight = samples[:, n_ch:]
-    inside = weight > 0
-    inverse = xp.where(inside, 1.0 / xp.where(inside, weight, 1.0), 0.0)
-    grad = xp.empty(samples.shape)          # (inverse 0 where r is 0: no gradient there)
-    grad[:, :n_ch] = -d_r * inverse
-    grad[:, n_ch:] = (d_r * samples[:, :n_ch]).sum(axis=1, keepdims=True) * inverse * inverse
     part = xp.empty(d_xy.shape)
-    if planes is None:                                   # (no holes: the image's own taps)
-        _gather_vjp(image, edge, xp.ascontiguousarray(grad[:, :n_ch]), d_image, part, backend)
+    if res.share is None:
+        _gather_vjp(image, edge, xp.ascontiguousarray(-d_r), d_image, part, backend)
         d_xy += part
-        return
-    d_planes = xp.zeros(planes.shape)
-    _gather_vjp(planes, edge, grad, d_planes, part, backend)
-    d_image += d_planes[..., :n_ch] * planes[..., n_ch:]
+        return d_r
+    inside = res.share > 0
+    inverse = xp.where(inside, 1.0 / xp.where(inside, res.share, 1.0), 0.0)
+    d_sampled = xp.zeros(d_image.shape)
+    _gather_vjp(image, edge, xp.ascontiguousarray(-d_r * inverse), d_sampled, part, backend)
     d_xy += part
+    d_sampled[holes[0], holes[1]] = 0.0
+    d_image += d_sampled
+    _gather_vjp(res.plane, edge, xp.ascontiguousarray(-(d_r * res.seen).sum(
+        axis=1, keepdims=True) * inverse), None, part, backend)
+    d_xy += part
+    return d_r * inside
 
 
 def _hats(xy, r, inside, shape, backend):
@@ -511,8 +515,9 @@ def _hats(xy, r, inside, shape, backend):
 def _gaussians(xy, r, s, cutoff, shape, backend):
     """The residuals r (N, C) spread by Gaussians of sigma s and peak 1 ``G_i``, and their
     sum: ``(amounts A = (r_i rho_i, rho_i), rho_i = (s_i / s_max)^2, kappa = 2 pi s_max^2,
-    the sums of A under the splat's normalised Gaussians (H, W, C + 1))``; kappa times a sum
-    is the sum under G_i (so that no amount overflows with huge or tiny sigmas)."""
+    the sums of A under the splat's normalised Gaussians (H, W, C + 1), this thread's
+    scratch)``; kappa times a sum is the sum under G_i (so that no amount overflows with
+    huge or tiny sigmas)."""
     xp = np if backend is None else backend.xp
     n_ch = r.shape[1]
     s_max = float(s.max())
@@ -531,35 +536,28 @@ def _gaussians(xy, r, s, cutoff, shape, backend):
 
 
 def _divided(acc, scale, n_ch, xp):
-    """``scale num / max(1, scale den)`` of acc (H, W, C + 1) = (num, den) -> (H, W, C)
-    (scale inf or 0: what it tends to, no NaN)."""
+    """``scale num / max(1, scale den)`` of acc (H, W, C + 1) = (num, den), written over its
+    first C channels (scratch: no fresh memory, whose first touch costs more than the
+    division here); returns that view (H, W, C).  A scale of inf or 0 gives what the
+    expression tends to, no NaN."""
+    num, den = acc[..., :n_ch], acc[..., n_ch:]
     if 0.0 < scale < math.inf:                 # = num / max(den, 1 / scale)
         planes = acc.transpose(2, 0, 1)        # (planes, where the splat left them: faster)
         if planes.flags.c_contiguous:
-            return (planes[:n_ch] / xp.maximum(planes[n_ch], 1.0 / scale)).transpose(1, 2, 0)
-        return acc[..., :n_ch] / xp.maximum(acc[..., n_ch:], 1.0 / scale)
-    num, den = acc[..., :n_ch], acc[..., n_ch:]
+            planes[:n_ch] /= xp.maximum(planes[n_ch], 1.0 / scale)
+        else:
+            num /= xp.maximum(den, 1.0 / scale)
+        return num
     with np.errstate(over="ignore", invalid="ignore"):     # (den scale: 0 inf is no NaN here)
         big = den * scale > 1.0
-        return xp.where(big, num / xp.where(big, den, 1.0),
-                        xp.where(den > 0, num * scale, 0.0))
-
-
-def _divided_in_place(acc, scale, n_ch, xp):
-    """:func:`_divided`, written over ``acc``'s first C channels (scratch: no fresh memory,
-    whose first touch costs more than the division here); returns that view."""
-    if not 0.0 < scale < math.inf:
-        return _divided(acc, scale, n_ch, xp)
-    planes = acc.transpose(2, 0, 1)
-    if planes.flags.c_contiguous:
-        planes[:n_ch] /= xp.maximum(planes[n_ch], 1.0 / scale)
-    else:
-        acc[..., :n_ch] /= xp.maximum(acc[..., n_ch:], 1.0 / scale)
-    return acc[..., :n_ch]
+        num[...] = xp.where(big, num / xp.where(big, den, 1.0),
+                            xp.where(den > 0, num * scale, 0.0))
+    return num
 
 
 def _divided_vjp(acc, scale, grad, n_ch, xp):
-    """The gradient of :func:`_divided` given ``grad`` (H, W, C): (H, W, C + 1)."""
+    """The gradient of :func:`_divided` (given acc before it) for ``grad`` (H, W, C):
+    (H, W, C + 1)."""
     num, den = acc[..., :n_ch], acc[..., n_ch:]
     d = xp.empty(acc.shape)
     with np.errstate(over="ignore", invalid="ignore"):     # (as _divided)
@@ -569,36 +567,6 @@ def _divided_vjp(acc, scale, grad, n_ch, xp):
         d[..., n_ch:] = xp.where(big, -(grad * num).sum(axis=2, keepdims=True)
                                  / (safe * safe), 0.0)
     return d
-
-
-def _reached(holes, shape, xp):
-    """The pixels a rebuild reaches: (H, W) 1.0, and 0.0 at the ``holes`` (rows, cols);
-    None where there are none."""
-    if holes is None or not len(holes[0]):
-        return None
-    reached = xp.ones(shape)
-    reached[holes[0], holes[1]] = 0.0
-    return reached
-
-
-def _seen(xy, values, image, holes, edge, backend):
-    """:func:`_residuals`, for the forward pass: the same residuals without a plane of the
-    image (whose first touch costs more than the sampling): the holes are set to v_0 while
-    the image is sampled (so they add nothing to the samples less v_0), and a plane of the
-    holes alone is sampled for the renormalisation.  ``image`` is changed at the holes: the
-    caller puts their values back."""
-    xp = np if backend is None else backend.xp
-    base = values[:1].astype(np.float64)
-    if holes is None or not len(holes[0]):
-        return _residuals(xy, values, image, None, edge, backend)[0]
-    image[holes[0], holes[1]] = base
-    plane = (_zeroed_planes(image.shape[:2] + (1,), np.float64, "holes") if backend is None
-             else xp.zeros(image.shape[:2] + (1,)))
-    plane[holes[0], holes[1]] = 1.0
-    weight = 1.0 - _gather(plane, edge, backend)         # (the reached pixels' share)
-    inside = weight > 0                     # (else no pixel near the point is reached: 0)
-    seen = (_gather(image, edge, backend) - base) / xp.where(inside, weight, 1.0)
-    return xp.where(inside, (values.astype(np.float64) - base) - seen, 0.0)
 
 
 def _spread_setup(xy, sx, sy, cutoff, shape, backend, slopes=False):
@@ -636,11 +604,11 @@ def through_points(xy, values, out, holes, sx, sy, cutoff, backend=None, overwri
     if not (overwrite and image is out):
         image = image.copy()
     kept = None if holes is None else image[holes[0], holes[1]]   # (a copy: fancy indexing)
-    r = _seen(xy, values, image, holes, edge, backend)
+    r = _residuals(xy, values, image, holes, edge, backend).r
     _, _, kappa, sums = _gaussians(xy, r, s, reach, shape, backend)
-    image += _divided_in_place(sums, kappa, n_ch, xp)
-    r = _seen(xy, values, image, holes, edge, backend)
-    image += _divided_in_place(_hats(xy, r, inside, shape, backend), 1.0, n_ch, xp)
+    image += _divided(sums, kappa, n_ch, xp)
+    r = _residuals(xy, values, image, holes, edge, backend).r
+    image += _divided(_hats(xy, r, inside, shape, backend), 1.0, n_ch, xp)
     if kept is not None:
         image[holes[0], holes[1]] = kept              # (the holes keep their values)
     return image
@@ -655,44 +623,47 @@ def through_points_vjp(xy, values, out, holes, sx, sy, cutoff, grad, backend=Non
     shape, n_ch = out.shape[:2], out.shape[2]
     n = len(xy)
     edge, inside, s, reach = _spread_setup(xy, sx, sy, cutoff, shape, backend, slopes=True)
-    reached = _reached(holes, shape, xp)
-    mask = 1.0 if reached is None else reached[..., None]
-    image = xp.ascontiguousarray(out, dtype=np.float64)
-    r0, planes0, samples0 = _residuals(xy, values, image, reached, edge, backend)
-    planes0 = None if planes0 is None else planes0.copy()     # (the scratch is used again)
-    amounts, rho, kappa, sums = _gaussians(xy, r0, s, reach, shape, backend)
-    step1 = image + _divided(sums, kappa, n_ch, xp) * mask
-    r1, planes1, samples1 = _residuals(xy, values, step1, reached, edge, backend)
-    acc = _hats(xy, r1, inside, shape, backend)
+    some_holes = holes is not None and len(holes[0]) > 0
+    given = xp.asarray(grad, dtype=np.float64)
+    grad = given.copy()
+    if some_holes:                   # (the holes keep their values: none of theirs goes
+        grad[holes[0], holes[1]] = 0.0          # through the steps)
+    # the forward pass again, the images kept (the residuals set their holes to v_0)
+    image = xp.array(out, dtype=np.float64)
+    res0 = _residuals(xy, values, image, holes, edge, backend)
+    amounts, rho, kappa, sums = _gaussians(xy, res0.r, s, reach, shape, backend)
+    step1 = image + _divided(sums.copy(), kappa, n_ch, xp)     # (sums kept for the gradient)
+    res1 = _residuals(xy, values, step1, holes, edge, backend)
+    acc = _hats(xy, res1.r, inside, shape, backend)
     d_xy, part = xp.zeros((n, 2)), xp.empty((n, 2))
     # step 2, the bilinear hats, on step 1's image
-    d_acc = _divided_vjp(acc, 1.0, grad * mask, n_ch, xp)
+    d_acc = _divided_vjp(acc, 1.0, grad, n_ch, xp)
     d_num = xp.ascontiguousarray(d_acc[..., :n_ch])
     d_r1 = xp.ascontiguousarray(_gather(d_num, inside, backend))
-    _gather_vjp(d_num, inside, xp.ascontiguousarray(r1), None, part, backend)  # the hats'
+    _gather_vjp(d_num, inside, xp.ascontiguousarray(res1.r), None, part, backend)  # the hats'
     d_xy += part                                                               # slopes
     _gather_vjp(xp.ascontiguousarray(d_acc[..., n_ch:]), inside, xp.ones((n, 1)), None, part,
                 backend)                                                 # (their sum's)
     d_xy += part
-    d_step1 = xp.array(grad, dtype=np.float64)                # r_i = v_i - step1(x_i)
-    _residuals_vjp(step1, planes1, samples1, d_r1, edge, backend, d_step1, d_xy)
+    d_step1 = grad.copy()
+    d_values = _residuals_vjp(res1, step1, holes, d_r1, edge, backend, d_step1, d_xy)
     # step 1, the Gaussians, on out: a splat of A under normalised Gaussians, whose gradient
     # is a weighted mean's with colour 0 and weight 1 (vjp_from_forward)
-    d_sums = xp.ascontiguousarray(_divided_vjp(sums, kappa, d_step1 * mask, n_ch, xp))
+    d_sums = xp.ascontiguousarray(_divided_vjp(sums, kappa, d_step1, n_ch, xp))
     empty = xp.empty(0, np.int64)
     g_xy, d_amounts, g_sx, g_sy, _ = vjp_from_forward(
         xy, amounts, s, s, reach, d_sums, xp.zeros(d_sums.shape), xp.ones(shape), None,
         empty, empty, backend, None)
     d_xy += g_xy
-    d_r0 = d_amounts[:, :n_ch] * rho[:, None]                 # A = (r rho, rho)
-    d_rho = (d_amounts[:, :n_ch] * r0).sum(axis=1) + d_amounts[:, n_ch]
+    d_r0 = xp.ascontiguousarray(d_amounts[:, :n_ch] * rho[:, None])     # A = (r rho, rho)
+    d_rho = (d_amounts[:, :n_ch] * res0.r).sum(axis=1) + d_amounts[:, n_ch]
     s_max = float(s.max())                  # (kappa rho_i = 2 pi s_i^2: s_max cancels out)
     d_s = g_sx + g_sy + d_rho * 2 * (s / s_max) / s_max
     d_out = d_step1
-    _residuals_vjp(image, planes0, samples0, xp.ascontiguousarray(d_r0), edge, backend, d_out,
-                   d_xy)
+    d_values = d_values + _residuals_vjp(res0, image, holes, d_r0, edge, backend, d_out, d_xy)
+    if some_holes:                               # (the holes pass their own gradient on)
+        d_out[holes[0], holes[1]] = given[holes[0], holes[1]]
     # s = SPREAD_WIDTH sqrt(sx sy): ds/dsx = s / (2 sx)
-    d_values = d_r1 * (samples1[:, n_ch:] > 0) + d_r0 * (samples0[:, n_ch:] > 0)
     return d_out, d_values, d_xy, d_s * s / (2 * sx), d_s * s / (2 * sy)
 
 
