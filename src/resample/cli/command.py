@@ -142,10 +142,10 @@ OPTIONS = (
                 "ramps between sparse points. Default: 1 with the steered rule, 0 with the "
                 "CSV's sigma columns or a --sigma number."),
     Option("--interpolate", choices=("yes", "no"),
-           help="Point clouds: the image passes through the points (yes: a pixel whose "
-                "centre holds a point takes its value, and each point's residual is spread "
-                "over the 2x2 pixels around it), or only approaches them (no). Default: yes "
-                "with the steered rule, no with the CSV's sigma columns or a --sigma number."),
+           help="Point clouds: the image passes through the points (yes: each point's "
+                "residual is spread over the pixels near it, and a pixel whose centre holds a "
+                "point takes its value), or only approaches them (no). Default: yes with the "
+                "steered rule, no with the CSV's sigma columns or a --sigma number."),
     Option("--coords", choices=("pixel", "unit", "normalized"), default="pixel",
            show_default=True, help="Point clouds: x, y in pixels of the CSV's frame, in [0, 1], "
            "or in [-1, 1] (unit and normalized span the frame's outer edges; without a "
