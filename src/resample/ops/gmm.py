@@ -334,12 +334,18 @@ def _reach(cutoff, xy, sx, sy, shape, xp=np):
     return min(cutoff, widest + 1.0)
 
 
+def _steered_rule(sigma):
+    """Whether ``sigma`` names the steered rule (the rebuild from samples, whose defaults are
+    order 1 and passing through the points), not a number, "auto" or per-point sigmas."""
+    return isinstance(sigma, str) and sigma.lower() == "steered"
+
+
 def check_order(order, sigma=None):
     """The order to rebuild with: ``order`` 0 or 1 (else refused), or None, the default: 1 with
     the "steered" rule, 0 with any other sigma (a number, "auto", or per-point sigmas, as a
     fit's points carry: they were fitted for order 0).  reconstruct, its gradients, fit."""
     if order is None:
-        return 1 if isinstance(sigma, str) and sigma.lower() == "steered" else 0
+        return 1 if _steered_rule(sigma) else 0
     if isinstance(order, bool) or order not in ORDERS:
         raise ResampleError(f"order must be 0 or 1, got {excerpt(order)}")
     return order
@@ -397,7 +403,7 @@ def check_interpolate(interpolate, sigma=None):
     "steered" rule (a rebuild from samples, as griddata's), False with any other sigma (a
     fit's points were fitted without it).  reconstruct, its gradients, the command line."""
     if interpolate is None:
-        return isinstance(sigma, str) and sigma.lower() == "steered"
+        return _steered_rule(sigma)
     if not isinstance(interpolate, (bool, np.bool_)):
         raise ResampleError(f"interpolate must be True or False, got {excerpt(interpolate)}")
     return bool(interpolate)
