@@ -683,7 +683,7 @@ NB_MODULE(_core, m) {
     }, nb::arg("src"), nb::arg("rows_index"), nb::arg("rows_weight"), nb::arg("rows_count"), nb::arg("cols_index"), nb::arg("cols_weight"), nb::arg("cols_count"), nb::arg("dst"), nb::arg("bands"), nb::arg("mode") = -1,
           nogil, "8-bit images in fixed point: the mode it ran in (kernels/resize/fixed8.h), 0 where it declines (the float loops apply); mode -1 chooses, a mode it answered for the whole image makes a block compute the whole's integers.");
     m.def("select", [](A s, A r, A c, A d) { k.select(s, r, c, d); }, nb::arg("src"), nb::arg("rows"), nb::arg("cols"), nb::arg("dst"),
-          nogil);
+          nogil, "dst[o, j] = src[rows[o], cols[j]], whole pixels (nearest at whole steps): rows and cols int64 pixel indices; dst's pixels have dst.shape[1] / len(cols) samples.");
     m.def("gather", [](A s, A iy, A wy, A cy, A fy, A ix, A wx, A cx, A fx, double fill, A d,
                        double lo, double hi, int rounding) {
         k.gather(s, iy, wy, cy, fy, ix, wx, cx, fx, fill, d, lo, hi, rounding);

@@ -213,31 +213,108 @@ static void resize(const Array& src, const Array& yi, const Array& yw, const Arr
     });
 }
 
-template <typename T, typename I>
-static void copy_selected(const T* __restrict__ in, const I* __restrict__ cols,
-                          T* __restrict__ out, long long m_out) {
-    for (long long m = 0; m < m_out; ++m) out[m] = in[cols[m]];
+// One output row of whole pixels of P bytes: out pixel j = in pixel cols[j].  A pixel of 3, 5,
+// 6 or 7 bytes is copied as the next power of two, the spare bytes landing on the next pixel,
+// which overwrites them (all but the last pixel, and never reading past the input's last one).
+template <int P>
+static void copy_pixels(const uint8_t* __restrict__ in, const long long* __restrict__ cols,
+                        uint8_t* __restrict__ out, long long n, long long last_in) {
+    constexpr int WIDE = P == 3 ? 4 : P == 5 || P == 6 || P == 7 ? 8 : P;
+    long long j = 0;
+    if (WIDE != P)
+        for (; j + 1 < n; ++j) {
+            long long c = cols[j];
+            if (c >= last_in) std::memcpy(out + j * P, in + c * P, P);
+            else std::memcpy(out + j * P, in + c * P, WIDE);
+        }
+    for (; j < n; ++j) std::memcpy(out + j * P, in + cols[j] * P, P);
 }
 
-// dst[o, m] = src[rows[o], cols[m]]: every output copies one input sample.
+static void copy_pixels_any(const uint8_t* __restrict__ in, const long long* __restrict__ cols,
+                            uint8_t* __restrict__ out, long long n, long long pixel) {
+    for (long long j = 0; j < n; ++j) std::memcpy(out + j * pixel, in + cols[j] * pixel, pixel);
+}
+
+// Copies n bytes; with stream (AVX2), past the caches (non-temporal stores: the output's lines
+// are not read from memory before they are written).  The caller fences (_mm_sfence).
+static void copy_bytes(uint8_t* __restrict__ out, const uint8_t* __restrict__ in, long long n,
+                       bool stream) {
+#ifdef __AVX2__
+    if (stream && n >= 64) {
+        long long head = (32 - (long long)((uintptr_t)out & 31)) & 31;
+        std::memcpy(out, in, head);
+        long long k = head;
+        for (; k + 32 <= n; k += 32)
+            _mm256_stream_si256((__m256i*)(out + k),
+                                _mm256_loadu_si256((const __m256i*)(in + k)));
+        std::memcpy(out + k, in + k, n - k);
+        return;
+    }
+#endif
+    (void)stream;
+    std::memcpy(out, in, n);
+}
+
+// Outputs of at least this many bytes are written past the caches (copy_bytes).
+constexpr long long SELECT_STREAM_BYTES = 32LL << 20;
+
+// dst[o, j] = src[rows[o], cols[j]] for whole pixels (nearest at whole steps): src (R, C * ch)
+// and dst (n_out, n_cols * ch) of one sample type, rows (n_out,) and cols (n_cols,) int64 pixel
+// indices.  Each run of output rows that read the same input row (enlarging) is made once and
+// copied; a large output is written past the caches.
 static void select_samples(const Array& src, const Array& rows, const Array& cols, const Array& dst) {
-    long long m_in = src.shape(1), n_out = dst.shape(0), m_out = dst.shape(1);
-    with_sample_type(src, [&](auto t) {
-        using T = decltype(t);
-        const T* s = ptr<T>(src);
-        T* d = ptr<T>(dst);
-        const long long* r = ptr<long long>(rows);
-        auto run = [&](auto i) {
-            using I = decltype(i);
-            const I* c = ptr<I>(cols);
-#pragma omp parallel for num_threads(threads_for(n_out * m_out, 1 << 16)) \
-    schedule(dynamic, 16)
-            for (long long o = 0; o < n_out; ++o)
-                copy_selected<T, I>(s + r[o] * m_in, c, d + o * m_out, m_out);
-        };
-        if (is<int32_t>(cols)) run(int32_t{});
-        else run((long long)0);
-    });
+    long long n_out = dst.shape(0), n_cols = cols.shape(0);
+    if (!is<long long>(rows) || !is<long long>(cols) || src.dtype() != dst.dtype() ||
+        (n_cols > 0 && dst.shape(1) % n_cols != 0))
+        throw std::invalid_argument("select: rows and cols int64, dst of src's type, whole pixels");
+    if (n_out == 0 || n_cols == 0) return;
+    long long item = (long long)src.itemsize(), n_ch = dst.shape(1) / n_cols;
+    long long pixel = n_ch * item, row_in = src.shape(1) * item, row_out = n_cols * pixel;
+    long long last_in = src.shape(1) / n_ch - 1;
+    const uint8_t* s = ptr<uint8_t>(src);
+    uint8_t* d = ptr<uint8_t>(dst);
+    const long long* r = ptr<long long>(rows);
+    const long long* c = ptr<long long>(cols);
+    auto row = [&](const uint8_t* in, uint8_t* out) {
+        switch (pixel) {
+        case 1: copy_pixels<1>(in, c, out, n_cols, last_in); break;
+        case 2: copy_pixels<2>(in, c, out, n_cols, last_in); break;
+        case 3: copy_pixels<3>(in, c, out, n_cols, last_in); break;
+        case 4: copy_pixels<4>(in, c, out, n_cols, last_in); break;
+        case 6: copy_pixels<6>(in, c, out, n_cols, last_in); break;
+        case 8: copy_pixels<8>(in, c, out, n_cols, last_in); break;
+        case 12: copy_pixels<12>(in, c, out, n_cols, last_in); break;
+        case 16: copy_pixels<16>(in, c, out, n_cols, last_in); break;
+        default: copy_pixels_any(in, c, out, n_cols, pixel);
+        }
+    };
+    bool stream = n_out * row_out >= SELECT_STREAM_BYTES;
+    const long long band = 16;
+    long long bands = (n_out + band - 1) / band;
+#pragma omp parallel num_threads(threads_for(n_out * row_out, 1 << 16))
+    {
+        std::vector<uint8_t> line(stream ? row_out : 0);
+#pragma omp for schedule(dynamic, 1)
+        for (long long b = 0; b < bands; ++b) {
+            long long o = b * band, stop = std::min(n_out, o + band);
+            while (o < stop) {
+                long long run = o + 1;
+                while (run < stop && r[run] == r[o]) ++run;
+                const uint8_t* made = d + o * row_out;
+                if (stream) {
+                    row(s + r[o] * row_in, line.data());
+                    made = line.data();
+                } else {
+                    row(s + r[o] * row_in, d + o * row_out);
+                    ++o;
+                }
+                for (; o < run; ++o) copy_bytes(d + o * row_out, made, row_out, stream);
+            }
+        }
+#ifdef __AVX2__
+        if (stream) _mm_sfence();     // the streamed lines written before the threads join
+#endif
+    }
 }
 
 

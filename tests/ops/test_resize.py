@@ -504,3 +504,32 @@ def test_an_extreme_aspect_ratio_through_the_api_stays_in_bounded_memory():
         from resample import dask as resample_dask
 
         resample_dask.resize(da.from_array(photo), shape=(1, 3_000_000))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 5, 6])
+def test_nearest_at_whole_steps_copies_whole_pixels(dtype, channels):
+    """Nearest at whole steps copies pixels (kernels/resize/resize.h select_samples, pixels of
+    1 to 48 bytes): equal to NumPy's indexing, enlarged 3x (runs of repeated rows across the
+    engine's bands of 16) and shrunk 3x (centres on input pixels, no ties), with the input's
+    last pixel read last."""
+    rng = np.random.default_rng(channels)
+    img = rng.integers(0, 250, size=(7, 11, channels)).astype(dtype)
+    up = resample.resize(img, shape=(21, 33), method="nearest")
+    np.testing.assert_array_equal(up, img.repeat(3, 0).repeat(3, 1))
+    down = resample.resize(img.repeat(3, 0).repeat(3, 1)[:, :30], shape=(7, 10),
+                           method="nearest")
+    np.testing.assert_array_equal(down, img[:, :10])
+    line = resample.resize(img[:1, :1], shape=(5, 4), method="nearest")
+    np.testing.assert_array_equal(line, np.broadcast_to(img[:1, :1], (5, 4, channels)))
+
+
+def test_nearest_into_a_large_output_streams_the_same_pixels():
+    """An output of 32 MB or more is written past the caches: the same pixels."""
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 256, size=(1030, 1403, 3), dtype=np.uint8)
+    out = resample.resize(img, shape=(3090, 4209), method="nearest")
+    assert out.nbytes >= 32 << 20
+    np.testing.assert_array_equal(out[::3, ::3], img)
+    np.testing.assert_array_equal(out[2::3, 1::3], img)
+    np.testing.assert_array_equal(out[-1, -1], img[-1, -1])

@@ -121,9 +121,8 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype, how=N
     clip, rounding = store_args(out_dtype, work)
     dst = np.empty((taps_rows.n_out, taps_cols.n_out, n_ch), out_dtype)
     if taps_rows.is_selection() and taps_cols.is_selection():
-        cols = np.ascontiguousarray(_interleaved_table(taps_cols, n_ch, work)[0][0])
         _core.select(image.reshape(n_rows, -1), np.ascontiguousarray(taps_rows.index[:, 0]),
-                     cols, dst.reshape(dst.shape[0], -1))
+                     np.ascontiguousarray(taps_cols.index[:, 0]), dst.reshape(dst.shape[0], -1))
         return dst
     use_rows, fixed = how or plan(image.shape, taps_rows, taps_cols, fill, image.dtype,
                                   out_dtype, check=False)
