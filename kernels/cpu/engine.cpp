@@ -673,10 +673,12 @@ NB_MODULE(_core, m) {
     });
     using A = const resample_cpu::Array&;
     m.def("resize", [](A s, A yi, A yw, A yc, A yf, A xi, A xw, A xf, double fill, A dst,
-                       double lo, double hi, int rounding, bool rows_first, long long bands) {
-        k.resize(s, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, rounding, rows_first, bands);
-    }, nb::arg("src"), nb::arg("rows_index"), nb::arg("rows_weight"), nb::arg("rows_count"), nb::arg("rows_fill"), nb::arg("cols_index"), nb::arg("cols_weight"), nb::arg("cols_fill"), nb::arg("fill"), nb::arg("dst"), nb::arg("lo"), nb::arg("hi"), nb::arg("rounding"), nb::arg("rows_first"), nb::arg("bands"),
-          nogil);
+                       double lo, double hi, int rounding, bool rows_first, long long bands,
+                       long long n_ch) {
+        k.resize(s, yi, yw, yc, yf, xi, xw, xf, fill, dst, lo, hi, rounding, rows_first, bands,
+                 n_ch);
+    }, nb::arg("src"), nb::arg("rows_index"), nb::arg("rows_weight"), nb::arg("rows_count"), nb::arg("rows_fill"), nb::arg("cols_index"), nb::arg("cols_weight"), nb::arg("cols_fill"), nb::arg("fill"), nb::arg("dst"), nb::arg("lo"), nb::arg("hi"), nb::arg("rounding"), nb::arg("rows_first"), nb::arg("bands"), nb::arg("n_ch"),
+          nogil, "The float loops (kernels/resize/resize.h): rows of whole pixels of n_ch samples, the columns' table interleaved per channel (interleave_taps).");
     m.def("resize_fixed8", [](A s, A yi, A yw, A yc, A xi, A xw, A xc, A dst, long long bands,
                               int mode) {
         return k.resize_fixed8(s, yi, yw, yc, xi, xw, xc, dst, bands, mode);

@@ -31,7 +31,7 @@ inline int threads_for(long long items, long long grain) {
 struct Kernels {
     void (*resize)(const Array&, const Array&, const Array&, const Array&, const Array&,
                    const Array&, const Array&, const Array&, double, const Array&, double,
-                   double, int, bool, long long);
+                   double, int, bool, long long, long long);
     int (*resize_fixed8)(const Array&, const Array&, const Array&, const Array&, const Array&,
                           const Array&, const Array&, const Array&, long long, int);
     void (*select)(const Array&, const Array&, const Array&, const Array&);

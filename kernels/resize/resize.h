@@ -23,75 +23,203 @@ struct Clip {
 // that a constant image stays exactly constant.  Taps go in groups of up to four, summed in
 // registers, one pass over the output line per group.
 
-// buf[m] = the taps rows[0..n) with weights w[0..n) (and fw fill) at m, relative to
-// sum_base(rows[0][m]) (kernels/common/store.h).
+// buf[m] += a group of SIZE rows' taps at m, relative to sum_base(r0[m]), summed in registers;
+// the first group (FIRST 1, or 2 with a fill weight fw) sets buf[m] = (base + fill term) + its
+// sum.  The rows are this function's own
+// restrict parameters, so that the compiler vectorises the loop without checking at run time
+// whether they overlap buf (restrict on local variables is not taken into account).
+template <int SIZE, int FIRST, typename Row, typename W>
+static void combine_group(const Row* __restrict__ r0, const Row* __restrict__ ra,
+                          const Row* __restrict__ rb, const Row* __restrict__ rc,
+                          const Row* __restrict__ rd, W wa, W wb, W wc, W wd, W fw, W fill,
+                          W* __restrict__ buf, long long m_len) {
+    for (long long m = 0; m < m_len; ++m) {
+        W b = sum_base<W>((W)r0[m]);
+        W v = tap_term<W>(wa, (W)ra[m], b);
+        if (SIZE > 1) v += tap_term<W>(wb, (W)rb[m], b);
+        if (SIZE > 2) v += tap_term<W>(wc, (W)rc[m], b);
+        if (SIZE > 3) v += tap_term<W>(wd, (W)rd[m], b);
+        if (FIRST == 2) buf[m] = (b + fw * (fill - b)) + v;
+        else if (FIRST == 1) buf[m] = b + v;
+        else buf[m] += v;
+    }
+}
+
+// Outputs summed at a time along a line: their sums stay in the first-level cache while each
+// group of taps adds to them (the order of the sums is the same as over the whole line).
+constexpr long long LINE_CHUNK = 512;
+
+// buf[m] = the taps rows[0..n) + off with weights w[0..n) (and fw fill) at m, relative to
+// sum_base(rows[0][off + m]) (kernels/common/store.h).
 template <typename Row, typename W>
-static void combine(const Row* const* rows, const W* w, long long n, W fw, W fill,
-                    W* __restrict__ buf, long long m_len) {
+static void combine(const Row* const* rows, long long off, const W* w, long long n, W fw,
+                    W fill, W* __restrict__ buf, long long m_len) {
     if (n == 0) {
         std::fill(buf, buf + m_len, fw * fill);
         return;
     }
-    const Row* __restrict__ r0 = rows[0];
-    for (long long m = 0; m < m_len; ++m) {
-        W b = sum_base<W>((W)r0[m]);
-        buf[m] = b + fill_term<W>(fw, fill, b);
-    }
+    const Row* r0 = rows[0] + off;
     for (long long k = 0; k < n; k += 4) {
         long long size = std::min<long long>(4, n - k);
-        const Row* __restrict__ ra = rows[k];
-        const Row* __restrict__ rb = rows[k + (size > 1)];
-        const Row* __restrict__ rc = rows[k + 2 * (size > 2)];
-        const Row* __restrict__ rd = rows[k + 3 * (size > 3)];
+        const Row* ra = rows[k] + off;
+        const Row* rb = rows[k + (size > 1)] + off;
+        const Row* rc = rows[k + 2 * (size > 2)] + off;
+        const Row* rd = rows[k + 3 * (size > 3)] + off;
         W wa = w[k], wb = size > 1 ? w[k + 1] : W(0), wc = size > 2 ? w[k + 2] : W(0),
           wd = size > 3 ? w[k + 3] : W(0);
-        for (long long m = 0; m < m_len; ++m) {
-            W b = sum_base<W>((W)r0[m]);
-            W v = tap_term<W>(wa, (W)ra[m], b);
-            if (size > 1) v += tap_term<W>(wb, (W)rb[m], b);
-            if (size > 2) v += tap_term<W>(wc, (W)rc[m], b);
-            if (size > 3) v += tap_term<W>(wd, (W)rd[m], b);
-            buf[m] += v;
-        }
+        auto group = [&](auto first) {
+            constexpr int F = decltype(first)::value;
+            if (size == 4)
+                combine_group<4, F, Row, W>(r0, ra, rb, rc, rd, wa, wb, wc, wd, fw, fill, buf, m_len);
+            else if (size == 3)
+                combine_group<3, F, Row, W>(r0, ra, rb, rc, rd, wa, wb, wc, wd, fw, fill, buf, m_len);
+            else if (size == 2)
+                combine_group<2, F, Row, W>(r0, ra, rb, rc, rd, wa, wb, wc, wd, fw, fill, buf, m_len);
+            else
+                combine_group<1, F, Row, W>(r0, ra, rb, rc, rd, wa, wb, wc, wd, fw, fill, buf, m_len);
+        };
+        if (k > 0) group(std::integral_constant<int, 0>{});
+        else if (fw == W(0)) group(std::integral_constant<int, 1>{});
+        else group(std::integral_constant<int, 2>{});
     }
 }
 
-// buf[m] += the taps of a group (SIZE of a tap-major table) relative to the base of tap 0's
-// value, SIZE loads summed in registers per output.
+// w * d + acc, fused where the instruction set has FMA (the AVX2 build): the columns' pass
+// states each multiply-add, so that its loops vectorised by hand (gather_pixels) and by the
+// compiler (gather_group) round alike, and a pixel's channels come out as each channel alone.
+#ifdef __AVX2__
+static inline double madd(double w, double d, double acc) {
+    return _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(w), _mm_set_sd(d), _mm_set_sd(acc)));
+}
+static inline float madd(float w, float d, float acc) {
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(w), _mm_set_ss(d), _mm_set_ss(acc)));
+}
+#else
+template <typename W>
+static inline W madd(W w, W d, W acc) { return w * d + acc; }
+#endif
+
+// buf[m] += the taps of a group (SIZE of a tap-major table, rows stride apart) relative to the
+// base of tap 0's value, one multiply-add a tap in the table's order (a zero weight skipped:
+// it adds nothing, whatever it reads).
 template <int SIZE, typename I, typename W>
 static void gather_group(const W* __restrict__ line, const I* __restrict__ i0,
-                         const I* __restrict__ xi, const W* __restrict__ xw, long long m_len,
-                         W* __restrict__ buf) {
-    const I *ia = xi, *ib = xi + m_len, *ic = xi + 2 * m_len, *id = xi + 3 * m_len;
-    const W *wa = xw, *wb = xw + m_len, *wc = xw + 2 * m_len, *wd = xw + 3 * m_len;
+                         const I* __restrict__ xi, const W* __restrict__ xw, long long stride,
+                         long long m_len, W* __restrict__ buf) {
     for (long long m = 0; m < m_len; ++m) {
         W b = sum_base<W>(line[i0[m]]);
-        W v = tap_term<W>(wa[m], line[ia[m]], b);
-        if (SIZE > 1) v += tap_term<W>(wb[m], line[ib[m]], b);
-        if (SIZE > 2) v += tap_term<W>(wc[m], line[ic[m]], b);
-        if (SIZE > 3) v += tap_term<W>(wd[m], line[id[m]], b);
-        buf[m] += v;
+        W acc = buf[m];
+        for (int k = 0; k < SIZE; ++k) {
+            W w = xw[k * stride + m];
+            if (w != W(0)) acc = madd(w, line[xi[k * stride + m]] - b, acc);
+        }
+        buf[m] = acc;
     }
 }
 
-// buf[m] = sum_k xw[k, m] line[xi[k, m]] + xf[m] fill (xf may be null: no fill term).
+// buf[m] = sum_k xw[k, m] line[xi[k, m]] + xf[m] fill (xf may be null: no fill term), in chunks
+// of LINE_CHUNK outputs: relative to the base of tap 0's value (kernels/common/store.h), the
+// fill's term first, then the taps' in order, each one multiply-add (madd).
 template <typename I, typename W>
 static void gather_line(const W* __restrict__ line, const I* __restrict__ xi,
                         const W* __restrict__ xw, const W* __restrict__ xf, W fill,
                         long long taps, long long m_len, W* __restrict__ buf) {
-    for (long long m = 0; m < m_len; ++m) {
-        W b = sum_base<W>(line[xi[m]]);
-        buf[m] = xf != nullptr ? b + fill_term<W>(xf[m], fill, b) : b;
+    for (long long c = 0; c < m_len; c += LINE_CHUNK) {
+        long long len = std::min(LINE_CHUNK, m_len - c);
+        for (long long m = c; m < c + len; ++m) {
+            W b = sum_base<W>(line[xi[m]]);
+            buf[m] = xf != nullptr && xf[m] != W(0) ? madd(xf[m], fill - b, b) : b;
+        }
+        for (long long k = 0; k < taps; k += 4) {
+            long long size = std::min<long long>(4, taps - k);
+            const I* i = xi + k * m_len + c;
+            const W* w = xw + k * m_len + c;
+            if (size == 4) gather_group<4, I, W>(line, xi + c, i, w, m_len, len, buf + c);
+            else if (size == 3) gather_group<3, I, W>(line, xi + c, i, w, m_len, len, buf + c);
+            else if (size == 2) gather_group<2, I, W>(line, xi + c, i, w, m_len, len, buf + c);
+            else gather_group<1, I, W>(line, xi + c, i, w, m_len, len, buf + c);
+        }
     }
-    for (long long k = 0; k < taps; k += 4) {
-        long long size = std::min<long long>(4, taps - k);
-        const I* i = xi + k * m_len;
-        const W* w = xw + k * m_len;
-        if (size == 4) gather_group<4, I, W>(line, xi, i, w, m_len, buf);
-        else if (size == 3) gather_group<3, I, W>(line, xi, i, w, m_len, buf);
-        else if (size == 2) gather_group<2, I, W>(line, xi, i, w, m_len, buf);
-        else gather_group<1, I, W>(line, xi, i, w, m_len, buf);
+}
+
+// Samples of padding after a line and after each row of the columns' pass: gather_pixels
+// reads and writes 4 lanes for pixels of 2 or 3 samples.
+constexpr long long LINE_PAD = 4;
+
+#ifdef __AVX2__
+template <typename W> struct Quad;        // 4 lanes of W
+template <> struct Quad<double> {
+    using V = __m256d;
+    static V set(double v) { return _mm256_set1_pd(v); }
+    static V load(const double* p) { return _mm256_loadu_pd(p); }
+    static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+    static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
+    static V band(V a, V b) { return _mm256_and_pd(a, b); }
+    static V ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
+    static V le(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
+    static V fmadd(V w, V d, V acc) { return _mm256_fmadd_pd(w, d, acc); }
+};
+template <> struct Quad<float> {
+    using V = __m128;
+    static V set(float v) { return _mm_set1_ps(v); }
+    static V load(const float* p) { return _mm_loadu_ps(p); }
+    static void store(float* p, V v) { _mm_storeu_ps(p, v); }
+    static V sub(V a, V b) { return _mm_sub_ps(a, b); }
+    static V band(V a, V b) { return _mm_and_ps(a, b); }
+    static V ge(V a, V b) { return _mm_cmp_ps(a, b, _CMP_GE_OQ); }
+    static V le(V a, V b) { return _mm_cmp_ps(a, b, _CMP_LE_OQ); }
+    static V fmadd(V w, V d, V acc) { return _mm_fmadd_ps(w, d, acc); }
+};
+
+// gather_line for pixels of n_ch samples (2 to 4), the columns' table interleaved per channel
+// (each pixel's channels read the same input pixel with the same weight): a pixel's samples
+// in 4 lanes, each tap one load and one broadcast weight, in place of n_ch gathers.  The same
+// terms as gather_line (relative to tap 0's value, a zero weight adding nothing), summed in
+// groups of 4 taps in the same order.  line is read, and buf written, up to LINE_PAD samples
+// past their ends (the spare lanes of a pixel land on the next pixel, which overwrites them).
+// gather_line for pixels of n_ch samples (2 to 4), the columns' table interleaved per channel
+// (each pixel's channels read the same input pixel with the same weight): a pixel's samples
+// in 4 lanes, each tap one load, one broadcast weight and one fused multiply-add, in place of
+// n_ch gathers.  The same multiply-adds in the same order as gather_line.  line is read, and
+// buf written, up to LINE_PAD samples past their ends (the spare lanes of a pixel land on the
+// next pixel, which overwrites them).
+template <typename I, typename W>
+static void gather_pixels(const W* __restrict__ line, const I* __restrict__ xi,
+                          const W* __restrict__ xw, const W* __restrict__ xf, W fill,
+                          long long taps, long long m_len, long long n_ch,
+                          W* __restrict__ buf) {
+    using Q = Quad<W>;
+    using V = typename Q::V;
+    const W big_value = sizeof(W) == 4 ? W(8.0e37) : W(4.0e307);      // as sum_base
+    const V big = Q::set(big_value), nbig = Q::set(-big_value), fills = Q::set(fill);
+    for (long long m = 0; m < m_len; m += n_ch) {
+        V v0 = Q::load(line + xi[m]);
+        V b = Q::band(v0, Q::band(Q::ge(v0, nbig), Q::le(v0, big)));
+        V acc = b;
+        if (xf != nullptr && xf[m] != W(0)) acc = Q::fmadd(Q::set(xf[m]), Q::sub(fills, b), b);
+        for (long long k = 0, at = m; k < taps; ++k, at += m_len) {
+            W w = xw[at];
+            if (w != W(0)) acc = Q::fmadd(Q::set(w), Q::sub(Q::load(line + xi[at]), b), acc);
+        }
+        Q::store(buf + m, acc);
     }
+}
+#endif
+
+// buf = the columns' pass of line (gather_line, or gather_pixels for pixels of 2 to 4 samples),
+// line and buf padded by LINE_PAD samples.
+template <typename I, typename W>
+static void cols_pass(const W* __restrict__ line, const I* __restrict__ xi,
+                      const W* __restrict__ xw, const W* __restrict__ xf, W fill,
+                      long long taps, long long m_len, long long n_ch, W* __restrict__ buf) {
+#ifdef __AVX2__
+    if (n_ch >= 2 && n_ch <= 4) {
+        gather_pixels<I, W>(line, xi, xw, xf, fill, taps, m_len, n_ch, buf);
+        return;
+    }
+#endif
+    (void)n_ch;
+    gather_line<I, W>(line, xi, xw, xf, fill, taps, m_len, buf);
 }
 
 template <typename T, typename W>
@@ -115,7 +243,7 @@ template <typename T, typename I, typename W>
 struct RowsFirst {
     const T* src; long long m_in; const long long* yi; const W* yw; const long long* yc;
     const W* yf; long long ty; const I* xi; const W* xw; const W* xf; long long tx; W fill;
-    T* dst; long long m_out; Clip<W> clip;
+    T* dst; long long m_out; Clip<W> clip; long long n_ch;
 };
 
 template <typename T, typename I, typename W>
@@ -123,8 +251,8 @@ static void rows_first_row(const RowsFirst<T, I, W> a, long long o, const T** ro
                            W* acc) {
     long long n = a.yc[o];
     for (long long k = 0; k < n; ++k) rows[k] = a.src + a.yi[o * a.ty + k] * a.m_in;
-    combine<T, W>(rows, a.yw + o * a.ty, n, a.yf[o], a.fill, line, a.m_in);
-    gather_line<I, W>(line, a.xi, a.xw, a.xf, a.fill, a.tx, a.m_out, acc);
+    combine<T, W>(rows, 0, a.yw + o * a.ty, n, a.yf[o], a.fill, line, a.m_in);
+    cols_pass<I, W>(line, a.xi, a.xw, a.xf, a.fill, a.tx, a.m_out, a.n_ch, acc);
     store_row<T, W>(acc, a.dst + o * a.m_out, a.m_out, a.clip);
 }
 
@@ -132,7 +260,7 @@ template <typename T, typename I, typename W>
 static void resize_rows_first(const RowsFirst<T, I, W> a, long long n_out) {
 #pragma omp parallel num_threads(threads_now())
     {
-        std::vector<W> line(a.m_in), acc(a.m_out);
+        std::vector<W> line(a.m_in + LINE_PAD), acc(a.m_out + LINE_PAD);
         std::vector<const T*> rows(a.ty);
 #pragma omp for schedule(dynamic, 4)
         for (long long o = 0; o < n_out; ++o)
@@ -154,13 +282,16 @@ static void cols_first_band(const RowsFirst<T, I, W> a, long long o0, long long 
             long long slot = cached_row(r, o, n_slots, tag, last_use, [&](long long s) {
                 const T* __restrict__ in = a.src + r * a.m_in;
                 for (long long m = 0; m < a.m_in; ++m) line[m] = (W)in[m];
-                gather_line<I, W>(line, a.xi, a.xw, a.xf, a.fill, a.tx, a.m_out,
-                                  cache + s * a.m_out);
+                cols_pass<I, W>(line, a.xi, a.xw, a.xf, a.fill, a.tx, a.m_out, a.n_ch,
+                                cache + s * (a.m_out + LINE_PAD));
             });
-            rows[k] = cache + slot * a.m_out;
+            rows[k] = cache + slot * (a.m_out + LINE_PAD);
         }
-        combine<W, W>(rows, a.yw + o * a.ty, n, a.yf[o], a.fill, acc, a.m_out);
-        store_row<T, W>(acc, a.dst + o * a.m_out, a.m_out, a.clip);
+        for (long long c = 0; c < a.m_out; c += LINE_CHUNK) {
+            long long len = std::min(LINE_CHUNK, a.m_out - c);
+            combine<W, W>(rows, c, a.yw + o * a.ty, n, a.yf[o], a.fill, acc, len);
+            store_row<T, W>(acc, a.dst + o * a.m_out + c, len, a.clip);
+        }
     }
 }
 
@@ -170,7 +301,8 @@ static void resize_cols_first(const RowsFirst<T, I, W> a, long long n_out, long 
     long long n_slots = a.ty + 1;        // one more than any output needs: one is free
 #pragma omp parallel num_threads(threads_now())
     {
-        std::vector<W> cache(n_slots * a.m_out), acc(a.m_out), line(a.m_in);
+        std::vector<W> cache(n_slots * (a.m_out + LINE_PAD)), acc(a.m_out),
+            line(a.m_in + LINE_PAD);
         std::vector<long long> tag(n_slots), last_use(n_slots);
         std::vector<const W*> rows(a.ty);
 #pragma omp for schedule(dynamic, 1)
@@ -184,8 +316,10 @@ static void resize_cols_first(const RowsFirst<T, I, W> a, long long n_out, long 
 static void resize(const Array& src, const Array& yi, const Array& yw, const Array& yc,
                    const Array& yf, const Array& xi, const Array& xw, const Array& xf,
                    double fill, const Array& dst, double lo, double hi, int rounding,
-                   bool rows_first, long long n_bands) {
+                   bool rows_first, long long n_bands, long long n_ch) {
     long long m_in = src.shape(1), n_out = dst.shape(0), m_out = dst.shape(1);
+    if (n_ch < 1 || m_in % n_ch != 0 || m_out % n_ch != 0)
+        throw std::invalid_argument("resize: rows of whole pixels of n_ch samples");
     long long ty = yi.shape(1), tx = xi.shape(0);
     if (src.dtype() != dst.dtype()) throw std::invalid_argument("src and dst types differ");
     with_sample_type(src, [&](auto t) {
@@ -201,7 +335,7 @@ static void resize(const Array& src, const Array& yi, const Array& yw, const Arr
                 RowsFirst<T, I, W> a{ptr<T>(src), m_in, ptr<long long>(yi), ptr<W>(yw),
                                      ptr<long long>(yc), ptr<W>(yf), ty, ptr<I>(xi),
                                      ptr<W>(xw), fill_cols, tx, (W)fill, ptr<T>(dst), m_out,
-                                     clip};
+                                     clip, n_ch};
                 if (rows_first)
                     resize_rows_first<T, I, W>(a, n_out);
                 else

@@ -533,3 +533,30 @@ def test_nearest_into_a_large_output_streams_the_same_pixels():
     np.testing.assert_array_equal(out[::3, ::3], img)
     np.testing.assert_array_equal(out[2::3, 1::3], img)
     np.testing.assert_array_equal(out[-1, -1], img[-1, -1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint16])
+@pytest.mark.parametrize("channels", [2, 3, 4, 5])
+def test_each_channel_as_if_resized_alone(dtype, channels):
+    """The float loops read a pixel's channels together (kernels/resize/resize.h
+    gather_pixels, 2 to 4 channels): each channel equals that channel resized alone, through
+    every boundary (a fill included), shrinking and enlarging, with infinite, NaN and huge
+    samples where the type has them."""
+    rng = np.random.default_rng(channels)
+    img = rng.normal(size=(13, 17, channels)) * 100
+    if dtype == np.uint16:
+        img = np.clip(img + 30000, 0, 65535)
+    else:
+        img[3, 4, 0], img[5, 9, -1], img[0, 0, 1] = np.inf, np.nan, -np.inf
+        img[7, 2, 1] = 3e307 if dtype == np.float64 else 3e37
+    img = img.astype(dtype)
+    for method, boundary, shape in [("bilinear", "edge", (29, 40)), ("bicubic", "constant", (6, 5)),
+                                    ("lanczos", "reflect", (31, 9)), ("gri", "wrap", (8, 35)),
+                                    ("mitchell", "truncate", (13, 18))]:
+        whole = resample.resize(img, shape=shape, method=method, boundary=boundary, fill=0.5)
+        for c in range(channels):
+            alone = resample.resize(img[..., c], shape=shape, method=method, boundary=boundary,
+                                    fill=0.5)
+            np.testing.assert_allclose(whole[..., c], alone, rtol=1e-6 if dtype == np.float32
+                                       else 1e-12, atol=0, equal_nan=True,
+                                       err_msg=f"{method} {boundary} channel {c}")

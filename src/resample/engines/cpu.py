@@ -139,7 +139,7 @@ def resize(image, taps_rows: Taps, taps_cols: Taps, fill, work, out_dtype, how=N
     _core.resize(image.reshape(n_rows, -1), *_table(taps_rows, work),
                  *_interleaved_table(taps_cols, n_ch, work), float(fill),
                  dst.reshape(dst.shape[0], -1), float(clip[0]), float(clip[1]), int(rounding),
-                 bool(use_rows), int(n_bands))
+                 bool(use_rows), int(n_bands), int(n_ch))
     return dst
 
 

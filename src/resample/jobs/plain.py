@@ -401,7 +401,7 @@ def _resize_pixels(pixels, shape, out_shape, options, alpha, linear):
         core.resize(src, yi, _float32(yw), yc, _float32(yf), index, _float32(weight),
                     _float32(x_fill), fill,
                     dst, 0.0, 255.0 if code == "B" else 65535.0, 1, rows_first <= cols_first,
-                    bands)
+                    bands, n_ch)
         return out
     premultiplied = _buffer(4 * height * width * n_ch)
     if linear:
@@ -412,7 +412,7 @@ def _resize_pixels(pixels, shape, out_shape, options, alpha, linear):
     core.resize(_view(premultiplied, "f", (height, width * n_ch)), yi, yw, yc, yf, index,
                 weight, x_fill, 0.0,
                 _view(result, "f", (out_h, m_out)), 0.0, 0.0, 0, rows_first <= cols_first,
-                bands)
+                bands, n_ch)
     if linear:
         core.linear_to_srgb(_view(result, "f", (out_h, m_out)), n_ch, alpha, dst)
     else:
