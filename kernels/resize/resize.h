@@ -117,6 +117,85 @@ static void gather_group(const W* __restrict__ line, const I* __restrict__ i0,
     }
 }
 
+#ifdef __AVX2__
+// 4 doubles or 8 floats in one AVX2 register, with a gather by 32-bit indices.
+template <typename W> struct Wide;
+template <> struct Wide<double> {
+    using V = __m256d;
+    static constexpr int n = 4;
+    static V set(double v) { return _mm256_set1_pd(v); }
+    static V load(const double* p) { return _mm256_loadu_pd(p); }
+    static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+    static V gather(const double* line, const int* at) {
+        return _mm256_i32gather_pd(line, _mm_loadu_si128((const __m128i*)at), 8);
+    }
+    static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
+    static V band(V a, V b) { return _mm256_and_pd(a, b); }
+    static V ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
+    static V le(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
+    static V ne(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_NEQ_UQ); }
+    static V fmadd(V w, V d, V acc) { return _mm256_fmadd_pd(w, d, acc); }
+    static V blend(V a, V b, V mask) { return _mm256_blendv_pd(a, b, mask); }
+};
+template <> struct Wide<float> {
+    using V = __m256;
+    static constexpr int n = 8;
+    static V set(float v) { return _mm256_set1_ps(v); }
+    static V load(const float* p) { return _mm256_loadu_ps(p); }
+    static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+    static V gather(const float* line, const int* at) {
+        return _mm256_i32gather_ps(line, _mm256_loadu_si256((const __m256i*)at), 4);
+    }
+    static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+    static V band(V a, V b) { return _mm256_and_ps(a, b); }
+    static V ge(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+    static V le(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
+    static V ne(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); }
+    static V fmadd(V w, V d, V acc) { return _mm256_fmadd_ps(w, d, acc); }
+    static V blend(V a, V b, V mask) { return _mm256_blendv_ps(a, b, mask); }
+};
+
+// gather_group over whole registers of outputs with AVX2 gathers (32-bit indices): the same
+// multiply-adds in the same order, a zero weight's left out by a blend.  Returns how many
+// outputs it took; gather_group takes the rest.
+template <int SIZE, typename W>
+static long long gather_group_wide(const W* __restrict__ line, const int* __restrict__ i0,
+                                   const int* __restrict__ xi, const W* __restrict__ xw,
+                                   long long stride, long long m_len, W* __restrict__ buf) {
+    using L = Wide<W>;
+    using V = typename L::V;
+    const W big_value = sizeof(W) == 4 ? W(8.0e37) : W(4.0e307);      // as sum_base
+    const V big = L::set(big_value), nbig = L::set(-big_value), zero = L::set(W(0));
+    long long m = 0;
+    for (; m + L::n <= m_len; m += L::n) {
+        V v0 = L::gather(line, i0 + m);
+        V b = L::band(v0, L::band(L::ge(v0, nbig), L::le(v0, big)));
+        V acc = L::load(buf + m);
+        for (int k = 0; k < SIZE; ++k) {
+            V w = L::load(xw + k * stride + m);
+            V sum = L::fmadd(w, L::sub(L::gather(line, xi + k * stride + m), b), acc);
+            acc = L::blend(acc, sum, L::ne(w, zero));
+        }
+        L::store(buf + m, acc);
+    }
+    return m;
+}
+#endif
+
+// gather_group, over whole registers with AVX2 gathers where the indices are 32-bit.
+template <int SIZE, typename I, typename W>
+static void gather_group_any(const W* __restrict__ line, const I* __restrict__ i0,
+                             const I* __restrict__ xi, const W* __restrict__ xw,
+                             long long stride, long long m_len, W* __restrict__ buf) {
+    long long done = 0;
+#ifdef __AVX2__
+    if constexpr (std::is_same<I, int>::value)
+        done = gather_group_wide<SIZE, W>(line, i0, xi, xw, stride, m_len, buf);
+#endif
+    gather_group<SIZE, I, W>(line, i0 + done, xi + done, xw + done, stride, m_len - done,
+                             buf + done);
+}
+
 // buf[m] = sum_k xw[k, m] line[xi[k, m]] + xf[m] fill (xf may be null: no fill term), in chunks
 // of LINE_CHUNK outputs: relative to the base of tap 0's value (kernels/common/store.h), the
 // fill's term first, then the taps' in order, each one multiply-add (madd).
@@ -134,10 +213,10 @@ static void gather_line(const W* __restrict__ line, const I* __restrict__ xi,
             long long size = std::min<long long>(4, taps - k);
             const I* i = xi + k * m_len + c;
             const W* w = xw + k * m_len + c;
-            if (size == 4) gather_group<4, I, W>(line, xi + c, i, w, m_len, len, buf + c);
-            else if (size == 3) gather_group<3, I, W>(line, xi + c, i, w, m_len, len, buf + c);
-            else if (size == 2) gather_group<2, I, W>(line, xi + c, i, w, m_len, len, buf + c);
-            else gather_group<1, I, W>(line, xi + c, i, w, m_len, len, buf + c);
+            if (size == 4) gather_group_any<4, I, W>(line, xi + c, i, w, m_len, len, buf + c);
+            else if (size == 3) gather_group_any<3, I, W>(line, xi + c, i, w, m_len, len, buf + c);
+            else if (size == 2) gather_group_any<2, I, W>(line, xi + c, i, w, m_len, len, buf + c);
+            else gather_group_any<1, I, W>(line, xi + c, i, w, m_len, len, buf + c);
         }
     }
 }
