@@ -2,8 +2,8 @@
 
 import argparse
 
-from benchmarks import (batch, bigtiff, busy, cli_latency, cluster, cpu_resize, gmm_points,
-                        gri_claims, reconstruction, web)
+from benchmarks import (batch, bigtiff, busy, cli_latency, cluster, cpu_resize, cpu_types,
+                        gmm_points, gri_claims, reconstruction, web)
 
 
 def main():
@@ -16,6 +16,8 @@ def main():
     args = parser.parse_args()
     print("## CPU resize\n")
     print(cpu_resize.run(args.rounds))
+    print("\n## CPU resize, 16-bit and float samples\n")
+    print(cpu_types.run(args.rounds))
     print("\n## On a busy machine\n")
     print(busy.run(rounds=max(args.rounds, 11)))
     print("\n## CLI latency\n")

@@ -237,6 +237,8 @@ template <> struct Quad<double> {
     static V ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
     static V le(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
     static V fmadd(V w, V d, V acc) { return _mm256_fmadd_pd(w, d, acc); }
+    static V ne(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_NEQ_UQ); }
+    static V blend(V a, V b, V mask) { return _mm256_blendv_pd(a, b, mask); }
 };
 template <> struct Quad<float> {
     using V = __m128;
@@ -248,6 +250,8 @@ template <> struct Quad<float> {
     static V ge(V a, V b) { return _mm_cmp_ps(a, b, _CMP_GE_OQ); }
     static V le(V a, V b) { return _mm_cmp_ps(a, b, _CMP_LE_OQ); }
     static V fmadd(V w, V d, V acc) { return _mm_fmadd_ps(w, d, acc); }
+    static V ne(V a, V b) { return _mm_cmp_ps(a, b, _CMP_NEQ_UQ); }
+    static V blend(V a, V b, V mask) { return _mm_blendv_ps(a, b, mask); }
 };
 
 // gather_line for pixels of n_ch samples (2 to 4), the columns' table interleaved per channel
@@ -262,25 +266,57 @@ template <> struct Quad<float> {
 // n_ch gathers.  The same multiply-adds in the same order as gather_line.  line is read, and
 // buf written, up to LINE_PAD samples past their ends (the spare lanes of a pixel land on the
 // next pixel, which overwrites them).
-template <typename I, typename W>
-static void gather_pixels(const W* __restrict__ line, const I* __restrict__ xi,
-                          const W* __restrict__ xw, const W* __restrict__ xf, W fill,
-                          long long taps, long long m_len, long long n_ch,
-                          W* __restrict__ buf) {
+template <int TAPS, typename I, typename W>
+static void gather_pixels_n(const W* __restrict__ line, const I* __restrict__ xi,
+                            const W* __restrict__ xw, const W* __restrict__ xf, W fill,
+                            long long taps, long long m_len, long long n_ch,
+                            W* __restrict__ buf) {
     using Q = Quad<W>;
     using V = typename Q::V;
     const W big_value = sizeof(W) == 4 ? W(8.0e37) : W(4.0e307);      // as sum_base
     const V big = Q::set(big_value), nbig = Q::set(-big_value), fills = Q::set(fill);
+    const V zero = Q::set(W(0));
+    const long long n = TAPS > 0 ? TAPS : taps;
     for (long long m = 0; m < m_len; m += n_ch) {
         V v0 = Q::load(line + xi[m]);
         V b = Q::band(v0, Q::band(Q::ge(v0, nbig), Q::le(v0, big)));
         V acc = b;
         if (xf != nullptr && xf[m] != W(0)) acc = Q::fmadd(Q::set(xf[m]), Q::sub(fills, b), b);
-        for (long long k = 0, at = m; k < taps; ++k, at += m_len) {
-            W w = xw[at];
-            if (w != W(0)) acc = Q::fmadd(Q::set(w), Q::sub(Q::load(line + xi[at]), b), acc);
+        const I* i = xi + m;
+        const W* wk = xw + m;
+        for (long long k = 0; k < n; ++k, i += m_len, wk += m_len) {
+            V w = Q::set(*wk);
+            acc = Q::blend(acc, Q::fmadd(w, Q::sub(Q::load(line + *i), b), acc), Q::ne(w, zero));
         }
         Q::store(buf + m, acc);
+    }
+}
+
+// gather_line for pixels of n_ch samples (2 to 4), the columns' table interleaved per channel
+// (each pixel's channels read the same input pixel with the same weight): a pixel's samples
+// in 4 lanes, each tap one load, one broadcast weight and one fused multiply-add (kept where
+// the weight is not 0), in place of n_ch gathers.  The same multiply-adds in the same order
+// as gather_line.  line is read, and buf written, up to LINE_PAD samples past their ends (the
+// spare lanes of a pixel land on the next pixel, which overwrites them).  Unrolled for up to
+// 8 taps.
+template <typename I, typename W>
+static void gather_pixels(const W* __restrict__ line, const I* __restrict__ xi,
+                          const W* __restrict__ xw, const W* __restrict__ xf, W fill,
+                          long long taps, long long m_len, long long n_ch,
+                          W* __restrict__ buf) {
+    auto run = [&](auto n) {
+        gather_pixels_n<decltype(n)::value, I, W>(line, xi, xw, xf, fill, taps, m_len, n_ch, buf);
+    };
+    switch (taps) {
+    case 1: run(std::integral_constant<int, 1>{}); break;
+    case 2: run(std::integral_constant<int, 2>{}); break;
+    case 3: run(std::integral_constant<int, 3>{}); break;
+    case 4: run(std::integral_constant<int, 4>{}); break;
+    case 5: run(std::integral_constant<int, 5>{}); break;
+    case 6: run(std::integral_constant<int, 6>{}); break;
+    case 7: run(std::integral_constant<int, 7>{}); break;
+    case 8: run(std::integral_constant<int, 8>{}); break;
+    default: run(std::integral_constant<int, 0>{});
     }
 }
 #endif
