@@ -118,7 +118,8 @@ static void gather_group(const W* __restrict__ line, const I* __restrict__ i0,
 }
 
 #ifdef __AVX2__
-// 4 doubles or 8 floats in one AVX2 register, with a gather by 32-bit indices.
+// 4 doubles or 8 floats in one AVX2 register, with a gather by 32-bit indices (a load and a
+// permute where the indices lie within one register's width of the first: enlarging).
 template <typename W> struct Wide;
 template <> struct Wide<double> {
     using V = __m256d;
@@ -127,7 +128,18 @@ template <> struct Wide<double> {
     static V load(const double* p) { return _mm256_loadu_pd(p); }
     static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
     static V gather(const double* line, const int* at) {
-        return _mm256_i32gather_pd(line, _mm_loadu_si128((const __m128i*)at), 8);
+        __m128i idx = _mm_loadu_si128((const __m128i*)at);
+        __m128i rel = _mm_sub_epi32(idx, _mm_set1_epi32(at[0]));
+        if (_mm_movemask_epi8(_mm_cmplt_epi32(rel, _mm_setzero_si128())) == 0 &&
+            _mm_movemask_epi8(_mm_cmpgt_epi32(rel, _mm_set1_epi32(3))) == 0) {
+            // every index within 4 samples of the first: one load and a permute
+            __m256i two = _mm256_slli_epi64(_mm256_cvtepu32_epi64(rel), 1);
+            __m256i pairs = _mm256_or_si256(two, _mm256_slli_epi64(
+                _mm256_add_epi64(two, _mm256_set1_epi64x(1)), 32));
+            return _mm256_castps_pd(_mm256_permutevar8x32_ps(
+                _mm256_castpd_ps(_mm256_loadu_pd(line + at[0])), pairs));
+        }
+        return _mm256_i32gather_pd(line, idx, 8);
     }
     static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
     static V band(V a, V b) { return _mm256_and_pd(a, b); }
@@ -144,7 +156,14 @@ template <> struct Wide<float> {
     static V load(const float* p) { return _mm256_loadu_ps(p); }
     static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
     static V gather(const float* line, const int* at) {
-        return _mm256_i32gather_ps(line, _mm256_loadu_si256((const __m256i*)at), 4);
+        __m256i idx = _mm256_loadu_si256((const __m256i*)at);
+        __m256i rel = _mm256_sub_epi32(idx, _mm256_set1_epi32(at[0]));
+        if (_mm256_movemask_epi8(_mm256_or_si256(
+                _mm256_cmpgt_epi32(_mm256_setzero_si256(), rel),
+                _mm256_cmpgt_epi32(rel, _mm256_set1_epi32(7)))) == 0)
+            // every index within 8 samples of the first: one load and a permute
+            return _mm256_permutevar8x32_ps(_mm256_loadu_ps(line + at[0]), rel);
+        return _mm256_i32gather_ps(line, idx, 4);
     }
     static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
     static V band(V a, V b) { return _mm256_and_ps(a, b); }
@@ -222,8 +241,9 @@ static void gather_line(const W* __restrict__ line, const I* __restrict__ xi,
 }
 
 // Samples of padding after a line and after each row of the columns' pass: gather_pixels
-// reads and writes 4 lanes for pixels of 2 or 3 samples.
-constexpr long long LINE_PAD = 4;
+// reads and writes 4 lanes for pixels of 2 or 3 samples, and gather_group_wide reads a window
+// of 8 samples from a tap's first index.
+constexpr long long LINE_PAD = 8;
 
 #ifdef __AVX2__
 template <typename W> struct Quad;        // 4 lanes of W
@@ -254,18 +274,7 @@ template <> struct Quad<float> {
     static V blend(V a, V b, V mask) { return _mm_blendv_ps(a, b, mask); }
 };
 
-// gather_line for pixels of n_ch samples (2 to 4), the columns' table interleaved per channel
-// (each pixel's channels read the same input pixel with the same weight): a pixel's samples
-// in 4 lanes, each tap one load and one broadcast weight, in place of n_ch gathers.  The same
-// terms as gather_line (relative to tap 0's value, a zero weight adding nothing), summed in
-// groups of 4 taps in the same order.  line is read, and buf written, up to LINE_PAD samples
-// past their ends (the spare lanes of a pixel land on the next pixel, which overwrites them).
-// gather_line for pixels of n_ch samples (2 to 4), the columns' table interleaved per channel
-// (each pixel's channels read the same input pixel with the same weight): a pixel's samples
-// in 4 lanes, each tap one load, one broadcast weight and one fused multiply-add, in place of
-// n_ch gathers.  The same multiply-adds in the same order as gather_line.  line is read, and
-// buf written, up to LINE_PAD samples past their ends (the spare lanes of a pixel land on the
-// next pixel, which overwrites them).
+// gather_pixels for TAPS taps (0: taps, any number).
 template <int TAPS, typename I, typename W>
 static void gather_pixels_n(const W* __restrict__ line, const I* __restrict__ xi,
                             const W* __restrict__ xw, const W* __restrict__ xf, W fill,
