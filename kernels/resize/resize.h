@@ -247,19 +247,7 @@ constexpr long long LINE_PAD = 8;
 
 #ifdef __AVX2__
 template <typename W> struct Quad;        // 4 lanes of W
-template <> struct Quad<double> {
-    using V = __m256d;
-    static V set(double v) { return _mm256_set1_pd(v); }
-    static V load(const double* p) { return _mm256_loadu_pd(p); }
-    static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
-    static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
-    static V band(V a, V b) { return _mm256_and_pd(a, b); }
-    static V ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
-    static V le(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
-    static V fmadd(V w, V d, V acc) { return _mm256_fmadd_pd(w, d, acc); }
-    static V ne(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_NEQ_UQ); }
-    static V blend(V a, V b, V mask) { return _mm256_blendv_pd(a, b, mask); }
-};
+template <> struct Quad<double> : Wide<double> {};
 template <> struct Quad<float> {
     using V = __m128;
     static V set(float v) { return _mm_set1_ps(v); }
