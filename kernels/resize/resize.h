@@ -513,7 +513,7 @@ static void select_samples(const Array& src, const Array& rows, const Array& col
     if (!is<long long>(rows) || !is<long long>(cols) || src.dtype() != dst.dtype() ||
         (n_cols > 0 && dst.shape(1) % n_cols != 0))
         throw std::invalid_argument("select: rows and cols int64, dst of src's type, whole pixels");
-    if (n_out == 0 || n_cols == 0) return;
+    if (n_out == 0 || n_cols == 0 || dst.shape(1) == 0) return;       // nothing to copy
     long long item = (long long)src.itemsize(), n_ch = dst.shape(1) / n_cols;
     long long pixel = n_ch * item, row_in = src.shape(1) * item, row_out = n_cols * pixel;
     long long last_in = src.shape(1) / n_ch - 1;

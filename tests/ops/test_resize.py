@@ -560,3 +560,13 @@ def test_each_channel_as_if_resized_alone(dtype, channels):
                                     fill=0.5)
             np.testing.assert_array_equal(whole[..., c], alone,
                                           err_msg=f"{method} {boundary} channel {c}")
+
+
+def test_select_with_nothing_to_copy_returns():
+    """The engine's pixel copy with empty rows (no channels) does nothing, and says so by
+    returning rather than dividing by a channel count of 0."""
+    from resample import _core
+
+    dst = np.zeros((3, 0), np.uint8)
+    _core.select(np.zeros((2, 0), np.uint8), np.zeros(3, np.int64), np.zeros(4, np.int64), dst)
+    assert dst.shape == (3, 0)
