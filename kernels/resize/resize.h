@@ -19,15 +19,18 @@ struct Clip {
     int rounding;
 };
 
-// Sums are taken relative to a base (sum_base, tap_term and fill_term of kernels/common/store.h), so
-// that a constant image stays exactly constant.  Taps go in groups of up to four, summed in
-// registers, one pass over the output line per group.
+// Sums are taken relative to a base (sum_base, tap_term and fill_term of
+// kernels/common/store.h), so that a constant image stays exactly constant.  The rows' pass
+// (combine) takes its taps in groups of up to four, summed in registers, one pass per group
+// over chunks of the line; the columns' pass (gather_line, gather_pixels) adds one fused
+// multiply-add a tap, in the table's order.
 
 // buf[m] += a group of SIZE rows' taps at m, relative to sum_base(r0[m]), summed in registers;
 // the first group (FIRST 1, or 2 with a fill weight fw) sets buf[m] = (base + fill term) + its
-// sum.  The rows are this function's own
-// restrict parameters, so that the compiler vectorises the loop without checking at run time
-// whether they overlap buf (restrict on local variables is not taken into account).
+// sum.  The rows are this function's own restrict parameters, so that the compiler vectorises
+// the loop without checking at run time whether they overlap buf (restrict on local variables
+// is not taken into account); the vector loop and its scalar tail are the same code, so they
+// round alike.
 template <int SIZE, int FIRST, typename Row, typename W>
 static void combine_group(const Row* __restrict__ r0, const Row* __restrict__ ra,
                           const Row* __restrict__ rb, const Row* __restrict__ rc,
@@ -85,8 +88,9 @@ static void combine(const Row* const* rows, long long off, const W* w, long long
 }
 
 // w * d + acc, fused where the instruction set has FMA (the AVX2 build): the columns' pass
-// states each multiply-add, so that its loops vectorised by hand (gather_pixels) and by the
-// compiler (gather_group) round alike, and a pixel's channels come out as each channel alone.
+// states each multiply-add, so that its scalar loop (gather_group) and its vector loops
+// (gather_group_wide, gather_pixels) round alike, and a pixel's channels come out as each
+// channel alone.
 #ifdef __AVX2__
 static inline double madd(double w, double d, double acc) {
     return _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(w), _mm_set_sd(d), _mm_set_sd(acc)));
