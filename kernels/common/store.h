@@ -37,8 +37,13 @@ RESAMPLE_HD T store_sample(W v, W lo, W hi, int rounding) {
 // value is not finite, or so large that v - base could overflow, base is 0: the plain sum
 // (an infinite sample stays infinite).  A tap of weight 0 adds nothing, whatever it reads.
 template <typename W>
+RESAMPLE_HD W sum_base_limit() {             // a quarter of the range
+    return sizeof(W) == 4 ? W(8.0e37) : W(4.0e307);
+}
+
+template <typename W>
 RESAMPLE_HD W sum_base(W v0) {
-    const W big = sizeof(W) == 4 ? W(8.0e37) : W(4.0e307);     // a quarter of the range
+    const W big = sum_base_limit<W>();
     return (v0 >= -big && v0 <= big) ? v0 : W(0);
 }
 

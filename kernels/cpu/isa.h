@@ -54,6 +54,11 @@ static T* ptr(const Array& a) { return static_cast<T*>(const_cast<void*>(a.data(
 template <typename T>
 static bool is(const Array& a) { return a.dtype() == nb::dtype<T>(); }
 
+// Outputs of at least this many bytes are written past the caches, with non-temporal stores
+// (the 8-bit fixed point's fixed_store32, the nearest copy's copy_bytes): their lines are not
+// read from memory before they are written.
+constexpr long long STREAM_BYTES = 32LL << 20;
+
 // Calls f(T{}) with T the C++ type of an image's samples.
 template <typename F>
 static void with_sample_type(const Array& a, F&& f) {

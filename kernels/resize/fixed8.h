@@ -401,7 +401,7 @@ static void fixed_row_avx2(const uint8_t* in, long long n_ch, const FixedCols& f
 #ifdef __AVX2__
 // N > 0: exactly N rows (unrolled); N = 0: n rows.
 // A vector of 32 results stored at out, 32-byte aligned where stream: a non-temporal store,
-// for outputs larger than the caches (FIXED_STREAM_BYTES), which skips reading the lines
+// for outputs larger than the caches (STREAM_BYTES), which skips reading the lines
 // before writing them.
 static inline void fixed_store32(uint8_t* out, __m256i v, bool stream) {
     if (stream) _mm256_stream_si256((__m256i*)out, v);
@@ -557,8 +557,6 @@ static void fixed_input_row(const FixedPass& a, long long r, uint8_t* line, int1
 // How a resize is done in fixed point, as resize_fixed8 answers and takes it: 0 declined;
 // otherwise FIXED_ON, with FIXED_COL_TERMS (the columns' pass rounds each tap's product),
 // FIXED_ROW_TERMS (so does the rows' pass) and the rows' weight bits times FIXED_BITS_AT.
-// Outputs of at least this many bytes are stored past the caches (fixed_store32).
-constexpr long long FIXED_STREAM_BYTES = 32LL << 20;
 
 constexpr int FIXED_ON = 1, FIXED_COL_TERMS = 2, FIXED_ROW_TERMS = 4, FIXED_BITS_AT = 16;
 
@@ -634,7 +632,7 @@ static int resize_fixed8(const Array& src, const Array& yi, const Array& yw, con
     long long band = (n_out + bands - 1) / bands;
     // the dummy pixel, 4 samples; runs of 16 samples
     long long n_slots = ty + 1, stride = (m_out + 2 * n_ch + 31) / 16 * 16;
-    bool stream = n_out * m_out >= FIXED_STREAM_BYTES;
+    bool stream = n_out * m_out >= STREAM_BYTES;
 #pragma omp parallel num_threads(threads_now())
     {
         std::vector<int16_t> cache(n_slots * stride);

@@ -178,6 +178,14 @@ template <> struct Wide<float> {
     static V blend(V a, V b, V mask) { return _mm256_blendv_ps(a, b, mask); }
 };
 
+// sum_base lane by lane (kernels/common/store.h), for the traits L of a register of W (Wide,
+// Quad).
+template <typename L, typename W>
+static inline typename L::V lanes_base(typename L::V v0) {
+    const W big = sum_base_limit<W>();
+    return L::band(v0, L::band(L::ge(v0, L::set(-big)), L::le(v0, L::set(big))));
+}
+
 // gather_group over whole registers of outputs with AVX2 gathers (32-bit indices): the same
 // multiply-adds in the same order, a zero weight's left out by a blend.  Returns how many
 // outputs it took; gather_group takes the rest.
@@ -187,12 +195,10 @@ static long long gather_group_wide(const W* __restrict__ line, const int* __rest
                                    long long stride, long long m_len, W* __restrict__ buf) {
     using L = Wide<W>;
     using V = typename L::V;
-    const W big_value = sizeof(W) == 4 ? W(8.0e37) : W(4.0e307);      // as sum_base
-    const V big = L::set(big_value), nbig = L::set(-big_value), zero = L::set(W(0));
+    const V zero = L::set(W(0));
     long long m = 0;
     for (; m + L::n <= m_len; m += L::n) {
-        V v0 = L::gather(line, i0 + m);
-        V b = L::band(v0, L::band(L::ge(v0, nbig), L::le(v0, big)));
+        V b = lanes_base<L, W>(L::gather(line, i0 + m));
         V acc = L::load(buf + m);
         for (int k = 0; k < SIZE; ++k) {
             V w = L::load(xw + k * stride + m);
@@ -274,13 +280,10 @@ static void gather_pixels_n(const W* __restrict__ line, const I* __restrict__ xi
                             W* __restrict__ buf) {
     using Q = Quad<W>;
     using V = typename Q::V;
-    const W big_value = sizeof(W) == 4 ? W(8.0e37) : W(4.0e307);      // as sum_base
-    const V big = Q::set(big_value), nbig = Q::set(-big_value), fills = Q::set(fill);
-    const V zero = Q::set(W(0));
+    const V fills = Q::set(fill), zero = Q::set(W(0));
     const long long n = TAPS > 0 ? TAPS : taps;
     for (long long m = 0; m < m_len; m += n_ch) {
-        V v0 = Q::load(line + xi[m]);
-        V b = Q::band(v0, Q::band(Q::ge(v0, nbig), Q::le(v0, big)));
+        V b = lanes_base<Q, W>(Q::load(line + xi[m]));
         V acc = b;
         if (xf != nullptr && xf[m] != W(0)) acc = Q::fmadd(Q::set(xf[m]), Q::sub(fills, b), b);
         const I* i = xi + m;
@@ -505,9 +508,6 @@ static void copy_bytes(uint8_t* __restrict__ out, const uint8_t* __restrict__ in
     std::memcpy(out, in, n);
 }
 
-// Outputs of at least this many bytes are written past the caches (copy_bytes).
-constexpr long long SELECT_STREAM_BYTES = 32LL << 20;
-
 // dst[o, j] = src[rows[o], cols[j]] for whole pixels (nearest at whole steps): src (R, C * ch)
 // and dst (n_out, n_cols * ch) of one sample type, rows (n_out,) and cols (n_cols,) int64 pixel
 // indices.  Each run of output rows that read the same input row (enlarging) is made once and
@@ -538,7 +538,7 @@ static void select_samples(const Array& src, const Array& rows, const Array& col
         default: copy_pixels_any(in, c, out, n_cols, pixel);
         }
     };
-    bool stream = n_out * row_out >= SELECT_STREAM_BYTES;
+    bool stream = n_out * row_out >= STREAM_BYTES;
     const long long band = 16;
     long long bands = (n_out + band - 1) / band;
 #pragma omp parallel num_threads(threads_for(n_out * row_out, 1 << 16))

@@ -189,7 +189,7 @@ def test_fixed_point_does_not_depend_on_the_channel_count(method, fixed_calls):
 
 @pytest.mark.parametrize("method", ["bilinear", "lanczos"])
 def test_fixed_point_streams_a_large_output_to_the_same_integers(method):
-    """An output past FIXED_STREAM_BYTES (32 MB) is written with non-temporal stores from
+    """An output past STREAM_BYTES (32 MB, kernels/cpu/isa.h) is written with non-temporal stores from
     each row's first 32-byte aligned sample (rows of 10500 bytes start at every alignment);
     the integers are those of the same rows resized as small blocks, stored plainly."""
     from resample.spec.methods import get_method
