@@ -29,7 +29,8 @@ CALLS = 5
 
 
 def cases(types):
-    """[(label, image, (h, w), method)] that a side times."""
+    """[(label, image, (h, w), method)] that a side times.  (Imported here, after _side has
+    chosen the build: benchmarks.cpu_types imports resample.)"""
     if types:
         from benchmarks.cpu_types import TARGETS, images
 
